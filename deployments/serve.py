@@ -1,0 +1,44 @@
+"""Serve safeshare's deployments from one long-lived process (started by `safeshare up`).
+
+Runs wait suspended, holding no process; this server starts a fresh process for each resumed
+run. Several of these may run on different machines against one Prefect API to scale out.
+"""
+
+from __future__ import annotations
+
+from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
+
+from flows.sharing_case import sharing_case
+from safeshare.settings import Settings, get_settings
+
+SHARING_CASE_FLOW = "sharing-case"
+
+
+def deployments(settings: Settings) -> list[RunnerDeployment]:
+    """Every deployment this stack serves, named after the stack."""
+    return [
+        sharing_case.to_deployment(
+            name=settings.deployment,
+            description="One safeguarding sharing case; its only parameter is the case id.",
+            tags=["safeshare"],
+        )
+    ]
+
+
+def deployment_name(settings: Settings) -> str:
+    return f"{SHARING_CASE_FLOW}/{settings.deployment}"
+
+
+def main() -> None:
+    settings = get_settings()
+    serve(
+        *deployments(settings),
+        print_starting_message=False,
+        pause_on_shutdown=False,
+        query_seconds=settings.runner_poll_seconds,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""How a flow waits for a person: suspend with a typed form, check the answer, re-ask if needed.
+
+A suspended run holds no process. When it is resumed, the flow re-runs from the top: steps already
+answered are found in the case database and the wait is skipped. An answer that fails any check
+(the form's types, the policy's own validators, who may answer) is recorded as refused and the
+same slot is asked again under a new key; it never fails the case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.flow_runs import suspend_flow_run
+from prefect.settings import PREFECT_UI_URL
+from pydantic import ValidationError
+
+from models.domain import Slot, Step, StepSummary
+from models.forms import FORMS, problems_from_validation
+from models.messages import form_description, waiting_message
+from tasks.notify import notify
+from tasks.records import open_step, record_answer, record_rejection
+
+#: The Apprise tag told when each kind of step waits.
+WAITING_TAGS: dict[Step, str] = {
+    Step.ASSESS_CRITERIA: "dsl",
+    Step.MASH_ADVICE: "dsl",
+    Step.MANAGEMENT_SIGNOFF: "slt",
+    Step.PARENTS: "dsl",
+    Step.CONFIRM_RECEIPT: "dsl",
+}
+
+
+def run_link(flow_run_id: str) -> str | None:
+    ui = PREFECT_UI_URL.value()
+    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
+
+
+def wait_for_answer(
+    case_id: int, flow_run_id: str, step: Step, slot: str, **prefill: Any
+) -> StepSummary:
+    """The accepted answer to `slot`, waiting (suspended) for a person until there is one."""
+    while True:
+        waiting: Slot = open_step(case_id, step, slot)
+        if waiting.answered is not None:
+            return waiting.answered
+        title, body = waiting_message(case_id, step, who=waiting.who, link=run_link(flow_run_id))
+        notify(
+            f"case:{case_id}:{slot}:{WAITING_TAGS[step]}",
+            case_id=case_id,
+            tag=WAITING_TAGS[step],
+            kind=f"waiting:{step.value}",
+            title=title,
+            body=body,
+        )
+        form = FORMS[step].with_initial_data(
+            description=form_description(
+                case_id, step, who=waiting.who, previous_problems=waiting.previous_problems
+            ),
+            **prefill,
+        )
+        try:
+            answer = suspend_flow_run(wait_for_input=form, key=waiting.key, timeout=None)
+        except ValidationError as exc:
+            if exc.title != FORMS[step].__name__:
+                raise  # not the person's answer: a fault to see, not a question to re-ask
+            record_rejection(waiting, problems_from_validation(exc))
+            continue
+        summary = record_answer(waiting, answer.model_dump(mode="json"))
+        if summary is not None:
+            return summary

@@ -1,0 +1,357 @@
+"""Domain values of a sharing case: enums with stable codes and frozen answers.
+
+These are what the rules reason about and what the case database stores for each step. They never
+depend on Prefect, SQLAlchemy or the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+
+class Frozen(BaseModel):
+    """A value object: immutable, and refusing fields it does not know."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("give a time with its UTC offset, for example 2026-11-25T09:30:00+00:00")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+StaffId = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+]
+ChildRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+]
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    DSL = "dsl"
+    DEPUTY_DSL = "deputy-dsl"
+    SLT = "slt"
+
+
+#: Who may answer each kind of step: the DSL and deputies decide, the management team co-signs.
+DSL_ROLES = frozenset({Role.DSL, Role.DEPUTY_DSL})
+MANAGEMENT_ROLES = frozenset({Role.SLT})
+
+
+class AgencyKind(StrEnum):
+    CSC = "csc"
+    MASH = "mash"
+    POLICE = "police"
+    LADO = "lado"
+    SCHOOL = "school"
+    OTHER = "other"
+
+
+class Category(StrEnum):
+    """Category of concern: a code safe to put in a notification."""
+
+    PHYSICAL = "physical"
+    EMOTIONAL = "emotional"
+    SEXUAL = "sexual"
+    NEGLECT = "neglect"
+    DOMESTIC_ABUSE = "domestic-abuse"
+    ONLINE = "online"
+    CHILD_ON_CHILD = "child-on-child"
+    EXPLOITATION = "exploitation"
+    RADICALISATION = "radicalisation"
+    SELF_HARM = "self-harm"
+    FGM = "fgm"
+    MISSING = "missing"
+    OTHER = "other"
+
+
+class Step(StrEnum):
+    """The stages of a sharing case, in policy order (MASH advice may come in twice)."""
+
+    RECORD_CONCERN = "record-concern"
+    ASSESS_CRITERIA = "assess-criteria"
+    MASH_ADVICE = "mash-advice"
+    MANAGEMENT_SIGNOFF = "management-signoff"
+    PARENTS = "parents"
+    NOTIFY_AGENCY = "notify-agency"
+    CONFIRM_RECEIPT = "confirm-receipt"
+    CLOSED = "closed"
+
+
+#: Steps a person answers, and the roles that may answer them.
+HUMAN_STEPS: dict[Step, frozenset[Role]] = {
+    Step.ASSESS_CRITERIA: DSL_ROLES,
+    Step.MASH_ADVICE: DSL_ROLES,
+    Step.MANAGEMENT_SIGNOFF: MANAGEMENT_ROLES,
+    Step.PARENTS: DSL_ROLES,
+    Step.CONFIRM_RECEIPT: DSL_ROLES,
+}
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    SHARED = "shared"
+    NOT_SHARED = "not-shared"
+
+
+class Answer3(StrEnum):
+    YES = "yes"
+    NO = "no"
+    UNSURE = "unsure"
+
+
+class Consent(StrEnum):
+    GIVEN = "given"
+    REFUSED = "refused"
+    NOT_SOUGHT = "not-sought"
+
+
+class LawfulBasis(StrEnum):
+    """UK GDPR Article 6 bases that fit safeguarding; consent is deliberately not one of them."""
+
+    PUBLIC_TASK = "art6-1-e-public-task"
+    LEGAL_OBLIGATION = "art6-1-c-legal-obligation"
+
+
+#: The Article 9 condition recorded whenever special category data is shared.
+SPECIAL_CATEGORY_CONDITION = "art9-2-g + DPA 2018 Sch 1 Pt 2 para 18 (safeguarding)"
+
+
+class Outcome(StrEnum):
+    """What the criteria assessment decides."""
+
+    SHARE_WITHOUT_CONSENT = "share-without-consent"
+    SHARE_WITH_CONSENT = "share-with-consent"
+    DO_NOT_SHARE = "do-not-share"
+    INSUFFICIENT_INFORMATION = "insufficient-information"
+
+
+class Reason(StrEnum):
+    """Reason codes: why a rule decided what it did. Safe to log and to notify."""
+
+    EVIDENCE_OF_HARM = "criterion-1-evidence-of-significant-harm"
+    REASONABLE_CAUSE = "criterion-2-reasonable-cause-to-believe"
+    PREVENT_HARM_OR_CRIME = "criterion-3-prevent-significant-harm-or-serious-crime"
+    PUBLIC_INTEREST_MET = "public-interest-met"
+    PUBLIC_INTEREST_NOT_MET = "public-interest-not-met"
+    PUBLIC_INTEREST_UNSURE = "public-interest-unsure"
+    CRITERIA_UNSURE = "criteria-unsure"
+    NO_CRITERION_MET = "no-criterion-met"
+    CONSENT_GIVEN = "consent-given"
+    CONSENT_REFUSED_OVERRIDDEN = "consent-refused-overridden"
+    CONSENT_NOT_SOUGHT = "consent-not-sought"
+    SIGNOFF_DECLINED = "management-declined"
+    MASH_ADVISED_NOT_TO_SHARE = "mash-advised-not-to-share"
+    PARENTS_TOLD = "parents-told"
+    PARENTS_NOT_TOLD_RISK = "parents-not-told-risk"
+
+
+class MashContext(StrEnum):
+    """Why MASH advice is sought: to decide at all, or because telling parents could add risk."""
+
+    INSUFFICIENT_INFORMATION = "insufficient-information"
+    PARENTS_RISK = "parents-risk"
+
+
+class ParentsChoice(StrEnum):
+    TOLD = "told"
+    NOT_TOLD_RISK = "not-told-risk"
+
+
+class SignoffDecision(StrEnum):
+    APPROVE = "approve"
+    DECLINE = "decline"
+
+
+class ReceiptChannel(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    SECURE_PORTAL = "secure-portal"
+    IN_PERSON = "in-person"
+
+
+# ---------------------------------------------------------------------------------------------
+# What people record: the concern and the answer to each human step.
+
+
+class ConcernFacts(Frozen):
+    """What a member of staff saw or heard, in their words, as the policy asks it to be kept."""
+
+    child_ref: ChildRef
+    raised_by: StaffId
+    category: Category
+    occurred_at: AwareDatetime
+    place: Text | None = None
+    what_happened: Text
+    child_words: Text | None = None
+    action_taken: Text | None = None
+
+
+class CriteriaAnswers(Frozen):
+    """The DSL's criteria assessment: the three critical criteria, the public interest, consent."""
+
+    answered_by: StaffId = Field(description="Your staff id (DSL or deputy DSL).")
+    evidence_of_harm: Answer3 = Field(
+        description="Criterion 1: is there evidence that the child is suffering, or at risk of "
+        "suffering, significant harm?"
+    )
+    reasonable_cause: Answer3 = Field(
+        description="Criterion 2: is there reasonable cause to believe the child may be suffering, "
+        "or at risk of suffering, significant harm?"
+    )
+    prevent_harm_or_crime: Answer3 = Field(
+        description="Criterion 3: would sharing prevent significant harm to children, young people "
+        "or adults, including the prevention, detection and prosecution of serious crime?"
+    )
+    public_interest: Answer3 = Field(
+        description="Public interest: is sharing needed to prevent a crime or harm, or could not "
+        "sharing be worse than sharing?"
+    )
+    reasons: Text = Field(description="Your reasons for these answers (kept in the case record).")
+    consent: Consent = Field(description="Consent of the parent/carer or the child to share.")
+    consent_not_sought_reason: Text | None = Field(
+        default=None, description="If consent was not sought: why not."
+    )
+    consent_override_reason: Text | None = Field(
+        default=None, description="If consent was refused and you will share: why it is overridden."
+    )
+    information_to_share: Text | None = Field(
+        default=None,
+        description="What will be shared: only what is necessary, proportionate, relevant, "
+        "adequate and accurate. Leave empty if not sharing.",
+    )
+    agency: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]{0,31}$",
+        description="Agency code to share with (csc, mash, police, lado, ...).",
+    )
+    purpose: Text | None = Field(default=None, description="Why this agency needs it.")
+    lawful_basis: LawfulBasis | None = Field(
+        default=None, description="UK GDPR Article 6 basis for sharing."
+    )
+    special_category_data: bool = Field(
+        default=False,
+        description="Tick if health, ethnicity, sexual life or other special category data is "
+        "shared (Art 9(2)(g) with DPA 2018 Sch 1 Pt 2 para 18 is then recorded).",
+    )
+
+
+class Assessment(Frozen):
+    """The rule's verdict on a criteria assessment."""
+
+    outcome: Outcome
+    reasons: tuple[Reason, ...]
+
+    @property
+    def shares(self) -> bool:
+        return self.outcome in (Outcome.SHARE_WITH_CONSENT, Outcome.SHARE_WITHOUT_CONSENT)
+
+    @property
+    def needs_signoff(self) -> bool:
+        """Sharing without consent is never decided by one person (the policy)."""
+        return self.outcome is Outcome.SHARE_WITHOUT_CONSENT
+
+
+class MashAdvice(Frozen):
+    """Advice sought from the Multi-Agency Safeguarding Hub and what it said."""
+
+    answered_by: StaffId = Field(description="Your staff id (DSL or deputy DSL).")
+    context: MashContext = Field(description="Why advice was sought (filled in for you).")
+    sought_at: AwareDatetime = Field(description="When advice was sought (with UTC offset).")
+    mash_contact: ShortText = Field(description="Who at MASH gave the advice (name and role).")
+    mash_reference: ShortText | None = Field(default=None, description="MASH reference, if any.")
+    advice: Text = Field(description="The advice given.")
+    proceed: bool = Field(description="Untick if the advice is not to share.")
+
+
+class Signoff(Frozen):
+    """A member of the management team approving or declining the decision to share."""
+
+    answered_by: StaffId = Field(
+        description="Your staff id (management team; not the DSL who assessed)."
+    )
+    decision: SignoffDecision = Field(description="Approve or decline sharing without consent.")
+    reason: Text | None = Field(default=None, description="Reason (required when declining).")
+
+
+class ParentsDecision(Frozen):
+    """Whether parents or carers were told before sharing, or why not."""
+
+    answered_by: StaffId = Field(description="Your staff id (DSL or deputy DSL).")
+    choice: ParentsChoice = Field(
+        description="'told': parents/carers were told before sharing; 'not-told-risk': telling "
+        "them could increase the risk to the child (MASH advice will be sought)."
+    )
+    told_at: AwareDatetime | None = Field(default=None, description="When they were told.")
+    told_by: StaffId | None = Field(default=None, description="Staff id of who told them.")
+    response: Text | None = Field(default=None, description="Their response.")
+    risk_reason: Text | None = Field(
+        default=None, description="Why telling them could increase the risk."
+    )
+
+
+class ReceiptConfirmation(Frozen):
+    """The agency confirmed it received the disclosure."""
+
+    answered_by: StaffId = Field(description="Your staff id (DSL or deputy DSL).")
+    confirmed_by_name: ShortText = Field(description="Who at the agency confirmed receipt.")
+    confirmed_by_role: ShortText | None = Field(default=None, description="Their role.")
+    confirmed_at: AwareDatetime = Field(description="When receipt was confirmed.")
+    agency_reference: ShortText | None = Field(default=None, description="The agency's reference.")
+    channel: ReceiptChannel = Field(description="How the confirmation came.")
+
+
+class StaffMember(Frozen):
+    staff_id: StaffId
+    role: Role
+    active: bool = True
+
+
+class Problem(Frozen):
+    """Why an answer was not accepted: a code to record and a sentence for the person."""
+
+    code: str
+    message: str
+
+
+class ChildFacts(Frozen):
+    child_ref: ChildRef
+    date_of_birth: date
+    cp_plan: bool = False
+
+
+class StepSummary(Frozen):
+    """What the flow needs to know of an answered step: codes and ids, no free text.
+
+    This is what tasks return and Prefect persists; the answer itself stays in the case database.
+    """
+
+    step: Step
+    slot: str
+    actor: str | None
+    outcome: str
+    reasons: tuple[str, ...] = ()
+    agency: str | None = None
+
+
+class Slot(Frozen):
+    """A place in the case where a person's answer is awaited, and the key to wait under."""
+
+    case_id: int
+    step: Step
+    slot: str
+    key: str
+    answered: StepSummary | None = None
+    previous_problems: tuple[Problem, ...] = ()
+    who: tuple[str, ...] = ()
+    first_signer: str | None = None

@@ -1,0 +1,117 @@
+"""The forms a person answers when a case waits (Prefect RunInput), one per human step.
+
+Each form is its domain value plus the rule checks that need nothing but the answer itself, so the
+dashboard, the CLI and the flow all refuse the same answers. Checks that need the case database
+(who may answer, two different people) are in `models.rules.answerer_problems`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Self
+
+from prefect.input import RunInput
+from pydantic import BaseModel, ValidationError, model_validator
+
+from models import rules
+from models.domain import (
+    CriteriaAnswers,
+    MashAdvice,
+    ParentsDecision,
+    Problem,
+    ReceiptConfirmation,
+    Signoff,
+    Step,
+)
+
+
+class InvalidAnswer(ValueError):
+    """An answer the policy does not accept; carries problem codes and messages."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+def _raise_problems(problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidAnswer(problems)
+
+
+class _Form(RunInput):
+    domain: ClassVar[type[BaseModel]]
+
+    def to_domain(self) -> Any:
+        """The domain value of this answer: what the rules and the case record see."""
+        return self.domain.model_validate(self.model_dump())
+
+
+class AssessCriteriaForm(_Form, CriteriaAnswers):
+    """Criteria assessment by the DSL."""
+
+    @model_validator(mode="after")
+    def _policy(self) -> Self:
+        _raise_problems(rules.criteria_problems(CriteriaAnswers.model_validate(self.model_dump())))
+        return self
+
+
+class MashAdviceForm(_Form, MashAdvice):
+    """Advice sought from MASH."""
+
+
+class SignoffForm(_Form, Signoff):
+    """Management sign-off."""
+
+    @model_validator(mode="after")
+    def _policy(self) -> Self:
+        _raise_problems(rules.signoff_problems(Signoff.model_validate(self.model_dump())))
+        return self
+
+
+class ParentsForm(_Form, ParentsDecision):
+    """Parents or carers told, or MASH advice needed."""
+
+    @model_validator(mode="after")
+    def _policy(self) -> Self:
+        _raise_problems(rules.parents_problems(ParentsDecision.model_validate(self.model_dump())))
+        return self
+
+
+class ReceiptForm(_Form, ReceiptConfirmation):
+    """Confirmation of receipt by the agency."""
+
+
+AssessCriteriaForm.domain = CriteriaAnswers
+MashAdviceForm.domain = MashAdvice
+SignoffForm.domain = Signoff
+ParentsForm.domain = ParentsDecision
+ReceiptForm.domain = ReceiptConfirmation
+
+FORMS: dict[Step, type[_Form]] = {
+    Step.ASSESS_CRITERIA: AssessCriteriaForm,
+    Step.MASH_ADVICE: MashAdviceForm,
+    Step.MANAGEMENT_SIGNOFF: SignoffForm,
+    Step.PARENTS: ParentsForm,
+    Step.CONFIRM_RECEIPT: ReceiptForm,
+}
+
+
+def problems_from_validation(exc: ValidationError) -> list[Problem]:
+    """Turn a pydantic error into problems that name fields, never echo what was typed."""
+    problems: list[Problem] = []
+    for error in exc.errors(include_input=False, include_url=False):
+        ctx_error = (error.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, InvalidAnswer):
+            problems.extend(ctx_error.problems)
+            continue
+        field = ".".join(str(part) for part in error["loc"]) or "answer"
+        problems.append(Problem(code=f"invalid:{field}:{error['type']}", message=f"{field}: {error['msg']}"))
+    return problems
+
+
+def parse_answer(step: Step, raw: dict[str, Any]) -> Any:
+    """Validate a raw answer in full and return its domain value, or raise InvalidAnswer."""
+    form = FORMS[step]
+    try:
+        return form.model_validate(raw).to_domain()
+    except ValidationError as exc:
+        raise InvalidAnswer(problems_from_validation(exc)) from None

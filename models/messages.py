@@ -1,0 +1,93 @@
+"""Texts that leave the case database: notifications and dashboard form descriptions.
+
+They carry a case reference, a step, staff ids and links; never a name or what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from models.domain import Problem, Step
+
+STEP_TITLES: dict[Step, str] = {
+    Step.RECORD_CONCERN: "concern recorded",
+    Step.ASSESS_CRITERIA: "criteria assessment",
+    Step.MASH_ADVICE: "MASH advice",
+    Step.MANAGEMENT_SIGNOFF: "management sign-off",
+    Step.PARENTS: "parents or carers",
+    Step.NOTIFY_AGENCY: "agency notified",
+    Step.CONFIRM_RECEIPT: "confirmation of receipt",
+    Step.CLOSED: "case closed",
+}
+
+_WHAT_IS_NEEDED: dict[Step, str] = {
+    Step.ASSESS_CRITERIA: "assess the concern against the three critical criteria and decide "
+    "whether to share",
+    Step.MASH_ADVICE: "seek advice from MASH and record it",
+    Step.MANAGEMENT_SIGNOFF: "approve or decline the decision to share without consent "
+    "(a second person: not the DSL who assessed)",
+    Step.PARENTS: "record that parents or carers were told, or why telling them could increase "
+    "the risk",
+    Step.CONFIRM_RECEIPT: "record the agency's confirmation of receipt",
+}
+
+
+def case_reference(case_id: int) -> str:
+    """The reference people use for a case: stable, short, and personal-data free."""
+    return f"SS-{case_id:06d}"
+
+
+def waiting_message(
+    case_id: int, step: Step, *, who: Sequence[str], link: str | None
+) -> tuple[str, str]:
+    """Title and body telling the people who may answer that a step waits for them."""
+    ref = case_reference(case_id)
+    title = f"safeshare {ref}: {STEP_TITLES[step]} needed"
+    lines = [f"Case {ref} is waiting for you to {_WHAT_IS_NEEDED[step]}."]
+    if who:
+        lines.append(f"Who may answer: {', '.join(who)}.")
+    if link:
+        lines.append(f"Open: {link}")
+    lines.append(f"Or: safeshare case show {case_id}")
+    return title, "\n".join(lines)
+
+
+def agency_message(case_id: int, agency_code: str, *, contact_tag: str) -> tuple[str, str]:
+    """Title and body telling an agency that a setting is sharing safeguarding information."""
+    ref = case_reference(case_id)
+    title = f"safeshare {ref}: safeguarding information for {agency_code}"
+    body = (
+        f"A school is sharing safeguarding information with you under case {ref}. "
+        "The information itself is sent through the agreed secure route, not in this message. "
+        f"Please confirm receipt to the school's Designated Safeguarding Lead, quoting {ref} "
+        "and your own reference."
+    )
+    return title, body
+
+
+def outcome_message(case_id: int, outcome: str) -> tuple[str, str]:
+    """Title and body telling the DSL how a case ended."""
+    ref = case_reference(case_id)
+    return f"safeshare {ref}: {outcome}", f"Case {ref} closed: {outcome}. The record is complete."
+
+
+def form_description(
+    case_id: int,
+    step: Step,
+    *,
+    who: Sequence[str],
+    previous_problems: Sequence[Problem] = (),
+) -> str:
+    """Markdown shown above a dashboard form: what is asked, by whom, and why it was re-asked."""
+    ref = case_reference(case_id)
+    parts = [
+        f"## Case {ref}: {STEP_TITLES[step]}",
+        f"Please {_WHAT_IS_NEEDED[step]}.",
+        f"**Who may answer:** {', '.join(who) if who else 'nobody is eligible yet: add staff'}.",
+        f"Read the case first: `safeshare case show {case_id}`. "
+        "Free text you type here is copied into the case record and removed from the dashboard.",
+    ]
+    if previous_problems:
+        parts.append("**The previous answer was not accepted:**")
+        parts.extend(f"- {p.message}" for p in previous_problems)
+    return "\n\n".join(parts)

@@ -1,0 +1,236 @@
+"""The setting's information-sharing policy as pure rules.
+
+Every function here is a plain function over domain values: no Prefect, no database, no clock.
+Outcomes are enums with reason codes; "insufficient information" is an outcome of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from models.domain import (
+    HUMAN_STEPS,
+    Answer3,
+    Assessment,
+    Consent,
+    CriteriaAnswers,
+    MashAdvice,
+    MashContext,
+    Outcome,
+    ParentsChoice,
+    ParentsDecision,
+    Problem,
+    Reason,
+    ReceiptConfirmation,
+    Signoff,
+    SignoffDecision,
+    StaffMember,
+    Step,
+    StepSummary,
+)
+
+_CRITERIA = (
+    ("evidence_of_harm", Reason.EVIDENCE_OF_HARM),
+    ("reasonable_cause", Reason.REASONABLE_CAUSE),
+    ("prevent_harm_or_crime", Reason.PREVENT_HARM_OR_CRIME),
+)
+
+
+def assess(answers: CriteriaAnswers) -> Assessment:
+    """Decide whether the criteria justify sharing, and whether consent is needed to do so."""
+    met = tuple(reason for field, reason in _CRITERIA if getattr(answers, field) is Answer3.YES)
+    unsure = any(getattr(answers, field) is Answer3.UNSURE for field, _ in _CRITERIA)
+
+    if answers.consent is Consent.GIVEN and (met or answers.information_to_share):
+        # With consent there is no confidentiality to override; the criteria still go on record.
+        return Assessment(outcome=Outcome.SHARE_WITH_CONSENT, reasons=(*met, Reason.CONSENT_GIVEN))
+    if met:
+        if answers.public_interest is Answer3.YES:
+            consent_reason = (
+                Reason.CONSENT_REFUSED_OVERRIDDEN
+                if answers.consent is Consent.REFUSED
+                else Reason.CONSENT_NOT_SOUGHT
+            )
+            return Assessment(
+                outcome=Outcome.SHARE_WITHOUT_CONSENT,
+                reasons=(*met, Reason.PUBLIC_INTEREST_MET, consent_reason),
+            )
+        # A criterion met but the public interest doubted is a conflict to take advice on.
+        pi_reason = (
+            Reason.PUBLIC_INTEREST_UNSURE
+            if answers.public_interest is Answer3.UNSURE
+            else Reason.PUBLIC_INTEREST_NOT_MET
+        )
+        return Assessment(outcome=Outcome.INSUFFICIENT_INFORMATION, reasons=(*met, pi_reason))
+    if unsure:
+        return Assessment(outcome=Outcome.INSUFFICIENT_INFORMATION, reasons=(Reason.CRITERIA_UNSURE,))
+    return Assessment(outcome=Outcome.DO_NOT_SHARE, reasons=(Reason.NO_CRITERION_MET,))
+
+
+def criteria_problems(answers: CriteriaAnswers) -> list[Problem]:
+    """What is missing or contradictory in a criteria assessment, before it can count."""
+    problems: list[Problem] = []
+    verdict = assess(answers)
+    if answers.consent is Consent.NOT_SOUGHT and not answers.consent_not_sought_reason:
+        problems.append(
+            Problem(
+                code="consent-not-sought-reason-missing",
+                message="Consent was not sought: say why in consent_not_sought_reason.",
+            )
+        )
+    if (
+        verdict.outcome is Outcome.SHARE_WITHOUT_CONSENT
+        and answers.consent is Consent.REFUSED
+        and not answers.consent_override_reason
+    ):
+        problems.append(
+            Problem(
+                code="consent-override-reason-missing",
+                message="Consent was refused: give the reason for overriding it in "
+                "consent_override_reason.",
+            )
+        )
+    if verdict.shares:
+        missing = [
+            name
+            for name in ("information_to_share", "agency", "purpose", "lawful_basis")
+            if getattr(answers, name) in (None, "")
+        ]
+        if missing:
+            problems.append(
+                Problem(
+                    code="sharing-details-missing",
+                    message="To share, say what, with which agency, why and on what lawful basis: "
+                    f"missing {', '.join(missing)}.",
+                )
+            )
+    return problems
+
+
+def signoff_problems(answer: Signoff) -> list[Problem]:
+    """A decline must say why; so the record of not sharing stands on its own."""
+    if answer.decision is SignoffDecision.DECLINE and not answer.reason:
+        return [Problem(code="decline-reason-missing", message="Give the reason for declining.")]
+    return []
+
+
+def parents_problems(answer: ParentsDecision) -> list[Problem]:
+    """Telling parents needs when, by whom and their response; not telling needs the risk."""
+    if answer.choice is ParentsChoice.TOLD:
+        missing = [n for n in ("told_at", "told_by", "response") if getattr(answer, n) is None]
+        if missing:
+            return [
+                Problem(
+                    code="parents-told-details-missing",
+                    message=f"Parents were told: give {', '.join(missing)}.",
+                )
+            ]
+        return []
+    if not answer.risk_reason:
+        return [
+            Problem(
+                code="parents-risk-reason-missing",
+                message="Say why telling the parents could increase the risk (risk_reason).",
+            )
+        ]
+    return []
+
+
+def parents_route(answer: ParentsDecision) -> MashContext | None:
+    """When telling parents could increase the risk, advice must be sought from MASH first."""
+    return MashContext.PARENTS_RISK if answer.choice is ParentsChoice.NOT_TOLD_RISK else None
+
+
+def mash_problems(answer: MashAdvice, *, expected: MashContext) -> list[Problem]:
+    """MASH advice is recorded against the question that was asked."""
+    if answer.context is not expected:
+        return [
+            Problem(
+                code="mash-context-mismatch",
+                message=f"This advice is asked for context '{expected}', not '{answer.context}'.",
+            )
+        ]
+    return []
+
+
+def answerer_problems(
+    step: Step,
+    answerer: StaffMember | None,
+    *,
+    first_signer: str | None = None,
+) -> list[Problem]:
+    """Whether this person may answer this step: role, active account, and two different people."""
+    try:
+        step = Step(step)  # step codes also arrive as text from the case database
+    except ValueError:
+        step = None  # type: ignore[assignment]
+    allowed = HUMAN_STEPS.get(step) if step is not None else None
+    if step is None or allowed is None:
+        return [Problem(code="step-not-answerable", message=f"Step '{step}' is not answered by a person.")]
+    if answerer is None:
+        return [Problem(code="unknown-staff", message="No member of staff has that id.")]
+    if not answerer.active:
+        return [Problem(code="staff-inactive", message=f"{answerer.staff_id} is no longer active.")]
+    if answerer.role not in allowed:
+        roles = ", ".join(sorted(allowed))
+        return [
+            Problem(
+                code="role-not-allowed",
+                message=f"{answerer.staff_id} is '{answerer.role}'; this step needs {roles}.",
+            )
+        ]
+    if step is Step.MANAGEMENT_SIGNOFF and first_signer is not None and answerer.staff_id == first_signer:
+        return [
+            Problem(
+                code="same-person",
+                message="The decision to share without consent needs a second, different person: "
+                f"{answerer.staff_id} made the assessment.",
+            )
+        ]
+    return []
+
+
+def eligible_answerers(
+    step: Step, staff: Mapping[str, StaffMember], *, first_signer: str | None = None
+) -> list[str]:
+    """Everyone who may answer a waiting step, for notifications and for `case show`."""
+    return sorted(
+        sid
+        for sid, member in staff.items()
+        if not answerer_problems(step, member, first_signer=first_signer)
+    )
+
+
+def summarise(step: Step, slot: str, answer: object) -> StepSummary:
+    """Reduce an accepted answer to the codes the pipeline branches on."""
+    if isinstance(answer, CriteriaAnswers):
+        verdict = assess(answer)
+        return StepSummary(
+            step=step,
+            slot=slot,
+            actor=answer.answered_by,
+            outcome=verdict.outcome.value,
+            reasons=tuple(r.value for r in verdict.reasons),
+            agency=answer.agency if verdict.shares else None,
+        )
+    if isinstance(answer, Signoff):
+        declined = answer.decision is SignoffDecision.DECLINE
+        return StepSummary(
+            step=step,
+            slot=slot,
+            actor=answer.answered_by,
+            outcome=answer.decision.value,
+            reasons=(Reason.SIGNOFF_DECLINED.value,) if declined else (),
+        )
+    if isinstance(answer, ParentsDecision):
+        reason = Reason.PARENTS_TOLD if answer.choice is ParentsChoice.TOLD else Reason.PARENTS_NOT_TOLD_RISK
+        return StepSummary(
+            step=step, slot=slot, actor=answer.answered_by, outcome=answer.choice.value, reasons=(reason.value,)
+        )
+    if isinstance(answer, MashAdvice):
+        outcome = "proceed" if answer.proceed else Outcome.DO_NOT_SHARE.value
+        reasons = () if answer.proceed else (Reason.MASH_ADVISED_NOT_TO_SHARE.value,)
+        return StepSummary(step=step, slot=slot, actor=answer.answered_by, outcome=outcome, reasons=reasons)
+    if isinstance(answer, ReceiptConfirmation):
+        return StepSummary(step=step, slot=slot, actor=answer.answered_by, outcome="confirmed")
+    raise TypeError(f"no summary for {type(answer).__name__}")

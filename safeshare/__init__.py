@@ -1,0 +1,1 @@
+"""safeshare: safeguarding information-sharing cases as durable workflows."""

@@ -1,0 +1,424 @@
+"""The `safeshare` command line. Errors are one sentence on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from functools import wraps
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from models.domain import AgencyKind, Category, ConcernFacts, Role, Step
+from safeshare.settings import Settings, get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+staff_app = typer.Typer(no_args_is_help=True, help="The staff directory.")
+child_app = typer.Typer(no_args_is_help=True, help="Children, under pseudonymous references.")
+agency_app = typer.Typer(no_args_is_help=True, help="Agencies that cases share with.")
+concern_app = typer.Typer(no_args_is_help=True, help="Record concerns.")
+case_app = typer.Typer(no_args_is_help=True, help="List, read and start sharing cases.")
+db_app = typer.Typer(no_args_is_help=True, help="The case database.")
+for sub, name in (
+    (staff_app, "staff"),
+    (child_app, "child"),
+    (agency_app, "agency"),
+    (concern_app, "concern"),
+    (case_app, "case"),
+    (db_app, "db"),
+):
+    app.add_typer(sub, name=name)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(Exception):
+    """A problem the person at the keyboard can fix; printed as one sentence."""
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"error: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+def friendly(func: F) -> F:
+    """Turn expected failures into one clear sentence instead of a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        from models.forms import InvalidAnswer
+        from tasks.directory import DirectoryError
+        from tasks.records import CaseNotFound
+
+        try:
+            return func(*args, **kwargs)
+        except (UserError, DirectoryError, CaseNotFound) as exc:
+            fail(str(exc))
+        except InvalidAnswer as exc:
+            fail("the answer was not accepted: " + "; ".join(p.message for p in exc.problems))
+        except OperationalError as exc:
+            fail(f"the case database cannot be used ({exc.orig}); is it migrated? "
+                 "Run `safeshare db migrate` or `safeshare up`.")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def prefect_settings(settings: Settings) -> None:
+    """Point this process's Prefect client at the stack's server before Prefect is imported."""
+    os.environ.setdefault("PREFECT_API_URL", settings.prefect_api_url)
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+@app.callback()
+def _setup() -> None:
+    """safeshare: safeguarding information-sharing cases as durable workflows."""
+    prefect_settings(get_settings())
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def up(
+    prefect_port: Annotated[int, typer.Option(min=1, max=65535, help="Prefect server port.")] = 0,
+) -> None:
+    """Start the whole stack locally: Prefect server, case database, served flows."""
+    from safeshare.stack import StackError, run_stack
+
+    settings = get_settings()
+    if prefect_port:
+        settings = settings.model_copy(update={"prefect_port": prefect_port})
+    try:
+        raise typer.Exit(run_stack(settings, lambda line: out.print(line, markup=False)))
+    except StackError as exc:
+        fail(str(exc))
+
+
+@db_app.command("migrate")
+@friendly
+def db_migrate() -> None:
+    """Create or upgrade the case database schema."""
+    from safeshare.db import migrate
+
+    migrate()
+    out.print("The case database is up to date.")
+
+
+@staff_app.command("add")
+@friendly
+def staff_add(
+    staff_id: Annotated[str, typer.Argument(help="A short id, such as j.smith.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    role: Annotated[Role, typer.Option(help="staff, dsl, deputy-dsl or slt.")],
+    notify: Annotated[str | None, typer.Option(help="Apprise URL for this person.")] = None,
+) -> None:
+    """Add a member of staff with a role and where to notify them."""
+    from pydantic import TypeAdapter
+
+    from models.domain import StaffId
+    from tasks.directory import add_staff
+
+    try:
+        staff_id = TypeAdapter(StaffId).validate_python(staff_id)
+    except ValidationError:
+        raise UserError(f"'{staff_id}' is not a valid staff id (letters, digits, . _ -).") from None
+    if notify is not None:
+        _check_apprise_url(notify)
+    add_staff(staff_id, name=name, role=role, notify_url=notify)
+    out.print(f"Added {staff_id} ({role.value}).", markup=False)
+
+
+def _check_apprise_url(url: str) -> None:
+    import apprise
+
+    if apprise.Apprise().add(url) is False:
+        raise UserError("the --notify address is not an Apprise URL Apprise understands.")
+
+
+@child_app.command("add")
+@friendly
+def child_add(
+    child_ref: Annotated[str, typer.Argument(help="Pseudonymous reference (no names).")],
+    dob: Annotated[str, typer.Option(help="Date of birth, YYYY-MM-DD.")],
+    cp_plan: Annotated[bool, typer.Option("--cp-plan", help="On a Child Protection Plan.")] = False,
+) -> None:
+    """Add a child under a pseudonymous reference."""
+    from tasks.directory import add_child
+
+    try:
+        born = date.fromisoformat(dob)
+    except ValueError:
+        raise UserError(f"--dob '{dob}' is not a date in the form YYYY-MM-DD.") from None
+    add_child(child_ref, date_of_birth=born, cp_plan=cp_plan)
+    out.print(f"Added child {child_ref}.", markup=False)
+
+
+@agency_app.command("add")
+@friendly
+def agency_add(
+    code: Annotated[str, typer.Argument(help="Short code, used in the Apprise tag agency:CODE.")],
+    name: Annotated[str, typer.Option()],
+    kind: Annotated[AgencyKind, typer.Option()] = AgencyKind.OTHER,
+    notify: Annotated[str | None, typer.Option(help="Apprise URL of its duty inbox.")] = None,
+) -> None:
+    """Add an agency that cases can share with."""
+    from tasks.directory import add_agency
+
+    if notify is not None:
+        _check_apprise_url(notify)
+    add_agency(code, name=name, kind=kind, notify_url=notify)
+    out.print(f"Added agency {code}.", markup=False)
+
+
+@concern_app.command("record")
+@friendly
+def concern_record(
+    child: Annotated[str, typer.Option(help="The child's reference.")],
+    raised_by: Annotated[str, typer.Option(help="Staff id of who raised it.")],
+    category: Annotated[Category, typer.Option(help="Category of concern.")],
+    what: Annotated[str, typer.Option(help="What happened: facts, apart from opinion.")],
+    when: Annotated[str | None, typer.Option(help="When it happened (ISO-8601); now if unset.")] = None,
+    where: Annotated[str | None, typer.Option(help="Where it happened.")] = None,
+    child_words: Annotated[str | None, typer.Option(help="The child's own words.")] = None,
+    action_taken: Annotated[str | None, typer.Option(help="Action taken so far.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Record a concern and start its sharing case."""
+    from tasks.directory import record_concern
+
+    occurred = _parse_when(when)
+    try:
+        facts = ConcernFacts(
+            child_ref=child, raised_by=raised_by, category=category, occurred_at=occurred,
+            place=where, what_happened=what, child_words=child_words, action_taken=action_taken,
+        )
+    except ValidationError as exc:
+        from models.forms import problems_from_validation
+
+        raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
+    case_id = record_concern(facts)
+    flow_run_id, problem = _start_case(case_id)
+    result = {"case_id": case_id, "reference": _ref(case_id), "flow_run_id": flow_run_id}
+    if as_json:
+        emit_json(result | {"started": problem is None, "error": problem})
+    else:
+        out.print(f"Recorded concern as case {case_id} ({_ref(case_id)}).", markup=False)
+    if problem is not None:
+        fail(f"case {case_id} is recorded but its workflow did not start ({problem}); "
+             f"start it with `safeshare case start {case_id}` once the stack is up.")
+
+
+def _ref(case_id: int) -> str:
+    from models.messages import case_reference
+
+    return case_reference(case_id)
+
+
+def _parse_when(when: str | None) -> datetime:
+    if when is None:
+        return datetime.now(timezone.utc)
+    try:
+        value = datetime.fromisoformat(when)
+    except ValueError:
+        raise UserError(f"--when '{when}' is not an ISO-8601 date and time.") from None
+    if value.tzinfo is None:
+        raise UserError(f"--when '{when}' needs a UTC offset, for example {when}+00:00.")
+    return value
+
+
+def _start_case(case_id: int) -> tuple[str | None, str | None]:
+    """Create the case's flow run (once: the run is keyed by the case); (run id, problem)."""
+    settings = get_settings()
+    prefect_settings(settings)
+    from prefect.deployments import run_deployment
+
+    from deployments.serve import deployment_name
+    from tasks.directory import set_flow_run
+
+    try:
+        run = run_deployment(
+            name=deployment_name(settings),
+            parameters={"case_id": case_id},
+            timeout=0,
+            idempotency_key=f"sharing-case-{case_id}",
+            tags=["safeshare"],
+        )
+    except Exception as exc:  # the Prefect API is down or the deployment is not served
+        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    set_flow_run(case_id, str(run.id))
+    return str(run.id), None
+
+
+@case_app.command("start")
+@friendly
+def case_start(case_id: int) -> None:
+    """Start (or find) the workflow of a recorded case."""
+    from safeshare.views import show_case
+
+    show_case(case_id)  # refuses unknown cases with a clear error
+    run_id, problem = _start_case(case_id)
+    if problem is not None:
+        fail(f"the workflow of case {case_id} did not start ({problem}).")
+    out.print(f"Case {case_id} runs as flow run {run_id}.", markup=False)
+
+
+@case_app.command("list")
+@friendly
+def case_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Open cases and what each waits for."""
+    from safeshare.views import list_open_cases
+
+    cases = list_open_cases()
+    if as_json:
+        emit_json(cases)
+        return
+    table = Table("case", "ref", "category", "waiting for", "since", "who may answer")
+    for case in cases:
+        waiting = case["waiting"] or {}
+        table.add_row(
+            str(case["case_id"]), case["reference"], case["category"],
+            waiting.get("step", "(running)"), waiting.get("since") or "",
+            ", ".join(waiting.get("who_may_answer", [])),
+        )
+    out.print(table)
+
+
+@case_app.command("show")
+@friendly
+def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """A case's chronology and current step."""
+    from safeshare.views import show_case
+
+    case = show_case(case_id)
+    if as_json:
+        emit_json(case)
+        return
+    out.print(f"Case {case['case_id']} ({case['reference']}): {case['status']}", markup=False)
+    concern = case["concern"]
+    out.print(f"Concern about {concern['child_ref']} ({concern['category']}) at "
+              f"{concern['occurred_at']}, raised by {concern['raised_by']}", markup=False)
+    for label in ("place", "what_happened", "child_words", "action_taken"):
+        if concern[label]:
+            out.print(f"  {label.replace('_', ' ')}: {concern[label]}", markup=False)
+    table = Table("at", "step", "by", "outcome")
+    for entry in case["chronology"]:
+        if entry["accepted"]:
+            outcome = json.dumps(entry["answer"], default=str) if entry["answer"] else "done"
+        else:
+            outcome = "NOT ACCEPTED: " + "; ".join(p["message"] for p in entry["problems"] or [])
+        table.add_row(entry["at"], entry["slot"], entry["by"] or "-", outcome)
+    out.print(table)
+    waiting = case["waiting"]
+    if waiting:
+        out.print(f"Waiting for: {waiting['step']} since {waiting['since']} "
+                  f"(who may answer: {', '.join(waiting['who_may_answer']) or 'nobody yet'})",
+                  markup=False)
+    failed = [n for n in case["notifications"] if n["status"] != "sent"]
+    for note in failed:
+        out.print(f"NOTIFICATION {note['status'].upper()}: {note['kind']} to {note['tag']} "
+                  f"({note['error']})", markup=False)
+
+
+@app.command()
+@friendly
+def answer(
+    case_id: int,
+    step: Annotated[Step, typer.Argument(help="The step the case waits for.")],
+    as_: Annotated[str, typer.Option("--as", help="Your staff id.")],
+    input_: Annotated[str, typer.Option("--input", help="The answer as a JSON object.")],
+    wait: Annotated[bool, typer.Option(help="Wait until the case has recorded it.")] = True,
+) -> None:
+    """Answer the step a case waits for, with the same checks as the dashboard."""
+    from safeshare.db import session_scope
+    from safeshare.views import show_case
+    from tasks.records import validate_answer
+
+    try:
+        raw = json.loads(input_)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--input is not valid JSON ({exc.msg} at position {exc.pos}).") from None
+    if not isinstance(raw, dict):
+        raise UserError("--input must be a JSON object, such as {\"decision\": \"approve\"}.")
+    case = show_case(case_id)
+    waiting = case["waiting"]
+    if case["status"] != "open":
+        raise UserError(f"case {case_id} is closed ({case['status']}).")
+    if waiting is None:
+        raise UserError(f"case {case_id} is not waiting for anyone right now; try again shortly.")
+    if waiting["step"] != step.value:
+        raise UserError(f"case {case_id} waits for {waiting['step']}, not {step.value}.")
+    if "answered_by" in raw and raw["answered_by"] != as_:
+        raise UserError("answered_by in --input differs from --as.")
+    raw["answered_by"] = as_
+    if step is Step.MASH_ADVICE:
+        # slots are named mash-advice-<context>-<round>
+        raw.setdefault("context", waiting["slot"].removeprefix("mash-advice-").rsplit("-", 1)[0])
+    with session_scope() as session:
+        validate_answer(session, case_id, step, raw)
+    _resume(waiting["flow_run_id"], raw)
+    if not wait:
+        out.print(f"Answer sent to case {case_id}.", markup=False)
+        return
+    _await_recorded(case_id, waiting["key"])
+
+
+def _resume(flow_run_id: str, raw: dict[str, Any]) -> None:
+    prefect_settings(get_settings())
+    from uuid import UUID
+
+    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.flow_runs import resume_flow_run
+
+    try:
+        resume_flow_run(UUID(flow_run_id), run_input=raw)
+    except PrefectHTTPStatusError as exc:
+        raise UserError(f"the dashboard refused the answer ({exc.response.text[:300]}).") from None
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"the case could not be resumed: {first}") from None
+
+
+def _await_recorded(case_id: int, key: str, timeout: float = 120) -> None:
+    from sqlalchemy import select
+
+    from models.tables import CaseStep
+    from safeshare.db import session_scope
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            row = session.scalar(
+                select(CaseStep).where(CaseStep.case_id == case_id, CaseStep.key == key)
+            )
+            if row is not None:
+                if row.accepted:
+                    out.print(f"Answer recorded on case {case_id} ({row.slot}).", markup=False)
+                    return
+                problems = "; ".join(p["message"] for p in row.problems or [])
+                fail(f"the answer was not accepted: {problems}")
+        time.sleep(0.3)
+    fail(f"the answer was sent but case {case_id} has not recorded it within {timeout:.0f} s; "
+         "is `safeshare up` running?")
+
+
+def main() -> None:  # pragma: no cover
+    app()

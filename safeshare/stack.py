@@ -1,0 +1,140 @@
+"""`safeshare up`: the whole system on one machine, on embedded defaults.
+
+Starts a Prefect server (its SQLite database under the data directory unless Prefect's own
+database setting says otherwise), migrates the case database, and serves the deployments; stops
+them all on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from safeshare.db import migrate
+from safeshare.settings import Settings
+
+
+class StackError(RuntimeError):
+    """The stack could not start; the message says what to do."""
+
+
+def prefect_env(settings: Settings) -> dict[str, str]:
+    """The environment every process of the stack shares: where Prefect lives, no telemetry."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "PREFECT_HOME": str(settings.prefect_home),
+            "PREFECT_API_URL": settings.prefect_api_url,
+            "PREFECT_UI_URL": settings.prefect_api_url.removesuffix("/api"),
+            "PREFECT_LOCAL_STORAGE_PATH": str(settings.prefect_home / "storage"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "SAFESHARE_HOME": str(settings.home),
+        }
+    )
+    env.setdefault(
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL",
+        f"sqlite+aiosqlite:///{settings.prefect_home / 'prefect.db'}",
+    )
+    return env
+
+
+def wait_healthy(api_url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait for the Prefect API to answer, or fail if its process exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StackError(f"the Prefect server exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise StackError(f"the Prefect server did not answer at {api_url} within {timeout:.0f} s")
+
+
+def port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def stop(process: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
+    """SIGTERM a child's process group, then SIGKILL if it will not go."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
+    """Start everything, wait for a signal or a child's death, stop everything."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    (settings.prefect_home / "storage").mkdir(parents=True, exist_ok=True)
+    logs = settings.home / "logs"
+    logs.mkdir(exist_ok=True)
+    if not port_free(settings.prefect_port):
+        raise StackError(
+            f"port {settings.prefect_port} on 127.0.0.1 is in use: stop what uses it or pass "
+            "--prefect-port"
+        )
+    say("Migrating the case database ...")
+    migrate(settings.case_database_url)
+    env = prefect_env(settings)
+    stopping = False
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+
+    server = runner = None
+    try:
+        say(f"Starting the Prefect server on 127.0.0.1:{settings.prefect_port} ...")
+        server = _spawn(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+             "--port", str(settings.prefect_port)],
+            env, logs / "prefect-server.log",
+        )
+        wait_healthy(settings.prefect_api_url, server, timeout=180)
+        say("Serving the deployments ...")
+        runner = _spawn([sys.executable, "-m", "deployments.serve"], env, logs / "serve.log")
+        say(f"safeshare is up. Dashboard: {settings.prefect_api_url.removesuffix('/api')}")
+        say(f"Data directory: {settings.home}  (logs in {logs}). Ctrl-C stops everything.")
+        while not stopping:
+            for name, child in (("Prefect server", server), ("deployment server", runner)):
+                if child.poll() is not None:
+                    say(f"The {name} stopped (exit {child.returncode}); stopping the stack.")
+                    return 1
+            time.sleep(0.5)
+        say("Stopping ...")
+        return 0
+    finally:
+        stop(runner)
+        stop(server)
+
+
+def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("ab")
+    return subprocess.Popen(
+        argv, env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )

@@ -1,0 +1,149 @@
+"""Read-only views of cases for people who may read them (the CLI's `case show` and `case list`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from models import rules
+from models.domain import Step
+from models.messages import case_reference
+from models.tables import Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
+from safeshare.db import session_scope
+from tasks.records import CaseNotFound, first_signer, staff_directory
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _waiting(session: Any, case: Case) -> dict[str, Any] | None:
+    if case.waiting_step is None:
+        return None
+    step = Step(case.waiting_step)
+    who = rules.eligible_answerers(
+        step, staff_directory(session), first_signer=first_signer(session, case.id)
+    )
+    return {
+        "step": case.waiting_step,
+        "slot": case.waiting_slot,
+        "key": case.waiting_key,
+        "flow_run_id": case.flow_run_id,
+        "since": _iso(case.waiting_since),
+        "who_may_answer": who,
+    }
+
+
+def list_open_cases() -> list[dict[str, Any]]:
+    """Open cases, oldest wait first, with what each waits for."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(Case, Concern.category)
+            .join(Concern, Concern.id == Case.concern_id)
+            .where(Case.status == "open")
+            .order_by(Case.waiting_since.is_(None), Case.waiting_since, Case.id)
+        ).all()
+        return [
+            {
+                "case_id": case.id,
+                "reference": case_reference(case.id),
+                "category": category,
+                "opened_at": _iso(case.opened_at),
+                "flow_run_id": case.flow_run_id,
+                "waiting": _waiting(session, case),
+            }
+            for case, category in rows
+        ]
+
+
+def show_case(case_id: int) -> dict[str, Any]:
+    """Everything recorded on a case, in order: the concern, each step, disclosure, receipt."""
+    with session_scope() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise CaseNotFound(f"No case has the id {case_id}.")
+        concern = session.get(Concern, case.concern_id)
+        assert concern is not None
+        child = session.get(Child, concern.child_id)
+        disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
+        receipt = (
+            session.scalar(select(Receipt).where(Receipt.disclosure_id == disclosure.id))
+            if disclosure is not None
+            else None
+        )
+        steps = session.scalars(
+            select(CaseStep).where(CaseStep.case_id == case_id).order_by(CaseStep.id)
+        ).all()
+        notes = session.scalars(
+            select(Notification).where(Notification.case_id == case_id).order_by(Notification.id)
+        ).all()
+        chronology: list[dict[str, Any]] = [
+            {
+                "at": _iso(row.recorded_at),
+                "step": row.step,
+                "slot": row.slot,
+                "accepted": row.accepted,
+                "by": row.actor,
+                "channel": row.channel,
+                "answer": row.data,
+                "problems": row.problems,
+            }
+            for row in steps
+        ]
+        return {
+            "case_id": case.id,
+            "reference": case_reference(case.id),
+            "status": case.status,
+            "opened_at": _iso(case.opened_at),
+            "closed_at": _iso(case.closed_at),
+            "flow_run_id": case.flow_run_id,
+            "waiting": _waiting(session, case),
+            "concern": {
+                "child_ref": child.child_ref if child else None,
+                "category": concern.category,
+                "occurred_at": _iso(concern.occurred_at),
+                "place": concern.place,
+                "what_happened": concern.what_happened,
+                "child_words": concern.child_words,
+                "action_taken": concern.action_taken,
+                "raised_by": concern.raised_by,
+                "recorded_at": _iso(concern.recorded_at),
+            },
+            "chronology": chronology,
+            "disclosure": None
+            if disclosure is None
+            else {
+                "agency": disclosure.agency_code,
+                "information": disclosure.information,
+                "purpose": disclosure.purpose,
+                "lawful_basis": disclosure.lawful_basis,
+                "special_category_condition": disclosure.special_category_condition,
+                "consent": disclosure.consent,
+                "decided_by": disclosure.decided_by,
+                "cosigned_by": disclosure.cosigned_by,
+                "disclosed_at": _iso(disclosure.disclosed_at),
+            },
+            "receipt": None
+            if receipt is None
+            else {
+                "confirmed_by_name": receipt.confirmed_by_name,
+                "confirmed_by_role": receipt.confirmed_by_role,
+                "confirmed_at": _iso(receipt.confirmed_at),
+                "agency_reference": receipt.agency_reference,
+                "channel": receipt.channel,
+                "recorded_by": receipt.recorded_by,
+            },
+            "notifications": [
+                {
+                    "key": n.key,
+                    "tag": n.tag,
+                    "kind": n.kind,
+                    "status": n.status,
+                    "attempts": n.attempts,
+                    "error": n.last_error,
+                    "sent_at": _iso(n.sent_at),
+                }
+                for n in notes
+            ],
+        }

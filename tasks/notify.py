@@ -1,0 +1,102 @@
+"""Where notifications are sent: Apprise, through an outbox so each message goes out once.
+
+Recipients come from the Apprise config file (tags such as dsl, slt, agency:csc) and from the
+staff and agency directories (each address tagged with its role or agency). Messages carry
+references, step names and links only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import apprise
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from models.tables import Agency, Notification, Staff, utcnow
+from safeshare.db import session_scope
+from safeshare.settings import get_settings
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("safeshare.notify")
+
+
+def recipients() -> apprise.Apprise:
+    """Every configured address, tagged: the config file's entries and the directories'."""
+    settings = get_settings()
+    apobj = apprise.Apprise()
+    if settings.apprise_config is not None:
+        config = apprise.AppriseConfig()
+        if not config.add(str(settings.apprise_config)):
+            raise RuntimeError(f"cannot read the Apprise config {settings.apprise_config}")
+        apobj.add(config)
+    with session_scope() as session:
+        for member in session.scalars(select(Staff).where(Staff.active.is_(True))):
+            if member.notify_url:
+                tags = {member.role, f"staff:{member.staff_id}"}
+                if member.role == "deputy-dsl":
+                    tags.add("dsl")
+                apobj.add(member.notify_url, tag=tags)
+        for agency in session.scalars(select(Agency)):
+            if agency.notify_url:
+                apobj.add(agency.notify_url, tag={f"agency:{agency.code}"})
+    return apobj
+
+
+def _claim(key: str, case_id: int | None, tag: str, kind: str) -> bool:
+    """Register the message in the outbox; False when it has already been delivered."""
+    with session_scope() as session:
+        row = session.scalar(select(Notification).where(Notification.key == key))
+        if row is None:
+            try:
+                with session.begin_nested():
+                    session.add(Notification(key=key, case_id=case_id, tag=tag, kind=kind))
+            except IntegrityError:
+                row = session.scalar(select(Notification).where(Notification.key == key))
+        return row is None or row.status != "sent"
+
+
+def _record(key: str, *, sent: bool, error: str | None) -> None:
+    with session_scope() as session:
+        row = session.scalar(select(Notification).where(Notification.key == key))
+        assert row is not None
+        row.attempts += 1
+        if sent:
+            row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+        else:
+            row.status, row.last_error = "failed", error
+
+
+@task(cache_policy=NO_CACHE, retries=0)  # delivery retries are counted in the outbox, below
+def notify(key: str, *, case_id: int | None, tag: str, kind: str, title: str, body: str) -> bool:
+    """Deliver one message to everyone with `tag`, once per key; retried, recorded, never silent."""
+    logger = _logger()
+    if not _claim(key, case_id, tag, kind):
+        logger.info("notification %s already delivered", key)
+        return True
+    settings = get_settings()
+    attempts = settings.notify_retries + 1
+    for attempt in range(1, attempts + 1):
+        apobj = recipients()
+        if len(apobj) == 0 or not any(True for _ in apobj.find(tag)):
+            error = f"no Apprise address has the tag '{tag}'"
+        else:
+            result = apobj.notify(title=title, body=body, tag=tag)
+            error = None if bool(result) else "Apprise reported a failed delivery"
+        _record(key, sent=error is None, error=error)
+        if error is None:
+            logger.info("notification %s delivered to tag %s", key, tag)
+            return True
+        logger.warning("notification %s attempt %d/%d failed: %s", key, attempt, attempts, error)
+        if attempt < attempts:
+            time.sleep(settings.notify_retry_delay_seconds * attempt)
+    logger.error("notification %s to tag %s FAILED after %d attempts", key, tag, attempts)
+    return False

@@ -1,0 +1,337 @@
+"""Where a sharing case is written: every step's row goes in before the flow moves on.
+
+Each task opens its own session, is keyed by (case, slot, attempt) so that re-running a resumed
+flow or retrying a task never writes a fact twice, and returns ids or codes only: Prefect
+persists task results, and the case content must stay in the case database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import rules
+from models.domain import (
+    SPECIAL_CATEGORY_CONDITION,
+    CaseStatus,
+    CriteriaAnswers,
+    ParentsDecision,
+    Problem,
+    ReceiptConfirmation,
+    Slot,
+    StaffMember,
+    Step,
+    StepSummary,
+)
+from models.forms import FORMS, InvalidAnswer, parse_answer
+from models.tables import Agency, Case, CaseStep, Disclosure, Receipt, Staff, utcnow
+from safeshare.db import session_scope
+from tasks.run_input import forget_answer
+
+
+class CaseNotFound(LookupError):
+    """No case has that id."""
+
+
+def staff_directory(session: Session) -> dict[str, StaffMember]:
+    """Everyone on the staff list, as the rules see them."""
+    return {
+        row.staff_id: StaffMember(staff_id=row.staff_id, role=row.role, active=row.active)
+        for row in session.scalars(select(Staff))
+    }
+
+
+def accepted_rows(session: Session, case_id: int, step: Step | None = None) -> list[CaseStep]:
+    query = select(CaseStep).where(CaseStep.case_id == case_id, CaseStep.accepted.is_(True))
+    if step is not None:
+        query = query.where(CaseStep.step == step.value)
+    return list(session.scalars(query.order_by(CaseStep.id)))
+
+
+def first_signer(session: Session, case_id: int) -> str | None:
+    """The DSL whose latest accepted assessment the management team is asked to co-sign."""
+    rows = accepted_rows(session, case_id, Step.ASSESS_CRITERIA)
+    return rows[-1].actor if rows else None
+
+
+def latest_answer(session: Session, case_id: int, step: Step) -> Any | None:
+    """The latest accepted answer to a step, as its domain value."""
+    rows = accepted_rows(session, case_id, step)
+    if not rows or rows[-1].data is None:
+        return None
+    return FORMS[step].domain.model_validate(rows[-1].data)
+
+
+def answer_problems(session: Session, case_id: int, step: Step, answer: Any) -> list[Problem]:
+    """Checks that need the case database: who may answer, two people, known agency and staff."""
+    staff = staff_directory(session)
+    problems = rules.answerer_problems(
+        step, staff.get(answer.answered_by), first_signer=first_signer(session, case_id)
+    )
+    if isinstance(answer, CriteriaAnswers) and answer.agency is not None:
+        if session.get(Agency, answer.agency) is None:
+            problems.append(
+                Problem(code="unknown-agency", message=f"No agency has the code '{answer.agency}'.")
+            )
+    if isinstance(answer, ParentsDecision) and answer.told_by is not None:
+        if answer.told_by not in staff:
+            problems.append(
+                Problem(code="unknown-told-by", message=f"No member of staff is '{answer.told_by}'.")
+            )
+    return problems
+
+
+def validate_answer(session: Session, case_id: int, step: Step, raw: dict[str, Any]) -> Any:
+    """The full check of an answer, shared by the CLI and the flow: form, policy, people."""
+    answer = parse_answer(step, raw)
+    problems = answer_problems(session, case_id, step, answer)
+    if problems:
+        raise InvalidAnswer(problems)
+    return answer
+
+
+def _case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseNotFound(f"No case has the id {case_id}.")
+    return case
+
+
+def _insert_step(session: Session, row: CaseStep) -> CaseStep:
+    """Insert a step row once; a second writer of the same key gets the first one's row."""
+    existing = session.scalar(
+        select(CaseStep).where(CaseStep.case_id == row.case_id, CaseStep.key == row.key)
+    )
+    if existing is not None:
+        return existing
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = session.scalar(
+            select(CaseStep).where(CaseStep.case_id == row.case_id, CaseStep.key == row.key)
+        )
+        assert existing is not None
+        return existing
+    return row
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def start_case(case_id: int, flow_run_id: str) -> int:
+    """Record that the concern is in and the case's pipeline has started."""
+    with session_scope() as session:
+        case = _case(session, case_id)
+        case.flow_run_id = flow_run_id
+        concern_row = CaseStep(
+            case_id=case_id,
+            step=Step.RECORD_CONCERN.value,
+            slot=Step.RECORD_CONCERN.value,
+            key=f"{Step.RECORD_CONCERN.value}-a0",
+            accepted=True,
+            actor=None,
+            channel="system",
+            data={"concern_id": case.concern_id},
+        )
+        _insert_step(session, concern_row)
+    return case_id
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def open_step(case_id: int, step: Step, slot: str) -> Slot:
+    """Find the answer to a slot, or the key to wait under next and who may answer."""
+    with session_scope() as session:
+        case = _case(session, case_id)
+        rows = list(
+            session.scalars(
+                select(CaseStep)
+                .where(CaseStep.case_id == case_id, CaseStep.slot == slot)
+                .order_by(CaseStep.id)
+            )
+        )
+        signer = first_signer(session, case_id)
+        accepted = next((r for r in rows if r.accepted), None)
+        if accepted is not None:
+            answer = FORMS[step].domain.model_validate(accepted.data)
+            return Slot(
+                case_id=case_id,
+                step=step,
+                slot=slot,
+                key=accepted.key,
+                answered=rules.summarise(step, slot, answer),
+            )
+        key = f"{slot}-a{len(rows)}"
+        if case.waiting_key != key:
+            # A re-asked answer keeps the slot's original waiting time: deadlines run from it.
+            if case.waiting_slot != slot or case.waiting_since is None:
+                case.waiting_since = utcnow()
+            case.waiting_step = step.value
+            case.waiting_slot = slot
+            case.waiting_key = key
+        last_problems = rows[-1].problems if rows else None
+        who = rules.eligible_answerers(step, staff_directory(session), first_signer=signer)
+        return Slot(
+            case_id=case_id,
+            step=step,
+            slot=slot,
+            key=key,
+            previous_problems=tuple(Problem.model_validate(p) for p in last_problems or ()),
+            who=tuple(who),
+            first_signer=signer,
+        )
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def record_rejection(slot: Slot, problems: list[Problem]) -> None:
+    """Keep an unusable answer's problems (codes and messages, not its text) and forget it."""
+    with session_scope() as session:
+        _insert_step(
+            session,
+            CaseStep(
+                case_id=slot.case_id,
+                step=slot.step.value,
+                slot=slot.slot,
+                key=slot.key,
+                accepted=False,
+                actor=None,
+                channel="form",
+                problems=[p.model_dump() for p in problems],
+            ),
+        )
+    forget_answer(slot.key)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
+    """Check an answer in full and write it, with its receipt row; None when it was refused."""
+    with session_scope() as session:
+        try:
+            answer = validate_answer(session, slot.case_id, slot.step, raw)
+        except InvalidAnswer as exc:
+            row = _insert_step(
+                session,
+                CaseStep(
+                    case_id=slot.case_id,
+                    step=slot.step.value,
+                    slot=slot.slot,
+                    key=slot.key,
+                    accepted=False,
+                    actor=raw.get("answered_by") if isinstance(raw.get("answered_by"), str) else None,
+                    channel="form",
+                    problems=[p.model_dump() for p in exc.problems],
+                ),
+            )
+        else:
+            row = _insert_step(
+                session,
+                CaseStep(
+                    case_id=slot.case_id,
+                    step=slot.step.value,
+                    slot=slot.slot,
+                    key=slot.key,
+                    accepted=True,
+                    actor=answer.answered_by,
+                    channel="form",
+                    data=answer.model_dump(mode="json"),
+                ),
+            )
+            if row.accepted and isinstance(answer, ReceiptConfirmation):
+                _write_receipt(session, slot.case_id, answer)
+        summary = None
+        if row.accepted:
+            case = _case(session, slot.case_id)
+            case.waiting_step = case.waiting_slot = case.waiting_key = None
+            case.waiting_since = None
+            summary = rules.summarise(
+                slot.step, slot.slot, FORMS[slot.step].domain.model_validate(row.data)
+            )
+    forget_answer(slot.key)
+    return summary
+
+
+def _write_receipt(session: Session, case_id: int, answer: ReceiptConfirmation) -> None:
+    disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
+    if disclosure is None:
+        raise RuntimeError(f"case {case_id} has no disclosure to confirm")
+    if session.scalar(select(Receipt).where(Receipt.disclosure_id == disclosure.id)) is None:
+        session.add(
+            Receipt(
+                disclosure_id=disclosure.id,
+                confirmed_by_name=answer.confirmed_by_name,
+                confirmed_by_role=answer.confirmed_by_role,
+                confirmed_at=answer.confirmed_at,
+                agency_reference=answer.agency_reference,
+                channel=answer.channel.value,
+                recorded_by=answer.answered_by,
+            )
+        )
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def write_disclosure(case_id: int) -> str:
+    """Record what is shared, with whom, why and on what basis; once per case. Returns the agency."""
+    with session_scope() as session:
+        existing = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
+        if existing is not None:
+            return existing.agency_code
+        assessment = latest_answer(session, case_id, Step.ASSESS_CRITERIA)
+        if not isinstance(assessment, CriteriaAnswers) or not rules.assess(assessment).shares:
+            raise RuntimeError(f"case {case_id} has no assessment that decides to share")
+        signoffs = accepted_rows(session, case_id, Step.MANAGEMENT_SIGNOFF)
+        disclosure = Disclosure(
+            case_id=case_id,
+            agency_code=assessment.agency,
+            information=assessment.information_to_share,
+            purpose=assessment.purpose,
+            lawful_basis=assessment.lawful_basis.value if assessment.lawful_basis else "",
+            special_category_condition=(
+                SPECIAL_CATEGORY_CONDITION if assessment.special_category_data else None
+            ),
+            consent=assessment.consent.value,
+            decided_by=assessment.answered_by,
+            cosigned_by=signoffs[-1].actor if signoffs else None,
+        )
+        session.add(disclosure)
+        _insert_step(
+            session,
+            CaseStep(
+                case_id=case_id,
+                step=Step.NOTIFY_AGENCY.value,
+                slot=Step.NOTIFY_AGENCY.value,
+                key=f"{Step.NOTIFY_AGENCY.value}-a0",
+                accepted=True,
+                actor=None,
+                channel="system",
+                data={"agency": assessment.agency},
+            ),
+        )
+        return str(assessment.agency)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def close_case(case_id: int, status: CaseStatus, reasons: tuple[str, ...]) -> None:
+    """Close the case with its outcome and reasons; closing twice changes nothing."""
+    with session_scope() as session:
+        case = _case(session, case_id)
+        _insert_step(
+            session,
+            CaseStep(
+                case_id=case_id,
+                step=Step.CLOSED.value,
+                slot=Step.CLOSED.value,
+                key=f"{Step.CLOSED.value}-a0",
+                accepted=True,
+                actor=None,
+                channel="system",
+                data={"status": status.value, "reasons": list(reasons)},
+            ),
+        )
+        if case.status == CaseStatus.OPEN.value:
+            case.status = status.value
+            case.closed_at = utcnow()
+        case.waiting_step = case.waiting_slot = case.waiting_key = None
+        case.waiting_since = None
