@@ -25,9 +25,13 @@ def sharing_case(case_id: int) -> str:
     round_ = 0
     while assessment.outcome == Outcome.INSUFFICIENT_INFORMATION:
         context = MashContext.INSUFFICIENT_INFORMATION
-        wait_for_answer(case_id, run_id, Step.MASH_ADVICE, f"mash-advice-{context}-{round_}", context=context)
+        wait_for_answer(
+            case_id, run_id, Step.MASH_ADVICE, f"mash-advice-{context}-{round_}", context=context
+        )
         round_ += 1
-        assessment = wait_for_answer(case_id, run_id, Step.ASSESS_CRITERIA, f"assess-criteria-{round_}")
+        assessment = wait_for_answer(
+            case_id, run_id, Step.ASSESS_CRITERIA, f"assess-criteria-{round_}"
+        )
     if assessment.outcome == Outcome.DO_NOT_SHARE:
         return finish(case_id, CaseStatus.NOT_SHARED, assessment)
 
@@ -41,15 +45,23 @@ def sharing_case(case_id: int) -> str:
     parents = wait_for_answer(case_id, run_id, Step.PARENTS, "parents-0")
     if parents.outcome == "not-told-risk":
         context = MashContext.PARENTS_RISK
-        advice = wait_for_answer(case_id, run_id, Step.MASH_ADVICE, f"mash-advice-{context}-0", context=context)
+        advice = wait_for_answer(
+            case_id, run_id, Step.MASH_ADVICE, f"mash-advice-{context}-0", context=context
+        )
         if advice.outcome == Outcome.DO_NOT_SHARE:
             return finish(case_id, CaseStatus.NOT_SHARED, advice)
 
     # 5. Notify the agency: the disclosure is recorded first, then the agency is told where to look.
     agency = write_disclosure(case_id)
     title, body = agency_message(case_id, agency, contact_tag="dsl")
-    notify(f"case:{case_id}:notify-agency:agency:{agency}", case_id=case_id, tag=f"agency:{agency}",
-           kind="disclosure", title=title, body=body)
+    notify(
+        f"case:{case_id}:notify-agency:agency:{agency}",
+        case_id=case_id,
+        tag=f"agency:{agency}",
+        kind="disclosure",
+        title=title,
+        body=body,
+    )
 
     # 6. Confirm receipt: wait until the agency's confirmation is recorded.
     receipt = wait_for_answer(case_id, run_id, Step.CONFIRM_RECEIPT, "confirm-receipt-0")
@@ -60,5 +72,12 @@ def finish(case_id: int, status: CaseStatus, last: StepSummary) -> str:
     """Close the case with the reasons of the step that decided it, and tell the DSL."""
     close_case(case_id, status, last.reasons)
     title, body = outcome_message(case_id, status.value)
-    notify(f"case:{case_id}:closed:dsl", case_id=case_id, tag="dsl", kind="closed", title=title, body=body)
+    notify(
+        f"case:{case_id}:closed:dsl",
+        case_id=case_id,
+        tag="dsl",
+        kind="closed",
+        title=title,
+        body=body,
+    )
     return status.value

@@ -104,7 +104,9 @@ def problems_from_validation(exc: ValidationError) -> list[Problem]:
             problems.extend(ctx_error.problems)
             continue
         field = ".".join(str(part) for part in error["loc"]) or "answer"
-        problems.append(Problem(code=f"invalid:{field}:{error['type']}", message=f"{field}: {error['msg']}"))
+        problems.append(
+            Problem(code=f"invalid:{field}:{error['type']}", message=f"{field}: {error['msg']}")
+        )
     return problems
 
 

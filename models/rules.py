@@ -63,7 +63,9 @@ def assess(answers: CriteriaAnswers) -> Assessment:
         )
         return Assessment(outcome=Outcome.INSUFFICIENT_INFORMATION, reasons=(*met, pi_reason))
     if unsure:
-        return Assessment(outcome=Outcome.INSUFFICIENT_INFORMATION, reasons=(Reason.CRITERIA_UNSURE,))
+        return Assessment(
+            outcome=Outcome.INSUFFICIENT_INFORMATION, reasons=(Reason.CRITERIA_UNSURE,)
+        )
     return Assessment(outcome=Outcome.DO_NOT_SHARE, reasons=(Reason.NO_CRITERION_MET,))
 
 
@@ -166,7 +168,11 @@ def answerer_problems(
         step = None  # type: ignore[assignment]
     allowed = HUMAN_STEPS.get(step) if step is not None else None
     if step is None or allowed is None:
-        return [Problem(code="step-not-answerable", message=f"Step '{step}' is not answered by a person.")]
+        return [
+            Problem(
+                code="step-not-answerable", message=f"Step '{step}' is not answered by a person."
+            )
+        ]
     if answerer is None:
         return [Problem(code="unknown-staff", message="No member of staff has that id.")]
     if not answerer.active:
@@ -179,7 +185,11 @@ def answerer_problems(
                 message=f"{answerer.staff_id} is '{answerer.role}'; this step needs {roles}.",
             )
         ]
-    if step is Step.MANAGEMENT_SIGNOFF and first_signer is not None and answerer.staff_id == first_signer:
+    if (
+        step is Step.MANAGEMENT_SIGNOFF
+        and first_signer is not None
+        and answerer.staff_id == first_signer
+    ):
         return [
             Problem(
                 code="same-person",
@@ -223,14 +233,24 @@ def summarise(step: Step, slot: str, answer: object) -> StepSummary:
             reasons=(Reason.SIGNOFF_DECLINED.value,) if declined else (),
         )
     if isinstance(answer, ParentsDecision):
-        reason = Reason.PARENTS_TOLD if answer.choice is ParentsChoice.TOLD else Reason.PARENTS_NOT_TOLD_RISK
+        reason = (
+            Reason.PARENTS_TOLD
+            if answer.choice is ParentsChoice.TOLD
+            else Reason.PARENTS_NOT_TOLD_RISK
+        )
         return StepSummary(
-            step=step, slot=slot, actor=answer.answered_by, outcome=answer.choice.value, reasons=(reason.value,)
+            step=step,
+            slot=slot,
+            actor=answer.answered_by,
+            outcome=answer.choice.value,
+            reasons=(reason.value,),
         )
     if isinstance(answer, MashAdvice):
         outcome = "proceed" if answer.proceed else Outcome.DO_NOT_SHARE.value
         reasons = () if answer.proceed else (Reason.MASH_ADVISED_NOT_TO_SHARE.value,)
-        return StepSummary(step=step, slot=slot, actor=answer.answered_by, outcome=outcome, reasons=reasons)
+        return StepSummary(
+            step=step, slot=slot, actor=answer.answered_by, outcome=outcome, reasons=reasons
+        )
     if isinstance(answer, ReceiptConfirmation):
         return StepSummary(step=step, slot=slot, actor=answer.answered_by, outcome="confirmed")
     raise TypeError(f"no summary for {type(answer).__name__}")

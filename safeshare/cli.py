@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import wraps
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -69,8 +69,10 @@ def friendly(func: F) -> F:
         except InvalidAnswer as exc:
             fail("the answer was not accepted: " + "; ".join(p.message for p in exc.problems))
         except OperationalError as exc:
-            fail(f"the case database cannot be used ({exc.orig}); is it migrated? "
-                 "Run `safeshare db migrate` or `safeshare up`.")
+            fail(
+                f"the case database cannot be used ({exc.orig}); is it migrated? "
+                "Run `safeshare db migrate` or `safeshare up`."
+            )
 
     return wrapper  # type: ignore[return-value]
 
@@ -196,7 +198,9 @@ def concern_record(
     raised_by: Annotated[str, typer.Option(help="Staff id of who raised it.")],
     category: Annotated[Category, typer.Option(help="Category of concern.")],
     what: Annotated[str, typer.Option(help="What happened: facts, apart from opinion.")],
-    when: Annotated[str | None, typer.Option(help="When it happened (ISO-8601); now if unset.")] = None,
+    when: Annotated[
+        str | None, typer.Option(help="When it happened (ISO-8601); now if unset.")
+    ] = None,
     where: Annotated[str | None, typer.Option(help="Where it happened.")] = None,
     child_words: Annotated[str | None, typer.Option(help="The child's own words.")] = None,
     action_taken: Annotated[str | None, typer.Option(help="Action taken so far.")] = None,
@@ -208,8 +212,14 @@ def concern_record(
     occurred = _parse_when(when)
     try:
         facts = ConcernFacts(
-            child_ref=child, raised_by=raised_by, category=category, occurred_at=occurred,
-            place=where, what_happened=what, child_words=child_words, action_taken=action_taken,
+            child_ref=child,
+            raised_by=raised_by,
+            category=category,
+            occurred_at=occurred,
+            place=where,
+            what_happened=what,
+            child_words=child_words,
+            action_taken=action_taken,
         )
     except ValidationError as exc:
         from models.forms import problems_from_validation
@@ -223,8 +233,10 @@ def concern_record(
     else:
         out.print(f"Recorded concern as case {case_id} ({_ref(case_id)}).", markup=False)
     if problem is not None:
-        fail(f"case {case_id} is recorded but its workflow did not start ({problem}); "
-             f"start it with `safeshare case start {case_id}` once the stack is up.")
+        fail(
+            f"case {case_id} is recorded but its workflow did not start ({problem}); "
+            f"start it with `safeshare case start {case_id}` once the stack is up."
+        )
 
 
 def _ref(case_id: int) -> str:
@@ -235,7 +247,7 @@ def _ref(case_id: int) -> str:
 
 def _parse_when(when: str | None) -> datetime:
     if when is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         value = datetime.fromisoformat(when)
     except ValueError:
@@ -295,8 +307,11 @@ def case_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for case in cases:
         waiting = case["waiting"] or {}
         table.add_row(
-            str(case["case_id"]), case["reference"], case["category"],
-            waiting.get("step", "(running)"), waiting.get("since") or "",
+            str(case["case_id"]),
+            case["reference"],
+            case["category"],
+            waiting.get("step", "(running)"),
+            waiting.get("since") or "",
             ", ".join(waiting.get("who_may_answer", [])),
         )
     out.print(table)
@@ -314,8 +329,11 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
         return
     out.print(f"Case {case['case_id']} ({case['reference']}): {case['status']}", markup=False)
     concern = case["concern"]
-    out.print(f"Concern about {concern['child_ref']} ({concern['category']}) at "
-              f"{concern['occurred_at']}, raised by {concern['raised_by']}", markup=False)
+    out.print(
+        f"Concern about {concern['child_ref']} ({concern['category']}) at "
+        f"{concern['occurred_at']}, raised by {concern['raised_by']}",
+        markup=False,
+    )
     for label in ("place", "what_happened", "child_words", "action_taken"):
         if concern[label]:
             out.print(f"  {label.replace('_', ' ')}: {concern[label]}", markup=False)
@@ -329,13 +347,18 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
     out.print(table)
     waiting = case["waiting"]
     if waiting:
-        out.print(f"Waiting for: {waiting['step']} since {waiting['since']} "
-                  f"(who may answer: {', '.join(waiting['who_may_answer']) or 'nobody yet'})",
-                  markup=False)
+        out.print(
+            f"Waiting for: {waiting['step']} since {waiting['since']} "
+            f"(who may answer: {', '.join(waiting['who_may_answer']) or 'nobody yet'})",
+            markup=False,
+        )
     failed = [n for n in case["notifications"] if n["status"] != "sent"]
     for note in failed:
-        out.print(f"NOTIFICATION {note['status'].upper()}: {note['kind']} to {note['tag']} "
-                  f"({note['error']})", markup=False)
+        out.print(
+            f"NOTIFICATION {note['status'].upper()}: {note['kind']} to {note['tag']} "
+            f"({note['error']})",
+            markup=False,
+        )
 
 
 @app.command()
@@ -357,7 +380,7 @@ def answer(
     except json.JSONDecodeError as exc:
         raise UserError(f"--input is not valid JSON ({exc.msg} at position {exc.pos}).") from None
     if not isinstance(raw, dict):
-        raise UserError("--input must be a JSON object, such as {\"decision\": \"approve\"}.")
+        raise UserError('--input must be a JSON object, such as {"decision": "approve"}.')
     case = show_case(case_id)
     waiting = case["waiting"]
     if case["status"] != "open":
@@ -381,20 +404,34 @@ def answer(
     _await_recorded(case_id, waiting["key"])
 
 
-def _resume(flow_run_id: str, raw: dict[str, Any]) -> None:
+def _resume(flow_run_id: str, raw: dict[str, Any], settle_seconds: float = 30) -> None:
+    """Resume the waiting run with the answer. The case database says a step waits a moment
+    before the run has finished suspending, so a not-yet-paused run is tried again briefly."""
     prefect_settings(get_settings())
     from uuid import UUID
 
     from prefect.exceptions import PrefectHTTPStatusError
-    from prefect.flow_runs import resume_flow_run
+    from prefect.flow_runs import NotPausedError, resume_flow_run
 
-    try:
-        resume_flow_run(UUID(flow_run_id), run_input=raw)
-    except PrefectHTTPStatusError as exc:
-        raise UserError(f"the dashboard refused the answer ({exc.response.text[:300]}).") from None
-    except Exception as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"the case could not be resumed: {first}") from None
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        try:
+            resume_flow_run(UUID(flow_run_id), run_input=raw)
+            return
+        except NotPausedError:
+            if time.monotonic() > deadline:
+                raise UserError(
+                    "the case is not waiting for an answer right now (its run is "
+                    "not suspended); check `safeshare case show`."
+                ) from None
+            time.sleep(0.25)
+        except PrefectHTTPStatusError as exc:
+            raise UserError(
+                f"the dashboard refused the answer ({exc.response.text[:300]})."
+            ) from None
+        except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"the case could not be resumed: {first}") from None
 
 
 def _await_recorded(case_id: int, key: str, timeout: float = 120) -> None:
@@ -416,8 +453,10 @@ def _await_recorded(case_id: int, key: str, timeout: float = 120) -> None:
                 problems = "; ".join(p["message"] for p in row.problems or [])
                 fail(f"the answer was not accepted: {problems}")
         time.sleep(0.3)
-    fail(f"the answer was sent but case {case_id} has not recorded it within {timeout:.0f} s; "
-         "is `safeshare up` running?")
+    fail(
+        f"the answer was sent but case {case_id} has not recorded it within {timeout:.0f} s; "
+        "is `safeshare up` running?"
+    )
 
 
 def main() -> None:  # pragma: no cover

@@ -110,9 +110,19 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
     try:
         say(f"Starting the Prefect server on 127.0.0.1:{settings.prefect_port} ...")
         server = _spawn(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(settings.prefect_port)],
-            env, logs / "prefect-server.log",
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(settings.prefect_port),
+            ],
+            env,
+            logs / "prefect-server.log",
         )
         wait_healthy(settings.prefect_api_url, server, timeout=180)
         say("Serving the deployments ...")
@@ -135,6 +145,10 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
 def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(
-        argv, env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        argv,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         start_new_session=True,
     )

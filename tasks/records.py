@@ -81,7 +81,9 @@ def answer_problems(session: Session, case_id: int, step: Step, answer: Any) -> 
     if isinstance(answer, ParentsDecision) and answer.told_by is not None:
         if answer.told_by not in staff:
             problems.append(
-                Problem(code="unknown-told-by", message=f"No member of staff is '{answer.told_by}'.")
+                Problem(
+                    code="unknown-told-by", message=f"No member of staff is '{answer.told_by}'."
+                )
             )
     return problems
 
@@ -220,7 +222,9 @@ def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
                     slot=slot.slot,
                     key=slot.key,
                     accepted=False,
-                    actor=raw.get("answered_by") if isinstance(raw.get("answered_by"), str) else None,
+                    actor=raw.get("answered_by")
+                    if isinstance(raw.get("answered_by"), str)
+                    else None,
                     channel="form",
                     problems=[p.model_dump() for p in exc.problems],
                 ),
@@ -273,7 +277,7 @@ def _write_receipt(session: Session, case_id: int, answer: ReceiptConfirmation) 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def write_disclosure(case_id: int) -> str:
-    """Record what is shared, with whom, why and on what basis; once per case. Returns the agency."""
+    """Record what is shared, with whom, why and on what basis, once; returns the agency code."""
     with session_scope() as session:
         existing = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
         if existing is not None:

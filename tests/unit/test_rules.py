@@ -290,9 +290,7 @@ def test_assessment_flags(outcome: Outcome, shares: bool, needs_signoff: bool) -
     assert (verdict.shares, verdict.needs_signoff) == (shares, needs_signoff)
 
 
-@pytest.mark.parametrize(
-    "criteria", [case((Y, N, N), id="c1"), case((Y, Y, Y), id="all-yes")]
-)
+@pytest.mark.parametrize("criteria", [case((Y, N, N), id="c1"), case((Y, Y, Y), id="all-yes")])
 def test_assess_never_claims_consent_not_sought_when_it_was_given(
     criteria: tuple[str, str, str],
 ) -> None:
@@ -310,9 +308,7 @@ SHARE_NO_CONSENT = {"evidence_of_harm": Y, "public_interest": Y}
 
 CRITERIA_PROBLEM_CASES = [
     case(criteria_raw(), [], id="do-not-share-refused-nothing-needed"),
-    case(
-        criteria_raw(consent="not-sought"), [NOT_SOUGHT_MISSING], id="not-sought-reason-missing"
-    ),
+    case(criteria_raw(consent="not-sought"), [NOT_SOUGHT_MISSING], id="not-sought-reason-missing"),
     case(
         criteria_raw(consent="not-sought", consent_not_sought_reason="Could alert abuser."),
         [],

@@ -1,0 +1,155 @@
+"""Shared fixtures: one real Prefect server per session, a real case database per backend
+(SQLite and PostgreSQL), the deployments served by a real `deployments.serve` process, and a
+loopback HTTP listener that receives every Apprise notification."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from harness.databases import case_database  # noqa: E402
+from harness.listeners import HttpListener  # noqa: E402
+from harness.prefect_server import PrefectServer, running_prefect_server, use_prefect_api  # noqa: E402
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
+    with running_prefect_server(tmp_path_factory.mktemp("prefect")) as server:
+        with use_prefect_api(server.api_url):
+            yield server
+
+
+@pytest.fixture(scope="session")
+def listener() -> Iterator[HttpListener]:
+    with HttpListener() as http:
+        yield http
+
+
+@dataclass
+class Stack:
+    """A served safeshare stack on one case database, as `safeshare up` would run it."""
+
+    backend: str
+    database_url: str
+    home: Path
+    env: dict[str, str]
+    serve_log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start_serving(self) -> None:
+        log = self.serve_log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "deployments.serve"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_for_deployment(self.env["SAFESHARE_DEPLOYMENT"], self.process)
+
+    def kill_serving(self) -> None:
+        """kill -9 the serving process and its children, as a crash would."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop_serving(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def wait_for_deployment(name: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"deployments.serve exited with {process.returncode}")
+            try:
+                client.read_deployment_by_name(f"sharing-case/{name}")
+                return
+            except ObjectNotFound:
+                time.sleep(0.5)
+    raise RuntimeError(f"deployment sharing-case/{name} was not served within {timeout} s")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def stack(
+    request: pytest.FixtureRequest,
+    prefect_server: PrefectServer,
+    listener: HttpListener,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    backend: str = request.param
+    home = tmp_path_factory.mktemp(f"home-{backend}")
+    with case_database(backend, home) as url:
+        from safeshare.db import engine_for, migrate
+        from safeshare.settings import get_settings
+
+        migrate(url)
+        apprise_config = home / "apprise.yml"
+        apprise_config.write_text(
+            "urls:\n"
+            f"  - {listener.url('/tag/dsl')}:\n      tag: dsl\n"
+            f"  - {listener.url('/tag/slt')}:\n      tag: slt\n"
+            f"  - {listener.url('/tag/agency-csc')}:\n      tag: agency:csc\n"
+            f"  - {listener.url('/tag/agency-mash')}:\n      tag: agency:mash\n"
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SAFESHARE_"))}
+        env |= dict(prefect_server.env) | {
+            "PREFECT_LOCAL_STORAGE_PATH": str(home / "results"),
+            "PREFECT_UI_URL": prefect_server.api_url.removesuffix("/api"),
+            "SAFESHARE_HOME": str(home),
+            "DATABASE_URL": url,
+            "SAFESHARE_APPRISE_CONFIG": str(apprise_config),
+            "SAFESHARE_DEPLOYMENT": f"test-{backend}",
+            "SAFESHARE_RUNNER_POLL_SECONDS": "0.5",
+            "SAFESHARE_NOTIFY_RETRY_DELAY_SECONDS": "0.2",
+        }
+        saved = {
+            k: os.environ.get(k)
+            for k in (
+                "SAFESHARE_HOME",
+                "DATABASE_URL",
+                "SAFESHARE_APPRISE_CONFIG",
+                "SAFESHARE_DEPLOYMENT",
+            )
+        }
+        os.environ.update({k: env[k] for k in saved})
+        get_settings.cache_clear()
+        stack = Stack(
+            backend=backend, database_url=url, home=home, env=env, serve_log=home / "serve.log"
+        )
+        stack.start_serving()
+        try:
+            yield stack
+        finally:
+            stack.stop_serving()
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            get_settings.cache_clear()
+            engine_for(url).dispose()

@@ -1,0 +1,468 @@
+"""Whole sharing cases on the real stack: a Prefect server, a served deployment, a real case
+database (SQLite and PostgreSQL), answers given through the CLI and the dashboard's own API, and
+notifications counted at a loopback HTTP listener."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from models.domain import Role
+from safeshare.cli import app
+from safeshare.views import show_case
+
+pytestmark = pytest.mark.flow
+
+runner = CliRunner()
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC).isoformat()
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers that act as the people would.
+
+
+@pytest.fixture(scope="session")
+def people(stack: Any, listener: Any) -> dict[str, str]:
+    """Staff of the setting, each notified on their own loopback address."""
+    from tasks.directory import add_child, add_staff
+
+    for staff_id, role in (
+        ("dsl1", Role.DSL),
+        ("dep1", Role.DEPUTY_DSL),
+        ("head1", Role.SLT),
+        ("teacher1", Role.STAFF),
+    ):
+        add_staff(
+            staff_id,
+            name=f"Person {staff_id}",
+            role=role,
+            notify_url=listener.url(f"/{stack.backend}/staff/{staff_id}"),
+        )
+    add_child("C-0001", date_of_birth=date(2016, 5, 1), cp_plan=False)
+    return {"dsl": "dsl1", "deputy": "dep1", "slt": "head1", "teacher": "teacher1"}
+
+
+def cli(*args: str) -> Any:
+    result = runner.invoke(app, list(args))
+    return result
+
+
+def new_case(people: dict[str, str], marker: str) -> int:
+    """A teacher records a concern; its workflow starts."""
+    result = cli(
+        "concern",
+        "record",
+        "--child",
+        "C-0001",
+        "--raised-by",
+        people["teacher"],
+        "--category",
+        "physical",
+        "--what",
+        f"{marker} what happened",
+        "--child-words",
+        f"{marker} child's words",
+        "--when",
+        NOW,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["started"] is True
+    return int(payload["case_id"])
+
+
+def wait_for_step(case_id: int, step: str, timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    case: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        case = show_case(case_id)
+        if case["waiting"] and case["waiting"]["step"] == step:
+            return case
+        time.sleep(0.3)
+    raise AssertionError(
+        f"case {case_id} never waited for {step}: {json.dumps(case, default=str)[:2000]}"
+    )
+
+
+def wait_until_suspended(api: str, run_id: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = httpx.get(f"{api}/flow_runs/{run_id}").json()["state"]
+        if state and state["type"] == "PAUSED":
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"flow run {run_id} never suspended")
+
+
+def wait_for_status(case_id: int, status: str, timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    case: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        case = show_case(case_id)
+        if case["status"] == status:
+            return case
+        time.sleep(0.3)
+    raise AssertionError(
+        f"case {case_id} never became {status}: {json.dumps(case, default=str)[:2000]}"
+    )
+
+
+def answer(case_id: int, step: str, staff: str, payload: dict[str, Any]) -> Any:
+    wait_for_step(case_id, step)
+    return cli("answer", str(case_id), step, "--as", staff, "--input", json.dumps(payload))
+
+
+def answer_ok(case_id: int, step: str, staff: str, payload: dict[str, Any]) -> None:
+    result = answer(case_id, step, staff, payload)
+    assert result.exit_code == 0, result.output
+
+
+def assessment(marker: str, **overrides: Any) -> dict[str, Any]:
+    base = {
+        "evidence_of_harm": "yes",
+        "reasonable_cause": "yes",
+        "prevent_harm_or_crime": "no",
+        "public_interest": "yes",
+        "reasons": f"{marker} reasons",
+        "consent": "refused",
+        "consent_override_reason": f"{marker} override",
+        "information_to_share": f"{marker} info",
+        "agency": "csc",
+        "purpose": f"{marker} purpose",
+        "lawful_basis": "art6-1-e-public-task",
+    }
+    return base | overrides
+
+
+def told_parents(people: dict[str, str], marker: str) -> dict[str, Any]:
+    return {
+        "choice": "told",
+        "told_at": NOW,
+        "told_by": people["dsl"],
+        "response": f"{marker} parents' response",
+    }
+
+
+RECEIPT = {
+    "confirmed_by_name": "Duty social worker",
+    "confirmed_at": NOW,
+    "channel": "phone",
+    "agency_reference": "CSC-123",
+}
+
+
+def notifications_for(listener: Any, case_id: int) -> Counter[tuple[str, str]]:
+    """(path, title) of every message about this case that reached the listener."""
+    ref = f"SS-{case_id:06d}"
+    return Counter(
+        (r.path, r.body["title"])
+        for r in listener.records
+        if isinstance(r.body, dict) and ref in r.body.get("title", "") and r.status == 200
+    )
+
+
+def assert_once_each(listener: Any, case_id: int) -> Counter[tuple[str, str]]:
+    counts = notifications_for(listener, case_id)
+    repeated = {k: v for k, v in counts.items() if v != 1}
+    assert not repeated, f"notifications repeated: {repeated}"
+    return counts
+
+
+def marker() -> str:
+    return f"PD{uuid.uuid4().hex[:12]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The branches of the policy.
+
+
+def test_shared_after_telling_parents(stack: Any, listener: Any, people: dict[str, str]) -> None:
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
+    answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
+    answer_ok(case_id, "confirm-receipt", people["dsl"], RECEIPT)
+    case = wait_for_status(case_id, "shared")
+
+    assert case["disclosure"]["agency"] == "csc"
+    assert case["disclosure"]["decided_by"] == people["dsl"]
+    assert case["disclosure"]["cosigned_by"] == people["slt"]
+    assert case["disclosure"]["information"] == f"{mark} info"
+    assert case["receipt"]["agency_reference"] == "CSC-123"
+    counts = assert_once_each(listener, case_id)
+    paths = Counter(path for path, _ in counts.elements())
+    assert paths["/tag/dsl"] == 4  # assess, parents, receipt, closed
+    assert paths["/tag/slt"] == 1
+    assert paths["/tag/agency-csc"] == 1
+    assert paths[f"/{stack.backend}/staff/{people['slt']}"] == 1
+    for record in listener.records:
+        assert mark not in json.dumps(record.body), "personal data in a notification"
+
+
+def test_shared_after_mash_advice_when_telling_parents_adds_risk(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(case_id, "assess-criteria", people["deputy"], assessment(mark))
+    answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
+    answer_ok(
+        case_id,
+        "parents",
+        people["dsl"],
+        {"choice": "not-told-risk", "risk_reason": f"{mark} risk"},
+    )
+    answer_ok(
+        case_id,
+        "mash-advice",
+        people["dsl"],
+        {
+            "sought_at": NOW,
+            "mash_contact": "MASH duty",
+            "mash_reference": "M-9",
+            "advice": f"{mark} advice",
+            "proceed": True,
+        },
+    )
+    answer_ok(case_id, "confirm-receipt", people["dsl"], RECEIPT)
+    case = wait_for_status(case_id, "shared")
+    steps = [e["slot"] for e in case["chronology"] if e["accepted"]]
+    assert steps == [
+        "record-concern",
+        "assess-criteria-0",
+        "management-signoff-0",
+        "parents-0",
+        "mash-advice-parents-risk-0",
+        "notify-agency",
+        "confirm-receipt-0",
+        "closed",
+    ]
+    assert_once_each(listener, case_id)
+
+
+def test_not_shared_at_assessment(stack: Any, listener: Any, people: dict[str, str]) -> None:
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(
+        case_id,
+        "assess-criteria",
+        people["dsl"],
+        {
+            "evidence_of_harm": "no",
+            "reasonable_cause": "no",
+            "prevent_harm_or_crime": "no",
+            "public_interest": "no",
+            "reasons": f"{mark} reasons",
+            "consent": "refused",
+        },
+    )
+    case = wait_for_status(case_id, "not-shared")
+    closed = case["chronology"][-1]
+    assert closed["step"] == "closed"
+    assert closed["answer"]["reasons"] == ["no-criterion-met"]
+    assert case["disclosure"] is None
+    assert_once_each(listener, case_id)
+
+
+def test_insufficient_information_seeks_mash_advice_then_reassesses(
+    stack: Any, people: dict[str, str]
+) -> None:
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(
+        case_id,
+        "assess-criteria",
+        people["dsl"],
+        assessment(
+            mark,
+            evidence_of_harm="unsure",
+            reasonable_cause="unsure",
+            information_to_share=None,
+            agency=None,
+            purpose=None,
+            lawful_basis=None,
+            consent_override_reason=None,
+        ),
+    )
+    answer_ok(
+        case_id,
+        "mash-advice",
+        people["dsl"],
+        {
+            "sought_at": NOW,
+            "mash_contact": "MASH duty",
+            "advice": f"{mark} advice",
+            "proceed": True,
+        },
+    )
+    answer_ok(
+        case_id,
+        "assess-criteria",
+        people["dsl"],
+        {
+            "evidence_of_harm": "no",
+            "reasonable_cause": "no",
+            "prevent_harm_or_crime": "no",
+            "public_interest": "no",
+            "reasons": f"{mark} after advice",
+            "consent": "refused",
+        },
+    )
+    case = wait_for_status(case_id, "not-shared")
+    slots = [e["slot"] for e in case["chronology"] if e["accepted"]]
+    assert slots[1:4] == [
+        "assess-criteria-0",
+        "mash-advice-insufficient-information-0",
+        "assess-criteria-1",
+    ]
+
+
+def test_declined_at_signoff_and_same_person_refused(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    # The DSL who assessed cannot be the second person, even with a management role elsewhere.
+    refused = answer(case_id, "management-signoff", people["dsl"], {"decision": "approve"})
+    assert refused.exit_code == 1
+    assert "this step needs slt" in refused.stderr
+    refused = answer(case_id, "management-signoff", people["slt"], {"decision": "decline"})
+    assert refused.exit_code == 1 and "reason for declining" in refused.stderr
+    answer_ok(
+        case_id,
+        "management-signoff",
+        people["slt"],
+        {"decision": "decline", "reason": f"{mark} decline reason"},
+    )
+    case = wait_for_status(case_id, "not-shared")
+    assert case["chronology"][-1]["answer"]["reasons"] == ["management-declined"]
+    assert case["disclosure"] is None
+    assert not [k for k in notifications_for(listener, case_id) if k[0] == "/tag/agency-csc"]
+
+
+def test_invalid_dashboard_answers_are_asked_again(
+    stack: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    """The dashboard checks only the form's types; the flow re-asks what the policy refuses."""
+    mark = marker()
+    case_id = new_case(people, mark)
+    case = wait_for_step(case_id, "assess-criteria")
+    run_id = case["waiting"]["flow_run_id"]
+    first_key = case["waiting"]["key"]
+    api = prefect_server.api_url
+    wait_until_suspended(api, run_id)
+
+    # Refused by the server's schema check: the run stays suspended under the same key.
+    bad_type = httpx.post(
+        f"{api}/flow_runs/{run_id}/resume",
+        json={"run_input": {"answered_by": people["dsl"], "consent": "maybe"}},
+    )
+    assert bad_type.json()["status"] == "REJECT"
+    assert show_case(case_id)["waiting"]["key"] == first_key
+
+    # Passes the schema but fails the policy's own validator (no reason consent was not sought).
+    policy_bad = assessment(mark, consent="not-sought", consent_override_reason=None)
+    resumed = httpx.post(
+        f"{api}/flow_runs/{run_id}/resume",
+        json={"run_input": {"answered_by": people["dsl"], **policy_bad}},
+    )
+    assert resumed.json()["status"] == "ACCEPT"
+    deadline = time.monotonic() + 60
+    while (show_case(case_id)["waiting"] or {}).get("key") in (
+        first_key,
+        None,
+    ) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    case = show_case(case_id)
+    assert case["waiting"]["key"] != first_key
+    refused = [e for e in case["chronology"] if not e["accepted"]]
+    assert [p["code"] for p in refused[0]["problems"]] == ["consent-not-sought-reason-missing"]
+
+    # A teacher may not assess: refused by the people check inside the flow, asked again.
+    second_key = case["waiting"]["key"]
+    wait_until_suspended(api, run_id)
+    httpx.post(
+        f"{api}/flow_runs/{run_id}/resume",
+        json={"run_input": {"answered_by": people["teacher"], **assessment(mark)}},
+    )
+    deadline = time.monotonic() + 60
+    while (show_case(case_id)["waiting"] or {}).get("key") in (
+        second_key,
+        None,
+    ) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    case = show_case(case_id)
+    assert [p["code"] for p in case["chronology"][-1]["problems"]] == ["role-not-allowed"]
+    assert case["status"] == "open"
+
+    # The stored answers were removed from Prefect once recorded or refused.
+    inputs = httpx.post(
+        f"{api}/flow_runs/{run_id}/input/filter", json={"prefix": "suspended", "limit": 100}
+    ).json()
+    assert not [i for i in inputs if i["key"].endswith("-response")]
+    assert mark not in json.dumps(inputs)
+
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    wait_for_step(case_id, "management-signoff")
+
+
+def test_killed_serving_process_loses_nothing_and_repeats_nothing(
+    stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    """kill -9 of the serving process while cases wait: restarted, the case completes."""
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    run_id = wait_for_step(case_id, "management-signoff")["waiting"]["flow_run_id"]
+    wait_until_suspended(prefect_server.api_url, run_id)
+    stack.kill_serving()
+    stack.start_serving()
+    answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
+    answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
+    wait_for_step(case_id, "confirm-receipt")
+    wait_until_suspended(prefect_server.api_url, run_id)
+    stack.kill_serving()
+    stack.start_serving()
+    answer_ok(case_id, "confirm-receipt", people["dsl"], RECEIPT)
+    wait_for_status(case_id, "shared")
+    counts = assert_once_each(listener, case_id)
+    # 4 messages to the DSL tag (config file, dsl1, dep1), 1 sign-off (slt tag, head1), 1 agency
+    assert sum(counts.values()) == 4 * 3 + 1 * 2 + 1
+
+
+def test_no_personal_data_reaches_prefect(
+    stack: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    """After a whole case, neither Prefect's database nor its result storage holds any text."""
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    answer_ok(
+        case_id,
+        "management-signoff",
+        people["slt"],
+        {"decision": "approve", "reason": f"{mark} approve"},
+    )
+    answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
+    answer_ok(case_id, "confirm-receipt", people["dsl"], RECEIPT | {"confirmed_by_name": mark})
+    wait_for_status(case_id, "shared")
+    time.sleep(2)  # let the server write its last events and logs
+
+    prefect_home = prefect_server.log_path.parent
+    stores = [p for p in prefect_home.rglob("*") if p.is_file()] + [
+        p for p in (stack.home / "results").rglob("*") if p.is_file()
+    ]
+    assert stores, "found nothing to inspect"
+    for path in stores:
+        assert mark.encode() not in path.read_bytes(), f"personal data in {path}"
