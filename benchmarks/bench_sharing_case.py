@@ -12,7 +12,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -79,14 +79,19 @@ def run(server, url: str, work: Path, args: argparse.Namespace) -> None:  # noqa
         "SAFESHARE_DEPLOYMENT": "bench",
         "SAFESHARE_RUNNER_POLL_SECONDS": "0.5",
     }
-    os.environ.update({k: env[k] for k in ("SAFESHARE_HOME", "DATABASE_URL", "SAFESHARE_DEPLOYMENT")})
+    os.environ.update(
+        {k: env[k] for k in ("SAFESHARE_HOME", "DATABASE_URL", "SAFESHARE_DEPLOYMENT")}
+    )
     get_settings.cache_clear()
     add_staff("dsl1", name="D", role=Role.DSL, notify_url=None)
     add_staff("head1", name="H", role=Role.SLT, notify_url=None)
     add_child("B-1", date_of_birth=date(2015, 1, 1), cp_plan=False)
     serve = subprocess.Popen(
-        [sys.executable, "-m", "deployments.serve"], env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "deployments.serve"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         time.sleep(8)
@@ -94,11 +99,17 @@ def run(server, url: str, work: Path, args: argparse.Namespace) -> None:  # noqa
         print(f"stack memory, 0 waiting cases: {idle:.0f} MB (Prefect server + serving process)")
 
         def start() -> int:
-            facts = ConcernFacts(child_ref="B-1", raised_by="dsl1", category=Category.NEGLECT,
-                                 occurred_at=datetime.now(timezone.utc), what_happened="bench")
+            facts = ConcernFacts(
+                child_ref="B-1",
+                raised_by="dsl1",
+                category=Category.NEGLECT,
+                occurred_at=datetime.now(UTC),
+                what_happened="bench",
+            )
             case_id = record_concern(facts)
-            flow_run = run_deployment("sharing-case/bench", parameters={"case_id": case_id},
-                                      timeout=0)
+            flow_run = run_deployment(
+                "sharing-case/bench", parameters={"case_id": case_id}, timeout=0
+            )
             set_flow_run(case_id, str(flow_run.id))
             return case_id
 
@@ -118,28 +129,46 @@ def run(server, url: str, work: Path, args: argparse.Namespace) -> None:  # noqa
         for case_id in cases:
             wait(lambda c=case_id: (show_case(c)["waiting"] or {}).get("step") == "assess-criteria")
             wait(lambda c=case_id: suspended(show_case(c)["flow_run_id"]))
-        print(f"{args.waiting} cases suspended at their first step "
-              f"({time.monotonic() - t0:.0f} s after the last was recorded)")
+        print(
+            f"{args.waiting} cases suspended at their first step "
+            f"({time.monotonic() - t0:.0f} s after the last was recorded)"
+        )
         time.sleep(3)
         busy = rss_mb([server.pid, serve.pid])
-        print(f"stack memory, {args.waiting} waiting cases: {busy:.0f} MB "
-              f"({(busy - idle) * 1024 / max(args.waiting, 1):.0f} KB per waiting case)")
+        print(
+            f"stack memory, {args.waiting} waiting cases: {busy:.0f} MB "
+            f"({(busy - idle) * 1024 / max(args.waiting, 1):.0f} KB per waiting case)"
+        )
 
-        answer = {"evidence_of_harm": "yes", "reasonable_cause": "no",
-                  "prevent_harm_or_crime": "no", "public_interest": "yes", "reasons": "r",
-                  "consent": "refused", "consent_override_reason": "o",
-                  "information_to_share": "i", "agency": "csc", "purpose": "p",
-                  "lawful_basis": "art6-1-e-public-task", "answered_by": "dsl1"}
+        answer = {
+            "evidence_of_harm": "yes",
+            "reasonable_cause": "no",
+            "prevent_harm_or_crime": "no",
+            "public_interest": "yes",
+            "reasons": "r",
+            "consent": "refused",
+            "consent_override_reason": "o",
+            "information_to_share": "i",
+            "agency": "csc",
+            "purpose": "p",
+            "lawful_basis": "art6-1-e-public-task",
+            "answered_by": "dsl1",
+        }
         latencies = []
         for case_id in cases[: args.answers]:
             run_id = show_case(case_id)["flow_run_id"]
             t = time.monotonic()
             httpx.post(f"{server.api_url}/flow_runs/{run_id}/resume", json={"run_input": answer})
-            wait(lambda c=case_id: (show_case(c)["waiting"] or {}).get("step")
-                 == "management-signoff")
+            wait(
+                lambda c=case_id: (
+                    (show_case(c)["waiting"] or {}).get("step") == "management-signoff"
+                )
+            )
             latencies.append(time.monotonic() - t)
-        print(f"answer -> next step waiting: median {statistics.median(latencies):.2f} s, "
-              f"min {min(latencies):.2f} s, max {max(latencies):.2f} s over {len(latencies)}")
+        print(
+            f"answer -> next step waiting: median {statistics.median(latencies):.2f} s, "
+            f"min {min(latencies):.2f} s, max {max(latencies):.2f} s over {len(latencies)}"
+        )
     finally:
         serve.terminate()
         serve.wait(timeout=30)

@@ -53,7 +53,7 @@ def sharing_case(case_id: int) -> str:
 
     # 5. Notify the agency: the disclosure is recorded first, then the agency is told where to look.
     agency = write_disclosure(case_id)
-    title, body = agency_message(case_id, agency, contact_tag="dsl")
+    title, body = agency_message(case_id, agency)
     notify(
         f"case:{case_id}:notify-agency:agency:{agency}",
         case_id=case_id,

@@ -52,7 +52,7 @@ def waiting_message(
     return title, "\n".join(lines)
 
 
-def agency_message(case_id: int, agency_code: str, *, contact_tag: str) -> tuple[str, str]:
+def agency_message(case_id: int, agency_code: str) -> tuple[str, str]:
     """Title and body telling an agency that a setting is sharing safeguarding information."""
     ref = case_reference(case_id)
     title = f"safeshare {ref}: safeguarding information for {agency_code}"

@@ -271,7 +271,9 @@ def _start_case(case_id: int) -> tuple[str | None, str | None]:
             name=deployment_name(settings),
             parameters={"case_id": case_id},
             timeout=0,
-            idempotency_key=f"sharing-case-{case_id}",
+            # Prefect keys idempotency per flow, not per deployment: name the stack too, so two
+            # case databases served through one Prefect server never share a run.
+            idempotency_key=f"{settings.deployment}:sharing-case-{case_id}",
             tags=["safeshare"],
         )
     except Exception as exc:  # the Prefect API is down or the deployment is not served

@@ -111,10 +111,10 @@ def stack(
         apprise_config = home / "apprise.yml"
         apprise_config.write_text(
             "urls:\n"
-            f"  - {listener.url('/tag/dsl')}:\n      tag: dsl\n"
-            f"  - {listener.url('/tag/slt')}:\n      tag: slt\n"
-            f"  - {listener.url('/tag/agency-csc')}:\n      tag: agency:csc\n"
-            f"  - {listener.url('/tag/agency-mash')}:\n      tag: agency:mash\n"
+            f"  - {listener.url(f'/{backend}/tag/dsl')}:\n      tag: dsl\n"
+            f"  - {listener.url(f'/{backend}/tag/slt')}:\n      tag: slt\n"
+            f"  - {listener.url(f'/{backend}/tag/agency-csc')}:\n      tag: agency:csc\n"
+            f"  - {listener.url(f'/{backend}/tag/agency-mash')}:\n      tag: agency:mash\n"
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SAFESHARE_"))}
         env |= dict(prefect_server.env) | {

@@ -160,18 +160,32 @@ RECEIPT = {
 }
 
 
-def notifications_for(listener: Any, case_id: int) -> Counter[tuple[str, str]]:
-    """(path, title) of every message about this case that reached the listener."""
-    ref = f"SS-{case_id:06d}"
+def notifications_for(listener: Any, backend: str, case_id: int) -> Counter[tuple[str, str]]:
+    """(path, title) of every message about this stack's case that reached the listener."""
+    ref, prefix = f"SS-{case_id:06d}", f"/{backend}"
     return Counter(
-        (r.path, r.body["title"])
+        (r.path.removeprefix(prefix), r.body["title"])
         for r in listener.records
-        if isinstance(r.body, dict) and ref in r.body.get("title", "") and r.status == 200
+        if isinstance(r.body, dict)
+        and r.path.startswith(prefix + "/")
+        and ref in r.body.get("title", "")
+        and r.status == 200
     )
 
 
-def assert_once_each(listener: Any, case_id: int) -> Counter[tuple[str, str]]:
-    counts = notifications_for(listener, case_id)
+def assert_once_each(listener: Any, backend: str, case_id: int) -> Counter[tuple[str, str]]:
+    # The DSL is told of the outcome just after the case closes: wait for that last message.
+    closing = f"SS-{case_id:06d}: "
+    listener.wait_for(
+        lambda records: any(
+            isinstance(r.body, dict)
+            and r.path == f"/{backend}/tag/dsl"
+            and r.body.get("title", "").endswith(("shared", "not-shared"))
+            and closing in r.body.get("title", "")
+            for r in records
+        )
+    )
+    counts = notifications_for(listener, backend, case_id)
     repeated = {k: v for k, v in counts.items() if v != 1}
     assert not repeated, f"notifications repeated: {repeated}"
     return counts
@@ -199,12 +213,12 @@ def test_shared_after_telling_parents(stack: Any, listener: Any, people: dict[st
     assert case["disclosure"]["cosigned_by"] == people["slt"]
     assert case["disclosure"]["information"] == f"{mark} info"
     assert case["receipt"]["agency_reference"] == "CSC-123"
-    counts = assert_once_each(listener, case_id)
+    counts = assert_once_each(listener, stack.backend, case_id)
     paths = Counter(path for path, _ in counts.elements())
     assert paths["/tag/dsl"] == 4  # assess, parents, receipt, closed
     assert paths["/tag/slt"] == 1
     assert paths["/tag/agency-csc"] == 1
-    assert paths[f"/{stack.backend}/staff/{people['slt']}"] == 1
+    assert paths[f"/staff/{people['slt']}"] == 1
     for record in listener.records:
         assert mark not in json.dumps(record.body), "personal data in a notification"
 
@@ -247,7 +261,7 @@ def test_shared_after_mash_advice_when_telling_parents_adds_risk(
         "confirm-receipt-0",
         "closed",
     ]
-    assert_once_each(listener, case_id)
+    assert_once_each(listener, stack.backend, case_id)
 
 
 def test_not_shared_at_assessment(stack: Any, listener: Any, people: dict[str, str]) -> None:
@@ -271,7 +285,7 @@ def test_not_shared_at_assessment(stack: Any, listener: Any, people: dict[str, s
     assert closed["step"] == "closed"
     assert closed["answer"]["reasons"] == ["no-criterion-met"]
     assert case["disclosure"] is None
-    assert_once_each(listener, case_id)
+    assert_once_each(listener, stack.backend, case_id)
 
 
 def test_insufficient_information_seeks_mash_advice_then_reassesses(
@@ -348,7 +362,9 @@ def test_declined_at_signoff_and_same_person_refused(
     case = wait_for_status(case_id, "not-shared")
     assert case["chronology"][-1]["answer"]["reasons"] == ["management-declined"]
     assert case["disclosure"] is None
-    assert not [k for k in notifications_for(listener, case_id) if k[0] == "/tag/agency-csc"]
+    assert not [
+        k for k in notifications_for(listener, stack.backend, case_id) if k[0] == "/tag/agency-csc"
+    ]
 
 
 def test_invalid_dashboard_answers_are_asked_again(
@@ -436,7 +452,7 @@ def test_killed_serving_process_loses_nothing_and_repeats_nothing(
     stack.start_serving()
     answer_ok(case_id, "confirm-receipt", people["dsl"], RECEIPT)
     wait_for_status(case_id, "shared")
-    counts = assert_once_each(listener, case_id)
+    counts = assert_once_each(listener, stack.backend, case_id)
     # 4 messages to the DSL tag (config file, dsl1, dep1), 1 sign-off (slt tag, head1), 1 agency
     assert sum(counts.values()) == 4 * 3 + 1 * 2 + 1
 
@@ -459,10 +475,22 @@ def test_no_personal_data_reaches_prefect(
     wait_for_status(case_id, "shared")
     time.sleep(2)  # let the server write its last events and logs
 
-    prefect_home = prefect_server.log_path.parent
-    stores = [p for p in prefect_home.rglob("*") if p.is_file()] + [
-        p for p in (stack.home / "results").rglob("*") if p.is_file()
-    ]
-    assert stores, "found nothing to inspect"
-    for path in stores:
+    # Every live row of every table of Prefect's database (deleted inputs may linger in SQLite's
+    # free pages until reused; see the README's note on Prefect's database).
+    import sqlite3
+
+    prefect_db = prefect_server.log_path.parent / "prefect.db"
+    with sqlite3.connect(prefect_db) as db:
+        tables = [t for (t,) in db.execute("select name from sqlite_master where type='table'")]
+        assert "flow_run_input" in tables
+        for table in tables:
+            for (column,) in [(r[1],) for r in db.execute(f'pragma table_info("{table}")')]:
+                hits = db.execute(
+                    f'select count(*) from "{table}" where cast("{column}" as text) like ?',
+                    (f"%{mark}%",),
+                ).fetchone()[0]
+                assert hits == 0, f"personal data in Prefect's {table}.{column}"
+    results = [p for p in (stack.home / "results").rglob("*") if p.is_file()]
+    assert results, "no persisted results to inspect"
+    for path in results:
         assert mark.encode() not in path.read_bytes(), f"personal data in {path}"
