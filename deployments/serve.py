@@ -6,9 +6,13 @@ run. Several of these may run on different machines against one Prefect API to s
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
+from deployments.recovery import restart_runs
 from flows.sharing_case import sharing_case
 from safeshare.settings import Settings, get_settings
 
@@ -32,6 +36,13 @@ def deployment_name(settings: Settings) -> str:
 
 def main() -> None:
     settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    restarted = restart_runs(
+        SHARING_CASE_FLOW,
+        settings.deployment,
+        older_than=timedelta(seconds=settings.restart_after_seconds),
+    )
+    logging.getLogger("safeshare.serve").info("restarted %d run(s) left by a crash", len(restarted))
     serve(
         *deployments(settings),
         print_starting_message=False,

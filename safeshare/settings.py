@@ -37,6 +37,15 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the serving process looks for resumed or scheduled runs.",
     )
+    restart_after_seconds: float = Field(
+        default=0,
+        ge=0,
+        description=(
+            "On start, the serving process restarts runs left Running, Crashed or Failed for at "
+            "least this long. 0 suits one serving process per deployment name; with several, "
+            "set it above the longest time a run spends between two waits."
+        ),
+    )
     notify_retries: int = Field(default=3, ge=0, le=20)
     notify_retry_delay_seconds: float = Field(default=2.0, ge=0)
 

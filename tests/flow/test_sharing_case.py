@@ -465,6 +465,55 @@ def test_killed_serving_process_loses_nothing_and_repeats_nothing(
     assert sum(counts.values()) == expected
 
 
+def test_run_killed_mid_step_is_restarted_and_completes(
+    stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    """kill -9 while a run is Running (mid-delivery): the restarted stack re-runs it to the end.
+
+    Only the message that was in flight at the crash may arrive twice (nobody can know whether
+    it got through); every other message arrives exactly once, and no record is repeated.
+    """
+    mark = marker()
+    case_id = new_case(people, mark)
+    ref = f"SS-{case_id:06d}"
+    in_flight = f"/{stack.backend}/tag/slt"
+    with listener.hold(in_flight):
+        answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+        listener.wait_for(
+            lambda records: any(
+                r.path == in_flight and ref in r.body.get("title", "")
+                for r in records
+                if isinstance(r.body, dict)
+            )
+        )
+        run_id = show_case(case_id)["flow_run_id"]
+        state = httpx.get(f"{prefect_server.api_url}/flow_runs/{run_id}").json()["state"]
+        assert state["type"] == "RUNNING"
+        stack.kill_serving()
+    stack.start_serving()
+
+    answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
+    answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
+    answer_ok(case_id, "confirm-receipt", people["dsl"], RECEIPT)
+    case = wait_for_status(case_id, "shared")
+    assert case["flow_run_id"] == run_id  # the same run, restarted, not a second one
+
+    listener.wait_for(
+        lambda _: any(
+            path == "/tag/dsl" and title.endswith(": shared")
+            for path, title in notifications_for(listener, stack.backend, case_id)
+        )
+    )
+    time.sleep(1)  # anything repeated would arrive now
+    counts = notifications_for(listener, stack.backend, case_id)
+    signoff = {k: v for k, v in counts.items() if "sign-off" in k[1].lower()}
+    others = {k: v for k, v in counts.items() if k not in signoff}
+    assert signoff and all(v >= 1 for v in signoff.values()), counts
+    assert others and all(v == 1 for v in others.values()), f"repeated: {others}"
+    steps = [(s["step"], s["accepted"]) for s in case["chronology"] if s.get("step")]
+    assert steps.count(("management-signoff", True)) == 1, steps
+
+
 def test_no_personal_data_reaches_prefect(
     stack: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:

@@ -10,7 +10,8 @@ import json
 import pprint
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,6 +99,7 @@ class HttpListener(_Recorder[HttpRecord]):
         super().__init__()
         self._failures_left = 0
         self._failures_lock = threading.Lock()
+        self._held: dict[str, threading.Event] = {}
         self._server = ThreadingHTTPServer((HOST, 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -118,6 +120,26 @@ class HttpListener(_Recorder[HttpRecord]):
         """Answer HTTP 500 to the next `n` requests (they are still recorded)."""
         with self._failures_lock:
             self._failures_left += n
+
+    @contextmanager
+    def hold(self, path_prefix: str) -> Iterator[None]:
+        """Record requests under `path_prefix` at once but answer them only when the block ends.
+
+        Lets a test catch a sender in the middle of a delivery (to kill it there, say).
+        """
+        released = threading.Event()
+        self._held[path_prefix] = released
+        try:
+            yield
+        finally:
+            del self._held[path_prefix]
+            released.set()
+
+    def _hold_for(self, path: str) -> threading.Event | None:
+        for prefix, released in list(self._held.items()):
+            if path.startswith(prefix):
+                return released
+        return None
 
     def _next_status(self) -> int:
         with self._failures_lock:
@@ -149,6 +171,9 @@ class HttpListener(_Recorder[HttpRecord]):
                         status=status,
                     )
                 )
+                held = listener._hold_for(self.path)
+                if held is not None:
+                    held.wait(timeout=120)
                 payload = b'{"ok": true}' if status == 200 else b'{"ok": false}'
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
