@@ -89,7 +89,9 @@ def notify(key: str, *, case_id: int | None, tag: str, kind: str, title: str, bo
         if len(apobj) == 0 or not any(True for _ in apobj.find(tag)):
             error = f"no Apprise address has the tag '{tag}'"
         else:
-            result = apobj.notify(title=title, body=body, tag=tag)
+            result = apobj.notify(
+                title=title, body=body, tag=tag, body_format=apprise.NotifyFormat.TEXT
+            )
             error = None if bool(result) else "Apprise reported a failed delivery"
         _record(key, sent=error is None, error=error)
         if error is None:

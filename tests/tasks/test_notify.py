@@ -1,0 +1,170 @@
+"""Notifications through real Apprise to real loopback listeners (HTTP and SMTP), on both case
+databases: tags from a YAML or a text config file and from the staff directory, delivery once per
+key, retries, and failures that are recorded rather than ignored."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness.databases import case_database
+from harness.listeners import HttpListener, SmtpListener
+from sqlalchemy import select
+
+from models.domain import Role
+from models.tables import Notification
+from safeshare.db import engine_for, migrate, session_scope
+from safeshare.settings import get_settings
+from tasks.directory import add_staff
+from tasks.notify import notify
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    with case_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
+        migrate(url)
+        yield url
+        engine_for(url).dispose()
+
+
+@pytest.fixture
+def http() -> Iterator[HttpListener]:
+    with HttpListener() as listener:
+        yield listener
+
+
+@pytest.fixture
+def configure(database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Point safeshare at the database and an Apprise config file written by the test."""
+
+    def apply(config: str | None, suffix: str = ".yml", **settings: str) -> None:
+        monkeypatch.setenv("DATABASE_URL", database)
+        monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
+        monkeypatch.setenv("SAFESHARE_NOTIFY_RETRY_DELAY_SECONDS", "0")
+        if config is None:
+            monkeypatch.delenv("SAFESHARE_APPRISE_CONFIG", raising=False)
+        else:
+            path = tmp_path / f"apprise{suffix}"
+            path.write_text(config)
+            monkeypatch.setenv("SAFESHARE_APPRISE_CONFIG", str(path))
+        for name, value in settings.items():
+            monkeypatch.setenv(f"SAFESHARE_{name.upper()}", value)
+        get_settings.cache_clear()
+
+    yield apply
+    get_settings.cache_clear()
+
+
+def outbox(key: str) -> Notification:
+    with session_scope() as session:
+        row = session.scalar(select(Notification).where(Notification.key == key))
+        assert row is not None, f"no outbox row for {key}"
+        session.expunge(row)
+        return row
+
+
+def send(key: str, tag: str) -> bool:
+    return notify.fn(
+        key, case_id=None, tag=tag, kind="test", title=f"t {key}", body="line one\nline two"
+    )
+
+
+def key() -> str:
+    return f"test:{uuid.uuid4().hex}"
+
+
+@pytest.mark.parametrize("suffix", [".yml", ".txt"])
+def test_config_file_tags_pick_the_recipients(
+    configure: Any, http: HttpListener, suffix: str
+) -> None:
+    if suffix == ".yml":
+        config = (
+            f"urls:\n  - {http.url('/dsl')}:\n      tag: dsl\n"
+            f"  - {http.url('/slt')}:\n      tag: slt\n"
+        )
+    else:
+        config = f"dsl={http.url('/dsl')}\nslt={http.url('/slt')}\n"
+    configure(config, suffix)
+    k = key()
+    assert send(k, "dsl") is True
+    records = http.wait_for(lambda rs: len(rs) >= 1)
+    assert [r.path for r in records] == ["/dsl"]
+    assert records[0].body["title"] == f"t {k}"
+    row = outbox(k)
+    assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
+
+
+def test_a_key_is_delivered_once(configure: Any, http: HttpListener) -> None:
+    configure(f"dsl={http.url('/dsl')}\n", ".txt")
+    k = key()
+    assert send(k, "dsl") and send(k, "dsl")
+    http.wait_for(lambda rs: len(rs) >= 1)
+    assert len(http.records) == 1
+    assert outbox(k).attempts == 1
+
+
+def test_a_failed_delivery_is_retried_then_recorded_as_sent(
+    configure: Any, http: HttpListener
+) -> None:
+    configure(f"dsl={http.url('/dsl')}\n", ".txt", notify_retries="3")
+    http.fail_next(2)
+    k = key()
+    assert send(k, "dsl") is True
+    assert [r.status for r in http.records] == [500, 500, 200]
+    row = outbox(k)
+    assert (row.status, row.attempts, row.last_error) == ("sent", 3, None)
+
+
+def test_delivery_that_never_succeeds_is_recorded_as_failed(
+    configure: Any, http: HttpListener
+) -> None:
+    configure(f"dsl={http.url('/dsl')}\n", ".txt", notify_retries="2")
+    http.fail_next(3)
+    k = key()
+    assert send(k, "dsl") is False
+    assert len(http.records) == 3
+    row = outbox(k)
+    assert (row.status, row.attempts) == ("failed", 3)
+    assert row.last_error
+    # A later run of the same step tries again rather than trusting the failure.
+    assert send(k, "dsl") is True
+    assert outbox(k).status == "sent"
+
+
+def test_a_tag_nobody_has_is_a_recorded_failure(configure: Any, http: HttpListener) -> None:
+    configure(f"dsl={http.url('/dsl')}\n", ".txt", notify_retries="1")
+    k = key()
+    assert send(k, "agency:police") is False
+    row = outbox(k)
+    assert row.status == "failed"
+    assert "agency:police" in (row.last_error or "")
+    assert http.records == []
+
+
+def test_staff_are_reached_by_email_on_their_own_address(configure: Any, database: str) -> None:
+    configure(None)
+    with SmtpListener() as smtp:
+        staff_id = f"d{uuid.uuid4().hex[:8]}"
+        add_staff(
+            staff_id,
+            name="A Deputy",
+            role=Role.DEPUTY_DSL,
+            notify_url=smtp.url(f"{staff_id}@school.test"),
+        )
+        k = key()
+        assert send(k, f"staff:{staff_id}") is True
+        (message,) = smtp.wait_for(lambda rs: len(rs) >= 1)
+        assert message.rcpt_tos == (f"{staff_id}@school.test",)
+        assert message.subject == f"t {k}"
+        assert message.text.strip().splitlines() == ["line one", "line two"]
+        # A deputy DSL is told what the DSL is told.
+        k2 = key()
+        assert send(k2, "dsl") is True
+        smtp.wait_for(lambda rs: any(r.subject == f"t {k2}" for r in rs))
