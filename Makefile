@@ -21,6 +21,7 @@ up: $(STAMP)
 ## Install what the tests need and run the whole suite (SQLite and PostgreSQL).
 test: $(STAMP)
 	$(BIN)/ruff check safeshare flows tasks models deployments tests benchmarks
+	$(BIN)/mypy safeshare flows tasks models deployments
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

@@ -66,3 +66,41 @@ def restart_runs(flow_name: str, deployment_name: str, *, older_than: timedelta)
             logger.warning("flow run %s was %s: restarted", run.id, previous)
             restarted.append(str(run.id))
     return restarted
+
+
+def resume_answered_runs(flow_name: str, deployment_name: str) -> list[str]:
+    """Resume suspended runs whose wait was answered in the case database (through a link)
+    while Prefect could not be reached; the ids of those resumed."""
+    from sqlalchemy import select
+
+    from models.tables import CaseStep
+    from safeshare.db import session_scope
+
+    resumed: list[str] = []
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment_name])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+            ),
+        )
+        for run in runs:
+            pause_key = run.state.state_details.pause_key if run.state else None
+            case_id = run.parameters.get("case_id")
+            if not pause_key or not isinstance(case_id, int):
+                continue
+            with session_scope() as session:
+                data = session.scalar(
+                    select(CaseStep.data).where(
+                        CaseStep.case_id == case_id,
+                        CaseStep.key == pause_key,
+                        CaseStep.accepted.is_(True),
+                    )
+                )
+            if data is None:
+                continue
+            client.resume_flow_run(run.id, run_input=data)
+            logger.warning("flow run %s was answered while away: resumed", run.id)
+            resumed.append(str(run.id))
+    return resumed

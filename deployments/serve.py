@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import cast
 
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
-from deployments.recovery import restart_runs
+from deployments.recovery import restart_runs, resume_answered_runs
 from flows.sharing_case import sharing_case
 from safeshare.settings import Settings, get_settings
 
@@ -21,13 +22,12 @@ SHARING_CASE_FLOW = "sharing-case"
 
 def deployments(settings: Settings) -> list[RunnerDeployment]:
     """Every deployment this stack serves, named after the stack."""
-    return [
-        sharing_case.to_deployment(
-            name=settings.deployment,
-            description="One safeguarding sharing case; its only parameter is the case id.",
-            tags=["safeshare"],
-        )
-    ]
+    case = sharing_case.to_deployment(
+        name=settings.deployment,
+        description="One safeguarding sharing case; its only parameter is the case id.",
+        tags=["safeshare"],
+    )
+    return [cast(RunnerDeployment, case)]  # to_deployment is sync here, whatever its type says
 
 
 def deployment_name(settings: Settings) -> str:
@@ -42,6 +42,7 @@ def main() -> None:
         settings.deployment,
         older_than=timedelta(seconds=settings.restart_after_seconds),
     )
+    resume_answered_runs(SHARING_CASE_FLOW, settings.deployment)
     logging.getLogger("safeshare.serve").info("restarted %d run(s) left by a crash", len(restarted))
     serve(
         *deployments(settings),

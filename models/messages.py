@@ -6,6 +6,7 @@ They carry a case reference, a step, staff ids and links; never a name or what h
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from models.domain import Problem, Step
 
@@ -49,6 +50,18 @@ def waiting_message(
     if link:
         lines.append(f"Open: {link}")
     lines.append(f"Or: safeshare case show {case_id}")
+    return title, "\n".join(lines)
+
+
+def link_message(case_id: int, step: Step, url: str, expires_at: datetime) -> tuple[str, str]:
+    """Title and body of the personal link to answer a step: for its holder only."""
+    ref = case_reference(case_id)
+    title = f"safeshare {ref}: your link to answer the {STEP_TITLES[step]}"
+    lines = [
+        f"Case {ref} is waiting for you to {_WHAT_IS_NEEDED[step]}.",
+        f"Your personal link (works once, until {expires_at:%Y-%m-%d %H:%M} UTC): {url}",
+        "Do not forward it: it answers in your name.",
+    ]
     return title, "\n".join(lines)
 
 

@@ -198,3 +198,47 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AnswerLink(Base):
+    """A signed, expiring, single-use link that lets one person answer one wait of one case.
+
+    Only a hash of the token is kept: a copy of the database cannot answer for anyone.
+    """
+
+    __tablename__ = "answer_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    step: Mapped[str] = mapped_column(String(32))
+    slot: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(80))  # the wait this link answers
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.staff_id"))
+    flow_run_id: Mapped[str] = mapped_column(String(36))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
+
+    __table_args__ = (Index("ix_answer_links_case_key", "case_id", "key"),)
+
+
+class LinkAttempt(Base):
+    """Every use of a link, failed ones too: when, from where, with what outcome."""
+
+    __tablename__ = "link_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("answer_links.id"), nullable=True)
+    token_fingerprint: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(8))
+    outcome: Mapped[str] = mapped_column(String(24))
+    status: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_link_attempts_fingerprint_at", "token_fingerprint", "at"),
+        Index("ix_link_attempts_address_at", "address", "at"),
+    )

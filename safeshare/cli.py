@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import wraps
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 from pydantic import ValidationError
@@ -102,6 +102,9 @@ def _setup() -> None:
 @friendly
 def up(
     prefect_port: Annotated[int, typer.Option(min=1, max=65535, help="Prefect server port.")] = 0,
+    web_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Sign-off web app port (default 8400).")
+    ] = 0,
 ) -> None:
     """Start the whole stack locally: Prefect server, case database, served flows."""
     from safeshare.stack import StackError, run_stack
@@ -109,6 +112,8 @@ def up(
     settings = get_settings()
     if prefect_port:
         settings = settings.model_copy(update={"prefect_port": prefect_port})
+    if web_port:
+        settings = settings.model_copy(update={"web_port": web_port})
     try:
         raise typer.Exit(run_stack(settings, lambda line: out.print(line, markup=False)))
     except StackError as exc:
@@ -261,20 +266,24 @@ def _start_case(case_id: int) -> tuple[str | None, str | None]:
     """Create the case's flow run (once: the run is keyed by the case); (run id, problem)."""
     settings = get_settings()
     prefect_settings(settings)
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
     from deployments.serve import deployment_name
     from tasks.directory import set_flow_run
 
     try:
-        run = run_deployment(
-            name=deployment_name(settings),
-            parameters={"case_id": case_id},
-            timeout=0,
-            # Prefect keys idempotency per flow, not per deployment: name the stack too, so two
-            # case databases served through one Prefect server never share a run.
-            idempotency_key=f"{settings.deployment}:sharing-case-{case_id}",
-            tags=["safeshare"],
+        run = cast(
+            FlowRun,
+            run_deployment(
+                name=deployment_name(settings),
+                parameters={"case_id": case_id},
+                timeout=0,
+                # Prefect keys idempotency per flow, not per deployment: name the stack too, so two
+                # case databases served through one Prefect server never share a run.
+                idempotency_key=f"{settings.deployment}:sharing-case-{case_id}",
+                tags=["safeshare"],
+            ),
         )
     except Exception as exc:  # the Prefect API is down or the deployment is not served
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
@@ -406,34 +415,24 @@ def answer(
     _await_recorded(case_id, waiting["key"])
 
 
-def _resume(flow_run_id: str, raw: dict[str, Any], settle_seconds: float = 30) -> None:
-    """Resume the waiting run with the answer. The case database says a step waits a moment
-    before the run has finished suspending, so a not-yet-paused run is tried again briefly."""
+def _resume(flow_run_id: str, raw: dict[str, Any]) -> None:
     prefect_settings(get_settings())
-    from uuid import UUID
-
     from prefect.exceptions import PrefectHTTPStatusError
-    from prefect.flow_runs import NotPausedError, resume_flow_run
 
-    deadline = time.monotonic() + settle_seconds
-    while True:
-        try:
-            resume_flow_run(UUID(flow_run_id), run_input=raw)
-            return
-        except NotPausedError:
-            if time.monotonic() > deadline:
-                raise UserError(
-                    "the case is not waiting for an answer right now (its run is "
-                    "not suspended); check `safeshare case show`."
-                ) from None
-            time.sleep(0.25)
-        except PrefectHTTPStatusError as exc:
-            raise UserError(
-                f"the dashboard refused the answer ({exc.response.text[:300]})."
-            ) from None
-        except Exception as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UserError(f"the case could not be resumed: {first}") from None
+    from tasks.run_input import NotSuspended, resume_when_suspended
+
+    try:
+        resume_when_suspended(flow_run_id, raw)
+    except NotSuspended:
+        raise UserError(
+            "the case is not waiting for an answer right now (its run is "
+            "not suspended); check `safeshare case show`."
+        ) from None
+    except PrefectHTTPStatusError as exc:
+        raise UserError(f"the dashboard refused the answer ({exc.response.text[:300]}).") from None
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"the case could not be resumed: {first}") from None
 
 
 def _await_recorded(case_id: int, key: str, timeout: float = 120) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,6 +48,24 @@ class Settings(BaseSettings):
             "set it above the longest time a run spends between two waits."
         ),
     )
+    web_port: int = Field(default=8400, ge=1, le=65535, description="The web app's port.")
+    web_base_url: str | None = Field(
+        default=None,
+        description="Address people use to reach the web app (links are built on it); "
+        "http://127.0.0.1:<web port> when unset.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs links. When unset, a random key is kept in <home>/secret.key (0600).",
+    )
+    link_ttl_hours: float = Field(default=24, gt=0, description="How long a link stays valid.")
+    link_failure_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Failed link attempts from one address or for one link, within "
+        "link_failure_window_minutes, before further attempts are refused for a while.",
+    )
+    link_failure_window_minutes: float = Field(default=15, gt=0)
     notify_retries: int = Field(default=3, ge=0, le=20)
     notify_retry_delay_seconds: float = Field(default=2.0, ge=0)
 
@@ -62,6 +82,14 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.home / 'cases.db'}"
 
     @property
+    def web_url(self) -> str:
+        return (self.web_base_url or f"http://127.0.0.1:{self.web_port}").rstrip("/")
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.home / "secret.key"
+
+    @property
     def prefect_home(self) -> Path:
         return self.home / "prefect"
 
@@ -76,6 +104,41 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "dev", "test", "example"}
+
+
+class SecretKeyError(RuntimeError):
+    """There is no usable key to sign links with; the message says what to do."""
+
+
+def secret_key(settings: Settings, *, create: bool = False) -> bytes:
+    """The key that signs links: from the environment, or the data directory's key file.
+
+    `create` makes the key file (random, owner-only) when there is none: `safeshare up` does.
+    A short or placeholder key is refused rather than used.
+    """
+    if settings.secret_key is not None:
+        value = settings.secret_key.get_secret_value()
+    else:
+        path = settings.secret_key_path
+        if not path.exists():
+            if not create:
+                raise SecretKeyError(
+                    f"no secret key: set SAFESHARE_SECRET_KEY or run `safeshare up` once "
+                    f"to create {path}"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        if path.stat().st_mode & 0o077:
+            raise SecretKeyError(f"{path} must be readable by its owner only (chmod 600)")
+        value = path.read_text().strip()
+    if len(value) < 32 or value.lower() in PLACEHOLDER_SECRETS:
+        raise SecretKeyError("the secret key must be at least 32 random characters")
+    return value.encode()
 
 
 @lru_cache(maxsize=1)

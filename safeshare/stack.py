@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from safeshare.db import migrate
-from safeshare.settings import Settings
+from safeshare.settings import SecretKeyError, Settings, secret_key
 
 
 class StackError(RuntimeError):
@@ -37,6 +37,8 @@ def prefect_env(settings: Settings) -> dict[str, str]:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
             "SAFESHARE_HOME": str(settings.home),
+            "SAFESHARE_PREFECT_PORT": str(settings.prefect_port),
+            "SAFESHARE_WEB_PORT": str(settings.web_port),
         }
     )
     env.setdefault(
@@ -46,12 +48,14 @@ def prefect_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def wait_healthy(api_url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
-    """Wait for the Prefect API to answer, or fail if its process exits first."""
+def wait_healthy(
+    api_url: str, process: subprocess.Popen[bytes], timeout: float, name: str = "Prefect server"
+) -> None:
+    """Wait for a server's /health to answer, or fail if its process exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise StackError(f"the Prefect server exited with code {process.returncode}")
+            raise StackError(f"the {name} exited with code {process.returncode}")
         try:
             with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
                 if response.status == 200:
@@ -59,7 +63,7 @@ def wait_healthy(api_url: str, process: subprocess.Popen[bytes], timeout: float)
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.5)
-    raise StackError(f"the Prefect server did not answer at {api_url} within {timeout:.0f} s")
+    raise StackError(f"the {name} did not answer at {api_url} within {timeout:.0f} s")
 
 
 def port_free(port: int) -> bool:
@@ -89,11 +93,18 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
     (settings.prefect_home / "storage").mkdir(parents=True, exist_ok=True)
     logs = settings.home / "logs"
     logs.mkdir(exist_ok=True)
-    if not port_free(settings.prefect_port):
-        raise StackError(
-            f"port {settings.prefect_port} on 127.0.0.1 is in use: stop what uses it or pass "
-            "--prefect-port"
-        )
+    for port, option in (
+        (settings.prefect_port, "--prefect-port"),
+        (settings.web_port, "--web-port"),
+    ):
+        if not port_free(port):
+            raise StackError(
+                f"port {port} on 127.0.0.1 is in use: stop what uses it or pass {option}"
+            )
+    try:
+        secret_key(settings, create=True)
+    except SecretKeyError as exc:
+        raise StackError(str(exc)) from None
     say("Migrating the case database ...")
     migrate(settings.case_database_url)
     env = prefect_env(settings)
@@ -106,7 +117,7 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
 
-    server = runner = None
+    server = runner = web = None
     try:
         say(f"Starting the Prefect server on 127.0.0.1:{settings.prefect_port} ...")
         server = _spawn(
@@ -127,10 +138,15 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         wait_healthy(settings.prefect_api_url, server, timeout=180)
         say("Serving the deployments ...")
         runner = _spawn([sys.executable, "-m", "deployments.serve"], env, logs / "serve.log")
+        say(f"Starting the web app on 127.0.0.1:{settings.web_port} ...")
+        web = _spawn([sys.executable, "-m", "safeshare.web"], env, logs / "web.log")
+        wait_healthy(f"http://127.0.0.1:{settings.web_port}", web, timeout=90, name="web app")
         say(f"safeshare is up. Dashboard: {settings.prefect_api_url.removesuffix('/api')}")
+        say(f"Sign-off links: {settings.web_url}")
         say(f"Data directory: {settings.home}  (logs in {logs}). Ctrl-C stops everything.")
         while not stopping:
-            for name, child in (("Prefect server", server), ("deployment server", runner)):
+            children = (("Prefect server", server), ("deployment server", runner), ("web app", web))
+            for name, child in children:
                 if child.poll() is not None:
                     say(f"The {name} stopped (exit {child.returncode}); stopping the stack.")
                     return 1
@@ -138,6 +154,7 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         say("Stopping ...")
         return 0
     finally:
+        stop(web)
         stop(runner)
         stop(server)
 

@@ -147,3 +147,44 @@ def show_case(case_id: int) -> dict[str, Any]:
                 for n in notes
             ],
         }
+
+
+def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
+    """What a senior leader needs to sign off a decision to share, and no more: the reference,
+    the kind of concern, the assessment with its reasons, and what would go to whom and why."""
+    from models.domain import CriteriaAnswers
+    from models.tables import Agency
+    from tasks.records import latest_answer
+
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseNotFound(f"No case has the id {case_id}.")
+    concern = session.get(Concern, case.concern_id)
+    assessment = latest_answer(session, case_id, Step.ASSESS_CRITERIA)
+    summary: dict[str, Any] = {
+        "reference": case_reference(case_id),
+        "category": concern.category if concern is not None else None,
+        "assessed_by": first_signer(session, case_id),
+    }
+    if isinstance(assessment, CriteriaAnswers):
+        verdict = rules.assess(assessment)
+        agency = session.get(Agency, assessment.agency) if assessment.agency else None
+        summary |= {
+            "outcome": verdict.outcome.value,
+            "reasons": [r.value for r in verdict.reasons],
+            "criteria": {
+                "evidence of significant harm": assessment.evidence_of_harm.value,
+                "reasonable cause to believe": assessment.reasonable_cause.value,
+                "to prevent significant harm or serious crime": (
+                    assessment.prevent_harm_or_crime.value
+                ),
+                "not sharing could be worse than sharing": assessment.public_interest.value,
+            },
+            "assessment_reasons": assessment.reasons,
+            "consent": assessment.consent.value,
+            "information_to_share": assessment.information_to_share,
+            "agency": agency.name if agency is not None else assessment.agency,
+            "purpose": assessment.purpose,
+            "lawful_basis": assessment.lawful_basis.value if assessment.lawful_basis else None,
+        }
+    return summary

@@ -41,13 +41,13 @@ def recipients() -> apprise.Apprise:
     with session_scope() as session:
         for member in session.scalars(select(Staff).where(Staff.active.is_(True))):
             if member.notify_url:
-                tags = {member.role, f"staff:{member.staff_id}"}
+                tags = [member.role, f"staff:{member.staff_id}"]
                 if member.role == "deputy-dsl":
-                    tags.add("dsl")
+                    tags.append("dsl")
                 apobj.add(member.notify_url, tag=tags)
         for agency in session.scalars(select(Agency)):
             if agency.notify_url:
-                apobj.add(agency.notify_url, tag={f"agency:{agency.code}"})
+                apobj.add(agency.notify_url, tag=[f"agency:{agency.code}"])
     return apobj
 
 
@@ -78,6 +78,18 @@ def _record(key: str, *, sent: bool, error: str | None) -> None:
 @task(cache_policy=NO_CACHE, retries=0)  # delivery retries are counted in the outbox, below
 def notify(key: str, *, case_id: int | None, tag: str, kind: str, title: str, body: str) -> bool:
     """Deliver one message to everyone with `tag`, once per key; retried, recorded, never silent."""
+    return deliver(key, case_id=case_id, tag=tag, kind=kind, title=title, body=body)
+
+
+def already_sent(key: str) -> bool:
+    with session_scope() as session:
+        row = session.scalar(select(Notification).where(Notification.key == key))
+        return row is not None and row.status == "sent"
+
+
+def deliver(key: str, *, case_id: int | None, tag: str, kind: str, title: str, body: str) -> bool:
+    """The delivery itself, for callers that are not a flow (the web app) or that must not let a
+    message's text become a task result (a message carrying a link's token)."""
     logger = _logger()
     if not _claim(key, case_id, tag, kind):
         logger.info("notification %s already delivered", key)
@@ -86,13 +98,18 @@ def notify(key: str, *, case_id: int | None, tag: str, kind: str, title: str, bo
     attempts = settings.notify_retries + 1
     for attempt in range(1, attempts + 1):
         apobj = recipients()
+        error: str | None
         if len(apobj) == 0 or not any(True for _ in apobj.find(tag)):
+            # Nobody to deliver to is a gap in the configuration, not a passing fault:
+            # recorded at once (and tried again by the step's next run), not retried now.
             error = f"no Apprise address has the tag '{tag}'"
-        else:
-            result = apobj.notify(
-                title=title, body=body, tag=tag, body_format=apprise.NotifyFormat.TEXT
-            )
-            error = None if bool(result) else "Apprise reported a failed delivery"
+            _record(key, sent=False, error=error)
+            logger.error("notification %s FAILED: %s", key, error)
+            return False
+        result = apobj.notify(
+            title=title, body=body, tag=tag, body_format=apprise.NotifyFormat.TEXT
+        )
+        error = None if bool(result) else "Apprise reported a failed delivery"
         _record(key, sent=error is None, error=error)
         if error is None:
             logger.info("notification %s delivered to tag %s", key, tag)

@@ -23,6 +23,7 @@ from models.domain import (
     ParentsDecision,
     Problem,
     ReceiptConfirmation,
+    Role,
     Slot,
     StaffMember,
     Step,
@@ -41,7 +42,7 @@ class CaseNotFound(LookupError):
 def staff_directory(session: Session) -> dict[str, StaffMember]:
     """Everyone on the staff list, as the rules see them."""
     return {
-        row.staff_id: StaffMember(staff_id=row.staff_id, role=row.role, active=row.active)
+        row.staff_id: StaffMember(staff_id=row.staff_id, role=Role(row.role), active=row.active)
         for row in session.scalars(select(Staff))
     }
 

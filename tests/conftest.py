@@ -9,7 +9,9 @@ import os
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+import secrets  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -17,6 +19,7 @@ from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import httpx  # noqa: E402
 import pytest  # noqa: E402
 from harness.databases import case_database  # noqa: E402
 from harness.listeners import HttpListener  # noqa: E402
@@ -47,7 +50,36 @@ class Stack:
     home: Path
     env: dict[str, str]
     serve_log: Path
+    web_url: str
     process: subprocess.Popen[bytes] | None = None
+    web: subprocess.Popen[bytes] | None = None
+
+    def start_web(self) -> None:
+        log = (self.home / "web.log").open("ab")
+        self.web = subprocess.Popen(
+            [sys.executable, "-m", "safeshare.web"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.web.poll() is not None:
+                raise RuntimeError(f"the web app exited with {self.web.returncode}")
+            try:
+                if httpx.get(f"{self.web_url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("the web app did not answer within 60 s")
+
+    def stop_web(self) -> None:
+        if self.web is not None and self.web.poll() is None:
+            os.killpg(self.web.pid, signal.SIGTERM)
+            self.web.wait(timeout=20)
 
     def start_serving(self) -> None:
         log = self.serve_log.open("ab")
@@ -75,6 +107,12 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def wait_for_deployment(name: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
@@ -116,6 +154,7 @@ def stack(
             f"  - {listener.url(f'/{backend}/tag/agency-csc')}:\n      tag: agency:csc\n"
             f"  - {listener.url(f'/{backend}/tag/agency-mash')}:\n      tag: agency:mash\n"
         )
+        web_port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SAFESHARE_"))}
         env |= dict(prefect_server.env) | {
             "PREFECT_LOCAL_STORAGE_PATH": str(home / "results"),
@@ -126,6 +165,9 @@ def stack(
             "SAFESHARE_DEPLOYMENT": f"test-{backend}",
             "SAFESHARE_RUNNER_POLL_SECONDS": "0.5",
             "SAFESHARE_NOTIFY_RETRY_DELAY_SECONDS": "0.2",
+            "SAFESHARE_WEB_PORT": str(web_port),
+            "SAFESHARE_SECRET_KEY": secrets.token_urlsafe(48),
+            "SAFESHARE_LINK_FAILURE_LIMIT": "1000",
         }
         saved = {
             k: os.environ.get(k)
@@ -134,17 +176,27 @@ def stack(
                 "DATABASE_URL",
                 "SAFESHARE_APPRISE_CONFIG",
                 "SAFESHARE_DEPLOYMENT",
+                "SAFESHARE_WEB_PORT",
+                "SAFESHARE_SECRET_KEY",
+                "SAFESHARE_LINK_FAILURE_LIMIT",
             )
         }
         os.environ.update({k: env[k] for k in saved})
         get_settings.cache_clear()
         stack = Stack(
-            backend=backend, database_url=url, home=home, env=env, serve_log=home / "serve.log"
+            backend=backend,
+            database_url=url,
+            home=home,
+            env=env,
+            serve_log=home / "serve.log",
+            web_url=f"http://127.0.0.1:{web_port}",
         )
         stack.start_serving()
+        stack.start_web()
         try:
             yield stack
         finally:
+            stack.stop_web()
             stack.stop_serving()
             for key, value in saved.items():
                 if value is None:

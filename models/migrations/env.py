@@ -9,8 +9,15 @@ config = context.config
 target_metadata = Base.metadata
 
 
+def database_url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("the Alembic config names no database (sqlalchemy.url)")
+    return url
+
+
 def run_migrations_online() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = create_engine(database_url())
     with engine.connect() as connection:
         context.configure(
             connection=connection,
@@ -23,7 +30,7 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    context.configure(url=database_url(), target_metadata=target_metadata)
     with context.begin_transaction():
         context.run_migrations()
 else:

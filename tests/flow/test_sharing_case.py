@@ -6,205 +6,31 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections import Counter
-from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
+from harness.cases import (
+    NOW,
+    RECEIPT,
+    answer,
+    answer_ok,
+    assert_once_each,
+    assessment,
+    marker,
+    new_case,
+    notifications_for,
+    resume_via_api,
+    told_parents,
+    wait_for_status,
+    wait_for_step,
+    wait_until_suspended,
+)
 
-from models.domain import Role
-from safeshare.cli import app
 from safeshare.views import show_case
 
 pytestmark = pytest.mark.flow
-
-runner = CliRunner()
-NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC).isoformat()
-
-
-# ---------------------------------------------------------------------------------------------
-# Helpers that act as the people would.
-
-
-@pytest.fixture(scope="session")
-def people(stack: Any, listener: Any) -> dict[str, str]:
-    """Staff of the setting, each notified on their own loopback address."""
-    from tasks.directory import add_child, add_staff
-
-    for staff_id, role in (
-        ("dsl1", Role.DSL),
-        ("dep1", Role.DEPUTY_DSL),
-        ("head1", Role.SLT),
-        ("teacher1", Role.STAFF),
-    ):
-        add_staff(
-            staff_id,
-            name=f"Person {staff_id}",
-            role=role,
-            notify_url=listener.url(f"/{stack.backend}/staff/{staff_id}"),
-        )
-    add_child("C-0001", date_of_birth=date(2016, 5, 1), cp_plan=False)
-    return {"dsl": "dsl1", "deputy": "dep1", "slt": "head1", "teacher": "teacher1"}
-
-
-def cli(*args: str) -> Any:
-    result = runner.invoke(app, list(args))
-    return result
-
-
-def new_case(people: dict[str, str], marker: str) -> int:
-    """A teacher records a concern; its workflow starts."""
-    result = cli(
-        "concern",
-        "record",
-        "--child",
-        "C-0001",
-        "--raised-by",
-        people["teacher"],
-        "--category",
-        "physical",
-        "--what",
-        f"{marker} what happened",
-        "--child-words",
-        f"{marker} child's words",
-        "--when",
-        NOW,
-        "--json",
-    )
-    assert result.exit_code == 0, result.output
-    payload = json.loads(result.stdout)
-    assert payload["started"] is True
-    return int(payload["case_id"])
-
-
-def wait_for_step(case_id: int, step: str, timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    case: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        case = show_case(case_id)
-        if case["waiting"] and case["waiting"]["step"] == step:
-            return case
-        time.sleep(0.3)
-    raise AssertionError(
-        f"case {case_id} never waited for {step}: {json.dumps(case, default=str)[:2000]}"
-    )
-
-
-def wait_until_suspended(api: str, run_id: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = httpx.get(f"{api}/flow_runs/{run_id}").json()["state"]
-        if state and state["type"] == "PAUSED":
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"flow run {run_id} never suspended")
-
-
-def resume_via_api(api: str, run_id: str, run_input: dict[str, Any]) -> dict[str, Any]:
-    """What the dashboard's Resume button does. A busy SQLite server may answer 5xx: try again."""
-    deadline = time.monotonic() + 30
-    while True:
-        response = httpx.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input})
-        body = response.json()
-        if "status" in body or time.monotonic() > deadline:
-            return body
-        time.sleep(0.5)
-
-
-def wait_for_status(case_id: int, status: str, timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    case: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        case = show_case(case_id)
-        if case["status"] == status:
-            return case
-        time.sleep(0.3)
-    raise AssertionError(
-        f"case {case_id} never became {status}: {json.dumps(case, default=str)[:2000]}"
-    )
-
-
-def answer(case_id: int, step: str, staff: str, payload: dict[str, Any]) -> Any:
-    wait_for_step(case_id, step)
-    return cli("answer", str(case_id), step, "--as", staff, "--input", json.dumps(payload))
-
-
-def answer_ok(case_id: int, step: str, staff: str, payload: dict[str, Any]) -> None:
-    result = answer(case_id, step, staff, payload)
-    assert result.exit_code == 0, result.output
-
-
-def assessment(marker: str, **overrides: Any) -> dict[str, Any]:
-    base = {
-        "evidence_of_harm": "yes",
-        "reasonable_cause": "yes",
-        "prevent_harm_or_crime": "no",
-        "public_interest": "yes",
-        "reasons": f"{marker} reasons",
-        "consent": "refused",
-        "consent_override_reason": f"{marker} override",
-        "information_to_share": f"{marker} info",
-        "agency": "csc",
-        "purpose": f"{marker} purpose",
-        "lawful_basis": "art6-1-e-public-task",
-    }
-    return base | overrides
-
-
-def told_parents(people: dict[str, str], marker: str) -> dict[str, Any]:
-    return {
-        "choice": "told",
-        "told_at": NOW,
-        "told_by": people["dsl"],
-        "response": f"{marker} parents' response",
-    }
-
-
-RECEIPT = {
-    "confirmed_by_name": "Duty social worker",
-    "confirmed_at": NOW,
-    "channel": "phone",
-    "agency_reference": "CSC-123",
-}
-
-
-def notifications_for(listener: Any, backend: str, case_id: int) -> Counter[tuple[str, str]]:
-    """(path, title) of every message about this stack's case that reached the listener."""
-    ref, prefix = f"SS-{case_id:06d}", f"/{backend}"
-    return Counter(
-        (r.path.removeprefix(prefix), r.body["title"])
-        for r in listener.records
-        if isinstance(r.body, dict)
-        and r.path.startswith(prefix + "/")
-        and ref in r.body.get("title", "")
-        and r.status == 200
-    )
-
-
-def assert_once_each(listener: Any, backend: str, case_id: int) -> Counter[tuple[str, str]]:
-    # The DSL is told of the outcome just after the case closes: wait for that last message.
-    closing = f"SS-{case_id:06d}: "
-    listener.wait_for(
-        lambda records: any(
-            isinstance(r.body, dict)
-            and r.path == f"/{backend}/tag/dsl"
-            and r.body.get("title", "").endswith(("shared", "not-shared"))
-            and closing in r.body.get("title", "")
-            for r in records
-        )
-    )
-    counts = notifications_for(listener, backend, case_id)
-    repeated = {k: v for k, v in counts.items() if v != 1}
-    assert not repeated, f"notifications repeated: {repeated}"
-    return counts
-
-
-def marker() -> str:
-    return f"PD{uuid.uuid4().hex[:12]}"
-
 
 # ---------------------------------------------------------------------------------------------
 # The branches of the policy.
@@ -229,7 +55,9 @@ def test_shared_after_telling_parents(stack: Any, listener: Any, people: dict[st
     assert paths["/tag/dsl"] == 4  # assess, parents, receipt, closed
     assert paths["/tag/slt"] == 1
     assert paths["/tag/agency-csc"] == 1
-    assert paths[f"/staff/{people['slt']}"] == 1
+    # The sign-off request goes to the management team's tag and to each member's own address,
+    # and each member also gets their own sign-off link.
+    assert paths[f"/staff/{people['slt']}"] == 2
     for record in listener.records:
         assert mark not in json.dumps(record.body), "personal data in a notification"
 
@@ -455,8 +283,9 @@ def test_killed_serving_process_loses_nothing_and_repeats_nothing(
     stack.start_serving()
     answer_ok(case_id, "confirm-receipt", people["dsl"], RECEIPT)
     wait_for_status(case_id, "shared")
-    # 4 messages to the DSL tag (config file, dsl1, dep1), 1 sign-off (slt tag, head1), 1 agency
-    expected = 4 * 3 + 1 * 2 + 1
+    # 4 messages to the DSL tag (config file, dsl1, dep1); the sign-off to the slt tag (config
+    # file, head1, head2) and a personal link to each of head1 and head2; 1 to the agency
+    expected = 4 * 3 + 3 + 2 + 1
     listener.wait_for(
         lambda _: sum(notifications_for(listener, stack.backend, case_id).values()) >= expected
     )

@@ -143,7 +143,7 @@ def test_a_tag_nobody_has_is_a_recorded_failure(configure: Any, http: HttpListen
     k = key()
     assert send(k, "agency:police") is False
     row = outbox(k)
-    assert row.status == "failed"
+    assert (row.status, row.attempts) == ("failed", 1)  # nothing to retry: nobody has the tag
     assert "agency:police" in (row.last_error or "")
     assert http.records == []
 

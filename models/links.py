@@ -1,0 +1,100 @@
+"""Which rule decides whether a link may answer a waiting step (pure: the clock is passed in).
+
+A link is bound to one person, one case, one wait (its key) and one flow run. Whatever door it
+comes through, its use is judged here; the web app only maps the outcome to an HTTP status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from models.domain import Frozen, StaffMember, Step
+from models.rules import answerer_problems
+
+
+class LinkOutcome(StrEnum):
+    VALID = "valid"
+    FORGED = "forged"  # not signed by us, altered, or naming no link we issued
+    EXPIRED = "expired"
+    USED = "used"  # this link has answered already
+    ANSWERED = "answered"  # someone else answered the step this link was for
+    WRONG_STEP = "wrong-step"  # the case no longer waits for what this link answers
+    WRONG_PERSON = "wrong-person"  # its person may no longer answer this step
+    THROTTLED = "throttled"  # too many failures from this address or for this link
+
+
+#: The HTTP status each outcome is answered with.
+LINK_STATUS: dict[LinkOutcome, int] = {
+    LinkOutcome.VALID: 200,
+    LinkOutcome.FORGED: 403,
+    LinkOutcome.WRONG_PERSON: 403,
+    LinkOutcome.EXPIRED: 410,
+    LinkOutcome.USED: 409,
+    LinkOutcome.ANSWERED: 409,
+    LinkOutcome.WRONG_STEP: 409,
+    LinkOutcome.THROTTLED: 429,
+}
+
+#: What the person reading the page is told, without naming anything about the case.
+LINK_MESSAGES: dict[LinkOutcome, str] = {
+    LinkOutcome.FORGED: "This link is not valid. Use the link exactly as it arrived.",
+    LinkOutcome.WRONG_PERSON: "This link's holder may not answer this step.",
+    LinkOutcome.EXPIRED: "This link has expired. Ask the Designated Safeguarding Lead to send a "
+    "new one (safeshare case links CASE_ID), or answer in the dashboard.",
+    LinkOutcome.USED: "This link has been used already; each link works once.",
+    LinkOutcome.ANSWERED: "Someone else has answered this step already.",
+    LinkOutcome.WRONG_STEP: "The case is no longer waiting for this step.",
+    LinkOutcome.THROTTLED: "Too many failed attempts. Wait a few minutes and try again.",
+}
+
+
+class LinkFacts(Frozen):
+    """What the case database holds about one issued link."""
+
+    case_id: int
+    step: Step
+    key: str
+    staff_id: str
+    flow_run_id: str
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class WaitFacts(Frozen):
+    """What the case is waiting for now, and who answered the link's wait if anyone did."""
+
+    waiting_key: str | None
+    flow_run_id: str | None
+    answered_by: str | None = None  # actor of the accepted answer under the link's key
+    first_signer: str | None = None
+
+
+def judge_link(
+    link: LinkFacts | None,
+    wait: WaitFacts | None,
+    person: StaffMember | None,
+    *,
+    now: datetime,
+) -> LinkOutcome:
+    """Whether this link may answer now, or the first reason it may not."""
+    if link is None or wait is None:
+        return LinkOutcome.FORGED
+    if link.used_at is not None:
+        return LinkOutcome.USED
+    if now >= link.expires_at:
+        return LinkOutcome.EXPIRED
+    if wait.answered_by is not None:
+        return LinkOutcome.ANSWERED
+    if wait.waiting_key != link.key or wait.flow_run_id != link.flow_run_id:
+        return LinkOutcome.WRONG_STEP
+    if person is None or person.staff_id != link.staff_id:
+        return LinkOutcome.WRONG_PERSON
+    if answerer_problems(link.step, person, first_signer=wait.first_signer):
+        return LinkOutcome.WRONG_PERSON
+    return LinkOutcome.VALID
+
+
+def throttled(failures_for_link: int, failures_from_address: int, *, limit: int) -> bool:
+    """Whether to refuse further attempts for a while: too many recent failures."""
+    return failures_for_link >= limit or failures_from_address >= limit

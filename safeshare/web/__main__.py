@@ -1,0 +1,23 @@
+"""`python -m safeshare.web`: serve the web app on 127.0.0.1 (what `safeshare up` starts)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from safeshare.settings import get_settings
+from safeshare.web.app import create_app
+
+
+def main() -> None:
+    settings = get_settings()
+    uvicorn.run(
+        create_app(),
+        host="127.0.0.1",
+        port=settings.web_port,
+        log_level="warning",
+        access_log=False,  # the path holds a token: attempts are kept, by fingerprint, in the DB
+    )
+
+
+if __name__ == "__main__":
+    main()

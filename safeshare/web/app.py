@@ -1,0 +1,210 @@
+"""The sign-off web app: a senior leader answers a waiting step through their personal link.
+
+GET and HEAD only show (mail scanners open links); POST, with the page's anti-forgery value,
+checks the whole answer, uses the link once, records the answer and resumes the waiting run.
+Every attempt, failed ones too, is recorded; repeated failures are refused for a while.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from models.domain import Step
+from models.forms import InvalidAnswer, parse_answer
+from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
+from models.tables import utcnow
+from safeshare.db import session_scope
+from safeshare.settings import get_settings, secret_key
+from safeshare.tokens import ExpiredToken, ForgedToken, csrf_token, csrf_valid, read_token
+from safeshare.views import signoff_summary
+from tasks.links import check_link, claim_and_record, is_throttled, record_attempt
+from tasks.records import answer_problems
+
+logger = logging.getLogger("safeshare.web")
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+#: Signatures older than this are refused whatever the database says; the link's own expiry
+#: (settings.link_ttl_hours when it was issued) is the one that normally applies.
+TOKEN_MAX_AGE_SECONDS = 90 * 24 * 3600
+#: Headers on every page: nothing cached, nothing framed, no address leaked onwards.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
+HEADINGS = {
+    LinkOutcome.FORGED: "Link not valid",
+    LinkOutcome.WRONG_PERSON: "Not allowed",
+    LinkOutcome.EXPIRED: "Link expired",
+    LinkOutcome.USED: "Link already used",
+    LinkOutcome.ANSWERED: "Already answered",
+    LinkOutcome.WRONG_STEP: "No longer waiting",
+    LinkOutcome.THROTTLED: "Please wait",
+}
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="safeshare", docs_url=None, redoc_url=None, openapi_url=None)
+    key = secret_key(get_settings())
+
+    def page(request: Request, template: str, status: int, **context: Any) -> HTMLResponse:
+        response = TEMPLATES.TemplateResponse(request, template, context, status_code=status)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    def refusal(request: Request, outcome: LinkOutcome) -> HTMLResponse:
+        response = page(
+            request,
+            "message.html",
+            LINK_STATUS[outcome],
+            heading=HEADINGS[outcome],
+            message=LINK_MESSAGES[outcome],
+        )
+        if outcome is LinkOutcome.THROTTLED:
+            response.headers["Retry-After"] = "60"
+        return response
+
+    def address(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def judge(request: Request, token: str, now: datetime) -> tuple[LinkOutcome, Any]:
+        """The link's outcome before anything else is looked at, and its row when valid."""
+        with session_scope() as session:
+            if is_throttled(session, token, address(request), now=now):
+                return LinkOutcome.THROTTLED, None
+            try:
+                link_id = read_token(key, token, max_age_seconds=TOKEN_MAX_AGE_SECONDS)
+            except ExpiredToken:
+                return LinkOutcome.EXPIRED, None
+            except ForgedToken:
+                return LinkOutcome.FORGED, None
+            check = check_link(session, link_id, token, now=now)
+            if check.outcome is not LinkOutcome.VALID or check.link is None:
+                return check.outcome, check.link
+            return check.outcome, check.link
+
+    def finish(
+        request: Request, token: str, link: Any, outcome: str, status: int, response: Response
+    ) -> Response:
+        record_attempt(
+            token,
+            link.id if link is not None else None,
+            address(request),
+            request.method,
+            outcome,
+            status,
+        )
+        return response
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.api_route("/answer/{token}", methods=["GET", "HEAD"])
+    def show(request: Request, token: str) -> Response:
+        now = utcnow()
+        outcome, link = judge(request, token, now)
+        if outcome is not LinkOutcome.VALID:
+            status = LINK_STATUS[outcome]
+            return finish(request, token, link, outcome.value, status, refusal(request, outcome))
+        with session_scope() as session:
+            case = signoff_summary(session, link.case_id)
+        response = page(
+            request,
+            "signoff.html",
+            200,
+            case=case,
+            signer=link.staff_id,
+            csrf=csrf_token(key, token),
+            values={},
+            problems=[],
+        )
+        return finish(request, token, link, "shown", 200, response)
+
+    @app.post("/answer/{token}")
+    def answer(
+        request: Request,
+        token: str,
+        csrf: str = Form(default=""),
+        decision: str = Form(default=""),
+        reason: str = Form(default=""),
+    ) -> Response:
+        now = utcnow()
+        outcome, link = judge(request, token, now)
+        if outcome is not LinkOutcome.VALID:
+            status = LINK_STATUS[outcome]
+            return finish(request, token, link, outcome.value, status, refusal(request, outcome))
+        if not csrf_valid(key, token, csrf, max_age_seconds=TOKEN_MAX_AGE_SECONDS):
+            response = page(
+                request,
+                "message.html",
+                403,
+                heading="Form not accepted",
+                message="Open your link again and answer on the page it shows.",
+            )
+            return finish(request, token, link, "csrf", 403, response)
+
+        values = {"decision": decision, "reason": reason}
+        raw = {"answered_by": link.staff_id, "decision": decision or None}
+        if reason.strip():
+            raw["reason"] = reason
+        try:
+            signoff = parse_answer(Step(link.step), raw)
+            with session_scope() as session:
+                problems = answer_problems(session, link.case_id, Step(link.step), signoff)
+            if problems:
+                raise InvalidAnswer(problems)
+        except InvalidAnswer as exc:
+            with session_scope() as session:
+                case = signoff_summary(session, link.case_id)
+            response = page(
+                request,
+                "signoff.html",
+                422,
+                case=case,
+                signer=link.staff_id,
+                csrf=csrf,
+                values=values,
+                problems=[p.message for p in exc.problems],
+            )
+            return finish(request, token, link, "invalid", 422, response)
+
+        claimed = claim_and_record(link.id, signoff, now=now)
+        if claimed is not LinkOutcome.VALID:
+            status = LINK_STATUS[claimed]
+            return finish(request, token, link, claimed.value, status, refusal(request, claimed))
+        resumed = resume_run(link.flow_run_id, signoff.model_dump(mode="json"))
+        message = (
+            "Thank you: your decision is recorded and the case has moved on."
+            if resumed
+            else "Thank you: your decision is recorded. The case will move on shortly."
+        )
+        response = page(request, "message.html", 200, heading="Decision recorded", message=message)
+        return finish(request, token, link, "answered", 200, response)
+
+    return app
+
+
+def resume_run(flow_run_id: str, run_input: dict[str, Any]) -> bool:
+    """Resume the waiting run with the recorded answer. False if it could not be resumed now;
+    the answer is recorded, and the serving process resumes such runs on start."""
+    from tasks.run_input import NotSuspended, resume_when_suspended
+
+    try:
+        resume_when_suspended(flow_run_id, run_input)
+        return True
+    except NotSuspended:
+        logger.warning("flow run %s was not suspended; not resumed", flow_run_id)
+        return False
+    except Exception:  # the Prefect API is down: the answer is safe in the case database
+        logger.exception("flow run %s could not be resumed", flow_run_id)
+        return False

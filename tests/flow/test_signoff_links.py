@@ -1,0 +1,247 @@
+"""Senior leaders sign off through their personal links, against the real web app over HTTP, on
+both case databases: every outcome of a link, the page a signer reads, and a 20-way race."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from harness.cases import (
+    NOW,
+    answer_ok,
+    assessment,
+    marker,
+    new_case,
+    notifications_for,
+    told_parents,
+    wait_for_status,
+    wait_for_step,
+    wait_until_suspended,
+)
+from sqlalchemy import select, update
+
+from models.tables import AnswerLink, CaseStep, LinkAttempt, utcnow
+from safeshare.db import session_scope
+from safeshare.views import show_case
+
+pytestmark = pytest.mark.flow
+
+LINK = re.compile(r"(http://127\.0\.0\.1:\d+/answer/[A-Za-z0-9_.\-]+)")
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def links_for(listener: Any, backend: str, case_id: int, staff_id: str) -> list[str]:
+    ref = f"SS-{case_id:06d}"
+    found = []
+    for r in listener.records:
+        if (
+            isinstance(r.body, dict)
+            and r.path == f"/{backend}/staff/{staff_id}"
+            and ref in r.body.get("title", "")
+        ):
+            found += LINK.findall(r.body.get("message", ""))
+    return found
+
+
+def case_at_signoff(stack: Any, listener: Any, people: dict[str, str]) -> tuple[int, str]:
+    """A new case, assessed, waiting for sign-off; its links have reached both senior leaders."""
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    run_id = wait_for_step(case_id, "management-signoff")["waiting"]["flow_run_id"]
+    listener.wait_for(
+        lambda _: all(
+            links_for(listener, stack.backend, case_id, who) for who in (people["slt"], "head2")
+        )
+    )
+    return case_id, run_id
+
+
+def open_page(url: str) -> tuple[httpx.Response, str]:
+    page = httpx.get(url)
+    found = CSRF.search(page.text)
+    return page, found.group(1) if found else ""
+
+
+def post(url: str, csrf: str, **fields: str) -> httpx.Response:
+    return httpx.post(url, data={"csrf": csrf, **fields}, timeout=60)
+
+
+def signoff_rows(case_id: int) -> list[CaseStep]:
+    with session_scope() as session:
+        return list(
+            session.scalars(
+                select(CaseStep).where(
+                    CaseStep.case_id == case_id,
+                    CaseStep.step == "management-signoff",
+                    CaseStep.accepted.is_(True),
+                )
+            )
+        )
+
+
+def attempts(url: str) -> list[tuple[str, str, int]]:
+    from safeshare.tokens import fingerprint
+
+    token = url.rsplit("/", 1)[1]
+    with session_scope() as session:
+        return [
+            (a.method, a.outcome, a.status)
+            for a in session.scalars(
+                select(LinkAttempt)
+                .where(LinkAttempt.token_fingerprint == fingerprint(token))
+                .order_by(LinkAttempt.id)
+            )
+        ]
+
+
+def test_valid_link_shows_what_the_signer_needs_and_approves_once(
+    stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    case_id, run_id = case_at_signoff(stack, listener, people)
+    (url,) = links_for(listener, stack.backend, case_id, people["slt"])
+
+    # Mail scanners open links: GET and HEAD change nothing.
+    assert httpx.head(url).status_code == 200
+    page, csrf = open_page(url)
+    assert page.status_code == 200
+    assert f"SS-{case_id:06d}" in page.text and "physical" in page.text
+    assert "info" in page.text  # what would be shared
+    assert "what happened" not in page.text  # the concern's own text is not for the signer
+    assert page.headers["cache-control"] == "no-store"
+    assert show_case(case_id)["waiting"]["step"] == "management-signoff"
+
+    # Without the page's anti-forgery value, nothing happens.
+    assert post(url, "", decision="approve").status_code == 403
+    # An incomplete answer is shown again with what to fix, and keeps what was typed.
+    bad = post(url, csrf, decision="decline", reason="")
+    assert bad.status_code == 422 and "reason" in bad.text.lower()
+    assert signoff_rows(case_id) == []
+
+    done = post(url, csrf, decision="approve", reason="Agreed with the DSL")
+    assert done.status_code == 200, done.text
+    (row,) = signoff_rows(case_id)
+    assert (row.actor, row.channel) == (people["slt"], "link")
+    wait_for_step(case_id, "parents")  # the run was resumed and moved on
+
+    # The link works once; the other leader's link finds the step answered.
+    assert post(url, csrf, decision="approve").status_code == 409
+    (other,) = links_for(listener, stack.backend, case_id, "head2")
+    assert httpx.get(other).status_code == 409
+    outcomes = [o for _m, o, _s in attempts(url)]
+    assert outcomes[:2] == ["shown", "shown"] and "answered" in outcomes and "used" in outcomes
+
+    answer_ok(case_id, "parents", people["dsl"], told_parents(people, marker()))
+    answer_ok(
+        case_id,
+        "confirm-receipt",
+        people["dsl"],
+        {"confirmed_by_name": "Duty", "confirmed_at": NOW, "channel": "phone"},
+    )
+    wait_for_status(case_id, "shared")
+
+
+def test_forged_altered_expired_and_wrong_step_links_are_refused(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    case_id, _run_id = case_at_signoff(stack, listener, people)
+    (url,) = links_for(listener, stack.backend, case_id, people["slt"])
+    token = url.rsplit("/", 1)[1]
+
+    altered = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
+    assert httpx.get(altered).status_code == 403
+    assert httpx.get(f"{stack.web_url}/answer/not-a-token").status_code == 403
+    # Signed by someone else's key: refused as forged.
+    from itsdangerous import URLSafeTimedSerializer
+
+    from safeshare.tokens import LINK_SALT
+
+    foreign = URLSafeTimedSerializer(b"x" * 48, salt=LINK_SALT).dumps({"l": 1, "n": "n"})
+    assert httpx.get(f"{stack.web_url}/answer/{foreign}").status_code == 403
+
+    # Expired (the link's own expiry, as issued): 410, and a page that says what to do.
+    with session_scope() as session:
+        session.execute(
+            update(AnswerLink)
+            .where(AnswerLink.case_id == case_id, AnswerLink.staff_id == people["slt"])
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    expired = httpx.get(url)
+    assert expired.status_code == 410 and "new one" in expired.text
+    assert post(url, "x", decision="approve").status_code == 410
+
+    # The other leader answers in the dashboard's place (CLI); this link is then for a step
+    # that no longer waits.
+    (other,) = links_for(listener, stack.backend, case_id, "head2")
+    answer_ok(case_id, "management-signoff", "head2", {"decision": "approve"})
+    assert httpx.get(other).status_code == 409
+    assert signoff_rows(case_id)[0].actor == "head2"
+    assert [s for _m, _o, s in attempts(url)] == [410, 410]
+    assert token not in str(attempts(url))
+
+
+def test_a_link_whose_holder_may_no_longer_sign_is_refused(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    case_id, _run_id = case_at_signoff(stack, listener, people)
+    (url,) = links_for(listener, stack.backend, case_id, "head2")
+    from models.tables import Staff
+
+    with session_scope() as session:
+        session.execute(update(Staff).where(Staff.staff_id == "head2").values(active=False))
+    try:
+        assert httpx.get(url).status_code == 403
+        page, csrf = open_page(links_for(listener, stack.backend, case_id, people["slt"])[0])
+        assert page.status_code == 200
+    finally:
+        with session_scope() as session:
+            session.execute(update(Staff).where(Staff.staff_id == "head2").values(active=True))
+    assert signoff_rows(case_id) == []
+
+
+def test_twenty_simultaneous_posts_give_one_signoff_one_resume_one_notification(
+    stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    case_id, run_id = case_at_signoff(stack, listener, people)
+    wait_until_suspended(prefect_server.api_url, run_id)
+    (url,) = links_for(listener, stack.backend, case_id, people["slt"])
+    _page, csrf = open_page(url)
+
+    start = threading.Barrier(20)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def racer() -> None:
+        start.wait()
+        status = post(url, csrf, decision="approve").status_code
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=racer) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Counter(statuses) == Counter({200: 1, 409: 19}), statuses
+    assert len(signoff_rows(case_id)) == 1
+    wait_for_step(case_id, "parents")
+    # One resume: the run's history shows one resume for the assessment, one for the sign-off.
+    runs = httpx.get(f"{prefect_server.api_url}/flow_run_states/", params={"flow_run_id": run_id})
+    resumed = [s for s in runs.json() if s["name"] == "Resuming"]
+    assert len(resumed) == 2, [s["name"] for s in runs.json()]  # assessment, then sign-off
+
+    # One notification of the next step to each DSL address.
+    def parents_told(_records: Any) -> dict[tuple[str, str], int]:
+        counts = notifications_for(listener, stack.backend, case_id)
+        return {k: n for k, n in counts.items() if "parents or carers" in k[1]}
+
+    listener.wait_for(lambda records: len(parents_told(records)) == 3)
+    time.sleep(1)  # a repeat would arrive now
+    assert all(n == 1 for n in parents_told(None).values()), parents_told(None)

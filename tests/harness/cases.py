@@ -1,0 +1,179 @@
+"""Acting as the people of a setting would on a served stack: record a concern, wait for a
+step, answer it through the CLI or the dashboard's API, and read what reached the listener."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from typer.testing import CliRunner
+
+from safeshare.cli import app
+from safeshare.views import show_case
+
+runner = CliRunner()
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC).isoformat()
+
+
+def cli(*args: str) -> Any:
+    result = runner.invoke(app, list(args))
+    return result
+
+
+def new_case(people: dict[str, str], marker: str) -> int:
+    """A teacher records a concern; its workflow starts."""
+    result = cli(
+        "concern",
+        "record",
+        "--child",
+        "C-0001",
+        "--raised-by",
+        people["teacher"],
+        "--category",
+        "physical",
+        "--what",
+        f"{marker} what happened",
+        "--child-words",
+        f"{marker} child's words",
+        "--when",
+        NOW,
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["started"] is True
+    return int(payload["case_id"])
+
+
+def wait_for_step(case_id: int, step: str, timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    case: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        case = show_case(case_id)
+        if case["waiting"] and case["waiting"]["step"] == step:
+            return case
+        time.sleep(0.3)
+    raise AssertionError(
+        f"case {case_id} never waited for {step}: {json.dumps(case, default=str)[:2000]}"
+    )
+
+
+def wait_until_suspended(api: str, run_id: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = httpx.get(f"{api}/flow_runs/{run_id}").json()["state"]
+        keyset = state and state["type"] == "PAUSED" and state["state_details"]["run_input_keyset"]
+        # Prefect marks the run suspended a moment before it stores the form: wait for both,
+        # as the dashboard shows the Resume form only then.
+        if keyset and httpx.get(f"{api}/flow_runs/{run_id}/input/{keyset['schema']}").is_success:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"flow run {run_id} never suspended")
+
+
+def resume_via_api(api: str, run_id: str, run_input: dict[str, Any]) -> dict[str, Any]:
+    """What the dashboard's Resume button does. A busy SQLite server may answer 5xx: try again."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = httpx.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input})
+        body = response.json()
+        if "status" in body or time.monotonic() > deadline:
+            return body
+        time.sleep(0.5)
+
+
+def wait_for_status(case_id: int, status: str, timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    case: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        case = show_case(case_id)
+        if case["status"] == status:
+            return case
+        time.sleep(0.3)
+    raise AssertionError(
+        f"case {case_id} never became {status}: {json.dumps(case, default=str)[:2000]}"
+    )
+
+
+def answer(case_id: int, step: str, staff: str, payload: dict[str, Any]) -> Any:
+    wait_for_step(case_id, step)
+    return cli("answer", str(case_id), step, "--as", staff, "--input", json.dumps(payload))
+
+
+def answer_ok(case_id: int, step: str, staff: str, payload: dict[str, Any]) -> None:
+    result = answer(case_id, step, staff, payload)
+    assert result.exit_code == 0, result.output
+
+
+def assessment(marker: str, **overrides: Any) -> dict[str, Any]:
+    base = {
+        "evidence_of_harm": "yes",
+        "reasonable_cause": "yes",
+        "prevent_harm_or_crime": "no",
+        "public_interest": "yes",
+        "reasons": f"{marker} reasons",
+        "consent": "refused",
+        "consent_override_reason": f"{marker} override",
+        "information_to_share": f"{marker} info",
+        "agency": "csc",
+        "purpose": f"{marker} purpose",
+        "lawful_basis": "art6-1-e-public-task",
+    }
+    return base | overrides
+
+
+def told_parents(people: dict[str, str], marker: str) -> dict[str, Any]:
+    return {
+        "choice": "told",
+        "told_at": NOW,
+        "told_by": people["dsl"],
+        "response": f"{marker} parents' response",
+    }
+
+
+RECEIPT = {
+    "confirmed_by_name": "Duty social worker",
+    "confirmed_at": NOW,
+    "channel": "phone",
+    "agency_reference": "CSC-123",
+}
+
+
+def notifications_for(listener: Any, backend: str, case_id: int) -> Counter[tuple[str, str]]:
+    """(path, title) of every message about this stack's case that reached the listener."""
+    ref, prefix = f"SS-{case_id:06d}", f"/{backend}"
+    return Counter(
+        (r.path.removeprefix(prefix), r.body["title"])
+        for r in listener.records
+        if isinstance(r.body, dict)
+        and r.path.startswith(prefix + "/")
+        and ref in r.body.get("title", "")
+        and r.status == 200
+    )
+
+
+def assert_once_each(listener: Any, backend: str, case_id: int) -> Counter[tuple[str, str]]:
+    # The DSL is told of the outcome just after the case closes: wait for that last message.
+    closing = f"SS-{case_id:06d}: "
+    listener.wait_for(
+        lambda records: any(
+            isinstance(r.body, dict)
+            and r.path == f"/{backend}/tag/dsl"
+            and r.body.get("title", "").endswith(("shared", "not-shared"))
+            and closing in r.body.get("title", "")
+            for r in records
+        )
+    )
+    counts = notifications_for(listener, backend, case_id)
+    repeated = {k: v for k, v in counts.items() if v != 1}
+    assert not repeated, f"notifications repeated: {repeated}"
+    return counts
+
+
+def marker() -> str:
+    return f"PD{uuid.uuid4().hex[:12]}"
