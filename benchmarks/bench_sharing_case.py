@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -45,20 +46,59 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--waiting", type=int, default=200, help="cases left waiting")
     parser.add_argument("--answers", type=int, default=10, help="answers timed")
+    parser.add_argument(
+        "--run-start",
+        choices=("forkserver", "spawn"),
+        default="forkserver",
+        help="how served runs start (SAFESHARE_RUN_START)",
+    )
+    parser.add_argument("--whole", type=int, default=3, help="whole cases against bare flows")
     args = parser.parse_args()
 
     from harness.databases import case_database
+    from harness.listeners import HttpListener
     from harness.prefect_server import running_prefect_server, use_prefect_api
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "prefect").mkdir()
         with running_prefect_server(work / "prefect") as server, use_prefect_api(server.api_url):
-            with case_database("sqlite", work) as url:
-                run(server, url, work, args)
+            with case_database("sqlite", work) as url, HttpListener() as listener:
+                run(server, url, work, listener, args)
 
 
-def run(server, url: str, work: Path, args: argparse.Namespace) -> None:  # noqa: ANN001
+NOW = "2026-11-25T09:30:00+00:00"
+#: A valid criteria assessment that leads to sharing without consent, then sign-off.
+ASSESSMENT = {
+    "answered_by": "dsl1",
+    "evidence_of_harm": "yes",
+    "reasonable_cause": "yes",
+    "prevent_harm_or_crime": "no",
+    "public_interest": "yes",
+    "reasons": "r",
+    "consent": "refused",
+    "consent_override_reason": "o",
+    "information_to_share": "i",
+    "agency": "csc",
+    "purpose": "p",
+    "lawful_basis": "art6-1-e-public-task",
+}
+#: Every answer of a whole case, in order: assess, sign-off, parents, receipt.
+WHOLE_CASE = (
+    ASSESSMENT,
+    {"answered_by": "head1", "decision": "approve"},
+    {"answered_by": "dsl1", "choice": "told", "told_at": NOW, "told_by": "dsl1", "response": "r"},
+    {
+        "answered_by": "dsl1",
+        "confirmed_by_name": "n",
+        "confirmed_at": NOW,
+        "channel": "phone",
+        "agency_reference": "R",
+    },
+)
+
+
+def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> None:  # noqa: ANN001
     import subprocess
 
     import httpx
@@ -71,6 +111,14 @@ def run(server, url: str, work: Path, args: argparse.Namespace) -> None:  # noqa
     from tasks.directory import add_child, add_staff, record_concern, set_flow_run
 
     migrate(url)
+    apprise_config = work / "apprise.yml"
+    apprise_config.write_text(
+        "urls:\n"
+        + "".join(
+            f"  - {listener.url('/' + tag)}:\n      tag: {tag}\n"
+            for tag in ("dsl", "slt", "agency:csc")
+        )
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SAFESHARE_"))}
     env |= dict(server.env) | {
         "PREFECT_LOCAL_STORAGE_PATH": str(work / "results"),
@@ -78,13 +126,16 @@ def run(server, url: str, work: Path, args: argparse.Namespace) -> None:  # noqa
         "DATABASE_URL": url,
         "SAFESHARE_DEPLOYMENT": "bench",
         "SAFESHARE_RUNNER_POLL_SECONDS": "0.5",
+        "SAFESHARE_APPRISE_CONFIG": str(apprise_config),
+        "SAFESHARE_RUN_START": args.run_start,
+        "SAFESHARE_SECRET_KEY": secrets.token_urlsafe(48),
     }
     os.environ.update(
         {k: env[k] for k in ("SAFESHARE_HOME", "DATABASE_URL", "SAFESHARE_DEPLOYMENT")}
     )
     get_settings.cache_clear()
-    add_staff("dsl1", name="D", role=Role.DSL, notify_url=None)
-    add_staff("head1", name="H", role=Role.SLT, notify_url=None)
+    add_staff("dsl1", name="D", role=Role.DSL, notify_url=listener.url("/staff/dsl1"))
+    add_staff("head1", name="H", role=Role.SLT, notify_url=listener.url("/staff/head1"))
     add_child("B-1", date_of_birth=date(2015, 1, 1), cp_plan=False)
     serve = subprocess.Popen(
         [sys.executable, "-m", "deployments.serve"],
@@ -96,6 +147,7 @@ def run(server, url: str, work: Path, args: argparse.Namespace) -> None:  # noqa
     try:
         time.sleep(8)
         idle = rss_mb([server.pid, serve.pid])
+        print(f"runs start by {args.run_start}")
         print(f"stack memory, 0 waiting cases: {idle:.0f} MB (Prefect server + serving process)")
 
         def start() -> int:
@@ -115,7 +167,29 @@ def run(server, url: str, work: Path, args: argparse.Namespace) -> None:  # noqa
 
         def suspended(run_id: str) -> bool:
             state = httpx.get(f"{server.api_url}/flow_runs/{run_id}").json()["state"]
-            return bool(state) and state["type"] == "PAUSED"
+            if not state or state["type"] != "PAUSED":
+                return False
+            # Prefect stores the form a moment after marking the run suspended.
+            keyset = state["state_details"]["run_input_keyset"]
+            if keyset is None:  # the bare flow waits without a form
+                return True
+            schema = keyset["schema"]
+            return httpx.get(f"{server.api_url}/flow_runs/{run_id}/input/{schema}").is_success
+
+        def waiting_step(case_id: int) -> str | None:
+            return (show_case(case_id)["waiting"] or {}).get("step")
+
+        def resume(run_id: str, answer: dict | None) -> None:
+            for _attempt in range(60):  # a busy SQLite Prefect server may answer 503: again
+                response = httpx.post(
+                    f"{server.api_url}/flow_runs/{run_id}/resume",
+                    json={} if answer is None else {"run_input": answer},
+                )
+                if response.status_code < 500:
+                    break
+                time.sleep(0.5)
+            if response.json().get("status") != "ACCEPT":
+                raise RuntimeError(f"resume refused: {response.text[:300]}")
 
         def wait(pred, timeout: float = 600) -> None:  # noqa: ANN001
             deadline = time.monotonic() + timeout
@@ -140,38 +214,114 @@ def run(server, url: str, work: Path, args: argparse.Namespace) -> None:  # noqa
             f"({(busy - idle) * 1024 / max(args.waiting, 1):.0f} KB per waiting case)"
         )
 
-        answer = {
-            "evidence_of_harm": "yes",
-            "reasonable_cause": "no",
-            "prevent_harm_or_crime": "no",
-            "public_interest": "yes",
-            "reasons": "r",
-            "consent": "refused",
-            "consent_override_reason": "o",
-            "information_to_share": "i",
-            "agency": "csc",
-            "purpose": "p",
-            "lawful_basis": "art6-1-e-public-task",
-            "answered_by": "dsl1",
-        }
         latencies = []
         for case_id in cases[: args.answers]:
             run_id = show_case(case_id)["flow_run_id"]
             t = time.monotonic()
-            httpx.post(f"{server.api_url}/flow_runs/{run_id}/resume", json={"run_input": answer})
-            wait(
-                lambda c=case_id: (
-                    (show_case(c)["waiting"] or {}).get("step") == "management-signoff"
-                )
-            )
+            resume(run_id, ASSESSMENT)
+            wait(lambda c=case_id: waiting_step(c) == "management-signoff")
             latencies.append(time.monotonic() - t)
         print(
             f"answer -> next step waiting: median {statistics.median(latencies):.2f} s, "
             f"min {min(latencies):.2f} s, max {max(latencies):.2f} s over {len(latencies)}"
         )
+
+        overhead(server, env, start, resume, suspended, wait, args.whole)
     finally:
         serve.terminate()
         serve.wait(timeout=30)
+
+
+def overhead(server, env, start, resume, suspended, wait, whole: int) -> None:  # noqa: ANN001
+    """Whole cases answered as soon as they wait, against the bare flow of the same shape."""
+    import subprocess
+
+    import httpx
+
+    from benchmarks.bare_flow import BARE_DEPLOYMENT
+    from safeshare.views import show_case
+
+    api = server.api_url
+
+    def run_times(run_id: str) -> tuple[float, float]:
+        run = httpx.get(f"{api}/flow_runs/{run_id}").json()
+        return run["total_run_time"], _seconds(run["end_time"]) - _seconds(run["start_time"])
+
+    def task_runs(run_id: str) -> int:
+        body = {"flow_runs": {"id": {"any_": [run_id]}}}
+        return int(httpx.post(f"{api}/task_runs/count", json=body).json())
+
+    def completed(run_id: str) -> bool:
+        state = httpx.get(f"{api}/flow_runs/{run_id}").json()["state"]
+        return bool(state) and state["type"] == "COMPLETED"
+
+    case_times, case_tasks = [], 0
+    for _ in range(whole):
+        case_id = start()
+        run_id = show_case(case_id)["flow_run_id"]
+        for answer in WHOLE_CASE:
+            wait(lambda r=run_id: suspended(r))
+            resume(run_id, answer)
+        wait(lambda r=run_id: completed(r))
+        case_times.append(run_times(run_id))
+        case_tasks = task_runs(run_id)
+    suspensions = len(WHOLE_CASE)
+    segments = suspensions + 1
+    per_segment = max(1, round(case_tasks / (segments * (segments + 1) / 2)))
+
+    bare_serve = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.bare_flow"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        from prefect.deployments import run_deployment
+
+        bare_times, bare_tasks = [], 0
+        for _ in range(whole):
+            for _attempt in range(120):  # the deployment appears once the process serves it
+                try:
+                    flow_run = run_deployment(
+                        BARE_DEPLOYMENT,
+                        parameters={"tasks_per_segment": [per_segment] * segments},
+                        timeout=0,
+                    )
+                    break
+                except Exception:  # noqa: BLE001
+                    time.sleep(0.5)
+            run_id = str(flow_run.id)
+            for _resume in range(suspensions):
+                wait(lambda r=run_id: suspended(r))
+                resume(run_id, None)
+            wait(lambda r=run_id: completed(r))
+            bare_times.append(run_times(run_id))
+            bare_tasks = task_runs(run_id)
+    finally:
+        bare_serve.terminate()
+        bare_serve.wait(timeout=30)
+
+    case_run = statistics.median(t[0] for t in case_times)
+    bare_run = statistics.median(t[0] for t in bare_times)
+    case_wall = statistics.median(t[1] for t in case_times)
+    bare_wall = statistics.median(t[1] for t in bare_times)
+    print(
+        f"whole case, answered at once ({suspensions} waits, {case_tasks} task runs): "
+        f"running {case_run:.1f} s, start to end {case_wall:.1f} s (median of {whole})"
+    )
+    print(
+        f"bare flow, same shape ({suspensions} waits, {bare_tasks} task runs): "
+        f"running {bare_run:.1f} s, start to end {bare_wall:.1f} s (median of {whole})"
+    )
+    print(
+        f"orchestration overhead, case / bare: {case_run / bare_run:.2f}x running time, "
+        f"{case_wall / bare_wall:.2f}x start to end"
+    )
+
+
+def _seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp).timestamp()
 
 
 if __name__ == "__main__":

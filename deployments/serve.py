@@ -1,37 +1,50 @@
 """Serve safeshare's deployments from one long-lived process (started by `safeshare up`).
 
-Runs wait suspended, holding no process; this server starts a fresh process for each resumed
-run. Several of these may run on different machines against one Prefect API to scale out.
+Runs wait suspended, holding no process; this server starts a process for each resumed run.
+Several of these may run on different machines against one Prefect API to scale out.
+
+The flow is handed to Prefect's runner as a flow object (`Runner.add_flow`), not as a deployment
+to load from its entrypoint: the runner then starts each run with `run_flow_in_subprocess`, which
+`deployments.forkserver` can fork from a process that has already imported Prefect and the flows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
-from typing import cast
 
-from prefect import serve
-from prefect.deployments.runner import RunnerDeployment
+from prefect.exceptions import TerminationSignal
+from prefect.runner import Runner
 
+from deployments.forkserver import start_runs_from_forkserver
 from deployments.recovery import restart_runs, resume_answered_runs
 from flows.sharing_case import sharing_case
 from safeshare.settings import Settings, get_settings
 
 SHARING_CASE_FLOW = "sharing-case"
 
-
-def deployments(settings: Settings) -> list[RunnerDeployment]:
-    """Every deployment this stack serves, named after the stack."""
-    case = sharing_case.to_deployment(
-        name=settings.deployment,
-        description="One safeguarding sharing case; its only parameter is the case id.",
-        tags=["safeshare"],
-    )
-    return [cast(RunnerDeployment, case)]  # to_deployment is sync here, whatever its type says
+log = logging.getLogger("safeshare.serve")
 
 
 def deployment_name(settings: Settings) -> str:
     return f"{SHARING_CASE_FLOW}/{settings.deployment}"
+
+
+def runner(settings: Settings) -> Runner:
+    """A runner with every deployment this stack serves, named after the stack."""
+    served = Runner(
+        name=f"safeshare-{settings.deployment}",
+        pause_on_shutdown=False,
+        query_seconds=settings.runner_poll_seconds,
+    )
+    served.add_flow(
+        sharing_case,
+        name=settings.deployment,
+        description="One safeguarding sharing case; its only parameter is the case id.",
+        tags=["safeshare"],
+    )
+    return served
 
 
 def main() -> None:
@@ -42,14 +55,15 @@ def main() -> None:
         settings.deployment,
         older_than=timedelta(seconds=settings.restart_after_seconds),
     )
+    log.info("restarted %d run(s) left by a crash", len(restarted))
     resume_answered_runs(SHARING_CASE_FLOW, settings.deployment)
-    logging.getLogger("safeshare.serve").info("restarted %d run(s) left by a crash", len(restarted))
-    serve(
-        *deployments(settings),
-        print_starting_message=False,
-        pause_on_shutdown=False,
-        query_seconds=settings.runner_poll_seconds,
-    )
+    if settings.run_start == "forkserver":
+        start_runs_from_forkserver()
+    served = runner(settings)
+    try:
+        asyncio.run(served.start())
+    except (KeyboardInterrupt, TerminationSignal) as stop:
+        log.info("%s: stopped serving", type(stop).__name__)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,13 @@ class Settings(BaseSettings):
         default=1.0,
         gt=0,
         description="How often the serving process looks for resumed or scheduled runs.",
+    )
+    run_start: Literal["forkserver", "spawn"] = Field(
+        default="forkserver",
+        description=(
+            "How the serving process starts a run: forked from a process that has imported "
+            "Prefect and the flows already (fast), or Prefect's own fresh spawn (slow)."
+        ),
     )
     restart_after_seconds: float = Field(
         default=0,
