@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Debian's Chromium and its driver, for the browser tests (installed once, as root or with sudo).
+BROWSER_DRIVER := /usr/bin/chromedriver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: up test install lint bench clean
+.PHONY: up test install browser lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +17,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(BROWSER_DRIVER):
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends \
+		chromium chromium-driver \
+	|| { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install \
+		-y -q --no-install-recommends chromium chromium-driver; }
+
+browser: $(BROWSER_DRIVER)
+
 ## Start the whole stack locally (Prefect server, case database, served flows).
 up: $(STAMP)
 	$(BIN)/safeshare up
 
 ## Install what the tests need and run the whole suite (SQLite and PostgreSQL).
-test: $(STAMP)
+test: $(STAMP) $(BROWSER_DRIVER)
 	$(BIN)/ruff check safeshare flows tasks models deployments tests benchmarks
 	$(BIN)/mypy safeshare flows tasks models deployments
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from models.domain import Slot, Step, StepSummary
 from models.forms import FORMS, problems_from_validation
 from models.messages import form_description, waiting_message
-from tasks.links import issue_links
+from tasks.credentials import issue_credentials
 from tasks.notify import notify
 from tasks.records import open_step, record_answer, record_rejection
 
@@ -29,10 +29,6 @@ WAITING_TAGS: dict[Step, str] = {
     Step.PARENTS: "dsl",
     Step.CONFIRM_RECEIPT: "dsl",
 }
-
-
-#: Steps whose eligible people each get a personal link to answer from (the sign-off web app).
-LINK_STEPS = frozenset({Step.MANAGEMENT_SIGNOFF})
 
 
 def run_link(flow_run_id: str) -> str | None:
@@ -57,8 +53,7 @@ def wait_for_answer(
             title=title,
             body=body,
         )
-        if step in LINK_STEPS:
-            issue_links(waiting, flow_run_id)
+        issue_credentials(waiting, flow_run_id, dashboard=run_link(flow_run_id))
         form = FORMS[step].with_initial_data(
             description=form_description(
                 case_id, step, who=waiting.who, previous_problems=waiting.previous_problems

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Self
 
 from prefect.input import RunInput
-from pydantic import BaseModel, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from models import rules
 from models.domain import (
@@ -40,9 +40,19 @@ def _raise_problems(problems: list[Problem]) -> None:
 class _Form(RunInput):
     domain: ClassVar[type[BaseModel]]
 
+    one_time_code: str | None = Field(
+        default=None,
+        max_length=32,
+        description="The one-time code sent to you for this step (dashboard and CLI answers).",
+    )
+
+    def answer(self) -> dict[str, Any]:
+        """The answer itself, without the proof of who gave it."""
+        return self.model_dump(exclude={"one_time_code"})
+
     def to_domain(self) -> Any:
         """The domain value of this answer: what the rules and the case record see."""
-        return self.domain.model_validate(self.model_dump())
+        return self.domain.model_validate(self.answer())
 
 
 class AssessCriteriaForm(_Form, CriteriaAnswers):
@@ -50,7 +60,7 @@ class AssessCriteriaForm(_Form, CriteriaAnswers):
 
     @model_validator(mode="after")
     def _policy(self) -> Self:
-        _raise_problems(rules.criteria_problems(CriteriaAnswers.model_validate(self.model_dump())))
+        _raise_problems(rules.criteria_problems(CriteriaAnswers.model_validate(self.answer())))
         return self
 
 
@@ -63,7 +73,7 @@ class SignoffForm(_Form, Signoff):
 
     @model_validator(mode="after")
     def _policy(self) -> Self:
-        _raise_problems(rules.signoff_problems(Signoff.model_validate(self.model_dump())))
+        _raise_problems(rules.signoff_problems(Signoff.model_validate(self.answer())))
         return self
 
 
@@ -72,7 +82,7 @@ class ParentsForm(_Form, ParentsDecision):
 
     @model_validator(mode="after")
     def _policy(self) -> Self:
-        _raise_problems(rules.parents_problems(ParentsDecision.model_validate(self.model_dump())))
+        _raise_problems(rules.parents_problems(ParentsDecision.model_validate(self.answer())))
         return self
 
 

@@ -12,6 +12,9 @@ from enum import StrEnum
 from models.domain import Frozen, StaffMember, Step
 from models.rules import answerer_problems
 
+#: Steps whose eligible people each get a personal link to answer from (the sign-off web app).
+LINK_STEPS = frozenset({Step.MANAGEMENT_SIGNOFF})
+
 
 class LinkOutcome(StrEnum):
     VALID = "valid"
@@ -40,8 +43,8 @@ LINK_STATUS: dict[LinkOutcome, int] = {
 LINK_MESSAGES: dict[LinkOutcome, str] = {
     LinkOutcome.FORGED: "This link is not valid. Use the link exactly as it arrived.",
     LinkOutcome.WRONG_PERSON: "This link's holder may not answer this step.",
-    LinkOutcome.EXPIRED: "This link has expired. Ask the Designated Safeguarding Lead to send a "
-    "new one (safeshare case links CASE_ID), or answer in the dashboard.",
+    LinkOutcome.EXPIRED: "This link has expired. Ask the Designated Safeguarding Lead to send "
+    "you a new one (safeshare case resend CASE_ID).",
     LinkOutcome.USED: "This link has been used already; each link works once.",
     LinkOutcome.ANSWERED: "Someone else has answered this step already.",
     LinkOutcome.WRONG_STEP: "The case is no longer waiting for this step.",

@@ -53,18 +53,6 @@ def waiting_message(
     return title, "\n".join(lines)
 
 
-def link_message(case_id: int, step: Step, url: str, expires_at: datetime) -> tuple[str, str]:
-    """Title and body of the personal link to answer a step: for its holder only."""
-    ref = case_reference(case_id)
-    title = f"safeshare {ref}: your link to answer the {STEP_TITLES[step]}"
-    lines = [
-        f"Case {ref} is waiting for you to {_WHAT_IS_NEEDED[step]}.",
-        f"Your personal link (works once, until {expires_at:%Y-%m-%d %H:%M} UTC): {url}",
-        "Do not forward it: it answers in your name.",
-    ]
-    return title, "\n".join(lines)
-
-
 def agency_message(case_id: int, agency_code: str) -> tuple[str, str]:
     """Title and body telling an agency that a setting is sharing safeguarding information."""
     ref = case_reference(case_id)
@@ -104,3 +92,29 @@ def form_description(
         parts.append("**The previous answer was not accepted:**")
         parts.extend(f"- {p.message}" for p in previous_problems)
     return "\n\n".join(parts)
+
+
+def personal_message(
+    case_id: int,
+    step: Step,
+    wait_key: str,
+    *,
+    code: str,
+    expires_at: datetime,
+    link: str | None = None,
+    dashboard: str | None = None,
+) -> tuple[str, str]:
+    """Title and body of one person's own way to answer a wait: for its holder only."""
+    ref = case_reference(case_id)
+    title = f"safeshare {ref}: your code for the {STEP_TITLES[step]} ({wait_key})"
+    lines = [f"Case {ref} is waiting for you to {_WHAT_IS_NEEDED[step]}."]
+    if link:
+        lines.append(f"Answer with your personal link (works once): {link}")
+    lines.append(
+        f"Or answer in the dashboard or with `safeshare answer {case_id} {step.value} --code ...` "
+        f"using your one-time code: {code}"
+    )
+    if dashboard:
+        lines.append(f"Dashboard: {dashboard}")
+    lines.append(f"Valid until {expires_at:%Y-%m-%d %H:%M} UTC, for you only: do not forward it.")
+    return title, "\n".join(lines)

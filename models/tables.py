@@ -242,3 +242,25 @@ class LinkAttempt(Base):
         Index("ix_link_attempts_fingerprint_at", "token_fingerprint", "at"),
         Index("ix_link_attempts_address_at", "address", "at"),
     )
+
+
+class AnswerCode(Base):
+    """A one-time code that proves one person answers one wait of one case, in the dashboard or
+    the CLI. Only a keyed hash of the code is kept."""
+
+    __tablename__ = "answer_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    step: Mapped[str] = mapped_column(String(32))
+    slot: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(80))  # the wait this code answers
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.staff_id"))
+    flow_run_id: Mapped[str] = mapped_column(String(36))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
+
+    __table_args__ = (Index("ix_answer_codes_case_key_staff", "case_id", "key", "staff_id"),)

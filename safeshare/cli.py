@@ -304,6 +304,22 @@ def case_start(case_id: int) -> None:
     out.print(f"Case {case_id} runs as flow run {run_id}.", markup=False)
 
 
+@case_app.command("resend")
+@friendly
+def case_resend(case_id: int) -> None:
+    """Send everyone who may answer a case's current step a new one-time code (and link, for
+    sign-off); those sent before stop working."""
+    from tasks.credentials import NotWaiting, resend_credentials
+
+    try:
+        sent_to = resend_credentials(case_id)
+    except NotWaiting as exc:
+        raise UserError(str(exc).rstrip(".") + ".") from None
+    if not sent_to:
+        fail(f"no new code could be delivered for case {case_id}; see `safeshare case show`.")
+    out.print(f"New codes sent for case {case_id} to: {', '.join(sent_to)}.", markup=False)
+
+
 @case_app.command("list")
 @friendly
 def case_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -379,9 +395,16 @@ def answer(
     step: Annotated[Step, typer.Argument(help="The step the case waits for.")],
     as_: Annotated[str, typer.Option("--as", help="Your staff id.")],
     input_: Annotated[str, typer.Option("--input", help="The answer as a JSON object.")],
+    code: Annotated[
+        str, typer.Option("--code", help="The one-time code sent to you for this step.")
+    ],
     wait: Annotated[bool, typer.Option(help="Wait until the case has recorded it.")] = True,
 ) -> None:
-    """Answer the step a case waits for, with the same checks as the dashboard."""
+    """Answer the step a case waits for, with the same checks as the dashboard.
+
+    The answer counts only with the one-time code sent to you (--as) for this wait; a wrong
+    code is recorded and the step is asked again, with new codes sent."""
+    from models.codes import normalise_code
     from safeshare.db import session_scope
     from safeshare.views import show_case
     from tasks.records import validate_answer
@@ -403,12 +426,16 @@ def answer(
     if "answered_by" in raw and raw["answered_by"] != as_:
         raise UserError("answered_by in --input differs from --as.")
     raw["answered_by"] = as_
+    if "one_time_code" in raw:
+        raise UserError("give the one-time code with --code, not in --input.")
+    if not normalise_code(code):
+        raise UserError("--code is empty: give the one-time code sent to you for this step.")
     if step is Step.MASH_ADVICE:
         # slots are named mash-advice-<context>-<round>
         raw.setdefault("context", waiting["slot"].removeprefix("mash-advice-").rsplit("-", 1)[0])
     with session_scope() as session:
         validate_answer(session, case_id, step, raw)
-    _resume(waiting["flow_run_id"], raw)
+    _resume(waiting["flow_run_id"], raw | {"one_time_code": code})
     if not wait:
         out.print(f"Answer sent to case {case_id}.", markup=False)
         return

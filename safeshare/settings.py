@@ -67,6 +67,9 @@ class Settings(BaseSettings):
         description="Signs links. When unset, a random key is kept in <home>/secret.key (0600).",
     )
     link_ttl_hours: float = Field(default=24, gt=0, description="How long a link stays valid.")
+    code_ttl_hours: float = Field(
+        default=24, gt=0, description="How long a one-time code for a waiting step stays valid."
+    )
     link_failure_limit: int = Field(
         default=10,
         ge=1,

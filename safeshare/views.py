@@ -83,6 +83,7 @@ def show_case(case_id: int) -> dict[str, Any]:
                 "at": _iso(row.recorded_at),
                 "step": row.step,
                 "slot": row.slot,
+                "key": row.key,
                 "accepted": row.accepted,
                 "by": row.actor,
                 "channel": row.channel,

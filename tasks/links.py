@@ -1,5 +1,5 @@
-"""Where answer links are written and used: issued to each person who may answer a wait, and
-claimed, once, when one of them answers through the web app."""
+"""Where answer links are used: claimed, once, when their holder answers through the web app.
+(They are issued with the one-time codes, in tasks/credentials.py.)"""
 
 from __future__ import annotations
 
@@ -7,66 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from models.domain import Slot, Step
+from models.domain import Step
 from models.links import LinkFacts, LinkOutcome, WaitFacts, judge_link, throttled
-from models.messages import link_message
-from models.tables import AnswerLink, Case, CaseStep, LinkAttempt, Staff, utcnow
+from models.tables import AnswerLink, Case, CaseStep, LinkAttempt, Staff
 from safeshare.db import session_scope
-from safeshare.settings import get_settings, secret_key
-from safeshare.tokens import fingerprint, make_token, token_hash
-from tasks.notify import already_sent, deliver
+from safeshare.settings import get_settings
+from safeshare.tokens import fingerprint, token_hash
 from tasks.records import first_signer, staff_directory
-
-
-def link_url(token: str) -> str:
-    return f"{get_settings().web_url}/answer/{token}"
-
-
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def issue_links(slot: Slot, flow_run_id: str) -> list[int]:
-    """Send each person who may answer this wait their own link, once; returns the link ids.
-
-    The token exists only in the message: if a delivery fails, the next run issues a new link.
-    """
-    settings = get_settings()
-    key = secret_key(settings)
-    issued: list[int] = []
-    for staff_id in slot.who:
-        outbox_key = f"case:{slot.case_id}:{slot.key}:link:{staff_id}"
-        if already_sent(outbox_key):
-            continue
-        with session_scope() as session:
-            link = AnswerLink(
-                case_id=slot.case_id,
-                step=slot.step.value,
-                slot=slot.slot,
-                key=slot.key,
-                staff_id=staff_id,
-                flow_run_id=flow_run_id,
-                expires_at=utcnow() + timedelta(hours=settings.link_ttl_hours),
-            )
-            session.add(link)
-            session.flush()
-            token = make_token(key, link.id)
-            link.token_hash = token_hash(token)
-            link_id, expires_at = link.id, link.expires_at
-        title, body = link_message(slot.case_id, slot.step, link_url(token), expires_at)
-        deliver(
-            outbox_key,
-            case_id=slot.case_id,
-            tag=f"staff:{staff_id}",
-            kind=f"link:{slot.step.value}",
-            title=title,
-            body=body,
-        )
-        issued.append(link_id)
-    return issued
-
 
 # ---------------------------------------------------------------------------------------------
 # Used by the web app (outside any flow).

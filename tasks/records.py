@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import rules
+from models.codes import CodeOutcome, code_problem
 from models.domain import (
     SPECIAL_CATEGORY_CONDITION,
     CaseStatus,
@@ -210,42 +211,19 @@ def record_rejection(slot: Slot, problems: list[Problem]) -> None:
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
-    """Check an answer in full and write it, with its receipt row; None when it was refused."""
+    """Check an answer in full, and the one-time code of the person it names, and write it with
+    its receipt row; None when it was refused. An answer already recorded under this wait (by a
+    link, or by an earlier try of this task) is taken as it stands."""
+    raw = dict(raw)
+    typed_code = raw.pop("one_time_code", None)
     with session_scope() as session:
-        try:
-            answer = validate_answer(session, slot.case_id, slot.step, raw)
-        except InvalidAnswer as exc:
-            row = _insert_step(
-                session,
-                CaseStep(
-                    case_id=slot.case_id,
-                    step=slot.step.value,
-                    slot=slot.slot,
-                    key=slot.key,
-                    accepted=False,
-                    actor=raw.get("answered_by")
-                    if isinstance(raw.get("answered_by"), str)
-                    else None,
-                    channel="form",
-                    problems=[p.model_dump() for p in exc.problems],
-                ),
-            )
-        else:
-            row = _insert_step(
-                session,
-                CaseStep(
-                    case_id=slot.case_id,
-                    step=slot.step.value,
-                    slot=slot.slot,
-                    key=slot.key,
-                    accepted=True,
-                    actor=answer.answered_by,
-                    channel="form",
-                    data=answer.model_dump(mode="json"),
-                ),
-            )
-            if row.accepted and isinstance(answer, ReceiptConfirmation):
-                _write_receipt(session, slot.case_id, answer)
+        row = session.scalar(
+            select(CaseStep).where(CaseStep.case_id == slot.case_id, CaseStep.key == slot.key)
+        )
+        if row is None:
+            row = _insert_step(session, _checked_row(session, slot, raw, typed_code))
+        if row.accepted and slot.step is Step.CONFIRM_RECEIPT:
+            _write_receipt(session, slot.case_id, ReceiptConfirmation.model_validate(row.data))
         summary = None
         if row.accepted:
             case = _case(session, slot.case_id)
@@ -256,6 +234,43 @@ def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
             )
     forget_answer(slot.key)
     return summary
+
+
+def _checked_row(session: Session, slot: Slot, raw: dict[str, Any], typed_code: Any) -> CaseStep:
+    """The row an answer earns: accepted only when the form, the policy, the people and the
+    code all agree. The code is spent in this transaction, with the row."""
+    from tasks.credentials import spend_code
+
+    def refused(problems: list[Problem], actor: Any) -> CaseStep:
+        return CaseStep(
+            case_id=slot.case_id,
+            step=slot.step.value,
+            slot=slot.slot,
+            key=slot.key,
+            accepted=False,
+            actor=actor if isinstance(actor, str) else None,
+            channel="form",
+            problems=[p.model_dump() for p in problems],
+        )
+
+    try:
+        answer = validate_answer(session, slot.case_id, slot.step, raw)
+    except InvalidAnswer as exc:
+        return refused(exc.problems, raw.get("answered_by"))
+    typed = typed_code if isinstance(typed_code, str) else None
+    outcome = spend_code(session, slot, answer.answered_by, typed, now=utcnow())
+    if outcome is not CodeOutcome.VALID:
+        return refused([code_problem(outcome)], answer.answered_by)
+    return CaseStep(
+        case_id=slot.case_id,
+        step=slot.step.value,
+        slot=slot.slot,
+        key=slot.key,
+        accepted=True,
+        actor=answer.answered_by,
+        channel="form",
+        data=answer.model_dump(mode="json"),
+    )
 
 
 def _write_receipt(session: Session, case_id: int, answer: ReceiptConfirmation) -> None:

@@ -56,7 +56,7 @@ def test_shared_after_telling_parents(stack: Any, listener: Any, people: dict[st
     assert paths["/tag/slt"] == 1
     assert paths["/tag/agency-csc"] == 1
     # The sign-off request goes to the management team's tag and to each member's own address,
-    # and each member also gets their own sign-off link.
+    # and each member also gets their own code and sign-off link.
     assert paths[f"/staff/{people['slt']}"] == 2
     for record in listener.records:
         assert mark not in json.dumps(record.body), "personal data in a notification"
@@ -187,7 +187,10 @@ def test_declined_at_signoff_and_same_person_refused(
     case_id = new_case(people, mark)
     answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
     # The DSL who assessed cannot be the second person, even with a management role elsewhere.
-    refused = answer(case_id, "management-signoff", people["dsl"], {"decision": "approve"})
+    # (They were sent no code for sign-off; the refusal comes before any code is looked at.)
+    refused = answer(
+        case_id, "management-signoff", people["dsl"], {"decision": "approve"}, code="AAAA-AAAA"
+    )
     assert refused.exit_code == 1
     assert "this step needs slt" in refused.stderr
     refused = answer(case_id, "management-signoff", people["slt"], {"decision": "decline"})
@@ -284,8 +287,9 @@ def test_killed_serving_process_loses_nothing_and_repeats_nothing(
     answer_ok(case_id, "confirm-receipt", people["dsl"], RECEIPT)
     wait_for_status(case_id, "shared")
     # 4 messages to the DSL tag (config file, dsl1, dep1); the sign-off to the slt tag (config
-    # file, head1, head2) and a personal link to each of head1 and head2; 1 to the agency
-    expected = 4 * 3 + 3 + 2 + 1
+    # file, head1, head2) and a personal code and link to each of head1 and head2; 1 to the
+    # agency; a personal code to each of dsl1 and dep1 for each of the 3 DSL waits
+    expected = 4 * 3 + 3 + 2 + 1 + 3 * 2
     listener.wait_for(
         lambda _: sum(notifications_for(listener, stack.backend, case_id).values()) >= expected
     )

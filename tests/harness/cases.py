@@ -4,6 +4,7 @@ step, answer it through the CLI or the dashboard's API, and read what reached th
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections import Counter
@@ -100,9 +101,49 @@ def wait_for_status(case_id: int, status: str, timeout: float = 90) -> dict[str,
     )
 
 
-def answer(case_id: int, step: str, staff: str, payload: dict[str, Any]) -> Any:
-    wait_for_step(case_id, step)
-    return cli("answer", str(case_id), step, "--as", staff, "--input", json.dumps(payload))
+#: Where people's own messages arrive on the current stack: set by tests/flow/conftest.py.
+MAILBOX: dict[str, Any] = {}
+
+CODE_LINE = re.compile(r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
+LINK_LINE = re.compile(r"personal link \(works once\): (\S+)")
+
+
+def personal_message(case_id: int, wait_key: str, staff: str, timeout: float = 30) -> str:
+    """The body of the message `staff` got on their own address for this wait of this case."""
+    listener, backend = MAILBOX["listener"], MAILBOX["backend"]
+    path, ref, wait = f"/{backend}/staff/{staff}", f"SS-{case_id:06d}", f"({wait_key})"
+
+    def mine(records: list[Any]) -> list[Any]:
+        return [
+            r
+            for r in records
+            if r.path == path
+            and isinstance(r.body, dict)
+            and ref in r.body.get("title", "")
+            and wait in r.body.get("title", "")
+        ]
+
+    records = listener.wait_for(lambda rs: mine(rs), timeout=timeout)
+    return str(mine(records)[-1].body["message"])
+
+
+def code_for(case_id: int, wait_key: str, staff: str) -> str:
+    """The one-time code `staff` was sent for this wait, read off their message."""
+    found = CODE_LINE.search(personal_message(case_id, wait_key, staff))
+    assert found, f"no one-time code for {staff} in their message for {wait_key}"
+    return found.group(1)
+
+
+def answer(
+    case_id: int, step: str, staff: str, payload: dict[str, Any], code: str | None = None
+) -> Any:
+    """Answer through the CLI as `staff`, with the code sent to them (or the one given)."""
+    waiting = wait_for_step(case_id, step)["waiting"]
+    if code is None:
+        code = code_for(case_id, waiting["key"], staff)
+    return cli(
+        "answer", str(case_id), step, "--as", staff, "--input", json.dumps(payload), "--code", code
+    )
 
 
 def answer_ok(case_id: int, step: str, staff: str, payload: dict[str, Any]) -> None:

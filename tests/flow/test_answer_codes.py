@@ -1,0 +1,190 @@
+"""Every answer given in the dashboard or the CLI is bound to a person by the one-time code sent
+to them, on both case databases: through the dashboard's own API (what its Resume button posts)
+and through the CLI. A wrong, missing, someone else's, stale or expired code is recorded and the
+step is asked again with new codes; the two-different-people rule holds in every door."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+from harness.cases import (
+    answer,
+    answer_ok,
+    assessment,
+    code_for,
+    marker,
+    new_case,
+    resume_via_api,
+    wait_for_step,
+    wait_until_suspended,
+)
+from sqlalchemy import select, update
+
+from models.tables import AnswerCode, utcnow
+from safeshare.db import session_scope
+from safeshare.views import show_case
+
+pytestmark = pytest.mark.flow
+
+
+def next_wait(case_id: int, after_key: str, timeout: float = 60) -> dict[str, Any]:
+    """The case once it waits under a key other than `after_key` (asked again, or moved on)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        case = show_case(case_id)
+        if case["waiting"] and case["waiting"]["key"] != after_key:
+            return case
+        time.sleep(0.3)
+    raise AssertionError(f"case {case_id} still waits under {after_key}")
+
+
+def refused_codes(case: dict[str, Any]) -> list[str]:
+    return [p["code"] for p in case["chronology"][-1]["problems"]]
+
+
+def test_dashboard_answers_count_only_with_their_persons_code(
+    stack: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    api = prefect_server.api_url
+    mark = marker()
+    case_id = new_case(people, mark)
+    waiting = wait_for_step(case_id, "assess-criteria")["waiting"]
+    run_id, key = waiting["flow_run_id"], waiting["key"]
+    dsl, deputy = people["dsl"], people["deputy"]
+    form = {"answered_by": dsl, **assessment(mark)}
+
+    # No code: the dashboard's schema lets it through (the field is optional), the flow does not.
+    wait_until_suspended(api, run_id)
+    assert resume_via_api(api, run_id, form)["status"] == "ACCEPT"
+    case = next_wait(case_id, key)
+    assert refused_codes(case) == ["code-missing"]
+    old_key, key = key, case["waiting"]["key"]
+
+    # The deputy's own code, in the DSL's name: the code proves the deputy, not the DSL.
+    wait_until_suspended(api, run_id)
+    deputy_code = code_for(case_id, key, deputy)
+    assert resume_via_api(api, run_id, form | {"one_time_code": deputy_code})["status"] == "ACCEPT"
+    case = next_wait(case_id, key)
+    assert refused_codes(case) == ["code-wrong"]
+    stale_code, key = code_for(case_id, key, dsl), case["waiting"]["key"]
+
+    # A code sent for an earlier wait of the same step no longer counts.
+    wait_until_suspended(api, run_id)
+    assert resume_via_api(api, run_id, form | {"one_time_code": stale_code})["status"] == "ACCEPT"
+    case = next_wait(case_id, key)
+    assert refused_codes(case) == ["code-wrong"]
+    key = case["waiting"]["key"]
+
+    # The DSL's own code for this wait, typed loosely (lower case, a space for the dash): counts.
+    wait_until_suspended(api, run_id)
+    typed = code_for(case_id, key, dsl).lower().replace("-", " ")
+    assert resume_via_api(api, run_id, form | {"one_time_code": typed})["status"] == "ACCEPT"
+    case = wait_for_step(case_id, "management-signoff")
+    accepted = [e for e in case["chronology"] if e["step"] == "assess-criteria" and e["accepted"]]
+    assert [(e["by"], e["channel"]) for e in accepted] == [(dsl, "form")]
+    refusals = [
+        e for e in case["chronology"] if e["step"] == "assess-criteria" and not e["accepted"]
+    ]
+    assert len(refusals) == 3 and old_key != key
+
+    # Sign-off in the dashboard: the DSL who assessed is refused whatever code they type ...
+    key, run_id = case["waiting"]["key"], case["waiting"]["flow_run_id"]
+    wait_until_suspended(api, run_id)
+    own = {"answered_by": dsl, "decision": "approve", "one_time_code": "AAAA-AAAA"}
+    assert resume_via_api(api, run_id, own)["status"] == "ACCEPT"
+    case = next_wait(case_id, key)
+    assert refused_codes(case) == ["role-not-allowed"]
+    key = case["waiting"]["key"]
+    # ... and a senior leader signs with their own code.
+    wait_until_suspended(api, run_id)
+    signoff = {"answered_by": people["slt"], "decision": "approve"}
+    signoff["one_time_code"] = code_for(case_id, key, people["slt"])
+    assert resume_via_api(api, run_id, signoff)["status"] == "ACCEPT"
+    case = wait_for_step(case_id, "parents")
+    assert case["chronology"][-1]["by"] == people["slt"]
+
+    # Only keyed hashes are kept, each code is spent once, and Prefect keeps no answer.
+    with session_scope() as session:
+        rows = list(session.scalars(select(AnswerCode).where(AnswerCode.case_id == case_id)))
+    assert rows and all(len(r.code_hash) == 64 for r in rows)
+    assert sum(r.outcome == "answered" for r in rows) == 2
+    assert typed.upper().replace(" ", "") not in json.dumps([r.code_hash for r in rows])
+    inputs = httpx.post(
+        f"{api}/flow_runs/{run_id}/input/filter", json={"prefix": "suspended", "limit": 200}
+    ).json()
+    assert not [i for i in inputs if i["key"].endswith("-response")]
+
+
+def test_cli_refuses_wrong_and_expired_codes_and_asks_again(
+    stack: Any, people: dict[str, str]
+) -> None:
+    mark = marker()
+    case_id = new_case(people, mark)
+    dsl = people["dsl"]
+
+    wrong = answer(case_id, "assess-criteria", dsl, assessment(mark), code="ZZZZ-ZZZZ")
+    assert wrong.exit_code == 1
+    assert "one-time code" in wrong.stderr and "Traceback" not in wrong.output
+    case = show_case(case_id)
+    assert refused_codes(case) == ["code-wrong"]
+    assert case["status"] == "open"
+
+    # An expired code is refused too; a new one is sent with the next ask.
+    key = next_wait(case_id, case["chronology"][-1]["key"])["waiting"]["key"]
+    code = code_for(case_id, key, dsl)
+    with session_scope() as session:
+        session.execute(
+            update(AnswerCode)
+            .where(AnswerCode.case_id == case_id, AnswerCode.key == key)
+            .values(expires_at=utcnow())
+        )
+    expired = answer(case_id, "assess-criteria", dsl, assessment(mark), code=code)
+    assert expired.exit_code == 1 and "expired" in expired.stderr
+    assert refused_codes(show_case(case_id)) == ["code-expired"]
+
+    # An empty code is a usage error that changes nothing.
+    before = show_case(case_id)
+    missing = answer(case_id, "assess-criteria", dsl, assessment(mark), code=" ")
+    assert missing.exit_code == 1 and "--code" in missing.stderr
+    assert show_case(case_id)["chronology"] == before["chronology"]
+
+    answer_ok(case_id, "assess-criteria", dsl, assessment(mark))
+    wait_for_step(case_id, "management-signoff")
+
+
+def test_resend_replaces_everyones_codes_for_the_current_step(
+    stack: Any, people: dict[str, str]
+) -> None:
+    from harness.cases import cli
+
+    mark = marker()
+    case_id = new_case(people, mark)
+    key = wait_for_step(case_id, "assess-criteria")["waiting"]["key"]
+    first = code_for(case_id, key, people["dsl"])
+
+    resent = cli("case", "resend", str(case_id))
+    assert resent.exit_code == 0, resent.output
+    assert people["dsl"] in resent.stdout and people["deputy"] in resent.stdout
+
+    def latest_code() -> str:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            code = code_for(case_id, key, people["dsl"])
+            if code != first:
+                return code
+            time.sleep(0.2)
+        raise AssertionError("no new code arrived")
+
+    second = latest_code()
+    old = answer(case_id, "assess-criteria", people["dsl"], assessment(mark), code=first)
+    assert old.exit_code == 1 and "used already" in old.stderr
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    wait_for_step(case_id, "management-signoff")
+    assert second != first
+
+    unknown = cli("case", "resend", "999999")
+    assert unknown.exit_code == 1 and "999999" in unknown.stderr
