@@ -6,10 +6,11 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from flows.waiting import wait_for_answer
-from models.domain import CaseStatus, MashContext, Outcome, Step, StepSummary
-from models.messages import agency_message, outcome_message
+from models.domain import CaseStatus, MashContext, Outcome, Reason, Step, StepSummary
+from models.messages import agency_message, not_ratified_message, outcome_message
+from safeshare.settings import get_settings
 from tasks.notify import notify
-from tasks.records import close_case, start_case, write_disclosure
+from tasks.records import close_case, record_emergency_share, start_case, write_disclosure
 
 
 @flow(name="sharing-case", persist_result=True, log_prints=False)
@@ -35,23 +36,46 @@ def sharing_case(case_id: int) -> str:
     if assessment.outcome == Outcome.DO_NOT_SHARE:
         return finish(case_id, CaseStatus.NOT_SHARED, assessment)
 
-    # 3. Management sign-off: sharing without consent is never decided by one person.
-    if assessment.outcome == Outcome.SHARE_WITHOUT_CONSENT:
+    # 3. Management sign-off: sharing without consent is never decided by one person. In an
+    #    emergency the DSL shares at once and the management team ratifies within 24 hours.
+    emergency = Reason.EMERGENCY_SHARE.value in assessment.reasons
+    ratification: StepSummary | None = None
+    if emergency:
+        due = record_emergency_share(case_id, get_settings().ratification_hours)
+        share_with_agency(case_id)
+        ratification = wait_for_answer(
+            case_id, run_id, Step.RATIFICATION, "ratification-0", due=due
+        )
+        if ratification.outcome == "decline":
+            tell_not_ratified(case_id)
+    elif assessment.outcome == Outcome.SHARE_WITHOUT_CONSENT:
         signoff = wait_for_answer(case_id, run_id, Step.MANAGEMENT_SIGNOFF, "management-signoff-0")
         if signoff.outcome == "decline":
             return finish(case_id, CaseStatus.NOT_SHARED, signoff)
 
     # 4. Parents: tell them first, or seek MASH advice when telling them could add to the risk.
+    #    (After an emergency share they are told afterwards, and advice cannot undo the sharing.)
     parents = wait_for_answer(case_id, run_id, Step.PARENTS, "parents-0")
     if parents.outcome == "not-told-risk":
         context = MashContext.PARENTS_RISK
         advice = wait_for_answer(
             case_id, run_id, Step.MASH_ADVICE, f"mash-advice-{context}-0", context=context
         )
-        if advice.outcome == Outcome.DO_NOT_SHARE:
+        if advice.outcome == Outcome.DO_NOT_SHARE and not emergency:
             return finish(case_id, CaseStatus.NOT_SHARED, advice)
 
-    # 5. Notify the agency: the disclosure is recorded first, then the agency is told where to look.
+    # 5. Notify the agency (already done in an emergency).
+    if not emergency:
+        share_with_agency(case_id)
+
+    # 6. Confirm receipt: wait until the agency's confirmation is recorded.
+    receipt = wait_for_answer(case_id, run_id, Step.CONFIRM_RECEIPT, "confirm-receipt-0")
+    also = ratification.reasons if ratification is not None else ()
+    return finish(case_id, CaseStatus.SHARED, receipt, also=also)
+
+
+def share_with_agency(case_id: int) -> None:
+    """The disclosure is recorded first, then the agency is told where to look."""
     agency = write_disclosure(case_id)
     title, body = agency_message(case_id, agency)
     notify(
@@ -63,14 +87,24 @@ def sharing_case(case_id: int) -> str:
         body=body,
     )
 
-    # 6. Confirm receipt: wait until the agency's confirmation is recorded.
-    receipt = wait_for_answer(case_id, run_id, Step.CONFIRM_RECEIPT, "confirm-receipt-0")
-    return finish(case_id, CaseStatus.SHARED, receipt)
+
+def tell_not_ratified(case_id: int) -> None:
+    """The DSL and the management team learn at once that an emergency share was not ratified."""
+    title, body = not_ratified_message(case_id)
+    for tag in ("dsl", "slt"):
+        notify(
+            f"case:{case_id}:not-ratified:{tag}",
+            case_id=case_id,
+            tag=tag,
+            kind="not-ratified",
+            title=title,
+            body=body,
+        )
 
 
-def finish(case_id: int, status: CaseStatus, last: StepSummary) -> str:
+def finish(case_id: int, status: CaseStatus, last: StepSummary, also: tuple[str, ...] = ()) -> str:
     """Close the case with the reasons of the step that decided it, and tell the DSL."""
-    close_case(case_id, status, last.reasons)
+    close_case(case_id, status, (*also, *last.reasons))
     title, body = outcome_message(case_id, status.value)
     notify(
         f"case:{case_id}:closed:dsl",

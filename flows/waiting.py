@@ -8,6 +8,7 @@ same slot is asked again under a new key; it never fails the case.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from prefect.flow_runs import suspend_flow_run
@@ -26,6 +27,7 @@ WAITING_TAGS: dict[Step, str] = {
     Step.ASSESS_CRITERIA: "dsl",
     Step.MASH_ADVICE: "dsl",
     Step.MANAGEMENT_SIGNOFF: "slt",
+    Step.RATIFICATION: "slt",
     Step.PARENTS: "dsl",
     Step.CONFIRM_RECEIPT: "dsl",
 }
@@ -37,14 +39,21 @@ def run_link(flow_run_id: str) -> str | None:
 
 
 def wait_for_answer(
-    case_id: int, flow_run_id: str, step: Step, slot: str, **prefill: Any
+    case_id: int,
+    flow_run_id: str,
+    step: Step,
+    slot: str,
+    due: datetime | None = None,
+    **prefill: Any,
 ) -> StepSummary:
     """The accepted answer to `slot`, waiting (suspended) for a person until there is one."""
     while True:
         waiting: Slot = open_step(case_id, step, slot)
         if waiting.answered is not None:
             return waiting.answered
-        title, body = waiting_message(case_id, step, who=waiting.who, link=run_link(flow_run_id))
+        title, body = waiting_message(
+            case_id, step, who=waiting.who, link=run_link(flow_run_id), due=due
+        )
         notify(
             f"case:{case_id}:{slot}:{WAITING_TAGS[step]}",
             case_id=case_id,

@@ -82,6 +82,8 @@ class Step(StrEnum):
     ASSESS_CRITERIA = "assess-criteria"
     MASH_ADVICE = "mash-advice"
     MANAGEMENT_SIGNOFF = "management-signoff"
+    EMERGENCY_SHARE = "emergency-share"  # shared at once; the management team ratifies after
+    RATIFICATION = "ratification"
     PARENTS = "parents"
     NOTIFY_AGENCY = "notify-agency"
     CONFIRM_RECEIPT = "confirm-receipt"
@@ -93,6 +95,7 @@ HUMAN_STEPS: dict[Step, frozenset[Role]] = {
     Step.ASSESS_CRITERIA: DSL_ROLES,
     Step.MASH_ADVICE: DSL_ROLES,
     Step.MANAGEMENT_SIGNOFF: MANAGEMENT_ROLES,
+    Step.RATIFICATION: MANAGEMENT_ROLES,
     Step.PARENTS: DSL_ROLES,
     Step.CONFIRM_RECEIPT: DSL_ROLES,
 }
@@ -151,6 +154,9 @@ class Reason(StrEnum):
     CONSENT_REFUSED_OVERRIDDEN = "consent-refused-overridden"
     CONSENT_NOT_SOUGHT = "consent-not-sought"
     SIGNOFF_DECLINED = "management-declined"
+    EMERGENCY_SHARE = "emergency-share-before-signoff"
+    RATIFIED = "emergency-share-ratified"
+    RATIFICATION_DECLINED = "emergency-share-not-ratified"
     MASH_ADVISED_NOT_TO_SHARE = "mash-advised-not-to-share"
     PARENTS_TOLD = "parents-told"
     PARENTS_NOT_TOLD_RISK = "parents-not-told-risk"
@@ -243,6 +249,12 @@ class CriteriaAnswers(Frozen):
         default=False,
         description="Tick if health, ethnicity, sexual life or other special category data is "
         "shared (Art 9(2)(g) with DPA 2018 Sch 1 Pt 2 para 18 is then recorded).",
+    )
+    emergency_reason: Text | None = Field(
+        default=None,
+        description="Only in an emergency: why waiting for management sign-off would leave the "
+        "child at risk. Given, the information is shared at once and the management team is "
+        "asked to ratify the decision within 24 hours.",
     )
 
 

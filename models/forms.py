@@ -77,6 +77,15 @@ class SignoffForm(_Form, Signoff):
         return self
 
 
+class RatificationForm(_Form, Signoff):
+    """Ratification of an emergency share by the management team."""
+
+    @model_validator(mode="after")
+    def _policy(self) -> Self:
+        _raise_problems(rules.signoff_problems(Signoff.model_validate(self.answer())))
+        return self
+
+
 class ParentsForm(_Form, ParentsDecision):
     """Parents or carers told, or MASH advice needed."""
 
@@ -93,6 +102,7 @@ class ReceiptForm(_Form, ReceiptConfirmation):
 AssessCriteriaForm.domain = CriteriaAnswers
 MashAdviceForm.domain = MashAdvice
 SignoffForm.domain = Signoff
+RatificationForm.domain = Signoff
 ParentsForm.domain = ParentsDecision
 ReceiptForm.domain = ReceiptConfirmation
 
@@ -100,6 +110,7 @@ FORMS: dict[Step, type[_Form]] = {
     Step.ASSESS_CRITERIA: AssessCriteriaForm,
     Step.MASH_ADVICE: MashAdviceForm,
     Step.MANAGEMENT_SIGNOFF: SignoffForm,
+    Step.RATIFICATION: RatificationForm,
     Step.PARENTS: ParentsForm,
     Step.CONFIRM_RECEIPT: ReceiptForm,
 }

@@ -13,7 +13,7 @@ from models.domain import Frozen, StaffMember, Step
 from models.rules import answerer_problems
 
 #: Steps whose eligible people each get a personal link to answer from (the sign-off web app).
-LINK_STEPS = frozenset({Step.MANAGEMENT_SIGNOFF})
+LINK_STEPS = frozenset({Step.MANAGEMENT_SIGNOFF, Step.RATIFICATION})
 
 
 class LinkOutcome(StrEnum):

@@ -15,6 +15,8 @@ STEP_TITLES: dict[Step, str] = {
     Step.ASSESS_CRITERIA: "criteria assessment",
     Step.MASH_ADVICE: "MASH advice",
     Step.MANAGEMENT_SIGNOFF: "management sign-off",
+    Step.EMERGENCY_SHARE: "emergency share",
+    Step.RATIFICATION: "ratification of an emergency share",
     Step.PARENTS: "parents or carers",
     Step.NOTIFY_AGENCY: "agency notified",
     Step.CONFIRM_RECEIPT: "confirmation of receipt",
@@ -27,6 +29,8 @@ _WHAT_IS_NEEDED: dict[Step, str] = {
     Step.MASH_ADVICE: "seek advice from MASH and record it",
     Step.MANAGEMENT_SIGNOFF: "approve or decline the decision to share without consent "
     "(a second person: not the DSL who assessed)",
+    Step.RATIFICATION: "ratify, or decline with a reason, the DSL's emergency decision to share "
+    "without consent before sign-off (a second person: not the DSL who assessed)",
     Step.PARENTS: "record that parents or carers were told, or why telling them could increase "
     "the risk",
     Step.CONFIRM_RECEIPT: "record the agency's confirmation of receipt",
@@ -39,12 +43,19 @@ def case_reference(case_id: int) -> str:
 
 
 def waiting_message(
-    case_id: int, step: Step, *, who: Sequence[str], link: str | None
+    case_id: int,
+    step: Step,
+    *,
+    who: Sequence[str],
+    link: str | None,
+    due: datetime | None = None,
 ) -> tuple[str, str]:
     """Title and body telling the people who may answer that a step waits for them."""
     ref = case_reference(case_id)
     title = f"safeshare {ref}: {STEP_TITLES[step]} needed"
     lines = [f"Case {ref} is waiting for you to {_WHAT_IS_NEEDED[step]}."]
+    if due is not None:
+        lines.append(f"Due by {due:%Y-%m-%d %H:%M} UTC.")
     if who:
         lines.append(f"Who may answer: {', '.join(who)}.")
     if link:
@@ -118,3 +129,18 @@ def personal_message(
         lines.append(f"Dashboard: {dashboard}")
     lines.append(f"Valid until {expires_at:%Y-%m-%d %H:%M} UTC, for you only: do not forward it.")
     return title, "\n".join(lines)
+
+
+def not_ratified_message(case_id: int) -> tuple[str, str]:
+    """Title and body telling the DSL and the management team that an emergency share was not
+    ratified, and what follows."""
+    ref = case_reference(case_id)
+    title = f"safeshare {ref}: emergency share not ratified"
+    body = (
+        f"The management team declined to ratify the emergency share on case {ref}. The "
+        "information has already been shared, and the case goes on to its confirmation of "
+        "receipt. The DSL and the head teacher should review the decision now, tell the agency "
+        "if it should not act on what it received, and record what follows on the case. "
+        f"Reasons are in the case record: safeshare case show {case_id}"
+    )
+    return title, body

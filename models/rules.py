@@ -7,6 +7,7 @@ Outcomes are enums with reason codes; "insufficient information" is an outcome o
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from models.domain import (
     HUMAN_STEPS,
@@ -92,6 +93,14 @@ def criteria_problems(answers: CriteriaAnswers) -> list[Problem]:
                 "consent_override_reason.",
             )
         )
+    if answers.emergency_reason and verdict.outcome is not Outcome.SHARE_WITHOUT_CONSENT:
+        problems.append(
+            Problem(
+                code="emergency-without-sharing-without-consent",
+                message="An emergency share skips the wait for management sign-off, which only "
+                "sharing without consent has: leave emergency_reason empty for this assessment.",
+            )
+        )
     if verdict.shares:
         missing = [
             name
@@ -107,6 +116,19 @@ def criteria_problems(answers: CriteriaAnswers) -> list[Problem]:
                 )
             )
     return problems
+
+
+def is_emergency(answers: CriteriaAnswers) -> bool:
+    """Sharing at once, before management sign-off, because waiting would leave the child at
+    risk: the management team then ratifies (or not) afterwards."""
+    return (
+        bool(answers.emergency_reason) and assess(answers).outcome is Outcome.SHARE_WITHOUT_CONSENT
+    )
+
+
+def ratify_by(shared_at: datetime, hours: float) -> datetime:
+    """When the management team must have ratified an emergency share (24 h by default)."""
+    return shared_at + timedelta(hours=hours)
 
 
 def signoff_problems(answer: Signoff) -> list[Problem]:
@@ -186,7 +208,7 @@ def answerer_problems(
             )
         ]
     if (
-        step is Step.MANAGEMENT_SIGNOFF
+        step in (Step.MANAGEMENT_SIGNOFF, Step.RATIFICATION)
         and first_signer is not None
         and answerer.staff_id == first_signer
     ):
@@ -215,16 +237,28 @@ def summarise(step: Step, slot: str, answer: object) -> StepSummary:
     """Reduce an accepted answer to the codes the pipeline branches on."""
     if isinstance(answer, CriteriaAnswers):
         verdict = assess(answer)
+        reasons = tuple(r.value for r in verdict.reasons)
+        if is_emergency(answer):
+            reasons += (Reason.EMERGENCY_SHARE.value,)
         return StepSummary(
             step=step,
             slot=slot,
             actor=answer.answered_by,
             outcome=verdict.outcome.value,
-            reasons=tuple(r.value for r in verdict.reasons),
+            reasons=reasons,
             agency=answer.agency if verdict.shares else None,
         )
     if isinstance(answer, Signoff):
         declined = answer.decision is SignoffDecision.DECLINE
+        if step is Step.RATIFICATION:
+            reason = Reason.RATIFICATION_DECLINED if declined else Reason.RATIFIED
+            return StepSummary(
+                step=step,
+                slot=slot,
+                actor=answer.answered_by,
+                outcome=answer.decision.value,
+                reasons=(reason.value,),
+            )
         return StepSummary(
             step=step,
             slot=slot,

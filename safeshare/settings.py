@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         description="Signs links. When unset, a random key is kept in <home>/secret.key (0600).",
     )
     link_ttl_hours: float = Field(default=24, gt=0, description="How long a link stays valid.")
+    ratification_hours: float = Field(
+        default=24,
+        gt=0,
+        description="Within how many hours the management team must ratify an emergency share.",
+    )
     code_ttl_hours: float = Field(
         default=24, gt=0, description="How long a one-time code for a waiting step stays valid."
     )

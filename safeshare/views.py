@@ -187,5 +187,6 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
             "agency": agency.name if agency is not None else assessment.agency,
             "purpose": assessment.purpose,
             "lawful_basis": assessment.lawful_basis.value if assessment.lawful_basis else None,
+            "emergency_reason": assessment.emergency_reason,
         }
     return summary

@@ -7,6 +7,7 @@ persists task results, and the case content must stay in the case database.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from prefect import task
@@ -330,6 +331,36 @@ def write_disclosure(case_id: int) -> str:
             ),
         )
         return str(assessment.agency)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def record_emergency_share(case_id: int, hours: float) -> datetime:
+    """Record that the DSL shares at once, before sign-off, and by when the management team must
+    ratify it; returns that deadline. Recorded once: a re-run keeps the first deadline."""
+    with session_scope() as session:
+        assessment = latest_answer(session, case_id, Step.ASSESS_CRITERIA)
+        if not isinstance(assessment, CriteriaAnswers) or not rules.is_emergency(assessment):
+            raise RuntimeError(f"case {case_id} has no assessment that asks for an emergency share")
+        now = utcnow()
+        row = _insert_step(
+            session,
+            CaseStep(
+                case_id=case_id,
+                step=Step.EMERGENCY_SHARE.value,
+                slot=Step.EMERGENCY_SHARE.value,
+                key=f"{Step.EMERGENCY_SHARE.value}-a0",
+                accepted=True,
+                actor=assessment.answered_by,
+                channel="system",
+                data={
+                    "decided_by": assessment.answered_by,
+                    "ratify_within_hours": hours,
+                    "ratify_by": rules.ratify_by(now, hours).isoformat(),
+                },
+            ),
+        )
+        assert row.data is not None
+        return datetime.fromisoformat(row.data["ratify_by"])
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)

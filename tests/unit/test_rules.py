@@ -35,9 +35,11 @@ from models.rules import (
     assess,
     criteria_problems,
     eligible_answerers,
+    is_emergency,
     mash_problems,
     parents_problems,
     parents_route,
+    ratify_by,
     signoff_problems,
     summarise,
 )
@@ -48,6 +50,7 @@ AWARE = "2026-11-25T09:30:00+00:00"
 NAIVE = "2026-11-25T09:30:00"
 ASSESS, MASH, SIGNOFF = Step.ASSESS_CRITERIA, Step.MASH_ADVICE, Step.MANAGEMENT_SIGNOFF
 PARENTS, RECEIPT = Step.PARENTS, Step.CONFIRM_RECEIPT
+RATIFY = Step.RATIFICATION
 case = pytest.param  # one row of a table
 #: A unique string typed into free-text fields; it must never come back in an error.
 MARKER = "ZQX7731-private-words"
@@ -305,6 +308,13 @@ OVERRIDE_MISSING = "consent-override-reason-missing"
 NOT_SOUGHT_MISSING = "consent-not-sought-reason-missing"
 DETAILS_MISSING = "sharing-details-missing"
 SHARE_NO_CONSENT = {"evidence_of_harm": Y, "public_interest": Y}
+_SHARE_WITHOUT_CONSENT_EMERGENCY = {
+    **SHARE_NO_CONSENT,
+    **SHARING,
+    "consent_override_reason": "Risk.",
+    "emergency_reason": "Child at risk tonight.",
+}
+EMERGENCY_MISPLACED = "emergency-without-sharing-without-consent"
 
 CRITERIA_PROBLEM_CASES = [
     case(criteria_raw(), [], id="do-not-share-refused-nothing-needed"),
@@ -375,6 +385,22 @@ CRITERIA_PROBLEM_CASES = [
         criteria_raw(evidence_of_harm=U, reasonable_cause=U, public_interest=Y),
         [],
         id="insufficient-no-details-needed",
+    ),
+    # An emergency share skips the sign-off wait, which only sharing without consent has.
+    case(
+        criteria_raw(**_SHARE_WITHOUT_CONSENT_EMERGENCY),
+        [],
+        id="emergency-share-without-consent",
+    ),
+    case(
+        criteria_raw(**SHARING, consent="given", emergency_reason="Child at risk tonight."),
+        [EMERGENCY_MISPLACED],
+        id="emergency-with-consent",
+    ),
+    case(
+        criteria_raw(emergency_reason="Child at risk tonight."),
+        [EMERGENCY_MISPLACED],
+        id="emergency-not-sharing",
     ),
 ]
 
@@ -493,6 +519,7 @@ MAY_ANSWER: dict[Step, set[Role]] = {
     ASSESS: {Role.DSL, Role.DEPUTY_DSL},
     MASH: {Role.DSL, Role.DEPUTY_DSL},
     SIGNOFF: {Role.SLT},
+    RATIFY: {Role.SLT},
     PARENTS: {Role.DSL, Role.DEPUTY_DSL},
     RECEIPT: {Role.DSL, Role.DEPUTY_DSL},
 }
@@ -540,6 +567,10 @@ def test_answerer_problems(step: Step, answerer: StaffMember | None, expected: l
         case(SIGNOFF, member("head1", Role.SLT, False), "head1", ["staff-inactive"], id="inactive"),
         case(SIGNOFF, member("dsl1"), "dsl1", ["role-not-allowed"], id="by-assessor-dsl"),
         case(SIGNOFF, member("dep1", Role.DEPUTY_DSL), "dsl1", ["role-not-allowed"], id="deputy"),
+        # Ratifying an emergency share is the second person's decision too.
+        case(RATIFY, member("head1", Role.SLT), "head1", ["same-person"], id="ratify-by-assessor"),
+        case(RATIFY, member("head2", Role.SLT), "head1", [], id="ratify-by-other-slt"),
+        case(RATIFY, member("dsl1"), "dsl1", ["role-not-allowed"], id="ratify-by-dsl"),
         # Only the sign-off needs a second person; the DSL carries the case through the rest.
         case(PARENTS, member("dsl1"), "dsl1", [], id="parents-by-assessor"),
         case(MASH, member("dsl1"), "dsl1", [], id="mash-by-assessor"),
@@ -734,6 +765,35 @@ _SHARE_WITHOUT_CONSENT = {**SHARE_NO_CONSENT, **SHARING, "consent_override_reaso
         ),
         case(SIGNOFF, Signoff.model_validate(signoff_raw()), "approve", (), None, id="approve"),
         case(
+            ASSESS,
+            answers(**_SHARE_WITHOUT_CONSENT_EMERGENCY),
+            "share-without-consent",
+            (
+                C1.value,
+                "public-interest-met",
+                "consent-refused-overridden",
+                "emergency-share-before-signoff",
+            ),
+            "csc",
+            id="criteria-emergency-share",
+        ),
+        case(
+            RATIFY,
+            Signoff.model_validate(signoff_raw()),
+            "approve",
+            ("emergency-share-ratified",),
+            None,
+            id="ratified",
+        ),
+        case(
+            RATIFY,
+            Signoff.model_validate(signoff_raw(decision="decline", reason="Not an emergency.")),
+            "decline",
+            ("emergency-share-not-ratified",),
+            None,
+            id="not-ratified",
+        ),
+        case(
             PARENTS,
             ParentsDecision.model_validate(parents_raw()),
             "told",
@@ -923,3 +983,17 @@ def test_times_with_offset_are_kept(
     assert getattr(value, field).utcoffset() == offset
     if model in _STEP_OF:
         assert getattr(parse_answer(_STEP_OF[model], raw), field) == getattr(value, field)
+
+
+def test_ratification_is_due_a_set_time_after_the_emergency_share() -> None:
+    shared = datetime(2026, 11, 27, 16, 45, tzinfo=UTC)  # a Friday afternoon
+    assert ratify_by(shared, 24) == datetime(2026, 11, 28, 16, 45, tzinfo=UTC)
+    assert ratify_by(shared, 2.5) == datetime(2026, 11, 27, 19, 15, tzinfo=UTC)
+
+
+def test_an_emergency_needs_a_reason_and_sharing_without_consent() -> None:
+    assert is_emergency(answers(**_SHARE_WITHOUT_CONSENT_EMERGENCY))
+    assert not is_emergency(
+        answers(**{**_SHARE_WITHOUT_CONSENT_EMERGENCY, "emergency_reason": None})
+    )
+    assert not is_emergency(answers(emergency_reason="Child at risk tonight."))
