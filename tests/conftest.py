@@ -11,7 +11,6 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 import secrets  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -23,7 +22,12 @@ import httpx  # noqa: E402
 import pytest  # noqa: E402
 from harness.databases import case_database  # noqa: E402
 from harness.listeners import HttpListener  # noqa: E402
-from harness.prefect_server import PrefectServer, running_prefect_server, use_prefect_api  # noqa: E402
+from harness.prefect_server import (  # noqa: E402
+    PrefectServer,
+    free_port,
+    running_prefect_server,
+    use_prefect_api,
+)
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -107,12 +111,6 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_deployment(name: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:

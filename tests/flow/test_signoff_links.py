@@ -246,3 +246,50 @@ def test_twenty_simultaneous_posts_give_one_signoff_one_resume_one_notification(
     listener.wait_for(lambda records: len(parents_told(records)) == 5)
     time.sleep(1)  # a repeat would arrive now
     assert all(n == 1 for n in parents_told(None).values()), parents_told(None)
+
+
+def test_repeated_failures_are_slowed_down_and_every_attempt_is_kept(
+    stack: Any, tmp_path: Any
+) -> None:
+    """A web app allowing 3 failures in its window, on an empty case database of the same kind
+    (so that no other test's attempts count): the 4th failure from a token or an address, and
+    anything after it from that address, is refused with 429; every attempt is recorded."""
+    import dataclasses
+
+    from harness.databases import case_database
+    from harness.prefect_server import free_port
+
+    from models.tables import LinkAttempt
+    from safeshare.db import engine_for, migrate
+
+    with case_database(stack.backend, tmp_path) as url:
+        migrate(url)
+        port = free_port()
+        strict = dataclasses.replace(
+            stack,
+            home=tmp_path,
+            web_url=f"http://127.0.0.1:{port}",
+            env=stack.env
+            | {
+                "DATABASE_URL": url,
+                "SAFESHARE_WEB_PORT": str(port),
+                "SAFESHARE_LINK_FAILURE_LIMIT": "3",
+            },
+            web=None,
+        )
+        strict.start_web()
+        try:
+            guessed = f"{strict.web_url}/answer/guessed-token"
+            statuses = [httpx.get(guessed).status_code for _ in range(4)]
+            assert statuses == [403, 403, 403, 429]
+            other = httpx.post(f"{strict.web_url}/answer/another-guess", data={"csrf": "x"})
+            assert other.status_code == 429
+            assert "Too many failed attempts" in other.text
+        finally:
+            strict.stop_web()
+        with engine_for(url).connect() as connection:
+            kept = connection.execute(
+                select(LinkAttempt.method, LinkAttempt.status).order_by(LinkAttempt.id)
+            ).all()
+        engine_for(url).dispose()
+    assert [tuple(row) for row in kept] == [("GET", 403)] * 3 + [("GET", 429), ("POST", 429)]
