@@ -188,3 +188,45 @@ def test_resend_replaces_everyones_codes_for_the_current_step(
 
     unknown = cli("case", "resend", "999999")
     assert unknown.exit_code == 1 and "999999" in unknown.stderr
+
+
+def test_the_assessor_cannot_co_sign_in_any_door_even_after_joining_the_management_team(
+    stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    """A DSL who assessed, then moves to the management team mid-case, is still the first
+    person: no link or code reaches them, and the dashboard and the CLI refuse them."""
+    from models.tables import Staff
+
+    api, dsl = prefect_server.api_url, people["dsl"]
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(case_id, "assess-criteria", dsl, assessment(mark))
+    waiting = wait_for_step(case_id, "management-signoff")["waiting"]
+    assert dsl not in waiting["who_may_answer"]
+    with session_scope() as session:
+        session.execute(update(Staff).where(Staff.staff_id == dsl).values(role="slt"))
+    try:
+        # The SLT tag's message reaches their address, but no personal link or code does.
+        code_for(case_id, waiting["key"], people["slt"])
+        mine = [
+            r
+            for r in listener.records
+            if r.path == f"/{stack.backend}/staff/{dsl}"
+            and f"SS-{case_id:06d}" in r.body.get("title", "")
+            and "your code" in r.body.get("title", "")
+        ]
+        assert [r.body["title"] for r in mine if "management sign-off" in r.body["title"]] == []
+
+        refused = answer(case_id, "management-signoff", dsl, {"decision": "approve"}, code="AAAA")
+        assert refused.exit_code == 1 and "second, different person" in refused.stderr
+
+        wait_until_suspended(api, waiting["flow_run_id"])
+        form = {"answered_by": dsl, "decision": "approve", "one_time_code": "AAAA-AAAA"}
+        assert resume_via_api(api, waiting["flow_run_id"], form)["status"] == "ACCEPT"
+        case = next_wait(case_id, waiting["key"])
+        assert refused_codes(case) == ["same-person"]
+    finally:
+        with session_scope() as session:
+            session.execute(update(Staff).where(Staff.staff_id == dsl).values(role="dsl"))
+    answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
+    wait_for_step(case_id, "parents")
