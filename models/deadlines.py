@@ -1,0 +1,187 @@
+"""Which rule decides when a waiting step is due (pure: the clock and the calendar are passed in).
+
+Each kind of wait has a deadline rule, counted in hours (elapsed time, whatever the clocks do),
+calendar days (the same wall-clock time in England, n days later) or working days (by the end of
+the n-th working day after the day it started). Working days know weekends, the England and Wales
+bank holidays and, for the setting's own people, its term dates and closures.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Self
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, model_validator
+
+from models.domain import Frozen
+
+#: Safeguarding deadlines are counted on English clocks and calendars.
+ENGLAND = ZoneInfo("Europe/London")
+
+
+class Unit(StrEnum):
+    HOURS = "hours"
+    CALENDAR_DAYS = "calendar-days"
+    WORKING_DAYS = "working-days"
+
+
+class Whose(StrEnum):
+    """Whose working days count: the setting's (term time, less closures) or anyone's."""
+
+    SETTING = "setting"
+    PUBLIC = "public"
+
+
+class DeadlineRule(Frozen):
+    amount: float = Field(gt=0)
+    unit: Unit
+    whose: Whose = Whose.PUBLIC
+
+    @model_validator(mode="after")
+    def _whole_days(self) -> Self:
+        if self.unit is not Unit.HOURS and self.amount != int(self.amount):
+            raise ValueError(f"{self.unit} are counted whole: {self.amount} is not")
+        return self
+
+    def __str__(self) -> str:
+        amount = f"{self.amount:g}"
+        if self.unit is Unit.HOURS:
+            return f"{amount} hours"
+        kind = "calendar" if self.unit is Unit.CALENDAR_DAYS else "working"
+        who = " (setting)" if self.whose is Whose.SETTING else ""
+        return f"{amount} {kind} day{'s' if self.amount != 1 else ''}{who}"
+
+
+_RULE = re.compile(
+    r"^\s*(?P<amount>\d+(?:\.\d+)?)\s*"
+    r"(?P<unit>h|hours?|calendar\s+days?|days?|working\s+days?)"
+    r"(?:\s*\((?P<whose>setting|public)\))?\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_rule(text: str) -> DeadlineRule:
+    """A rule from configuration: `24h`, `24 hours`, `2 calendar days`, `1 working day`,
+    `5 working days (setting)`. ValueError, saying what is accepted, for anything else."""
+    found = _RULE.match(text)
+    if found is None:
+        raise ValueError(
+            f"'{text}' is not a deadline: write for example '24 hours', '2 calendar days' or "
+            "'1 working day' (add '(setting)' to count the setting's term-time working days)"
+        )
+    unit_text = found["unit"].lower()
+    if unit_text.startswith("h"):
+        unit = Unit.HOURS
+    elif unit_text.startswith("working"):
+        unit = Unit.WORKING_DAYS
+    else:
+        unit = Unit.CALENDAR_DAYS
+    whose = Whose((found["whose"] or "public").lower())
+    return DeadlineRule(amount=float(found["amount"]), unit=unit, whose=whose)
+
+
+class DateRange(Frozen):
+    """Whole days from `first` to `last`, both included."""
+
+    first: date
+    last: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.last < self.first:
+            raise ValueError(f"a range cannot end ({self.last}) before it starts ({self.first})")
+        return self
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.first <= day <= self.last
+
+
+class WorkingCalendar(Frozen):
+    """The days people are at work: never weekends or bank holidays; for the setting's own
+    people, only in term (when terms are given) and never on a closure day."""
+
+    bank_holidays: frozenset[date] = frozenset()
+    terms: tuple[DateRange, ...] = ()
+    closures: tuple[DateRange, ...] = ()
+
+    def is_working_day(self, day: date, whose: Whose = Whose.PUBLIC) -> bool:
+        if day.weekday() >= 5 or day in self.bank_holidays:
+            return False
+        if whose is Whose.SETTING:
+            if self.terms and not any(day in term for term in self.terms):
+                return False
+            if any(day in closure for closure in self.closures):
+                return False
+        return True
+
+
+def due_at(
+    rule: DeadlineRule,
+    started: datetime,
+    calendar: WorkingCalendar,
+    *,
+    zone: ZoneInfo = ENGLAND,
+    max_days: int = 800,
+) -> datetime:
+    """When a wait that started at `started` (aware) is due under `rule`, in UTC.
+
+    (Arithmetic on an aware time in a zone is wall-clock arithmetic in Python: hours are added
+    in UTC, days on English wall clocks, on purpose.)"""
+    if started.tzinfo is None or started.utcoffset() is None:
+        raise ValueError("give the start with its UTC offset")
+    if rule.unit is Unit.HOURS:
+        return started.astimezone(UTC) + timedelta(hours=rule.amount)
+    local = started.astimezone(zone)
+    if rule.unit is Unit.CALENDAR_DAYS:
+        day = local.date() + timedelta(days=int(rule.amount))
+        wall = datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=zone)
+        return wall.astimezone(UTC)
+    day, counted = local.date(), 0
+    for _ in range(max_days):
+        day += timedelta(days=1)
+        if calendar.is_working_day(day, rule.whose):
+            counted += 1
+            if counted == int(rule.amount):
+                # by the end of that working day: midnight, local time, as it starts the next
+                end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+                return end.astimezone(UTC)
+    raise ValueError(f"no {rule} within {max_days} days of {started:%Y-%m-%d}: check the terms")
+
+
+def is_overdue(due: datetime, now: datetime) -> bool:
+    return now >= due
+
+
+def england_and_wales_bank_holidays(years: Iterable[int]) -> frozenset[date]:
+    """The bank holidays of England and Wales (a maintained calendar: the holidays package)."""
+    import holidays
+
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=list(years)).keys())
+
+
+#: Defaults from DOMAIN.md; every one can be changed in configuration.
+DEFAULT_RULES: Mapping[str, DeadlineRule] = {
+    "assess-criteria": DeadlineRule(amount=24, unit=Unit.HOURS),
+    "mash-advice": DeadlineRule(amount=1, unit=Unit.WORKING_DAYS),
+    "management-signoff": DeadlineRule(amount=24, unit=Unit.HOURS),
+    "ratification": DeadlineRule(amount=24, unit=Unit.HOURS),
+    "parents": DeadlineRule(amount=1, unit=Unit.WORKING_DAYS, whose=Whose.SETTING),
+    # the agency acknowledges a referral within 1 working day (written confirmation of a phone
+    # referral within 24 h)
+    "confirm-receipt": DeadlineRule(amount=1, unit=Unit.WORKING_DAYS),
+}
+
+
+def rules_with(overrides: Mapping[str, str]) -> dict[str, DeadlineRule]:
+    """The default rules with configured ones in their place; unknown kinds are refused."""
+    unknown = sorted(set(overrides) - set(DEFAULT_RULES))
+    if unknown:
+        raise ValueError(
+            f"no kind of wait is called {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(DEFAULT_RULES))}"
+        )
+    return dict(DEFAULT_RULES) | {kind: parse_rule(text) for kind, text in overrides.items()}
