@@ -8,7 +8,6 @@ from prefect.runtime import flow_run
 from flows.waiting import wait_for_answer
 from models.domain import CaseStatus, MashContext, Outcome, Reason, Step, StepSummary
 from models.messages import agency_message, not_ratified_message, outcome_message
-from safeshare.settings import get_settings
 from tasks.notify import notify
 from tasks.records import close_case, record_emergency_share, start_case, write_disclosure
 
@@ -41,7 +40,7 @@ def sharing_case(case_id: int) -> str:
     emergency = Reason.EMERGENCY_SHARE.value in assessment.reasons
     ratification: StepSummary | None = None
     if emergency:
-        due = record_emergency_share(case_id, get_settings().ratification_hours)
+        due = record_emergency_share(case_id)
         share_with_agency(case_id)
         ratification = wait_for_answer(
             case_id, run_id, Step.RATIFICATION, "ratification-0", due=due

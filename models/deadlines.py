@@ -185,3 +185,24 @@ def rules_with(overrides: Mapping[str, str]) -> dict[str, DeadlineRule]:
             f"known: {', '.join(sorted(DEFAULT_RULES))}"
         )
     return dict(DEFAULT_RULES) | {kind: parse_rule(text) for kind, text in overrides.items()}
+
+
+class CalendarFile(Frozen):
+    """The setting's own calendar, as kept in its YAML file: term dates and closure days."""
+
+    terms: tuple[DateRange, ...] = ()
+    closures: tuple[DateRange, ...] = ()
+
+
+def working_calendar(
+    setting: CalendarFile, around: date, bank_holidays: frozenset[date] | None = None
+) -> WorkingCalendar:
+    """The calendar deadlines are counted on, for waits that start near `around`."""
+    years = range(around.year - 1, around.year + 3)
+    return WorkingCalendar(
+        bank_holidays=(
+            bank_holidays if bank_holidays is not None else england_and_wales_bank_holidays(years)
+        ),
+        terms=setting.terms,
+        closures=setting.closures,
+    )

@@ -7,7 +7,6 @@ Outcomes are enums with reason codes; "insufficient information" is an outcome o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 
 from models.domain import (
     HUMAN_STEPS,
@@ -124,11 +123,6 @@ def is_emergency(answers: CriteriaAnswers) -> bool:
     return (
         bool(answers.emergency_reason) and assess(answers).outcome is Outcome.SHARE_WITHOUT_CONSENT
     )
-
-
-def ratify_by(shared_at: datetime, hours: float) -> datetime:
-    """When the management team must have ratified an emergency share (24 h by default)."""
-    return shared_at + timedelta(hours=hours)
 
 
 def signoff_problems(answer: Signoff) -> list[Problem]:

@@ -120,10 +120,14 @@ class Case(Base):
     waiting_slot: Mapped[str | None] = mapped_column(String(64), nullable=True)
     waiting_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    waiting_due: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (Index("ix_cases_status_waiting", "status", "waiting_since"),)
+    __table_args__ = (
+        Index("ix_cases_status_waiting", "status", "waiting_since"),
+        Index("ix_cases_waiting_due", "waiting_due"),
+    )
 
 
 class CaseStep(Base):

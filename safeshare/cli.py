@@ -330,7 +330,7 @@ def case_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if as_json:
         emit_json(cases)
         return
-    table = Table("case", "ref", "category", "waiting for", "since", "who may answer")
+    table = Table("case", "ref", "category", "waiting for", "since", "due", "who may answer")
     for case in cases:
         waiting = case["waiting"] or {}
         table.add_row(
@@ -339,6 +339,7 @@ def case_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             case["category"],
             waiting.get("step", "(running)"),
             waiting.get("since") or "",
+            waiting.get("due") or "",
             ", ".join(waiting.get("who_may_answer", [])),
         )
     out.print(table)
@@ -375,7 +376,7 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
     waiting = case["waiting"]
     if waiting:
         out.print(
-            f"Waiting for: {waiting['step']} since {waiting['since']} "
+            f"Waiting for: {waiting['step']} since {waiting['since']}, due {waiting['due']} "
             f"(who may answer: {', '.join(waiting['who_may_answer']) or 'nobody yet'})",
             markup=False,
         )

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.deadlines import (
+    CalendarFile,
+    DeadlineRule,
+    WorkingCalendar,
+    rules_with,
+    working_calendar,
+)
 
 
 class Settings(BaseSettings):
@@ -67,10 +76,16 @@ class Settings(BaseSettings):
         description="Signs links. When unset, a random key is kept in <home>/secret.key (0600).",
     )
     link_ttl_hours: float = Field(default=24, gt=0, description="How long a link stays valid.")
-    ratification_hours: float = Field(
-        default=24,
-        gt=0,
-        description="Within how many hours the management team must ratify an emergency share.",
+    deadlines: dict[str, str] = Field(
+        default_factory=dict,
+        description="Deadline rule per kind of wait, replacing the defaults; as JSON in "
+        'SAFESHARE_DEADLINES, e.g. {"confirm-receipt": "24 hours", "parents": "1 working day '
+        '(setting)"}.',
+    )
+    calendar_file: Path | None = Field(
+        default=None,
+        description="YAML file with the setting's term dates and closure days (terms: and "
+        "closures: lists of {first: YYYY-MM-DD, last: YYYY-MM-DD}).",
     )
     code_ttl_hours: float = Field(
         default=24, gt=0, description="How long a one-time code for a waiting step stays valid."
@@ -84,6 +99,12 @@ class Settings(BaseSettings):
     link_failure_window_minutes: float = Field(default=15, gt=0)
     notify_retries: int = Field(default=3, ge=0, le=20)
     notify_retry_delay_seconds: float = Field(default=2.0, ge=0)
+
+    @field_validator("deadlines")
+    @classmethod
+    def _known_rules(cls, value: dict[str, str]) -> dict[str, str]:
+        rules_with(value)  # refuses unknown kinds and rules that are not deadlines
+        return value
 
     @field_validator("home")
     @classmethod
@@ -161,3 +182,29 @@ def secret_key(settings: Settings, *, create: bool = False) -> bytes:
 def get_settings() -> Settings:
     """The process's settings, read once from the environment."""
     return Settings()
+
+
+class CalendarFileError(RuntimeError):
+    """The setting's calendar file cannot be read; the message says what to fix."""
+
+
+def deadline_rules(settings: Settings) -> dict[str, DeadlineRule]:
+    return rules_with(settings.deadlines)
+
+
+def setting_calendar(settings: Settings, around: date) -> WorkingCalendar:
+    """The working calendar: bank holidays, and the setting's terms and closures if given."""
+    import yaml
+    from pydantic import ValidationError
+
+    if settings.calendar_file is None:
+        return working_calendar(CalendarFile(), around)
+    path = settings.calendar_file
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+        return working_calendar(CalendarFile.model_validate(raw), around)
+    except OSError as exc:
+        raise CalendarFileError(f"cannot read the calendar file {path}: {exc.strerror}") from None
+    except (yaml.YAMLError, ValidationError) as exc:
+        first = str(exc).splitlines()[0]
+        raise CalendarFileError(f"the calendar file {path} is not valid: {first}") from None

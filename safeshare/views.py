@@ -31,6 +31,7 @@ def _waiting(session: Any, case: Case) -> dict[str, Any] | None:
         "key": case.waiting_key,
         "flow_run_id": case.flow_run_id,
         "since": _iso(case.waiting_since),
+        "due": _iso(case.waiting_due),
         "who_may_answer": who,
     }
 

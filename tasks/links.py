@@ -143,7 +143,7 @@ def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> LinkOutcome
         case = session.get(Case, link.case_id)
         assert case is not None
         case.waiting_step = case.waiting_slot = case.waiting_key = None
-        case.waiting_since = None
+        case.waiting_since = case.waiting_due = None
         return LinkOutcome.VALID
 
 

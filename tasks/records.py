@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import rules
 from models.codes import CodeOutcome, code_problem
+from models.deadlines import due_at
 from models.domain import (
     SPECIAL_CATEGORY_CONDITION,
     CaseStatus,
@@ -34,6 +35,7 @@ from models.domain import (
 from models.forms import FORMS, InvalidAnswer, parse_answer
 from models.tables import Agency, Case, CaseStep, Disclosure, Receipt, Staff, utcnow
 from safeshare.db import session_scope
+from safeshare.settings import deadline_rules, get_settings, setting_calendar
 from tasks.run_input import forget_answer
 
 
@@ -107,6 +109,13 @@ def _case(session: Session, case_id: int) -> Case:
     return case
 
 
+def due_for(step: Step, since: datetime) -> datetime:
+    """When a wait for `step` that started at `since` is due, under the configured rule."""
+    settings = get_settings()
+    rule = deadline_rules(settings)[step.value]
+    return due_at(rule, since, setting_calendar(settings, since.date()))
+
+
 def _insert_step(session: Session, row: CaseStep) -> CaseStep:
     """Insert a step row once; a second writer of the same key gets the first one's row."""
     existing = session.scalar(
@@ -174,6 +183,7 @@ def open_step(case_id: int, step: Step, slot: str) -> Slot:
             # A re-asked answer keeps the slot's original waiting time: deadlines run from it.
             if case.waiting_slot != slot or case.waiting_since is None:
                 case.waiting_since = utcnow()
+                case.waiting_due = due_for(step, case.waiting_since)
             case.waiting_step = step.value
             case.waiting_slot = slot
             case.waiting_key = key
@@ -229,7 +239,7 @@ def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
         if row.accepted:
             case = _case(session, slot.case_id)
             case.waiting_step = case.waiting_slot = case.waiting_key = None
-            case.waiting_since = None
+            case.waiting_since = case.waiting_due = None
             summary = rules.summarise(
                 slot.step, slot.slot, FORMS[slot.step].domain.model_validate(row.data)
             )
@@ -334,7 +344,7 @@ def write_disclosure(case_id: int) -> str:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def record_emergency_share(case_id: int, hours: float) -> datetime:
+def record_emergency_share(case_id: int) -> datetime:
     """Record that the DSL shares at once, before sign-off, and by when the management team must
     ratify it; returns that deadline. Recorded once: a re-run keeps the first deadline."""
     with session_scope() as session:
@@ -342,6 +352,7 @@ def record_emergency_share(case_id: int, hours: float) -> datetime:
         if not isinstance(assessment, CriteriaAnswers) or not rules.is_emergency(assessment):
             raise RuntimeError(f"case {case_id} has no assessment that asks for an emergency share")
         now = utcnow()
+        rule = deadline_rules(get_settings())[Step.RATIFICATION.value]
         row = _insert_step(
             session,
             CaseStep(
@@ -354,8 +365,8 @@ def record_emergency_share(case_id: int, hours: float) -> datetime:
                 channel="system",
                 data={
                     "decided_by": assessment.answered_by,
-                    "ratify_within_hours": hours,
-                    "ratify_by": rules.ratify_by(now, hours).isoformat(),
+                    "ratify_within": str(rule),
+                    "ratify_by": due_for(Step.RATIFICATION, now).isoformat(),
                 },
             ),
         )
@@ -385,4 +396,4 @@ def close_case(case_id: int, status: CaseStatus, reasons: tuple[str, ...]) -> No
             case.status = status.value
             case.closed_at = utcnow()
         case.waiting_step = case.waiting_slot = case.waiting_key = None
-        case.waiting_since = None
+        case.waiting_since = case.waiting_due = None

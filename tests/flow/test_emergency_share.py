@@ -55,6 +55,10 @@ def test_shared_at_once_then_ratified_through_the_link(
     shared_at = datetime.fromisoformat(emergency["at"])
     assert abs(due - shared_at - timedelta(hours=24)) < timedelta(minutes=1)
     assert emergency["answer"]["decided_by"] == people["dsl"]
+    assert emergency["answer"]["ratify_within"] == "24 hours"
+    # The ratification wait carries the same deadline (its rule counts from when it started).
+    waiting_due = datetime.fromisoformat(case["waiting"]["due"])
+    assert abs(waiting_due - due) < timedelta(seconds=30)
     assert not [e for e in case["chronology"] if e["step"] == "management-signoff"]
     listener.wait_for(
         lambda _: (

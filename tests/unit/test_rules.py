@@ -39,7 +39,6 @@ from models.rules import (
     mash_problems,
     parents_problems,
     parents_route,
-    ratify_by,
     signoff_problems,
     summarise,
 )
@@ -983,12 +982,6 @@ def test_times_with_offset_are_kept(
     assert getattr(value, field).utcoffset() == offset
     if model in _STEP_OF:
         assert getattr(parse_answer(_STEP_OF[model], raw), field) == getattr(value, field)
-
-
-def test_ratification_is_due_a_set_time_after_the_emergency_share() -> None:
-    shared = datetime(2026, 11, 27, 16, 45, tzinfo=UTC)  # a Friday afternoon
-    assert ratify_by(shared, 24) == datetime(2026, 11, 28, 16, 45, tzinfo=UTC)
-    assert ratify_by(shared, 2.5) == datetime(2026, 11, 27, 19, 15, tzinfo=UTC)
 
 
 def test_an_emergency_needs_a_reason_and_sharing_without_consent() -> None:
