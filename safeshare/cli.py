@@ -250,15 +250,15 @@ def _ref(case_id: int) -> str:
     return case_reference(case_id)
 
 
-def _parse_when(when: str | None) -> datetime:
+def _parse_when(when: str | None, option: str = "--when") -> datetime:
     if when is None:
         return datetime.now(UTC)
     try:
         value = datetime.fromisoformat(when)
     except ValueError:
-        raise UserError(f"--when '{when}' is not an ISO-8601 date and time.") from None
+        raise UserError(f"{option} '{when}' is not an ISO-8601 date and time.") from None
     if value.tzinfo is None:
-        raise UserError(f"--when '{when}' needs a UTC offset, for example {when}+00:00.")
+        raise UserError(f"{option} '{when}' needs a UTC offset, for example {when}+00:00.")
     return value
 
 
@@ -387,6 +387,36 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
             f"({note['error']})",
             markup=False,
         )
+
+
+@app.command()
+@friendly
+def overdue(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Look at another time (ISO-8601 with offset).")
+    ] = None,
+) -> None:
+    """Open cases whose waiting step is past its deadline, most overdue first."""
+    from safeshare.views import overdue_cases
+
+    late = overdue_cases(_parse_when(at, "--at"))
+    if as_json:
+        emit_json(late)
+        return
+    table = Table("case", "ref", "waiting for", "due", "overdue (h)", "who must act")
+    for case in late:
+        table.add_row(
+            str(case["case_id"]),
+            case["reference"],
+            case["step"],
+            case["due"],
+            f"{case['overdue_hours']:.1f}",
+            ", ".join(case["who_must_act"]) or "nobody eligible",
+        )
+    out.print(table)
+    if not late:
+        out.print("Nothing is overdue.", markup=False)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -191,3 +192,39 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
             "emergency_reason": assessment.emergency_reason,
         }
     return summary
+
+
+def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any]]:
+    """Open cases whose waiting step is past its deadline at `now`, most overdue first.
+
+    One range scan of the `waiting_due` index: its cost follows the number of overdue waits,
+    not the number of cases."""
+    with session_scope() as session:
+        query = (
+            select(Case)
+            .where(Case.waiting_due <= now, Case.status == "open")
+            .order_by(Case.waiting_due, Case.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        cases = session.scalars(query).all()
+        staff = staff_directory(session) if cases else {}
+        overdue = []
+        for case in cases:
+            assert case.waiting_due is not None and case.waiting_step is not None
+            step = Step(case.waiting_step)
+            overdue.append(
+                {
+                    "case_id": case.id,
+                    "reference": case_reference(case.id),
+                    "step": case.waiting_step,
+                    "key": case.waiting_key,
+                    "since": _iso(case.waiting_since),
+                    "due": _iso(case.waiting_due),
+                    "overdue_hours": round((now - case.waiting_due).total_seconds() / 3600, 1),
+                    "who_must_act": rules.eligible_answerers(
+                        step, staff, first_signer=first_signer(session, case.id)
+                    ),
+                }
+            )
+        return overdue

@@ -1,0 +1,116 @@
+"""The overdue list on both case databases: waits past their deadline at a given time, most
+overdue first; closed cases and answered waits never appear; `safeshare overdue` prints it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from harness.databases import case_database
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from models.domain import Category, ConcernFacts, Role
+from models.tables import Case
+from safeshare.cli import app
+from safeshare.db import engine_for, migrate, session_scope
+from safeshare.settings import get_settings
+from safeshare.views import overdue_cases
+from tasks.directory import add_child, add_staff, record_concern
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    with case_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
+        migrate(url)
+        yield url
+        engine_for(url).dispose()
+
+
+@pytest.fixture
+def cases(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, int]]:
+    """Five cases: two overdue, one due later, one answered, one closed while overdue."""
+    monkeypatch.setenv("DATABASE_URL", database)
+    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    suffix = tmp_path.name[-6:]
+    add_staff(f"dsl-{suffix}", name="D", role=Role.DSL, notify_url=None)
+    add_child(f"C-{suffix}", date_of_birth=date(2016, 5, 1), cp_plan=False)
+
+    def case(step: str | None, due: datetime | None, status: str = "open") -> int:
+        case_id = record_concern(
+            ConcernFacts(
+                child_ref=f"C-{suffix}",
+                raised_by=f"dsl-{suffix}",
+                category=Category.NEGLECT,
+                occurred_at=NOW,
+                what_happened="x",
+            )
+        )
+        with session_scope() as session:
+            session.execute(
+                update(Case)
+                .where(Case.id == case_id)
+                .values(
+                    status=status,
+                    waiting_step=step,
+                    waiting_slot=f"{step}-0" if step else None,
+                    waiting_key=f"{step}-0-a0" if step else None,
+                    waiting_since=due - timedelta(hours=24) if due else None,
+                    waiting_due=due,
+                )
+            )
+        return case_id
+
+    made = {
+        "late": case("confirm-receipt", NOW - timedelta(hours=30)),
+        "just-due": case("assess-criteria", NOW),
+        "later": case("parents", NOW + timedelta(minutes=1)),
+        "answered": case(None, None),
+        "closed": case("confirm-receipt", NOW - timedelta(days=3), status="shared"),
+    }
+    yield made
+    get_settings.cache_clear()
+
+
+def mine(listed: list[dict], made: dict[str, int]) -> list[int]:
+    return [c["case_id"] for c in listed if c["case_id"] in made.values()]
+
+
+def test_overdue_waits_at_a_given_time_most_overdue_first(cases: dict[str, int]) -> None:
+    listed = overdue_cases(NOW)
+    assert mine(listed, cases) == [cases["late"], cases["just-due"]]
+    late = next(c for c in listed if c["case_id"] == cases["late"])
+    assert (late["step"], late["overdue_hours"]) == ("confirm-receipt", 30.0)
+    assert late["who_must_act"]  # the DSL
+    assert mine(overdue_cases(NOW + timedelta(minutes=1)), cases) == [
+        cases["late"],
+        cases["just-due"],
+        cases["later"],
+    ]
+    assert mine(overdue_cases(NOW - timedelta(days=2)), cases) == []
+
+
+def test_the_cli_prints_the_same_list(cases: dict[str, int]) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["overdue", "--json", "--at", NOW.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert mine(json.loads(result.stdout), cases) == [cases["late"], cases["just-due"]]
+    table = runner.invoke(app, ["overdue", "--at", NOW.isoformat()])
+    assert table.exit_code == 0 and f"SS-{cases['late']:06d}" in table.stdout
+
+
+@pytest.mark.parametrize("at", ["yesterday", "2026-11-25T12:00:00"])
+def test_a_bad_time_is_refused_in_one_sentence(cases: dict[str, int], at: str) -> None:
+    result = CliRunner().invoke(app, ["overdue", "--at", at])
+    assert result.exit_code == 1 and "--at" in result.stderr
+    assert "Traceback" not in result.output
