@@ -126,7 +126,8 @@ class Case(Base):
 
     __table_args__ = (
         Index("ix_cases_status_waiting", "status", "waiting_since"),
-        Index("ix_cases_waiting_due", "waiting_due"),
+        # the overdue check: open cases, by deadline (an equality, then a range and its order)
+        Index("ix_cases_status_due", "status", "waiting_due"),
     )
 
 

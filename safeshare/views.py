@@ -197,8 +197,8 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
 def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any]]:
     """Open cases whose waiting step is past its deadline at `now`, most overdue first.
 
-    One range scan of the `waiting_due` index: its cost follows the number of overdue waits,
-    not the number of cases."""
+    One range scan of the (status, waiting_due) index: its cost follows the number of overdue
+    waits, not the number of cases."""
     with session_scope() as session:
         query = (
             select(Case)

@@ -17,10 +17,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("waiting_due", sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index("ix_cases_waiting_due", ["waiting_due"], unique=False)
+        batch_op.create_index("ix_cases_status_due", ["status", "waiting_due"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.drop_index("ix_cases_waiting_due")
+        batch_op.drop_index("ix_cases_status_due")
         batch_op.drop_column("waiting_due")
