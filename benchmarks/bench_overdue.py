@@ -111,7 +111,7 @@ def explain(connection, kind: str) -> str:  # noqa: ANN001
         rows = connection.execute(text(f"EXPLAIN QUERY PLAN {sql}"), {"now": NOW}).all()
         return "; ".join(str(r[-1]) for r in rows)
     rows = connection.execute(text(f"EXPLAIN {sql}"), {"now": NOW}).all()
-    return "; ".join(str(r[0]).strip() for r in rows[:2])
+    return "; ".join(str(r[0]).strip() for r in rows[:4])
 
 
 def timed(call, repeat: int = 7) -> float:  # noqa: ANN001

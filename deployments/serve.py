@@ -19,6 +19,7 @@ from prefect.runner import Runner
 
 from deployments.forkserver import start_runs_from_forkserver
 from deployments.recovery import restart_runs, resume_answered_runs
+from flows.overdue_check import overdue_check
 from flows.sharing_case import sharing_case
 from safeshare.settings import Settings, get_settings
 
@@ -42,6 +43,13 @@ def runner(settings: Settings) -> Runner:
         sharing_case,
         name=settings.deployment,
         description="One safeguarding sharing case; its only parameter is the case id.",
+        tags=["safeshare"],
+    )
+    served.add_flow(
+        overdue_check,
+        name=settings.deployment,
+        cron=settings.overdue_cron,
+        description="Escalates every wait past its deadline, one rung of its ladder at a time.",
         tags=["safeshare"],
     )
     return served

@@ -144,3 +144,18 @@ def not_ratified_message(case_id: int) -> tuple[str, str]:
         f"Reasons are in the case record: safeshare case show {case_id}"
     )
     return title, body
+
+
+def overdue_message(
+    case_id: int, step: Step, *, level: int, rung: str, due: datetime
+) -> tuple[str, str]:
+    """Title and body of a reminder that a wait is past its deadline, at one rung of its ladder."""
+    ref = case_reference(case_id)
+    title = f"safeshare {ref}: {STEP_TITLES[step]} overdue (reminder {level}: {rung})"
+    what = _WHAT_IS_NEEDED.get(step, STEP_TITLES[step])
+    body = (
+        f"Case {ref} has been waiting past its deadline ({due:%Y-%m-%d %H:%M} UTC) for someone "
+        f"to {what}. Reminder {level} goes to {rung}; it goes further up each time it stays "
+        f"undone. See: safeshare case show {case_id}"
+    )
+    return title, body

@@ -396,11 +396,26 @@ def overdue(
     at: Annotated[
         str | None, typer.Option("--at", help="Look at another time (ISO-8601 with offset).")
     ] = None,
+    check_now: Annotated[
+        bool,
+        typer.Option(
+            "--check-now", help="Run the overdue check now: remind and escalate, then list."
+        ),
+    ] = False,
 ) -> None:
     """Open cases whose waiting step is past its deadline, most overdue first."""
     from safeshare.views import overdue_cases
 
-    late = overdue_cases(_parse_when(at, "--at"))
+    when = _parse_when(at, "--at")
+    if check_now:
+        from flows.overdue_check import overdue_check
+
+        try:
+            overdue_check(at=when.isoformat())
+        except Exception as exc:  # the Prefect server is not reachable, most often
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"the overdue check did not run: {first}") from None
+    late = overdue_cases(when)
     if as_json:
         emit_json(late)
         return

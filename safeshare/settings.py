@@ -82,6 +82,14 @@ class Settings(BaseSettings):
         'SAFESHARE_DEADLINES, e.g. {"confirm-receipt": "24 hours", "parents": "1 working day '
         '(setting)"}.',
     )
+    escalate_every_hours: float = Field(
+        default=4,
+        gt=0,
+        description="An overdue wait climbs one rung of its escalation ladder this often.",
+    )
+    overdue_cron: str = Field(
+        default="*/5 * * * *", description="When the overdue check runs (cron, served)."
+    )
     calendar_file: Path | None = Field(
         default=None,
         description="YAML file with the setting's term dates and closure days (terms: and "

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 import apprise
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from models.tables import Agency, Notification, Staff, utcnow
@@ -87,13 +88,46 @@ def already_sent(key: str) -> bool:
         return row is not None and row.status == "sent"
 
 
-def deliver(key: str, *, case_id: int | None, tag: str, kind: str, title: str, body: str) -> bool:
+def _claim_exclusively(key: str, stale_after: timedelta) -> bool:
+    """Take the right to deliver `key` now: one process at a time; a claim older than
+    `stale_after` (its deliverer died) can be taken over."""
+    now = utcnow()
+    with session_scope() as session:
+        taken = session.execute(
+            update(Notification)
+            .where(
+                Notification.key == key,
+                Notification.status != "sent",
+                (Notification.claimed_at.is_(None)) | (Notification.claimed_at < now - stale_after),
+            )
+            .values(claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def deliver(
+    key: str,
+    *,
+    case_id: int | None,
+    tag: str,
+    kind: str,
+    title: str,
+    body: str,
+    exclusive: bool = False,
+) -> bool:
     """The delivery itself, for callers that are not a flow (the web app) or that must not let a
-    message's text become a task result (a message carrying a link's token)."""
+    message's text become a task result (a message carrying a link's token).
+
+    `exclusive`: for messages that two processes may both decide to send at once (two overdue
+    checks): only the one that claims the key delivers; the other returns False at once."""
     logger = _logger()
     if not _claim(key, case_id, tag, kind):
         logger.info("notification %s already delivered", key)
         return True
+    if exclusive and not _claim_exclusively(key, timedelta(minutes=2)):
+        logger.info("notification %s is being delivered by another process", key)
+        return False
     settings = get_settings()
     attempts = settings.notify_retries + 1
     for attempt in range(1, attempts + 1):
@@ -105,6 +139,8 @@ def deliver(key: str, *, case_id: int | None, tag: str, kind: str, title: str, b
             error = f"no Apprise address has the tag '{tag}'"
             _record(key, sent=False, error=error)
             logger.error("notification %s FAILED: %s", key, error)
+            if exclusive:
+                _release(key)
             return False
         result = apobj.notify(
             title=title, body=body, tag=tag, body_format=apprise.NotifyFormat.TEXT
@@ -118,4 +154,12 @@ def deliver(key: str, *, case_id: int | None, tag: str, kind: str, title: str, b
         if attempt < attempts:
             time.sleep(settings.notify_retry_delay_seconds * attempt)
     logger.error("notification %s to tag %s FAILED after %d attempts", key, tag, attempts)
+    if exclusive:
+        _release(key)
     return False
+
+
+def _release(key: str) -> None:
+    """Give up the claim on a message that could not be delivered: the next try may claim it."""
+    with session_scope() as session:
+        session.execute(update(Notification).where(Notification.key == key).values(claimed_at=None))

@@ -4,6 +4,7 @@ key, retries, and failures that are recorded rather than ignored."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from models.tables import Notification
 from safeshare.db import engine_for, migrate, session_scope
 from safeshare.settings import get_settings
 from tasks.directory import add_staff
-from tasks.notify import notify
+from tasks.notify import deliver, notify
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -168,3 +169,34 @@ def test_staff_are_reached_by_email_on_their_own_address(configure: Any, databas
         k2 = key()
         assert send(k2, "dsl") is True
         smtp.wait_for(lambda rs: any(r.subject == f"t {k2}" for r in rs))
+
+
+def test_an_exclusive_message_goes_once_from_many_senders_at_once(
+    configure: Any, http: HttpListener
+) -> None:
+    """Eight threads decide to send the same reminder at the same moment: one message."""
+    import threading
+
+    tag = f"x{uuid.uuid4().hex[:8]}"  # nobody else in this database has it
+    configure(f"{tag}={http.url('/x')}\n", ".txt")
+    k = key()
+    barrier = threading.Barrier(8)
+    results: list[bool] = []
+
+    def sender() -> None:
+        barrier.wait()
+        results.append(
+            deliver(k, case_id=None, tag=tag, kind="t", title="t", body="b", exclusive=True)
+        )
+
+    threads = [threading.Thread(target=sender) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    http.wait_for(lambda rs: len(rs) >= 1)
+    time.sleep(0.5)  # a second copy would arrive now
+    assert len(http.records) == 1
+    assert outbox(k).status == "sent" and outbox(k).attempts == 1
+    # Later senders see it delivered.
+    assert deliver(k, case_id=None, tag=tag, kind="t", title="t", body="b", exclusive=True)

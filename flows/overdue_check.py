@@ -1,0 +1,19 @@
+"""The overdue check: a scheduled flow that escalates every wait past its deadline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prefect import flow
+
+from tasks.escalation import escalate_overdue
+
+
+@flow(name="overdue-check", log_prints=False)
+def overdue_check(at: str | None = None) -> int:
+    """Find the overdue waits and remind the next rung of each one's ladder; `at` (ISO-8601 with
+    offset) checks as of another time. Returns how many waits were overdue."""
+    now = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("give `at` with its UTC offset")
+    return escalate_overdue(now)

@@ -1,0 +1,122 @@
+"""The overdue check on the real stack, on both case databases, with an injected clock: a receipt
+goes overdue, the escalation messages reach the listener exactly once per rung (also when two
+checks run at once), and recording the receipt ends it. The check is served on a schedule."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from harness.cases import (
+    RECEIPT,
+    answer_ok,
+    assessment,
+    cli,
+    marker,
+    new_case,
+    notifications_for,
+    told_parents,
+    wait_for_status,
+    wait_for_step,
+)
+
+pytestmark = pytest.mark.flow
+
+EVERY = timedelta(hours=4)  # SAFESHARE_ESCALATE_EVERY_HOURS's default
+
+
+def overdue_messages(listener: Any, backend: str, case_id: int) -> Counter[tuple[str, str]]:
+    return Counter(
+        {
+            k: n
+            for k, n in notifications_for(listener, backend, case_id).items()
+            if "overdue" in k[1]
+        }
+    )
+
+
+def check(at: datetime) -> list[dict[str, Any]]:
+    result = cli("overdue", "--check-now", "--json", "--at", at.isoformat())
+    assert result.exit_code == 0, result.output
+    return list(json.loads(result.stdout))
+
+
+def test_an_overdue_receipt_climbs_its_ladder_once_per_rung(
+    stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
+    answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
+    due = datetime.fromisoformat(wait_for_step(case_id, "confirm-receipt")["waiting"]["due"])
+    backend = stack.backend
+
+    def arrived(expected: int) -> Counter[tuple[str, str]]:
+        listener.wait_for(
+            lambda _: sum(overdue_messages(listener, backend, case_id).values()) >= expected
+        )
+        time.sleep(0.5)  # a repeat would arrive now
+        counts = overdue_messages(listener, backend, case_id)
+        assert sum(counts.values()) == expected, counts
+        assert set(counts.values()) == {1}, counts
+        return counts
+
+    # Not yet due: nothing, and the case is not listed.
+    assert case_id not in [c["case_id"] for c in check(due - timedelta(minutes=1))]
+    assert not overdue_messages(listener, backend, case_id)
+
+    # Due: the people who must act (dsl1 and dep1, each on their own address).
+    listed = check(due + timedelta(minutes=1))
+    assert case_id in [c["case_id"] for c in listed]
+    counts = arrived(2)
+    assert {path for path, _ in counts} == {f"/staff/{people['dsl']}", f"/staff/{people['deputy']}"}
+    check(due + timedelta(minutes=2))  # a later check at the same rung sends nothing new
+    arrived(2)
+
+    # Two rungs later, two checks at once: the deputy DSLs (dep1's address), then the head and
+    # senior leaders (the slt tag: the config file's address, head1, head2), once each.
+    later = due + 2 * EVERY + timedelta(minutes=1)
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda: results.append(check(later))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2
+    counts = arrived(2 + 1 + 3)
+    titles = {title for _, title in counts}
+    assert any("reminder 2: deputy DSLs" in t for t in titles)
+    assert any("reminder 3: head and senior leaders" in t for t in titles)
+
+    # The top rung for a receipt: the agency's duty line.
+    check(due + 3 * EVERY + timedelta(minutes=1))
+    counts = arrived(2 + 1 + 3 + 1)
+    assert ("/tag/agency-csc", next(t for _, t in counts if "reminder 4" in t)) in counts
+    for record in listener.records:
+        assert mark not in json.dumps(record.body), "personal data in a notification"
+
+    # The receipt is recorded: the case is no longer overdue, and nothing more is sent.
+    answer_ok(case_id, "confirm-receipt", people["dsl"], RECEIPT)
+    wait_for_status(case_id, "shared")
+    assert case_id not in [c["case_id"] for c in check(due + 10 * EVERY)]
+    arrived(7)
+
+
+def test_the_check_is_served_on_a_schedule(stack: Any, prefect_server: Any) -> None:
+    deployment = httpx.get(
+        f"{prefect_server.api_url}/deployments/name/overdue-check/{stack.env['SAFESHARE_DEPLOYMENT']}"
+    ).json()
+    crons = [s["schedule"].get("cron") for s in deployment["schedules"]]
+    assert crons == ["*/5 * * * *"] and all(s["active"] for s in deployment["schedules"])
+
+
+def test_a_bad_time_changes_nothing(stack: Any) -> None:
+    result = cli("overdue", "--check-now", "--at", "tomorrow")
+    assert result.exit_code == 1 and "--at 'tomorrow'" in result.stderr
