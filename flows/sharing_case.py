@@ -7,8 +7,9 @@ from prefect.runtime import flow_run
 
 from flows.waiting import wait_for_answer
 from models.domain import CaseStatus, MashContext, Outcome, Reason, Step, StepSummary
-from models.messages import agency_message, not_ratified_message, outcome_message
+from models.messages import not_ratified_message, outcome_message
 from tasks.notify import notify
+from tasks.receipts import notify_agency
 from tasks.records import close_case, record_emergency_share, start_case, write_disclosure
 
 
@@ -41,7 +42,7 @@ def sharing_case(case_id: int) -> str:
     ratification: StepSummary | None = None
     if emergency:
         due = record_emergency_share(case_id)
-        share_with_agency(case_id)
+        share_with_agency(case_id, run_id)
         ratification = wait_for_answer(
             case_id, run_id, Step.RATIFICATION, "ratification-0", due=due
         )
@@ -65,7 +66,7 @@ def sharing_case(case_id: int) -> str:
 
     # 5. Notify the agency (already done in an emergency).
     if not emergency:
-        share_with_agency(case_id)
+        share_with_agency(case_id, run_id)
 
     # 6. Confirm receipt: wait until the agency's confirmation is recorded.
     receipt = wait_for_answer(case_id, run_id, Step.CONFIRM_RECEIPT, "confirm-receipt-0")
@@ -73,18 +74,11 @@ def sharing_case(case_id: int) -> str:
     return finish(case_id, CaseStatus.SHARED, receipt, also=also)
 
 
-def share_with_agency(case_id: int) -> None:
-    """The disclosure is recorded first, then the agency is told where to look."""
-    agency = write_disclosure(case_id)
-    title, body = agency_message(case_id, agency)
-    notify(
-        f"case:{case_id}:notify-agency:agency:{agency}",
-        case_id=case_id,
-        tag=f"agency:{agency}",
-        kind="disclosure",
-        title=title,
-        body=body,
-    )
+def share_with_agency(case_id: int, run_id: str) -> None:
+    """The disclosure is recorded first, then the agency is told, with its own link to read
+    what is shared and confirm receipt."""
+    write_disclosure(case_id)
+    notify_agency(case_id, run_id)
 
 
 def tell_not_ratified(case_id: int) -> None:

@@ -184,6 +184,7 @@ class ReceiptChannel(StrEnum):
     EMAIL = "email"
     SECURE_PORTAL = "secure-portal"
     IN_PERSON = "in-person"
+    AGENCY_LINK = "agency-link"  # the agency confirmed through its own link
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,6 +322,14 @@ class ReceiptConfirmation(Frozen):
     confirmed_at: AwareDatetime = Field(description="When receipt was confirmed.")
     agency_reference: ShortText | None = Field(default=None, description="The agency's reference.")
     channel: ReceiptChannel = Field(description="How the confirmation came.")
+
+
+class AgencyReceipt(Frozen):
+    """What the agency gives when it confirms receipt through its link."""
+
+    confirmed_by_name: ShortText = Field(description="Your name.")
+    confirmed_by_role: ShortText = Field(description="Your role.")
+    agency_reference: ShortText = Field(description="Your agency's reference for this referral.")
 
 
 class StaffMember(Frozen):

@@ -101,3 +101,28 @@ def judge_link(
 def throttled(failures_for_link: int, failures_from_address: int, *, limit: int) -> bool:
     """Whether to refuse further attempts for a while: too many recent failures."""
     return failures_for_link >= limit or failures_from_address >= limit
+
+
+class ReceiptLinkFacts(Frozen):
+    """What the case database holds about an agency's receipt link, and about its case."""
+
+    expires_at: datetime
+    used_at: datetime | None = None
+    case_open: bool
+    receipt_recorded: bool  # an accepted confirmation of receipt exists for its disclosure
+
+
+def judge_receipt_link(link: ReceiptLinkFacts | None, *, now: datetime) -> LinkOutcome:
+    """Whether an agency's receipt link may confirm now, or the first reason it may not. It is
+    bound to the disclosure, not to a wait: the agency may confirm before the case asks."""
+    if link is None:
+        return LinkOutcome.FORGED
+    if link.used_at is not None:
+        return LinkOutcome.USED
+    if now >= link.expires_at:
+        return LinkOutcome.EXPIRED
+    if link.receipt_recorded:
+        return LinkOutcome.ANSWERED
+    if not link.case_open:
+        return LinkOutcome.WRONG_STEP
+    return LinkOutcome.VALID

@@ -64,17 +64,27 @@ def waiting_message(
     return title, "\n".join(lines)
 
 
-def agency_message(case_id: int, agency_code: str) -> tuple[str, str]:
+def agency_message(
+    case_id: int, agency_code: str, *, link: str | None = None, expires_at: datetime | None = None
+) -> tuple[str, str]:
     """Title and body telling an agency that a setting is sharing safeguarding information."""
     ref = case_reference(case_id)
     title = f"safeshare {ref}: safeguarding information for {agency_code}"
-    body = (
+    lines = [
         f"A school is sharing safeguarding information with you under case {ref}. "
-        "The information itself is sent through the agreed secure route, not in this message. "
-        f"Please confirm receipt to the school's Designated Safeguarding Lead, quoting {ref} "
-        "and your own reference."
-    )
-    return title, body
+        "The information itself is not in this message."
+    ]
+    if link:
+        until = f", until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
+        lines.append(
+            f"Read what is shared and confirm receipt here (the link works once{until}): {link}"
+        )
+    else:
+        lines.append(
+            f"Please confirm receipt to the school's Designated Safeguarding Lead, quoting {ref} "
+            "and your own reference."
+        )
+    return title, "\n".join(lines)
 
 
 def outcome_message(case_id: int, outcome: str) -> tuple[str, str]:

@@ -184,7 +184,8 @@ class Receipt(Base):
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     agency_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     channel: Mapped[str] = mapped_column(String(16))
-    recorded_by: Mapped[str] = mapped_column(ForeignKey("staff.staff_id"))
+    # the member of staff who recorded it; none when the agency confirmed through its link
+    recorded_by: Mapped[str | None] = mapped_column(ForeignKey("staff.staff_id"), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -271,3 +272,24 @@ class AnswerCode(Base):
     outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
 
     __table_args__ = (Index("ix_answer_codes_case_key_staff", "case_id", "key", "staff_id"),)
+
+
+class ReceiptLink(Base):
+    """A signed, expiring, single-use link for an agency to confirm that it received one
+    disclosure. Only a hash of the token is kept."""
+
+    __tablename__ = "receipt_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    disclosure_id: Mapped[int] = mapped_column(ForeignKey("disclosures.id"))
+    agency_code: Mapped[str] = mapped_column(String(32))
+    slot: Mapped[str] = mapped_column(String(64))  # the receipt wait it answers
+    flow_run_id: Mapped[str] = mapped_column(String(36))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
+
+    __table_args__ = (Index("ix_receipt_links_case", "case_id"),)

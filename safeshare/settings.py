@@ -95,6 +95,9 @@ class Settings(BaseSettings):
         description="YAML file with the setting's term dates and closure days (terms: and "
         "closures: lists of {first: YYYY-MM-DD, last: YYYY-MM-DD}).",
     )
+    receipt_link_ttl_hours: float = Field(
+        default=168, gt=0, description="How long an agency's link to confirm receipt stays valid."
+    )
     code_ttl_hours: float = Field(
         default=24, gt=0, description="How long a one-time code for a waiting step stays valid."
     )

@@ -10,6 +10,7 @@ import secrets
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 LINK_SALT = "safeshare.answer-link"
+RECEIPT_SALT = "safeshare.receipt-link"  # an agency's link: never accepted as an answer link
 CSRF_SALT = "safeshare.csrf"
 
 
@@ -21,16 +22,16 @@ class ExpiredToken(ValueError):
     """The token is ours but older than it may be."""
 
 
-def make_token(key: bytes, link_id: int) -> str:
+def make_token(key: bytes, link_id: int, *, salt: str = LINK_SALT) -> str:
     """A new token for a link: its id and 128 random bits, signed and time-stamped."""
-    return URLSafeTimedSerializer(key, salt=LINK_SALT).dumps(
+    return URLSafeTimedSerializer(key, salt=salt).dumps(
         {"l": link_id, "n": secrets.token_urlsafe(16)}
     )
 
 
-def read_token(key: bytes, token: str, *, max_age_seconds: float) -> int:
+def read_token(key: bytes, token: str, *, max_age_seconds: float, salt: str = LINK_SALT) -> int:
     """The link id in a token; ForgedToken or ExpiredToken when it cannot be used."""
-    serializer = URLSafeTimedSerializer(key, salt=LINK_SALT)
+    serializer = URLSafeTimedSerializer(key, salt=salt)
     try:
         payload = serializer.loads(token, max_age=int(max_age_seconds))
     except SignatureExpired as exc:

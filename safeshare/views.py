@@ -228,3 +228,26 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
                 }
             )
         return overdue
+
+
+def disclosure_summary(session: Any, case_id: int) -> dict[str, Any]:
+    """Exactly what is shared with the agency, as the disclosure records it: what, why, on what
+    basis, who decided and who co-signed. Nothing else about the case."""
+    from models.tables import Agency
+
+    disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
+    if disclosure is None:
+        raise CaseNotFound(f"Case {case_id} has no disclosure.")
+    agency = session.get(Agency, disclosure.agency_code)
+    return {
+        "reference": case_reference(case_id),
+        "agency": agency.name if agency is not None else disclosure.agency_code,
+        "information": disclosure.information,
+        "purpose": disclosure.purpose,
+        "lawful_basis": disclosure.lawful_basis,
+        "special_category_condition": disclosure.special_category_condition,
+        "consent": disclosure.consent,
+        "decided_by": disclosure.decided_by,
+        "cosigned_by": disclosure.cosigned_by,
+        "disclosed_at": _iso(disclosure.disclosed_at),
+    }

@@ -25,6 +25,7 @@ from models.domain import (
     CriteriaAnswers,
     ParentsDecision,
     Problem,
+    ReceiptChannel,
     ReceiptConfirmation,
     Role,
     Slot,
@@ -230,6 +231,12 @@ def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
     with session_scope() as session:
         row = session.scalar(
             select(CaseStep).where(CaseStep.case_id == slot.case_id, CaseStep.key == slot.key)
+        ) or session.scalar(  # answered ahead of the wait (an agency's receipt link)
+            select(CaseStep).where(
+                CaseStep.case_id == slot.case_id,
+                CaseStep.slot == slot.slot,
+                CaseStep.accepted.is_(True),
+            )
         )
         if row is None:
             row = _insert_step(session, _checked_row(session, slot, raw, typed_code))
@@ -297,7 +304,9 @@ def _write_receipt(session: Session, case_id: int, answer: ReceiptConfirmation) 
                 confirmed_at=answer.confirmed_at,
                 agency_reference=answer.agency_reference,
                 channel=answer.channel.value,
-                recorded_by=answer.answered_by,
+                recorded_by=(
+                    None if answer.channel is ReceiptChannel.AGENCY_LINK else answer.answered_by
+                ),
             )
         )
 

@@ -15,16 +15,25 @@ from typing import Any
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
-from models.domain import Step
+from models.domain import AgencyReceipt, Step
 from models.forms import InvalidAnswer, parse_answer
 from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
 from models.tables import utcnow
 from safeshare.db import session_scope
 from safeshare.settings import get_settings, secret_key
-from safeshare.tokens import ExpiredToken, ForgedToken, csrf_token, csrf_valid, read_token
-from safeshare.views import signoff_summary
+from safeshare.tokens import (
+    RECEIPT_SALT,
+    ExpiredToken,
+    ForgedToken,
+    csrf_token,
+    csrf_valid,
+    read_token,
+)
+from safeshare.views import disclosure_summary, signoff_summary
 from tasks.links import check_link, claim_and_record, is_throttled, record_attempt
+from tasks.receipts import check_receipt_link, confirm_receipt
 from tasks.records import answer_problems
 
 logger = logging.getLogger("safeshare.web")
@@ -192,6 +201,113 @@ def create_app() -> FastAPI:
         )
         response = page(request, "message.html", 200, heading="Decision recorded", message=message)
         return finish(request, token, link, "answered", 200, response)
+
+    # -- an agency confirms receipt of a disclosure ---------------------------------------------
+
+    def judge_receipt(request: Request, token: str, now: datetime) -> tuple[LinkOutcome, Any]:
+        with session_scope() as session:
+            if is_throttled(session, token, address(request), now=now):
+                return LinkOutcome.THROTTLED, None
+            try:
+                link_id = read_token(
+                    key, token, max_age_seconds=TOKEN_MAX_AGE_SECONDS, salt=RECEIPT_SALT
+                )
+            except ExpiredToken:
+                return LinkOutcome.EXPIRED, None
+            except ForgedToken:
+                return LinkOutcome.FORGED, None
+            check = check_receipt_link(session, link_id, token, now=now)
+            return check.outcome, check.link
+
+    def finish_receipt(
+        request: Request, token: str, outcome: str, status: int, response: Response
+    ) -> Response:
+        record_attempt(token, None, address(request), request.method, f"receipt-{outcome}", status)
+        return response
+
+    def receipt_page(
+        request: Request,
+        link: Any,
+        status: int,
+        csrf: str,
+        values: dict[str, str],
+        problems: list[str],
+    ) -> HTMLResponse:
+        with session_scope() as session:
+            shared = disclosure_summary(session, link.case_id)
+        return page(
+            request,
+            "receipt.html",
+            status,
+            shared=shared,
+            csrf=csrf,
+            values=values,
+            problems=problems,
+        )
+
+    @app.api_route("/receipt/{token}", methods=["GET", "HEAD"])
+    def show_receipt(request: Request, token: str) -> Response:
+        outcome, link = judge_receipt(request, token, utcnow())
+        if outcome is not LinkOutcome.VALID:
+            status = LINK_STATUS[outcome]
+            return finish_receipt(request, token, outcome.value, status, refusal(request, outcome))
+        response = receipt_page(request, link, 200, csrf_token(key, token), {}, [])
+        return finish_receipt(request, token, "shown", 200, response)
+
+    @app.post("/receipt/{token}")
+    def confirm(
+        request: Request,
+        token: str,
+        csrf: str = Form(default=""),
+        name: str = Form(default=""),
+        role: str = Form(default=""),
+        reference: str = Form(default=""),
+    ) -> Response:
+        now = utcnow()
+        outcome, link = judge_receipt(request, token, now)
+        if outcome is not LinkOutcome.VALID:
+            status = LINK_STATUS[outcome]
+            return finish_receipt(request, token, outcome.value, status, refusal(request, outcome))
+        if not csrf_valid(key, token, csrf, max_age_seconds=TOKEN_MAX_AGE_SECONDS):
+            response = page(
+                request,
+                "message.html",
+                403,
+                heading="Form not accepted",
+                message="Open your link again and confirm on the page it shows.",
+            )
+            return finish_receipt(request, token, "csrf", 403, response)
+        values = {"name": name, "role": role, "reference": reference}
+        try:
+            given = AgencyReceipt(
+                confirmed_by_name=name, confirmed_by_role=role, agency_reference=reference
+            )
+        except ValidationError as exc:
+            labels = {"confirmed_by_name": "Your name", "confirmed_by_role": "Your role"}
+            problems = sorted(
+                {
+                    f"{labels.get(str(e['loc'][0]), 'Your reference')}: give it, in full."
+                    for e in exc.errors(include_input=False)
+                }
+            )
+            response = receipt_page(request, link, 422, csrf, values, problems)
+            return finish_receipt(request, token, "invalid", 422, response)
+        claim = confirm_receipt(link.id, given, now=now)
+        if claim.outcome is not LinkOutcome.VALID:
+            status = LINK_STATUS[claim.outcome]
+            return finish_receipt(
+                request, token, claim.outcome.value, status, refusal(request, claim.outcome)
+            )
+        if claim.resume_run is not None and claim.run_input is not None:
+            resume_run(claim.resume_run, claim.run_input)
+        response = page(
+            request,
+            "message.html",
+            200,
+            heading="Receipt confirmed",
+            message="Thank you: your confirmation of receipt is recorded with the school.",
+        )
+        return finish_receipt(request, token, "confirmed", 200, response)
 
     return app
 

@@ -1,10 +1,12 @@
 """The overdue check on the real stack, on both case databases, with an injected clock: a receipt
 goes overdue, the escalation messages reach the listener exactly once per rung (also when two
-checks run at once), and recording the receipt ends it. The check is served on a schedule."""
+checks run at once), and the agency's confirmation through its link ends it. The check is
+served on a schedule."""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -14,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from harness.cases import (
-    RECEIPT,
+    agency_link,
     answer_ok,
     assessment,
     cli,
@@ -102,9 +104,14 @@ def test_an_overdue_receipt_climbs_its_ladder_once_per_rung(
     for record in listener.records:
         assert mark not in json.dumps(record.body), "personal data in a notification"
 
-    # The receipt is recorded: the case is no longer overdue, and nothing more is sent.
-    answer_ok(case_id, "confirm-receipt", people["dsl"], RECEIPT)
-    wait_for_status(case_id, "shared")
+    # The agency confirms through the link in its notification: the case completes, is no
+    # longer overdue, and nothing more is sent.
+    url = agency_link(listener, backend, case_id)
+    page = httpx.get(url)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    fields = {"csrf": csrf, "name": "Duty worker", "role": "Team manager", "reference": "R-1"}
+    assert httpx.post(url, data=fields).status_code == 200
+    assert wait_for_status(case_id, "shared")["receipt"]["agency_reference"] == "R-1"
     assert case_id not in [c["case_id"] for c in check(due + 10 * EVERY)]
     arrived(7)
 

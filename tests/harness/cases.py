@@ -218,3 +218,23 @@ def assert_once_each(listener: Any, backend: str, case_id: int) -> Counter[tuple
 
 def marker() -> str:
     return f"PD{uuid.uuid4().hex[:12]}"
+
+
+RECEIPT_LINK = re.compile(r"(http://127\.0\.0\.1:\d+/receipt/\S+)")
+
+
+def agency_link(listener: Any, backend: str, case_id: int) -> str:
+    """The receipt link in the agency's latest notification about this case."""
+    ref = f"SS-{case_id:06d}"
+
+    def found(records: list[Any]) -> list[str]:
+        return [
+            m.group(1)
+            for r in records
+            if r.path == f"/{backend}/tag/agency-csc"
+            and isinstance(r.body, dict)
+            and ref in r.body.get("title", "")
+            and (m := RECEIPT_LINK.search(r.body.get("message", "")))
+        ]
+
+    return found(listener.wait_for(lambda rs: found(rs)))[-1]

@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.domain import Role, StaffMember, Step
-from models.links import LINK_STATUS, LinkFacts, LinkOutcome, WaitFacts, judge_link, throttled
+from models.links import (
+    LINK_STATUS,
+    LinkFacts,
+    LinkOutcome,
+    ReceiptLinkFacts,
+    WaitFacts,
+    judge_link,
+    judge_receipt_link,
+    throttled,
+)
 from safeshare.tokens import (
     ExpiredToken,
     ForgedToken,
@@ -131,3 +140,37 @@ def test_csrf_is_bound_to_the_link() -> None:
     assert not csrf_valid(KEY, two, value, max_age_seconds=60)
     assert not csrf_valid(KEY, one, "", max_age_seconds=60)
     assert not csrf_valid(b"z" * 48, one, value, max_age_seconds=60)
+
+
+# ---------------------------------------------------------------------------------------------
+# An agency's receipt link: bound to the disclosure, not to a wait.
+
+_RNOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def _receipt(**overrides: object) -> ReceiptLinkFacts:
+    base: dict[str, object] = {
+        "expires_at": _RNOW + timedelta(days=7),
+        "used_at": None,
+        "case_open": True,
+        "receipt_recorded": False,
+    }
+    return ReceiptLinkFacts.model_validate(base | overrides)
+
+
+@pytest.mark.parametrize(
+    ("facts", "outcome"),
+    [
+        (_receipt(), LinkOutcome.VALID),
+        (None, LinkOutcome.FORGED),
+        (_receipt(used_at=_RNOW), LinkOutcome.USED),
+        (_receipt(expires_at=_RNOW), LinkOutcome.EXPIRED),
+        (_receipt(receipt_recorded=True), LinkOutcome.ANSWERED),  # the DSL recorded it by phone
+        (_receipt(case_open=False), LinkOutcome.WRONG_STEP),
+        (_receipt(used_at=_RNOW, expires_at=_RNOW), LinkOutcome.USED),
+    ],
+)
+def test_every_outcome_of_a_receipt_link(
+    facts: ReceiptLinkFacts | None, outcome: LinkOutcome
+) -> None:
+    assert judge_receipt_link(facts, now=_RNOW) is outcome

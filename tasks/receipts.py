@@ -1,0 +1,174 @@
+"""Where an agency's confirmation of receipt is written: the disclosure's notification carries a
+link for the agency, and the link, used once, records the receipt and moves the case on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models.domain import AgencyReceipt, ReceiptChannel, ReceiptConfirmation, Step
+from models.links import LinkOutcome, ReceiptLinkFacts, judge_receipt_link
+from models.messages import agency_message
+from models.tables import Case, CaseStep, Disclosure, ReceiptLink, utcnow
+from safeshare.db import session_scope
+from safeshare.settings import get_settings, secret_key
+from safeshare.tokens import RECEIPT_SALT, make_token, token_hash
+from tasks.notify import already_sent, deliver
+
+#: The receipt wait of a sharing case (its only one).
+RECEIPT_SLOT = "confirm-receipt-0"
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def notify_agency(case_id: int, flow_run_id: str) -> str:
+    """Tell the agency, once, that information is shared with it, with its own link to read it
+    and confirm receipt; returns the agency code. The token exists only in the message: a link
+    whose message did not go is spent, and the next try sends a new one."""
+    settings = get_settings()
+    with session_scope() as session:
+        disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
+        if disclosure is None:
+            raise RuntimeError(f"case {case_id} has no disclosure to notify")
+        agency = disclosure.agency_code
+    outbox_key = f"case:{case_id}:notify-agency:agency:{agency}"
+    if already_sent(outbox_key):
+        return agency
+    now = utcnow()
+    with session_scope() as session:
+        session.execute(
+            update(ReceiptLink)
+            .where(ReceiptLink.disclosure_id == disclosure.id, ReceiptLink.used_at.is_(None))
+            .values(used_at=now, outcome="superseded")
+            .execution_options(synchronize_session=False)
+        )
+        link = ReceiptLink(
+            case_id=case_id,
+            disclosure_id=disclosure.id,
+            agency_code=agency,
+            slot=RECEIPT_SLOT,
+            flow_run_id=flow_run_id,
+            expires_at=now + timedelta(hours=settings.receipt_link_ttl_hours),
+        )
+        session.add(link)
+        session.flush()
+        token = make_token(secret_key(settings), link.id, salt=RECEIPT_SALT)
+        link.token_hash = token_hash(token)
+        expires_at = link.expires_at
+    title, body = agency_message(
+        case_id, agency, link=f"{settings.web_url}/receipt/{token}", expires_at=expires_at
+    )
+    deliver(
+        outbox_key,
+        case_id=case_id,
+        tag=f"agency:{agency}",
+        kind="disclosure",
+        title=title,
+        body=body,
+    )
+    return agency
+
+
+# ---------------------------------------------------------------------------------------------
+# Used by the web app (outside any flow).
+
+
+@dataclass(frozen=True)
+class ReceiptCheck:
+    outcome: LinkOutcome
+    link: ReceiptLink | None = None
+
+
+def _facts(session: Session, link: ReceiptLink) -> ReceiptLinkFacts:
+    case = session.get(Case, link.case_id)
+    assert case is not None
+    recorded = session.scalar(
+        select(CaseStep.id).where(
+            CaseStep.case_id == link.case_id,
+            CaseStep.slot == link.slot,
+            CaseStep.accepted.is_(True),
+        )
+    )
+    return ReceiptLinkFacts(
+        expires_at=link.expires_at,
+        used_at=link.used_at,
+        case_open=case.status == "open",
+        receipt_recorded=recorded is not None,
+    )
+
+
+def check_receipt_link(
+    session: Session, link_id: int | None, token: str, *, now: datetime
+) -> ReceiptCheck:
+    """Judge a receipt link as it stands: the token's hash must match the link it names."""
+    link = session.get(ReceiptLink, link_id) if link_id is not None else None
+    if link is None or link.token_hash != token_hash(token):
+        return ReceiptCheck(LinkOutcome.FORGED)
+    return ReceiptCheck(judge_receipt_link(_facts(session, link), now=now), link)
+
+
+@dataclass(frozen=True)
+class ReceiptClaim:
+    outcome: LinkOutcome
+    resume_run: str | None = None  # the run to resume, when the case waits for this receipt now
+    run_input: dict[str, object] | None = None
+
+
+def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> ReceiptClaim:
+    """Use the link once: record the agency's confirmation as the receipt step's answer and the
+    receipt itself, in one transaction; say which run to resume, if the case waits for it."""
+    from tasks.records import _insert_step, _write_receipt
+
+    with session_scope() as session:
+        link = session.get(ReceiptLink, link_id)
+        assert link is not None
+        outcome = judge_receipt_link(_facts(session, link), now=now)
+        if outcome is not LinkOutcome.VALID:
+            return ReceiptClaim(outcome)
+        claimed = session.execute(
+            update(ReceiptLink)
+            .where(ReceiptLink.id == link_id, ReceiptLink.used_at.is_(None))
+            .values(used_at=now, outcome="confirmed")
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return ReceiptClaim(LinkOutcome.USED)
+        case = session.get(Case, link.case_id)
+        assert case is not None
+        waiting_now = case.waiting_slot == link.slot and case.waiting_key is not None
+        answer = ReceiptConfirmation(
+            answered_by=f"agency.{link.agency_code}",
+            confirmed_by_name=given.confirmed_by_name,
+            confirmed_by_role=given.confirmed_by_role,
+            confirmed_at=now,
+            agency_reference=given.agency_reference,
+            channel=ReceiptChannel.AGENCY_LINK,
+        )
+        row = _insert_step(
+            session,
+            CaseStep(
+                case_id=link.case_id,
+                step=Step.CONFIRM_RECEIPT.value,
+                slot=link.slot,
+                # under the wait's own key when the case waits for it, so the resumed run finds
+                # it; otherwise ahead of the wait, which will then find the slot answered
+                key=case.waiting_key if waiting_now else f"{link.slot}-agency",
+                accepted=True,
+                actor=answer.answered_by,
+                channel=ReceiptChannel.AGENCY_LINK.value,
+                data=answer.model_dump(mode="json"),
+            ),
+        )
+        if row.channel != ReceiptChannel.AGENCY_LINK.value or not row.accepted:
+            session.rollback()
+            return ReceiptClaim(LinkOutcome.ANSWERED)
+        _write_receipt(session, link.case_id, answer)
+        if not waiting_now:
+            return ReceiptClaim(LinkOutcome.VALID)
+        case.waiting_step = case.waiting_slot = case.waiting_key = None
+        case.waiting_since = case.waiting_due = None
+        return ReceiptClaim(LinkOutcome.VALID, link.flow_run_id, answer.model_dump(mode="json"))

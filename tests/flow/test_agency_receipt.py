@@ -1,0 +1,132 @@
+"""The agency confirms receipt through the link in its notification, against the real web app,
+on both case databases: it reads exactly what is shared, GET and HEAD change nothing, the link
+works once, and confirming moves the case on (or answers the receipt before the case asks)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from harness.cases import (
+    agency_link,
+    answer_ok,
+    assessment,
+    marker,
+    new_case,
+    told_parents,
+    wait_for_status,
+    wait_for_step,
+)
+from sqlalchemy import select, update
+
+from models.tables import Receipt, ReceiptLink, utcnow
+from safeshare.db import session_scope
+from safeshare.views import show_case
+
+pytestmark = pytest.mark.flow
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def confirm(url: str, **fields: str) -> httpx.Response:
+    page = httpx.get(url)
+    csrf = CSRF.search(page.text)
+    assert csrf, page.text
+    return httpx.post(url, data={"csrf": csrf.group(1), **fields})
+
+
+def receipt_of(case_id: int) -> Receipt | None:
+    from models.tables import Disclosure
+
+    with session_scope() as session:
+        return session.scalar(select(Receipt).join(Disclosure).where(Disclosure.case_id == case_id))
+
+
+def test_the_agency_reads_what_is_shared_and_confirms_once(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
+    answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
+    wait_for_step(case_id, "confirm-receipt")
+    url = agency_link(listener, stack.backend, case_id)
+
+    page = httpx.get(url)
+    assert page.status_code == 200
+    assert f"{mark} info" in page.text and f"{mark} purpose" in page.text
+    assert "Children&#39;s Social Care" in page.text or "Children's Social Care" in page.text
+    assert f"{mark} what happened" not in page.text and f"{mark} child" not in page.text
+    assert httpx.head(url).status_code == 200
+    assert receipt_of(case_id) is None  # reading never confirms
+    assert show_case(case_id)["waiting"]["step"] == "confirm-receipt"
+
+    assert (
+        httpx.post(url, data={"csrf": "x", "name": "A", "role": "B", "reference": "C"}).status_code
+        == 403
+    )
+    incomplete = confirm(url, name="Duty social worker", role="", reference="CSC-9")
+    assert incomplete.status_code == 422
+    assert "Your role" in incomplete.text and 'value="Duty social worker"' in incomplete.text
+    assert receipt_of(case_id) is None
+
+    done = confirm(url, name="Duty social worker", role="Team manager", reference="CSC-9")
+    assert done.status_code == 200 and "Receipt confirmed" in done.text
+    case = wait_for_status(case_id, "shared")
+    assert case["receipt"]["agency_reference"] == "CSC-9"
+    receipt = receipt_of(case_id)
+    assert receipt is not None and receipt.channel == "agency-link" and receipt.recorded_by is None
+    (step,) = [e for e in case["chronology"] if e["step"] == "confirm-receipt"]
+    assert (step["by"], step["channel"]) == ("agency.csc", "agency-link")
+
+    assert httpx.get(url).status_code == 409  # used
+    assert httpx.get(url.rsplit("/", 1)[0] + "/not-a-token").status_code == 403
+    # A sign-off link's token is not a receipt link, even though both are signed by us.
+    assert httpx.get(url.replace("/receipt/", "/answer/")).status_code == 403
+
+
+def test_the_agency_may_confirm_before_the_case_asks(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    """After an emergency share the agency is told at once; it confirms while the management
+    team has not yet ratified, and the case later skips its receipt wait."""
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(
+        case_id,
+        "assess-criteria",
+        people["dsl"],
+        assessment(mark, emergency_reason=f"{mark} cannot wait"),
+    )
+    wait_for_step(case_id, "ratification")
+    url = agency_link(listener, stack.backend, case_id)
+
+    with session_scope() as session:  # an expired link says so, and changes nothing
+        session.execute(
+            update(ReceiptLink).where(ReceiptLink.case_id == case_id).values(expires_at=utcnow())
+        )
+    assert httpx.get(url).status_code == 410
+    with session_scope() as session:
+        session.execute(
+            update(ReceiptLink)
+            .where(ReceiptLink.case_id == case_id)
+            .values(expires_at=utcnow().replace(year=utcnow().year + 1))
+        )
+
+    assert (
+        confirm(url, name="Duty worker", role="Social worker", reference="MASH-7").status_code
+        == 200
+    )
+    assert receipt_of(case_id) is not None
+    assert show_case(case_id)["waiting"]["step"] == "ratification"
+
+    answer_ok(case_id, "ratification", people["slt"], {"decision": "approve"})
+    answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
+    case = wait_for_status(case_id, "shared")
+    assert case["receipt"]["agency_reference"] == "MASH-7"
+    assert not [
+        e for e in case["chronology"] if e["step"] == "confirm-receipt" and e["by"] != "agency.csc"
+    ]
