@@ -21,16 +21,49 @@ class Rung(Frozen):
     tags: tuple[str, ...]
 
 
-def ladder(step: Step, must_act: Sequence[str], agency: str | None = None) -> list[Rung]:
-    """The rungs for an overdue wait of `step`: whom to tell at each level, in order."""
-    rungs = [
-        Rung(level=1, who="who must act", tags=tuple(f"staff:{s}" for s in must_act)),
-        Rung(level=2, who="deputy DSLs", tags=("deputy-dsl",)),
-        Rung(level=3, who="head and senior leaders", tags=("slt",)),
+#: The rungs a ladder can be made of, by name, in configuration.
+RUNGS = {
+    "who-must-act": "who must act",
+    "deputy-dsl": "deputy DSLs",
+    "dsl": "the DSL and deputies",
+    "slt": "head and senior leaders",
+    "agency": "the agency's duty line",
+}
+DEFAULT_LADDER = ("who-must-act", "deputy-dsl", "slt", "agency")
+
+
+def check_ladder(names: Sequence[str]) -> tuple[str, ...]:
+    """A ladder from configuration: known rung names, each once, at least one."""
+    unknown = [n for n in names if n not in RUNGS]
+    if unknown or not names or len(set(names)) != len(names):
+        raise ValueError(
+            f"an escalation ladder is a list of distinct rungs from {', '.join(RUNGS)}; "
+            f"got {list(names)}"
+        )
+    return tuple(names)
+
+
+def ladder(
+    step: Step,
+    must_act: Sequence[str],
+    agency: str | None = None,
+    rungs: Sequence[str] = DEFAULT_LADDER,
+) -> list[Rung]:
+    """The rungs for an overdue wait of `step`, in order: whom to tell at each level. A rung
+    with nobody to tell (no one eligible; the agency, except for a receipt) is skipped, keeping
+    the levels of the others."""
+    tags: dict[str, tuple[str, ...]] = {
+        "who-must-act": tuple(f"staff:{s}" for s in must_act),
+        "deputy-dsl": ("deputy-dsl",),
+        "dsl": ("dsl",),
+        "slt": ("slt",),
+        "agency": (f"agency:{agency}",) if step is Step.CONFIRM_RECEIPT and agency else (),
+    }
+    built = [
+        Rung(level=level, who=RUNGS[name], tags=tags[name])
+        for level, name in enumerate(check_ladder(rungs), start=1)
     ]
-    if step is Step.CONFIRM_RECEIPT and agency:
-        rungs.append(Rung(level=4, who="the agency's duty line", tags=(f"agency:{agency}",)))
-    return [r for r in rungs if r.tags]
+    return [r for r in built if r.tags]
 
 
 def level_reached(due: datetime, now: datetime, every: timedelta, top: int) -> int:

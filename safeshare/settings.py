@@ -19,6 +19,7 @@ from models.deadlines import (
     rules_with,
     working_calendar,
 )
+from models.escalation import DEFAULT_LADDER, check_ladder
 
 
 class Settings(BaseSettings):
@@ -87,6 +88,11 @@ class Settings(BaseSettings):
         gt=0,
         description="An overdue wait climbs one rung of its escalation ladder this often.",
     )
+    escalation_ladder: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_LADDER),
+        description="The rungs an overdue wait climbs, in order (JSON list in "
+        "SAFESHARE_ESCALATION_LADDER): who-must-act, deputy-dsl, dsl, slt, agency.",
+    )
     overdue_cron: str = Field(
         default="*/5 * * * *", description="When the overdue check runs (cron, served)."
     )
@@ -116,6 +122,11 @@ class Settings(BaseSettings):
     def _known_rules(cls, value: dict[str, str]) -> dict[str, str]:
         rules_with(value)  # refuses unknown kinds and rules that are not deadlines
         return value
+
+    @field_validator("escalation_ladder")
+    @classmethod
+    def _known_rungs(cls, value: list[str]) -> list[str]:
+        return list(check_ladder(value))
 
     @field_validator("home")
     @classmethod

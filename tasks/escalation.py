@@ -22,11 +22,17 @@ from tasks.notify import deliver
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
 def escalate_overdue(now: datetime) -> int:
     """Climb every overdue wait's ladder as far as `now` says; returns how many waits were late."""
-    every = timedelta(hours=get_settings().escalate_every_hours)
+    settings = get_settings()
+    every = timedelta(hours=settings.escalate_every_hours)
     late = overdue_cases(now)
     for case in late:
         step, due = Step(case["step"]), datetime.fromisoformat(case["due"])
-        rungs = ladder(step, case["who_must_act"], agency=_agency(case["case_id"], step))
+        rungs = ladder(
+            step,
+            case["who_must_act"],
+            agency=_agency(case["case_id"], step),
+            rungs=settings.escalation_ladder,
+        )
         if not rungs:
             continue
         reached = level_reached(due, now, every, top=rungs[-1].level)

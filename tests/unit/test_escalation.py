@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,34 @@ def test_level_reached(now: datetime, top: int, level: int) -> None:
 def test_the_interval_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         level_reached(DUE, DUE, timedelta(0), 4)
+
+
+def test_a_configured_ladder_climbs_in_its_own_order() -> None:
+    rungs = ladder(Step.CONFIRM_RECEIPT, ["dsl1"], agency="csc", rungs=["slt", "agency", "dsl"])
+    assert [(r.level, r.tags) for r in rungs] == [
+        (1, ("slt",)),
+        (2, ("agency:csc",)),
+        (3, ("dsl",)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "rungs", [[], ["slt", "slt"], ["head-teacher"]], ids=["empty", "twice", "unknown"]
+)
+def test_a_ladder_that_is_not_one_is_refused(rungs: list[str]) -> None:
+    with pytest.raises(ValueError, match="distinct rungs"):
+        ladder(Step.PARENTS, ["dsl1"], rungs=rungs)
+
+
+def test_the_ladder_is_checked_when_settings_load(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import ValidationError
+
+    from safeshare.settings import Settings
+
+    monkeypatch.setenv("SAFESHARE_ESCALATION_LADDER", '["who-must-act", "slt"]')
+    assert Settings(home=tmp_path).escalation_ladder == ["who-must-act", "slt"]
+    monkeypatch.setenv("SAFESHARE_ESCALATION_LADDER", '["governors"]')
+    with pytest.raises(ValidationError, match="distinct rungs"):
+        Settings(home=tmp_path)
