@@ -66,12 +66,17 @@ def test_shared_at_once_then_ratified_through_the_link(
             in notifications_for(listener, stack.backend, case_id)
         )
     )
-    asked = [
-        r.body["message"]
-        for r in listener.records
-        if r.path == f"/{stack.backend}/tag/slt" and f"SS-{case_id:06d}" in r.body["title"]
-    ]
-    assert asked and f"Due by {due:%Y-%m-%d %H:%M} UTC" in asked[0]
+
+    def asked(records: list[Any]) -> list[str]:
+        return [
+            r.body["message"]
+            for r in records
+            if r.path == f"/{stack.backend}/tag/slt" and f"SS-{case_id:06d}" in r.body["title"]
+        ]
+
+    # The case waits (in the database) a moment before its message to the management team goes.
+    (message,) = asked(listener.wait_for(lambda records: asked(records)))
+    assert f"Due by {due:%Y-%m-%d %H:%M} UTC" in message
 
     # A senior leader ratifies from their link; the page says what it is for.
     key = case["waiting"]["key"]
