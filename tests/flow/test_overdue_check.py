@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -84,14 +86,18 @@ def test_an_overdue_receipt_climbs_its_ladder_once_per_rung(
 
     # Two rungs later, two checks at once: the deputy DSLs (dep1's address), then the head and
     # senior leaders (the slt tag: the config file's address, head1, head2), once each.
+    # Two processes, as a scheduled check and a person's --check-now would be.
     later = due + 2 * EVERY + timedelta(minutes=1)
-    results: list[Any] = []
-    threads = [threading.Thread(target=lambda: results.append(check(later))) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(results) == 2
+    safeshare = str(Path(sys.executable).parent / "safeshare")
+    argv = [safeshare, "overdue", "--check-now", "--json", "--at", later.isoformat()]
+    both = [
+        subprocess.Popen(argv, env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for process in both:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err.decode()
+        assert case_id in [c["case_id"] for c in json.loads(out)]
     counts = arrived(2 + 1 + 3)
     titles = {title for _, title in counts}
     assert any("reminder 2: deputy DSLs" in t for t in titles)
