@@ -64,6 +64,25 @@ def wait_for_step(case_id: int, step: str, timeout: float = 90) -> dict[str, Any
     )
 
 
+def open_wait(case_id: int, step: str, timeout: float = 90) -> dict[str, Any]:
+    """The case once it waits for `step` under a key nothing has been recorded against yet.
+
+    After a refused answer the case still shows the refused wait until the flow asks again
+    (with new codes): answering in that gap would use a spent wait's code."""
+    deadline = time.monotonic() + timeout
+    case: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        case = show_case(case_id)
+        waiting = case["waiting"]
+        if waiting and waiting["step"] == step:
+            if not any(e.get("key") == waiting["key"] for e in case["chronology"]):
+                return case
+        time.sleep(0.3)
+    raise AssertionError(
+        f"case {case_id} never newly waited for {step}: {json.dumps(case, default=str)[:2000]}"
+    )
+
+
 def wait_until_suspended(api: str, run_id: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -138,7 +157,7 @@ def answer(
     case_id: int, step: str, staff: str, payload: dict[str, Any], code: str | None = None
 ) -> Any:
     """Answer through the CLI as `staff`, with the code sent to them (or the one given)."""
-    waiting = wait_for_step(case_id, step)["waiting"]
+    waiting = open_wait(case_id, step)["waiting"]
     if code is None:
         code = code_for(case_id, waiting["key"], staff)
     return cli(
