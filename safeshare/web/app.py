@@ -8,6 +8,8 @@ Every attempt, failed ones too, is recorded; repeated failures are refused for a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from models.tables import utcnow
 from safeshare.db import session_scope
 from safeshare.settings import get_settings, secret_key
 from safeshare.tokens import (
+    LINK_SALT,
     RECEIPT_SALT,
     ExpiredToken,
     ForgedToken,
@@ -50,6 +53,21 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
 }
+
+
+@dataclass(frozen=True)
+class Door:
+    """A kind of personal link: how its token is signed, how its row is judged, and how its
+    attempts are named in the attempt log."""
+
+    salt: str
+    check: Callable[..., Any]
+    attempt_prefix: str
+
+
+ANSWER = Door(salt=LINK_SALT, check=check_link, attempt_prefix="")
+RECEIPT = Door(salt=RECEIPT_SALT, check=check_receipt_link, attempt_prefix="receipt-")
+
 HEADINGS = {
     LinkOutcome.FORGED: "Link not valid",
     LinkOutcome.WRONG_PERSON: "Not allowed",
@@ -85,34 +103,64 @@ def create_app() -> FastAPI:
     def address(request: Request) -> str:
         return request.client.host if request.client else "unknown"
 
-    def judge(request: Request, token: str, now: datetime) -> tuple[LinkOutcome, Any]:
+    def judge(
+        request: Request, token: str, now: datetime, *, door: Door = ANSWER
+    ) -> tuple[LinkOutcome, Any]:
         """The link's outcome before anything else is looked at, and its row when valid."""
         with session_scope() as session:
             if is_throttled(session, token, address(request), now=now):
                 return LinkOutcome.THROTTLED, None
             try:
-                link_id = read_token(key, token, max_age_seconds=TOKEN_MAX_AGE_SECONDS)
+                link_id = read_token(
+                    key, token, max_age_seconds=TOKEN_MAX_AGE_SECONDS, salt=door.salt
+                )
             except ExpiredToken:
                 return LinkOutcome.EXPIRED, None
             except ForgedToken:
                 return LinkOutcome.FORGED, None
-            check = check_link(session, link_id, token, now=now)
-            if check.outcome is not LinkOutcome.VALID or check.link is None:
-                return check.outcome, check.link
+            check = door.check(session, link_id, token, now=now)
             return check.outcome, check.link
 
     def finish(
-        request: Request, token: str, link: Any, outcome: str, status: int, response: Response
+        request: Request,
+        token: str,
+        link: Any,
+        outcome: str,
+        status: int,
+        response: Response,
+        *,
+        door: Door = ANSWER,
     ) -> Response:
+        """Record the attempt (failed ones too: they feed the throttle) and answer it."""
         record_attempt(
             token,
-            link.id if link is not None else None,
+            link.id if link is not None and door is ANSWER else None,
             address(request),
             request.method,
-            outcome,
+            f"{door.attempt_prefix}{outcome}",
             status,
         )
         return response
+
+    def refused(
+        request: Request, token: str, link: Any, outcome: LinkOutcome, *, door: Door = ANSWER
+    ) -> Response:
+        status = LINK_STATUS[outcome]
+        response = refusal(request, outcome)
+        return finish(request, token, link, outcome.value, status, response, door=door)
+
+    def forged_form(
+        request: Request, token: str, link: Any, verb: str, *, door: Door = ANSWER
+    ) -> Response:
+        """A POST without this page's anti-forgery value: nothing is looked at or changed."""
+        response = page(
+            request,
+            "message.html",
+            403,
+            heading="Form not accepted",
+            message=f"Open your link again and {verb} on the page it shows.",
+        )
+        return finish(request, token, link, "csrf", 403, response, door=door)
 
     @app.get("/health")
     def health() -> JSONResponse:
@@ -123,8 +171,7 @@ def create_app() -> FastAPI:
         now = utcnow()
         outcome, link = judge(request, token, now)
         if outcome is not LinkOutcome.VALID:
-            status = LINK_STATUS[outcome]
-            return finish(request, token, link, outcome.value, status, refusal(request, outcome))
+            return refused(request, token, link, outcome)
         with session_scope() as session:
             case = signoff_summary(session, link.case_id)
         response = page(
@@ -151,17 +198,9 @@ def create_app() -> FastAPI:
         now = utcnow()
         outcome, link = judge(request, token, now)
         if outcome is not LinkOutcome.VALID:
-            status = LINK_STATUS[outcome]
-            return finish(request, token, link, outcome.value, status, refusal(request, outcome))
+            return refused(request, token, link, outcome)
         if not csrf_valid(key, token, csrf, max_age_seconds=TOKEN_MAX_AGE_SECONDS):
-            response = page(
-                request,
-                "message.html",
-                403,
-                heading="Form not accepted",
-                message="Open your link again and answer on the page it shows.",
-            )
-            return finish(request, token, link, "csrf", 403, response)
+            return forged_form(request, token, link, "answer")
 
         values = {"decision": decision, "reason": reason}
         raw = {"answered_by": link.staff_id, "decision": decision or None}
@@ -191,8 +230,7 @@ def create_app() -> FastAPI:
 
         claimed = claim_and_record(link.id, signoff, now=now)
         if claimed is not LinkOutcome.VALID:
-            status = LINK_STATUS[claimed]
-            return finish(request, token, link, claimed.value, status, refusal(request, claimed))
+            return refused(request, token, link, claimed)
         resumed = resume_run(link.flow_run_id, signoff.model_dump(mode="json"))
         message = (
             "Thank you: your decision is recorded and the case has moved on."
@@ -203,27 +241,6 @@ def create_app() -> FastAPI:
         return finish(request, token, link, "answered", 200, response)
 
     # -- an agency confirms receipt of a disclosure ---------------------------------------------
-
-    def judge_receipt(request: Request, token: str, now: datetime) -> tuple[LinkOutcome, Any]:
-        with session_scope() as session:
-            if is_throttled(session, token, address(request), now=now):
-                return LinkOutcome.THROTTLED, None
-            try:
-                link_id = read_token(
-                    key, token, max_age_seconds=TOKEN_MAX_AGE_SECONDS, salt=RECEIPT_SALT
-                )
-            except ExpiredToken:
-                return LinkOutcome.EXPIRED, None
-            except ForgedToken:
-                return LinkOutcome.FORGED, None
-            check = check_receipt_link(session, link_id, token, now=now)
-            return check.outcome, check.link
-
-    def finish_receipt(
-        request: Request, token: str, outcome: str, status: int, response: Response
-    ) -> Response:
-        record_attempt(token, None, address(request), request.method, f"receipt-{outcome}", status)
-        return response
 
     def receipt_page(
         request: Request,
@@ -247,12 +264,11 @@ def create_app() -> FastAPI:
 
     @app.api_route("/receipt/{token}", methods=["GET", "HEAD"])
     def show_receipt(request: Request, token: str) -> Response:
-        outcome, link = judge_receipt(request, token, utcnow())
+        outcome, link = judge(request, token, utcnow(), door=RECEIPT)
         if outcome is not LinkOutcome.VALID:
-            status = LINK_STATUS[outcome]
-            return finish_receipt(request, token, outcome.value, status, refusal(request, outcome))
+            return refused(request, token, link, outcome, door=RECEIPT)
         response = receipt_page(request, link, 200, csrf_token(key, token), {}, [])
-        return finish_receipt(request, token, "shown", 200, response)
+        return finish(request, token, link, "shown", 200, response, door=RECEIPT)
 
     @app.post("/receipt/{token}")
     def confirm(
@@ -264,19 +280,11 @@ def create_app() -> FastAPI:
         reference: str = Form(default=""),
     ) -> Response:
         now = utcnow()
-        outcome, link = judge_receipt(request, token, now)
+        outcome, link = judge(request, token, now, door=RECEIPT)
         if outcome is not LinkOutcome.VALID:
-            status = LINK_STATUS[outcome]
-            return finish_receipt(request, token, outcome.value, status, refusal(request, outcome))
+            return refused(request, token, link, outcome, door=RECEIPT)
         if not csrf_valid(key, token, csrf, max_age_seconds=TOKEN_MAX_AGE_SECONDS):
-            response = page(
-                request,
-                "message.html",
-                403,
-                heading="Form not accepted",
-                message="Open your link again and confirm on the page it shows.",
-            )
-            return finish_receipt(request, token, "csrf", 403, response)
+            return forged_form(request, token, link, "confirm", door=RECEIPT)
         values = {"name": name, "role": role, "reference": reference}
         try:
             given = AgencyReceipt(
@@ -291,13 +299,10 @@ def create_app() -> FastAPI:
                 }
             )
             response = receipt_page(request, link, 422, csrf, values, problems)
-            return finish_receipt(request, token, "invalid", 422, response)
+            return finish(request, token, link, "invalid", 422, response, door=RECEIPT)
         claim = confirm_receipt(link.id, given, now=now)
         if claim.outcome is not LinkOutcome.VALID:
-            status = LINK_STATUS[claim.outcome]
-            return finish_receipt(
-                request, token, claim.outcome.value, status, refusal(request, claim.outcome)
-            )
+            return refused(request, token, link, claim.outcome, door=RECEIPT)
         if claim.resume_run is not None and claim.run_input is not None:
             resume_run(claim.resume_run, claim.run_input)
         response = page(
@@ -307,7 +312,7 @@ def create_app() -> FastAPI:
             heading="Receipt confirmed",
             message="Thank you: your confirmation of receipt is recorded with the school.",
         )
-        return finish_receipt(request, token, "confirmed", 200, response)
+        return finish(request, token, link, "confirmed", 200, response, door=RECEIPT)
 
     return app
 
