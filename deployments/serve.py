@@ -18,12 +18,13 @@ from prefect.exceptions import TerminationSignal
 from prefect.runner import Runner
 
 from deployments.forkserver import start_runs_from_forkserver
-from deployments.recovery import restart_runs, resume_answered_runs
+from deployments.recovery import restart_runs
 from flows.overdue_check import overdue_check
-from flows.sharing_case import sharing_case
+from flows.sharing_case import FLOW_NAME, sharing_case
 from safeshare.settings import Settings, get_settings
+from tasks.run_input import resume_answered_runs
 
-SHARING_CASE_FLOW = "sharing-case"
+SHARING_CASE_FLOW = FLOW_NAME
 
 log = logging.getLogger("safeshare.serve")
 

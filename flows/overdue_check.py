@@ -6,7 +6,10 @@ from datetime import UTC, datetime
 
 from prefect import flow
 
+from flows.sharing_case import FLOW_NAME
+from safeshare.settings import get_settings
 from tasks.escalation import escalate_overdue
+from tasks.run_input import resume_answered
 
 
 @flow(name="overdue-check", log_prints=False)
@@ -16,4 +19,7 @@ def overdue_check(at: str | None = None) -> int:
     now = datetime.fromisoformat(at) if at else datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("give `at` with its UTC offset")
+    # a safety net first: waits answered in the case database whose run was not resumed
+    # (its failure, Prefect's API busy say, must not stop the reminders: the next check retries)
+    resume_answered(FLOW_NAME, get_settings().deployment, return_state=True)
     return escalate_overdue(now)

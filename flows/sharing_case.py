@@ -12,8 +12,11 @@ from tasks.notify import notify
 from tasks.receipts import notify_agency
 from tasks.records import close_case, record_emergency_share, start_case, write_disclosure
 
+#: The flow's name in Prefect (and the first half of its deployment's name).
+FLOW_NAME = "sharing-case"
 
-@flow(name="sharing-case", persist_result=True, log_prints=False)
+
+@flow(name=FLOW_NAME, persist_result=True, log_prints=False)
 def sharing_case(case_id: int) -> str:
     """Carry one sharing case from recorded concern to confirmed receipt, or to not sharing."""
     run_id = str(flow_run.get_id())

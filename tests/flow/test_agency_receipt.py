@@ -130,3 +130,43 @@ def test_the_agency_may_confirm_before_the_case_asks(
     assert not [
         e for e in case["chronology"] if e["step"] == "confirm-receipt" and e["by"] != "agency.csc"
     ]
+
+
+def test_a_confirmation_racing_the_wait_is_picked_up_by_the_next_check(
+    stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    """The agency confirms at the very moment the receipt wait begins: its transaction saw no
+    wait, so it answered ahead of it, yet the run suspended. The next overdue check finds the
+    wait answered in the case database and resumes the run."""
+    from harness.cases import cli, wait_until_suspended
+
+    from models.tables import Case
+
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
+    answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
+    waiting = wait_for_step(case_id, "confirm-receipt")["waiting"]
+    wait_until_suspended(prefect_server.api_url, waiting["flow_run_id"])
+    url = agency_link(listener, stack.backend, case_id)
+
+    columns = ("waiting_step", "waiting_slot", "waiting_key", "waiting_since", "waiting_due")
+    with session_scope() as session:  # what the agency's transaction saw: no wait yet
+        case = session.get(Case, case_id)
+        assert case is not None
+        saved = {c: getattr(case, c) for c in columns}
+        case.stop_waiting()
+    assert confirm(url, name="Duty worker", role="Manager", reference="R-77").status_code == 200
+    with session_scope() as session:  # ... and what the flow's transaction then committed
+        session.execute(update(Case).where(Case.id == case_id).values(**saved))
+
+    state = httpx.get(f"{prefect_server.api_url}/flow_runs/{waiting['flow_run_id']}").json()
+    assert state["state"]["type"] == "PAUSED"  # nobody resumed it
+    assert show_case(case_id)["status"] == "open"
+
+    result = cli("overdue", "--check-now", "--json")
+    assert result.exit_code == 0, result.output
+    case = wait_for_status(case_id, "shared")
+    assert case["receipt"]["agency_reference"] == "R-77"
+    assert case["waiting"] is None
