@@ -163,6 +163,8 @@ def england_and_wales_bank_holidays(years: Iterable[int]) -> frozenset[date]:
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=list(years)).keys())
 
 
+WRITTEN_CONFIRMATION = "written-confirmation"
+
 #: Defaults from DOMAIN.md; every one can be changed in configuration.
 DEFAULT_RULES: Mapping[str, DeadlineRule] = {
     "assess-criteria": DeadlineRule(amount=24, unit=Unit.HOURS),
@@ -170,10 +172,23 @@ DEFAULT_RULES: Mapping[str, DeadlineRule] = {
     "management-signoff": DeadlineRule(amount=24, unit=Unit.HOURS),
     "ratification": DeadlineRule(amount=24, unit=Unit.HOURS),
     "parents": DeadlineRule(amount=1, unit=Unit.WORKING_DAYS, whose=Whose.SETTING),
-    # the agency acknowledges a referral within 1 working day (written confirmation of a phone
-    # referral within 24 h)
+    # the agency acknowledges a referral within 1 working day
     "confirm-receipt": DeadlineRule(amount=1, unit=Unit.WORKING_DAYS),
+    # a referral made by phone is confirmed in writing (the agency's notification) within 24 h
+    # of the call: not a wait of its own, but a deadline on every wait before that notification
+    WRITTEN_CONFIRMATION: DeadlineRule(amount=24, unit=Unit.HOURS),
 }
+
+#: The waits a case can stand in between a phone referral and its written confirmation.
+BEFORE_WRITTEN_CONFIRMATION = frozenset({"mash-advice", "management-signoff", "parents"})
+
+
+def wait_due(step: str, step_due: datetime, written_due: datetime | None) -> tuple[datetime, str]:
+    """When a wait is due and which deadline decides it: its own rule, or, while a phone
+    referral awaits its written confirmation, that confirmation's deadline if it is sooner."""
+    if written_due is not None and step in BEFORE_WRITTEN_CONFIRMATION and written_due < step_due:
+        return written_due, WRITTEN_CONFIRMATION
+    return step_due, step
 
 
 def rules_with(overrides: Mapping[str, str]) -> dict[str, DeadlineRule]:

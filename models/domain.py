@@ -257,6 +257,16 @@ class CriteriaAnswers(Frozen):
         "child at risk. Given, the information is shared at once and the management team is "
         "asked to ratify the decision within 24 hours.",
     )
+    phoned_at: AwareDatetime | None = Field(
+        default=None,
+        description="If you have already referred this to the agency by phone: when (with UTC "
+        "offset). The written confirmation, which is the agency's notification from this case, "
+        "is then due within 24 hours of the call, and every step before it is chased to meet "
+        "that.",
+    )
+    phone_reference: ShortText | None = Field(
+        default=None, description="The agency's reference for the phone referral, if it gave one."
+    )
 
 
 class Assessment(Frozen):

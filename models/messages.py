@@ -6,8 +6,9 @@ They carry a case reference, a step, staff ids and links; never a name or what h
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
+from models.deadlines import WRITTEN_CONFIRMATION
 from models.domain import Problem, Step
 
 STEP_TITLES: dict[Step, str] = {
@@ -65,15 +66,27 @@ def waiting_message(
 
 
 def agency_message(
-    case_id: int, agency_code: str, *, link: str | None = None, expires_at: datetime | None = None
+    case_id: int,
+    agency_code: str,
+    *,
+    link: str | None = None,
+    expires_at: datetime | None = None,
+    phoned_at: datetime | None = None,
 ) -> tuple[str, str]:
-    """Title and body telling an agency that a setting is sharing safeguarding information."""
+    """Title and body telling an agency that a setting is sharing safeguarding information
+    (and, after a phone referral, that this is its written confirmation)."""
     ref = case_reference(case_id)
     title = f"safeshare {ref}: safeguarding information for {agency_code}"
     lines = [
         f"A school is sharing safeguarding information with you under case {ref}. "
         "The information itself is not in this message."
     ]
+    if phoned_at is not None:
+        title = f"safeshare {ref}: written confirmation of phone referral, for {agency_code}"
+        lines.append(
+            "This is the written confirmation of the referral the school made to you by phone "
+            f"at {phoned_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC."
+        )
     if link:
         until = f", until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
         lines.append(
@@ -157,15 +170,37 @@ def not_ratified_message(case_id: int) -> tuple[str, str]:
 
 
 def overdue_message(
-    case_id: int, step: Step, *, level: int, rung: str, due: datetime
+    case_id: int,
+    step: Step,
+    *,
+    level: int,
+    rung: str,
+    due: datetime,
+    deadline: str | None = None,
 ) -> tuple[str, str]:
-    """Title and body of a reminder that a wait is past its deadline, at one rung of its ladder."""
+    """Title and body of a reminder that a wait is past its deadline, at one rung of its ladder.
+    `deadline` names the rule that set it when that is not the step's own (a phone referral's
+    written confirmation)."""
     ref = case_reference(case_id)
-    title = f"safeshare {ref}: {STEP_TITLES[step]} overdue (reminder {level}: {rung})"
     what = _WHAT_IS_NEEDED.get(step, STEP_TITLES[step])
+    if deadline == WRITTEN_CONFIRMATION:
+        title = (
+            f"safeshare {ref}: written confirmation of phone referral overdue "
+            f"(reminder {level}: {rung})"
+        )
+        why = (
+            f"Case {ref} was referred by phone; its written confirmation to the agency was due by "
+            f"{due:%Y-%m-%d %H:%M} UTC. It goes once the case has what it waits for: someone "
+            f"to {what}."
+        )
+    else:
+        title = f"safeshare {ref}: {STEP_TITLES[step]} overdue (reminder {level}: {rung})"
+        why = (
+            f"Case {ref} has been waiting past its deadline ({due:%Y-%m-%d %H:%M} UTC) for "
+            f"someone to {what}."
+        )
     body = (
-        f"Case {ref} has been waiting past its deadline ({due:%Y-%m-%d %H:%M} UTC) for someone "
-        f"to {what}. Reminder {level} goes to {rung}; it goes further up each time it stays "
+        f"{why} Reminder {level} goes to {rung}; it goes further up each time it stays "
         f"undone. See: safeshare case show {case_id}"
     )
     return title, body

@@ -7,6 +7,9 @@ Outcomes are enums with reason codes; "insufficient information" is an outcome o
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
 
 from models.domain import (
     HUMAN_STEPS,
@@ -100,6 +103,22 @@ def criteria_problems(answers: CriteriaAnswers) -> list[Problem]:
                 "sharing without consent has: leave emergency_reason empty for this assessment.",
             )
         )
+    if answers.phoned_at is not None and not verdict.shares:
+        problems.append(
+            Problem(
+                code="phone-referral-without-sharing",
+                message="A phone referral was recorded (phoned_at), but these answers do not lead "
+                "to sharing: a referral already made is confirmed in writing, so check the "
+                "criteria, or leave phoned_at empty if the call was only for advice.",
+            )
+        )
+    if answers.phone_reference and answers.phoned_at is None:
+        problems.append(
+            Problem(
+                code="phone-reference-without-call",
+                message="phone_reference is given but phoned_at is not: say when the call was.",
+            )
+        )
     if verdict.shares:
         missing = [
             name
@@ -115,6 +134,29 @@ def criteria_problems(answers: CriteriaAnswers) -> list[Problem]:
                 )
             )
     return problems
+
+
+#: How far ahead of the server's clock a recorded time may be (clocks on phones drift).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def future_times(answer: BaseModel, now: datetime) -> list[Problem]:
+    """Times in an answer say when something happened: none of them can be in the future.
+    The clock is passed in; the rule stays pure."""
+    late = sorted(
+        name
+        for name, value in answer
+        if isinstance(value, datetime) and value.tzinfo is not None and value > now + CLOCK_SKEW
+    )
+    if not late:
+        return []
+    return [
+        Problem(
+            code="time-in-future",
+            message=f"{', '.join(late)} cannot be in the future: give when it happened, "
+            "with its UTC offset.",
+        )
+    ]
 
 
 def is_emergency(answers: CriteriaAnswers) -> bool:

@@ -121,8 +121,18 @@ class Case(Base):
     waiting_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     waiting_due: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # which deadline rule set waiting_due: the step's own, or "written-confirmation"
+    waiting_deadline: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # a phone referral was made: its written confirmation (the agency notification) is due then
+    written_due: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    def stop_waiting(self) -> None:
+        """Nothing is awaited from anyone on this case now."""
+        self.waiting_step = self.waiting_slot = self.waiting_key = None
+        self.waiting_since = self.waiting_due = None
+        self.waiting_deadline = None
 
     __table_args__ = (
         Index("ix_cases_status_waiting", "status", "waiting_since"),

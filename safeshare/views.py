@@ -12,7 +12,13 @@ from models.domain import Step
 from models.messages import case_reference
 from models.tables import Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
 from safeshare.db import session_scope
-from tasks.records import CaseNotFound, first_signer, staff_directory
+from tasks.records import (
+    CaseNotFound,
+    first_signer,
+    first_signers,
+    phone_referral,
+    staff_directory,
+)
 
 
 def _iso(value: Any) -> str | None:
@@ -33,6 +39,7 @@ def _waiting(session: Any, case: Case) -> dict[str, Any] | None:
         "flow_run_id": case.flow_run_id,
         "since": _iso(case.waiting_since),
         "due": _iso(case.waiting_due),
+        "deadline": case.waiting_deadline,
         "who_may_answer": who,
     }
 
@@ -102,6 +109,7 @@ def show_case(case_id: int) -> dict[str, Any]:
             "closed_at": _iso(case.closed_at),
             "flow_run_id": case.flow_run_id,
             "waiting": _waiting(session, case),
+            "written_confirmation_due": _iso(case.written_due),
             "concern": {
                 "child_ref": child.child_ref if child else None,
                 "category": concern.category,
@@ -190,6 +198,7 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
             "purpose": assessment.purpose,
             "lawful_basis": assessment.lawful_basis.value if assessment.lawful_basis else None,
             "emergency_reason": assessment.emergency_reason,
+            **_phone_referral(session, case_id),
         }
     return summary
 
@@ -209,6 +218,7 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
             query = query.limit(limit)
         cases = session.scalars(query).all()
         staff = staff_directory(session) if cases else {}
+        signers = first_signers(session, [case.id for case in cases]) if cases else {}
         overdue = []
         for case in cases:
             assert case.waiting_due is not None and case.waiting_step is not None
@@ -221,9 +231,10 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
                     "key": case.waiting_key,
                     "since": _iso(case.waiting_since),
                     "due": _iso(case.waiting_due),
+                    "deadline": case.waiting_deadline or case.waiting_step,
                     "overdue_hours": round((now - case.waiting_due).total_seconds() / 3600, 1),
                     "who_must_act": rules.eligible_answerers(
-                        step, staff, first_signer=first_signer(session, case.id)
+                        step, staff, first_signer=signers[case.id]
                     ),
                 }
             )
@@ -250,4 +261,14 @@ def disclosure_summary(session: Any, case_id: int) -> dict[str, Any]:
         "decided_by": disclosure.decided_by,
         "cosigned_by": disclosure.cosigned_by,
         "disclosed_at": _iso(disclosure.disclosed_at),
+        **_phone_referral(session, case_id),
     }
+
+
+def _phone_referral(session: Any, case_id: int) -> dict[str, Any]:
+    """When the referral this disclosure confirms in writing was made by phone, and its
+    reference; empty when there was no call."""
+    called = phone_referral(session, case_id)
+    if called is None:
+        return {}
+    return {"phoned_at": _iso(called.phoned_at), "phone_reference": called.phone_reference}

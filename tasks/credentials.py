@@ -20,7 +20,8 @@ from models.rules import eligible_answerers
 from models.tables import AnswerCode, AnswerLink, Case, utcnow
 from safeshare.db import session_scope
 from safeshare.settings import get_settings, secret_key
-from safeshare.tokens import code_hash, make_token, token_hash
+from safeshare.tokens import code_hash
+from tasks.links import add_signed
 from tasks.notify import already_sent, deliver
 from tasks.records import first_signer, staff_directory
 
@@ -103,11 +104,7 @@ def _send(slot: Slot, flow_run_id: str, dashboard: str | None, *, round_: str) -
                     flow_run_id=flow_run_id,
                     expires_at=now + timedelta(hours=settings.link_ttl_hours),
                 )
-                session.add(link)
-                session.flush()
-                token = make_token(key, link.id)
-                link.token_hash = token_hash(token)
-                url = link_url(token)
+                url = link_url(add_signed(session, link, key))
         title, body = personal_message(
             slot.case_id,
             slot.step,

@@ -38,7 +38,12 @@ def escalate_overdue(now: datetime) -> int:
         reached = level_reached(due, now, every, top=rungs[-1].level)
         for rung in (r for r in rungs if r.level <= reached):
             title, body = overdue_message(
-                case["case_id"], step, level=rung.level, rung=rung.who, due=due
+                case["case_id"],
+                step,
+                level=rung.level,
+                rung=rung.who,
+                due=due,
+                deadline=case["deadline"],
             )
             for tag in rung.tags:
                 deliver(

@@ -12,11 +12,24 @@ from sqlalchemy.orm import Session
 
 from models.domain import Step
 from models.links import LinkFacts, LinkOutcome, WaitFacts, judge_link, throttled
-from models.tables import AnswerLink, Case, CaseStep, LinkAttempt, Staff
+from models.tables import AnswerLink, Case, CaseStep, LinkAttempt, ReceiptLink, Staff
 from safeshare.db import session_scope
 from safeshare.settings import get_settings
-from safeshare.tokens import fingerprint, token_hash
+from safeshare.tokens import LINK_SALT, fingerprint, make_token, token_hash
 from tasks.records import first_signer, staff_directory
+
+
+def add_signed(
+    session: Session, link: AnswerLink | ReceiptLink, key: bytes, *, salt: str = LINK_SALT
+) -> str:
+    """Add a new link and return its token. The token lives only in the message that carries
+    it; the row keeps its hash, so a database copy opens nothing."""
+    session.add(link)
+    session.flush()
+    token = make_token(key, link.id, salt=salt)
+    link.token_hash = token_hash(token)
+    return token
+
 
 # ---------------------------------------------------------------------------------------------
 # Used by the web app (outside any flow).
@@ -142,8 +155,7 @@ def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> LinkOutcome
             return LinkOutcome.ANSWERED
         case = session.get(Case, link.case_id)
         assert case is not None
-        case.waiting_step = case.waiting_slot = case.waiting_key = None
-        case.waiting_since = case.waiting_due = None
+        case.stop_waiting()
         return LinkOutcome.VALID
 
 

@@ -17,7 +17,8 @@ from models.messages import agency_message
 from models.tables import Case, CaseStep, Disclosure, ReceiptLink, utcnow
 from safeshare.db import session_scope
 from safeshare.settings import get_settings, secret_key
-from safeshare.tokens import RECEIPT_SALT, make_token, token_hash
+from safeshare.tokens import RECEIPT_SALT, token_hash
+from tasks.links import add_signed
 from tasks.notify import already_sent, deliver
 
 #: The receipt wait of a sharing case (its only one).
@@ -29,12 +30,15 @@ def notify_agency(case_id: int, flow_run_id: str) -> str:
     """Tell the agency, once, that information is shared with it, with its own link to read it
     and confirm receipt; returns the agency code. The token exists only in the message: a link
     whose message did not go is spent, and the next try sends a new one."""
+    from tasks.records import phone_referral
+
     settings = get_settings()
     with session_scope() as session:
         disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
         if disclosure is None:
             raise RuntimeError(f"case {case_id} has no disclosure to notify")
         agency = disclosure.agency_code
+        called = phone_referral(session, case_id)
     outbox_key = f"case:{case_id}:notify-agency:agency:{agency}"
     if already_sent(outbox_key):
         return agency
@@ -54,13 +58,14 @@ def notify_agency(case_id: int, flow_run_id: str) -> str:
             flow_run_id=flow_run_id,
             expires_at=now + timedelta(hours=settings.receipt_link_ttl_hours),
         )
-        session.add(link)
-        session.flush()
-        token = make_token(secret_key(settings), link.id, salt=RECEIPT_SALT)
-        link.token_hash = token_hash(token)
+        token = add_signed(session, link, secret_key(settings), salt=RECEIPT_SALT)
         expires_at = link.expires_at
     title, body = agency_message(
-        case_id, agency, link=f"{settings.web_url}/receipt/{token}", expires_at=expires_at
+        case_id,
+        agency,
+        link=f"{settings.web_url}/receipt/{token}",
+        expires_at=expires_at,
+        phoned_at=called.phoned_at if called else None,
     )
     deliver(
         outbox_key,
@@ -169,6 +174,5 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
         _write_receipt(session, link.case_id, answer)
         if not waiting_now:
             return ReceiptClaim(LinkOutcome.VALID)
-        case.waiting_step = case.waiting_slot = case.waiting_key = None
-        case.waiting_since = case.waiting_due = None
+        case.stop_waiting()
         return ReceiptClaim(LinkOutcome.VALID, link.flow_run_id, answer.model_dump(mode="json"))

@@ -7,6 +7,7 @@ persists task results, and the case content must stay in the case database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from models import rules
 from models.codes import CodeOutcome, code_problem
-from models.deadlines import due_at
+from models.deadlines import WRITTEN_CONFIRMATION, due_at, wait_due
 from models.domain import (
     SPECIAL_CATEGORY_CONDITION,
     CaseStatus,
@@ -65,6 +66,23 @@ def first_signer(session: Session, case_id: int) -> str | None:
     return rows[-1].actor if rows else None
 
 
+def first_signers(session: Session, case_ids: Sequence[int]) -> dict[int, str | None]:
+    """first_signer for many cases in one query (a listing of overdue cases, say)."""
+    signers: dict[int, str | None] = dict.fromkeys(case_ids)
+    rows = session.execute(
+        select(CaseStep.case_id, CaseStep.actor)
+        .where(
+            CaseStep.case_id.in_(case_ids),
+            CaseStep.step == Step.ASSESS_CRITERIA.value,
+            CaseStep.accepted.is_(True),
+        )
+        .order_by(CaseStep.id)
+    )
+    for case_id, actor in rows:
+        signers[case_id] = actor  # the latest wins
+    return signers
+
+
 def latest_answer(session: Session, case_id: int, step: Step) -> Any | None:
     """The latest accepted answer to a step, as its domain value."""
     rows = accepted_rows(session, case_id, step)
@@ -73,12 +91,24 @@ def latest_answer(session: Session, case_id: int, step: Step) -> Any | None:
     return FORMS[step].domain.model_validate(rows[-1].data)
 
 
+def phone_referral(session: Session, case_id: int) -> CriteriaAnswers | None:
+    """The accepted assessment that recorded the case's (first) phone referral, if any."""
+    called = [
+        answer
+        for row in accepted_rows(session, case_id, Step.ASSESS_CRITERIA)
+        if row.data is not None
+        and (answer := CriteriaAnswers.model_validate(row.data)).phoned_at is not None
+    ]
+    return min(called, key=lambda a: a.phoned_at or utcnow()) if called else None
+
+
 def answer_problems(session: Session, case_id: int, step: Step, answer: Any) -> list[Problem]:
     """Checks that need the case database: who may answer, two people, known agency and staff."""
     staff = staff_directory(session)
     problems = rules.answerer_problems(
         step, staff.get(answer.answered_by), first_signer=first_signer(session, case_id)
     )
+    problems.extend(rules.future_times(answer, utcnow()))
     if isinstance(answer, CriteriaAnswers) and answer.agency is not None:
         if session.get(Agency, answer.agency) is None:
             problems.append(
@@ -110,10 +140,11 @@ def _case(session: Session, case_id: int) -> Case:
     return case
 
 
-def due_for(step: Step, since: datetime) -> datetime:
-    """When a wait for `step` that started at `since` is due, under the configured rule."""
+def due_for(kind: str, since: datetime) -> datetime:
+    """When a deadline of this kind (a step's wait, or the written confirmation of a phone
+    referral) that started at `since` is due, under the configured rule."""
     settings = get_settings()
-    rule = deadline_rules(settings)[step.value]
+    rule = deadline_rules(settings)[kind]
     return due_at(rule, since, setting_calendar(settings, since.date()))
 
 
@@ -136,23 +167,32 @@ def _insert_step(session: Session, row: CaseStep) -> CaseStep:
     return row
 
 
+def _system_step(
+    session: Session, case_id: int, step: Step, data: dict[str, Any], actor: str | None = None
+) -> CaseStep:
+    """Record, once, a step the pipeline itself took (no one answered it)."""
+    return _insert_step(
+        session,
+        CaseStep(
+            case_id=case_id,
+            step=step.value,
+            slot=step.value,
+            key=f"{step.value}-a0",
+            accepted=True,
+            actor=actor,
+            channel="system",
+            data=data,
+        ),
+    )
+
+
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def start_case(case_id: int, flow_run_id: str) -> int:
     """Record that the concern is in and the case's pipeline has started."""
     with session_scope() as session:
         case = _case(session, case_id)
         case.flow_run_id = flow_run_id
-        concern_row = CaseStep(
-            case_id=case_id,
-            step=Step.RECORD_CONCERN.value,
-            slot=Step.RECORD_CONCERN.value,
-            key=f"{Step.RECORD_CONCERN.value}-a0",
-            accepted=True,
-            actor=None,
-            channel="system",
-            data={"concern_id": case.concern_id},
-        )
-        _insert_step(session, concern_row)
+        _system_step(session, case_id, Step.RECORD_CONCERN, {"concern_id": case.concern_id})
     return case_id
 
 
@@ -184,7 +224,9 @@ def open_step(case_id: int, step: Step, slot: str) -> Slot:
             # A re-asked answer keeps the slot's original waiting time: deadlines run from it.
             if case.waiting_slot != slot or case.waiting_since is None:
                 case.waiting_since = utcnow()
-                case.waiting_due = due_for(step, case.waiting_since)
+                case.waiting_due, case.waiting_deadline = wait_due(
+                    step.value, due_for(step, case.waiting_since), case.written_due
+                )
             case.waiting_step = step.value
             case.waiting_slot = slot
             case.waiting_key = key
@@ -245,11 +287,12 @@ def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
         summary = None
         if row.accepted:
             case = _case(session, slot.case_id)
-            case.waiting_step = case.waiting_slot = case.waiting_key = None
-            case.waiting_since = case.waiting_due = None
-            summary = rules.summarise(
-                slot.step, slot.slot, FORMS[slot.step].domain.model_validate(row.data)
-            )
+            case.stop_waiting()
+            answer = FORMS[slot.step].domain.model_validate(row.data)
+            if isinstance(answer, CriteriaAnswers) and answer.phoned_at is not None:
+                written = due_for(WRITTEN_CONFIRMATION, answer.phoned_at)
+                case.written_due = min(case.written_due or written, written)
+            summary = rules.summarise(slot.step, slot.slot, answer)
     forget_answer(slot.key)
     return summary
 
@@ -336,19 +379,7 @@ def write_disclosure(case_id: int) -> str:
             cosigned_by=signoffs[-1].actor if signoffs else None,
         )
         session.add(disclosure)
-        _insert_step(
-            session,
-            CaseStep(
-                case_id=case_id,
-                step=Step.NOTIFY_AGENCY.value,
-                slot=Step.NOTIFY_AGENCY.value,
-                key=f"{Step.NOTIFY_AGENCY.value}-a0",
-                accepted=True,
-                actor=None,
-                channel="system",
-                data={"agency": assessment.agency},
-            ),
-        )
+        _system_step(session, case_id, Step.NOTIFY_AGENCY, {"agency": assessment.agency})
         return str(assessment.agency)
 
 
@@ -362,22 +393,16 @@ def record_emergency_share(case_id: int) -> datetime:
             raise RuntimeError(f"case {case_id} has no assessment that asks for an emergency share")
         now = utcnow()
         rule = deadline_rules(get_settings())[Step.RATIFICATION.value]
-        row = _insert_step(
+        row = _system_step(
             session,
-            CaseStep(
-                case_id=case_id,
-                step=Step.EMERGENCY_SHARE.value,
-                slot=Step.EMERGENCY_SHARE.value,
-                key=f"{Step.EMERGENCY_SHARE.value}-a0",
-                accepted=True,
-                actor=assessment.answered_by,
-                channel="system",
-                data={
-                    "decided_by": assessment.answered_by,
-                    "ratify_within": str(rule),
-                    "ratify_by": due_for(Step.RATIFICATION, now).isoformat(),
-                },
-            ),
+            case_id,
+            Step.EMERGENCY_SHARE,
+            {
+                "decided_by": assessment.answered_by,
+                "ratify_within": str(rule),
+                "ratify_by": due_for(Step.RATIFICATION, now).isoformat(),
+            },
+            actor=assessment.answered_by,
         )
         assert row.data is not None
         return datetime.fromisoformat(row.data["ratify_by"])
@@ -388,21 +413,10 @@ def close_case(case_id: int, status: CaseStatus, reasons: tuple[str, ...]) -> No
     """Close the case with its outcome and reasons; closing twice changes nothing."""
     with session_scope() as session:
         case = _case(session, case_id)
-        _insert_step(
-            session,
-            CaseStep(
-                case_id=case_id,
-                step=Step.CLOSED.value,
-                slot=Step.CLOSED.value,
-                key=f"{Step.CLOSED.value}-a0",
-                accepted=True,
-                actor=None,
-                channel="system",
-                data={"status": status.value, "reasons": list(reasons)},
-            ),
+        _system_step(
+            session, case_id, Step.CLOSED, {"status": status.value, "reasons": list(reasons)}
         )
         if case.status == CaseStatus.OPEN.value:
             case.status = status.value
             case.closed_at = utcnow()
-        case.waiting_step = case.waiting_slot = case.waiting_key = None
-        case.waiting_since = case.waiting_due = None
+        case.stop_waiting()

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from models.domain import Category, ConcernFacts, Role
-from models.tables import Case
+from models.tables import Case, CaseStep
 from safeshare.cli import app
 from safeshare.db import engine_for, migrate, session_scope
 from safeshare.settings import get_settings
@@ -71,7 +71,30 @@ def cases(
             )
         return case_id
 
+    signoff = case("management-signoff", NOW - timedelta(hours=2))
+    add_staff(f"sa-{signoff}", name="A", role=Role.SLT, notify_url=None)
+    add_staff(f"sb-{signoff}", name="B", role=Role.SLT, notify_url=None)
+    with session_scope() as session:
+        # assessed by sb, then again by sa (both since moved to the management team), and the
+        # sign-off hurried by a phone referral's written confirmation
+        for n, actor in enumerate((f"sb-{signoff}", f"sa-{signoff}")):
+            session.add(
+                CaseStep(
+                    case_id=signoff,
+                    step="assess-criteria",
+                    slot="assess-criteria-0",
+                    key=f"assess-criteria-0-a{n}",
+                    accepted=True,
+                    actor=actor,
+                    channel="form",
+                )
+            )
+        session.execute(
+            update(Case).where(Case.id == signoff).values(waiting_deadline="written-confirmation")
+        )
+
     made = {
+        "signoff": signoff,
         "late": case("confirm-receipt", NOW - timedelta(hours=30)),
         "just-due": case("assess-criteria", NOW),
         "later": case("parents", NOW + timedelta(minutes=1)),
@@ -88,23 +111,38 @@ def mine(listed: list[dict], made: dict[str, int]) -> list[int]:
 
 def test_overdue_waits_at_a_given_time_most_overdue_first(cases: dict[str, int]) -> None:
     listed = overdue_cases(NOW)
-    assert mine(listed, cases) == [cases["late"], cases["just-due"]]
+    assert mine(listed, cases) == [cases["late"], cases["signoff"], cases["just-due"]]
     late = next(c for c in listed if c["case_id"] == cases["late"])
     assert (late["step"], late["overdue_hours"]) == ("confirm-receipt", 30.0)
     assert late["who_must_act"]  # the DSL
     assert mine(overdue_cases(NOW + timedelta(minutes=1)), cases) == [
         cases["late"],
+        cases["signoff"],
         cases["just-due"],
         cases["later"],
     ]
     assert mine(overdue_cases(NOW - timedelta(days=2)), cases) == []
 
 
+def test_each_wait_says_which_deadline_it_missed_and_who_must_act(cases: dict[str, int]) -> None:
+    listed = {c["case_id"]: c for c in overdue_cases(NOW)}
+    late, signoff = listed[cases["late"]], listed[cases["signoff"]]
+    assert late["deadline"] == "confirm-receipt"
+    assert signoff["deadline"] == "written-confirmation"
+    # the latest assessor is the first signer: the other senior leader must co-sign
+    assert f"sa-{cases['signoff']}" not in signoff["who_must_act"]
+    assert f"sb-{cases['signoff']}" in signoff["who_must_act"]
+
+
 def test_the_cli_prints_the_same_list(cases: dict[str, int]) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["overdue", "--json", "--at", NOW.isoformat()])
     assert result.exit_code == 0, result.output
-    assert mine(json.loads(result.stdout), cases) == [cases["late"], cases["just-due"]]
+    assert mine(json.loads(result.stdout), cases) == [
+        cases["late"],
+        cases["signoff"],
+        cases["just-due"],
+    ]
     table = runner.invoke(app, ["overdue", "--at", NOW.isoformat()])
     assert table.exit_code == 0 and f"SS-{cases['late']:06d}" in table.stdout
 

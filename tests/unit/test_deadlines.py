@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from models.deadlines import (
     DEFAULT_RULES,
     ENGLAND,
+    WRITTEN_CONFIRMATION,
     DateRange,
     DeadlineRule,
     Unit,
@@ -21,6 +22,7 @@ from models.deadlines import (
     is_overdue,
     parse_rule,
     rules_with,
+    wait_due,
 )
 
 case = pytest.param
@@ -177,3 +179,33 @@ def test_the_bank_holidays_are_those_of_england_and_wales() -> None:
     assert {date(2026, 4, 3), date(2026, 4, 6), date(2026, 8, 31), date(2026, 12, 28)} <= BANK
     assert date(2026, 8, 3) not in BANK  # Scotland's summer bank holiday
     assert date(2026, 11, 30) not in BANK  # St Andrew's Day, Scotland only
+
+
+STEP_DUE = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+SOONER, LATER = datetime(2026, 11, 26, 8, 5, tzinfo=UTC), datetime(2026, 11, 27, 8, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("step", "written_due", "expected"),
+    [
+        case("management-signoff", None, (STEP_DUE, "management-signoff"), id="no-phone-call"),
+        case("management-signoff", SOONER, (SOONER, WRITTEN_CONFIRMATION), id="signoff-sooner"),
+        case("parents", SOONER, (SOONER, WRITTEN_CONFIRMATION), id="parents-sooner"),
+        case("mash-advice", SOONER, (SOONER, WRITTEN_CONFIRMATION), id="mash-sooner"),
+        case("management-signoff", LATER, (STEP_DUE, "management-signoff"), id="own-rule-sooner"),
+        # after the written confirmation has gone, the phone call no longer hurries anything
+        case("confirm-receipt", SOONER, (STEP_DUE, "confirm-receipt"), id="receipt-after-it"),
+        case("ratification", SOONER, (STEP_DUE, "ratification"), id="emergency-already-sent"),
+    ],
+)
+def test_a_phone_referral_hurries_the_waits_before_its_written_confirmation(
+    step: str, written_due: datetime | None, expected: tuple[datetime, str]
+) -> None:
+    assert wait_due(step, STEP_DUE, written_due) == expected
+
+
+def test_written_confirmation_of_a_phone_referral_is_due_within_24_hours() -> None:
+    rule = DEFAULT_RULES[WRITTEN_CONFIRMATION]
+    called = datetime(2026, 3, 28, 16, 0, tzinfo=UTC)  # the clocks go forward that night
+    assert due_at(rule, called, WorkingCalendar()) == datetime(2026, 3, 29, 16, 0, tzinfo=UTC)
+    assert rules_with({WRITTEN_CONFIRMATION: "4 hours"})[WRITTEN_CONFIRMATION].amount == 4

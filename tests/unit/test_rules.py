@@ -35,6 +35,7 @@ from models.rules import (
     assess,
     criteria_problems,
     eligible_answerers,
+    future_times,
     is_emergency,
     mash_problems,
     parents_problems,
@@ -314,6 +315,8 @@ _SHARE_WITHOUT_CONSENT_EMERGENCY = {
     "emergency_reason": "Child at risk tonight.",
 }
 EMERGENCY_MISPLACED = "emergency-without-sharing-without-consent"
+PHONED = "2026-11-25T08:05:00+00:00"
+_SHARED_BY_PHONE = {**SHARE_NO_CONSENT, **SHARING, "consent_override_reason": "Risk."}
 
 CRITERIA_PROBLEM_CASES = [
     case(criteria_raw(), [], id="do-not-share-refused-nothing-needed"),
@@ -400,6 +403,28 @@ CRITERIA_PROBLEM_CASES = [
         criteria_raw(emergency_reason="Child at risk tonight."),
         [EMERGENCY_MISPLACED],
         id="emergency-not-sharing",
+    ),
+    # A referral already made by phone is confirmed in writing: the answers must share.
+    case(
+        criteria_raw(**_SHARED_BY_PHONE, phoned_at=PHONED, phone_reference="MASH-77"),
+        [],
+        id="phoned-and-sharing",
+    ),
+    case(criteria_raw(**SHARING, consent="given", phoned_at=PHONED), [], id="phoned-with-consent"),
+    case(
+        criteria_raw(phoned_at=PHONED),
+        ["phone-referral-without-sharing"],
+        id="phoned-but-not-sharing",
+    ),
+    case(
+        criteria_raw(evidence_of_harm=U, reasonable_cause=U, public_interest=Y, phoned_at=PHONED),
+        ["phone-referral-without-sharing"],
+        id="phoned-but-insufficient",
+    ),
+    case(
+        criteria_raw(**_SHARED_BY_PHONE, phone_reference="MASH-77"),
+        ["phone-reference-without-call"],
+        id="phone-reference-without-time",
     ),
 ]
 
@@ -904,12 +929,18 @@ NAIVE_TIMES = [
 #: Every time field in a domain value, with a builder for an otherwise valid answer.
 TIME_FIELDS: list[tuple[type[BaseModel], str, Any]] = [
     (ConcernFacts, "occurred_at", lambda t: concern_raw(occurred_at=t)),
+    (
+        CriteriaAnswers,
+        "phoned_at",
+        lambda t: criteria_raw(**_SHARED_BY_PHONE, phoned_at=t),
+    ),
     (MashAdvice, "sought_at", lambda t: mash_raw(sought_at=t)),
     (ParentsDecision, "told_at", lambda t: parents_raw(told_at=t)),
     (ReceiptConfirmation, "confirmed_at", lambda t: receipt_raw(confirmed_at=t)),
 ]
 _TIME_FIELD_PARAMS = [case(m, f, b, id=f"{m.__name__}.{f}") for m, f, b in TIME_FIELDS]
 _STEP_OF = {
+    CriteriaAnswers: ASSESS,
     MashAdvice: MASH,
     ParentsDecision: PARENTS,
     ReceiptConfirmation: RECEIPT,
@@ -945,6 +976,7 @@ def test_domain_refuses_times_without_offset(
 @pytest.mark.parametrize(
     ("step", "raw_for"),
     [
+        case(ASSESS, lambda t: criteria_raw(**_SHARED_BY_PHONE, phoned_at=t), id="phoned_at"),
         case(MASH, lambda t: mash_raw(sought_at=t), id="mash-sought_at"),
         case(PARENTS, lambda t: parents_raw(told_at=t), id="parents-told-told_at"),
         case(PARENTS, lambda t: not_told_raw(told_at=t), id="parents-not-told-told_at"),
@@ -990,3 +1022,43 @@ def test_an_emergency_needs_a_reason_and_sharing_without_consent() -> None:
         answers(**{**_SHARE_WITHOUT_CONSENT_EMERGENCY, "emergency_reason": None})
     )
     assert not is_emergency(answers(emergency_reason="Child at risk tonight."))
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. Times in answers say when something happened: never in the future (the clock passed in).
+
+CLOCK = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        case(answers(**_SHARED_BY_PHONE, phoned_at=CLOCK - timedelta(hours=3)), [], id="past"),
+        case(answers(**_SHARED_BY_PHONE, phoned_at=CLOCK + timedelta(minutes=4)), [], id="skew"),
+        case(
+            answers(**_SHARED_BY_PHONE, phoned_at=CLOCK + timedelta(minutes=6)),
+            ["phoned_at"],
+            id="phoned-tomorrow",
+        ),
+        case(
+            ParentsDecision.model_validate(parents_raw(told_at=CLOCK + timedelta(days=1))),
+            ["told_at"],
+            id="told-tomorrow",
+        ),
+        case(
+            MashAdvice.model_validate(
+                mash_raw(
+                    sought_at=(CLOCK + timedelta(hours=2)).astimezone(timezone(timedelta(hours=5)))
+                )
+            ),
+            ["sought_at"],
+            id="other-offset-still-future",
+        ),
+        case(answers(), [], id="no-times"),
+    ],
+)
+def test_future_times_are_refused(value: BaseModel, expected: list[str]) -> None:
+    problems = future_times(value, CLOCK)
+    assert codes(problems) == (["time-in-future"] if expected else [])
+    for name in expected:
+        assert name in problems[0].message
