@@ -8,7 +8,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,7 +18,8 @@ from safeshare.cli import app
 from safeshare.views import show_case
 
 runner = CliRunner()
-NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC).isoformat()
+#: "When it happened" in answers: an hour ago (answers refuse times in the future).
+NOW = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
 
 
 def cli(*args: str) -> Any:
