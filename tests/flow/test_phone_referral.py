@@ -39,7 +39,7 @@ def test_a_phone_referral_is_confirmed_in_writing_within_24_hours(
     by_phone = assessment(mark, phoned_at=called.isoformat(), phone_reference="MASH-77")
 
     # A call in the future is refused with a clear error, and nothing is recorded.
-    before = show_case(case_id)["chronology"]
+    before = wait_for_step(case_id, "assess-criteria")["chronology"]
     tomorrow = called + timedelta(days=2)
     refused = answer(
         case_id,
