@@ -129,14 +129,16 @@ def measure(kind: str, cases: int, overdue: int) -> None:
 
     from models.tables import Case, CaseStep
     from safeshare.db import engine_for, migrate
+    from safeshare.sealing import CURRENT
     from safeshare.settings import get_settings
     from safeshare.views import overdue_cases
 
     with tempfile.TemporaryDirectory() as tmp, case_database(kind, Path(tmp)) as url:
-        migrate(url)
         os.environ["DATABASE_URL"] = url
-        os.environ["SAFESHARE_HOME"] = tmp
+        os.environ["SAFESHARE_HOME"] = tmp  # the data keys are made here, with the database
         get_settings.cache_clear()
+        CURRENT.forget()
+        migrate(url)
         t = time.perf_counter()
         fill(url, cases, overdue)
         filled = time.perf_counter() - t

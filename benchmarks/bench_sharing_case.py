@@ -111,6 +111,9 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
     from safeshare.views import show_case
     from tasks.directory import add_child, add_staff, record_concern, set_flow_run
 
+    os.environ["SAFESHARE_HOME"] = str(work)  # the data keys are made here, with the database
+    os.environ.pop("SAFESHARE_DATA_KEYS", None)
+    get_settings.cache_clear()
     migrate(url)
     apprise_config = work / "apprise.yml"
     apprise_config.write_text(

@@ -6,13 +6,13 @@ Facts are append-only: a correction is a new row. Only `cases` carries a small p
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -53,6 +53,58 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+class Sealed(TypeDecorator[str]):
+    """Text sealed at rest (safeshare/sealing.py) under the name of its column: the database,
+    its files and its dumps hold only ciphertext. Never compare a sealed column in SQL."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, label: str) -> None:
+        super().__init__()
+        self.label = label
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        from safeshare.sealing import seal_text
+
+        return None if value is None else seal_text(self.encode(value), self.label)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        from safeshare.sealing import open_text
+
+        return None if value is None else self.decode(open_text(value, self.label))
+
+    def encode(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise TypeError(f"{self.label} holds text, not {type(value).__name__}")
+        return value
+
+    def decode(self, text: str) -> Any:
+        return text
+
+
+class SealedJSON(Sealed):
+    """A JSON value sealed at rest."""
+
+    def encode(self, value: Any) -> str:
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    def decode(self, text: str) -> Any:
+        return json.loads(text)
+
+
+class SealedDate(Sealed):
+    """A date sealed at rest (a date of birth)."""
+
+    def encode(self, value: Any) -> str:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise TypeError(f"{self.label} holds a date, not {type(value).__name__}")
+        return value.isoformat()
+
+    def decode(self, text: str) -> Any:
+        return date.fromisoformat(text)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -66,7 +118,7 @@ class Child(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     child_ref: Mapped[str] = mapped_column(String(64), unique=True)
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    date_of_birth: Mapped[date] = mapped_column(SealedDate("children.date_of_birth"))
     cp_plan: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -75,9 +127,9 @@ class Staff(Base):
     __tablename__ = "staff"
 
     staff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Sealed("staff.name"))
     role: Mapped[str] = mapped_column(String(16))
-    notify_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    notify_url: Mapped[str | None] = mapped_column(Sealed("staff.notify_url"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -88,7 +140,8 @@ class Agency(Base):
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
-    notify_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # an Apprise address may carry a password
+    notify_url: Mapped[str | None] = mapped_column(Sealed("agencies.notify_url"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -100,10 +153,10 @@ class Concern(Base):
     raised_by: Mapped[str] = mapped_column(ForeignKey("staff.staff_id"))
     category: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    place: Mapped[str | None] = mapped_column(Text, nullable=True)
-    what_happened: Mapped[str] = mapped_column(Text)
-    child_words: Mapped[str | None] = mapped_column(Text, nullable=True)
-    action_taken: Mapped[str | None] = mapped_column(Text, nullable=True)
+    place: Mapped[str | None] = mapped_column(Sealed("concerns.place"), nullable=True)
+    what_happened: Mapped[str] = mapped_column(Sealed("concerns.what_happened"))
+    child_words: Mapped[str | None] = mapped_column(Sealed("concerns.child_words"), nullable=True)
+    action_taken: Mapped[str | None] = mapped_column(Sealed("concerns.action_taken"), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -154,7 +207,9 @@ class CaseStep(Base):
     accepted: Mapped[bool] = mapped_column(Boolean)
     actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
     channel: Mapped[str] = mapped_column(String(16))
-    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    data: Mapped[dict[str, Any] | None] = mapped_column(
+        SealedJSON("case_steps.data"), nullable=True
+    )
     problems: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -172,8 +227,8 @@ class Disclosure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
     agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
-    information: Mapped[str] = mapped_column(Text)
-    purpose: Mapped[str] = mapped_column(Text)
+    information: Mapped[str] = mapped_column(Sealed("disclosures.information"))
+    purpose: Mapped[str] = mapped_column(Sealed("disclosures.purpose"))
     lawful_basis: Mapped[str] = mapped_column(String(64))
     special_category_condition: Mapped[str | None] = mapped_column(String(128), nullable=True)
     consent: Mapped[str] = mapped_column(String(16))
@@ -189,10 +244,14 @@ class Receipt(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     disclosure_id: Mapped[int] = mapped_column(ForeignKey("disclosures.id"), unique=True)
-    confirmed_by_name: Mapped[str] = mapped_column(String(200))
-    confirmed_by_role: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    confirmed_by_name: Mapped[str] = mapped_column(Sealed("receipts.confirmed_by_name"))
+    confirmed_by_role: Mapped[str | None] = mapped_column(
+        Sealed("receipts.confirmed_by_role"), nullable=True
+    )
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    agency_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    agency_reference: Mapped[str | None] = mapped_column(
+        Sealed("receipts.agency_reference"), nullable=True
+    )
     channel: Mapped[str] = mapped_column(String(16))
     # the member of staff who recorded it; none when the agency confirmed through its link
     recorded_by: Mapped[str | None] = mapped_column(ForeignKey("staff.staff_id"), nullable=True)
@@ -303,3 +362,15 @@ class ReceiptLink(Base):
     outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
 
     __table_args__ = (Index("ix_receipt_links_case", "case_id"),)
+
+
+def sealed_columns() -> list[tuple[str, str, str, Sealed]]:
+    """(table, primary key column, column, type) of every sealed column: what a key rotation
+    re-seals and what a check of the database's sealing reads."""
+    found = []
+    for table in Base.metadata.sorted_tables:
+        (key,) = [c.name for c in table.primary_key.columns]
+        for column in table.columns:
+            if isinstance(column.type, Sealed):
+                found.append((table.name, key, column.name, column.type))
+    return found

@@ -26,6 +26,9 @@ agency_app = typer.Typer(no_args_is_help=True, help="Agencies that cases share w
 concern_app = typer.Typer(no_args_is_help=True, help="Record concerns.")
 case_app = typer.Typer(no_args_is_help=True, help="List, read and start sharing cases.")
 db_app = typer.Typer(no_args_is_help=True, help="The case database.")
+keys_app = typer.Typer(
+    no_args_is_help=True, help="The data keys that seal personal data in the case database."
+)
 for sub, name in (
     (staff_app, "staff"),
     (child_app, "child"),
@@ -33,6 +36,7 @@ for sub, name in (
     (concern_app, "concern"),
     (case_app, "case"),
     (db_app, "db"),
+    (keys_app, "keys"),
 ):
     app.add_typer(sub, name=name)
 
@@ -56,16 +60,21 @@ def friendly(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import OperationalError, StatementError
 
         from models.forms import InvalidAnswer
+        from safeshare.sealing import SealError
         from tasks.directory import DirectoryError
         from tasks.records import CaseNotFound
 
         try:
             return func(*args, **kwargs)
-        except (UserError, DirectoryError, CaseNotFound) as exc:
+        except (UserError, DirectoryError, CaseNotFound, SealError) as exc:
             fail(str(exc))
+        except StatementError as exc:
+            if isinstance(exc.orig, SealError):  # raised while sealing a value to write
+                fail(str(exc.orig))
+            raise
         except InvalidAnswer as exc:
             fail("the answer was not accepted: " + "; ".join(p.message for p in exc.problems))
         except OperationalError as exc:
@@ -128,6 +137,59 @@ def db_migrate() -> None:
 
     migrate()
     out.print("The case database is up to date.")
+
+
+@keys_app.command("list")
+@friendly
+def keys_list() -> None:
+    """The data keys (ids only), which is primary, and how many values each one seals."""
+    from safeshare.sealing import CURRENT
+    from tasks.keys import usage
+
+    ring = CURRENT.get(fresh=True)
+    counts = usage()
+    table = Table("key", "primary", "sealed values")
+    for kid in sorted(ring.keys):
+        table.add_row(kid, "yes" if kid == ring.primary else "", str(counts.get(kid, 0)))
+    out.print(table)
+    strays = {k: n for k, n in counts.items() if k not in ring.keys}
+    if strays:
+        fail(f"values are sealed under keys this ring does not hold: {strays}")
+
+
+@keys_app.command("rotate")
+@friendly
+def keys_rotate() -> None:
+    """Add a new primary data key and re-seal every value under it, while the system runs."""
+    from tasks.keys import rotate
+
+    done = rotate()
+    out.print(
+        f"New primary data key {done.new_primary}; {done.resealed} value(s) re-sealed. "
+        f"The old key {done.old_primary} stays in the ring: keep backups that need it, then "
+        f"`safeshare keys retire {done.old_primary}`."
+    )
+
+
+@keys_app.command("reseal")
+@friendly
+def keys_reseal() -> None:
+    """Re-seal under the primary key every value still sealed under another."""
+    from tasks.keys import reseal
+
+    out.print(f"{reseal()} value(s) re-sealed.")
+
+
+@keys_app.command("retire")
+@friendly
+def keys_retire(
+    key: Annotated[str, typer.Argument(help="The id of the data key to remove.")],
+) -> None:
+    """Remove a data key that no value is sealed under any more."""
+    from tasks.keys import retire
+
+    ring = retire(key)
+    out.print(f"Data key {key} removed; the ring holds {', '.join(sorted(ring.keys))}.")
 
 
 @staff_app.command("add")

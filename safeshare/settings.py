@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         default=None,
         description="Signs links. When unset, a random key is kept in <home>/secret.key (0600).",
     )
+    data_keys: SecretStr | None = Field(
+        default=None,
+        description="The keys that seal personal data in the case database, as JSON "
+        '{"primary": id, "keys": {id: base64}}. When unset, <home>/data.keys (0600) holds them.',
+    )
     link_ttl_hours: float = Field(default=24, gt=0, description="How long a link stays valid.")
     deadlines: dict[str, str] = Field(
         default_factory=dict,

@@ -9,6 +9,13 @@ import os
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+if "SAFESHARE_DATA_KEYS" not in os.environ:
+    # One keyring seals personal data in every test database, for this process and every
+    # process a test starts (tests of the key file itself remove it, as `safeshare up` does).
+    from safeshare.sealing import Keyring
+
+    os.environ["SAFESHARE_DATA_KEYS"] = Keyring.new("tests").to_json()
+
 import secrets  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
@@ -165,6 +172,7 @@ def stack(
             "SAFESHARE_NOTIFY_RETRY_DELAY_SECONDS": "0.2",
             "SAFESHARE_WEB_PORT": str(web_port),
             "SAFESHARE_SECRET_KEY": secrets.token_urlsafe(48),
+            "SAFESHARE_DATA_KEYS": os.environ["SAFESHARE_DATA_KEYS"],
             "SAFESHARE_LINK_FAILURE_LIMIT": "1000",
         }
         saved = {

@@ -18,12 +18,14 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from sqlalchemy.exc import StatementError
 
 from models.domain import AgencyReceipt, Step
 from models.forms import InvalidAnswer, parse_answer
 from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
 from models.tables import utcnow
 from safeshare.db import session_scope
+from safeshare.sealing import SealError
 from safeshare.settings import get_settings, secret_key
 from safeshare.tokens import (
     LINK_SALT,
@@ -161,6 +163,23 @@ def create_app() -> FastAPI:
             message=f"Open your link again and {verb} on the page it shows.",
         )
         return finish(request, token, link, "csrf", 403, response, door=door)
+
+    @app.exception_handler(SealError)
+    @app.exception_handler(StatementError)
+    def sealed_shut(request: Request, exc: Exception) -> Response:
+        """The data keys are missing or wrong: say so, show nothing, change nothing."""
+        cause = exc.orig if isinstance(exc, StatementError) else exc
+        if not isinstance(cause, SealError):
+            raise exc
+        logger.error("case records cannot be opened: %s", cause)
+        return page(
+            request,
+            "message.html",
+            503,
+            heading="Records unavailable",
+            message="The case records cannot be opened on this server just now. Please tell "
+            "the school's IT support; nothing has been recorded.",
+        )
 
     @app.get("/health")
     def health() -> JSONResponse:

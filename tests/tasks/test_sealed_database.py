@@ -1,0 +1,298 @@
+"""Personal data is sealed in the case database itself, on SQLite and PostgreSQL: the raw file and
+a dump hold none of it; a key rotation re-seals everything while readers go on reading; a wrong
+or missing key is a clear error."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from harness.databases import case_database
+from sqlalchemy import select, text
+from typer.testing import CliRunner
+
+from models.domain import (
+    AgencyKind,
+    Answer3,
+    Category,
+    ConcernFacts,
+    Consent,
+    CriteriaAnswers,
+    LawfulBasis,
+    Role,
+)
+from models.tables import CaseStep, Concern, Disclosure, Receipt, Staff, sealed_columns
+from safeshare import sealing
+from safeshare.cli import app
+from safeshare.db import engine_for, migrate, session_scope
+from safeshare.sealing import CURRENT, Keyring, keys_path, load_keyring
+from safeshare.settings import get_settings
+from tasks.directory import add_agency, add_child, add_staff, record_concern
+
+runner = CliRunner()
+
+
+@dataclass
+class Filled:
+    url: str
+    marker: str
+    case_id: int
+
+
+def assessment(marker: str) -> dict[str, object]:
+    return CriteriaAnswers(
+        answered_by="dsl1",
+        evidence_of_harm=Answer3.YES,
+        reasonable_cause=Answer3.YES,
+        prevent_harm_or_crime=Answer3.NO,
+        public_interest=Answer3.YES,
+        reasons=f"{marker} reasons",
+        consent=Consent.REFUSED,
+        consent_override_reason=f"{marker} override",
+        information_to_share=f"{marker} information",
+        agency="csc2",
+        purpose=f"{marker} purpose",
+        lawful_basis=LawfulBasis.PUBLIC_TASK,
+    ).model_dump(mode="json")
+
+
+def fill(marker: str) -> int:
+    """One of everything that is sealed, each carrying the marker."""
+    add_staff("dsl1", name=f"{marker} Alice", role=Role.DSL, notify_url=f"mailto://{marker}@x")
+    add_agency(
+        "csc2", name="Children's Social Care", kind=AgencyKind.CSC, notify_url=f"json://{marker}"
+    )
+    add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
+    case_id = record_concern(
+        ConcernFacts(
+            child_ref="C-1",
+            raised_by="dsl1",
+            category=Category.PHYSICAL,
+            occurred_at=datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+            place=f"{marker} playground",
+            what_happened=f"{marker} what happened",
+            child_words=f"{marker} the child's words",
+            action_taken=f"{marker} action",
+        )
+    )
+    with session_scope() as session:
+        session.add(
+            CaseStep(
+                case_id=case_id,
+                step="assess-criteria",
+                slot="assess-criteria-0",
+                key="assess-criteria-0-a0",
+                accepted=True,
+                actor="dsl1",
+                channel="form",
+                data=assessment(marker),
+            )
+        )
+        disclosure = Disclosure(
+            case_id=case_id,
+            agency_code="csc2",
+            information=f"{marker} information",
+            purpose=f"{marker} purpose",
+            lawful_basis="art6-1-e-public-task",
+            consent="refused",
+            decided_by="dsl1",
+        )
+        session.add(disclosure)
+        session.flush()
+        session.add(
+            Receipt(
+                disclosure_id=disclosure.id,
+                confirmed_by_name=f"{marker} duty worker",
+                confirmed_by_role=f"{marker} manager",
+                confirmed_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
+                agency_reference=f"{marker}-REF",
+                channel="phone",
+            )
+        )
+    return case_id
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def filled(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Filled]:
+    """A new database sealed under a key file in a new home, as `safeshare up` makes them."""
+    monkeypatch.delenv("SAFESHARE_DATA_KEYS", raising=False)
+    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path / "home"))
+    with case_database(request.param, tmp_path) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        CURRENT.forget()
+        migrate(url)
+        marker = f"PD{uuid.uuid4().hex[:12]}"
+        yield Filled(url=url, marker=marker, case_id=fill(marker))
+        engine_for(url).dispose()
+    get_settings.cache_clear()
+    CURRENT.forget()
+
+
+def raw_bytes(url: str) -> bytes:
+    """Everything the database holds, as an attacker with the files or a dump would see it."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        engine_for(url).dispose()  # a checkpoint: the WAL's pages move into the file
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    return subprocess.run(["pg_dump", plain], check=True, capture_output=True).stdout
+
+
+def test_neither_the_file_nor_a_dump_holds_any_personal_data(filled: Filled) -> None:
+    with session_scope() as session:  # everything reads back as written ...
+        assert session.get(Staff, "dsl1").name == f"{filled.marker} Alice"  # type: ignore[union-attr]
+        concern = session.scalars(select(Concern)).one()
+        assert concern.child_words == f"{filled.marker} the child's words"
+        assert session.scalars(select(CaseStep)).one().data == assessment(filled.marker)
+    held = raw_bytes(filled.url)
+    assert held.count(b"s1:") >= len(sealed_columns())  # ... and is held sealed
+    assert filled.marker.encode() not in held
+    assert b"2016-05-01" not in held  # the date of birth too
+
+
+def test_a_rotation_reseals_everything_while_readers_keep_reading(
+    filled: Filled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sealing, "RELOAD_SECONDS", 0.2)
+    old = load_keyring(get_settings()).primary
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def read_all() -> None:
+        while not stop.is_set():
+            try:
+                with session_scope() as session:
+                    assert session.scalars(select(Concern)).one().what_happened.startswith("PD")
+                    assert len(session.scalars(select(Staff)).all()) == 1
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+                failures.append(exc)
+                return
+
+    reader = threading.Thread(target=read_all)
+    reader.start()
+    try:
+        rotated = runner.invoke(app, ["keys", "rotate"])
+    finally:
+        stop.set()
+        reader.join()
+    assert rotated.exit_code == 0, rotated.output
+    assert not failures, failures
+    ring = load_keyring(get_settings())
+    assert ring.primary != old and set(ring.keys) == {old, ring.primary}
+
+    # every value is now under the new key, and reads back the same
+    with engine_for(filled.url).connect() as connection:
+        for table, _, column, _ in sealed_columns():
+            values = connection.execute(
+                text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")
+            ).scalars()
+            assert all(v.startswith(f"s1:{ring.primary}:") for v in values), (table, column)
+    with session_scope() as session:
+        assert session.get(Receipt, 1).agency_reference == f"{filled.marker}-REF"  # type: ignore[union-attr]
+    listed = runner.invoke(app, ["keys", "list"])
+    assert listed.exit_code == 0 and old in listed.stdout and ring.primary in listed.stdout
+
+    # the old key goes only once nothing needs it: a value sealed under it blocks its retiring
+    with session_scope() as session:
+        staff = session.get(Staff, "dsl1")
+        assert staff is not None
+    with engine_for(filled.url).begin() as connection:
+        connection.execute(
+            text("UPDATE staff SET name = :v"),
+            {"v": ring.seal(b"Alice", "staff.name").replace(ring.primary, old, 1)},
+        )
+    refused = runner.invoke(app, ["keys", "retire", old])
+    assert refused.exit_code == 1 and "still sealed" in refused.stderr
+    with engine_for(filled.url).begin() as connection:
+        connection.execute(
+            text("UPDATE staff SET name = :v"), {"v": ring.seal(b"Alice", "staff.name")}
+        )
+    retired = runner.invoke(app, ["keys", "retire", old])
+    assert retired.exit_code == 0, retired.output
+    assert set(load_keyring(get_settings()).keys) == {ring.primary}
+
+
+def test_a_wrong_or_missing_key_is_a_clear_error_never_garbage(
+    filled: Filled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAFESHARE_DATA_KEYS", Keyring.new("other").to_json())
+    get_settings.cache_clear()
+    CURRENT.forget()
+    shown = runner.invoke(app, ["case", "show", str(filled.case_id)])
+    assert shown.exit_code == 1, shown.output
+    assert "not in SAFESHARE_DATA_KEYS" in shown.stderr and "Traceback" not in shown.output
+    assert filled.marker not in shown.output
+
+    monkeypatch.delenv("SAFESHARE_DATA_KEYS")
+    keys_path(get_settings()).unlink()
+    get_settings.cache_clear()
+    CURRENT.forget()
+    shown = runner.invoke(app, ["case", "show", str(filled.case_id)])
+    assert shown.exit_code == 1 and "no data keys" in shown.stderr
+    added = runner.invoke(app, ["staff", "add", "dsl2", "--name", "Bob", "--role", "dsl"])
+    assert added.exit_code == 1 and "no data keys" in added.stderr
+    with engine_for(filled.url).connect() as connection:  # nothing was written
+        assert connection.execute(text("SELECT count(*) FROM staff")).scalar() == 1
+
+
+def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(
+    filled: Filled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import secrets
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import update
+
+    from models.tables import AnswerLink, Case, utcnow
+    from safeshare.settings import secret_key
+    from safeshare.web.app import create_app
+    from tasks.links import add_signed
+
+    monkeypatch.setenv("SAFESHARE_SECRET_KEY", secrets.token_urlsafe(48))
+    get_settings.cache_clear()
+    add_staff("head1", name=f"{filled.marker} Head", role=Role.SLT, notify_url=None)
+    key, run_id = "management-signoff-0-a0", str(uuid.uuid4())
+    with session_scope() as session:
+        session.execute(
+            update(Case)
+            .where(Case.id == filled.case_id)
+            .values(
+                waiting_step="management-signoff",
+                waiting_slot="management-signoff-0",
+                waiting_key=key,
+                waiting_since=utcnow(),
+                flow_run_id=run_id,
+            )
+        )
+        token = add_signed(
+            session,
+            AnswerLink(
+                case_id=filled.case_id,
+                step="management-signoff",
+                slot="management-signoff-0",
+                key=key,
+                staff_id="head1",
+                flow_run_id=run_id,
+                expires_at=utcnow() + timedelta(hours=1),
+            ),
+            secret_key(get_settings()),
+        )
+    client = TestClient(create_app())
+    assert client.get(f"/answer/{token}").status_code == 200  # the right keys: the page
+
+    monkeypatch.setenv("SAFESHARE_DATA_KEYS", Keyring.new("other").to_json())
+    get_settings.cache_clear()
+    CURRENT.forget()
+    page = TestClient(create_app()).get(f"/answer/{token}")
+    assert page.status_code == 503 and "Records unavailable" in page.text
+    assert filled.marker not in page.text
