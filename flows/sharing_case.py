@@ -8,6 +8,7 @@ from prefect.runtime import flow_run
 from flows.waiting import wait_for_answer
 from models.domain import CaseStatus, MashContext, Outcome, Reason, Step, StepSummary
 from models.messages import not_ratified_message, outcome_message
+from safeshare.audit import act_as
 from tasks.notify import notify
 from tasks.receipts import notify_agency
 from tasks.records import close_case, record_emergency_share, start_case, write_disclosure
@@ -20,6 +21,7 @@ FLOW_NAME = "sharing-case"
 def sharing_case(case_id: int) -> str:
     """Carry one sharing case from recorded concern to confirmed receipt, or to not sharing."""
     run_id = str(flow_run.get_id())
+    act_as("system", f"sharing-case run {run_id}")  # how the audit trail names its writes
 
     # 1. Record concern: the concern is in the case database; the DSL is told below.
     start_case(case_id, run_id)

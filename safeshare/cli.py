@@ -26,6 +26,9 @@ agency_app = typer.Typer(no_args_is_help=True, help="Agencies that cases share w
 concern_app = typer.Typer(no_args_is_help=True, help="Record concerns.")
 case_app = typer.Typer(no_args_is_help=True, help="List, read and start sharing cases.")
 db_app = typer.Typer(no_args_is_help=True, help="The case database.")
+audit_app = typer.Typer(
+    no_args_is_help=True, help="The audit trail of every write and read of case content."
+)
 keys_app = typer.Typer(
     no_args_is_help=True, help="The data keys that seal personal data in the case database."
 )
@@ -37,6 +40,7 @@ for sub, name in (
     (case_app, "case"),
     (db_app, "db"),
     (keys_app, "keys"),
+    (audit_app, "audit"),
 ):
     app.add_typer(sub, name=name)
 
@@ -99,9 +103,16 @@ def emit_json(value: Any) -> None:
 
 
 @app.callback()
-def _setup() -> None:
+def _setup(ctx: typer.Context) -> None:
     """safeshare: safeguarding information-sharing cases as durable workflows."""
+    import getpass
+
+    from safeshare.audit import act_as
+
     prefect_settings(get_settings())
+    # the audit trail enters what this command writes or shows as done by the account running
+    # it (the CLI has no sign-in of its own: the machine's account is the person)
+    act_as(f"os:{getpass.getuser()}", f"safeshare {ctx.invoked_subcommand or ''}".strip())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,6 +148,52 @@ def db_migrate() -> None:
 
     migrate()
     out.print("The case database is up to date.")
+
+
+@audit_app.command("verify")
+@friendly
+def audit_verify() -> None:
+    """Check the whole chain; name the first entry that is missing, altered or out of place."""
+    from safeshare.audit import verify_chain
+    from safeshare.db import session_scope
+
+    with session_scope() as session:
+        result = verify_chain(session)
+    if result.broken is not None:
+        fail(
+            f"the audit trail is broken at entry {result.broken.seq}: {result.broken.problem} "
+            f"({result.entries} entries read)"
+        )
+    out.print(f"The audit trail holds: {result.entries} entries, head {result.head_hash}.")
+
+
+@audit_app.command("show")
+@friendly
+def audit_show(
+    case: Annotated[int | None, typer.Option(help="Entries about this case.")] = None,
+    actor: Annotated[
+        str | None, typer.Option(help="Entries by this person (staff id, agency.<code>, ...).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The latest entries about a case or by a person: who did what, when and why."""
+    from dataclasses import asdict
+
+    from safeshare.audit import entries_for
+    from safeshare.db import session_scope
+
+    if case is None and actor is None:
+        raise UserError("say whose entries: --case CASE_ID or --actor WHO")
+    with session_scope() as session:
+        entries = entries_for(session, case_id=case, actor=actor, limit=limit)
+    if as_json:
+        emit_json([asdict(e) | {"detail": json.loads(e.detail)} for e in entries])
+        return
+    table = Table("#", "at", "who", "did", "case", "why", "detail")
+    for e in entries:
+        table.add_row(str(e.seq), e.at, e.actor, e.action, str(e.case_id or ""), e.reason, e.detail)
+    out.print(table)
 
 
 @keys_app.command("list")
@@ -411,9 +468,13 @@ def case_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @friendly
 def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """A case's chronology and current step."""
+    from safeshare.audit import record_read
+    from safeshare.db import session_scope
     from safeshare.views import show_case
 
     case = show_case(case_id)
+    with session_scope() as session:
+        record_read(session, "case", case_id=case_id, form="json" if as_json else "text")
     if as_json:
         emit_json(case)
         return

@@ -65,3 +65,6 @@ def migrate(url: str | None = None) -> None:
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), "head")
+
+
+import safeshare.audit  # noqa: E402,F401  (registers the audit trail hook on every session)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from models.tables import sealed_columns
+from safeshare.audit import append
 from safeshare.db import get_engine
 from safeshare.sealing import (
     CURRENT,
@@ -111,6 +112,12 @@ def rotate() -> Rotation:
     time.sleep(2 * RELOAD_SECONDS)
     CURRENT.forget()
     resealed = reseal(new)
+    with get_engine().begin() as connection:
+        append(
+            connection,
+            "keys:rotate",
+            detail={"old": old.primary, "new": new.primary, "resealed": resealed},
+        )
     return Rotation(old_primary=old.primary, new_primary=new.primary, resealed=resealed)
 
 
@@ -125,5 +132,7 @@ def retire(kid: str) -> Keyring:
         )
     smaller = ring.without(kid)
     write_keyring(keys_path(get_settings()), smaller)
+    with get_engine().begin() as connection:
+        append(connection, "keys:retire", detail={"key": kid})
     CURRENT.forget()
     return smaller

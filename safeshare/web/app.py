@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from models.domain import AgencyReceipt, Step
 from models.forms import InvalidAnswer, parse_answer
 from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
 from models.tables import utcnow
+from safeshare.audit import acting, record_read
 from safeshare.db import session_scope
 from safeshare.sealing import SealError
 from safeshare.settings import get_settings, secret_key
@@ -65,10 +67,27 @@ class Door:
     salt: str
     check: Callable[..., Any]
     attempt_prefix: str
+    holder: Callable[[Any], str]  # who the audit trail says acted through such a link
+    reason: str
+
+    def acting(self, link: Any) -> AbstractContextManager[None]:
+        return acting(self.holder(link), self.reason)
 
 
-ANSWER = Door(salt=LINK_SALT, check=check_link, attempt_prefix="")
-RECEIPT = Door(salt=RECEIPT_SALT, check=check_receipt_link, attempt_prefix="receipt-")
+ANSWER = Door(
+    salt=LINK_SALT,
+    check=check_link,
+    attempt_prefix="",
+    holder=lambda link: str(link.staff_id),
+    reason="sign-off link",
+)
+RECEIPT = Door(
+    salt=RECEIPT_SALT,
+    check=check_receipt_link,
+    attempt_prefix="receipt-",
+    holder=lambda link: f"agency.{link.agency_code}",
+    reason="receipt link",
+)
 
 HEADINGS = {
     LinkOutcome.FORGED: "Link not valid",
@@ -191,8 +210,9 @@ def create_app() -> FastAPI:
         outcome, link = judge(request, token, now)
         if outcome is not LinkOutcome.VALID:
             return refused(request, token, link, outcome)
-        with session_scope() as session:
+        with ANSWER.acting(link), session_scope() as session:
             case = signoff_summary(session, link.case_id)
+            record_read(session, "signoff", case_id=link.case_id, link=link.id)
         response = page(
             request,
             "signoff.html",
@@ -247,7 +267,8 @@ def create_app() -> FastAPI:
             )
             return finish(request, token, link, "invalid", 422, response)
 
-        claimed = claim_and_record(link.id, signoff, now=now)
+        with ANSWER.acting(link):
+            claimed = claim_and_record(link.id, signoff, now=now)
         if claimed is not LinkOutcome.VALID:
             return refused(request, token, link, claimed)
         resumed = resume_run(link.flow_run_id, signoff.model_dump(mode="json"))
@@ -269,8 +290,9 @@ def create_app() -> FastAPI:
         values: dict[str, str],
         problems: list[str],
     ) -> HTMLResponse:
-        with session_scope() as session:
+        with RECEIPT.acting(link), session_scope() as session:
             shared = disclosure_summary(session, link.case_id)
+            record_read(session, "disclosure", case_id=link.case_id, link=link.id)
         return page(
             request,
             "receipt.html",
@@ -319,7 +341,8 @@ def create_app() -> FastAPI:
             )
             response = receipt_page(request, link, 422, csrf, values, problems)
             return finish(request, token, link, "invalid", 422, response, door=RECEIPT)
-        claim = confirm_receipt(link.id, given, now=now)
+        with RECEIPT.acting(link):
+            claim = confirm_receipt(link.id, given, now=now)
         if claim.outcome is not LinkOutcome.VALID:
             return refused(request, token, link, claim.outcome, door=RECEIPT)
         if claim.resume_run is not None and claim.run_input is not None:

@@ -1,0 +1,241 @@
+"""Where the audit trail is written, and by whom it says things were done.
+
+Every write of case content (concerns, cases opened, steps, disclosures, receipts, and the
+directory of staff, children and agencies) is entered by a session hook, in the same transaction
+as the write: one is never committed without the other. Reads of case content are entered by
+the door that shows them (the CLI's `case show`, the sign-off and receipt pages). Entries carry
+ids, codes and reasons, never content.
+
+Who and why come from the context: each door says who is acting (`acting`), and the default is
+the system. Appending locks the chain's head row, so concurrent writers queue and the chain
+stays one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import event, insert, inspect, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from models.audit import AuditEntry, Break, canonical, entry_hash, first_break
+from models.tables import (
+    Agency,
+    AuditHead,
+    AuditLog,
+    Case,
+    CaseStep,
+    Child,
+    Concern,
+    Disclosure,
+    Receipt,
+    Staff,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class Who:
+    actor: str
+    reason: str
+
+
+SYSTEM = Who("system", "system")
+_WHO: ContextVar[Who | None] = ContextVar("safeshare_audit_who", default=None)
+
+
+@contextmanager
+def acting(actor: str, reason: str) -> Iterator[None]:
+    """Everything written or read inside is entered as done by `actor`, for `reason`."""
+    token = _WHO.set(Who(actor, reason))
+    try:
+        yield
+    finally:
+        _WHO.reset(token)
+
+
+def act_as(actor: str, reason: str) -> None:
+    """For the rest of this context (a CLI command, a flow run): done by `actor`, for `reason`."""
+    _WHO.set(Who(actor, reason))
+
+
+def current() -> Who:
+    return _WHO.get() or SYSTEM
+
+
+def append(
+    connection: Connection,
+    action: str,
+    *,
+    case_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    who: Who | None = None,
+) -> AuditEntry:
+    """Add one entry at the end of the chain, in the caller's transaction."""
+    who = who or current()
+    # taking the head row first queues concurrent writers (a row lock on PostgreSQL, the write
+    # lock on SQLite) until this transaction ends: one chain, no forks
+    connection.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1))
+    seq, prev = connection.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+    ).one()
+    entry = AuditEntry(
+        seq=seq,
+        at=utcnow().isoformat(timespec="microseconds"),
+        actor=who.actor[:80],
+        action=action[:48],
+        case_id=case_id,
+        reason=who.reason[:200],
+        detail=canonical(detail or {}),
+        prev_hash=prev,
+    )
+    entry = replace(entry, hash=entry_hash(entry))
+    connection.execute(
+        insert(AuditLog).values(
+            seq=entry.seq,
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            case_id=entry.case_id,
+            reason=entry.reason,
+            detail=entry.detail,
+            prev_hash=entry.prev_hash,
+            hash=entry.hash,
+        )
+    )
+    connection.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=entry.hash))
+    return entry
+
+
+def record_read(session: Session, what: str, *, case_id: int | None = None, **detail: Any) -> None:
+    """A person was shown case content: enter it, in the session's transaction."""
+    append(session.connection(), f"read:{what}", case_id=case_id, detail=detail)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes: a hook on every session's flush.
+
+#: Inserts, updates and deletes of these are entered; of `cases`, only the insert (a case
+#: opened): its other columns are a listing projection rewritten as the case moves.
+_AUDITED = (Concern, CaseStep, Disclosure, Receipt, Staff, Child, Agency)
+
+
+def _facts(connection: Connection, obj: Any) -> tuple[int | None, dict[str, Any]]:
+    """The case a written row belongs to, and its ids and codes (never its content)."""
+    if isinstance(obj, CaseStep):
+        return obj.case_id, {
+            "id": obj.id,
+            "step": obj.step,
+            "key": obj.key,
+            "accepted": obj.accepted,
+            "channel": obj.channel,
+            "by": obj.actor,
+        }
+    if isinstance(obj, Case):
+        return obj.id, {"id": obj.id, "concern_id": obj.concern_id}
+    if isinstance(obj, Concern):
+        case_id = connection.execute(
+            text("SELECT id FROM cases WHERE concern_id = :c"), {"c": obj.id}
+        ).scalar()
+        return case_id, {"id": obj.id, "category": obj.category, "raised_by": obj.raised_by}
+    if isinstance(obj, Disclosure):
+        return obj.case_id, {"id": obj.id, "agency": obj.agency_code}
+    if isinstance(obj, Receipt):
+        case_id = connection.execute(
+            text("SELECT case_id FROM disclosures WHERE id = :d"), {"d": obj.disclosure_id}
+        ).scalar()
+        return case_id, {"id": obj.id, "channel": obj.channel}
+    if isinstance(obj, Staff):
+        return None, {"staff_id": obj.staff_id, "role": obj.role, "active": obj.active}
+    if isinstance(obj, Child):
+        return None, {"id": obj.id, "child_ref": obj.child_ref}
+    if isinstance(obj, Agency):
+        return None, {"code": obj.code, "kind": obj.kind}
+    return None, {}
+
+
+def _changed(obj: Any) -> list[str]:
+    return sorted(a.key for a in inspect(obj).attrs if a.history.has_changes())
+
+
+@event.listens_for(Session, "after_flush")
+def _enter_writes(session: Session, _context: Any) -> None:
+    written: list[tuple[str, Any, list[str] | None]] = []
+    for obj in session.new:
+        if isinstance(obj, (*_AUDITED, Case)):
+            written.append(("insert", obj, None))
+    for obj in session.dirty:
+        if isinstance(obj, _AUDITED) and session.is_modified(obj):
+            written.append(("update", obj, _changed(obj)))
+    for obj in session.deleted:
+        if isinstance(obj, _AUDITED):
+            written.append(("delete", obj, None))
+    if not written:
+        return
+    connection = session.connection()
+    for operation, obj, changed in written:
+        case_id, detail = _facts(connection, obj)
+        if changed is not None:
+            detail["changed"] = changed
+        append(connection, f"{operation}:{obj.__tablename__}", case_id=case_id, detail=detail)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the trail back.
+
+
+@dataclass(frozen=True)
+class Verification:
+    entries: int
+    head_hash: str
+    broken: Break | None
+
+
+def _entry(row: AuditLog) -> AuditEntry:
+    return AuditEntry(
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        case_id=row.case_id,
+        reason=row.reason,
+        detail=row.detail,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def verify_chain(session: Session) -> Verification:
+    """Walk the whole chain, in order, against its recorded head."""
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+    rows = session.scalars(
+        select(AuditLog).order_by(AuditLog.seq).execution_options(yield_per=2000)
+    )
+    counted = 0
+
+    def entries() -> Iterator[AuditEntry]:
+        nonlocal counted
+        for row in rows:
+            counted += 1
+            yield _entry(row)
+
+    broken = first_break(entries(), head=(head.seq, head.hash))
+    return Verification(entries=counted, head_hash=head.hash, broken=broken)
+
+
+def entries_for(
+    session: Session, *, case_id: int | None = None, actor: str | None = None, limit: int = 200
+) -> list[AuditEntry]:
+    """The latest entries about a case or by a person, oldest first."""
+    query = select(AuditLog)
+    if case_id is not None:
+        query = query.where(AuditLog.case_id == case_id)
+    if actor is not None:
+        query = query.where(AuditLog.actor == actor)
+    rows = session.scalars(query.order_by(AuditLog.seq.desc()).limit(limit)).all()
+    return [_entry(r) for r in reversed(rows)]

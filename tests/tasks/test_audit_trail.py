@@ -1,0 +1,167 @@
+"""The audit trail on both case databases: every write and every shown case is entered with who,
+what, when and why; the database refuses UPDATE and DELETE on it; tampering done behind its back
+is found at the exact entry; eight concurrent writers leave one unbroken chain."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from harness.databases import case_database
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+from typer.testing import CliRunner
+
+from models.domain import Category, ConcernFacts, Role
+from safeshare.audit import acting, entries_for, verify_chain
+from safeshare.cli import app
+from safeshare.db import engine_for, migrate, session_scope
+from safeshare.settings import get_settings
+from tasks.directory import add_child, add_staff, record_concern
+
+runner = CliRunner()
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    with case_database(request.param, tmp_path) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
+        get_settings.cache_clear()
+        migrate(url)
+        add_staff("dsl1", name="Alice", role=Role.DSL, notify_url=None)
+        add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
+        yield url
+        engine_for(url).dispose()
+    get_settings.cache_clear()
+
+
+def concern(marker: str = "x") -> ConcernFacts:
+    return ConcernFacts(
+        child_ref="C-1",
+        raised_by="dsl1",
+        category=Category.NEGLECT,
+        occurred_at=datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+        what_happened=f"{marker} what happened",
+    )
+
+
+def verify() -> tuple[int, str]:
+    result = runner.invoke(app, ["audit", "verify"])
+    return result.exit_code, result.stdout + result.stderr
+
+
+def test_writes_and_reads_are_entered_with_who_and_why_and_no_content(database: str) -> None:
+    marker = f"PD{uuid.uuid4().hex[:10]}"
+    with acting("teacher1", "concern form"):
+        case_id = record_concern(concern(marker))
+    shown = runner.invoke(app, ["case", "show", str(case_id)])
+    assert shown.exit_code == 0, shown.output
+
+    with session_scope() as session:
+        entries = entries_for(session, case_id=case_id)
+    did = [(e.actor, e.action, e.reason) for e in entries]
+    assert ("teacher1", "insert:cases", "concern form") in did
+    assert did[-1][1:] == ("read:case", "safeshare case") and did[-1][0].startswith("os:")
+    assert marker not in json.dumps([e.__dict__ for e in entries])
+    listed = runner.invoke(app, ["audit", "show", "--case", str(case_id), "--json"])
+    assert listed.exit_code == 0 and json.loads(listed.stdout)[-1]["action"] == "read:case"
+    by_teacher = runner.invoke(app, ["audit", "show", "--actor", "teacher1", "--json"])
+    assert {e["action"] for e in json.loads(by_teacher.stdout)} == {
+        "insert:concerns",
+        "insert:cases",
+    }
+    assert runner.invoke(app, ["audit", "show"]).exit_code == 1  # whose entries?
+    assert verify()[0] == 0
+
+
+def test_the_database_refuses_to_change_or_remove_an_entry(database: str) -> None:
+    record_concern(concern())
+    statements = ["UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"]
+    if database.startswith("postgresql"):
+        statements.append("TRUNCATE audit_log")
+    for statement in statements:
+        with pytest.raises(DatabaseError, match="append-only"):
+            with engine_for(database).begin() as connection:
+                connection.execute(text(statement))
+    code, said = verify()
+    assert code == 0 and "entries" in said
+
+
+def drop_guards(url: str) -> None:
+    """What someone with the database's own rights could do: remove the triggers."""
+    with engine_for(url).begin() as connection:
+        if url.startswith("sqlite"):
+            connection.execute(text("DROP TRIGGER audit_log_no_update"))
+            connection.execute(text("DROP TRIGGER audit_log_no_delete"))
+        else:
+            connection.execute(text("DROP TRIGGER audit_log_no_change ON audit_log"))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "says"),
+    [
+        ("UPDATE audit_log SET reason = 'nothing to see' WHERE seq = :n", "altered"),
+        ("UPDATE audit_log SET case_id = 999 WHERE seq = :n", "altered"),
+        ("DELETE FROM audit_log WHERE seq = :n", "missing"),
+    ],
+)
+def test_tampering_behind_its_back_is_found_at_that_entry(
+    database: str, tamper: str, says: str
+) -> None:
+    for _ in range(3):
+        record_concern(concern())
+    with session_scope() as session:
+        total = verify_chain(session).entries
+    target = total // 2
+    drop_guards(database)
+    with engine_for(database).begin() as connection:
+        connection.execute(text(tamper), {"n": target})
+    code, said = verify()
+    assert code == 1 and f"broken at entry {target}:" in said and says in said
+
+
+def test_cutting_entries_off_the_end_is_found(database: str) -> None:
+    for _ in range(2):
+        record_concern(concern())
+    with session_scope() as session:
+        total = verify_chain(session).entries
+    drop_guards(database)
+    with engine_for(database).begin() as connection:
+        connection.execute(text("DELETE FROM audit_log WHERE seq >= :n"), {"n": total - 1})
+    code, said = verify()
+    assert code == 1 and f"broken at entry {total - 1}" in said
+
+
+def test_eight_concurrent_writers_leave_one_unbroken_chain(database: str) -> None:
+    each, failures = 6, []
+
+    def writer(n: int) -> None:
+        try:
+            with acting(f"writer{n}", "concurrency test"):
+                for _ in range(each):
+                    record_concern(concern())
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    with session_scope() as session:
+        result = verify_chain(session)
+        for n in range(8):
+            mine = entries_for(session, actor=f"writer{n}", limit=1000)
+            assert len(mine) == 2 * each  # a concern and its case, each time
+    assert result.broken is None
+    code, said = verify()
+    assert code == 0, said
