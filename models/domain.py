@@ -41,6 +41,7 @@ class Role(StrEnum):
     DSL = "dsl"
     DEPUTY_DSL = "deputy-dsl"
     SLT = "slt"
+    ADMIN = "admin"  # manages accounts and the system; reads no case content, answers nothing
 
 
 #: Who may answer each kind of step: the DSL and deputies decide, the management team co-signs.
@@ -202,6 +203,8 @@ class ConcernFacts(Frozen):
     what_happened: Text
     child_words: Text | None = None
     action_taken: Text | None = None
+    # an allegation against a member of staff: they never see the case or are asked to act on it
+    allegation_against: StaffId | None = None
 
 
 class CriteriaAnswers(Frozen):

@@ -71,6 +71,7 @@ class WaitFacts(Frozen):
     flow_run_id: str | None
     answered_by: str | None = None  # actor of the accepted answer under the link's key
     first_signer: str | None = None
+    subject: str | None = None  # the member of staff the case's allegation is about
 
 
 def judge_link(
@@ -93,7 +94,7 @@ def judge_link(
         return LinkOutcome.WRONG_STEP
     if person is None or person.staff_id != link.staff_id:
         return LinkOutcome.WRONG_PERSON
-    if answerer_problems(link.step, person, first_signer=wait.first_signer):
+    if answerer_problems(link.step, person, first_signer=wait.first_signer, subject=wait.subject):
         return LinkOutcome.WRONG_PERSON
     return LinkOutcome.VALID
 

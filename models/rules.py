@@ -218,8 +218,10 @@ def answerer_problems(
     answerer: StaffMember | None,
     *,
     first_signer: str | None = None,
+    subject: str | None = None,
 ) -> list[Problem]:
-    """Whether this person may answer this step: role, active account, and two different people."""
+    """Whether this person may answer this step: role, active account, two different people,
+    and never the member of staff the case's allegation is about (`subject`)."""
     try:
         step = Step(step)  # step codes also arrive as text from the case database
     except ValueError:
@@ -235,6 +237,14 @@ def answerer_problems(
         return [Problem(code="unknown-staff", message="No member of staff has that id.")]
     if not answerer.active:
         return [Problem(code="staff-inactive", message=f"{answerer.staff_id} is no longer active.")]
+    if subject is not None and answerer.staff_id == subject:
+        return [
+            Problem(
+                code="subject-of-allegation",
+                message=f"This case concerns an allegation about {answerer.staff_id}: they "
+                "cannot see it or act on it.",
+            )
+        ]
     if answerer.role not in allowed:
         roles = ", ".join(sorted(allowed))
         return [
@@ -259,13 +269,17 @@ def answerer_problems(
 
 
 def eligible_answerers(
-    step: Step, staff: Mapping[str, StaffMember], *, first_signer: str | None = None
+    step: Step,
+    staff: Mapping[str, StaffMember],
+    *,
+    first_signer: str | None = None,
+    subject: str | None = None,
 ) -> list[str]:
     """Everyone who may answer a waiting step, for notifications and for `case show`."""
     return sorted(
         sid
         for sid, member in staff.items()
-        if not answerer_problems(step, member, first_signer=first_signer)
+        if not answerer_problems(step, member, first_signer=first_signer, subject=subject)
     )
 
 

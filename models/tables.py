@@ -157,6 +157,10 @@ class Concern(Base):
     what_happened: Mapped[str] = mapped_column(Sealed("concerns.what_happened"))
     child_words: Mapped[str | None] = mapped_column(Sealed("concerns.child_words"), nullable=True)
     action_taken: Mapped[str | None] = mapped_column(Sealed("concerns.action_taken"), nullable=True)
+    # the member of staff an allegation is about: kept from them (need to know)
+    allegation_against: Mapped[str | None] = mapped_column(
+        Sealed("concerns.allegation_against"), nullable=True
+    )
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from functools import wraps
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from models.access import Action
 from models.domain import AgencyKind, Category, ConcernFacts, Role, Step
 from safeshare.settings import Settings, get_settings
 
@@ -68,6 +70,7 @@ def friendly(func: F) -> F:
         from sqlalchemy.exc import OperationalError, StatementError
 
         from models.forms import InvalidAnswer
+        from safeshare.access import AccessDenied
         from safeshare.backups import BackupError
         from safeshare.sealing import SealError
         from tasks.directory import DirectoryError
@@ -75,7 +78,14 @@ def friendly(func: F) -> F:
 
         try:
             return func(*args, **kwargs)
-        except (UserError, DirectoryError, CaseNotFound, SealError, BackupError) as exc:
+        except (
+            UserError,
+            DirectoryError,
+            CaseNotFound,
+            SealError,
+            BackupError,
+            AccessDenied,
+        ) as exc:
             fail(str(exc))
         except StatementError as exc:
             if isinstance(exc.orig, SealError):  # raised while sealing a value to write
@@ -104,17 +114,52 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
 
 
+_USER: ContextVar[str | None] = ContextVar("safeshare_cli_user", default=None)
+
+
 @app.callback()
-def _setup(ctx: typer.Context) -> None:
+def _setup(
+    ctx: typer.Context,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            envvar="SAFESHARE_USER",
+            help="Your staff id: need to know decides what you may see and do.",
+        ),
+    ] = None,
+) -> None:
     """safeshare: safeguarding information-sharing cases as durable workflows."""
     import getpass
 
     from safeshare.audit import act_as
 
     prefect_settings(get_settings())
-    # the audit trail enters what this command writes or shows as done by the account running
-    # it (the CLI has no sign-in of its own: the machine's account is the person)
-    act_as(f"os:{getpass.getuser()}", f"safeshare {ctx.invoked_subcommand or ''}".strip())
+    _USER.set(user)
+    # the audit trail enters what this command writes or shows as done by the staff id given,
+    # and by the machine's account that ran it
+    account = f"os:{getpass.getuser()}"
+    command = f"safeshare {ctx.invoked_subcommand or ''}".strip()
+    act_as(user or account, f"{command} ({account})" if user else command)
+
+
+def allowed(action: Any, case_id: int | None = None) -> str:
+    """The staff id at the keyboard, if need to know lets them do `action`; else one sentence."""
+    from safeshare.access import require
+
+    return require(_USER.get(), action, case_id).id
+
+
+def hidden_from_user(case_ids: list[int]) -> set[int]:
+    """Of these cases, those about an allegation against the person asking: never shown."""
+    from safeshare.db import session_scope
+    from tasks.records import allegation_against
+
+    user = _USER.get()
+    if not user or not case_ids:
+        return set()
+    with session_scope() as session:
+        return {c for c in case_ids if allegation_against(session, c) == user}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,6 +204,7 @@ def backup(
 ) -> None:
     """Write an encrypted, self-checking backup of the case database (a consistent snapshot,
     taken while the system runs). Keep the data keys too: the backup needs them."""
+    allowed(Action.MANAGE_SYSTEM)
     from tasks.backup import take_backup
 
     if path.exists():
@@ -192,6 +238,7 @@ def restore(
 @friendly
 def audit_verify() -> None:
     """Check the whole chain; name the first entry that is missing, altered or out of place."""
+    allowed(Action.READ_AUDIT)
     from safeshare.audit import verify_chain
     from safeshare.db import session_scope
 
@@ -216,6 +263,7 @@ def audit_show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The latest entries about a case or by a person: who did what, when and why."""
+    allowed(Action.READ_AUDIT, case)
     from dataclasses import asdict
 
     from safeshare.audit import entries_for
@@ -225,6 +273,8 @@ def audit_show(
         raise UserError("say whose entries: --case CASE_ID or --actor WHO")
     with session_scope() as session:
         entries = entries_for(session, case_id=case, actor=actor, limit=limit)
+    hidden = hidden_from_user(sorted({e.case_id for e in entries if e.case_id is not None}))
+    entries = [e for e in entries if e.case_id not in hidden]
     if as_json:
         emit_json([asdict(e) | {"detail": json.loads(e.detail)} for e in entries])
         return
@@ -238,6 +288,7 @@ def audit_show(
 @friendly
 def keys_list() -> None:
     """The data keys (ids only), which is primary, and how many values each one seals."""
+    allowed(Action.MANAGE_SYSTEM)
     from safeshare.sealing import CURRENT
     from tasks.keys import usage
 
@@ -256,6 +307,7 @@ def keys_list() -> None:
 @friendly
 def keys_rotate() -> None:
     """Add a new primary data key and re-seal every value under it, while the system runs."""
+    allowed(Action.MANAGE_SYSTEM)
     from tasks.keys import rotate
 
     done = rotate()
@@ -270,6 +322,7 @@ def keys_rotate() -> None:
 @friendly
 def keys_reseal() -> None:
     """Re-seal under the primary key every value still sealed under another."""
+    allowed(Action.MANAGE_SYSTEM)
     from tasks.keys import reseal
 
     out.print(f"{reseal()} value(s) re-sealed.")
@@ -281,6 +334,7 @@ def keys_retire(
     key: Annotated[str, typer.Argument(help="The id of the data key to remove.")],
 ) -> None:
     """Remove a data key that no value is sealed under any more."""
+    allowed(Action.MANAGE_SYSTEM)
     from tasks.keys import retire
 
     ring = retire(key)
@@ -292,14 +346,18 @@ def keys_retire(
 def staff_add(
     staff_id: Annotated[str, typer.Argument(help="A short id, such as j.smith.")],
     name: Annotated[str, typer.Option(help="Full name.")],
-    role: Annotated[Role, typer.Option(help="staff, dsl, deputy-dsl or slt.")],
+    role: Annotated[Role, typer.Option(help="staff, dsl, deputy-dsl, slt or admin.")],
     notify: Annotated[str | None, typer.Option(help="Apprise URL for this person.")] = None,
 ) -> None:
-    """Add a member of staff with a role and where to notify them."""
+    """Add a member of staff with a role and where to notify them. An administrator does this;
+    on a new system, the first administrator adds themselves."""
     from pydantic import TypeAdapter
 
     from models.domain import StaffId
-    from tasks.directory import add_staff
+    from tasks.directory import add_staff, has_admin
+
+    if not (role is Role.ADMIN and not has_admin()):
+        allowed(Action.MANAGE_DIRECTORY)
 
     try:
         staff_id = TypeAdapter(StaffId).validate_python(staff_id)
@@ -326,6 +384,7 @@ def child_add(
     cp_plan: Annotated[bool, typer.Option("--cp-plan", help="On a Child Protection Plan.")] = False,
 ) -> None:
     """Add a child under a pseudonymous reference."""
+    allowed(Action.MANAGE_DIRECTORY)
     from tasks.directory import add_child
 
     try:
@@ -345,6 +404,7 @@ def agency_add(
     notify: Annotated[str | None, typer.Option(help="Apprise URL of its duty inbox.")] = None,
 ) -> None:
     """Add an agency that cases can share with."""
+    allowed(Action.MANAGE_DIRECTORY)
     from tasks.directory import add_agency
 
     if notify is not None:
@@ -366,10 +426,20 @@ def concern_record(
     where: Annotated[str | None, typer.Option(help="Where it happened.")] = None,
     child_words: Annotated[str | None, typer.Option(help="The child's own words.")] = None,
     action_taken: Annotated[str | None, typer.Option(help="Action taken so far.")] = None,
+    allegation_against: Annotated[
+        str | None,
+        typer.Option(
+            help="If it is an allegation against a member of staff: their staff id. They will "
+            "not see the case or be asked to act on it."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Record a concern and start its sharing case."""
+    from safeshare.access import require
     from tasks.directory import record_concern
+
+    require(raised_by, Action.RECORD_CONCERN)  # who raised it is who records it
 
     occurred = _parse_when(when)
     try:
@@ -382,6 +452,7 @@ def concern_record(
             what_happened=what,
             child_words=child_words,
             action_taken=action_taken,
+            allegation_against=allegation_against,
         )
     except ValidationError as exc:
         from models.forms import problems_from_validation
@@ -452,6 +523,7 @@ def _start_case(case_id: int) -> tuple[str | None, str | None]:
 @friendly
 def case_start(case_id: int) -> None:
     """Start (or find) the workflow of a recorded case."""
+    allowed(Action.ACT_ON_CASE, case_id)
     from safeshare.views import show_case
 
     show_case(case_id)  # refuses unknown cases with a clear error
@@ -466,6 +538,7 @@ def case_start(case_id: int) -> None:
 def case_resend(case_id: int) -> None:
     """Send everyone who may answer a case's current step a new one-time code (and link, for
     sign-off); those sent before stop working."""
+    allowed(Action.ACT_ON_CASE, case_id)
     from tasks.credentials import NotWaiting, resend_credentials
 
     try:
@@ -481,9 +554,12 @@ def case_resend(case_id: int) -> None:
 @friendly
 def case_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Open cases and what each waits for."""
+    allowed(Action.LIST_CASES)
     from safeshare.views import list_open_cases
 
     cases = list_open_cases()
+    hidden = hidden_from_user([c["case_id"] for c in cases])
+    cases = [c for c in cases if c["case_id"] not in hidden]
     if as_json:
         emit_json(cases)
         return
@@ -506,6 +582,7 @@ def case_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @friendly
 def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """A case's chronology and current step."""
+    allowed(Action.READ_CASE, case_id)
     from safeshare.audit import record_read
     from safeshare.db import session_scope
     from safeshare.views import show_case
@@ -565,6 +642,7 @@ def overdue(
     ] = False,
 ) -> None:
     """Open cases whose waiting step is past its deadline, most overdue first."""
+    allowed(Action.READ_OVERDUE)
     from safeshare.views import overdue_cases
 
     when = _parse_when(at, "--at")
@@ -577,6 +655,8 @@ def overdue(
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise UserError(f"the overdue check did not run: {first}") from None
     late = overdue_cases(when)
+    hidden = hidden_from_user([c["case_id"] for c in late])
+    late = [c for c in late if c["case_id"] not in hidden]
     if as_json:
         emit_json(late)
         return

@@ -14,6 +14,7 @@ from models.tables import Case, CaseStep, Child, Concern, Disclosure, Notificati
 from safeshare.db import session_scope
 from tasks.records import (
     CaseNotFound,
+    allegation_against,
     first_signer,
     first_signers,
     phone_referral,
@@ -30,7 +31,10 @@ def _waiting(session: Any, case: Case) -> dict[str, Any] | None:
         return None
     step = Step(case.waiting_step)
     who = rules.eligible_answerers(
-        step, staff_directory(session), first_signer=first_signer(session, case.id)
+        step,
+        staff_directory(session),
+        first_signer=first_signer(session, case.id),
+        subject=allegation_against(session, case.id),
     )
     return {
         "step": case.waiting_step,
@@ -234,7 +238,10 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
                     "deadline": case.waiting_deadline or case.waiting_step,
                     "overdue_hours": round((now - case.waiting_due).total_seconds() / 3600, 1),
                     "who_must_act": rules.eligible_answerers(
-                        step, staff, first_signer=signers[case.id]
+                        step,
+                        staff,
+                        first_signer=signers[case.id],
+                        subject=allegation_against(session, case.id),
                     ),
                 }
             )

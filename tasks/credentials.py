@@ -23,7 +23,7 @@ from safeshare.settings import get_settings, secret_key
 from safeshare.tokens import code_hash
 from tasks.links import add_signed
 from tasks.notify import already_sent, deliver
-from tasks.records import first_signer, staff_directory
+from tasks.records import allegation_against, first_signer, staff_directory
 
 
 def link_url(token: str) -> str:
@@ -58,7 +58,14 @@ def resend_credentials(case_id: int, dashboard: str | None = None) -> list[str]:
             step=step,
             slot=str(case.waiting_slot),
             key=case.waiting_key,
-            who=tuple(eligible_answerers(step, staff_directory(session), first_signer=signer)),
+            who=tuple(
+                eligible_answerers(
+                    step,
+                    staff_directory(session),
+                    first_signer=signer,
+                    subject=allegation_against(session, case_id),
+                )
+            ),
             first_signer=signer,
         )
         flow_run_id = case.flow_run_id

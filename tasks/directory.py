@@ -24,6 +24,17 @@ def add_staff(staff_id: str, *, name: str, role: Role, notify_url: str | None) -
         session.add(Staff(staff_id=staff_id, name=name, role=role.value, notify_url=notify_url))
 
 
+def has_admin() -> bool:
+    """Whether the directory has an active administrator (a new system has none)."""
+    with session_scope() as session:
+        return (
+            session.scalar(
+                select(Staff.staff_id).where(Staff.role == Role.ADMIN.value, Staff.active).limit(1)
+            )
+            is not None
+        )
+
+
 def add_child(child_ref: str, *, date_of_birth: date, cp_plan: bool) -> None:
     """Add a child under a pseudonymous reference."""
     with session_scope() as session:
@@ -58,6 +69,7 @@ def record_concern(facts: ConcernFacts) -> int:
             what_happened=facts.what_happened,
             child_words=facts.child_words,
             action_taken=facts.action_taken,
+            allegation_against=facts.allegation_against,
         )
         session.add(concern)
         session.flush()

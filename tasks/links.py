@@ -16,7 +16,7 @@ from models.tables import AnswerLink, Case, CaseStep, LinkAttempt, ReceiptLink, 
 from safeshare.db import session_scope
 from safeshare.settings import get_settings
 from safeshare.tokens import LINK_SALT, fingerprint, make_token, token_hash
-from tasks.records import first_signer, staff_directory
+from tasks.records import allegation_against, first_signer, staff_directory
 
 
 def add_signed(
@@ -65,6 +65,7 @@ def _facts(session: Session, link: AnswerLink) -> tuple[LinkFacts, WaitFacts]:
         flow_run_id=case.flow_run_id,
         answered_by=answered,
         first_signer=first_signer(session, link.case_id),
+        subject=allegation_against(session, link.case_id),
     )
     return facts, wait
 

@@ -35,7 +35,7 @@ from models.domain import (
     StepSummary,
 )
 from models.forms import FORMS, InvalidAnswer, parse_answer
-from models.tables import Agency, Case, CaseStep, Disclosure, Receipt, Staff, utcnow
+from models.tables import Agency, Case, CaseStep, Concern, Disclosure, Receipt, Staff, utcnow
 from safeshare.db import session_scope
 from safeshare.settings import deadline_rules, get_settings, setting_calendar
 from tasks.run_input import forget_answer
@@ -64,6 +64,15 @@ def first_signer(session: Session, case_id: int) -> str | None:
     """The DSL whose latest accepted assessment the management team is asked to co-sign."""
     rows = accepted_rows(session, case_id, Step.ASSESS_CRITERIA)
     return rows[-1].actor if rows else None
+
+
+def allegation_against(session: Session, case_id: int) -> str | None:
+    """The member of staff a case's concern is an allegation about, if any."""
+    return session.scalar(
+        select(Concern.allegation_against)
+        .join(Case, Case.concern_id == Concern.id)
+        .where(Case.id == case_id)
+    )
 
 
 def first_signers(session: Session, case_ids: Sequence[int]) -> dict[int, str | None]:
@@ -106,7 +115,10 @@ def answer_problems(session: Session, case_id: int, step: Step, answer: Any) -> 
     """Checks that need the case database: who may answer, two people, known agency and staff."""
     staff = staff_directory(session)
     problems = rules.answerer_problems(
-        step, staff.get(answer.answered_by), first_signer=first_signer(session, case_id)
+        step,
+        staff.get(answer.answered_by),
+        first_signer=first_signer(session, case_id),
+        subject=allegation_against(session, case_id),
     )
     problems.extend(rules.future_times(answer, utcnow()))
     if isinstance(answer, CriteriaAnswers) and answer.agency is not None:
@@ -231,7 +243,12 @@ def open_step(case_id: int, step: Step, slot: str) -> Slot:
             case.waiting_slot = slot
             case.waiting_key = key
         last_problems = rows[-1].problems if rows else None
-        who = rules.eligible_answerers(step, staff_directory(session), first_signer=signer)
+        who = rules.eligible_answerers(
+            step,
+            staff_directory(session),
+            first_signer=signer,
+            subject=allegation_against(session, case_id),
+        )
         return Slot(
             case_id=case_id,
             step=step,

@@ -173,6 +173,7 @@ def stack(
             "SAFESHARE_WEB_PORT": str(web_port),
             "SAFESHARE_SECRET_KEY": secrets.token_urlsafe(48),
             "SAFESHARE_DATA_KEYS": os.environ["SAFESHARE_DATA_KEYS"],
+            "SAFESHARE_USER": "dsl1",  # who runs the CLI's reading commands: the people's DSL
             "SAFESHARE_LINK_FAILURE_LIMIT": "1000",
         }
         saved = {
@@ -185,6 +186,7 @@ def stack(
                 "SAFESHARE_WEB_PORT",
                 "SAFESHARE_SECRET_KEY",
                 "SAFESHARE_LINK_FAILURE_LIMIT",
+                "SAFESHARE_USER",
             )
         }
         os.environ.update({k: env[k] for k in saved})

@@ -4,6 +4,7 @@ is found at the exact entry; eight concurrent writers leave one unbroken chain."
 
 from __future__ import annotations
 
+import getpass
 import json
 import threading
 import uuid
@@ -37,6 +38,7 @@ def database(
         get_settings.cache_clear()
         migrate(url)
         add_staff("dsl1", name="Alice", role=Role.DSL, notify_url=None)
+        add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
         add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
         yield url
         engine_for(url).dispose()
@@ -54,7 +56,7 @@ def concern(marker: str = "x") -> ConcernFacts:
 
 
 def verify() -> tuple[int, str]:
-    result = runner.invoke(app, ["audit", "verify"])
+    result = runner.invoke(app, ["--user", "admin1", "audit", "verify"])
     return result.exit_code, result.stdout + result.stderr
 
 
@@ -62,23 +64,28 @@ def test_writes_and_reads_are_entered_with_who_and_why_and_no_content(database: 
     marker = f"PD{uuid.uuid4().hex[:10]}"
     with acting("teacher1", "concern form"):
         case_id = record_concern(concern(marker))
-    shown = runner.invoke(app, ["case", "show", str(case_id)])
+    shown = runner.invoke(app, ["--user", "dsl1", "case", "show", str(case_id)])
     assert shown.exit_code == 0, shown.output
 
     with session_scope() as session:
         entries = entries_for(session, case_id=case_id)
     did = [(e.actor, e.action, e.reason) for e in entries]
     assert ("teacher1", "insert:cases", "concern form") in did
-    assert did[-1][1:] == ("read:case", "safeshare case") and did[-1][0].startswith("os:")
+    account = f"os:{getpass.getuser()}"
+    assert did[-1] == ("dsl1", "read:case", f"safeshare case ({account})")
     assert marker not in json.dumps([e.__dict__ for e in entries])
-    listed = runner.invoke(app, ["audit", "show", "--case", str(case_id), "--json"])
+    listed = runner.invoke(
+        app, ["--user", "dsl1", "audit", "show", "--case", str(case_id), "--json"]
+    )
     assert listed.exit_code == 0 and json.loads(listed.stdout)[-1]["action"] == "read:case"
-    by_teacher = runner.invoke(app, ["audit", "show", "--actor", "teacher1", "--json"])
+    by_teacher = runner.invoke(
+        app, ["--user", "admin1", "audit", "show", "--actor", "teacher1", "--json"]
+    )
     assert {e["action"] for e in json.loads(by_teacher.stdout)} == {
         "insert:concerns",
         "insert:cases",
     }
-    assert runner.invoke(app, ["audit", "show"]).exit_code == 1  # whose entries?
+    assert runner.invoke(app, ["--user", "dsl1", "audit", "show"]).exit_code == 1  # whose entries?
     assert verify()[0] == 0
 
 

@@ -55,6 +55,7 @@ def source(
         use(url, monkeypatch)
         migrate(url)
         add_staff("dsl1", name=f"{marker} Alice", role=Role.DSL, notify_url=None)
+        add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
         add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
         for _ in range(3):
             record_concern(concern(marker))
@@ -101,7 +102,7 @@ def test_a_backup_taken_while_cases_are_written_restores_and_verifies(
         writer.start()
     try:
         backup = tmp_path / "cases.ssbk"
-        taken = runner.invoke(app, ["backup", str(backup)])
+        taken = runner.invoke(app, ["--user", "admin1", "backup", str(backup)])
     finally:
         stop.set()
         for writer in writers:
@@ -115,11 +116,11 @@ def test_a_backup_taken_while_cases_are_written_restores_and_verifies(
     use(target, monkeypatch)
     restored = runner.invoke(app, ["restore", str(backup)])
     assert restored.exit_code == 0, restored.output
-    verified = runner.invoke(app, ["audit", "verify"])
+    verified = runner.invoke(app, ["--user", "admin1", "audit", "verify"])
     assert verified.exit_code == 0, verified.output
     concerns, cases = counts()
     assert 3 <= concerns == cases <= at_source[0]  # one moment: every concern with its case
-    shown = runner.invoke(app, ["case", "show", "1", "--json"])
+    shown = runner.invoke(app, ["--user", "dsl1", "case", "show", "1", "--json"])
     assert shown.exit_code == 0 and json.loads(shown.stdout)["concern"]["child_words"] == (
         f"{marker} words"
     )
@@ -151,7 +152,7 @@ def test_a_spoilt_backup_is_refused_and_changes_nothing(
     says: str,
 ) -> None:
     backup = tmp_path / "cases.ssbk"
-    assert runner.invoke(app, ["backup", str(backup)]).exit_code == 0
+    assert runner.invoke(app, ["--user", "admin1", "backup", str(backup)]).exit_code == 0
     spoilt = tmp_path / "spoilt.ssbk"
     spoilt.write_bytes(spoil(backup.read_bytes()))  # type: ignore[operator]
     use(target, monkeypatch)
@@ -164,7 +165,7 @@ def test_a_backup_under_keys_this_server_lacks_is_refused(
     source: tuple[str, str], target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     backup = tmp_path / "cases.ssbk"
-    assert runner.invoke(app, ["backup", str(backup)]).exit_code == 0
+    assert runner.invoke(app, ["--user", "admin1", "backup", str(backup)]).exit_code == 0
     use(target, monkeypatch)
     monkeypatch.setenv("SAFESHARE_DATA_KEYS", Keyring.new("other").to_json())
     get_settings.cache_clear()
@@ -186,17 +187,18 @@ def test_a_sqlite_backup_restores_into_postgresql(
         use(url, monkeypatch)
         migrate(url)
         add_staff("dsl1", name="Alice", role=Role.DSL, notify_url=None)
+        add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
         add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
         case_id = record_concern(concern(marker))
-        assert runner.invoke(app, ["backup", str(backup)]).exit_code == 0
+        assert runner.invoke(app, ["--user", "admin1", "backup", str(backup)]).exit_code == 0
         engine_for(url).dispose()
     with case_database("postgresql", tmp_path / "target") as url:
         use(url, monkeypatch)
         restored = runner.invoke(app, ["restore", str(backup)])
         assert restored.exit_code == 0, restored.output
-        assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+        assert runner.invoke(app, ["--user", "admin1", "audit", "verify"]).exit_code == 0
         assert record_concern(concern(marker)) == case_id + 1  # the ids go on from the backup's
-        shown = runner.invoke(app, ["case", "show", str(case_id), "--json"])
+        shown = runner.invoke(app, ["--user", "dsl1", "case", "show", str(case_id), "--json"])
         assert json.loads(shown.stdout)["concern"]["child_words"] == f"{marker} words"
         engine_for(url).dispose()
     get_settings.cache_clear()

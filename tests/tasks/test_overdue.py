@@ -44,6 +44,7 @@ def cases(
     get_settings.cache_clear()
     suffix = tmp_path.name[-6:]
     add_staff(f"dsl-{suffix}", name="D", role=Role.DSL, notify_url=None)
+    monkeypatch.setenv("SAFESHARE_USER", f"dsl-{suffix}")  # who runs `safeshare overdue`
     add_child(f"C-{suffix}", date_of_birth=date(2016, 5, 1), cp_plan=False)
 
     def case(step: str | None, due: datetime | None, status: str = "open") -> int:

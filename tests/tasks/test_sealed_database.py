@@ -65,6 +65,7 @@ def assessment(marker: str) -> dict[str, object]:
 def fill(marker: str) -> int:
     """One of everything that is sealed, each carrying the marker."""
     add_staff("dsl1", name=f"{marker} Alice", role=Role.DSL, notify_url=f"mailto://{marker}@x")
+    add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
     add_agency(
         "csc2", name="Children's Social Care", kind=AgencyKind.CSC, notify_url=f"json://{marker}"
     )
@@ -172,7 +173,7 @@ def test_a_rotation_reseals_everything_while_readers_keep_reading(
             try:
                 with session_scope() as session:
                     assert session.scalars(select(Concern)).one().what_happened.startswith("PD")
-                    assert len(session.scalars(select(Staff)).all()) == 1
+                    assert len(session.scalars(select(Staff)).all()) == 2
             except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
                 failures.append(exc)
                 return
@@ -180,7 +181,7 @@ def test_a_rotation_reseals_everything_while_readers_keep_reading(
     reader = threading.Thread(target=read_all)
     reader.start()
     try:
-        rotated = runner.invoke(app, ["keys", "rotate"])
+        rotated = runner.invoke(app, ["--user", "admin1", "keys", "rotate"])
     finally:
         stop.set()
         reader.join()
@@ -198,7 +199,7 @@ def test_a_rotation_reseals_everything_while_readers_keep_reading(
             assert all(v.startswith(f"s1:{ring.primary}:") for v in values), (table, column)
     with session_scope() as session:
         assert session.get(Receipt, 1).agency_reference == f"{filled.marker}-REF"  # type: ignore[union-attr]
-    listed = runner.invoke(app, ["keys", "list"])
+    listed = runner.invoke(app, ["--user", "admin1", "keys", "list"])
     assert listed.exit_code == 0 and old in listed.stdout and ring.primary in listed.stdout
 
     # the old key goes only once nothing needs it: a value sealed under it blocks its retiring
@@ -210,13 +211,13 @@ def test_a_rotation_reseals_everything_while_readers_keep_reading(
             text("UPDATE staff SET name = :v"),
             {"v": ring.seal(b"Alice", "staff.name").replace(ring.primary, old, 1)},
         )
-    refused = runner.invoke(app, ["keys", "retire", old])
+    refused = runner.invoke(app, ["--user", "admin1", "keys", "retire", old])
     assert refused.exit_code == 1 and "still sealed" in refused.stderr
     with engine_for(filled.url).begin() as connection:
         connection.execute(
             text("UPDATE staff SET name = :v"), {"v": ring.seal(b"Alice", "staff.name")}
         )
-    retired = runner.invoke(app, ["keys", "retire", old])
+    retired = runner.invoke(app, ["--user", "admin1", "keys", "retire", old])
     assert retired.exit_code == 0, retired.output
     assert set(load_keyring(get_settings()).keys) == {ring.primary}
 
@@ -227,7 +228,7 @@ def test_a_wrong_or_missing_key_is_a_clear_error_never_garbage(
     monkeypatch.setenv("SAFESHARE_DATA_KEYS", Keyring.new("other").to_json())
     get_settings.cache_clear()
     CURRENT.forget()
-    shown = runner.invoke(app, ["case", "show", str(filled.case_id)])
+    shown = runner.invoke(app, ["--user", "dsl1", "case", "show", str(filled.case_id)])
     assert shown.exit_code == 1, shown.output
     assert "not in SAFESHARE_DATA_KEYS" in shown.stderr and "Traceback" not in shown.output
     assert filled.marker not in shown.output
@@ -236,12 +237,14 @@ def test_a_wrong_or_missing_key_is_a_clear_error_never_garbage(
     keys_path(get_settings()).unlink()
     get_settings.cache_clear()
     CURRENT.forget()
-    shown = runner.invoke(app, ["case", "show", str(filled.case_id)])
+    shown = runner.invoke(app, ["--user", "dsl1", "case", "show", str(filled.case_id)])
     assert shown.exit_code == 1 and "no data keys" in shown.stderr
-    added = runner.invoke(app, ["staff", "add", "dsl2", "--name", "Bob", "--role", "dsl"])
+    added = runner.invoke(
+        app, ["--user", "admin1", "staff", "add", "dsl2", "--name", "Bob", "--role", "dsl"]
+    )
     assert added.exit_code == 1 and "no data keys" in added.stderr
     with engine_for(filled.url).connect() as connection:  # nothing was written
-        assert connection.execute(text("SELECT count(*) FROM staff")).scalar() == 1
+        assert connection.execute(text("SELECT count(*) FROM staff")).scalar() == 2
 
 
 def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(

@@ -78,6 +78,9 @@ HEAD = StaffMember(staff_id="head1", role=Role.SLT)
             StaffMember(staff_id="dsl1", role=Role.DSL),
             LinkOutcome.WRONG_PERSON,
         ),
+        # nobody signs off a case about an allegation against themselves
+        (LINK, WAIT.model_copy(update={"subject": "head1"}), HEAD, LinkOutcome.WRONG_PERSON),
+        (LINK, WAIT.model_copy(update={"subject": "head2"}), HEAD, LinkOutcome.VALID),
     ],
 )
 def test_judge_link(

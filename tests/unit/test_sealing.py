@@ -130,6 +130,7 @@ def test_every_column_that_names_a_person_or_tells_what_happened_is_sealed() -> 
         ("concerns", "what_happened"),
         ("concerns", "child_words"),
         ("concerns", "action_taken"),
+        ("concerns", "allegation_against"),
         ("case_steps", "data"),
         ("disclosures", "information"),
         ("disclosures", "purpose"),

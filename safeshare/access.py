@@ -1,0 +1,68 @@
+"""The doors' side of need to know: who is asking, what the case is, and the one rule
+(models/access.py) applied to them. A refusal is entered in the audit trail and changes nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.access import UNKNOWN, Action, CaseView, Principal, decide
+from models.domain import Problem
+from models.tables import Case, Disclosure, Staff
+from safeshare.audit import append
+from safeshare.db import session_scope
+from tasks.records import CaseNotFound, allegation_against
+
+
+class AccessDenied(Exception):
+    """Need to know says no; the message says why, in one sentence."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def principal(session: Session, staff_id: str | None) -> Principal | None:
+    """The member of staff named, from the directory (ids and roles only: nothing sealed)."""
+    if not staff_id:
+        return None
+    row = session.execute(
+        select(Staff.staff_id, Staff.role, Staff.active).where(Staff.staff_id == staff_id)
+    ).one_or_none()
+    if row is None:
+        return Principal(id=staff_id, role=UNKNOWN)
+    return Principal(id=row.staff_id, role=row.role, active=row.active)
+
+
+def case_view(session: Session, case_id: int) -> CaseView:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise CaseNotFound(f"No case has the id {case_id}.")
+    agency = session.scalar(select(Disclosure.agency_code).where(Disclosure.case_id == case_id))
+    return CaseView(
+        case_id=case_id,
+        allegation_against=allegation_against(session, case_id),
+        waiting_step=case.waiting_step,
+        agency=agency,
+    )
+
+
+def require(staff_id: str | None, action: Action, case_id: int | None = None) -> Principal:
+    """The principal, if need to know lets them do `action` (on the case); else AccessDenied,
+    entered in the audit trail."""
+    with session_scope() as session:
+        who = principal(session, staff_id)
+        case = case_view(session, case_id) if case_id is not None else None
+        problem = decide(who, action, case)
+        if problem is not None:
+            append(
+                session.connection(),
+                f"denied:{action.value}",
+                case_id=case_id,
+                detail={"asked_as": staff_id, "why": problem.code},
+            )
+    if problem is not None:
+        raise AccessDenied(problem)
+    assert who is not None
+    return who

@@ -1,0 +1,256 @@
+"""Need to know in every door, on both case databases: the role matrix over every command that
+reads or changes anything, the sign-off page, and a case about an allegation against one of the
+people who would otherwise see it. A refusal says why, is entered in the audit trail and changes
+nothing."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from harness.databases import case_database
+from sqlalchemy import func, select, update
+from typer.testing import CliRunner
+
+from models.access import Action
+from models.domain import (
+    Answer3,
+    Category,
+    ConcernFacts,
+    Consent,
+    CriteriaAnswers,
+    LawfulBasis,
+    Role,
+)
+from models.tables import AnswerLink, AuditLog, Case, CaseStep, Staff, utcnow
+from safeshare.cli import app
+from safeshare.db import engine_for, migrate, session_scope
+from safeshare.settings import get_settings, secret_key
+from tasks.directory import add_child, add_staff, record_concern
+
+runner = CliRunner()
+PEOPLE = {
+    "teacher1": Role.STAFF,
+    "dsl1": Role.DSL,
+    "dep1": Role.DEPUTY_DSL,
+    "head1": Role.SLT,
+    "admin1": Role.ADMIN,
+}
+#: Who may, by the issue: staff record only; DSL and deputies read and act; the management team
+#: sees lateness and sign-offs; the administrator manages accounts and the system, no content.
+MAY: dict[Action, set[str]] = {
+    Action.LIST_CASES: {"dsl1", "dep1"},
+    Action.READ_CASE: {"dsl1", "dep1"},
+    Action.ACT_ON_CASE: {"dsl1", "dep1"},
+    Action.READ_OVERDUE: {"dsl1", "dep1", "head1"},
+    Action.READ_AUDIT: {"dsl1", "dep1", "admin1"},
+    Action.MANAGE_SYSTEM: {"admin1"},
+    Action.MANAGE_DIRECTORY: {"admin1"},
+}
+
+
+@dataclass
+class Setting:
+    url: str
+    case_id: int  # an ordinary case
+    about_dep1: int  # an allegation against the deputy DSL
+    about_head1: int  # an allegation against a senior leader, waiting for sign-off
+    tmp: Path
+
+
+def concern(about: str | None = None) -> ConcernFacts:
+    return ConcernFacts(
+        child_ref="C-1",
+        raised_by="teacher1",
+        category=Category.PHYSICAL,
+        occurred_at=datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+        what_happened="what happened",
+        allegation_against=about,
+    )
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def setting(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Setting]:
+    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
+    monkeypatch.setenv("SAFESHARE_SECRET_KEY", secrets.token_urlsafe(48))
+    monkeypatch.delenv("SAFESHARE_USER", raising=False)
+    with case_database(request.param, tmp_path) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        migrate(url)
+        for staff_id, role in PEOPLE.items():
+            add_staff(staff_id, name=f"Person {staff_id}", role=role, notify_url=None)
+        add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
+        yield Setting(
+            url=url,
+            case_id=record_concern(concern()),
+            about_dep1=record_concern(concern("dep1")),
+            about_head1=record_concern(concern("head1")),
+            tmp=tmp_path,
+        )
+        engine_for(url).dispose()
+    get_settings.cache_clear()
+
+
+def commands(s: Setting, n: str) -> list[tuple[Action, list[str]]]:
+    """One invocation of every guarded command; `n` keeps what they create apart."""
+    return [
+        (Action.LIST_CASES, ["case", "list", "--json"]),
+        (Action.READ_CASE, ["case", "show", str(s.case_id)]),
+        (Action.ACT_ON_CASE, ["case", "resend", str(s.case_id)]),
+        (Action.READ_OVERDUE, ["overdue", "--json"]),
+        (Action.READ_AUDIT, ["audit", "verify"]),
+        (Action.READ_AUDIT, ["audit", "show", "--case", str(s.case_id)]),
+        (Action.MANAGE_SYSTEM, ["keys", "list"]),
+        (Action.MANAGE_SYSTEM, ["keys", "reseal"]),
+        (Action.MANAGE_SYSTEM, ["backup", str(s.tmp / f"backup-{n}.ssbk")]),
+        (Action.MANAGE_DIRECTORY, ["staff", "add", f"new-{n}", "--name", "N", "--role", "staff"]),
+        (Action.MANAGE_DIRECTORY, ["child", "add", f"C-{n}", "--dob", "2016-05-01"]),
+        (Action.MANAGE_DIRECTORY, ["agency", "add", f"a{n}", "--name", "N", "--kind", "other"]),
+    ]
+
+
+REFUSED = ("is not allowed to", "say who you are", "no member of staff has the id")
+
+
+def denials() -> int:
+    with session_scope() as session:
+        return (
+            session.scalar(
+                select(func.count()).select_from(AuditLog).where(AuditLog.action.like("denied:%"))
+            )
+            or 0
+        )
+
+
+def test_the_role_matrix_holds_in_every_command(setting: Setting) -> None:
+    for user in [*PEOPLE, None, "ghost"]:
+        for action, argv in commands(setting, f"{user}{uuid.uuid4().hex[:4]}"):
+            before_staff, before_denials = staff_count(), denials()
+            result = runner.invoke(app, (["--user", user] if user else []) + argv)
+            said = result.stdout + result.stderr
+            refused = any(r in said for r in REFUSED)
+            expected = user in MAY[action]
+            assert refused is not expected, f"{user} {argv}: {said}"
+            if refused:
+                assert result.exit_code == 1 and "Traceback" not in said
+                assert denials() == before_denials + 1  # entered, with why
+                assert staff_count() == before_staff  # and nothing changed
+            elif argv[0] == "backup":
+                assert result.exit_code == 0, said
+
+
+def staff_count() -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(Staff)) or 0
+
+
+def test_staff_record_concerns_but_an_administrator_does_not(setting: Setting) -> None:
+    argv = ["concern", "record", "--child", "C-1", "--category", "neglect", "--what", "x"]
+    refused = runner.invoke(app, [*argv, "--raised-by", "admin1"])
+    assert refused.exit_code == 1 and "not allowed to record concern" in refused.stderr
+
+
+def test_the_first_administrator_adds_themselves_and_only_the_first(
+    setting: Setting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with session_scope() as session:  # a new system: no administrator yet
+        session.execute(update(Staff).where(Staff.role == "admin").values(active=False))
+    first = runner.invoke(app, ["staff", "add", "it1", "--name", "IT", "--role", "admin"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, ["staff", "add", "it2", "--name", "IT", "--role", "admin"])
+    assert second.exit_code == 1 and "say who you are" in second.stderr
+    by_first = runner.invoke(
+        app, ["--user", "it1", "staff", "add", "it2", "--name", "IT", "--role", "admin"]
+    )
+    assert by_first.exit_code == 0, by_first.output
+
+
+def test_nobody_sees_a_case_about_an_allegation_against_themselves(setting: Setting) -> None:
+    about = setting.about_dep1
+    shown = runner.invoke(app, ["--user", "dep1", "case", "show", str(about)])
+    assert shown.exit_code == 1 and "allegation" in shown.stderr
+    assert runner.invoke(app, ["--user", "dsl1", "case", "show", str(about)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["--user", "dep1", "case", "show", str(setting.case_id)]).exit_code == 0
+    )
+
+    import json
+
+    listed = runner.invoke(app, ["--user", "dep1", "case", "list", "--json"])
+    ids = {c["case_id"] for c in json.loads(listed.stdout)}
+    assert setting.case_id in ids and about not in ids
+    listed = runner.invoke(app, ["--user", "dsl1", "case", "list", "--json"])
+    assert about in {c["case_id"] for c in json.loads(listed.stdout)}
+    audit = runner.invoke(app, ["--user", "dep1", "audit", "show", "--case", str(about)])
+    assert audit.exit_code == 1 and "allegation" in audit.stderr
+
+
+def test_the_sign_off_page_is_refused_to_the_subject_of_the_allegation(setting: Setting) -> None:
+    from fastapi.testclient import TestClient
+
+    from safeshare.web.app import create_app
+    from tasks.links import add_signed
+
+    tokens = {}
+    with session_scope() as session:
+        for case_id in (setting.about_head1, setting.case_id):
+            run_id = str(uuid.uuid4())
+            key = "management-signoff-0-a0"
+            session.execute(
+                update(Case)
+                .where(Case.id == case_id)
+                .values(
+                    waiting_step="management-signoff",
+                    waiting_slot="management-signoff-0",
+                    waiting_key=key,
+                    waiting_since=utcnow(),
+                    flow_run_id=run_id,
+                )
+            )
+            session.add(
+                CaseStep(
+                    case_id=case_id,
+                    step="assess-criteria",
+                    slot="assess-criteria-0",
+                    key="assess-criteria-0-a0",
+                    accepted=True,
+                    actor="dsl1",
+                    channel="form",
+                    data=CriteriaAnswers(
+                        answered_by="dsl1",
+                        evidence_of_harm=Answer3.YES,
+                        reasonable_cause=Answer3.YES,
+                        prevent_harm_or_crime=Answer3.NO,
+                        public_interest=Answer3.YES,
+                        reasons="reasons",
+                        consent=Consent.REFUSED,
+                        consent_override_reason="override",
+                        information_to_share="information",
+                        agency="csc",
+                        purpose="purpose",
+                        lawful_basis=LawfulBasis.PUBLIC_TASK,
+                    ).model_dump(mode="json"),
+                )
+            )
+            link = AnswerLink(
+                case_id=case_id,
+                step="management-signoff",
+                slot="management-signoff-0",
+                key=key,
+                staff_id="head1",
+                flow_run_id=run_id,
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+            tokens[case_id] = add_signed(session, link, secret_key(get_settings()))
+    client = TestClient(create_app())
+    assert client.get(f"/answer/{tokens[setting.case_id]}").status_code == 200
+    refused = client.get(f"/answer/{tokens[setting.about_head1]}")
+    assert refused.status_code == 403 and "what happened" not in refused.text
