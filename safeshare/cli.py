@@ -555,11 +555,15 @@ def case_resend(case_id: int) -> None:
 def case_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Open cases and what each waits for."""
     allowed(Action.LIST_CASES)
+    from safeshare.audit import record_read
+    from safeshare.db import session_scope
     from safeshare.views import list_open_cases
 
     cases = list_open_cases()
     hidden = hidden_from_user([c["case_id"] for c in cases])
     cases = [c for c in cases if c["case_id"] not in hidden]
+    with session_scope() as session:
+        record_read(session, "case-list", cases=[c["case_id"] for c in cases])
     if as_json:
         emit_json(cases)
         return

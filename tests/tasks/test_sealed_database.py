@@ -299,3 +299,47 @@ def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(
     page = TestClient(create_app()).get(f"/answer/{token}")
     assert page.status_code == 503 and "Records unavailable" in page.text
     assert filled.marker not in page.text
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_an_existing_database_is_sealed_in_place_by_its_upgrade(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A setting upgrading from before sealing: its plaintext is sealed by the migration, and a
+    downgrade gives it back."""
+    from alembic import command
+
+    from safeshare.db import alembic_config
+
+    marker = f"PD{uuid.uuid4().hex[:12]}"
+    with case_database(kind, tmp_path) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        CURRENT.forget()
+        config = alembic_config(url)
+        command.upgrade(config, "0007")
+        with engine_for(url).begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO staff (staff_id, name, role, active, created_at) "
+                    "VALUES ('dsl1', :name, 'dsl', true, CURRENT_TIMESTAMP)"
+                ),
+                {"name": f"{marker} Alice"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO children (id, child_ref, date_of_birth, cp_plan, created_at) "
+                    "VALUES (1, 'C-1', '2016-05-01', false, CURRENT_TIMESTAMP)"
+                )
+            )
+        command.upgrade(config, "head")
+        assert marker.encode() not in raw_bytes(url)
+        with session_scope() as session:
+            assert session.get(Staff, "dsl1").name == f"{marker} Alice"  # type: ignore[union-attr]
+        command.downgrade(config, "0007")
+        with engine_for(url).connect() as connection:
+            assert connection.execute(text("SELECT name FROM staff")).scalar() == f"{marker} Alice"
+            born = connection.execute(text("SELECT date_of_birth FROM children")).scalar()
+            assert str(born) == "2016-05-01"
+        engine_for(url).dispose()
+    get_settings.cache_clear()
