@@ -86,6 +86,8 @@ class Sealed(TypeDecorator[str]):
 class SealedJSON(Sealed):
     """A JSON value sealed at rest."""
 
+    cache_ok = True  # (SQLAlchemy asks each type class itself)
+
     def encode(self, value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
@@ -95,6 +97,8 @@ class SealedJSON(Sealed):
 
 class SealedDate(Sealed):
     """A date sealed at rest (a date of birth)."""
+
+    cache_ok = True
 
     def encode(self, value: Any) -> str:
         if not isinstance(value, date) or isinstance(value, datetime):
