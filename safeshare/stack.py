@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from safeshare.db import migrate
+from safeshare.sealing import SealError, keys_path, load_keyring
 from safeshare.settings import SecretKeyError, Settings, secret_key
 
 
@@ -107,6 +108,15 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         raise StackError(str(exc)) from None
     say("Migrating the case database ...")
     migrate(settings.case_database_url)
+    try:
+        ring = load_keyring(settings)
+    except SealError as exc:
+        raise StackError(str(exc)) from None
+    if settings.data_keys is None:
+        say(
+            f"Personal data is sealed with data key {ring.primary} in {keys_path(settings)}: "
+            "back that file up, apart from the database."
+        )
     env = prefect_env(settings)
     stopping = False
 

@@ -4,6 +4,7 @@ says where they are, and stops everything cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -64,6 +65,9 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> Non
         assert httpx.get(f"http://127.0.0.1:{web_port}/health").json() == {"status": "ok"}
         assert (tmp_path / "home" / "cases.db").exists()
         assert (tmp_path / "home" / "secret.key").stat().st_mode & 0o777 == 0o600
+        keys = tmp_path / "home" / "data.keys"  # made with the new database, owner-only
+        assert keys.stat().st_mode & 0o777 == 0o600
+        assert f"sealed with data key {json.loads(keys.read_text())['primary']}" in output
 
         flows: set[str] = set()
         deadline = time.monotonic() + 90
