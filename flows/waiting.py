@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from models.domain import Slot, Step, StepSummary
 from models.forms import FORMS, problems_from_validation
 from models.messages import form_description, waiting_message
+from safeshare.settings import get_settings
 from tasks.credentials import issue_credentials
 from tasks.notify import notify
 from tasks.records import open_step, record_answer, record_rejection
@@ -65,7 +66,11 @@ def wait_for_answer(
         issue_credentials(waiting, flow_run_id, dashboard=run_link(flow_run_id))
         form = FORMS[step].with_initial_data(
             description=form_description(
-                case_id, step, who=waiting.who, previous_problems=waiting.previous_problems
+                case_id,
+                step,
+                who=waiting.who,
+                previous_problems=waiting.previous_problems,
+                case_page=f"{get_settings().web_url}/cases/{case_id}",
             ),
             **prefill,
         )

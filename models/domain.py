@@ -203,6 +203,7 @@ class ConcernFacts(Frozen):
     what_happened: Text
     child_words: Text | None = None
     action_taken: Text | None = None
+    who_told: Text | None = None  # who has been told so far (names and roles)
     # an allegation against a member of staff: they never see the case or are asked to act on it
     allegation_against: StaffId | None = None
 

@@ -112,15 +112,22 @@ def form_description(
     *,
     who: Sequence[str],
     previous_problems: Sequence[Problem] = (),
+    case_page: str | None = None,
 ) -> str:
-    """Markdown shown above a dashboard form: what is asked, by whom, and why it was re-asked."""
+    """Markdown shown above a dashboard form: what is asked, by whom, why it was re-asked, and
+    where to read the case (a reference and a link: no content)."""
     ref = case_reference(case_id)
     parts = [
         f"## Case {ref}: {STEP_TITLES[step]}",
         f"Please {_WHAT_IS_NEEDED[step]}.",
         f"**Who may answer:** {', '.join(who) if who else 'nobody is eligible yet: add staff'}.",
-        f"Read the case first: `safeshare case show {case_id}`. "
-        "Free text you type here is copied into the case record and removed from the dashboard.",
+        (
+            f"Read the case first: [{ref}]({case_page})"
+            if case_page
+            else f"Read the case first: `safeshare case show {case_id}`"
+        )
+        + ". Free text you type here is copied into the case record and removed from the "
+        "dashboard.",
     ]
     if previous_problems:
         parts.append("**The previous answer was not accepted:**")

@@ -135,6 +135,10 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(16))
     notify_url: Mapped[str | None] = mapped_column(Sealed("staff.notify_url"), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # signing in to the web front door: an argon2id hash, and the TOTP secret (sealed) once the
+    # second factor is set up
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    totp_secret: Mapped[str | None] = mapped_column(Sealed("staff.totp_secret"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -161,6 +165,7 @@ class Concern(Base):
     what_happened: Mapped[str] = mapped_column(Sealed("concerns.what_happened"))
     child_words: Mapped[str | None] = mapped_column(Sealed("concerns.child_words"), nullable=True)
     action_taken: Mapped[str | None] = mapped_column(Sealed("concerns.action_taken"), nullable=True)
+    who_told: Mapped[str | None] = mapped_column(Sealed("concerns.who_told"), nullable=True)
     # the member of staff an allegation is about: kept from them (need to know)
     allegation_against: Mapped[str | None] = mapped_column(
         Sealed("concerns.allegation_against"), nullable=True
@@ -370,6 +375,38 @@ class ReceiptLink(Base):
     outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
 
     __table_args__ = (Index("ix_receipt_links_case", "case_id"),)
+
+
+class WebSession(Base):
+    """A signed-in person's session: only the hash of its cookie is kept."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.staff_id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SignInAttempt(Base):
+    """Every sign-in attempt, failed ones too: who was tried, from where, and how it went."""
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(64))  # as typed: it may name nobody
+    address: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(16))  # password or code
+    outcome: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_sign_in_attempts_staff_at", "staff_id", "at"),
+        Index("ix_sign_in_attempts_address_at", "address", "at"),
+    )
 
 
 class AuditLog(Base):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar, cast
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -20,7 +19,7 @@ from rich.table import Table
 
 from models.access import Action
 from models.domain import AgencyKind, Category, ConcernFacts, Role, Step
-from safeshare.settings import Settings, get_settings
+from safeshare.settings import get_settings, prefect_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 staff_app = typer.Typer(no_args_is_help=True, help="The staff directory.")
@@ -100,14 +99,6 @@ def friendly(func: F) -> F:
             )
 
     return wrapper  # type: ignore[return-value]
-
-
-def prefect_settings(settings: Settings) -> None:
-    """Point this process's Prefect client at the stack's server before Prefect is imported."""
-    os.environ.setdefault("PREFECT_API_URL", settings.prefect_api_url)
-    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 def emit_json(value: Any) -> None:
@@ -369,6 +360,65 @@ def staff_add(
     out.print(f"Added {staff_id} ({role.value}).", markup=False)
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line.strip():
+            raise UserError("no password on standard input")
+        return line.rstrip("\n")
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to ask for the password on: give --password-stdin")
+    first = typer.prompt("New password", hide_input=True)
+    if typer.prompt("Again", hide_input=True) != first:
+        raise UserError("the two passwords differ; nothing was changed")
+    return str(first)
+
+
+@staff_app.command("password")
+@friendly
+def staff_password(
+    staff_id: Annotated[str, typer.Argument(help="Whose password to set or reset.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Set or reset the password someone signs in to the web front door with (their sessions
+    end). An administrator does this."""
+    from tasks.accounts import PasswordRefused, set_password
+
+    allowed(Action.MANAGE_DIRECTORY)
+    try:
+        set_password(staff_id, _read_password(password_stdin))
+    except PasswordRefused as exc:
+        raise UserError(str(exc)) from None
+    out.print(f"The password of {staff_id} is set; they sign in at {get_settings().web_url}.")
+
+
+@staff_app.command("reset-second-factor")
+@friendly
+def staff_reset_second_factor(
+    staff_id: Annotated[str, typer.Argument(help="Whose authenticator to forget.")],
+) -> None:
+    """Forget someone's authenticator (a lost phone): they set up a new one at next sign-in."""
+    from sqlalchemy import update
+
+    from models.tables import Staff, WebSession, utcnow
+    from safeshare.db import session_scope
+
+    allowed(Action.MANAGE_DIRECTORY)
+    with session_scope() as session:
+        staff = session.get(Staff, staff_id)
+        if staff is None:
+            raise UserError(f"No member of staff has the id '{staff_id}'.")
+        staff.totp_secret = None
+        session.execute(
+            update(WebSession)
+            .where(WebSession.staff_id == staff_id, WebSession.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
+    out.print(f"{staff_id} sets up a new authenticator at their next sign-in.")
+
+
 def _check_apprise_url(url: str) -> None:
     import apprise
 
@@ -426,6 +476,9 @@ def concern_record(
     where: Annotated[str | None, typer.Option(help="Where it happened.")] = None,
     child_words: Annotated[str | None, typer.Option(help="The child's own words.")] = None,
     action_taken: Annotated[str | None, typer.Option(help="Action taken so far.")] = None,
+    who_told: Annotated[
+        str | None, typer.Option(help="Who you have told so far (names and roles).")
+    ] = None,
     allegation_against: Annotated[
         str | None,
         typer.Option(
@@ -452,6 +505,7 @@ def concern_record(
             what_happened=what,
             child_words=child_words,
             action_taken=action_taken,
+            who_told=who_told,
             allegation_against=allegation_against,
         )
     except ValidationError as exc:
@@ -491,32 +545,9 @@ def _parse_when(when: str | None, option: str = "--when") -> datetime:
 
 
 def _start_case(case_id: int) -> tuple[str | None, str | None]:
-    """Create the case's flow run (once: the run is keyed by the case); (run id, problem)."""
-    settings = get_settings()
-    prefect_settings(settings)
-    from prefect.client.schemas.objects import FlowRun
-    from prefect.deployments import run_deployment
+    from tasks.starting import start_case_run
 
-    from deployments.serve import deployment_name
-    from tasks.directory import set_flow_run
-
-    try:
-        run = cast(
-            FlowRun,
-            run_deployment(
-                name=deployment_name(settings),
-                parameters={"case_id": case_id},
-                timeout=0,
-                # Prefect keys idempotency per flow, not per deployment: name the stack too, so two
-                # case databases served through one Prefect server never share a run.
-                idempotency_key=f"{settings.deployment}:sharing-case-{case_id}",
-                tags=["safeshare"],
-            ),
-        )
-    except Exception as exc:  # the Prefect API is down or the deployment is not served
-        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    set_flow_run(case_id, str(run.id))
-    return str(run.id), None
+    return start_case_run(case_id)
 
 
 @case_app.command("start")
@@ -604,7 +635,7 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
         f"{concern['occurred_at']}, raised by {concern['raised_by']}",
         markup=False,
     )
-    for label in ("place", "what_happened", "child_words", "action_taken"):
+    for label in ("place", "what_happened", "child_words", "action_taken", "who_told"):
         if concern[label]:
             out.print(f"  {label.replace('_', ' ')}: {concern[label]}", markup=False)
     table = Table("at", "step", "by", "outcome")

@@ -119,6 +119,17 @@ class Settings(BaseSettings):
         "link_failure_window_minutes, before further attempts are refused for a while.",
     )
     link_failure_window_minutes: float = Field(default=15, gt=0)
+    sign_in_failure_limit: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins for one staff id or from one address, within "
+        "sign_in_failure_window_minutes, before further attempts are refused for a while.",
+    )
+    sign_in_failure_window_minutes: float = Field(default=15, gt=0)
+    session_idle_minutes: float = Field(
+        default=30, gt=0, description="A web session ends after this long unused."
+    )
+    session_hours: float = Field(default=12, gt=0, description="... and this long after sign-in.")
     notify_retries: int = Field(default=3, ge=0, le=20)
     notify_retry_delay_seconds: float = Field(default=2.0, ge=0)
 
@@ -235,3 +246,11 @@ def setting_calendar(settings: Settings, around: date) -> WorkingCalendar:
     except (yaml.YAMLError, ValidationError) as exc:
         first = str(exc).splitlines()[0]
         raise CalendarFileError(f"the calendar file {path} is not valid: {first}") from None
+
+
+def prefect_settings(settings: Settings) -> None:
+    """Point this process's Prefect client at the stack's server before Prefect is imported."""
+    os.environ.setdefault("PREFECT_API_URL", settings.prefect_api_url)
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

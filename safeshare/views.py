@@ -122,6 +122,7 @@ def show_case(case_id: int) -> dict[str, Any]:
                 "what_happened": concern.what_happened,
                 "child_words": concern.child_words,
                 "action_taken": concern.action_taken,
+                "who_told": concern.who_told,
                 "raised_by": concern.raised_by,
                 "recorded_at": _iso(concern.recorded_at),
             },

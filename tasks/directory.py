@@ -69,6 +69,7 @@ def record_concern(facts: ConcernFacts) -> int:
             what_happened=facts.what_happened,
             child_words=facts.child_words,
             action_taken=facts.action_taken,
+            who_told=facts.who_told,
             allegation_against=facts.allegation_against,
         )
         session.add(concern)

@@ -39,6 +39,7 @@ from safeshare.tokens import (
     read_token,
 )
 from safeshare.views import disclosure_summary, signoff_summary
+from safeshare.web.front import add_front_door
 from tasks.links import check_link, claim_and_record, is_throttled, record_attempt
 from tasks.receipts import check_receipt_link, confirm_receipt
 from tasks.records import answer_problems
@@ -356,6 +357,7 @@ def create_app() -> FastAPI:
         )
         return finish(request, token, link, "confirmed", 200, response, door=RECEIPT)
 
+    add_front_door(app, page, key, address)
     return app
 
 

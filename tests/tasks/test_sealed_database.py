@@ -33,6 +33,7 @@ from safeshare.cli import app
 from safeshare.db import engine_for, migrate, session_scope
 from safeshare.sealing import CURRENT, Keyring, keys_path, load_keyring
 from safeshare.settings import get_settings
+from tasks.accounts import new_totp_secret, set_second_factor
 from tasks.directory import add_agency, add_child, add_staff, record_concern
 
 runner = CliRunner()
@@ -80,8 +81,11 @@ def fill(marker: str) -> int:
             what_happened=f"{marker} what happened",
             child_words=f"{marker} the child's words",
             action_taken=f"{marker} action",
+            who_told=f"{marker} told",
+            allegation_against="admin1",
         )
     )
+    set_second_factor("dsl1", new_totp_secret())
     with session_scope() as session:
         session.add(
             CaseStep(
