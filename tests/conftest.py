@@ -175,6 +175,7 @@ def stack(
             "SAFESHARE_DATA_KEYS": os.environ["SAFESHARE_DATA_KEYS"],
             "SAFESHARE_USER": "dsl1",  # who runs the CLI's reading commands: the people's DSL
             "SAFESHARE_LINK_FAILURE_LIMIT": "1000",
+            "SAFESHARE_SIGN_IN_FAILURE_LIMIT": "1000",  # the slowing down is tested on its own
         }
         saved = {
             k: os.environ.get(k)
@@ -186,6 +187,7 @@ def stack(
                 "SAFESHARE_WEB_PORT",
                 "SAFESHARE_SECRET_KEY",
                 "SAFESHARE_LINK_FAILURE_LIMIT",
+                "SAFESHARE_SIGN_IN_FAILURE_LIMIT",
                 "SAFESHARE_USER",
             )
         }

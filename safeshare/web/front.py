@@ -117,12 +117,27 @@ def add_front_door(app: FastAPI, page: Page, key: bytes, address: Callable[[Requ
         onward.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/")
         return onward
 
+    def enrolment(who: accounts.SignedIn, sealed: str = "") -> str | None:
+        """The secret being set up in this session: the one the form carried back, if it is
+        ours and fresh (so a mistyped code keeps the key already in the person's app)."""
+        try:
+            found = URLSafeTimedSerializer(key, salt=ENROL_SALT).loads(sealed, max_age=900)
+        except BadSignature:
+            return None
+        if not isinstance(found, dict) or found.get("sid") != who.session_id:
+            return None
+        return str(found["s"])
+
     def code_page(
-        request: Request, who: accounts.SignedIn, status: int, problems: list[str]
+        request: Request,
+        who: accounts.SignedIn,
+        status: int,
+        problems: list[str],
+        sealed: str = "",
     ) -> HTMLResponse:
         enrol = None
         if not who.has_second_factor:
-            secret = accounts.new_totp_secret()
+            secret = enrolment(who, sealed) or accounts.new_totp_secret()
             enrol = {
                 "secret": secret,
                 "uri": accounts.totp_uri(who.staff_id, secret),
@@ -160,25 +175,17 @@ def add_front_door(app: FastAPI, page: Page, key: bytes, address: Callable[[Requ
             accounts.record_sign_in(who.staff_id, where, "code", "slowed")
             return refuse(request, 429, "Please wait", "Too many wrong codes: try in a while.")
         matched = False
-        if enrol and not who.has_second_factor:
-            try:
-                sealed = URLSafeTimedSerializer(key, salt=ENROL_SALT).loads(enrol, max_age=900)
-            except BadSignature:
-                sealed = None
-            if sealed and sealed.get("sid") == who.session_id:
-                matched = accounts.code_matches(sealed["s"], code)
-                if matched:
-                    accounts.set_second_factor(who.staff_id, sealed["s"])
-        elif who.has_second_factor:
+        if not who.has_second_factor:
+            secret = enrolment(who, enrol)
+            matched = secret is not None and accounts.code_matches(secret, code)
+            if matched and secret is not None:
+                accounts.set_second_factor(who.staff_id, secret)
+        else:
             matched = accounts.check_code(who.staff_id, code)
         if not matched:
             accounts.record_sign_in(who.staff_id, where, "code", "wrong")
-            return code_page(
-                request,
-                who,
-                401,
-                ["That code is not right: type the 6 digits your authenticator shows now."],
-            )
+            problem = "That code is not right: type the 6 digits your authenticator shows now."
+            return code_page(request, who, 401, [problem], sealed=enrol)
         accounts.record_sign_in(who.staff_id, where, "code", "ok")
         accounts.second_factor_done(who.session_id)
         return go("/")

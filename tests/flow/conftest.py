@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 
 from models.domain import Role
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +25,7 @@ def people(stack: Any, listener: Any) -> dict[str, str]:
         ("head1", Role.SLT),
         ("head2", Role.SLT),
         ("teacher1", Role.STAFF),
+        ("admin1", Role.ADMIN),
     ):
         add_staff(
             staff_id,
@@ -29,7 +34,47 @@ def people(stack: Any, listener: Any) -> dict[str, str]:
             notify_url=listener.url(f"/{stack.backend}/staff/{staff_id}"),
         )
     add_child("C-0001", date_of_birth=date(2016, 5, 1), cp_plan=False)
-    return {"dsl": "dsl1", "deputy": "dep1", "slt": "head1", "slt2": "head2", "teacher": "teacher1"}
+    # each sets a password for the web front door, as the administrator would, through the CLI
+    from harness.web import password_of
+    from typer.testing import CliRunner
+
+    from safeshare.cli import app
+
+    for staff_id in ("dsl1", "dep1", "head1", "head2", "teacher1", "admin1"):
+        argv = ["--user", "admin1", "staff", "password", staff_id, "--password-stdin"]
+        result = CliRunner().invoke(app, argv, input=password_of(staff_id) + "\n")
+        assert result.exit_code == 0, result.output
+    return {
+        "dsl": "dsl1",
+        "deputy": "dep1",
+        "slt": "head1",
+        "slt2": "head2",
+        "teacher": "teacher1",
+        "admin": "admin1",
+    }
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """A real headless browser (Debian's Chromium, driven by Selenium with the system's
+    ChromeDriver; `make test` installs both), with a phone's screen."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    for path in (CHROMIUM, CHROMEDRIVER):
+        assert os.access(path, os.X_OK), f"{path} is missing: `make test` installs it"
+    os.environ["SE_OFFLINE"] = "true"  # never let Selenium look for drivers on the network
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(arg)
+    options.add_argument("--window-size=390,844")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 @pytest.fixture(autouse=True)

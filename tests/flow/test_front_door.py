@@ -1,0 +1,167 @@
+"""The web front door over HTTP, against the real web app on both stacks: every page for every
+role (and for nobody), direct URLs a role must not reach, the second factor before any case
+content, a concern recorded from the form starting its case, sign-out, and what is entered in
+the audit trail."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from harness.cases import marker, wait_for_step
+from harness.web import ENROL, PHONES, csrf, password_of, second_step, sign_in
+from sqlalchemy import select
+
+from models.tables import AuditLog, SignInAttempt
+from safeshare.db import session_scope
+
+pytestmark = pytest.mark.flow
+
+#: page: the roles that may open it (everyone else is refused with 403).
+PAGES = {
+    "/": {"teacher1", "dsl1", "dep1", "head1", "admin1"},
+    "/concerns/new": {"teacher1", "dsl1", "dep1", "head1"},
+    "/cases": {"dsl1", "dep1"},
+    "/cases/{case_id}": {"dsl1", "dep1"},
+}
+
+
+def record(client: httpx.Client, mark: str, **extra: str) -> httpx.Response:
+    form = client.get("/concerns/new")
+    assert form.status_code == 200, form.text[:500]
+    fields = {
+        "csrf": csrf(form.text),
+        "child": "C-0001",
+        "category": "physical",
+        "when": "2026-11-25T09:30",
+        "where": f"{mark} playground",
+        "what": f"{mark} what happened",
+        "child_words": f"{mark} the child's words",
+        "action_taken": f"{mark} action",
+        "who_told": f"{mark} told the DSL",
+    } | extra
+    return client.post("/concerns/new", data=fields)
+
+
+def test_every_page_for_every_role(stack: Any, people: dict[str, str]) -> None:
+    teacher = sign_in(stack.web_url, people["teacher"])
+    mark = marker()
+    done = record(teacher, mark)
+    assert done.status_code == 200
+    reference = re.search(r'id="reference">SS-(\d+)<', done.text)
+    assert reference and mark not in done.text
+    case_id = int(reference.group(1))
+    wait_for_step(case_id, "assess-criteria")  # the case started, as from the CLI
+
+    for staff_id in ("teacher1", "dsl1", "dep1", "head1", "admin1"):
+        client = sign_in(stack.web_url, staff_id)
+        for path, allowed in PAGES.items():
+            url = path.format(case_id=case_id)
+            got = client.get(url)
+            expected = 200 if staff_id in allowed else 403
+            assert got.status_code == expected, (staff_id, url, got.text[:300])
+            if got.status_code == 403:
+                assert mark not in got.text
+    nobody = httpx.Client(base_url=stack.web_url)
+    for path in PAGES:
+        got = nobody.get(path.format(case_id=case_id), follow_redirects=False)
+        assert got.status_code == 303 and got.headers["location"].startswith("/sign-in")
+
+
+def test_the_dsl_reads_a_case_only_after_the_second_factor(
+    stack: Any, people: dict[str, str]
+) -> None:
+    mark = marker()
+    teacher = sign_in(stack.web_url, people["teacher"])
+    case_id = int(re.search(r"SS-(\d+)", record(teacher, mark).text).group(1))  # type: ignore[union-attr]
+    run_id = wait_for_step(case_id, "assess-criteria")["waiting"]["flow_run_id"]
+
+    half = sign_in(stack.web_url, people["deputy"], second_factor=False)
+    for path in ("/cases", f"/cases/{case_id}", "/"):
+        got = half.get(path)
+        assert got.status_code == 303 and got.headers["location"] == "/sign-in/code"
+    page = half.get("/sign-in/code")
+    form = {"csrf": csrf(page.text), "code": "000000"}
+    enrolling = ENROL.search(page.text)
+    if enrolling:
+        form["enrol"] = enrolling.group(1)
+    wrong = half.post("/sign-in/code", data=form)
+    assert wrong.status_code == 401 and "not right" in wrong.text
+    assert second_step(half, people["deputy"]).status_code == 303
+
+    shown = half.get(f"/cases/{case_id}")
+    assert shown.status_code == 200
+    assert (
+        f"{mark} the child&#39;s words" in shown.text or f"{mark} the child's words" in shown.text
+    )
+    assert f"/runs/flow-run/{run_id}" in shown.text  # the waiting step in the dashboard
+    listed = half.get("/cases")
+    assert f'href="/cases/{case_id}"' in listed.text
+
+    with session_scope() as session:
+        reads = session.scalars(
+            select(AuditLog).where(AuditLog.case_id == case_id, AuditLog.action == "read:case")
+        ).all()
+        assert [(r.actor, r.reason) for r in reads] == [(people["deputy"], "case page")]
+        codes = session.scalars(
+            select(SignInAttempt.outcome).where(
+                SignInAttempt.staff_id == people["deputy"], SignInAttempt.stage == "code"
+            )
+        ).all()
+        assert "wrong" in codes and "ok" in codes
+
+
+def test_wrong_passwords_and_codes_are_refused_and_recorded(
+    stack: Any, people: dict[str, str]
+) -> None:
+    client = httpx.Client(base_url=stack.web_url)
+    for staff_id, password in (
+        (people["dsl"], "not the password at all"),
+        ("nobody-at-all", password_of(people["dsl"])),
+        (people["dsl"], ""),
+    ):
+        got = client.post("/sign-in", data={"staff_id": staff_id, "password": password})
+        assert got.status_code == 401 and "wrong" in got.text
+        assert 'value="' + staff_id + '"' in got.text  # what was typed is kept
+    dsl = sign_in(stack.web_url, people["dsl"], second_factor=False)
+    page = dsl.get("/sign-in/code")
+    if people["dsl"] in PHONES:
+        stale = pyotp.TOTP(PHONES[people["dsl"]]).at(0)  # a code from 1970
+        got = dsl.post("/sign-in/code", data={"csrf": csrf(page.text), "code": stale})
+        assert got.status_code == 401
+    forged = dsl.post("/sign-in/code", data={"csrf": "forged", "code": "123456"})
+    assert forged.status_code == 403
+    assert dsl.get("/cases").headers["location"] == "/sign-in/code"
+    with session_scope() as session:
+        outcomes = session.scalars(
+            select(SignInAttempt.outcome).where(SignInAttempt.staff_id == "nobody-at-all")
+        ).all()
+        assert outcomes == ["wrong"]
+
+
+def test_signing_out_ends_the_session(stack: Any, people: dict[str, str]) -> None:
+    client = sign_in(stack.web_url, people["dsl"])
+    home = client.get("/")
+    assert home.status_code == 200
+    cookie = client.cookies.get("safeshare_session")
+    out = client.post("/sign-out", data={"csrf": csrf(home.text)})
+    assert out.status_code == 303 and out.headers["location"] == "/sign-in"
+    replay = httpx.Client(base_url=stack.web_url, cookies={"safeshare_session": cookie or ""})
+    assert replay.get("/cases").headers["location"].startswith("/sign-in")
+
+
+def test_a_bad_concern_form_says_what_to_fix_and_keeps_what_was_typed(
+    stack: Any, people: dict[str, str]
+) -> None:
+    teacher = sign_in(stack.web_url, people["teacher"])
+    mark = marker()
+    got = record(teacher, mark, what="", when="not a time", child="")
+    assert got.status_code == 422
+    for problem in ("When it happened", "What happened", "Pupil"):
+        assert problem in got.text
+    assert f"{mark} the child" in got.text  # kept
+    forged = teacher.post("/concerns/new", data={"csrf": "x", "child": "C-0001"})
+    assert forged.status_code == 403
