@@ -339,9 +339,16 @@ def staff_add(
     name: Annotated[str, typer.Option(help="Full name.")],
     role: Annotated[Role, typer.Option(help="staff, dsl, deputy-dsl, slt or admin.")],
     notify: Annotated[str | None, typer.Option(help="Apprise URL for this person.")] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Also set their web sign-in password, read from stdin."
+        ),
+    ] = False,
 ) -> None:
-    """Add a member of staff with a role and where to notify them. An administrator does this;
-    on a new system, the first administrator adds themselves."""
+    """Add a member of staff with a role and where to notify them (and, with --password-stdin,
+    their sign-in password). An administrator does this; on a new system, the first
+    administrator adds themselves."""
     from pydantic import TypeAdapter
 
     from models.domain import StaffId
@@ -356,7 +363,18 @@ def staff_add(
         raise UserError(f"'{staff_id}' is not a valid staff id (letters, digits, . _ -).") from None
     if notify is not None:
         _check_apprise_url(notify)
+    password = _read_password(True) if password_stdin else None
+    if password is not None:
+        from models.accounts import password_problems
+
+        problems = password_problems(password, staff_id)
+        if problems:
+            raise UserError("; ".join(p.message for p in problems))
     add_staff(staff_id, name=name, role=role, notify_url=notify)
+    if password is not None:
+        from tasks.accounts import set_password
+
+        set_password(staff_id, password)
     out.print(f"Added {staff_id} ({role.value}).", markup=False)
 
 

@@ -153,6 +153,7 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         wait_healthy(f"http://127.0.0.1:{settings.web_port}", web, timeout=90, name="web app")
         say(f"safeshare is up. Dashboard: {settings.prefect_api_url.removesuffix('/api')}")
         say(f"Sign-off links: {settings.web_url}")
+        say(f"Staff sign in (record a concern; the DSL's cases): {settings.web_url}/sign-in")
         say(f"Data directory: {settings.home}  (logs in {logs}). Ctrl-C stops everything.")
         while not stopping:
             children = (("Prefect server", server), ("deployment server", runner), ("web app", web))

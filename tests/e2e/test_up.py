@@ -59,6 +59,8 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> Non
         output = "".join(said)
         assert f"Dashboard: http://127.0.0.1:{prefect_port}" in output
         assert f"Sign-off links: http://127.0.0.1:{web_port}" in output
+        assert f"http://127.0.0.1:{web_port}/sign-in" in output
+        assert httpx.get(f"http://127.0.0.1:{web_port}/sign-in").status_code == 200
 
         api = f"http://127.0.0.1:{prefect_port}/api"
         assert httpx.get(f"{api}/health").status_code == 200

@@ -101,3 +101,14 @@ def test_setting_a_password_refuses_bad_input_clearly(
         assert session.scalar(select(Staff.password_hash).where(Staff.staff_id == "dsl1")) is None
     denied = runner.invoke(app, ["--user", "dsl1", *argv], input=stdin)
     assert denied.exit_code == 1 and "not allowed" in denied.stderr
+
+
+def test_staff_add_can_set_the_password_too_or_adds_nobody(database: str) -> None:
+    argv = ["--user", "admin1", "staff", "add", "t2", "--name", "T", "--role", "staff"]
+    short = runner.invoke(app, [*argv, "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "at least 12" in short.stderr
+    with session_scope() as session:
+        assert session.get(Staff, "t2") is None
+    added = runner.invoke(app, [*argv, "--password-stdin"], input=PASSWORD + "\n")
+    assert added.exit_code == 0, added.output
+    assert accounts.check_password("t2", PASSWORD) is not None

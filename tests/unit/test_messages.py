@@ -49,3 +49,14 @@ def test_a_reminder_names_the_deadline_it_missed(
     )
     assert title_has in title.lower() and "reminder 2: deputy DSLs" in title
     assert body_has in body and "safeshare case show 42" in body
+
+
+def test_a_dashboard_form_links_back_to_the_case_page_and_says_nothing_of_the_case() -> None:
+    from models.messages import form_description
+
+    text = form_description(
+        42, Step.ASSESS_CRITERIA, who=["dsl1"], case_page="http://127.0.0.1:8400/cases/42"
+    )
+    assert "[SS-000042](http://127.0.0.1:8400/cases/42)" in text
+    assert "safeshare case show" not in text
+    assert "safeshare case show 42" in form_description(42, Step.ASSESS_CRITERIA, who=["dsl1"])
