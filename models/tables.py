@@ -139,6 +139,8 @@ class Staff(Base):
     # second factor is set up
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     totp_secret: Mapped[str | None] = mapped_column(Sealed("staff.totp_secret"), nullable=True)
+    # the last TOTP time step used: a code is good once (no replay within its window)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -428,7 +428,7 @@ def staff_reset_second_factor(
         staff = session.get(Staff, staff_id)
         if staff is None:
             raise UserError(f"No member of staff has the id '{staff_id}'.")
-        staff.totp_secret = None
+        staff.totp_secret, staff.totp_last_step = None, None
         session.execute(
             update(WebSession)
             .where(WebSession.staff_id == staff_id, WebSession.ended_at.is_(None))

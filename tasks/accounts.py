@@ -92,23 +92,43 @@ def totp_uri(staff_id: str, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=staff_id, issuer_name="safeshare")
 
 
-def code_matches(secret: str, code: str, now: datetime | None = None) -> bool:
-    """A TOTP code for now (or the 30 s either side: clocks drift)."""
+def code_step(secret: str, code: str, now: datetime | None = None) -> int | None:
+    """The time step of a TOTP code for now (or 30 s either side: clocks drift); None if the
+    code is not one of them."""
     typed = "".join(ch for ch in code if ch.isdigit())
-    return len(typed) == 6 and pyotp.TOTP(secret).verify(typed, for_time=now, valid_window=1)
+    if len(typed) != 6:
+        return None
+    totp, at = pyotp.TOTP(secret), now or utcnow()
+    for offset in (-1, 0, 1):
+        moment = at + timedelta(seconds=offset * totp.interval)
+        if secrets.compare_digest(totp.at(moment), typed):
+            return int(totp.timecode(moment))
+    return None
 
 
 def check_code(staff_id: str, code: str) -> bool:
+    """Whether the code is the person's, and not one already used (each works once)."""
     with session_scope() as session:
         secret = session.scalar(select(Staff.totp_secret).where(Staff.staff_id == staff_id))
-    return secret is not None and code_matches(secret, code)
+        step = code_step(secret, code) if secret is not None else None
+        if step is None:
+            return False
+        used = session.execute(
+            update(Staff)
+            .where(
+                Staff.staff_id == staff_id,
+                (Staff.totp_last_step.is_(None)) | (Staff.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+        )
+        return bool(used.rowcount)  # type: ignore[attr-defined]
 
 
-def set_second_factor(staff_id: str, secret: str) -> None:
+def set_second_factor(staff_id: str, secret: str, step: int) -> None:
     with session_scope() as session:
         staff = session.get(Staff, staff_id)
         assert staff is not None
-        staff.totp_secret = secret
+        staff.totp_secret, staff.totp_last_step = secret, step
 
 
 # ---------------------------------------------------------------------------------------------

@@ -177,9 +177,10 @@ def add_front_door(app: FastAPI, page: Page, key: bytes, address: Callable[[Requ
         matched = False
         if not who.has_second_factor:
             secret = enrolment(who, enrol)
-            matched = secret is not None and accounts.code_matches(secret, code)
-            if matched and secret is not None:
-                accounts.set_second_factor(who.staff_id, secret)
+            step = accounts.code_step(secret, code) if secret is not None else None
+            if secret is not None and step is not None:
+                accounts.set_second_factor(who.staff_id, secret, step)
+                matched = True
         else:
             matched = accounts.check_code(who.staff_id, code)
         if not matched:

@@ -4,6 +4,7 @@ sign-in, as a person would with their phone) and read the forms' hidden values."
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import pyotp
@@ -14,6 +15,22 @@ SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
 
 #: The authenticator "on each person's phone": their TOTP secret once set up.
 PHONES: dict[str, str] = {}
+#: The last time step each person used a code for: the server takes each code once.
+USED: dict[str, int] = {}
+
+
+def fresh_code(staff_id: str, secret: str) -> str:
+    """A code the server has not seen from this person: this step's, or the next one's (the
+    server allows 30 s of drift either way), waiting for a new step if both were used."""
+    totp = pyotp.TOTP(secret)
+    while True:
+        now = time.time()
+        for offset in (0, 1):
+            step = int(totp.timecode(now + offset * totp.interval))
+            if step > USED.get(staff_id, -1):
+                USED[staff_id] = step
+                return totp.at(now + offset * totp.interval)
+        time.sleep(1)
 
 
 def password_of(staff_id: str) -> str:
@@ -34,7 +51,7 @@ def second_step(client: httpx.Client, staff_id: str) -> httpx.Response:
     if secret:
         PHONES[staff_id] = secret.group(1)
         form["enrol"] = ENROL.search(page.text).group(1)  # type: ignore[union-attr]
-    form["code"] = pyotp.TOTP(PHONES[staff_id]).now()
+    form["code"] = fresh_code(staff_id, PHONES[staff_id])
     return client.post("/sign-in/code", data=form)
 
 

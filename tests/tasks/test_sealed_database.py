@@ -85,7 +85,7 @@ def fill(marker: str) -> int:
             allegation_against="admin1",
         )
     )
-    set_second_factor("dsl1", new_totp_secret())
+    set_second_factor("dsl1", new_totp_secret(), step=0)
     with session_scope() as session:
         session.add(
             CaseStep(

@@ -112,3 +112,15 @@ def test_staff_add_can_set_the_password_too_or_adds_nobody(database: str) -> Non
     added = runner.invoke(app, [*argv, "--password-stdin"], input=PASSWORD + "\n")
     assert added.exit_code == 0, added.output
     assert accounts.check_password("t2", PASSWORD) is not None
+
+
+def test_a_code_works_once(database: str) -> None:
+    import pyotp
+
+    secret = accounts.new_totp_secret()
+    accounts.set_second_factor("dsl1", secret, step=0)
+    code = pyotp.TOTP(secret).now()
+    assert accounts.check_code("dsl1", code)
+    assert not accounts.check_code("dsl1", code)  # the same code again: refused
+    assert not accounts.check_code("dsl1", pyotp.TOTP(secret).at(0))  # an old one: refused
+    assert not accounts.check_code("dsl1", "12345")  # not six digits

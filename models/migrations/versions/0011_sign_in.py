@@ -19,6 +19,7 @@ def upgrade() -> None:
     with op.batch_alter_table("staff") as batch_op:
         batch_op.add_column(sa.Column("password_hash", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("totp_secret", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("totp_last_step", sa.Integer(), nullable=True))
     with op.batch_alter_table("concerns") as batch_op:
         batch_op.add_column(sa.Column("who_told", sa.Text(), nullable=True))
     op.create_table(
@@ -58,5 +59,6 @@ def downgrade() -> None:
     with op.batch_alter_table("concerns") as batch_op:
         batch_op.drop_column("who_told")
     with op.batch_alter_table("staff") as batch_op:
+        batch_op.drop_column("totp_last_step")
         batch_op.drop_column("totp_secret")
         batch_op.drop_column("password_hash")
