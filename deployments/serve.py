@@ -20,6 +20,7 @@ from prefect.runner import Runner
 from deployments.forkserver import start_runs_from_forkserver
 from deployments.recovery import restart_runs
 from flows.overdue_check import overdue_check
+from flows.retention_review import retention_review
 from flows.sharing_case import FLOW_NAME, sharing_case
 from safeshare.settings import Settings, get_settings
 from tasks.run_input import resume_answered_runs
@@ -51,6 +52,13 @@ def runner(settings: Settings) -> Runner:
         name=settings.deployment,
         cron=settings.overdue_cron,
         description="Escalates every wait past its deadline, one rung of its ladder at a time.",
+        tags=["safeshare"],
+    )
+    served.add_flow(
+        retention_review,
+        name=settings.deployment,
+        cron=settings.retention_cron,
+        description="Tells the DSL how many children's records await a retention decision.",
         tags=["safeshare"],
     )
     return served

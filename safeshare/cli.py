@@ -31,6 +31,9 @@ db_app = typer.Typer(no_args_is_help=True, help="The case database.")
 audit_app = typer.Typer(
     no_args_is_help=True, help="The audit trail of every write and read of case content."
 )
+retention_app = typer.Typer(
+    no_args_is_help=True, help="Records past their retention date: review and decide."
+)
 keys_app = typer.Typer(
     no_args_is_help=True, help="The data keys that seal personal data in the case database."
 )
@@ -43,6 +46,7 @@ for sub, name in (
     (db_app, "db"),
     (keys_app, "keys"),
     (audit_app, "audit"),
+    (retention_app, "retention"),
 ):
     app.add_typer(sub, name=name)
 
@@ -273,6 +277,76 @@ def audit_show(
     for e in entries:
         table.add_row(str(e.seq), e.at, e.actor, e.action, str(e.case_id or ""), e.reason, e.detail)
     out.print(table)
+
+
+@retention_app.command("review")
+@friendly
+def retention_review(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    at: Annotated[str | None, typer.Option("--at", help="Review as of this date.")] = None,
+) -> None:
+    """Children whose records are past their retention date (date of birth + 25 years) and
+    await a person's decision."""
+    allowed(Action.LIST_CASES)
+    from tasks.retention import due_for_review
+
+    today = _parse_day(at)
+    due = due_for_review(today)
+    if as_json:
+        emit_json(due)
+        return
+    table = Table("child", "review from", "cases", "hold")
+    for item in due:
+        table.add_row(
+            item["child_ref"], item["review_from"], str(item["cases"]), item["hold"] or ""
+        )
+    out.print(table)
+    if not due:
+        out.print("No records await a retention decision.", markup=False)
+
+
+@retention_app.command("decide")
+@friendly
+def retention_decide(
+    child_ref: Annotated[str, typer.Argument(help="The child's reference.")],
+    keep: Annotated[bool, typer.Option("--keep", help="Keep them, for another year.")] = False,
+    destroy: Annotated[bool, typer.Option("--destroy", help="Destroy them now.")] = False,
+    reason: Annotated[str, typer.Option(help="Why: kept in the record of the decision.")] = "",
+    at: Annotated[str | None, typer.Option("--at", help="Decide as of this date.")] = None,
+) -> None:
+    """Decide on a child's records past their retention date. Records linked to sexual abuse
+    are never destroyed: the attempt is recorded and refused."""
+    from models.retention import Decision
+    from tasks.retention import RetentionRefused, decide
+
+    user = allowed(Action.ACT_ON_CASE)
+    if keep == destroy:
+        raise UserError("say --keep or --destroy (one of them)")
+    if not reason.strip():
+        raise UserError("give the reason for the decision (--reason)")
+    try:
+        done = decide(
+            child_ref,
+            Decision.KEEP if keep else Decision.DESTROY,
+            by=user,
+            reason=reason.strip(),
+            today=_parse_day(at),
+        )
+    except RetentionRefused as exc:
+        raise UserError(f"refused: {exc}") from None
+    if done["decision"] == "keep":
+        out.print(f"{child_ref}'s records are kept until {done['kept_until']}.", markup=False)
+    else:
+        out.print(f"{child_ref}'s records are destroyed; the decision is recorded.", markup=False)
+
+
+def _parse_day(text: str | None) -> date:
+    if text is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--at '{text}' is not a date: write YYYY-MM-DD") from None
 
 
 @keys_app.command("list")

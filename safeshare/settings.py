@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     overdue_cron: str = Field(
         default="*/5 * * * *", description="When the overdue check runs (cron, served)."
     )
+    retention_cron: str = Field(
+        default="0 6 * * 1",
+        description="When the retention review runs (cron, served): Monday mornings.",
+    )
     calendar_file: Path | None = Field(
         default=None,
         description="YAML file with the setting's term dates and closure days (terms: and "

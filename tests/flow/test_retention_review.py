@@ -1,0 +1,63 @@
+"""The retention review on the real stack, on both case databases: served on a schedule, it tells
+the DSL once a day how many files await a decision (a count, no references or content)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from models.domain import Category, ConcernFacts
+
+pytestmark = pytest.mark.flow
+
+
+def test_the_dsl_is_told_once_a_day_how_many_files_await_a_decision(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    from flows.retention_review import retention_review
+    from tasks.directory import add_child, record_concern
+
+    ref = f"R-{uuid.uuid4().hex[:8]}"
+    add_child(ref, date_of_birth=date(1990, 1, 1), cp_plan=False)
+    record_concern(
+        ConcernFacts(
+            child_ref=ref,
+            raised_by=people["teacher"],
+            category=Category.NEGLECT,
+            occurred_at=datetime(2006, 1, 1, tzinfo=UTC),
+            what_happened=f"{ref} what happened",
+        )
+    )
+    on = f"2031-0{1 if stack.backend == 'sqlite' else 2}-06"  # a day of this test's own
+    path = f"/{stack.backend}/tag/dsl"
+
+    def told(records: list[Any]) -> list[Any]:
+        return [
+            r
+            for r in records
+            if r.path == path
+            and isinstance(r.body, dict)
+            and "retention decision" in r.body.get("title", "")
+            and r.body.get("title") not in seen
+        ]
+
+    seen = {r.body.get("title") for r in listener.records if isinstance(r.body, dict)}
+    assert retention_review(on=on) >= 1
+    (message,) = told(listener.wait_for(told))
+    assert ref not in json.dumps(message.body)  # a count, not who
+    assert retention_review(on=on) >= 1  # the same day again: not told twice
+    assert len(told(listener.records)) == 1
+
+
+def test_the_review_is_served_on_a_schedule(stack: Any, prefect_server: Any) -> None:
+    name = stack.env["SAFESHARE_DEPLOYMENT"]
+    deployment = httpx.get(
+        f"{prefect_server.api_url}/deployments/name/retention-review/{name}"
+    ).json()
+    crons = [s["schedule"].get("cron") for s in deployment["schedules"]]
+    assert crons == ["0 6 * * 1"] and all(s["active"] for s in deployment["schedules"])

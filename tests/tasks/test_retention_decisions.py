@@ -1,0 +1,157 @@
+"""Retention decisions on both case databases: the review lists files past their date; a
+person keeps or destroys them; destroying removes every row of the child's cases and keeps the
+audit chain whole; held files are never destroyed, and the attempt is recorded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from harness.databases import case_database
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from models.domain import Category, ConcernFacts, Role
+from models.tables import AuditLog, CaseStep, Child, Concern, RetentionDecision
+from safeshare.cli import app
+from safeshare.db import engine_for, migrate, session_scope
+from safeshare.settings import get_settings
+from tasks.directory import add_child, add_staff, record_concern
+
+runner = CliRunner()
+TODAY = "2026-11-25"
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def setting(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
+    monkeypatch.delenv("SAFESHARE_USER", raising=False)
+    with case_database(request.param, tmp_path) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        migrate(url)
+        for staff_id, role in (("dsl1", Role.DSL), ("admin1", Role.ADMIN), ("t1", Role.STAFF)):
+            add_staff(staff_id, name=staff_id, role=role, notify_url=None)
+        for ref, born, category in (
+            ("OLD", date(1990, 1, 1), Category.PHYSICAL),
+            ("HELD", date(1990, 1, 1), Category.SEXUAL),
+            ("YOUNG", date(2016, 1, 1), Category.NEGLECT),
+        ):
+            add_child(ref, date_of_birth=born, cp_plan=False)
+            case_id = record_concern(
+                ConcernFacts(
+                    child_ref=ref,
+                    raised_by="t1",
+                    category=category,
+                    occurred_at=datetime(2005, 1, 1, tzinfo=UTC),
+                    what_happened="what happened",
+                )
+            )
+            with session_scope() as session:
+                session.add(
+                    CaseStep(
+                        case_id=case_id,
+                        step="record-concern",
+                        slot="record-concern",
+                        key="record-concern-a0",
+                        accepted=True,
+                        channel="system",
+                        data={"concern_id": case_id},
+                    )
+                )
+        add_child("NONE", date_of_birth=date(1980, 1, 1), cp_plan=False)  # never a concern
+        yield url
+        engine_for(url).dispose()
+    get_settings.cache_clear()
+
+
+def cli(*argv: str, user: str = "dsl1") -> object:
+    return runner.invoke(app, ["--user", user, *argv])
+
+
+def review(on: str = TODAY) -> dict[str, dict[str, object]]:
+    result = cli("retention", "review", "--json", "--at", on)
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    return {r["child_ref"]: r for r in json.loads(result.stdout)}  # type: ignore[attr-defined]
+
+
+def count(model: type, **where: object) -> int:
+    with session_scope() as session:
+        query = select(func.count()).select_from(model)
+        for name, value in where.items():
+            query = query.where(getattr(model, name) == value)
+        return session.scalar(query) or 0
+
+
+def test_the_review_lists_files_past_their_date_with_their_holds(setting: str) -> None:
+    due = review()
+    assert set(due) == {"OLD", "HELD"}
+    assert due["OLD"]["review_from"] == "2015-01-01" and due["OLD"]["hold"] is None
+    assert "sexual abuse" in str(due["HELD"]["hold"])
+
+
+def test_a_held_file_is_never_destroyed_and_the_attempt_is_recorded(setting: str) -> None:
+    refused = cli(
+        "retention", "decide", "HELD", "--destroy", "--reason", "past date", "--at", TODAY
+    )
+    assert refused.exit_code == 1 and "never destroyed" in refused.stderr  # type: ignore[attr-defined]
+    assert count(Child, child_ref="HELD") == 1
+    assert count(RetentionDecision, child_ref="HELD", decision="refused") == 1
+    assert count(AuditLog, action="refused:retention-destroy") == 1
+    young = cli("retention", "decide", "YOUNG", "--destroy", "--reason", "x", "--at", TODAY)
+    assert young.exit_code == 1 and "kept until 2041-01-01" in young.stderr  # type: ignore[attr-defined]
+
+
+def test_destroying_removes_every_row_and_keeps_the_chain_whole(setting: str) -> None:
+    with session_scope() as session:
+        child_id = session.scalar(select(Child.id).where(Child.child_ref == "OLD"))
+    done = cli("retention", "decide", "OLD", "--destroy", "--reason", "reviewed", "--at", TODAY)
+    assert done.exit_code == 0, done.output  # type: ignore[attr-defined]
+    assert count(Child, child_ref="OLD") == 0 and count(Concern, child_id=child_id) == 0
+    assert count(CaseStep) == 2  # the other two children's
+    assert set(review()) == {"HELD"}
+    with session_scope() as session:
+        decision = session.scalars(
+            select(RetentionDecision).where(RetentionDecision.child_ref == "OLD")
+        ).one()
+        assert (decision.decision, decision.decided_by, decision.reason, decision.cases) == (
+            "destroy",
+            "dsl1",
+            "reviewed",
+            1,
+        )
+    verified = cli("audit", "verify", user="admin1")
+    assert verified.exit_code == 0, verified.output  # type: ignore[attr-defined]
+
+
+def test_keeping_holds_a_file_for_a_year(setting: str) -> None:
+    kept = cli("retention", "decide", "OLD", "--keep", "--reason", "proceedings", "--at", TODAY)
+    assert kept.exit_code == 0 and "2027-11-25" in kept.stdout  # type: ignore[attr-defined]
+    assert "OLD" not in review()
+    assert "OLD" in review("2027-11-25")
+
+
+@pytest.mark.parametrize(
+    ("argv", "user", "says"),
+    [
+        (["OLD", "--reason", "x"], "dsl1", "--keep or --destroy"),
+        (["OLD", "--keep", "--destroy", "--reason", "x"], "dsl1", "--keep or --destroy"),
+        (["OLD", "--destroy"], "dsl1", "--reason"),
+        (["GHOST", "--destroy", "--reason", "x"], "dsl1", "GHOST"),
+        (["OLD", "--destroy", "--reason", "x", "--at", "soon"], "dsl1", "YYYY-MM-DD"),
+        (["OLD", "--destroy", "--reason", "x"], "t1", "not allowed"),
+        (["OLD", "--destroy", "--reason", "x"], "admin1", "not allowed"),
+    ],
+)
+def test_bad_decisions_are_refused_and_change_nothing(
+    setting: str, argv: list[str], user: str, says: str
+) -> None:
+    result = cli("retention", "decide", *argv, user=user)
+    assert result.exit_code == 1 and says in result.stderr  # type: ignore[attr-defined]
+    assert count(Child, child_ref="OLD") == 1
+    assert count(RetentionDecision) == 0
