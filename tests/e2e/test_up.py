@@ -73,7 +73,8 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> Non
 
         flows: set[str] = set()
         deadline = time.monotonic() + 90
-        while flows != {"sharing-case", "overdue-check"} and time.monotonic() < deadline:
+        served = {"sharing-case", "overdue-check", "retention-review"}
+        while flows != served and time.monotonic() < deadline:
             deployments = httpx.post(f"{api}/deployments/filter", json={}).json()
             names = {d["flow_id"]: d for d in deployments}
             found = httpx.post(
@@ -81,7 +82,7 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> Non
             ).json()
             flows = {f["name"] for f in found}
             time.sleep(1)
-        assert flows == {"sharing-case", "overdue-check"}
+        assert flows == served
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
