@@ -53,8 +53,10 @@ def require(staff_id: str | None, action: Action, case_id: int | None = None) ->
     entered in the audit trail."""
     with session_scope() as session:
         who = principal(session, staff_id)
-        case = case_view(session, case_id) if case_id is not None else None
-        problem = decide(who, action, case)
+        # the person and their role first: whether a case exists is itself need-to-know
+        problem = decide(who, action)
+        if problem is None and case_id is not None:
+            problem = decide(who, action, case_view(session, case_id))
         if problem is not None:
             append(
                 session.connection(),

@@ -254,3 +254,11 @@ def test_the_sign_off_page_is_refused_to_the_subject_of_the_allegation(setting: 
     assert client.get(f"/answer/{tokens[setting.case_id]}").status_code == 200
     refused = client.get(f"/answer/{tokens[setting.about_head1]}")
     assert refused.status_code == 403 and "what happened" not in refused.text
+
+
+def test_whether_a_case_exists_is_not_told_to_those_who_may_not_read_it(setting: Setting) -> None:
+    for case_id in (setting.case_id, 999999):
+        refused = runner.invoke(app, ["--user", "teacher1", "case", "show", str(case_id)])
+        assert refused.exit_code == 1 and "not allowed" in refused.stderr
+    unknown = runner.invoke(app, ["--user", "dsl1", "case", "show", "999999"])
+    assert unknown.exit_code == 1 and "999999" in unknown.stderr
