@@ -25,13 +25,21 @@ def fill(browser: Any, field: str, value: str) -> None:
 
 def go_on(browser: Any, element: Any) -> None:
     """Click what leads to another page, and wait until that page has replaced this one."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 30).until(ready.staleness_of(page))
+
+    def replaced(_: Any) -> bool:
+        try:
+            page.is_enabled()
+        except WebDriverException:  # stale, or Chromium's "node does not belong to the document"
+            return True
+        return False
+
+    WebDriverWait(browser, 30).until(replaced)
 
 
 def sign_in(browser: Any, web_url: str, staff_id: str, password: str) -> None:
@@ -85,8 +93,8 @@ def test_a_teacher_records_and_the_dsl_works_the_case(
     go_on(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     assert "not right" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
     fill(browser, "code", fresh_code(people["dsl"], secret))
+    PHONES[people["dsl"]] = secret  # the app now holds this key, whatever happens next
     go_on(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
-    PHONES[people["dsl"]] = secret
 
     # They find the case, read the concern and follow the link to the waiting step.
     go_on(browser, browser.find_element(By.LINK_TEXT, "Open cases"))
