@@ -129,17 +129,7 @@ def show_case(case_id: int) -> dict[str, Any]:
             "chronology": chronology,
             "disclosure": None
             if disclosure is None
-            else {
-                "agency": disclosure.agency_code,
-                "information": disclosure.information,
-                "purpose": disclosure.purpose,
-                "lawful_basis": disclosure.lawful_basis,
-                "special_category_condition": disclosure.special_category_condition,
-                "consent": disclosure.consent,
-                "decided_by": disclosure.decided_by,
-                "cosigned_by": disclosure.cosigned_by,
-                "disclosed_at": _iso(disclosure.disclosed_at),
-            },
+            else {"agency": disclosure.agency_code, **_disclosure_fields(disclosure)},
             "receipt": None
             if receipt is None
             else {
@@ -261,6 +251,14 @@ def disclosure_summary(session: Any, case_id: int) -> dict[str, Any]:
     return {
         "reference": case_reference(case_id),
         "agency": agency.name if agency is not None else disclosure.agency_code,
+        **_disclosure_fields(disclosure),
+        **_phone_referral(session, case_id),
+    }
+
+
+def _disclosure_fields(disclosure: Disclosure) -> dict[str, Any]:
+    """What a disclosure records was shared, why, on what basis, by whom and when."""
+    return {
         "information": disclosure.information,
         "purpose": disclosure.purpose,
         "lawful_basis": disclosure.lawful_basis,
@@ -269,7 +267,6 @@ def disclosure_summary(session: Any, case_id: int) -> dict[str, Any]:
         "decided_by": disclosure.decided_by,
         "cosigned_by": disclosure.cosigned_by,
         "disclosed_at": _iso(disclosure.disclosed_at),
-        **_phone_referral(session, case_id),
     }
 
 
