@@ -492,22 +492,10 @@ def staff_reset_second_factor(
     staff_id: Annotated[str, typer.Argument(help="Whose authenticator to forget.")],
 ) -> None:
     """Forget someone's authenticator (a lost phone): they set up a new one at next sign-in."""
-    from sqlalchemy import update
-
-    from models.tables import Staff, WebSession, utcnow
-    from safeshare.db import session_scope
+    from tasks.accounts import reset_second_factor
 
     allowed(Action.MANAGE_DIRECTORY)
-    with session_scope() as session:
-        staff = session.get(Staff, staff_id)
-        if staff is None:
-            raise UserError(f"No member of staff has the id '{staff_id}'.")
-        staff.totp_secret, staff.totp_last_step = None, None
-        session.execute(
-            update(WebSession)
-            .where(WebSession.staff_id == staff_id, WebSession.ended_at.is_(None))
-            .values(ended_at=utcnow())
-        )
+    reset_second_factor(staff_id)
     out.print(f"{staff_id} sets up a new authenticator at their next sign-in.")
 
 

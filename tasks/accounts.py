@@ -15,6 +15,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from models.accounts import password_problems, session_ended, sign_in_slowed
 from models.domain import Problem
@@ -45,11 +46,26 @@ def set_password(staff_id: str, password: str) -> None:
         if staff is None:
             raise DirectoryError(f"No member of staff has the id '{staff_id}'.")
         staff.password_hash = _HASHER.hash(password)
-        session.execute(
-            update(WebSession)
-            .where(WebSession.staff_id == staff_id, WebSession.ended_at.is_(None))
-            .values(ended_at=utcnow())
-        )
+        _end_sessions(session, staff_id)
+
+
+def reset_second_factor(staff_id: str) -> None:
+    """Forget someone's authenticator (a lost phone); their open sessions end and they set up a
+    new one at their next sign-in."""
+    with session_scope() as session:
+        staff = session.get(Staff, staff_id)
+        if staff is None:
+            raise DirectoryError(f"No member of staff has the id '{staff_id}'.")
+        staff.totp_secret, staff.totp_last_step = None, None
+        _end_sessions(session, staff_id)
+
+
+def _end_sessions(session: Session, staff_id: str) -> None:
+    session.execute(
+        update(WebSession)
+        .where(WebSession.staff_id == staff_id, WebSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
 
 
 @dataclass(frozen=True)

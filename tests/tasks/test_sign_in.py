@@ -124,3 +124,17 @@ def test_a_code_works_once(database: str) -> None:
     assert not accounts.check_code("dsl1", code)  # the same code again: refused
     assert not accounts.check_code("dsl1", pyotp.TOTP(secret).at(0))  # an old one: refused
     assert not accounts.check_code("dsl1", "12345")  # not six digits
+
+
+def test_a_lost_authenticator_is_forgotten_and_its_sessions_end(database: str) -> None:
+    accounts.set_second_factor("dsl1", accounts.new_totp_secret(), step=0)
+    token = accounts.start_session("dsl1")
+    reset = runner.invoke(app, ["--user", "admin1", "staff", "reset-second-factor", "dsl1"])
+    assert reset.exit_code == 0, reset.output
+    assert accounts.session_for(token) is None
+    with session_scope() as session:
+        assert session.scalar(select(Staff.totp_secret).where(Staff.staff_id == "dsl1")) is None
+    unknown = runner.invoke(app, ["--user", "admin1", "staff", "reset-second-factor", "ghost"])
+    assert unknown.exit_code == 1 and "ghost" in unknown.stderr
+    denied = runner.invoke(app, ["--user", "dsl1", "staff", "reset-second-factor", "dsl1"])
+    assert denied.exit_code == 1 and "not allowed" in denied.stderr
