@@ -12,7 +12,7 @@ from models.domain import Problem
 from models.tables import Case, Disclosure, Staff
 from safeshare.audit import append
 from safeshare.db import session_scope
-from tasks.records import CaseNotFound, allegation_against
+from tasks.records import CaseNotFound, allegation_against, allegations_against
 
 
 class AccessDenied(Exception):
@@ -33,6 +33,15 @@ def principal(session: Session, staff_id: str | None) -> Principal | None:
     if row is None:
         return Principal(id=staff_id, role=UNKNOWN)
     return Principal(id=row.staff_id, role=row.role, active=row.active)
+
+
+def hidden_from(staff_id: str | None, case_ids: list[int]) -> set[int]:
+    """Of these cases, those about an allegation against `staff_id`: never shown to them."""
+    if not staff_id or not case_ids:
+        return set()
+    with session_scope() as session:
+        subjects = allegations_against(session, case_ids)
+    return {c for c, subject in subjects.items() if subject == staff_id}
 
 
 def case_view(session: Session, case_id: int) -> CaseView:

@@ -147,14 +147,9 @@ def allowed(action: Any, case_id: int | None = None) -> str:
 
 def hidden_from_user(case_ids: list[int]) -> set[int]:
     """Of these cases, those about an allegation against the person asking: never shown."""
-    from safeshare.db import session_scope
-    from tasks.records import allegation_against
+    from safeshare.access import hidden_from
 
-    user = _USER.get()
-    if not user or not case_ids:
-        return set()
-    with session_scope() as session:
-        return {c for c in case_ids if allegation_against(session, c) == user}
+    return hidden_from(_USER.get(), case_ids)
 
 
 # ---------------------------------------------------------------------------------------------

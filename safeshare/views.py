@@ -15,6 +15,7 @@ from safeshare.db import session_scope
 from tasks.records import (
     CaseNotFound,
     allegation_against,
+    allegations_against,
     first_signer,
     first_signers,
     phone_referral,
@@ -214,6 +215,7 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
         cases = session.scalars(query).all()
         staff = staff_directory(session) if cases else {}
         signers = first_signers(session, [case.id for case in cases]) if cases else {}
+        subjects = allegations_against(session, [case.id for case in cases]) if cases else {}
         overdue = []
         for case in cases:
             assert case.waiting_due is not None and case.waiting_step is not None
@@ -232,7 +234,7 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
                         step,
                         staff,
                         first_signer=signers[case.id],
-                        subject=allegation_against(session, case.id),
+                        subject=subjects[case.id],
                     ),
                 }
             )

@@ -75,6 +75,19 @@ def allegation_against(session: Session, case_id: int) -> str | None:
     )
 
 
+def allegations_against(session: Session, case_ids: Sequence[int]) -> dict[int, str | None]:
+    """allegation_against for many cases in one query (the overdue list, a list of cases)."""
+    found: dict[int, str | None] = dict.fromkeys(case_ids)
+    rows = session.execute(
+        select(Case.id, Concern.allegation_against)
+        .join(Concern, Case.concern_id == Concern.id)
+        .where(Case.id.in_(case_ids))
+    )
+    for case_id, subject in rows:
+        found[case_id] = subject
+    return found
+
+
 def first_signers(session: Session, case_ids: Sequence[int]) -> dict[int, str | None]:
     """first_signer for many cases in one query (a listing of overdue cases, say)."""
     signers: dict[int, str | None] = dict.fromkeys(case_ids)
