@@ -169,6 +169,8 @@ class Concern(Base):
     child_words: Mapped[str | None] = mapped_column(Sealed("concerns.child_words"), nullable=True)
     action_taken: Mapped[str | None] = mapped_column(Sealed("concerns.action_taken"), nullable=True)
     who_told: Mapped[str | None] = mapped_column(Sealed("concerns.who_told"), nullable=True)
+    # the web form's one-time value: a form sent twice records one concern
+    submission_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     # the member of staff an allegation is about: kept from them (need to know)
     allegation_against: Mapped[str | None] = mapped_column(
         Sealed("concerns.allegation_against"), nullable=True

@@ -51,8 +51,33 @@ def add_agency(code: str, *, name: str, kind: AgencyKind, notify_url: str | None
         session.add(Agency(code=code, name=name, kind=kind.value, notify_url=notify_url))
 
 
-def record_concern(facts: ConcernFacts) -> int:
-    """Write the concern and open its sharing case; returns the case id."""
+def record_concern(facts: ConcernFacts, *, submission_key: str | None = None) -> int:
+    """Write the concern and open its sharing case; returns the case id. With `submission_key`
+    (a form's one-time value) a form sent twice records one concern: the second gets the
+    first's case."""
+    if submission_key is not None:
+        existing = _case_of_submission(submission_key)
+        if existing is not None:
+            return existing
+    try:
+        return _record_concern(facts, submission_key)
+    except IntegrityError:
+        existing = _case_of_submission(submission_key) if submission_key else None
+        if existing is None:
+            raise
+        return existing  # the same form, sent twice at once: the other one recorded it
+
+
+def _case_of_submission(submission_key: str) -> int | None:
+    with session_scope() as session:
+        return session.scalar(
+            select(Case.id)
+            .join(Concern, Case.concern_id == Concern.id)
+            .where(Concern.submission_key == submission_key)
+        )
+
+
+def _record_concern(facts: ConcernFacts, submission_key: str | None) -> int:
     with session_scope() as session:
         child = session.scalar(select(Child).where(Child.child_ref == facts.child_ref))
         if child is None:
@@ -71,6 +96,7 @@ def record_concern(facts: ConcernFacts) -> int:
             action_taken=facts.action_taken,
             who_told=facts.who_told,
             allegation_against=facts.allegation_against,
+            submission_key=submission_key,
         )
         session.add(concern)
         session.flush()

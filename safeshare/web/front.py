@@ -8,6 +8,7 @@ trail, and every form carries an anti-forgery value bound to the session.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -240,6 +241,8 @@ def add_front_door(app: FastAPI, page: Page, key: bytes, address: Callable[[Requ
             values=values,
             problems=problems,
             csrf=csrf_for(request),
+            # one value per form shown, kept through corrections: sending it twice records once
+            submission=values.get("submission") or secrets.token_urlsafe(16),
         )
 
     @app.get("/concerns/new")
@@ -262,13 +265,15 @@ def add_front_door(app: FastAPI, page: Page, key: bytes, address: Callable[[Requ
         action_taken: str = Form(default=""),
         who_told: str = Form(default=""),
         allegation_against: str = Form(default=""),
+        submission: str = Form(default=""),
     ) -> Response:
         who = entry(request, Action.RECORD_CONCERN)
         if not isinstance(who, accounts.SignedIn):
             return who  # type: ignore[no-any-return]
-        if not csrf_ok(request, csrf):
+        if not csrf_ok(request, csrf) or not 16 <= len(submission) <= 64:
             return refuse(request, 403, "Form not accepted", "Open the form again and send it.")
         values = {
+            "submission": submission,
             "child": child,
             "category": category,
             "when": when,
@@ -306,7 +311,7 @@ def add_front_door(app: FastAPI, page: Page, key: bytes, address: Callable[[Requ
 
         try:
             with acting(who.staff_id, "concern form"):
-                case_id = record_concern(facts)
+                case_id = record_concern(facts, submission_key=submission)
         except DirectoryError as exc:
             return concern_page(request, 422, values, [str(exc)])
         _, problem = start_case_run(case_id)

@@ -13,12 +13,14 @@ import pyotp
 import pytest
 from harness.cases import marker, wait_for_step
 from harness.web import ENROL, PHONES, csrf, password_of, second_step, sign_in
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from models.tables import AuditLog, SignInAttempt
+from models.tables import AuditLog, Concern, SignInAttempt
 from safeshare.db import session_scope
 
 pytestmark = pytest.mark.flow
+
+SUBMISSION = re.compile(r'name="submission" value="([^"]+)"')
 
 #: page: the roles that may open it (everyone else is refused with 403).
 PAGES = {
@@ -34,6 +36,7 @@ def record(client: httpx.Client, mark: str, **extra: str) -> httpx.Response:
     assert form.status_code == 200, form.text[:500]
     fields = {
         "csrf": csrf(form.text),
+        "submission": SUBMISSION.search(form.text).group(1),  # type: ignore[union-attr]
         "child": "C-0001",
         "category": "physical",
         "when": "2026-11-25T09:30",
@@ -165,3 +168,25 @@ def test_a_bad_concern_form_says_what_to_fix_and_keeps_what_was_typed(
     assert f"{mark} the child" in got.text  # kept
     forged = teacher.post("/concerns/new", data={"csrf": "x", "child": "C-0001"})
     assert forged.status_code == 403
+
+
+def test_a_form_sent_twice_records_one_concern(stack: Any, people: dict[str, str]) -> None:
+    teacher = sign_in(stack.web_url, people["teacher"])
+    form = teacher.get("/concerns/new")
+    fields = {
+        "csrf": csrf(form.text),
+        "submission": SUBMISSION.search(form.text).group(1),  # type: ignore[union-attr]
+        "child": "C-0001",
+        "category": "neglect",
+        "when": "2026-11-25T08:00",
+        "what": f"{marker()} what happened",
+    }
+    first, again = (teacher.post("/concerns/new", data=fields) for _ in range(2))
+    assert first.status_code == again.status_code == 200
+    ids = [re.search(r'id="reference">(SS-\d+)<', r.text).group(1) for r in (first, again)]  # type: ignore[union-attr]
+    assert ids[0] == ids[1]
+    sent_twice = Concern.submission_key == fields["submission"]
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Concern).where(sent_twice)) == 1
+    without = teacher.post("/concerns/new", data=fields | {"submission": ""})
+    assert without.status_code == 403

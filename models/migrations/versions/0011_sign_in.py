@@ -22,6 +22,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("totp_last_step", sa.Integer(), nullable=True))
     with op.batch_alter_table("concerns") as batch_op:
         batch_op.add_column(sa.Column("who_told", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("submission_key", sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint("uq_concerns_submission_key", ["submission_key"])
     op.create_table(
         "web_sessions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -57,6 +59,8 @@ def downgrade() -> None:
     op.drop_table("sign_in_attempts")
     op.drop_table("web_sessions")
     with op.batch_alter_table("concerns") as batch_op:
+        batch_op.drop_constraint("uq_concerns_submission_key", type_="unique")
+        batch_op.drop_column("submission_key")
         batch_op.drop_column("who_told")
     with op.batch_alter_table("staff") as batch_op:
         batch_op.drop_column("totp_last_step")
