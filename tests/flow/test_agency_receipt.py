@@ -13,6 +13,7 @@ from harness.cases import (
     agency_link,
     answer_ok,
     assessment,
+    case_awaiting_receipt,
     marker,
     new_case,
     told_parents,
@@ -47,12 +48,7 @@ def receipt_of(case_id: int) -> Receipt | None:
 def test_the_agency_reads_what_is_shared_and_confirms_once(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
-    mark = marker()
-    case_id = new_case(people, mark)
-    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
-    answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
-    answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
-    wait_for_step(case_id, "confirm-receipt")
+    case_id, mark, _ = case_awaiting_receipt(people)
     url = agency_link(listener, stack.backend, case_id)
 
     page = httpx.get(url)
@@ -142,12 +138,8 @@ def test_a_confirmation_racing_the_wait_is_picked_up_by_the_next_check(
 
     from models.tables import Case
 
-    mark = marker()
-    case_id = new_case(people, mark)
-    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
-    answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
-    answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
-    waiting = wait_for_step(case_id, "confirm-receipt")["waiting"]
+    case_id, mark, case = case_awaiting_receipt(people)
+    waiting = case["waiting"]
     wait_until_suspended(prefect_server.api_url, waiting["flow_run_id"])
     url = agency_link(listener, stack.backend, case_id)
 

@@ -19,15 +19,10 @@ import httpx
 import pytest
 from harness.cases import (
     agency_link,
-    answer_ok,
-    assessment,
+    case_awaiting_receipt,
     cli,
-    marker,
-    new_case,
     notifications_for,
-    told_parents,
     wait_for_status,
-    wait_for_step,
 )
 
 pytestmark = pytest.mark.flow
@@ -54,12 +49,8 @@ def check(at: datetime) -> list[dict[str, Any]]:
 def test_an_overdue_receipt_climbs_its_ladder_once_per_rung(
     stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
-    mark = marker()
-    case_id = new_case(people, mark)
-    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
-    answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
-    answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
-    due = datetime.fromisoformat(wait_for_step(case_id, "confirm-receipt")["waiting"]["due"])
+    case_id, mark, case = case_awaiting_receipt(people)
+    due = datetime.fromisoformat(case["waiting"]["due"])
     backend = stack.backend
 
     def arrived(expected: int) -> Counter[tuple[str, str]]:

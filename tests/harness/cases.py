@@ -188,6 +188,25 @@ def assessment(marker: str, **overrides: Any) -> dict[str, Any]:
     return base | overrides
 
 
+def assessment_record(marker: str, by: str = "dsl1", **overrides: Any) -> dict[str, Any]:
+    """An accepted assessment as the case database keeps it (for rows written directly)."""
+    from models.domain import CriteriaAnswers
+
+    answer = {"answered_by": by, **assessment(marker, **overrides)}
+    return CriteriaAnswers.model_validate(answer).model_dump(mode="json")
+
+
+def case_awaiting_receipt(people: dict[str, str]) -> tuple[int, str, dict[str, Any]]:
+    """A case shared the ordinary way (assessed, signed off, parents told): its id, its marker,
+    and the case once it waits for the agency's confirmation of receipt."""
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
+    answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
+    return case_id, mark, wait_for_step(case_id, "confirm-receipt")
+
+
 def told_parents(people: dict[str, str], marker: str) -> dict[str, Any]:
     return {
         "choice": "told",

@@ -13,18 +13,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from harness.cases import assessment_record
 from harness.databases import case_database
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from models.access import Action
 from models.domain import (
-    Answer3,
     Category,
     ConcernFacts,
-    Consent,
-    CriteriaAnswers,
-    LawfulBasis,
     Role,
 )
 from models.tables import AnswerLink, AuditLog, Case, CaseStep, Staff, utcnow
@@ -224,20 +221,7 @@ def test_the_sign_off_page_is_refused_to_the_subject_of_the_allegation(setting: 
                     accepted=True,
                     actor="dsl1",
                     channel="form",
-                    data=CriteriaAnswers(
-                        answered_by="dsl1",
-                        evidence_of_harm=Answer3.YES,
-                        reasonable_cause=Answer3.YES,
-                        prevent_harm_or_crime=Answer3.NO,
-                        public_interest=Answer3.YES,
-                        reasons="reasons",
-                        consent=Consent.REFUSED,
-                        consent_override_reason="override",
-                        information_to_share="information",
-                        agency="csc",
-                        purpose="purpose",
-                        lawful_basis=LawfulBasis.PUBLIC_TASK,
-                    ).model_dump(mode="json"),
+                    data=assessment_record("x", agency="csc"),
                 )
             )
             link = AnswerLink(

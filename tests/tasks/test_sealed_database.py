@@ -13,18 +13,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from harness.cases import assessment_record
 from harness.databases import case_database
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from models.domain import (
     AgencyKind,
-    Answer3,
     Category,
     ConcernFacts,
-    Consent,
-    CriteriaAnswers,
-    LawfulBasis,
     Role,
 )
 from models.tables import CaseStep, Concern, Disclosure, Receipt, Staff, sealed_columns
@@ -47,20 +44,7 @@ class Filled:
 
 
 def assessment(marker: str) -> dict[str, object]:
-    return CriteriaAnswers(
-        answered_by="dsl1",
-        evidence_of_harm=Answer3.YES,
-        reasonable_cause=Answer3.YES,
-        prevent_harm_or_crime=Answer3.NO,
-        public_interest=Answer3.YES,
-        reasons=f"{marker} reasons",
-        consent=Consent.REFUSED,
-        consent_override_reason=f"{marker} override",
-        information_to_share=f"{marker} information",
-        agency="csc2",
-        purpose=f"{marker} purpose",
-        lawful_basis=LawfulBasis.PUBLIC_TASK,
-    ).model_dump(mode="json")
+    return assessment_record(marker, agency="csc2")
 
 
 def fill(marker: str) -> int:
