@@ -158,10 +158,12 @@ def hidden_from_user(case_ids: list[int]) -> set[int]:
 @app.command()
 @friendly
 def up(
-    prefect_port: Annotated[int, typer.Option(min=1, max=65535, help="Prefect server port.")] = 0,
+    prefect_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Prefect server port (default 4200).")
+    ] = None,
     web_port: Annotated[
-        int, typer.Option(min=1, max=65535, help="Sign-off web app port (default 8400).")
-    ] = 0,
+        int | None, typer.Option(min=1, max=65535, help="Web app port (default 8400).")
+    ] = None,
 ) -> None:
     """Start the whole stack locally: Prefect server, case database, served flows."""
     from safeshare.stack import StackError, run_stack
