@@ -20,7 +20,13 @@ from multiprocessing.context import BaseContext
 from typing import Any
 
 #: Imported once by the forkserver, so a run's process starts with them loaded.
-PRELOAD = ("prefect", "prefect.flow_engine", "flows.sharing_case", "flows.overdue_check")
+PRELOAD = (
+    "prefect",
+    "prefect.flow_engine",
+    "flows.sharing_case",
+    "flows.plan_event",
+    "flows.overdue_check",
+)
 
 
 class _ForkserverMultiprocessing:

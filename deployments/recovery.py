@@ -11,6 +11,7 @@ left alone: they hold no process and lose nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from prefect import get_client
@@ -35,13 +36,13 @@ STOPPED = (StateType.CRASHED, StateType.FAILED)
 
 
 def runs_to_restart(
-    flow_name: str, deployment_name: str, *, older_than: timedelta
+    flow_names: Sequence[str], deployment_name: str, *, older_than: timedelta
 ) -> list[FlowRun]:
     """Runs of the deployment left orphaned or stopped, whose state is older than `older_than`."""
     cutoff = datetime.now(UTC) - older_than
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+            flow_filter=FlowFilter(name=FlowFilterName(any_=list(flow_names))),
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment_name])),
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[*ORPHANED, *STOPPED]))
@@ -56,11 +57,13 @@ def runs_to_restart(
     ]
 
 
-def restart_runs(flow_name: str, deployment_name: str, *, older_than: timedelta) -> list[str]:
+def restart_runs(
+    flow_names: Sequence[str], deployment_name: str, *, older_than: timedelta
+) -> list[str]:
     """Put every run left behind by a crash back to Scheduled; the ids of those restarted."""
     restarted: list[str] = []
     with get_client(sync_client=True) as client:
-        for run in runs_to_restart(flow_name, deployment_name, older_than=older_than):
+        for run in runs_to_restart(flow_names, deployment_name, older_than=older_than):
             previous = run.state.type.value if run.state else "unknown"
             client.set_flow_run_state(run.id, Scheduled(name="Restarted after a crash"), force=True)
             logger.warning("flow run %s was %s: restarted", run.id, previous)

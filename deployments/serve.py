@@ -19,19 +19,21 @@ from prefect.runner import Runner
 
 from deployments.forkserver import start_runs_from_forkserver
 from deployments.recovery import restart_runs
+from flows.kinds import CASE_FLOWS, FLOW_OF_KIND
 from flows.overdue_check import overdue_check
+from flows.plan_event import plan_event
 from flows.retention_review import retention_review
-from flows.sharing_case import FLOW_NAME, sharing_case
+from flows.sharing_case import sharing_case
+from models.domain import CaseKind
 from safeshare.settings import Settings, get_settings
 from tasks.run_input import resume_answered_runs
-
-SHARING_CASE_FLOW = FLOW_NAME
 
 log = logging.getLogger("safeshare.serve")
 
 
-def deployment_name(settings: Settings) -> str:
-    return f"{SHARING_CASE_FLOW}/{settings.deployment}"
+def deployment_name(settings: Settings, kind: CaseKind = CaseKind.SHARING) -> str:
+    """The served deployment that carries cases of this kind."""
+    return f"{FLOW_OF_KIND[kind]}/{settings.deployment}"
 
 
 def runner(settings: Settings) -> Runner:
@@ -45,6 +47,13 @@ def runner(settings: Settings) -> Runner:
         sharing_case,
         name=settings.deployment,
         description="One safeguarding sharing case; its only parameter is the case id.",
+        tags=["safeshare"],
+    )
+    served.add_flow(
+        plan_event,
+        name=settings.deployment,
+        description="One Child Protection Plan event passed on at once; its only parameter is "
+        "the case id.",
         tags=["safeshare"],
     )
     served.add_flow(
@@ -68,12 +77,12 @@ def main() -> None:
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     restarted = restart_runs(
-        SHARING_CASE_FLOW,
+        CASE_FLOWS,
         settings.deployment,
         older_than=timedelta(seconds=settings.restart_after_seconds),
     )
     log.info("restarted %d run(s) left by a crash", len(restarted))
-    resume_answered_runs(SHARING_CASE_FLOW, settings.deployment)
+    resume_answered_runs(CASE_FLOWS, settings.deployment)
     if settings.run_start == "forkserver":
         start_runs_from_forkserver()
     served = runner(settings)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from prefect import flow
 
-from flows.sharing_case import FLOW_NAME
+from flows.kinds import CASE_FLOWS
 from safeshare.settings import get_settings
 from tasks.escalation import escalate_overdue
 from tasks.run_input import resume_answered
@@ -21,5 +21,5 @@ def overdue_check(at: str | None = None) -> int:
         raise ValueError("give `at` with its UTC offset")
     # a safety net first: waits answered in the case database whose run was not resumed
     # (its failure, Prefect's API busy say, must not stop the reminders: the next check retries)
-    resume_answered(FLOW_NAME, get_settings().deployment, return_state=True)
+    resume_answered(CASE_FLOWS, get_settings().deployment, return_state=True)
     return escalate_overdue(now)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from prefect import flow
 from prefect.runtime import flow_run
 
+from flows.kinds import FLOW_OF_KIND
 from flows.waiting import wait_for_answer
-from models.domain import CaseStatus, MashContext, Outcome, Reason, Step, StepSummary
+from models.domain import CaseKind, CaseStatus, MashContext, Outcome, Reason, Step, StepSummary
 from models.messages import not_ratified_message, outcome_message
 from safeshare.audit import act_as
 from tasks.notify import notify
@@ -14,7 +15,7 @@ from tasks.receipts import notify_agency
 from tasks.records import close_case, record_emergency_share, start_case, write_disclosure
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
-FLOW_NAME = "sharing-case"
+FLOW_NAME = FLOW_OF_KIND[CaseKind.SHARING]
 
 
 @flow(name=FLOW_NAME, persist_result=True, log_prints=False)

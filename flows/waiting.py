@@ -45,15 +45,20 @@ def wait_for_answer(
     step: Step,
     slot: str,
     due: datetime | None = None,
+    *,
+    deadline: str | None = None,
+    note: str | None = None,
     **prefill: Any,
 ) -> StepSummary:
-    """The accepted answer to `slot`, waiting (suspended) for a person until there is one."""
+    """The accepted answer to `slot`, waiting (suspended) for a person until there is one.
+    `deadline` names the deadline rule when it is not the step's own; `note` opens the message
+    that tells people the wait has begun."""
     while True:
-        waiting: Slot = open_step(case_id, step, slot)
+        waiting: Slot = open_step(case_id, step, slot, deadline)
         if waiting.answered is not None:
             return waiting.answered
         title, body = waiting_message(
-            case_id, step, who=waiting.who, link=run_link(flow_run_id), due=due
+            case_id, step, who=waiting.who, link=run_link(flow_run_id), due=due, note=note
         )
         notify(
             f"case:{case_id}:{slot}:{WAITING_TAGS[step]}",

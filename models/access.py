@@ -31,6 +31,7 @@ class Action(StrEnum):
     READ_OVERDUE = "read-overdue"  # which waits are late and who must act (ids only)
     READ_AUDIT = "read-audit"  # audit entries: ids, codes and reasons, no content
     MANAGE_DIRECTORY = "manage-directory"  # staff accounts, children's references, agencies
+    MANAGE_PLANS = "manage-plans"  # who is on a Child Protection Plan, and their social worker
     MANAGE_SYSTEM = "manage-system"  # data keys, backups
 
 
@@ -49,6 +50,7 @@ MATRIX: dict[Action, frozenset[str]] = {
     Action.READ_OVERDUE: _DSL | _SLT,
     Action.READ_AUDIT: _DSL | _ADMIN,
     Action.MANAGE_DIRECTORY: _ADMIN,
+    Action.MANAGE_PLANS: _DSL | _ADMIN,
     Action.MANAGE_SYSTEM: _ADMIN,
 }
 

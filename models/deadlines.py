@@ -27,6 +27,7 @@ class Unit(StrEnum):
     HOURS = "hours"
     CALENDAR_DAYS = "calendar-days"
     WORKING_DAYS = "working-days"
+    SAME_DAY = "same-day"  # by the end of the day it started, on English clocks
 
 
 class Whose(StrEnum):
@@ -51,6 +52,8 @@ class DeadlineRule(Frozen):
         amount = f"{self.amount:g}"
         if self.unit is Unit.HOURS:
             return f"{amount} hours"
+        if self.unit is Unit.SAME_DAY:
+            return "same day"
         kind = "calendar" if self.unit is Unit.CALENDAR_DAYS else "working"
         who = " (setting)" if self.whose is Whose.SETTING else ""
         return f"{amount} {kind} day{'s' if self.amount != 1 else ''}{who}"
@@ -66,12 +69,16 @@ _RULE = re.compile(
 
 def parse_rule(text: str) -> DeadlineRule:
     """A rule from configuration: `24h`, `24 hours`, `2 calendar days`, `1 working day`,
-    `5 working days (setting)`. ValueError, saying what is accepted, for anything else."""
+    `5 working days (setting)`, `same day`. ValueError, saying what is accepted, for anything
+    else."""
+    if re.fullmatch(r"\s*same[\s-]+day\s*", text, re.IGNORECASE):
+        return DeadlineRule(amount=1, unit=Unit.SAME_DAY)
     found = _RULE.match(text)
     if found is None:
         raise ValueError(
             f"'{text}' is not a deadline: write for example '24 hours', '2 calendar days' or "
-            "'1 working day' (add '(setting)' to count the setting's term-time working days)"
+            "'1 working day' or 'same day' (add '(setting)' to count the setting's term-time "
+            "working days)"
         )
     unit_text = found["unit"].lower()
     if unit_text.startswith("h"):
@@ -136,6 +143,9 @@ def due_at(
     if rule.unit is Unit.HOURS:
         return started.astimezone(UTC) + timedelta(hours=rule.amount)
     local = started.astimezone(zone)
+    if rule.unit is Unit.SAME_DAY:
+        end = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
+        return end.astimezone(UTC)
     if rule.unit is Unit.CALENDAR_DAYS:
         day = local.date() + timedelta(days=int(rule.amount))
         wall = datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=zone)
@@ -177,18 +187,23 @@ DEFAULT_RULES: Mapping[str, DeadlineRule] = {
     # a referral made by phone is confirmed in writing (the agency's notification) within 24 h
     # of the call: not a wait of its own, but a deadline on every wait before that notification
     WRITTEN_CONFIRMATION: DeadlineRule(amount=24, unit=Unit.HOURS),
+    # children's social care hears of a Child Protection Plan event, and confirms, the same day
+    "plan-event-receipt": DeadlineRule(amount=1, unit=Unit.SAME_DAY),
 }
 
 #: The waits a case can stand in between a phone referral and its written confirmation.
 BEFORE_WRITTEN_CONFIRMATION = frozenset({"mash-advice", "management-signoff", "parents"})
 
 
-def wait_due(step: str, step_due: datetime, written_due: datetime | None) -> tuple[datetime, str]:
-    """When a wait is due and which deadline decides it: its own rule, or, while a phone
-    referral awaits its written confirmation, that confirmation's deadline if it is sooner."""
+def wait_due(
+    step: str, step_due: datetime, written_due: datetime | None, rule: str | None = None
+) -> tuple[datetime, str]:
+    """When a wait is due and which deadline decides it: its own rule (the step's, unless the
+    wait names another), or, while a phone referral awaits its written confirmation, that
+    confirmation's deadline if it is sooner."""
     if written_due is not None and step in BEFORE_WRITTEN_CONFIRMATION and written_due < step_due:
         return written_due, WRITTEN_CONFIRMATION
-    return step_due, step
+    return step_due, rule or step
 
 
 def rules_with(overrides: Mapping[str, str]) -> dict[str, DeadlineRule]:

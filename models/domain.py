@@ -76,10 +76,29 @@ class Category(StrEnum):
     OTHER = "other"
 
 
+class CaseKind(StrEnum):
+    """What a case carries: a sharing decision, or a Child Protection Plan event to pass on."""
+
+    SHARING = "sharing"
+    PLAN_EVENT = "plan-event"
+
+
+class PlanEventKind(StrEnum):
+    """What happened to a pupil on a Child Protection Plan that the policy says children's
+    social care must hear of at once. A code safe to put in a notification."""
+
+    EXCLUSION_FIXED_TERM = "exclusion-fixed-term"  # a suspension, since 2022
+    EXCLUSION_PERMANENT = "exclusion-permanent"
+    UNEXPLAINED_ABSENCE = "unexplained-absence"
+    CHANGE_IN_CIRCUMSTANCES = "change-in-circumstances"
+
+
 class Step(StrEnum):
-    """The stages of a sharing case, in policy order (MASH advice may come in twice)."""
+    """The stages of a sharing case, in policy order (MASH advice may come in twice), and the
+    one a Child Protection Plan event starts with."""
 
     RECORD_CONCERN = "record-concern"
+    RECORD_EVENT = "record-event"
     ASSESS_CRITERIA = "assess-criteria"
     MASH_ADVICE = "mash-advice"
     MANAGEMENT_SIGNOFF = "management-signoff"
@@ -206,6 +225,16 @@ class ConcernFacts(Frozen):
     who_told: Text | None = None  # who has been told so far (names and roles)
     # an allegation against a member of staff: they never see the case or are asked to act on it
     allegation_against: StaffId | None = None
+
+
+class PlanEventFacts(Frozen):
+    """An event in the life of a pupil on a Child Protection Plan, as recorded or imported."""
+
+    child_ref: ChildRef
+    kind: PlanEventKind
+    occurred_at: AwareDatetime
+    details: Text | None = None  # what children's social care should know, beyond the kind
+    recorded_by: StaffId
 
 
 class CriteriaAnswers(Frozen):

@@ -13,6 +13,7 @@ from models.domain import Problem, Step
 
 STEP_TITLES: dict[Step, str] = {
     Step.RECORD_CONCERN: "concern recorded",
+    Step.RECORD_EVENT: "Child Protection Plan event recorded",
     Step.ASSESS_CRITERIA: "criteria assessment",
     Step.MASH_ADVICE: "MASH advice",
     Step.MANAGEMENT_SIGNOFF: "management sign-off",
@@ -50,11 +51,14 @@ def waiting_message(
     who: Sequence[str],
     link: str | None,
     due: datetime | None = None,
+    note: str | None = None,
 ) -> tuple[str, str]:
-    """Title and body telling the people who may answer that a step waits for them."""
+    """Title and body telling the people who may answer that a step waits for them (after
+    `note`, what they should know first)."""
     ref = case_reference(case_id)
     title = f"safeshare {ref}: {STEP_TITLES[step]} needed"
-    lines = [f"Case {ref} is waiting for you to {_WHAT_IS_NEEDED[step]}."]
+    lines = [note] if note else []
+    lines.append(f"Case {ref} is waiting for you to {_WHAT_IS_NEEDED[step]}.")
     if due is not None:
         lines.append(f"Due by {due:%Y-%m-%d %H:%M} UTC.")
     if who:
@@ -72,15 +76,26 @@ def agency_message(
     link: str | None = None,
     expires_at: datetime | None = None,
     phoned_at: datetime | None = None,
+    event: str | None = None,
+    to_social_worker: bool = False,
 ) -> tuple[str, str]:
     """Title and body telling an agency that a setting is sharing safeguarding information
-    (and, after a phone referral, that this is its written confirmation)."""
+    (after a phone referral, that this is its written confirmation; for a Child Protection Plan
+    event, which kind, to children's social care and to the pupil's social worker)."""
     ref = case_reference(case_id)
-    title = f"safeshare {ref}: safeguarding information for {agency_code}"
+    whom = "the pupil's social worker" if to_social_worker else agency_code
+    title = f"safeshare {ref}: safeguarding information for {whom}"
     lines = [
         f"A school is sharing safeguarding information with you under case {ref}. "
         "The information itself is not in this message."
     ]
+    if event is not None:
+        title = f"safeshare {ref}: Child Protection Plan event ({event}), for {whom}"
+        lines = [
+            f"A school tells you, as its policy requires at once, of an event ({event}) for a "
+            f"pupil on a Child Protection Plan, under case {ref}. The details are not in this "
+            "message."
+        ]
     if phoned_at is not None:
         title = f"safeshare {ref}: written confirmation of phone referral, for {agency_code}"
         lines.append(
@@ -211,3 +226,13 @@ def overdue_message(
         f"undone. See: safeshare case show {case_id}"
     )
     return title, body
+
+
+def plan_event_note(case_id: int, event: str) -> str:
+    """What the DSL is told first when a Child Protection Plan event has gone out."""
+    ref = case_reference(case_id)
+    return (
+        f"A Child Protection Plan event ({event}) was recorded as case {ref}; children's social "
+        "care and the pupil's social worker have been told, each with a link to confirm "
+        "receipt, as the policy requires at once."
+    )

@@ -125,6 +125,11 @@ class Child(Base):
     child_ref: Mapped[str] = mapped_column(String(64), unique=True)
     date_of_birth: Mapped[date] = mapped_column(SealedDate("children.date_of_birth"))
     cp_plan: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the pupil's social worker (on a Child Protection Plan): an Apprise address, told of plan
+    # events beside children's social care's duty inbox
+    social_worker_notify: Mapped[str | None] = mapped_column(
+        Sealed("children.social_worker_notify"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -157,6 +162,10 @@ class Agency(Base):
 
 
 class Concern(Base):
+    """What was recorded about a child that opened a case: a concern (a sharing case), or an
+    event in the life of a pupil on a Child Protection Plan (its category is the event's kind,
+    its details are in `what_happened`, and who recorded it in `raised_by`)."""
+
     __tablename__ = "concerns"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -179,11 +188,13 @@ class Concern(Base):
 
 
 class Case(Base):
-    """A sharing case. Its facts live in `case_steps`; these columns are a listing projection."""
+    """A case: a sharing decision, or a Child Protection Plan event passed on (`kind`). Its facts
+    live in `case_steps`; the other columns are a listing projection."""
 
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="sharing", server_default="sharing")
     concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="open")
     flow_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
@@ -371,6 +382,8 @@ class ReceiptLink(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     disclosure_id: Mapped[int] = mapped_column(ForeignKey("disclosures.id"))
     agency_code: Mapped[str] = mapped_column(String(32))
+    # who in the agency it was sent to: its duty inbox (None) or the pupil's social worker
+    recipient: Mapped[str | None] = mapped_column(String(32), nullable=True)
     slot: Mapped[str] = mapped_column(String(64))  # the receipt wait it answers
     flow_run_id: Mapped[str] = mapped_column(String(36))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.access import Action
-from models.domain import AgencyKind, Category, ConcernFacts, Role, Step
+from models.domain import AgencyKind, Category, ConcernFacts, PlanEventFacts, Role, Step
 from safeshare.settings import get_settings, prefect_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -37,6 +37,11 @@ retention_app = typer.Typer(
 keys_app = typer.Typer(
     no_args_is_help=True, help="The data keys that seal personal data in the case database."
 )
+events_app = typer.Typer(
+    no_args_is_help=True,
+    help="Child Protection Plan events (exclusions, unexplained absences, changes in "
+    "circumstances): children's social care and the social worker are told at once.",
+)
 for sub, name in (
     (staff_app, "staff"),
     (child_app, "child"),
@@ -47,6 +52,7 @@ for sub, name in (
     (keys_app, "keys"),
     (audit_app, "audit"),
     (retention_app, "retention"),
+    (events_app, "events"),
 ):
     app.add_typer(sub, name=name)
 
@@ -496,11 +502,11 @@ def staff_reset_second_factor(
     out.print(f"{staff_id} sets up a new authenticator at their next sign-in.")
 
 
-def _check_apprise_url(url: str) -> None:
+def _check_apprise_url(url: str, option: str = "--notify") -> None:
     import apprise
 
     if apprise.Apprise().add(url) is False:
-        raise UserError("the --notify address is not an Apprise URL Apprise understands.")
+        raise UserError(f"the {option} address is not an Apprise URL Apprise understands.")
 
 
 @child_app.command("add")
@@ -509,6 +515,10 @@ def child_add(
     child_ref: Annotated[str, typer.Argument(help="Pseudonymous reference (no names).")],
     dob: Annotated[str, typer.Option(help="Date of birth, YYYY-MM-DD.")],
     cp_plan: Annotated[bool, typer.Option("--cp-plan", help="On a Child Protection Plan.")] = False,
+    social_worker_notify: Annotated[
+        str | None,
+        typer.Option(help="Apprise URL of the child's social worker, told of plan events."),
+    ] = None,
 ) -> None:
     """Add a child under a pseudonymous reference."""
     allowed(Action.MANAGE_DIRECTORY)
@@ -518,8 +528,49 @@ def child_add(
         born = date.fromisoformat(dob)
     except ValueError:
         raise UserError(f"--dob '{dob}' is not a date in the form YYYY-MM-DD.") from None
-    add_child(child_ref, date_of_birth=born, cp_plan=cp_plan)
+    if social_worker_notify is not None:
+        _check_apprise_url(social_worker_notify, "--social-worker-notify")
+    add_child(
+        child_ref,
+        date_of_birth=born,
+        cp_plan=cp_plan,
+        social_worker_notify=social_worker_notify,
+    )
     out.print(f"Added child {child_ref}.", markup=False)
+
+
+@child_app.command("update")
+@friendly
+def child_update(
+    child_ref: Annotated[str, typer.Argument(help="The child's reference.")],
+    cp_plan: Annotated[
+        bool | None,
+        typer.Option(
+            "--cp-plan/--no-cp-plan", help="Put on, or take off, a Child Protection Plan."
+        ),
+    ] = None,
+    social_worker_notify: Annotated[
+        str | None,
+        typer.Option(help="Apprise URL of the child's social worker ('none' forgets it)."),
+    ] = None,
+) -> None:
+    """Record that a child is on (or off) a Child Protection Plan, and who their social worker
+    is: plan events go to them as well as to children's social care."""
+    allowed(Action.MANAGE_PLANS)
+    from tasks.directory import update_child
+
+    if cp_plan is None and social_worker_notify is None:
+        raise UserError(
+            "nothing to change: give --cp-plan, --no-cp-plan or --social-worker-notify."
+        )
+    changes: dict[str, Any] = {}
+    if social_worker_notify is not None:
+        forget = social_worker_notify.strip().lower() == "none"
+        if not forget:
+            _check_apprise_url(social_worker_notify, "--social-worker-notify")
+        changes["social_worker_notify"] = None if forget else social_worker_notify
+    update_child(child_ref, cp_plan=cp_plan, **changes)
+    out.print(f"Updated child {child_ref}.", markup=False)
 
 
 @agency_app.command("add")
@@ -600,6 +651,178 @@ def concern_record(
         fail(
             f"case {case_id} is recorded but its workflow did not start ({problem}); "
             f"start it with `safeshare case start {case_id}` once the stack is up."
+        )
+
+
+@events_app.command("record")
+@friendly
+def events_record(
+    child: Annotated[str, typer.Option(help="The pupil's reference (on a Child Protection Plan).")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="exclusion-fixed-term, exclusion-permanent, unexplained-absence or "
+            "change-in-circumstances."
+        ),
+    ],
+    recorded_by: Annotated[str, typer.Option(help="Staff id of who records it.")],
+    when: Annotated[
+        str | None, typer.Option(help="When it happened (ISO-8601); now if unset.")
+    ] = None,
+    details: Annotated[
+        str | None, typer.Option(help="What children's social care should know.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Record a Child Protection Plan event and tell children's social care at once."""
+    from models.plan_events import parse_kind
+    from safeshare.access import require
+
+    require(recorded_by, Action.RECORD_CONCERN)  # who records it is who is at the keyboard
+    try:
+        event_kind = parse_kind(kind)
+    except ValueError as exc:
+        raise UserError(f"--kind {exc}.") from None
+    try:
+        facts = PlanEventFacts(
+            child_ref=child,
+            kind=event_kind,
+            occurred_at=_parse_when(when),
+            details=details,
+            recorded_by=recorded_by,
+        )
+    except ValidationError as exc:
+        from models.forms import problems_from_validation
+
+        raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
+    results = _record_events([(1, facts)], source=None)
+    (result,) = results
+    if as_json:
+        emit_json(result)
+    elif result["new"]:
+        out.print(f"Recorded the event as case {result['case_id']} ({result['reference']}).")
+    else:
+        out.print(
+            f"This event was already recorded as case {result['case_id']} "
+            f"({result['reference']}): nothing new is sent.",
+            markup=False,
+        )
+    _fail_unstarted(results)
+
+
+@events_app.command("import")
+@friendly
+def events_import(
+    file: Annotated[Path, typer.Argument(help="A CSV or JSON export of events.")],
+    recorded_by: Annotated[str, typer.Option(help="Staff id of who imports it.")],
+    file_format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv or json; from the file's name when unset."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Import Child Protection Plan events from a school information system's export (CSV with
+    a header row, or JSON: an array of objects, or one object per line). Columns: child_ref,
+    kind, occurred_at, details. Every row is checked first: if any is malformed or names a
+    pupil who is not on a plan, each is reported with its line number and nothing is imported.
+    Events imported before are not recorded or sent twice."""
+    from models.plan_events import FeedError, read_feed, row_facts
+    from safeshare.access import require
+
+    require(recorded_by, Action.RECORD_CONCERN)
+    fmt = (file_format or file.suffix.lstrip(".")).lower()
+    if fmt in ("jsonl", "ndjson"):
+        fmt = "json"
+    if fmt not in ("csv", "json"):
+        raise UserError(
+            f"cannot tell the format of '{file.name}': give --format csv or --format json."
+        )
+    try:
+        if file.stat().st_size > 20_000_000:
+            raise UserError(f"'{file}' is over 20 MB: split the export.")
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UserError(f"no file '{file}'.") from None
+    except UnicodeDecodeError:
+        raise UserError(f"'{file}' is not UTF-8 text.") from None
+    except OSError as exc:
+        raise UserError(f"cannot read '{file}' ({exc.strerror}).") from None
+    try:
+        rows = read_feed(text, fmt)
+    except FeedError as exc:
+        raise UserError(f"'{file.name}' was not imported: {exc}.") from None
+    parsed = [(row.line, row_facts(row, recorded_by)) for row in rows]
+    problems = [str(p) for _, p in parsed if not isinstance(p, PlanEventFacts)]
+    if problems:
+        _refuse_feed(file.name, problems)
+    events = [(line, facts) for line, facts in parsed if isinstance(facts, PlanEventFacts)]
+    results = _record_events(events, source=file.name)
+    new = sum(1 for r in results if r["new"])
+    if as_json:
+        emit_json(
+            {"file": file.name, "recorded": new, "already": len(results) - new, "events": results}
+        )
+    else:
+        out.print(
+            f"Imported {len(results)} event(s) from {file.name}: {new} new, "
+            f"{len(results) - new} recorded before.",
+            markup=False,
+        )
+        for r in results:
+            state = "new" if r["new"] else "recorded before"
+            out.print(
+                f"  line {r['line']}: case {r['case_id']} ({r['reference']}), {state}", markup=False
+            )
+    _fail_unstarted(results)
+
+
+def _refuse_feed(name: str, problems: list[str]) -> NoReturn:
+    for problem in problems[:50]:
+        err.print(f"  {problem}", markup=False)
+    more = f" (the first 50 of {len(problems)} are listed)" if len(problems) > 50 else ""
+    fail(
+        f"'{name}' was not imported: {len(problems)} row(s) cannot be recorded{more}; "
+        "nothing from it was recorded."
+    )
+
+
+def _record_events(
+    events: list[tuple[int, PlanEventFacts]], *, source: str | None
+) -> list[dict[str, Any]]:
+    """Record the events (all or nothing) and start (or find: runs are keyed by their case) the
+    workflow of each, so importing a feed again starts what an outage left unstarted."""
+    from tasks.directory import EventsRefused, record_plan_events
+
+    try:
+        recorded = record_plan_events(events, now=datetime.now(UTC))
+    except EventsRefused as exc:
+        if source is None:
+            raise UserError("; ".join(p.message for p in exc.problems) + ".") from None
+        _refuse_feed(source, [str(p) for p in exc.problems])
+    results = []
+    for event in recorded:
+        run_id, problem = _start_case(event.case_id)
+        results.append(
+            {
+                "line": event.line,
+                "case_id": event.case_id,
+                "reference": _ref(event.case_id),
+                "new": event.new,
+                "flow_run_id": run_id,
+                "started": problem is None,
+                "error": problem,
+            }
+        )
+    return results
+
+
+def _fail_unstarted(results: list[dict[str, Any]]) -> None:
+    unstarted = [r["case_id"] for r in results if not r["started"]]
+    if unstarted:
+        fail(
+            f"case(s) {', '.join(map(str, unstarted))} are recorded but their workflow did not "
+            f"start ({next(r['error'] for r in results if not r['started'])}); start each with "
+            "`safeshare case start CASE_ID` once the stack is up."
         )
 
 

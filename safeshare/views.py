@@ -62,6 +62,7 @@ def list_open_cases() -> list[dict[str, Any]]:
             {
                 "case_id": case.id,
                 "reference": case_reference(case.id),
+                "kind": case.kind,
                 "category": category,
                 "opened_at": _iso(case.opened_at),
                 "flow_run_id": case.flow_run_id,
@@ -109,6 +110,7 @@ def show_case(case_id: int) -> dict[str, Any]:
         return {
             "case_id": case.id,
             "reference": case_reference(case.id),
+            "kind": case.kind,
             "status": case.status,
             "opened_at": _iso(case.opened_at),
             "closed_at": _iso(case.closed_at),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models.domain import AgencyKind, ConcernFacts, Role
+from models.domain import AgencyKind, CaseKind, ConcernFacts, PlanEventFacts, Role
+from models.plan_events import RowProblem, event_key, event_problems
 from models.tables import Agency, Case, Child, Concern, Staff
 from safeshare.db import session_scope
 
@@ -35,12 +38,44 @@ def has_admin() -> bool:
         )
 
 
-def add_child(child_ref: str, *, date_of_birth: date, cp_plan: bool) -> None:
+def add_child(
+    child_ref: str,
+    *,
+    date_of_birth: date,
+    cp_plan: bool,
+    social_worker_notify: str | None = None,
+) -> None:
     """Add a child under a pseudonymous reference."""
     with session_scope() as session:
         if session.scalar(select(Child).where(Child.child_ref == child_ref)) is not None:
             raise DirectoryError(f"Child reference '{child_ref}' already exists.")
-        session.add(Child(child_ref=child_ref, date_of_birth=date_of_birth, cp_plan=cp_plan))
+        session.add(
+            Child(
+                child_ref=child_ref,
+                date_of_birth=date_of_birth,
+                cp_plan=cp_plan,
+                social_worker_notify=social_worker_notify,
+            )
+        )
+
+
+_UNCHANGED: object = object()
+
+
+def update_child(
+    child_ref: str, *, cp_plan: bool | None = None, social_worker_notify: object = _UNCHANGED
+) -> None:
+    """Put a child on or off a Child Protection Plan, or set (None: forget) their social
+    worker's address. What is not given stays as it is."""
+    with session_scope() as session:
+        child = session.scalar(select(Child).where(Child.child_ref == child_ref))
+        if child is None:
+            raise DirectoryError(f"No child has the reference '{child_ref}'.")
+        if cp_plan is not None:
+            child.cp_plan = cp_plan
+        if social_worker_notify is not _UNCHANGED:
+            assert social_worker_notify is None or isinstance(social_worker_notify, str)
+            child.social_worker_notify = social_worker_notify
 
 
 def add_agency(code: str, *, name: str, kind: AgencyKind, notify_url: str | None) -> None:
@@ -109,6 +144,15 @@ def _record_concern(facts: ConcernFacts, submission_key: str | None) -> int:
         return case.id
 
 
+def case_kind(case_id: int) -> CaseKind:
+    """Which kind of case this is (which flow carries it)."""
+    with session_scope() as session:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise DirectoryError(f"No case has the id {case_id}.")
+        return CaseKind(case.kind)
+
+
 def set_flow_run(case_id: int, flow_run_id: str) -> None:
     """Remember which flow run carries the case (the run also records it when it starts)."""
     with session_scope() as session:
@@ -116,3 +160,102 @@ def set_flow_run(case_id: int, flow_run_id: str) -> None:
         if case is None:
             raise DirectoryError(f"No case has the id {case_id}.")
         case.flow_run_id = flow_run_id
+
+
+class EventsRefused(DirectoryError):
+    """Events that cannot be recorded, each problem with the line it came from: none of them
+    was recorded."""
+
+    def __init__(self, problems: Sequence[RowProblem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    line: int
+    case_id: int
+    new: bool  # False: the same event was recorded before (or earlier in the same feed)
+
+
+def record_plan_events(
+    events: Sequence[tuple[int, PlanEventFacts]], *, now: datetime
+) -> list[RecordedEvent]:
+    """Record Child Protection Plan events, each opening its own case, all or nothing: if any
+    event names an unknown pupil, a pupil not on a plan, an inactive recorder or a future time,
+    EventsRefused lists every such problem and nothing is written. An event recorded before
+    (the same pupil, kind and minute) is not recorded twice: it keeps its case."""
+    try:
+        return _record_plan_events(events, now)
+    except IntegrityError:
+        # the same event recorded at this moment by another import: read it back as recorded
+        return _record_plan_events(events, now)
+
+
+def _record_plan_events(
+    events: Sequence[tuple[int, PlanEventFacts]], now: datetime
+) -> list[RecordedEvent]:
+    with session_scope() as session:
+        refs = sorted({facts.child_ref for _, facts in events})
+        children = {
+            child.child_ref: child
+            for ref_chunk in _chunks(refs)
+            for child in session.scalars(select(Child).where(Child.child_ref.in_(ref_chunk)))
+        }
+        recorders = {
+            member.staff_id: member
+            for member in session.scalars(
+                select(Staff).where(Staff.staff_id.in_({f.recorded_by for _, f in events}))
+            )
+        }
+        problems = [
+            RowProblem(line, message)
+            for line, facts in events
+            for message in event_problems(
+                facts,
+                on_plan=children[facts.child_ref].cp_plan if facts.child_ref in children else None,
+                recorder_active=(
+                    facts.recorded_by in recorders and recorders[facts.recorded_by].active
+                ),
+                now=now,
+            )
+        ]
+        if problems:
+            raise EventsRefused(problems)
+        keys = [event_key(facts) for _, facts in events]
+        known: dict[str, int] = {}
+        for key_chunk in _chunks(sorted(set(keys))):
+            known |= {
+                key: case_id
+                for key, case_id in session.execute(
+                    select(Concern.submission_key, Case.id)
+                    .join(Case, Case.concern_id == Concern.id)
+                    .where(Concern.submission_key.in_(key_chunk))
+                )
+                if key is not None
+            }
+        recorded = []
+        for (line, facts), key in zip(events, keys, strict=True):
+            if key in known:
+                recorded.append(RecordedEvent(line, known[key], new=False))
+                continue
+            concern = Concern(
+                child_id=children[facts.child_ref].id,
+                raised_by=facts.recorded_by,
+                category=facts.kind.value,
+                occurred_at=facts.occurred_at,
+                what_happened=facts.details or "",
+                submission_key=key,
+            )
+            session.add(concern)
+            session.flush()
+            case = Case(concern_id=concern.id, kind=CaseKind.PLAN_EVENT.value, status="open")
+            session.add(case)
+            session.flush()
+            known[key] = case.id
+            recorded.append(RecordedEvent(line, case.id, new=True))
+        return recorded
+
+
+def _chunks(values: Sequence[str], size: int = 500) -> list[Sequence[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]

@@ -1,7 +1,8 @@
 """Where notifications are sent: Apprise, through an outbox so each message goes out once.
 
 Recipients come from the Apprise config file (tags such as dsl, slt, agency:csc) and from the
-staff and agency directories (each address tagged with its role or agency). Messages carry
+staff, agency and children's directories (each address tagged with its role, its agency, or
+social-worker:<child reference> for a pupil's social worker). Messages carry
 references, step names and links only.
 """
 
@@ -18,7 +19,7 @@ from prefect.exceptions import MissingContextError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from models.tables import Agency, Notification, Staff, utcnow
+from models.tables import Agency, Child, Notification, Staff, utcnow
 from safeshare.db import session_scope
 from safeshare.settings import get_settings
 
@@ -49,6 +50,9 @@ def recipients() -> apprise.Apprise:
         for agency in session.scalars(select(Agency)):
             if agency.notify_url:
                 apobj.add(agency.notify_url, tag=[f"agency:{agency.code}"])
+        for child in session.scalars(select(Child).where(Child.social_worker_notify.is_not(None))):
+            assert child.social_worker_notify is not None
+            apobj.add(child.social_worker_notify, tag=[f"social-worker:{child.child_ref}"])
     return apobj
 
 

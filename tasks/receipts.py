@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models.domain import AgencyReceipt, ReceiptChannel, ReceiptConfirmation, Step
+from models.domain import AgencyReceipt, CaseKind, ReceiptChannel, ReceiptConfirmation, Step
 from models.links import LinkOutcome, ReceiptLinkFacts, judge_receipt_link
 from models.messages import agency_message
 from models.tables import Case, CaseStep, Disclosure, ReceiptLink, utcnow
@@ -28,32 +28,87 @@ RECEIPT_SLOT = "confirm-receipt-0"
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def notify_agency(case_id: int, flow_run_id: str) -> str:
     """Tell the agency, once, that information is shared with it, with its own link to read it
-    and confirm receipt; returns the agency code. The token exists only in the message: a link
-    whose message did not go is spent, and the next try sends a new one."""
-    from tasks.records import phone_referral
+    and confirm receipt; returns the agency code. A Child Protection Plan event also goes to the
+    pupil's social worker, with a link of their own: either confirmation is the receipt.
 
-    settings = get_settings()
+    The token exists only in the message: a link whose message did not go is spent, and the
+    next try sends a new one."""
+    from tasks.records import phone_referral, plan_event_facts
+
     with session_scope() as session:
         disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
         if disclosure is None:
             raise RuntimeError(f"case {case_id} has no disclosure to notify")
         agency = disclosure.agency_code
         called = phone_referral(session, case_id)
-    outbox_key = f"case:{case_id}:notify-agency:agency:{agency}"
+        case = session.get(Case, case_id)
+        assert case is not None
+        event = None
+        recipients: list[tuple[str | None, str]] = [(None, f"agency:{agency}")]
+        if case.kind == CaseKind.PLAN_EVENT:
+            facts = plan_event_facts(session, case_id)
+            event = facts.kind.value
+            recipients.append((SOCIAL_WORKER, social_worker_tag(facts.child_ref)))
+    for recipient, tag in recipients:
+        _send_receipt_link(
+            case_id,
+            disclosure.id,
+            agency,
+            flow_run_id,
+            recipient=recipient,
+            tag=tag,
+            phoned_at=called.phoned_at if called else None,
+            event=event,
+        )
+    return agency
+
+
+#: The receipt link's recipient when it goes to the pupil's social worker.
+SOCIAL_WORKER = "social-worker"
+
+
+def social_worker_tag(child_ref: str) -> str:
+    """The Apprise tag of a pupil's social worker (from the children's directory)."""
+    return f"{SOCIAL_WORKER}:{child_ref}"
+
+
+def _send_receipt_link(
+    case_id: int,
+    disclosure_id: int,
+    agency: str,
+    flow_run_id: str,
+    *,
+    recipient: str | None,
+    tag: str,
+    phoned_at: datetime | None,
+    event: str | None,
+) -> None:
+    outbox_key = f"case:{case_id}:notify-agency:{tag}"
     if already_sent(outbox_key):
-        return agency
+        return
+    settings = get_settings()
     now = utcnow()
     with session_scope() as session:
+        same_recipient = (
+            ReceiptLink.recipient.is_(None)
+            if recipient is None
+            else ReceiptLink.recipient == recipient
+        )
         session.execute(
             update(ReceiptLink)
-            .where(ReceiptLink.disclosure_id == disclosure.id, ReceiptLink.used_at.is_(None))
+            .where(
+                ReceiptLink.disclosure_id == disclosure_id,
+                same_recipient,
+                ReceiptLink.used_at.is_(None),
+            )
             .values(used_at=now, outcome="superseded")
             .execution_options(synchronize_session=False)
         )
         link = ReceiptLink(
             case_id=case_id,
-            disclosure_id=disclosure.id,
+            disclosure_id=disclosure_id,
             agency_code=agency,
+            recipient=recipient,
             slot=RECEIPT_SLOT,
             flow_run_id=flow_run_id,
             expires_at=now + timedelta(hours=settings.receipt_link_ttl_hours),
@@ -65,17 +120,11 @@ def notify_agency(case_id: int, flow_run_id: str) -> str:
         agency,
         link=f"{settings.web_url}/receipt/{token}",
         expires_at=expires_at,
-        phoned_at=called.phoned_at if called else None,
+        phoned_at=phoned_at,
+        event=event,
+        to_social_worker=recipient == SOCIAL_WORKER,
     )
-    deliver(
-        outbox_key,
-        case_id=case_id,
-        tag=f"agency:{agency}",
-        kind="disclosure",
-        title=title,
-        body=body,
-    )
-    return agency
+    deliver(outbox_key, case_id=case_id, tag=tag, kind="disclosure", title=title, body=body)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,9 +22,14 @@ from models.codes import CodeOutcome, code_problem
 from models.deadlines import WRITTEN_CONFIRMATION, due_at, wait_due
 from models.domain import (
     SPECIAL_CATEGORY_CONDITION,
+    CaseKind,
     CaseStatus,
+    Consent,
     CriteriaAnswers,
+    LawfulBasis,
     ParentsDecision,
+    PlanEventFacts,
+    PlanEventKind,
     Problem,
     ReceiptChannel,
     ReceiptConfirmation,
@@ -35,7 +40,18 @@ from models.domain import (
     StepSummary,
 )
 from models.forms import FORMS, InvalidAnswer, parse_answer
-from models.tables import Agency, Case, CaseStep, Concern, Disclosure, Receipt, Staff, utcnow
+from models.plan_events import PLAN_EVENT_AGENCY, PURPOSE, disclosure_text
+from models.tables import (
+    Agency,
+    Case,
+    CaseStep,
+    Child,
+    Concern,
+    Disclosure,
+    Receipt,
+    Staff,
+    utcnow,
+)
 from safeshare.db import session_scope
 from safeshare.settings import deadline_rules, get_settings, setting_calendar
 from tasks.run_input import forget_answer
@@ -213,17 +229,67 @@ def _system_step(
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def start_case(case_id: int, flow_run_id: str) -> int:
-    """Record that the concern is in and the case's pipeline has started."""
+    """Record that the concern (or the plan event) is in and the case's pipeline has started."""
     with session_scope() as session:
         case = _case(session, case_id)
         case.flow_run_id = flow_run_id
-        _system_step(session, case_id, Step.RECORD_CONCERN, {"concern_id": case.concern_id})
+        first = Step.RECORD_EVENT if case.kind == CaseKind.PLAN_EVENT else Step.RECORD_CONCERN
+        _system_step(session, case_id, first, {"concern_id": case.concern_id})
     return case_id
 
 
+def plan_event_facts(session: Session, case_id: int) -> PlanEventFacts:
+    """The Child Protection Plan event a plan-event case was opened by."""
+    case = _case(session, case_id)
+    if case.kind != CaseKind.PLAN_EVENT:
+        raise RuntimeError(f"case {case_id} is not a Child Protection Plan event")
+    concern = session.get(Concern, case.concern_id)
+    assert concern is not None
+    child = session.get(Child, concern.child_id)
+    assert child is not None
+    return PlanEventFacts(
+        child_ref=child.child_ref,
+        kind=PlanEventKind(concern.category),
+        occurred_at=concern.occurred_at,
+        details=concern.what_happened or None,
+        recorded_by=concern.raised_by,
+    )
+
+
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def open_step(case_id: int, step: Step, slot: str) -> Slot:
-    """Find the answer to a slot, or the key to wait under next and who may answer."""
+def write_plan_disclosure(case_id: int) -> str:
+    """Record, once, that the event goes to children's social care at once, as the policy
+    requires (no management wait): what, why, on what basis, and who recorded it; returns the
+    event's kind."""
+    with session_scope() as session:
+        facts = plan_event_facts(session, case_id)
+        if session.scalar(select(Disclosure.id).where(Disclosure.case_id == case_id)) is None:
+            session.add(
+                Disclosure(
+                    case_id=case_id,
+                    agency_code=PLAN_EVENT_AGENCY,
+                    information=disclosure_text(facts),
+                    purpose=PURPOSE,
+                    lawful_basis=LawfulBasis.PUBLIC_TASK.value,
+                    special_category_condition=SPECIAL_CATEGORY_CONDITION,
+                    consent=Consent.NOT_SOUGHT.value,
+                    decided_by=facts.recorded_by,
+                    cosigned_by=None,
+                )
+            )
+            _system_step(
+                session,
+                case_id,
+                Step.NOTIFY_AGENCY,
+                {"agency": PLAN_EVENT_AGENCY, "event": facts.kind.value},
+            )
+        return facts.kind.value
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def open_step(case_id: int, step: Step, slot: str, deadline: str | None = None) -> Slot:
+    """Find the answer to a slot, or the key to wait under next and who may answer. The wait is
+    due under the step's own deadline rule, or the one named by `deadline`."""
     with session_scope() as session:
         case = _case(session, case_id)
         rows = list(
@@ -250,7 +316,10 @@ def open_step(case_id: int, step: Step, slot: str) -> Slot:
             if case.waiting_slot != slot or case.waiting_since is None:
                 case.waiting_since = utcnow()
                 case.waiting_due, case.waiting_deadline = wait_due(
-                    step.value, due_for(step, case.waiting_since), case.written_due
+                    step.value,
+                    due_for(deadline or step.value, case.waiting_since),
+                    case.written_due,
+                    deadline,
                 )
             case.waiting_step = step.value
             case.waiting_slot = slot

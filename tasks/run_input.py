@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -99,7 +100,7 @@ def recorded_answer(case_id: int, pause_key: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def resume_answered_runs(flow_name: str, deployment_name: str) -> list[str]:
+def resume_answered_runs(flow_names: Sequence[str], deployment_name: str) -> list[str]:
     """Resume suspended runs whose wait is already answered in the case database; the ids of
     those resumed. Run when serving starts and by every overdue check."""
     from prefect.client.schemas.filters import (
@@ -116,7 +117,7 @@ def resume_answered_runs(flow_name: str, deployment_name: str) -> list[str]:
     resumed: list[str] = []
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+            flow_filter=FlowFilter(name=FlowFilterName(any_=list(flow_names))),
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment_name])),
             flow_run_filter=FlowRunFilter(
                 state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
@@ -137,8 +138,8 @@ def resume_answered_runs(flow_name: str, deployment_name: str) -> list[str]:
 
 
 @task(name="resume-answered-runs", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def resume_answered(flow_name: str, deployment_name: str) -> list[str]:
+def resume_answered(flow_names: Sequence[str], deployment_name: str) -> list[str]:
     """The overdue check's safety net: a wait answered in the case database whose run was not
     resumed (Prefect was away, or the answer came at the very moment the wait began) moves on
     at the next check, not only when serving restarts."""
-    return resume_answered_runs(flow_name, deployment_name)
+    return resume_answered_runs(flow_names, deployment_name)

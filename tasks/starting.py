@@ -16,18 +16,20 @@ def start_case_run(case_id: int) -> tuple[str | None, str | None]:
     from prefect.deployments import run_deployment
 
     from deployments.serve import deployment_name
-    from tasks.directory import set_flow_run
+    from flows.kinds import FLOW_OF_KIND
+    from tasks.directory import case_kind, set_flow_run
 
+    kind = case_kind(case_id)
     try:
         run = cast(
             FlowRun,
             run_deployment(
-                name=deployment_name(settings),
+                name=deployment_name(settings, kind),
                 parameters={"case_id": case_id},
                 timeout=0,
                 # Prefect keys idempotency per flow, not per deployment: name the stack too, so two
                 # case databases served through one Prefect server never share a run.
-                idempotency_key=f"{settings.deployment}:sharing-case-{case_id}",
+                idempotency_key=f"{settings.deployment}:{FLOW_OF_KIND[kind]}-{case_id}",
                 tags=["safeshare"],
             ),
         )

@@ -121,20 +121,25 @@ class Stack:
 
 
 def wait_for_deployment(name: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    """Wait until every flow that carries cases is served under the stack's name."""
     from prefect import get_client
     from prefect.exceptions import ObjectNotFound
 
+    from flows.kinds import CASE_FLOWS
+
     deadline = time.monotonic() + timeout
+    waiting = [f"{flow}/{name}" for flow in CASE_FLOWS]
     with get_client(sync_client=True) as client:
-        while time.monotonic() < deadline:
+        while waiting and time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"deployments.serve exited with {process.returncode}")
             try:
-                client.read_deployment_by_name(f"sharing-case/{name}")
-                return
+                client.read_deployment_by_name(waiting[0])
+                waiting.pop(0)
             except ObjectNotFound:
                 time.sleep(0.5)
-    raise RuntimeError(f"deployment sharing-case/{name} was not served within {timeout} s")
+    if waiting:
+        raise RuntimeError(f"deployment {waiting[0]} was not served within {timeout} s")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

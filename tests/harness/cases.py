@@ -262,15 +262,16 @@ def marker() -> str:
 RECEIPT_LINK = re.compile(r"(http://127\.0\.0\.1:\d+/receipt/\S+)")
 
 
-def agency_link(listener: Any, backend: str, case_id: int) -> str:
-    """The receipt link in the agency's latest notification about this case."""
+def agency_link(listener: Any, backend: str, case_id: int, path: str = "/tag/agency-csc") -> str:
+    """The receipt link in the latest notification about this case that reached `path` (the
+    agency's duty inbox, unless another is given)."""
     ref = f"SS-{case_id:06d}"
 
     def found(records: list[Any]) -> list[str]:
         return [
             m.group(1)
             for r in records
-            if r.path == f"/{backend}/tag/agency-csc"
+            if r.path == f"/{backend}{path}"
             and isinstance(r.body, dict)
             and ref in r.body.get("title", "")
             and (m := RECEIPT_LINK.search(r.body.get("message", "")))

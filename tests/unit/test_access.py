@@ -21,6 +21,7 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool, bool, bool]] = {
     Action.READ_OVERDUE: (N, Y, Y, Y, N, N),
     Action.READ_AUDIT: (N, Y, Y, N, Y, N),
     Action.MANAGE_DIRECTORY: (N, N, N, N, Y, N),
+    Action.MANAGE_PLANS: (N, Y, Y, N, Y, N),
     Action.MANAGE_SYSTEM: (N, N, N, N, Y, N),
 }
 KINDS = (Role.STAFF.value, Role.DSL.value, Role.DEPUTY_DSL.value, Role.SLT.value, "admin", AGENCY)

@@ -22,6 +22,7 @@ from models.domain import (
     MashContext,
     Outcome,
     ParentsDecision,
+    PlanEventFacts,
     Reason,
     ReceiptConfirmation,
     Role,
@@ -162,6 +163,16 @@ def concern_raw(**overrides: Any) -> dict[str, Any]:
         "category": "physical",
         "occurred_at": AWARE,
         "what_happened": "Child said a parent hit them.",
+    }
+    return _build(base, overrides)
+
+
+def plan_event_raw(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "child_ref": "C-0042",
+        "kind": "unexplained-absence",
+        "occurred_at": AWARE,
+        "recorded_by": "office1",
     }
     return _build(base, overrides)
 
@@ -929,6 +940,7 @@ NAIVE_TIMES = [
 #: Every time field in a domain value, with a builder for an otherwise valid answer.
 TIME_FIELDS: list[tuple[type[BaseModel], str, Any]] = [
     (ConcernFacts, "occurred_at", lambda t: concern_raw(occurred_at=t)),
+    (PlanEventFacts, "occurred_at", lambda t: plan_event_raw(occurred_at=t)),
     (
         CriteriaAnswers,
         "phoned_at",

@@ -133,6 +133,7 @@ def test_every_column_that_names_a_person_or_tells_what_happened_is_sealed() -> 
         ("concerns", "action_taken"),
         ("concerns", "allegation_against"),
         ("concerns", "who_told"),
+        ("children", "social_worker_notify"),
         ("case_steps", "data"),
         ("disclosures", "information"),
         ("disclosures", "purpose"),

@@ -1,0 +1,192 @@
+"""Child Protection Plan events on the real stack (both case databases): an event recorded from
+the CLI or imported from a feed goes at once to children's social care and to the pupil's social
+worker, each with a link of their own; the DSL is told; receipt is due the same day, and either
+link (or the DSL, for a confirmation by phone) closes it. Nothing is sent twice, nothing personal
+is in any message."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from harness.cases import (
+    NOW,
+    RECEIPT,
+    agency_link,
+    answer_ok,
+    assert_once_each,
+    cli,
+    marker,
+    notifications_for,
+    wait_for_status,
+    wait_for_step,
+)
+
+from models.deadlines import DEFAULT_RULES, WorkingCalendar, due_at
+from models.plan_events import PLAN_EVENT_RECEIPT
+from tasks.directory import add_child
+
+pytestmark = pytest.mark.flow
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def pupil_on_plan(stack: Any, listener: Any, social_worker: bool = True) -> tuple[str, str]:
+    """A pupil on a plan (and the listener path of their social worker)."""
+    ref = f"CP-{uuid.uuid4().hex[:8]}"
+    path = f"/social-worker/{ref}"
+    add_child(
+        ref,
+        date_of_birth=date(2014, 9, 1),
+        cp_plan=True,
+        social_worker_notify=listener.url(f"/{stack.backend}{path}") if social_worker else None,
+    )
+    return ref, path
+
+
+def messages_to(listener: Any, backend: str, case_id: int, path: str) -> list[dict[str, Any]]:
+    ref = f"SS-{case_id:06d}"
+    return [
+        r.body
+        for r in listener.records
+        if r.path == f"/{backend}{path}" and isinstance(r.body, dict) and ref in r.body["title"]
+    ]
+
+
+def confirm(url: str, **fields: str) -> httpx.Response:
+    page = httpx.get(url)
+    csrf = CSRF.search(page.text)
+    assert csrf, page.text
+    return httpx.post(url, data={"csrf": csrf.group(1), **fields})
+
+
+def test_an_exclusion_goes_to_social_care_and_the_social_worker_at_once(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    ref, social_worker = pupil_on_plan(stack, listener)
+    mark = marker()
+    result = cli(
+        "events", "record", "--child", ref, "--kind", "Fixed term exclusion",
+        "--recorded-by", people["teacher"], "--when", NOW, "--details", f"{mark} three days",
+        "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    recorded = json.loads(result.stdout)
+    assert recorded["new"] and recorded["started"]
+    case_id = int(recorded["case_id"])
+
+    # no management wait: the case goes straight to waiting for the confirmation of receipt
+    case = wait_for_step(case_id, "confirm-receipt")
+    assert case["kind"] == "plan-event" and case["status"] == "open"
+    assert [e["step"] for e in case["chronology"]] == ["record-event", "notify-agency"]
+    assert case["disclosure"]["agency"] == "csc"
+    assert case["disclosure"]["information"].endswith(f"{mark} three days")
+    assert case["disclosure"]["decided_by"] == people["teacher"]
+    assert case["disclosure"]["cosigned_by"] is None
+    waiting = case["waiting"]
+    assert waiting["deadline"] == PLAN_EVENT_RECEIPT
+    since = datetime.fromisoformat(waiting["since"])
+    due = due_at(DEFAULT_RULES[PLAN_EVENT_RECEIPT], since, WorkingCalendar())
+    assert datetime.fromisoformat(waiting["due"]) == due  # the end of the day, in England
+    assert set(waiting["who_may_answer"]) == {people["dsl"], people["deputy"]}
+
+    # each is told, with a link of their own; the DSL is told what went and what is awaited
+    csc_link = agency_link(listener, stack.backend, case_id)
+    worker_link = agency_link(listener, stack.backend, case_id, path=social_worker)
+    assert csc_link != worker_link
+    (to_worker,) = messages_to(listener, stack.backend, case_id, social_worker)
+    assert "Child Protection Plan event (exclusion-fixed-term)" in to_worker["title"]
+    assert "social worker" in to_worker["title"]
+
+    def to_dsl_of(records: list[Any]) -> list[Any]:
+        ref = f"SS-{case_id:06d}"
+        return [
+            r
+            for r in records
+            if r.path == f"/{stack.backend}/tag/dsl" and ref in r.body.get("title", "")
+        ]
+
+    (to_dsl,) = to_dsl_of(listener.wait_for(to_dsl_of))
+    assert "exclusion-fixed-term" in to_dsl.body["message"]
+    assert "children's social care and the pupil's social worker" in to_dsl.body["message"]
+
+    # the social worker reads what is shared and confirms; the duty inbox's link is then spent
+    page = httpx.get(worker_link)
+    assert page.status_code == 200 and f"{mark} three days" in page.text
+    done = confirm(worker_link, name="Allocated social worker", role="Social worker",
+                   reference="SW-77")  # fmt: skip
+    assert done.status_code == 200, done.text
+    case = wait_for_status(case_id, "shared")
+    assert case["receipt"]["agency_reference"] == "SW-77"
+    assert case["receipt"]["channel"] == "agency-link"
+    late = httpx.get(csc_link)
+    assert late.status_code == 409
+
+    counts = assert_once_each(listener, stack.backend, case_id)
+    everything = json.dumps([r.body for r in listener.records if isinstance(r.body, dict)])
+    assert mark not in everything  # the details stay behind the links
+    assert counts[(social_worker, to_worker["title"])] == 1
+
+
+def test_a_feed_is_imported_once_and_the_dsl_records_a_phoned_confirmation(
+    stack: Any, listener: Any, people: dict[str, str], tmp_path: Path
+) -> None:
+    with_worker, worker_path = pupil_on_plan(stack, listener)
+    without_worker, _ = pupil_on_plan(stack, listener, social_worker=False)
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    feed = tmp_path / "sis-export.csv"
+    feed.write_text(
+        "Pupil,Event,Date,Notes\n"
+        f"{with_worker},Unexplained absence,{yesterday},no call from home\n"
+        f"{without_worker},Change in circumstances,{yesterday},moved to a new address\n"
+    )
+    argv = ("events", "import", str(feed), "--recorded-by", people["teacher"], "--json")
+    result = cli(*argv)
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert (imported["recorded"], imported["already"]) == (2, 0)
+    first, second = (int(e["case_id"]) for e in imported["events"])
+    assert [e["line"] for e in imported["events"]] == [2, 3]
+
+    wait_for_step(first, "confirm-receipt")
+    case = wait_for_step(second, "confirm-receipt")
+    # a pupil whose social worker is not on record: the gap is recorded, not hidden
+    agency_link(listener, stack.backend, second)
+    (failed,) = [n for n in case["notifications"] if n["tag"].startswith("social-worker:")]
+    assert failed["status"] == "failed"
+    assert failed["error"] == f"no Apprise address has the tag 'social-worker:{without_worker}'"
+
+    # importing the same export again records nothing and sends nothing (counted at the end)
+    again = cli(*argv)
+    assert again.exit_code == 0, again.output
+    assert (json.loads(again.stdout)["recorded"], json.loads(again.stdout)["already"]) == (0, 2)
+
+    # the DSL records the confirmation social care gave by phone; the case closes
+    answer_ok(second, "confirm-receipt", people["dsl"], RECEIPT)
+    closed = wait_for_status(second, "shared")
+    assert closed["receipt"]["channel"] == "phone"
+    assert closed["receipt"]["recorded_by"] == people["dsl"]
+
+    # the first is still awaited; at the end of the day it is overdue, under its own rule
+    due = show_due(first)
+    late = json.loads(cli("overdue", "--json", "--at", (due + timedelta(minutes=1)).isoformat())
+                      .stdout)  # fmt: skip
+    (listed,) = [c for c in late if c["case_id"] == first]
+    assert listed["deadline"] == PLAN_EVENT_RECEIPT and listed["step"] == "confirm-receipt"
+    agency_link(listener, stack.backend, first, path=worker_path)
+    sent = notifications_for(listener, stack.backend, first)
+    assert {n for n in sent.values()} == {1}, sent
+    assert (worker_path, f"safeshare SS-{first:06d}: Child Protection Plan event "
+            "(unexplained-absence), for the pupil's social worker") in sent  # fmt: skip
+
+
+def show_due(case_id: int) -> datetime:
+    from safeshare.views import show_case
+
+    return datetime.fromisoformat(show_case(case_id)["waiting"]["due"])
