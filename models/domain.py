@@ -108,6 +108,7 @@ class Step(StrEnum):
     NOTIFY_AGENCY = "notify-agency"
     CONFIRM_RECEIPT = "confirm-receipt"
     CLOSED = "closed"
+    NOTE = "note"  # a note the DSL adds to the chronology: what followed, outside the steps
 
 
 #: Steps a person answers, and the roles that may answer them.
@@ -225,6 +226,12 @@ class ConcernFacts(Frozen):
     who_told: Text | None = None  # who has been told so far (names and roles)
     # an allegation against a member of staff: they never see the case or are asked to act on it
     allegation_against: StaffId | None = None
+
+
+class CaseNote(Frozen):
+    """A note added to a case's chronology by the DSL or a deputy; a correction is a new note."""
+
+    text: Text
 
 
 class PlanEventFacts(Frozen):

@@ -23,6 +23,7 @@ STEP_TITLES: dict[Step, str] = {
     Step.NOTIFY_AGENCY: "agency notified",
     Step.CONFIRM_RECEIPT: "confirmation of receipt",
     Step.CLOSED: "case closed",
+    Step.NOTE: "note",
 }
 
 _WHAT_IS_NEEDED: dict[Step, str] = {
@@ -185,8 +186,9 @@ def not_ratified_message(case_id: int) -> tuple[str, str]:
         f"The management team declined to ratify the emergency share on case {ref}. The "
         "information has already been shared, and the case goes on to its confirmation of "
         "receipt. The DSL and the head teacher should review the decision now, tell the agency "
-        "if it should not act on what it received, and record what follows on the case. "
-        f"Reasons are in the case record: safeshare case show {case_id}"
+        "if it should not act on what it received, and record what follows on the case "
+        f"(safeshare case note {case_id} --text ...). Reasons are in the case record: "
+        f"safeshare case show {case_id}"
     )
     return title, body
 

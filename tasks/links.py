@@ -84,10 +84,14 @@ def is_throttled(session: Session, token: str, address: str, *, now: datetime) -
     settings = get_settings()
     since = now - timedelta(minutes=settings.link_failure_window_minutes)
     failed = (LinkAttempt.status >= 400) & (LinkAttempt.at >= since)
+    # A link is slowed down by failures, but not by 409s: a used or answered link cannot be
+    # guessed further, and the losers of a race for it (a double click, a scanner) are told why.
     for_link = session.scalar(
         select(func.count())
         .select_from(LinkAttempt)
-        .where(failed, LinkAttempt.token_fingerprint == fingerprint(token))
+        .where(
+            failed, LinkAttempt.status != 409, LinkAttempt.token_fingerprint == fingerprint(token)
+        )
     )
     # An address is slowed down by failures that suggest guessing, not by losing a race.
     from_address = session.scalar(

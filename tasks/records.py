@@ -13,7 +13,7 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from models.deadlines import WRITTEN_CONFIRMATION, due_at, wait_due
 from models.domain import (
     SPECIAL_CATEGORY_CONDITION,
     CaseKind,
+    CaseNote,
     CaseStatus,
     Consent,
     CriteriaAnswers,
@@ -236,6 +237,42 @@ def start_case(case_id: int, flow_run_id: str) -> int:
         first = Step.RECORD_EVENT if case.kind == CaseKind.PLAN_EVENT else Step.RECORD_CONCERN
         _system_step(session, case_id, first, {"concern_id": case.concern_id})
     return case_id
+
+
+def add_note(case_id: int, staff_id: str, text: str) -> str:
+    """Add a note to a case's chronology (an open or a closed case): as written, never edited.
+    Returns its slot. ValueError when the text is empty or too long."""
+    import uuid
+
+    from pydantic import ValidationError
+
+    try:
+        note = CaseNote(text=text)
+    except ValidationError:
+        raise InvalidAnswer(
+            [Problem(code="invalid:text", message="a note needs 1 to 20,000 characters of text")]
+        ) from None
+    with session_scope() as session:
+        _case(session, case_id)
+        count = session.scalar(
+            select(func.count())
+            .select_from(CaseStep)
+            .where(CaseStep.case_id == case_id, CaseStep.step == Step.NOTE.value)
+        )
+        slot = f"note-{count or 0}"
+        session.add(
+            CaseStep(
+                case_id=case_id,
+                step=Step.NOTE.value,
+                slot=slot,
+                key=f"{slot}-{uuid.uuid4().hex[:12]}",
+                accepted=True,
+                actor=staff_id,
+                channel="note",
+                data=note.model_dump(mode="json"),
+            )
+        )
+    return slot
 
 
 def plan_event_facts(session: Session, case_id: int) -> PlanEventFacts:

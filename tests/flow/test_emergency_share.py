@@ -15,6 +15,7 @@ from harness.cases import (
     answer,
     answer_ok,
     assessment,
+    cli,
     marker,
     new_case,
     notifications_for,
@@ -23,6 +24,8 @@ from harness.cases import (
     wait_for_status,
     wait_for_step,
 )
+
+from safeshare.views import show_case
 
 pytestmark = pytest.mark.flow
 
@@ -126,3 +129,15 @@ def test_not_ratified_is_told_at_once_and_recorded_to_the_end(
     (declined,) = [e for e in closed["chronology"] if e["step"] == "ratification"]
     assert declined["answer"]["reason"] == f"{mark} was not an emergency"
     assert declined["by"] == people["slt2"]
+    # what followed the review is recorded on the case, as the message asks
+    message = next(
+        r.body["message"]
+        for r in listener.records
+        if r.path == f"/{stack.backend}/tag/dsl" and r.body.get("title") == title
+    )
+    assert f"safeshare case note {case_id}" in message
+    noted = cli("case", "note", str(case_id), "--text", f"{mark} reviewed with the head")
+    assert noted.exit_code == 0, noted.output
+    after = show_case(case_id)["chronology"]
+    assert after[-1]["step"] == "note" and after[-1]["by"] == people["dsl"]
+    assert after[-1]["answer"]["text"] == f"{mark} reviewed with the head"

@@ -14,11 +14,13 @@ import httpx
 import pytest
 from harness.cases import (
     NOW,
+    answer,
     answer_ok,
     assessment,
     marker,
     new_case,
     notifications_for,
+    open_wait,
     told_parents,
     wait_for_status,
     wait_for_step,
@@ -184,6 +186,48 @@ def test_forged_altered_expired_and_wrong_step_links_are_refused(
     assert signoff_rows(case_id)[0].actor == "head2"
     assert [s for _m, _o, s in attempts(url)] == [410, 410]
     assert token not in str(attempts(url))
+
+
+def test_a_link_for_a_wait_asked_again_is_for_a_step_no_longer_waiting(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    """A refused answer asks the sign-off again under a new key, with new links; a link sent
+    for the first asking answers a wait the case no longer has: 409, kept as wrong-step, and
+    nothing is recorded through it."""
+    case_id, _run_id = case_at_signoff(stack, listener, people)
+    (first,) = links_for(listener, stack.backend, case_id, "head2")
+    first_key = show_case(case_id)["waiting"]["key"]
+    refused = answer(
+        case_id, "management-signoff", people["slt"], {"decision": "approve"}, code="ZZZZ-ZZZZ"
+    )
+    assert refused.exit_code == 1
+    again = open_wait(case_id, "management-signoff")["waiting"]["key"]
+    assert again != first_key
+
+    page, csrf = open_page(first)
+    assert page.status_code == 409 and "no longer waiting" in page.text.lower()
+    assert post(first, csrf or "x", decision="approve").status_code in (403, 409)
+    outcomes = [(o, s) for _m, o, s in attempts(first)]
+    assert outcomes[0] == ("wrong-step", 409), outcomes
+    assert signoff_rows(case_id) == []
+    # each link lives 24 hours by default, and the database holds only its token's hash
+    from safeshare.settings import Settings
+
+    assert Settings.model_fields["link_ttl_hours"].default == 24
+    token = first.rsplit("/", 1)[1]
+    with session_scope() as session:
+        links = session.scalars(select(AnswerLink).where(AnswerLink.case_id == case_id)).all()
+        assert links and all(
+            abs(link.expires_at - link.created_at - timedelta(hours=24)) < timedelta(seconds=5)
+            for link in links
+        )
+        assert all(token not in repr(vars(link)) for link in links)
+    listener.wait_for(lambda _: len(links_for(listener, stack.backend, case_id, "head2")) == 2)
+    new = links_for(listener, stack.backend, case_id, "head2")[-1]
+    page, csrf = open_page(new)
+    assert page.status_code == 200
+    assert post(new, csrf, decision="approve").status_code == 200
+    wait_for_step(case_id, "parents")
 
 
 def test_a_link_whose_holder_may_no_longer_sign_is_refused(

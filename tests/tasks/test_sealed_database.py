@@ -54,7 +54,12 @@ def fill(marker: str) -> int:
     add_agency(
         "csc2", name="Children's Social Care", kind=AgencyKind.CSC, notify_url=f"json://{marker}"
     )
-    add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
+    add_child(
+        "C-1",
+        date_of_birth=date(2016, 5, 1),
+        cp_plan=True,
+        social_worker_notify=f"json://127.0.0.1/{marker}",
+    )
     case_id = record_concern(
         ConcernFacts(
             child_ref="C-1",

@@ -1,0 +1,71 @@
+"""What `safeshare case list --json`, `case show --json` and `case note` print and record, run as
+the DSL would run them on the real stack (both case databases): the case id, its status, what
+it waits for (step, flow run, who may answer) and its chronology, with notes in their place."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from harness.cases import cli, marker, new_case, wait_for_step
+
+pytestmark = pytest.mark.flow
+
+
+def test_the_dsl_lists_reads_and_annotates_a_waiting_case(
+    stack: Any, people: dict[str, str]
+) -> None:
+    mark = marker()
+    case_id = new_case(people, mark)
+    waiting = wait_for_step(case_id, "assess-criteria")["waiting"]
+
+    listed = cli("case", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    (mine,) = [c for c in json.loads(listed.stdout) if c["case_id"] == case_id]
+    assert mine["reference"] == f"SS-{case_id:06d}" and mine["kind"] == "sharing"
+    assert mine["waiting"]["step"] == "assess-criteria"
+    assert mine["waiting"]["flow_run_id"] == waiting["flow_run_id"]
+    assert set(mine["waiting"]["who_may_answer"]) == {people["dsl"], people["deputy"]}
+    assert mark not in listed.stdout  # the list holds no content
+
+    noted = cli("case", "note", str(case_id), "--text", f"{mark} spoke to the class teacher")
+    assert noted.exit_code == 0, noted.output
+    assert f"Note added to case {case_id} as note-0, by {people['dsl']}" in noted.stdout
+
+    shown = cli("case", "show", str(case_id), "--json")
+    assert shown.exit_code == 0, shown.output
+    case = json.loads(shown.stdout)
+    assert (case["case_id"], case["status"], case["kind"]) == (case_id, "open", "sharing")
+    assert case["waiting"]["step"] == "assess-criteria"
+    assert case["waiting"]["flow_run_id"] == waiting["flow_run_id"]
+    assert set(case["waiting"]["who_may_answer"]) == {people["dsl"], people["deputy"]}
+    assert case["concern"]["what_happened"] == f"{mark} what happened"
+    steps = [(e["step"], e["by"], e["channel"]) for e in case["chronology"]]
+    assert steps == [("record-concern", None, "system"), ("note", people["dsl"], "note")]
+    assert case["chronology"][-1]["answer"] == {"text": f"{mark} spoke to the class teacher"}
+
+    text = cli("case", "show", str(case_id))
+    assert text.exit_code == 0 and "Concern about C-0001 (physical)" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("user", "argv", "words"),
+    [
+        ("teacher1", ["--text", "x"], "is not allowed to act on case"),
+        ("dsl1", ["--text", "   "], "a note needs 1 to 20,000 characters"),
+        ("dsl1", [], "Missing option '--text'"),
+    ],
+)
+def test_a_note_that_cannot_be_added_changes_nothing(
+    stack: Any, people: dict[str, str], user: str, argv: list[str], words: str
+) -> None:
+    case_id = new_case(people, marker())
+    wait_for_step(case_id, "assess-criteria")
+    before = json.loads(cli("case", "show", str(case_id), "--json").stdout)["chronology"]
+    refused = cli("--user", user, "case", "note", str(case_id), *argv)
+    assert refused.exit_code != 0 and words in refused.stderr, refused.output
+    after = json.loads(cli("case", "show", str(case_id), "--json").stdout)["chronology"]
+    assert after == before
+    unknown = cli("case", "note", "999999", "--text", "x")
+    assert unknown.exit_code == 1 and "No case has the id 999999" in unknown.stderr

@@ -1,0 +1,71 @@
+"""The console script says every mistake in one sentence on stderr: the shell's own usage
+mistakes (a missing argument, a value not allowed, an unknown command or step) as well as the
+commands' own refusals; a fault nobody foresaw is one sentence too, its traceback kept in an
+owner-only log in the data directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from safeshare import cli
+from safeshare.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["child", "add"], "Missing argument 'child_ref'. (see `safeshare child add --help`)"),
+        (["child", "add", "C-1"], "Missing option '--dob'"),
+        (["staff", "add", "x", "--name", "y", "--role", "wizard"], "'wizard' is not one of"),
+        (["nosuch"], "No such command 'nosuch'. (see `safeshare --help`)"),
+        (["case", "show", "abc"], "Invalid value for 'case_id'"),
+        (["answer", "1", "no-such-step", "--as", "d", "--input", "{}"], "'no-such-step'"),
+        (["events", "record", "--colour", "red"], "No such option: --colour"),
+        (["events", "import"], "Missing argument 'file'"),
+    ],
+)
+def test_usage_mistakes_are_one_sentence(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    code = cli.main(argv)
+    said = capsys.readouterr()
+    assert code == 2 and said.out == ""
+    lines = said.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], said.err
+    assert "╭" not in said.err and "Traceback" not in said.err
+    assert not (home / "logs").exists()
+
+
+def test_help_is_still_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == 0
+    assert "Usage: safeshare" in capsys.readouterr().out
+    assert cli.main(["events", "--help"]) == 0
+    assert "Child Protection Plan events" in capsys.readouterr().out
+
+
+def test_an_unforeseen_fault_is_one_sentence_and_its_details_are_logged(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("the details of a fault")
+
+    monkeypatch.setattr(cli, "prefect_settings", broken)
+    code = cli.main(["case", "list"])
+    said = capsys.readouterr()
+    log = home / "logs" / "cli-errors.log"
+    assert code == 1
+    assert said.err.strip().splitlines() == [
+        f"error: the command stopped on an unexpected RuntimeError; the details are in {log}."
+    ]
+    assert "the details of a fault" in log.read_text() and "Traceback" in log.read_text()
+    assert log.stat().st_mode & 0o777 == 0o600
