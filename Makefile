@@ -33,7 +33,7 @@ up: $(STAMP)
 test: $(STAMP) $(BROWSER_DRIVER)
 	$(BIN)/ruff check safeshare flows tasks models deployments tests benchmarks
 	$(BIN)/mypy safeshare flows tasks models deployments
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_sharing_case
