@@ -25,6 +25,7 @@ PRELOAD = (
     "prefect.flow_engine",
     "flows.sharing_case",
     "flows.plan_event",
+    "flows.access_request",
     "flows.overdue_check",
 )
 

@@ -19,6 +19,7 @@ from prefect.runner import Runner
 
 from deployments.forkserver import start_runs_from_forkserver
 from deployments.recovery import restart_runs
+from flows.access_request import access_request
 from flows.kinds import CASE_FLOWS, FLOW_OF_KIND
 from flows.overdue_check import overdue_check
 from flows.plan_event import plan_event
@@ -54,6 +55,13 @@ def runner(settings: Settings) -> Runner:
         name=settings.deployment,
         description="One Child Protection Plan event passed on at once; its only parameter is "
         "the case id.",
+        tags=["safeshare"],
+    )
+    served.add_flow(
+        access_request,
+        name=settings.deployment,
+        description="One request to see child protection records, decided by the DSL or the "
+        "SLT; its only parameter is the case id.",
         tags=["safeshare"],
     )
     served.add_flow(

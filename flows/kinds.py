@@ -7,6 +7,7 @@ from models.domain import CaseKind
 FLOW_OF_KIND: dict[CaseKind, str] = {
     CaseKind.SHARING: "sharing-case",
     CaseKind.PLAN_EVENT: "plan-event",
+    CaseKind.ACCESS_REQUEST: "access-request",
 }
 
 #: Every flow whose runs carry one case (their only parameter is its id).

@@ -31,6 +31,7 @@ WAITING_TAGS: dict[Step, str] = {
     Step.RATIFICATION: "slt",
     Step.PARENTS: "dsl",
     Step.CONFIRM_RECEIPT: "dsl",
+    Step.ACCESS_DECISION: "dsl",  # and each senior leader, on their own address, with a code
 }
 
 
@@ -47,14 +48,16 @@ def wait_for_answer(
     due: datetime | None = None,
     *,
     deadline: str | None = None,
+    clock_from: datetime | None = None,
     note: str | None = None,
     **prefill: Any,
 ) -> StepSummary:
     """The accepted answer to `slot`, waiting (suspended) for a person until there is one.
-    `deadline` names the deadline rule when it is not the step's own; `note` opens the message
-    that tells people the wait has begun."""
+    `deadline` names the deadline rule when it is not the step's own, counted from `clock_from`
+    when that is not the wait's start; `note` opens the message that tells people the wait has
+    begun."""
     while True:
-        waiting: Slot = open_step(case_id, step, slot, deadline)
+        waiting: Slot = open_step(case_id, step, slot, deadline, clock_from)
         if waiting.answered is not None:
             return waiting.answered
         title, body = waiting_message(

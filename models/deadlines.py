@@ -8,6 +8,7 @@ bank holidays and, for the setting's own people, its term dates and closures.
 
 from __future__ import annotations
 
+import calendar as calendar_module
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,6 +29,9 @@ class Unit(StrEnum):
     CALENDAR_DAYS = "calendar-days"
     WORKING_DAYS = "working-days"
     SAME_DAY = "same-day"  # by the end of the day it started, on English clocks
+    # by the end of the same date n months on (the last day of a shorter month): the UK GDPR's
+    # "one month" for answering a request to see records
+    CALENDAR_MONTHS = "calendar-months"
 
 
 class Whose(StrEnum):
@@ -54,6 +58,8 @@ class DeadlineRule(Frozen):
             return f"{amount} hours"
         if self.unit is Unit.SAME_DAY:
             return "same day"
+        if self.unit is Unit.CALENDAR_MONTHS:
+            return f"{amount} calendar month{'s' if self.amount != 1 else ''}"
         kind = "calendar" if self.unit is Unit.CALENDAR_DAYS else "working"
         who = " (setting)" if self.whose is Whose.SETTING else ""
         return f"{amount} {kind} day{'s' if self.amount != 1 else ''}{who}"
@@ -61,7 +67,7 @@ class DeadlineRule(Frozen):
 
 _RULE = re.compile(
     r"^\s*(?P<amount>\d+(?:\.\d+)?)\s*"
-    r"(?P<unit>h|hours?|calendar\s+days?|days?|working\s+days?)"
+    r"(?P<unit>h|hours?|calendar\s+days?|days?|working\s+days?|(?:calendar\s+)?months?)"
     r"(?:\s*\((?P<whose>setting|public)\))?\s*$",
     re.IGNORECASE,
 )
@@ -85,6 +91,8 @@ def parse_rule(text: str) -> DeadlineRule:
         unit = Unit.HOURS
     elif unit_text.startswith("working"):
         unit = Unit.WORKING_DAYS
+    elif "month" in unit_text:
+        unit = Unit.CALENDAR_MONTHS
     else:
         unit = Unit.CALENDAR_DAYS
     whose = Whose((found["whose"] or "public").lower())
@@ -146,6 +154,13 @@ def due_at(
     if rule.unit is Unit.SAME_DAY:
         end = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
         return end.astimezone(UTC)
+    if rule.unit is Unit.CALENDAR_MONTHS:
+        months = local.year * 12 + local.month - 1 + int(rule.amount)
+        year, month = divmod(months, 12)
+        last = calendar_module.monthrange(year, month + 1)[1]
+        day = date(year, month + 1, min(local.day, last))
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        return end.astimezone(UTC)
     if rule.unit is Unit.CALENDAR_DAYS:
         day = local.date() + timedelta(days=int(rule.amount))
         wall = datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=zone)
@@ -189,6 +204,8 @@ DEFAULT_RULES: Mapping[str, DeadlineRule] = {
     WRITTEN_CONFIRMATION: DeadlineRule(amount=24, unit=Unit.HOURS),
     # children's social care hears of a Child Protection Plan event, and confirms, the same day
     "plan-event-receipt": DeadlineRule(amount=1, unit=Unit.SAME_DAY),
+    # a request to see child protection records is answered within one month of receipt
+    "access-request": DeadlineRule(amount=1, unit=Unit.CALENDAR_MONTHS),
 }
 
 #: The waits a case can stand in between a phone referral and its written confirmation.

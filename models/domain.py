@@ -81,6 +81,7 @@ class CaseKind(StrEnum):
 
     SHARING = "sharing"
     PLAN_EVENT = "plan-event"
+    ACCESS_REQUEST = "access-request"  # a pupil or parent asks to see child protection records
 
 
 class PlanEventKind(StrEnum):
@@ -99,6 +100,8 @@ class Step(StrEnum):
 
     RECORD_CONCERN = "record-concern"
     RECORD_EVENT = "record-event"
+    RECORD_REQUEST = "record-request"
+    ACCESS_DECISION = "access-decision"  # what of the records is released, and why
     ASSESS_CRITERIA = "assess-criteria"
     MASH_ADVICE = "mash-advice"
     MANAGEMENT_SIGNOFF = "management-signoff"
@@ -119,6 +122,8 @@ HUMAN_STEPS: dict[Step, frozenset[Role]] = {
     Step.RATIFICATION: MANAGEMENT_ROLES,
     Step.PARENTS: DSL_ROLES,
     Step.CONFIRM_RECEIPT: DSL_ROLES,
+    # the policy: a request to see child protection records goes to the DSL or the SLT
+    Step.ACCESS_DECISION: DSL_ROLES | MANAGEMENT_ROLES,
 }
 
 
@@ -126,6 +131,7 @@ class CaseStatus(StrEnum):
     OPEN = "open"
     SHARED = "shared"
     NOT_SHARED = "not-shared"
+    DECIDED = "decided"  # an access request, answered
 
 
 class Answer3(StrEnum):
@@ -200,6 +206,33 @@ class SignoffDecision(StrEnum):
     DECLINE = "decline"
 
 
+class Requester(StrEnum):
+    """Who asks to see a child's child protection records."""
+
+    PUPIL = "pupil"
+    PARENT = "parent"  # a parent or carer with parental responsibility
+
+
+class Exemption(StrEnum):
+    """The exemptions the DSL or SLT must consider before anything of a child protection file is
+    released to a pupil or parent (DPA 2018 Schedules 2 and 3)."""
+
+    SERIOUS_HARM = "serious-harm"  # Sch 3: likely to cause serious harm to anyone's health
+    CHILD_ABUSE_DATA = "child-abuse-data"  # Sch 3 Pt 5: to a parent, not in the child's interests
+    THIRD_PARTIES = "third-parties"  # Sch 2 Pt 3 para 16: information about other people
+
+
+class ExemptionAnswer(StrEnum):
+    APPLIES = "applies"
+    DOES_NOT_APPLY = "does-not-apply"
+
+
+class AccessOutcome(StrEnum):
+    RELEASE_IN_FULL = "release-in-full"
+    RELEASE_REDACTED = "release-redacted"
+    WITHHOLD = "withhold"
+
+
 class ReceiptChannel(StrEnum):
     PHONE = "phone"
     EMAIL = "email"
@@ -232,6 +265,48 @@ class CaseNote(Frozen):
     """A note added to a case's chronology by the DSL or a deputy; a correction is a new note."""
 
     text: Text
+
+
+class AccessRequestFacts(Frozen):
+    """A pupil's or parent's request to see child protection records, as the member of staff who
+    received it records it (they never decide it)."""
+
+    child_ref: ChildRef
+    requester: Requester
+    received_by: StaffId
+    received_at: AwareDatetime
+    request: Text  # what is asked for, and by whom, in the words it came in
+
+
+class AccessDecision(Frozen):
+    """The DSL's or a senior leader's decision on a request to see child protection records:
+    each exemption considered, what is released or redacted, and why."""
+
+    answered_by: StaffId = Field(
+        description="Your staff id (DSL, deputy DSL or senior leader; not whoever received it)."
+    )
+    serious_harm: ExemptionAnswer = Field(
+        description="Would releasing it be likely to cause serious harm to the physical or mental "
+        "health of the child or anyone else? (DPA 2018 Sch 3)"
+    )
+    serious_harm_reason: Text | None = Field(default=None, description="Why (if it applies).")
+    child_abuse_data: ExemptionAnswer = Field(
+        description="Child abuse data asked for by a parent: would releasing it be against the "
+        "child's best interests? (DPA 2018 Sch 3 Pt 5; only for a parent's request)"
+    )
+    child_abuse_data_reason: Text | None = Field(default=None, description="Why (if it applies).")
+    third_parties: ExemptionAnswer = Field(
+        description="Does it identify other people who have not agreed, where it would not be "
+        "reasonable to release it without their consent? (DPA 2018 Sch 2 Pt 3)"
+    )
+    third_parties_reason: Text | None = Field(default=None, description="Why (if it applies).")
+    outcome: AccessOutcome = Field(description="Release in full, release redacted, or withhold.")
+    released: Text | None = Field(
+        default=None, description="What is released (documents, dates), unless withheld."
+    )
+    withheld: Text | None = Field(
+        default=None, description="What is redacted or withheld, and under which exemption."
+    )
 
 
 class PlanEventFacts(Frozen):

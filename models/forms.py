@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from models import rules
 from models.domain import (
+    AccessDecision,
     CriteriaAnswers,
     MashAdvice,
     ParentsDecision,
@@ -99,7 +100,19 @@ class ReceiptForm(_Form, ReceiptConfirmation):
     """Confirmation of receipt by the agency."""
 
 
+class AccessDecisionForm(_Form, AccessDecision):
+    """Decision on a request to see child protection records."""
+
+    @model_validator(mode="after")
+    def _policy(self) -> Self:
+        _raise_problems(
+            rules.access_decision_problems(AccessDecision.model_validate(self.answer()))
+        )
+        return self
+
+
 AssessCriteriaForm.domain = CriteriaAnswers
+AccessDecisionForm.domain = AccessDecision
 MashAdviceForm.domain = MashAdvice
 SignoffForm.domain = Signoff
 RatificationForm.domain = Signoff
@@ -113,6 +126,7 @@ FORMS: dict[Step, type[_Form]] = {
     Step.RATIFICATION: RatificationForm,
     Step.PARENTS: ParentsForm,
     Step.CONFIRM_RECEIPT: ReceiptForm,
+    Step.ACCESS_DECISION: AccessDecisionForm,
 }
 
 

@@ -24,6 +24,8 @@ STEP_TITLES: dict[Step, str] = {
     Step.CONFIRM_RECEIPT: "confirmation of receipt",
     Step.CLOSED: "case closed",
     Step.NOTE: "note",
+    Step.RECORD_REQUEST: "request to see records received",
+    Step.ACCESS_DECISION: "decision on a request to see records",
 }
 
 _WHAT_IS_NEEDED: dict[Step, str] = {
@@ -37,6 +39,9 @@ _WHAT_IS_NEEDED: dict[Step, str] = {
     Step.PARENTS: "record that parents or carers were told, or why telling them could increase "
     "the risk",
     Step.CONFIRM_RECEIPT: "record the agency's confirmation of receipt",
+    Step.ACCESS_DECISION: "decide a request to see child protection records: consider each "
+    "exemption (serious harm, child abuse data, third parties), then say what is released or "
+    "redacted, and why (the DSL or a senior leader: not whoever received the request)",
 }
 
 

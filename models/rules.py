@@ -13,10 +13,14 @@ from pydantic import BaseModel
 
 from models.domain import (
     HUMAN_STEPS,
+    AccessDecision,
+    AccessOutcome,
     Answer3,
     Assessment,
     Consent,
     CriteriaAnswers,
+    Exemption,
+    ExemptionAnswer,
     MashAdvice,
     MashContext,
     Outcome,
@@ -25,6 +29,7 @@ from models.domain import (
     Problem,
     Reason,
     ReceiptConfirmation,
+    Requester,
     Signoff,
     SignoffDecision,
     StaffMember,
@@ -196,6 +201,70 @@ def parents_problems(answer: ParentsDecision) -> list[Problem]:
     return []
 
 
+#: Each exemption's answer and reason, as the decision names them.
+_EXEMPTIONS = (
+    (Exemption.SERIOUS_HARM, "serious_harm"),
+    (Exemption.CHILD_ABUSE_DATA, "child_abuse_data"),
+    (Exemption.THIRD_PARTIES, "third_parties"),
+)
+
+
+def exemptions_applied(answer: AccessDecision) -> list[Exemption]:
+    return [e for e, field in _EXEMPTIONS if getattr(answer, field) is ExemptionAnswer.APPLIES]
+
+
+def access_decision_problems(answer: AccessDecision) -> list[Problem]:
+    """A decision on a request to see child protection records stands on its own: every
+    exemption that applies says why; nothing is redacted or withheld unless one applies, and
+    nothing is released in full when one does; it says what is released and what is not."""
+    problems = [
+        Problem(
+            code=f"exemption-reason-missing:{exemption.value}",
+            message=f"The {exemption.value} exemption applies: say why ({field}_reason).",
+        )
+        for exemption, field in _EXEMPTIONS
+        if getattr(answer, field) is ExemptionAnswer.APPLIES
+        and not getattr(answer, f"{field}_reason")
+    ]
+    applied = exemptions_applied(answer)
+    if answer.outcome is AccessOutcome.RELEASE_IN_FULL and applied:
+        problems.append(
+            Problem(
+                code="exemption-applies",
+                message=f"An exemption applies ({', '.join(e.value for e in applied)}): release "
+                "redacted or withhold, not in full.",
+            )
+        )
+    if answer.outcome is not AccessOutcome.RELEASE_IN_FULL and not applied:
+        problems.append(
+            Problem(
+                code="no-exemption",
+                message="Nothing may be redacted or withheld unless an exemption applies.",
+            )
+        )
+    if answer.outcome is not AccessOutcome.WITHHOLD and not answer.released:
+        problems.append(Problem(code="released-missing", message="Say what is released."))
+    if answer.outcome is not AccessOutcome.RELEASE_IN_FULL and not answer.withheld:
+        problems.append(
+            Problem(code="withheld-missing", message="Say what is redacted or withheld, and why.")
+        )
+    return problems
+
+
+def access_request_problems(answer: AccessDecision, requester: Requester) -> list[Problem]:
+    """What the request itself rules out: the child abuse data exemption is for a parent's
+    request, not a pupil's own."""
+    if requester is Requester.PUPIL and answer.child_abuse_data is ExemptionAnswer.APPLIES:
+        return [
+            Problem(
+                code="child-abuse-data-not-for-pupil",
+                message="The child abuse data exemption applies to a parent's request, not to "
+                "the pupil's own.",
+            )
+        ]
+    return []
+
+
 def parents_route(answer: ParentsDecision) -> MashContext | None:
     """When telling parents could increase the risk, advice must be sought from MASH first."""
     return MashContext.PARENTS_RISK if answer.choice is ParentsChoice.NOT_TOLD_RISK else None
@@ -220,8 +289,9 @@ def answerer_problems(
     first_signer: str | None = None,
     subject: str | None = None,
 ) -> list[Problem]:
-    """Whether this person may answer this step: role, active account, two different people,
-    and never the member of staff the case's allegation is about (`subject`)."""
+    """Whether this person may answer this step: role, active account, two different people
+    (`first_signer`: the DSL who assessed, or whoever received an access request), and never the
+    member of staff the case's allegation is about (`subject`)."""
     try:
         step = Step(step)  # step codes also arrive as text from the case database
     except ValueError:
@@ -251,6 +321,18 @@ def answerer_problems(
             Problem(
                 code="role-not-allowed",
                 message=f"{answerer.staff_id} is '{answerer.role}'; this step needs {roles}.",
+            )
+        ]
+    if (
+        step is Step.ACCESS_DECISION
+        and first_signer is not None
+        and (answerer.staff_id == first_signer)
+    ):
+        return [
+            Problem(
+                code="received-request",
+                message="A request to see child protection records is decided by the DSL or a "
+                f"senior leader, never by whoever received it: {answerer.staff_id} did.",
             )
         ]
     if (
@@ -337,4 +419,12 @@ def summarise(step: Step, slot: str, answer: object) -> StepSummary:
         )
     if isinstance(answer, ReceiptConfirmation):
         return StepSummary(step=step, slot=slot, actor=answer.answered_by, outcome="confirmed")
+    if isinstance(answer, AccessDecision):
+        return StepSummary(
+            step=step,
+            slot=slot,
+            actor=answer.answered_by,
+            outcome=answer.outcome.value,
+            reasons=tuple(f"exemption-{e.value}" for e in exemptions_applied(answer)),
+        )
     raise TypeError(f"no summary for {type(answer).__name__}")

@@ -18,7 +18,16 @@ from rich.console import Console
 from rich.table import Table
 
 from models.access import Action
-from models.domain import AgencyKind, Category, ConcernFacts, PlanEventFacts, Role, Step
+from models.domain import (
+    AccessRequestFacts,
+    AgencyKind,
+    Category,
+    ConcernFacts,
+    PlanEventFacts,
+    Requester,
+    Role,
+    Step,
+)
 from safeshare.settings import get_settings, prefect_settings
 
 app = typer.Typer(
@@ -44,6 +53,10 @@ events_app = typer.Typer(
     help="Child Protection Plan events (exclusions, unexplained absences, changes in "
     "circumstances): children's social care and the social worker are told at once.",
 )
+access_app = typer.Typer(
+    no_args_is_help=True,
+    help="Requests from a pupil or parent to see child protection records.",
+)
 for sub, name in (
     (staff_app, "staff"),
     (child_app, "child"),
@@ -55,6 +68,7 @@ for sub, name in (
     (audit_app, "audit"),
     (retention_app, "retention"),
     (events_app, "events"),
+    (access_app, "access-request"),
 ):
     app.add_typer(sub, name=name)
 
@@ -778,6 +792,52 @@ def events_import(
     _fail_unstarted(results)
 
 
+@access_app.command("record")
+@friendly
+def access_request_record(
+    child: Annotated[str, typer.Option(help="The reference of the child the records are about.")],
+    requester: Annotated[Requester, typer.Option("--from", help="Who asks: pupil or parent.")],
+    received_by: Annotated[str, typer.Option(help="Staff id of who received the request.")],
+    request: Annotated[
+        str, typer.Option("--request", help="What is asked for, and by whom, as it came in.")
+    ],
+    received_at: Annotated[
+        str | None, typer.Option(help="When it was received (ISO-8601); now if unset.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Record a request to see child protection records. It goes to the DSL and the management
+    team to decide (never to whoever received it), within one month of its receipt."""
+    from safeshare.access import require
+    from tasks.directory import record_access_request
+
+    require(received_by, Action.RECORD_CONCERN)  # whoever received it records it
+    try:
+        facts = AccessRequestFacts(
+            child_ref=child,
+            requester=requester,
+            received_by=received_by,
+            received_at=_parse_when(received_at, "--received-at"),
+            request=request,
+        )
+    except ValidationError as exc:
+        from models.forms import problems_from_validation
+
+        raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
+    case_id = record_access_request(facts, now=datetime.now(UTC))
+    flow_run_id, problem = _start_case(case_id)
+    result = {"case_id": case_id, "reference": _ref(case_id), "flow_run_id": flow_run_id}
+    if as_json:
+        emit_json(result | {"started": problem is None, "error": problem})
+    else:
+        out.print(f"Recorded the request as case {case_id} ({_ref(case_id)}).", markup=False)
+    if problem is not None:
+        fail(
+            f"case {case_id} is recorded but its workflow did not start ({problem}); "
+            f"start it with `safeshare case start {case_id}` once the stack is up."
+        )
+
+
 def _refuse_feed(name: str, problems: list[str]) -> NoReturn:
     for problem in problems[:50]:
         err.print(f"  {problem}", markup=False)
@@ -947,7 +1007,10 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
         return
     out.print(f"Case {case['case_id']} ({case['reference']}): {case['status']}", markup=False)
     concern = case["concern"]
-    opened = "Child Protection Plan event for" if case["kind"] == "plan-event" else "Concern about"
+    opened = {
+        "plan-event": "Child Protection Plan event for",
+        "access-request": "Request to see the records of",
+    }.get(case["kind"], "Concern about")
     out.print(
         f"{opened} {concern['child_ref']} ({concern['category']}) at "
         f"{concern['occurred_at']}, recorded by {concern['raised_by']}",

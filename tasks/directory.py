@@ -9,7 +9,14 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from models.domain import AgencyKind, CaseKind, ConcernFacts, PlanEventFacts, Role
+from models.domain import (
+    AccessRequestFacts,
+    AgencyKind,
+    CaseKind,
+    ConcernFacts,
+    PlanEventFacts,
+    Role,
+)
 from models.plan_events import RowProblem, event_key, event_problems
 from models.tables import Agency, Case, Child, Concern, Staff
 from safeshare.db import session_scope
@@ -255,6 +262,37 @@ def _record_plan_events(
             known[key] = case.id
             recorded.append(RecordedEvent(line, case.id, new=True))
         return recorded
+
+
+def record_access_request(facts: AccessRequestFacts, *, now: datetime) -> int:
+    """Record a pupil's or parent's request to see child protection records and open its case
+    (routed to the DSL or the SLT, never decided by whoever received it); returns the case id."""
+    from models.plan_events import FUTURE_SLACK
+
+    with session_scope() as session:
+        child = session.scalar(select(Child).where(Child.child_ref == facts.child_ref))
+        if child is None:
+            raise DirectoryError(f"No child has the reference '{facts.child_ref}'.")
+        receiver = session.get(Staff, facts.received_by)
+        if receiver is None or not receiver.active:
+            raise DirectoryError(f"No active member of staff has the id '{facts.received_by}'.")
+        if facts.received_at > now + FUTURE_SLACK:
+            raise DirectoryError(
+                f"The request's time {facts.received_at.isoformat()} is in the future."
+            )
+        concern = Concern(
+            child_id=child.id,
+            raised_by=facts.received_by,
+            category=f"request-{facts.requester.value}",
+            occurred_at=facts.received_at,
+            what_happened=facts.request,
+        )
+        session.add(concern)
+        session.flush()
+        case = Case(concern_id=concern.id, kind=CaseKind.ACCESS_REQUEST.value, status="open")
+        session.add(case)
+        session.flush()
+        return case.id
 
 
 def _chunks(values: Sequence[str], size: int = 500) -> list[Sequence[str]]:

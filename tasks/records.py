@@ -22,6 +22,7 @@ from models.codes import CodeOutcome, code_problem
 from models.deadlines import WRITTEN_CONFIRMATION, due_at, wait_due
 from models.domain import (
     SPECIAL_CATEGORY_CONDITION,
+    AccessDecision,
     CaseKind,
     CaseNote,
     CaseStatus,
@@ -34,6 +35,7 @@ from models.domain import (
     Problem,
     ReceiptChannel,
     ReceiptConfirmation,
+    Requester,
     Role,
     Slot,
     StaffMember,
@@ -78,9 +80,10 @@ def accepted_rows(session: Session, case_id: int, step: Step | None = None) -> l
 
 
 def first_signer(session: Session, case_id: int) -> str | None:
-    """The DSL whose latest accepted assessment the management team is asked to co-sign."""
-    rows = accepted_rows(session, case_id, Step.ASSESS_CRITERIA)
-    return rows[-1].actor if rows else None
+    """Who has acted and may not answer the case's next decision as well: the DSL whose latest
+    accepted assessment the management team is asked to co-sign, or, for a request to see
+    records, whoever received it."""
+    return first_signers(session, [case_id])[case_id]
 
 
 def allegation_against(session: Session, case_id: int) -> str | None:
@@ -106,8 +109,15 @@ def allegations_against(session: Session, case_ids: Sequence[int]) -> dict[int, 
 
 
 def first_signers(session: Session, case_ids: Sequence[int]) -> dict[int, str | None]:
-    """first_signer for many cases in one query (a listing of overdue cases, say)."""
+    """first_signer for many cases in two queries (a listing of overdue cases, say)."""
     signers: dict[int, str | None] = dict.fromkeys(case_ids)
+    received = session.execute(
+        select(Case.id, Concern.raised_by)
+        .join(Concern, Case.concern_id == Concern.id)
+        .where(Case.id.in_(case_ids), Case.kind == CaseKind.ACCESS_REQUEST.value)
+    )
+    for case_id, receiver in received:
+        signers[case_id] = receiver
     rows = session.execute(
         select(CaseStep.case_id, CaseStep.actor)
         .where(
@@ -151,6 +161,8 @@ def answer_problems(session: Session, case_id: int, step: Step, answer: Any) -> 
         subject=allegation_against(session, case_id),
     )
     problems.extend(rules.future_times(answer, utcnow()))
+    if isinstance(answer, AccessDecision):
+        problems.extend(rules.access_request_problems(answer, request_of(session, case_id)))
     if isinstance(answer, CriteriaAnswers) and answer.agency is not None:
         if session.get(Agency, answer.agency) is None:
             problems.append(
@@ -234,9 +246,30 @@ def start_case(case_id: int, flow_run_id: str) -> int:
     with session_scope() as session:
         case = _case(session, case_id)
         case.flow_run_id = flow_run_id
-        first = Step.RECORD_EVENT if case.kind == CaseKind.PLAN_EVENT else Step.RECORD_CONCERN
+        first = {
+            CaseKind.PLAN_EVENT.value: Step.RECORD_EVENT,
+            CaseKind.ACCESS_REQUEST.value: Step.RECORD_REQUEST,
+        }.get(case.kind, Step.RECORD_CONCERN)
         _system_step(session, case_id, first, {"concern_id": case.concern_id})
     return case_id
+
+
+def request_of(session: Session, case_id: int) -> Requester:
+    """Who asked to see the records, for an access-request case."""
+    category = session.scalar(
+        select(Concern.category).join(Case, Case.concern_id == Concern.id).where(Case.id == case_id)
+    )
+    return Requester(str(category).removeprefix("request-"))
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def request_received_at(case_id: int) -> datetime:
+    """When a request to see records was received: its one month runs from then."""
+    with session_scope() as session:
+        case = _case(session, case_id)
+        concern = session.get(Concern, case.concern_id)
+        assert concern is not None
+        return concern.occurred_at
 
 
 def add_note(case_id: int, staff_id: str, text: str) -> str:
@@ -324,9 +357,16 @@ def write_plan_disclosure(case_id: int) -> str:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def open_step(case_id: int, step: Step, slot: str, deadline: str | None = None) -> Slot:
+def open_step(
+    case_id: int,
+    step: Step,
+    slot: str,
+    deadline: str | None = None,
+    clock_from: datetime | None = None,
+) -> Slot:
     """Find the answer to a slot, or the key to wait under next and who may answer. The wait is
-    due under the step's own deadline rule, or the one named by `deadline`."""
+    due under the step's own deadline rule, or the one named by `deadline`, counted from when
+    the wait began or from `clock_from` (a request received before it was recorded)."""
     with session_scope() as session:
         case = _case(session, case_id)
         rows = list(
@@ -354,7 +394,7 @@ def open_step(case_id: int, step: Step, slot: str, deadline: str | None = None) 
                 case.waiting_since = utcnow()
                 case.waiting_due, case.waiting_deadline = wait_due(
                     step.value,
-                    due_for(deadline or step.value, case.waiting_since),
+                    due_for(deadline or step.value, clock_from or case.waiting_since),
                     case.written_due,
                     deadline,
                 )

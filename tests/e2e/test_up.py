@@ -75,7 +75,13 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> Non
 
         flows: set[str] = set()
         deadline = time.monotonic() + 90
-        served = {"sharing-case", "plan-event", "overdue-check", "retention-review"}
+        served = {
+            "sharing-case",
+            "plan-event",
+            "access-request",
+            "overdue-check",
+            "retention-review",
+        }
         while flows != served and time.monotonic() < deadline:
             deployments = httpx.post(f"{api}/deployments/filter", json={}).json()
             names = {d["flow_id"]: d for d in deployments}

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from models import domain
 from models.domain import (
     HUMAN_STEPS,
+    AccessRequestFacts,
     Assessment,
     ConcernFacts,
     CriteriaAnswers,
@@ -173,6 +174,17 @@ def plan_event_raw(**overrides: Any) -> dict[str, Any]:
         "kind": "unexplained-absence",
         "occurred_at": AWARE,
         "recorded_by": "office1",
+    }
+    return _build(base, overrides)
+
+
+def access_request_raw(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "child_ref": "C-0042",
+        "requester": "parent",
+        "received_by": "office1",
+        "received_at": AWARE,
+        "request": "A parent asks to see the school's child protection file.",
     }
     return _build(base, overrides)
 
@@ -557,6 +569,9 @@ MAY_ANSWER: dict[Step, set[Role]] = {
     RATIFY: {Role.SLT},
     PARENTS: {Role.DSL, Role.DEPUTY_DSL},
     RECEIPT: {Role.DSL, Role.DEPUTY_DSL},
+    # a request to see child protection records: "refer the request to the Designated Person
+    # or SLT"
+    Step.ACCESS_DECISION: {Role.DSL, Role.DEPUTY_DSL, Role.SLT},
 }
 NOT_ANSWERED = [s for s in Step if s not in MAY_ANSWER]
 
@@ -941,6 +956,7 @@ NAIVE_TIMES = [
 TIME_FIELDS: list[tuple[type[BaseModel], str, Any]] = [
     (ConcernFacts, "occurred_at", lambda t: concern_raw(occurred_at=t)),
     (PlanEventFacts, "occurred_at", lambda t: plan_event_raw(occurred_at=t)),
+    (AccessRequestFacts, "received_at", lambda t: access_request_raw(received_at=t)),
     (
         CriteriaAnswers,
         "phoned_at",
