@@ -26,6 +26,7 @@ PRELOAD = (
     "flows.sharing_case",
     "flows.plan_event",
     "flows.access_request",
+    "flows.notice",
     "flows.overdue_check",
 )
 

@@ -21,6 +21,7 @@ from deployments.forkserver import start_runs_from_forkserver
 from deployments.recovery import restart_runs
 from flows.access_request import access_request
 from flows.kinds import CASE_FLOWS, FLOW_OF_KIND
+from flows.notice import notice
 from flows.overdue_check import overdue_check
 from flows.plan_event import plan_event
 from flows.retention_review import retention_review
@@ -62,6 +63,13 @@ def runner(settings: Settings) -> Runner:
         name=settings.deployment,
         description="One request to see child protection records, decided by the DSL or the "
         "SLT; its only parameter is the case id.",
+        tags=["safeshare"],
+    )
+    served.add_flow(
+        notice,
+        name=settings.deployment,
+        description="One need-to-know notice: reviewed by the DSL, told to those who need to "
+        "know; its only parameter is the case id.",
         tags=["safeshare"],
     )
     served.add_flow(

@@ -8,6 +8,7 @@ FLOW_OF_KIND: dict[CaseKind, str] = {
     CaseKind.SHARING: "sharing-case",
     CaseKind.PLAN_EVENT: "plan-event",
     CaseKind.ACCESS_REQUEST: "access-request",
+    CaseKind.NOTICE: "notice",
 }
 
 #: Every flow whose runs carry one case (their only parameter is its id).

@@ -32,6 +32,7 @@ WAITING_TAGS: dict[Step, str] = {
     Step.PARENTS: "dsl",
     Step.CONFIRM_RECEIPT: "dsl",
     Step.ACCESS_DECISION: "dsl",  # and each senior leader, on their own address, with a code
+    Step.NOTICE_REVIEW: "dsl",
 }
 
 

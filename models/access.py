@@ -32,6 +32,7 @@ class Action(StrEnum):
     READ_AUDIT = "read-audit"  # audit entries: ids, codes and reasons, no content
     MANAGE_DIRECTORY = "manage-directory"  # staff accounts, children's references, agencies
     MANAGE_PLANS = "manage-plans"  # who is on a Child Protection Plan, and their social worker
+    RECORD_NOTICE = "record-notice"  # a notice some staff may need to know (police, agencies)
     MANAGE_SYSTEM = "manage-system"  # data keys, backups
 
 
@@ -51,6 +52,7 @@ MATRIX: dict[Action, frozenset[str]] = {
     Action.READ_AUDIT: _DSL | _ADMIN,
     Action.MANAGE_DIRECTORY: _ADMIN,
     Action.MANAGE_PLANS: _DSL | _ADMIN,
+    Action.RECORD_NOTICE: _DSL,
     Action.MANAGE_SYSTEM: _ADMIN,
 }
 

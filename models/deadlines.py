@@ -32,6 +32,9 @@ class Unit(StrEnum):
     # by the end of the same date n months on (the last day of a shorter month): the UK GDPR's
     # "one month" for answering a request to see records
     CALENDAR_MONTHS = "calendar-months"
+    # before the next school day starts: the setting's next working day, at the time its day
+    # starts (a police domestic abuse notification, reviewed before the child is back in class)
+    NEXT_SCHOOL_DAY = "next-school-day"
 
 
 class Whose(StrEnum):
@@ -58,6 +61,8 @@ class DeadlineRule(Frozen):
             return f"{amount} hours"
         if self.unit is Unit.SAME_DAY:
             return "same day"
+        if self.unit is Unit.NEXT_SCHOOL_DAY:
+            return "before the next school day"
         if self.unit is Unit.CALENDAR_MONTHS:
             return f"{amount} calendar month{'s' if self.amount != 1 else ''}"
         kind = "calendar" if self.unit is Unit.CALENDAR_DAYS else "working"
@@ -79,6 +84,8 @@ def parse_rule(text: str) -> DeadlineRule:
     else."""
     if re.fullmatch(r"\s*same[\s-]+day\s*", text, re.IGNORECASE):
         return DeadlineRule(amount=1, unit=Unit.SAME_DAY)
+    if re.fullmatch(r"\s*(before\s+(the\s+)?)?next[\s-]+school[\s-]+day\s*", text, re.I):
+        return DeadlineRule(amount=1, unit=Unit.NEXT_SCHOOL_DAY, whose=Whose.SETTING)
     found = _RULE.match(text)
     if found is None:
         raise ValueError(
@@ -141,6 +148,7 @@ def due_at(
     *,
     zone: ZoneInfo = ENGLAND,
     max_days: int = 800,
+    day_starts: time = time(8, 30),
 ) -> datetime:
     """When a wait that started at `started` (aware) is due under `rule`, in UTC.
 
@@ -154,6 +162,16 @@ def due_at(
     if rule.unit is Unit.SAME_DAY:
         end = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
         return end.astimezone(UTC)
+    if rule.unit is Unit.NEXT_SCHOOL_DAY:
+        day = local.date()
+        if not (calendar.is_working_day(day, rule.whose) and local.time() < day_starts):
+            for _ in range(max_days):
+                day += timedelta(days=1)
+                if calendar.is_working_day(day, rule.whose):
+                    break
+            else:
+                raise ValueError(f"no school day within {max_days} days: check the terms")
+        return datetime.combine(day, day_starts, tzinfo=zone).astimezone(UTC)
     if rule.unit is Unit.CALENDAR_MONTHS:
         months = local.year * 12 + local.month - 1 + int(rule.amount)
         year, month = divmod(months, 12)
@@ -206,6 +224,10 @@ DEFAULT_RULES: Mapping[str, DeadlineRule] = {
     "plan-event-receipt": DeadlineRule(amount=1, unit=Unit.SAME_DAY),
     # a request to see child protection records is answered within one month of receipt
     "access-request": DeadlineRule(amount=1, unit=Unit.CALENDAR_MONTHS),
+    # a police domestic abuse notification is reviewed before the next school day starts;
+    # other notices within a working day
+    "notice-review-police": DeadlineRule(amount=1, unit=Unit.NEXT_SCHOOL_DAY, whose=Whose.SETTING),
+    "notice-review": DeadlineRule(amount=1, unit=Unit.WORKING_DAYS, whose=Whose.SETTING),
 }
 
 #: The waits a case can stand in between a phone referral and its written confirmation.

@@ -82,6 +82,7 @@ class CaseKind(StrEnum):
     SHARING = "sharing"
     PLAN_EVENT = "plan-event"
     ACCESS_REQUEST = "access-request"  # a pupil or parent asks to see child protection records
+    NOTICE = "notice"  # something staff must know, told only to those who need to
 
 
 class PlanEventKind(StrEnum):
@@ -102,6 +103,9 @@ class Step(StrEnum):
     RECORD_EVENT = "record-event"
     RECORD_REQUEST = "record-request"
     ACCESS_DECISION = "access-decision"  # what of the records is released, and why
+    RECORD_NOTICE = "record-notice"
+    NOTICE_REVIEW = "notice-review"  # the DSL decides who needs to know, and what
+    STAFF_TOLD = "staff-told"
     ASSESS_CRITERIA = "assess-criteria"
     MASH_ADVICE = "mash-advice"
     MANAGEMENT_SIGNOFF = "management-signoff"
@@ -124,6 +128,9 @@ HUMAN_STEPS: dict[Step, frozenset[Role]] = {
     Step.CONFIRM_RECEIPT: DSL_ROLES,
     # the policy: a request to see child protection records goes to the DSL or the SLT
     Step.ACCESS_DECISION: DSL_ROLES | MANAGEMENT_ROLES,
+    # the policy: "SLT or Designated Person will only disclose any information about a pupil to
+    # other members of staff on a need to know basis"
+    Step.NOTICE_REVIEW: DSL_ROLES,
 }
 
 
@@ -132,6 +139,7 @@ class CaseStatus(StrEnum):
     SHARED = "shared"
     NOT_SHARED = "not-shared"
     DECIDED = "decided"  # an access request, answered
+    TOLD = "told"  # a need-to-know notice, told to those who need to know
 
 
 class Answer3(StrEnum):
@@ -233,6 +241,14 @@ class AccessOutcome(StrEnum):
     WITHHOLD = "withhold"
 
 
+class NoticeSource(StrEnum):
+    """Where a need-to-know notice came from."""
+
+    POLICE_DOMESTIC_ABUSE = "police-domestic-abuse"  # Operation Encompass notifications
+    OTHER_AGENCY = "other-agency"
+    WITHIN_SCHOOL = "within-school"
+
+
 class ReceiptChannel(StrEnum):
     PHONE = "phone"
     EMAIL = "email"
@@ -306,6 +322,37 @@ class AccessDecision(Frozen):
     )
     withheld: Text | None = Field(
         default=None, description="What is redacted or withheld, and under which exemption."
+    )
+
+
+class NoticeFacts(Frozen):
+    """A notice about a child that some staff may need to know, as the DSL records it."""
+
+    child_ref: ChildRef
+    source: NoticeSource
+    received_at: AwareDatetime
+    details: Text  # the whole notice, as it came: for the DSL, never sent out
+    recorded_by: StaffId
+
+
+class NoticeReview(Frozen):
+    """The DSL's decision on a notice: who needs to know, and the least they need to know."""
+
+    answered_by: StaffId = Field(description="Your staff id (DSL or deputy DSL).")
+    staff_to_tell: list[StaffId] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Staff ids of those who need to know (none, if nobody does).",
+    )
+    what_they_need_to_know: Text | None = Field(
+        default=None,
+        description="What they are shown: only what they need to act on, not the whole notice.",
+    )
+    reason: Text = Field(description="Why these people (or nobody) need to know.")
+    disclose_source_to_parents: bool = Field(
+        default=False,
+        description="Tick only if staff may tell parents where this came from (by default the "
+        "source is not disclosed to parents).",
     )
 
 

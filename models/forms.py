@@ -17,6 +17,7 @@ from models.domain import (
     AccessDecision,
     CriteriaAnswers,
     MashAdvice,
+    NoticeReview,
     ParentsDecision,
     Problem,
     ReceiptConfirmation,
@@ -111,7 +112,17 @@ class AccessDecisionForm(_Form, AccessDecision):
         return self
 
 
+class NoticeReviewForm(_Form, NoticeReview):
+    """Who needs to know of a notice, and what."""
+
+    @model_validator(mode="after")
+    def _policy(self) -> Self:
+        _raise_problems(rules.notice_review_problems(NoticeReview.model_validate(self.answer())))
+        return self
+
+
 AssessCriteriaForm.domain = CriteriaAnswers
+NoticeReviewForm.domain = NoticeReview
 AccessDecisionForm.domain = AccessDecision
 MashAdviceForm.domain = MashAdvice
 SignoffForm.domain = Signoff
@@ -127,6 +138,7 @@ FORMS: dict[Step, type[_Form]] = {
     Step.PARENTS: ParentsForm,
     Step.CONFIRM_RECEIPT: ReceiptForm,
     Step.ACCESS_DECISION: AccessDecisionForm,
+    Step.NOTICE_REVIEW: NoticeReviewForm,
 }
 
 

@@ -26,6 +26,9 @@ STEP_TITLES: dict[Step, str] = {
     Step.NOTE: "note",
     Step.RECORD_REQUEST: "request to see records received",
     Step.ACCESS_DECISION: "decision on a request to see records",
+    Step.RECORD_NOTICE: "notice recorded",
+    Step.NOTICE_REVIEW: "review of a notice",
+    Step.STAFF_TOLD: "staff told",
 }
 
 _WHAT_IS_NEEDED: dict[Step, str] = {
@@ -42,6 +45,8 @@ _WHAT_IS_NEEDED: dict[Step, str] = {
     Step.ACCESS_DECISION: "decide a request to see child protection records: consider each "
     "exemption (serious harm, child abuse data, third parties), then say what is released or "
     "redacted, and why (the DSL or a senior leader: not whoever received the request)",
+    Step.NOTICE_REVIEW: "review a notice and decide which staff need to know, and the least "
+    "they need to know",
 }
 
 
@@ -243,3 +248,16 @@ def plan_event_note(case_id: int, event: str) -> str:
         "care and the pupil's social worker have been told, each with a link to confirm "
         "receipt, as the policy requires at once."
     )
+
+
+def notice_message(case_id: int, *, link: str, expires_at: datetime) -> tuple[str, str]:
+    """Title and body of one member of staff's link to a need-to-know notice (theirs only)."""
+    ref = case_reference(case_id)
+    title = f"safeshare {ref}: a need-to-know notice for you"
+    body = (
+        f"The Designated Safeguarding Lead has a notice for you to read (case {ref}). It is not "
+        f"in this message. Read it here (the link is yours; opening it is recorded; until "
+        f"{expires_at:%Y-%m-%d %H:%M} UTC): {link}\n"
+        "Do not forward it. What it says is for you only, on a need-to-know basis."
+    )
+    return title, body

@@ -23,6 +23,7 @@ from models.domain import (
     ExemptionAnswer,
     MashAdvice,
     MashContext,
+    NoticeReview,
     Outcome,
     ParentsChoice,
     ParentsDecision,
@@ -265,6 +266,24 @@ def access_request_problems(answer: AccessDecision, requester: Requester) -> lis
     return []
 
 
+def notice_review_problems(answer: NoticeReview) -> list[Problem]:
+    """Staff are told only what they need to know: whoever is told is shown something, and
+    nobody is named twice."""
+    problems = []
+    if answer.staff_to_tell and not answer.what_they_need_to_know:
+        problems.append(
+            Problem(
+                code="what-they-need-to-know-missing",
+                message="Say what those told need to know (what_they_need_to_know).",
+            )
+        )
+    if len(set(answer.staff_to_tell)) != len(answer.staff_to_tell):
+        problems.append(
+            Problem(code="staff-named-twice", message="Name each member of staff once.")
+        )
+    return problems
+
+
 def parents_route(answer: ParentsDecision) -> MashContext | None:
     """When telling parents could increase the risk, advice must be sought from MASH first."""
     return MashContext.PARENTS_RISK if answer.choice is ParentsChoice.NOT_TOLD_RISK else None
@@ -419,6 +438,14 @@ def summarise(step: Step, slot: str, answer: object) -> StepSummary:
         )
     if isinstance(answer, ReceiptConfirmation):
         return StepSummary(step=step, slot=slot, actor=answer.answered_by, outcome="confirmed")
+    if isinstance(answer, NoticeReview):
+        return StepSummary(
+            step=step,
+            slot=slot,
+            actor=answer.answered_by,
+            outcome="told" if answer.staff_to_tell else "nobody-told",
+            reasons=tuple(f"tell:{staff_id}" for staff_id in answer.staff_to_tell),
+        )
     if isinstance(answer, AccessDecision):
         return StepSummary(
             step=step,

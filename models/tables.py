@@ -395,6 +395,26 @@ class ReceiptLink(Base):
     __table_args__ = (Index("ix_receipt_links_case", "case_id"),)
 
 
+class NoticeLink(Base):
+    """One member of staff's link to a need-to-know notice: who was told, when, and when they
+    first opened it. Only a hash of the token is kept."""
+
+    __tablename__ = "notice_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.staff_id"))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # a link replaced by a newer one for the same person (its message did not go)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_notice_links_case_staff", "case_id", "staff_id"),)
+
+
 class WebSession(Base):
     """A signed-in person's session: only the hash of its cookie is kept."""
 

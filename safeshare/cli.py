@@ -23,6 +23,8 @@ from models.domain import (
     AgencyKind,
     Category,
     ConcernFacts,
+    NoticeFacts,
+    NoticeSource,
     PlanEventFacts,
     Requester,
     Role,
@@ -53,6 +55,10 @@ events_app = typer.Typer(
     help="Child Protection Plan events (exclusions, unexplained absences, changes in "
     "circumstances): children's social care and the social worker are told at once.",
 )
+notice_app = typer.Typer(
+    no_args_is_help=True,
+    help="Need-to-know notices: staff are told only what they need to know.",
+)
 access_app = typer.Typer(
     no_args_is_help=True,
     help="Requests from a pupil or parent to see child protection records.",
@@ -69,6 +75,7 @@ for sub, name in (
     (retention_app, "retention"),
     (events_app, "events"),
     (access_app, "access-request"),
+    (notice_app, "notice"),
 ):
     app.add_typer(sub, name=name)
 
@@ -792,6 +799,51 @@ def events_import(
     _fail_unstarted(results)
 
 
+@notice_app.command("record")
+@friendly
+def notice_record(
+    child: Annotated[str, typer.Option(help="The child's reference.")],
+    source: Annotated[NoticeSource, typer.Option(help="Where the notice came from.")],
+    details: Annotated[str, typer.Option(help="The notice as it came (kept for the DSL only).")],
+    recorded_by: Annotated[str, typer.Option(help="Your staff id (DSL or deputy).")],
+    received_at: Annotated[
+        str | None, typer.Option(help="When it was received (ISO-8601); now if unset.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Record a notice about a child (a police domestic abuse notification, say). The DSL then
+    reviews it (a police notification before the next school day starts) and chooses who needs
+    to know, and what; each is told through a link of their own."""
+    from safeshare.access import require
+    from tasks.notices import record_notice
+
+    require(recorded_by, Action.RECORD_NOTICE)
+    try:
+        facts = NoticeFacts(
+            child_ref=child,
+            source=source,
+            received_at=_parse_when(received_at, "--received-at"),
+            details=details,
+            recorded_by=recorded_by,
+        )
+    except ValidationError as exc:
+        from models.forms import problems_from_validation
+
+        raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
+    case_id = record_notice(facts, now=datetime.now(UTC))
+    flow_run_id, problem = _start_case(case_id)
+    result = {"case_id": case_id, "reference": _ref(case_id), "flow_run_id": flow_run_id}
+    if as_json:
+        emit_json(result | {"started": problem is None, "error": problem})
+    else:
+        out.print(f"Recorded the notice as case {case_id} ({_ref(case_id)}).", markup=False)
+    if problem is not None:
+        fail(
+            f"case {case_id} is recorded but its workflow did not start ({problem}); "
+            f"start it with `safeshare case start {case_id}` once the stack is up."
+        )
+
+
 @access_app.command("record")
 @friendly
 def access_request_record(
@@ -1010,6 +1062,7 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
     opened = {
         "plan-event": "Child Protection Plan event for",
         "access-request": "Request to see the records of",
+        "notice": "Notice about",
     }.get(case["kind"], "Concern about")
     out.print(
         f"{opened} {concern['child_ref']} ({concern['category']}) at "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import date
+from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -109,6 +109,14 @@ class Settings(BaseSettings):
         default=None,
         description="YAML file with the setting's term dates and closure days (terms: and "
         "closures: lists of {first: YYYY-MM-DD, last: YYYY-MM-DD}).",
+    )
+    school_day_starts: time = Field(
+        default=time(8, 30),
+        description="When the school day starts (HH:MM, English time): notices due before the "
+        "next school day are due then.",
+    )
+    notice_link_ttl_hours: float = Field(
+        default=14 * 24, gt=0, description="How long a member of staff's notice link stays valid."
     )
     receipt_link_ttl_hours: float = Field(
         default=168, gt=0, description="How long an agency's link to confirm receipt stays valid."

@@ -11,6 +11,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 LINK_SALT = "safeshare.answer-link"
 RECEIPT_SALT = "safeshare.receipt-link"  # an agency's link: never accepted as an answer link
+NOTICE_SALT = "safeshare.notice-link"  # a member of staff's link to a need-to-know notice
 CSRF_SALT = "safeshare.csrf"
 
 

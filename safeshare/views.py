@@ -12,6 +12,7 @@ from models.domain import Step
 from models.messages import case_reference
 from models.tables import Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
 from safeshare.db import session_scope
+from tasks.notices import notices_of
 from tasks.records import (
     CaseNotFound,
     allegation_against,
@@ -143,6 +144,7 @@ def show_case(case_id: int) -> dict[str, Any]:
                 "channel": receipt.channel,
                 "recorded_by": receipt.recorded_by,
             },
+            "notices": notices_of(session, case_id),
             "notifications": [
                 {
                     "key": n.key,

@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 
 from models.domain import Step
 from models.links import LinkFacts, LinkOutcome, WaitFacts, judge_link, throttled
-from models.tables import AnswerLink, Case, CaseStep, LinkAttempt, ReceiptLink, Staff
+from models.tables import (
+    AnswerLink,
+    Case,
+    CaseStep,
+    LinkAttempt,
+    NoticeLink,
+    ReceiptLink,
+    Staff,
+)
 from safeshare.db import session_scope
 from safeshare.settings import get_settings
 from safeshare.tokens import LINK_SALT, fingerprint, make_token, token_hash
@@ -20,7 +28,11 @@ from tasks.records import allegation_against, first_signer, staff_directory
 
 
 def add_signed(
-    session: Session, link: AnswerLink | ReceiptLink, key: bytes, *, salt: str = LINK_SALT
+    session: Session,
+    link: AnswerLink | ReceiptLink | NoticeLink,
+    key: bytes,
+    *,
+    salt: str = LINK_SALT,
 ) -> str:
     """Add a new link and return its token. The token lives only in the message that carries
     it; the row keeps its hash, so a database copy opens nothing."""

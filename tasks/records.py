@@ -7,6 +7,7 @@ persists task results, and the case content must stay in the case database.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from models import rules
 from models.codes import CodeOutcome, code_problem
-from models.deadlines import WRITTEN_CONFIRMATION, due_at, wait_due
+from models.deadlines import WRITTEN_CONFIRMATION, Whose, due_at, wait_due
 from models.domain import (
     SPECIAL_CATEGORY_CONDITION,
     AccessDecision,
@@ -29,6 +30,7 @@ from models.domain import (
     Consent,
     CriteriaAnswers,
     LawfulBasis,
+    NoticeReview,
     ParentsDecision,
     PlanEventFacts,
     PlanEventKind,
@@ -163,6 +165,15 @@ def answer_problems(session: Session, case_id: int, step: Step, answer: Any) -> 
     problems.extend(rules.future_times(answer, utcnow()))
     if isinstance(answer, AccessDecision):
         problems.extend(rules.access_request_problems(answer, request_of(session, case_id)))
+    if isinstance(answer, NoticeReview):
+        unknown = [s for s in answer.staff_to_tell if s not in staff or not staff[s].active]
+        if unknown:
+            problems.append(
+                Problem(
+                    code="unknown-staff-to-tell",
+                    message=f"No active member of staff is {', '.join(unknown)}.",
+                )
+            )
     if isinstance(answer, CriteriaAnswers) and answer.agency is not None:
         if session.get(Agency, answer.agency) is None:
             problems.append(
@@ -199,7 +210,18 @@ def due_for(kind: str, since: datetime) -> datetime:
     referral) that started at `since` is due, under the configured rule."""
     settings = get_settings()
     rule = deadline_rules(settings)[kind]
-    return due_at(rule, since, setting_calendar(settings, since.date()))
+    calendar = setting_calendar(settings, since.date())
+    try:
+        return due_at(rule, since, calendar, day_starts=settings.school_day_starts)
+    except ValueError:
+        # the setting's terms end before a school day comes: a deadline must still be set, so
+        # it is counted on everyone's working days until next year's terms are configured
+        logging.getLogger("safeshare.deadlines").warning(
+            "no setting working day for the %s deadline: check the terms; counting public ones",
+            kind,
+        )
+        public = rule.model_copy(update={"whose": Whose.PUBLIC})
+        return due_at(public, since, calendar, day_starts=settings.school_day_starts)
 
 
 def _insert_step(session: Session, row: CaseStep) -> CaseStep:
@@ -249,6 +271,7 @@ def start_case(case_id: int, flow_run_id: str) -> int:
         first = {
             CaseKind.PLAN_EVENT.value: Step.RECORD_EVENT,
             CaseKind.ACCESS_REQUEST.value: Step.RECORD_REQUEST,
+            CaseKind.NOTICE.value: Step.RECORD_NOTICE,
         }.get(case.kind, Step.RECORD_CONCERN)
         _system_step(session, case_id, first, {"concern_id": case.concern_id})
     return case_id
@@ -264,7 +287,8 @@ def request_of(session: Session, case_id: int) -> Requester:
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def request_received_at(case_id: int) -> datetime:
-    """When a request to see records was received: its one month runs from then."""
+    """When what opened the case came in (a request to see records, a notice): its deadline
+    runs from then."""
     with session_scope() as session:
         case = _case(session, case_id)
         concern = session.get(Concern, case.concern_id)

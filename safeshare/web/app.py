@@ -31,6 +31,7 @@ from safeshare.sealing import SealError
 from safeshare.settings import get_settings, secret_key
 from safeshare.tokens import (
     LINK_SALT,
+    NOTICE_SALT,
     RECEIPT_SALT,
     ExpiredToken,
     ForgedToken,
@@ -41,6 +42,7 @@ from safeshare.tokens import (
 from safeshare.views import disclosure_summary, signoff_summary
 from safeshare.web.front import add_front_door
 from tasks.links import check_link, claim_and_record, is_throttled, record_attempt
+from tasks.notices import check_notice_link, open_notice
 from tasks.receipts import check_receipt_link, confirm_receipt
 from tasks.records import answer_problems
 
@@ -88,6 +90,14 @@ RECEIPT = Door(
     attempt_prefix="receipt-",
     holder=lambda link: f"agency.{link.agency_code}",
     reason="receipt link",
+)
+
+NOTICE = Door(
+    salt=NOTICE_SALT,
+    check=check_notice_link,
+    attempt_prefix="notice-",
+    holder=lambda link: str(link.staff_id),
+    reason="notice link",
 )
 
 HEADINGS = {
@@ -356,6 +366,42 @@ def create_app() -> FastAPI:
             message="Thank you: your confirmation of receipt is recorded with the school.",
         )
         return finish(request, token, link, "confirmed", 200, response, door=RECEIPT)
+
+    # -- a member of staff reads a need-to-know notice -----------------------------------------
+
+    @app.api_route("/notice/{token}", methods=["GET", "HEAD"])
+    def notice_gate(request: Request, token: str) -> Response:
+        """Says whose notice it is; shows nothing of it (mail scanners open links)."""
+        outcome, link = judge(request, token, utcnow(), door=NOTICE)
+        if outcome is not LinkOutcome.VALID:
+            return refused(request, token, link, outcome, door=NOTICE)
+        from models.messages import case_reference
+
+        response = page(
+            request,
+            "notice_gate.html",
+            200,
+            holder=link.staff_id,
+            reference=case_reference(link.case_id),
+            csrf=csrf_token(key, token),
+        )
+        return finish(request, token, link, "shown", 200, response, door=NOTICE)
+
+    @app.post("/notice/{token}")
+    def notice_open(request: Request, token: str, csrf: str = Form(default="")) -> Response:
+        """The minimal view, to its holder, with the opening recorded."""
+        now = utcnow()
+        outcome, link = judge(request, token, now, door=NOTICE)
+        if outcome is not LinkOutcome.VALID:
+            return refused(request, token, link, outcome, door=NOTICE)
+        if not csrf_valid(key, token, csrf, max_age_seconds=TOKEN_MAX_AGE_SECONDS):
+            return forged_form(request, token, link, "open it", door=NOTICE)
+        with NOTICE.acting(link):
+            shown = open_notice(link.id, now=now)
+            with session_scope() as session:
+                record_read(session, "notice", case_id=link.case_id, link=link.id)
+        response = page(request, "notice.html", 200, notice=shown)
+        return finish(request, token, link, "opened", 200, response, door=NOTICE)
 
     add_front_door(app, page, key, address)
     return app

@@ -79,6 +79,7 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> Non
             "sharing-case",
             "plan-event",
             "access-request",
+            "notice",
             "overdue-check",
             "retention-review",
         }

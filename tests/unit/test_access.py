@@ -22,6 +22,7 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool, bool, bool]] = {
     Action.READ_AUDIT: (N, Y, Y, N, Y, N),
     Action.MANAGE_DIRECTORY: (N, N, N, N, Y, N),
     Action.MANAGE_PLANS: (N, Y, Y, N, Y, N),
+    Action.RECORD_NOTICE: (N, Y, Y, N, N, N),
     Action.MANAGE_SYSTEM: (N, N, N, N, Y, N),
 }
 KINDS = (Role.STAFF.value, Role.DSL.value, Role.DEPUTY_DSL.value, Role.SLT.value, "admin", AGENCY)

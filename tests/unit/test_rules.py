@@ -21,6 +21,7 @@ from models.domain import (
     CriteriaAnswers,
     MashAdvice,
     MashContext,
+    NoticeFacts,
     Outcome,
     ParentsDecision,
     PlanEventFacts,
@@ -185,6 +186,17 @@ def access_request_raw(**overrides: Any) -> dict[str, Any]:
         "received_by": "office1",
         "received_at": AWARE,
         "request": "A parent asks to see the school's child protection file.",
+    }
+    return _build(base, overrides)
+
+
+def notice_raw(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "child_ref": "C-0042",
+        "source": "police-domestic-abuse",
+        "received_at": AWARE,
+        "details": "An incident at home last night; police attended.",
+        "recorded_by": "dsl1",
     }
     return _build(base, overrides)
 
@@ -572,6 +584,9 @@ MAY_ANSWER: dict[Step, set[Role]] = {
     # a request to see child protection records: "refer the request to the Designated Person
     # or SLT"
     Step.ACCESS_DECISION: {Role.DSL, Role.DEPUTY_DSL, Role.SLT},
+    # "SLT or Designated Person will only disclose any information about a pupil to other
+    # members of staff on a need to know basis": the DSL decides who needs to know
+    Step.NOTICE_REVIEW: {Role.DSL, Role.DEPUTY_DSL},
 }
 NOT_ANSWERED = [s for s in Step if s not in MAY_ANSWER]
 
@@ -957,6 +972,7 @@ TIME_FIELDS: list[tuple[type[BaseModel], str, Any]] = [
     (ConcernFacts, "occurred_at", lambda t: concern_raw(occurred_at=t)),
     (PlanEventFacts, "occurred_at", lambda t: plan_event_raw(occurred_at=t)),
     (AccessRequestFacts, "received_at", lambda t: access_request_raw(received_at=t)),
+    (NoticeFacts, "received_at", lambda t: notice_raw(received_at=t)),
     (
         CriteriaAnswers,
         "phoned_at",

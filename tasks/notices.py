@@ -1,0 +1,206 @@
+"""Where need-to-know notices are written: the notice as the DSL recorded it, and one link per
+member of staff the DSL chose, with when it went and when it was first opened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models.domain import CaseKind, NoticeFacts, NoticeReview, NoticeSource, Step
+from models.links import LinkOutcome
+from models.messages import case_reference, notice_message
+from models.tables import Case, Child, Concern, NoticeLink, Staff, utcnow
+from safeshare.db import session_scope
+from safeshare.settings import get_settings, secret_key
+from safeshare.tokens import NOTICE_SALT, token_hash
+from tasks.directory import DirectoryError
+from tasks.links import add_signed
+from tasks.notify import already_sent, deliver
+from tasks.records import _case, _system_step, latest_answer
+
+
+def record_notice(facts: NoticeFacts, *, now: datetime) -> int:
+    """Record a notice about a child and open its case; returns the case id."""
+    from models.plan_events import FUTURE_SLACK
+
+    with session_scope() as session:
+        child = session.scalar(select(Child).where(Child.child_ref == facts.child_ref))
+        if child is None:
+            raise DirectoryError(f"No child has the reference '{facts.child_ref}'.")
+        recorder = session.get(Staff, facts.recorded_by)
+        if recorder is None or not recorder.active:
+            raise DirectoryError(f"No active member of staff has the id '{facts.recorded_by}'.")
+        if facts.received_at > now + FUTURE_SLACK:
+            raise DirectoryError(
+                f"The notice's time {facts.received_at.isoformat()} is in the future."
+            )
+        concern = Concern(
+            child_id=child.id,
+            raised_by=facts.recorded_by,
+            category=f"notice-{facts.source.value}",
+            occurred_at=facts.received_at,
+            what_happened=facts.details,
+        )
+        session.add(concern)
+        session.flush()
+        case = Case(concern_id=concern.id, kind=CaseKind.NOTICE.value, status="open")
+        session.add(case)
+        session.flush()
+        return case.id
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def notice_source(case_id: int) -> str:
+    """Where the notice came from (a code): it decides how soon it must be reviewed."""
+    with session_scope() as session:
+        return NoticeSource(_source(session, case_id)).value
+
+
+def _source(session: Session, case_id: int) -> str:
+    case = _case(session, case_id)
+    category = session.scalar(select(Concern.category).where(Concern.id == case.concern_id))
+    return str(category).removeprefix("notice-")
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def tell_staff(case_id: int, flow_run_id: str) -> int:
+    """Send each member of staff the DSL chose a link of their own to the notice, once; record
+    who was told. Returns how many were told. The token exists only in its message: a link
+    whose message did not go is replaced on the next try."""
+    settings = get_settings()
+    with session_scope() as session:
+        review = latest_answer(session, case_id, Step.NOTICE_REVIEW)
+        if not isinstance(review, NoticeReview):
+            raise RuntimeError(f"case {case_id} has no review of its notice")
+    told, failed = [], []
+    for staff_id in review.staff_to_tell:
+        outbox_key = f"case:{case_id}:notice:{staff_id}"
+        if already_sent(outbox_key):
+            _mark_sent(case_id, staff_id)
+            told.append(staff_id)
+            continue
+        now = utcnow()
+        with session_scope() as session:
+            session.execute(
+                update(NoticeLink)
+                .where(
+                    NoticeLink.case_id == case_id,
+                    NoticeLink.staff_id == staff_id,
+                    NoticeLink.superseded_at.is_(None),
+                )
+                .values(superseded_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            link = NoticeLink(
+                case_id=case_id,
+                staff_id=staff_id,
+                expires_at=now + timedelta(hours=settings.notice_link_ttl_hours),
+            )
+            token = add_signed(session, link, secret_key(settings), salt=NOTICE_SALT)
+            expires_at = link.expires_at
+        title, body = notice_message(
+            case_id, link=f"{settings.web_url}/notice/{token}", expires_at=expires_at
+        )
+        if deliver(
+            outbox_key,
+            case_id=case_id,
+            tag=f"staff:{staff_id}",
+            kind="notice",
+            title=title,
+            body=body,
+        ):
+            _mark_sent(case_id, staff_id)
+            told.append(staff_id)
+        else:
+            failed.append(staff_id)
+    with session_scope() as session:
+        _system_step(session, case_id, Step.STAFF_TOLD, {"told": told, "failed": failed})
+    return len(told)
+
+
+def _mark_sent(case_id: int, staff_id: str) -> None:
+    with session_scope() as session:
+        session.execute(
+            update(NoticeLink)
+            .where(
+                NoticeLink.case_id == case_id,
+                NoticeLink.staff_id == staff_id,
+                NoticeLink.superseded_at.is_(None),
+                NoticeLink.sent_at.is_(None),
+            )
+            .values(sent_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+
+def notices_of(session: Session, case_id: int) -> list[dict[str, Any]]:
+    """Who was told of a notice, when, and when each first opened it."""
+    links = session.scalars(
+        select(NoticeLink)
+        .where(NoticeLink.case_id == case_id, NoticeLink.superseded_at.is_(None))
+        .order_by(NoticeLink.id)
+    )
+    return [
+        {
+            "staff_id": link.staff_id,
+            "sent_at": link.sent_at.isoformat() if link.sent_at else None,
+            "opened_at": link.opened_at.isoformat() if link.opened_at else None,
+        }
+        for link in links
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Used by the web app (outside any flow).
+
+
+@dataclass(frozen=True)
+class NoticeCheck:
+    outcome: LinkOutcome
+    link: NoticeLink | None = None
+
+
+def check_notice_link(
+    session: Session, link_id: int | None, token: str, *, now: datetime
+) -> NoticeCheck:
+    """Judge a notice link: its holder may open it as often as they need while it lasts."""
+    link = session.get(NoticeLink, link_id) if link_id is not None else None
+    if link is None or link.token_hash != token_hash(token):
+        return NoticeCheck(LinkOutcome.FORGED)
+    if link.superseded_at is not None:
+        return NoticeCheck(LinkOutcome.USED, link)
+    if now >= link.expires_at:
+        return NoticeCheck(LinkOutcome.EXPIRED, link)
+    holder = session.get(Staff, link.staff_id)
+    if holder is None or not holder.active:
+        return NoticeCheck(LinkOutcome.WRONG_PERSON, link)
+    return NoticeCheck(LinkOutcome.VALID, link)
+
+
+def open_notice(link_id: int, *, now: datetime) -> dict[str, Any]:
+    """What the holder is shown, and no more; their first opening is recorded."""
+    with session_scope() as session:
+        link = session.get(NoticeLink, link_id)
+        assert link is not None
+        if link.opened_at is None:
+            link.opened_at = now
+        review = latest_answer(session, link.case_id, Step.NOTICE_REVIEW)
+        assert isinstance(review, NoticeReview)
+        case = _case(session, link.case_id)
+        concern = session.get(Concern, case.concern_id)
+        assert concern is not None
+        child = session.get(Child, concern.child_id)
+        return {
+            "reference": case_reference(link.case_id),
+            "child_ref": child.child_ref if child else None,
+            "what_they_need_to_know": review.what_they_need_to_know,
+            "told_by": review.answered_by,
+            "source_to_parents": review.disclose_source_to_parents,
+            "opened_at": link.opened_at,
+        }
