@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian's Chromium and its driver, for the browser tests (installed once, as root or with sudo).
 BROWSER_DRIVER := /usr/bin/chromedriver
+# The font child protection file documents are set in (Debian's fonts-dejavu-core).
+PDF_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: up test install browser lint bench clean
@@ -25,12 +27,18 @@ $(BROWSER_DRIVER):
 
 browser: $(BROWSER_DRIVER)
 
+$(PDF_FONT):
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends \
+		fonts-dejavu-core \
+	|| { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install \
+		-y -q --no-install-recommends fonts-dejavu-core; }
+
 ## Start the whole stack locally (Prefect server, case database, served flows).
-up: $(STAMP)
+up: $(STAMP) $(PDF_FONT)
 	$(BIN)/safeshare up
 
 ## Install what the tests need and run the whole suite (SQLite and PostgreSQL).
-test: $(STAMP) $(BROWSER_DRIVER)
+test: $(STAMP) $(BROWSER_DRIVER) $(PDF_FONT)
 	$(BIN)/ruff check safeshare flows tasks models deployments tests benchmarks
 	$(BIN)/mypy safeshare flows tasks models deployments
 	$(BIN)/pytest -q -p no:cacheprovider --durations=15

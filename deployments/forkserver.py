@@ -27,6 +27,7 @@ PRELOAD = (
     "flows.plan_event",
     "flows.access_request",
     "flows.notice",
+    "flows.transfer",
     "flows.overdue_check",
 )
 

@@ -26,6 +26,7 @@ from flows.overdue_check import overdue_check
 from flows.plan_event import plan_event
 from flows.retention_review import retention_review
 from flows.sharing_case import sharing_case
+from flows.transfer import transfer
 from models.domain import CaseKind
 from safeshare.settings import Settings, get_settings
 from tasks.run_input import resume_answered_runs
@@ -70,6 +71,13 @@ def runner(settings: Settings) -> Runner:
         name=settings.deployment,
         description="One need-to-know notice: reviewed by the DSL, told to those who need to "
         "know; its only parameter is the case id.",
+        tags=["safeshare"],
+    )
+    served.add_flow(
+        transfer,
+        name=settings.deployment,
+        description="One leaver's child protection file, sent to their next school and "
+        "received; its only parameter is the case id.",
         tags=["safeshare"],
     )
     served.add_flow(

@@ -9,6 +9,7 @@ FLOW_OF_KIND: dict[CaseKind, str] = {
     CaseKind.PLAN_EVENT: "plan-event",
     CaseKind.ACCESS_REQUEST: "access-request",
     CaseKind.NOTICE: "notice",
+    CaseKind.TRANSFER: "transfer",
 }
 
 #: Every flow whose runs carry one case (their only parameter is its id).

@@ -33,6 +33,7 @@ WAITING_TAGS: dict[Step, str] = {
     Step.CONFIRM_RECEIPT: "dsl",
     Step.ACCESS_DECISION: "dsl",  # and each senior leader, on their own address, with a code
     Step.NOTICE_REVIEW: "dsl",
+    Step.TRANSFER_REVIEW: "dsl",
 }
 
 

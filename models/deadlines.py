@@ -228,6 +228,10 @@ DEFAULT_RULES: Mapping[str, DeadlineRule] = {
     # other notices within a working day
     "notice-review-police": DeadlineRule(amount=1, unit=Unit.NEXT_SCHOOL_DAY, whose=Whose.SETTING),
     "notice-review": DeadlineRule(amount=1, unit=Unit.WORKING_DAYS, whose=Whose.SETTING),
+    # the DSL looks at a leaver's file (and considers sharing ahead of the move) within a day
+    "transfer-review": DeadlineRule(amount=1, unit=Unit.WORKING_DAYS, whose=Whose.SETTING),
+    # the file is received within 5 days of an in-year move, or of the new term's first day
+    "transfer-receipt": DeadlineRule(amount=5, unit=Unit.WORKING_DAYS),
 }
 
 #: The waits a case can stand in between a phone referral and its written confirmation.

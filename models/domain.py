@@ -83,6 +83,7 @@ class CaseKind(StrEnum):
     PLAN_EVENT = "plan-event"
     ACCESS_REQUEST = "access-request"  # a pupil or parent asks to see child protection records
     NOTICE = "notice"  # something staff must know, told only to those who need to
+    TRANSFER = "transfer"  # a leaver's child protection file goes to their next school
 
 
 class PlanEventKind(StrEnum):
@@ -106,6 +107,8 @@ class Step(StrEnum):
     RECORD_NOTICE = "record-notice"
     NOTICE_REVIEW = "notice-review"  # the DSL decides who needs to know, and what
     STAFF_TOLD = "staff-told"
+    RECORD_LEAVER = "record-leaver"
+    TRANSFER_REVIEW = "transfer-review"  # the DSL considers sharing before the move
     ASSESS_CRITERIA = "assess-criteria"
     MASH_ADVICE = "mash-advice"
     MANAGEMENT_SIGNOFF = "management-signoff"
@@ -131,6 +134,7 @@ HUMAN_STEPS: dict[Step, frozenset[Role]] = {
     # the policy: "SLT or Designated Person will only disclose any information about a pupil to
     # other members of staff on a need to know basis"
     Step.NOTICE_REVIEW: DSL_ROLES,
+    Step.TRANSFER_REVIEW: DSL_ROLES,
 }
 
 
@@ -249,6 +253,20 @@ class NoticeSource(StrEnum):
     WITHIN_SCHOOL = "within-school"
 
 
+class MoveKind(StrEnum):
+    """When a leaver moves: during the school year, or at the start of a new term."""
+
+    IN_YEAR = "in-year"
+    NEW_TERM = "new-term"
+
+
+class EarlySharing(StrEnum):
+    """What the DSL decided about sharing with the new school before the child arrives."""
+
+    SHARED_IN_ADVANCE = "shared-in-advance"
+    NOT_NEEDED = "not-needed"
+
+
 class ReceiptChannel(StrEnum):
     PHONE = "phone"
     EMAIL = "email"
@@ -353,6 +371,31 @@ class NoticeReview(Frozen):
         default=False,
         description="Tick only if staff may tell parents where this came from (by default the "
         "source is not disclosed to parents).",
+    )
+
+
+class LeaverFacts(Frozen):
+    """A pupil leaving, with where they go (an agency of kind school; None when unknown)."""
+
+    child_ref: ChildRef
+    leaving_on: date
+    destination: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    move: MoveKind
+    new_term_starts: date | None = None
+    recorded_by: StaffId
+
+
+class TransferReview(Frozen):
+    """The DSL's look at a leaver's file before it goes: whether to share anything with the new
+    school ahead of the move, so support is in place when the child arrives."""
+
+    answered_by: StaffId = Field(description="Your staff id (DSL or deputy DSL).")
+    early_sharing: EarlySharing = Field(
+        description="Share anything with the new school before the child arrives (to support a "
+        "victim of abuse or a vulnerable child), or not needed."
+    )
+    note: Text | None = Field(
+        default=None, description="What was shared, with whom and when; or why it is not needed."
     )
 
 

@@ -23,6 +23,7 @@ from models.domain import (
     ReceiptConfirmation,
     Signoff,
     Step,
+    TransferReview,
 )
 
 
@@ -121,7 +122,19 @@ class NoticeReviewForm(_Form, NoticeReview):
         return self
 
 
+class TransferReviewForm(_Form, TransferReview):
+    """The DSL's look at a leaver's file: share anything ahead of the move?"""
+
+    @model_validator(mode="after")
+    def _policy(self) -> Self:
+        _raise_problems(
+            rules.transfer_review_problems(TransferReview.model_validate(self.answer()))
+        )
+        return self
+
+
 AssessCriteriaForm.domain = CriteriaAnswers
+TransferReviewForm.domain = TransferReview
 NoticeReviewForm.domain = NoticeReview
 AccessDecisionForm.domain = AccessDecision
 MashAdviceForm.domain = MashAdvice
@@ -139,6 +152,7 @@ FORMS: dict[Step, type[_Form]] = {
     Step.CONFIRM_RECEIPT: ReceiptForm,
     Step.ACCESS_DECISION: AccessDecisionForm,
     Step.NOTICE_REVIEW: NoticeReviewForm,
+    Step.TRANSFER_REVIEW: TransferReviewForm,
 }
 
 

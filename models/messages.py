@@ -29,6 +29,8 @@ STEP_TITLES: dict[Step, str] = {
     Step.RECORD_NOTICE: "notice recorded",
     Step.NOTICE_REVIEW: "review of a notice",
     Step.STAFF_TOLD: "staff told",
+    Step.RECORD_LEAVER: "leaver recorded",
+    Step.TRANSFER_REVIEW: "review before a child protection file is transferred",
 }
 
 _WHAT_IS_NEEDED: dict[Step, str] = {
@@ -45,6 +47,8 @@ _WHAT_IS_NEEDED: dict[Step, str] = {
     Step.ACCESS_DECISION: "decide a request to see child protection records: consider each "
     "exemption (serious harm, child abuse data, third parties), then say what is released or "
     "redacted, and why (the DSL or a senior leader: not whoever received the request)",
+    Step.TRANSFER_REVIEW: "look at a leaver's child protection file before it goes to their next "
+    "school, and consider sharing anything with that school before the move",
     Step.NOTICE_REVIEW: "review a notice and decide which staff need to know, and the least "
     "they need to know",
 }
@@ -89,6 +93,7 @@ def agency_message(
     phoned_at: datetime | None = None,
     event: str | None = None,
     to_social_worker: bool = False,
+    transfer: str | None = None,
 ) -> tuple[str, str]:
     """Title and body telling an agency that a setting is sharing safeguarding information
     (after a phone referral, that this is its written confirmation; for a Child Protection Plan
@@ -113,6 +118,18 @@ def agency_message(
             "This is the written confirmation of the referral the school made to you by phone "
             f"at {phoned_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC."
         )
+    if transfer == "file":
+        title = f"safeshare {ref}: a child protection file for {whom}"
+        lines = [
+            f"A school is sending you the child protection file of a pupil joining you, under "
+            f"case {ref}, separately from the main pupil file. The file is not in this message."
+        ]
+    elif transfer == "unknown":
+        title = f"safeshare {ref}: a pupil left for an unknown destination, for {whom}"
+        lines = [
+            f"A pupil has left a school and where they have gone is not known (case {ref}). The "
+            "school keeps their child protection file. The details are not in this message."
+        ]
     if link:
         until = f", until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
         lines.append(

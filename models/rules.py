@@ -19,10 +19,13 @@ from models.domain import (
     Assessment,
     Consent,
     CriteriaAnswers,
+    EarlySharing,
     Exemption,
     ExemptionAnswer,
+    LeaverFacts,
     MashAdvice,
     MashContext,
+    MoveKind,
     NoticeReview,
     Outcome,
     ParentsChoice,
@@ -36,6 +39,7 @@ from models.domain import (
     StaffMember,
     Step,
     StepSummary,
+    TransferReview,
 )
 
 _CRITERIA = (
@@ -284,6 +288,32 @@ def notice_review_problems(answer: NoticeReview) -> list[Problem]:
     return problems
 
 
+def transfer_review_problems(answer: TransferReview) -> list[Problem]:
+    """Sharing ahead of a move is recorded: what, with whom and when."""
+    if answer.early_sharing is EarlySharing.SHARED_IN_ADVANCE and not answer.note:
+        return [
+            Problem(
+                code="early-sharing-note-missing",
+                message="Say what was shared with the new school, with whom and when (note).",
+            )
+        ]
+    return []
+
+
+def leaver_problems(facts: LeaverFacts) -> list[Problem]:
+    """A move at the start of a new term says when that term starts; its deadline runs then."""
+    if facts.move is MoveKind.NEW_TERM and facts.new_term_starts is None:
+        return [Problem(code="new-term-date-missing", message="Give the new term's first day.")]
+    if facts.new_term_starts is not None and facts.new_term_starts < facts.leaving_on:
+        return [
+            Problem(
+                code="new-term-before-leaving",
+                message="The new term cannot start before the pupil leaves.",
+            )
+        ]
+    return []
+
+
 def parents_route(answer: ParentsDecision) -> MashContext | None:
     """When telling parents could increase the risk, advice must be sought from MASH first."""
     return MashContext.PARENTS_RISK if answer.choice is ParentsChoice.NOT_TOLD_RISK else None
@@ -438,6 +468,10 @@ def summarise(step: Step, slot: str, answer: object) -> StepSummary:
         )
     if isinstance(answer, ReceiptConfirmation):
         return StepSummary(step=step, slot=slot, actor=answer.answered_by, outcome="confirmed")
+    if isinstance(answer, TransferReview):
+        return StepSummary(
+            step=step, slot=slot, actor=answer.answered_by, outcome=answer.early_sharing.value
+        )
     if isinstance(answer, NoticeReview):
         return StepSummary(
             step=step,

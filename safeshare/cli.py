@@ -23,6 +23,8 @@ from models.domain import (
     AgencyKind,
     Category,
     ConcernFacts,
+    LeaverFacts,
+    MoveKind,
     NoticeFacts,
     NoticeSource,
     PlanEventFacts,
@@ -55,6 +57,10 @@ events_app = typer.Typer(
     help="Child Protection Plan events (exclusions, unexplained absences, changes in "
     "circumstances): children's social care and the social worker are told at once.",
 )
+leaver_app = typer.Typer(
+    no_args_is_help=True,
+    help="Leavers: the child protection file goes to the next school.",
+)
 notice_app = typer.Typer(
     no_args_is_help=True,
     help="Need-to-know notices: staff are told only what they need to know.",
@@ -76,6 +82,7 @@ for sub, name in (
     (events_app, "events"),
     (access_app, "access-request"),
     (notice_app, "notice"),
+    (leaver_app, "leaver"),
 ):
     app.add_typer(sub, name=name)
 
@@ -799,6 +806,101 @@ def events_import(
     _fail_unstarted(results)
 
 
+@leaver_app.command("record")
+@friendly
+def leaver_record(
+    child: Annotated[str, typer.Option(help="The leaver's reference.")],
+    leaving_on: Annotated[str, typer.Option(help="Their last day, YYYY-MM-DD.")],
+    destination: Annotated[
+        str, typer.Option(help="The next school's agency code (kind school), or 'unknown'.")
+    ],
+    move: Annotated[MoveKind, typer.Option(help="in-year, or new-term (from a term's start).")],
+    recorded_by: Annotated[str, typer.Option(help="Your staff id (DSL or deputy).")],
+    new_term_starts: Annotated[
+        str | None, typer.Option(help="For a new-term move: the term's first day, YYYY-MM-DD.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Record a leaver: their child protection file goes to the next school's DSL (after the
+    DSL has considered sharing ahead of the move), to be received within 5 working days of the
+    move or of the new term's start; an unknown destination tells the local authority."""
+    from safeshare.access import require
+    from tasks.transfers import record_leaver
+
+    require(recorded_by, Action.ACT_ON_CASE)
+    try:
+        facts = LeaverFacts(
+            child_ref=child,
+            leaving_on=_parse_day_option(leaving_on, "--leaving-on"),
+            destination=None if destination.strip().lower() == "unknown" else destination,
+            move=move,
+            new_term_starts=(
+                _parse_day_option(new_term_starts, "--new-term-starts") if new_term_starts else None
+            ),
+            recorded_by=recorded_by,
+        )
+    except ValidationError as exc:
+        from models.forms import problems_from_validation
+
+        raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
+    case_id = record_leaver(facts)
+    flow_run_id, problem = _start_case(case_id)
+    result = {"case_id": case_id, "reference": _ref(case_id), "flow_run_id": flow_run_id}
+    if as_json:
+        emit_json(result | {"started": problem is None, "error": problem})
+    else:
+        out.print(f"Recorded the leaver as case {case_id} ({_ref(case_id)}).", markup=False)
+    if problem is not None:
+        fail(
+            f"case {case_id} is recorded but its workflow did not start ({problem}); "
+            f"start it with `safeshare case start {case_id}` once the stack is up."
+        )
+
+
+def _parse_day_option(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{option} '{text}' is not a date in the form YYYY-MM-DD.") from None
+
+
+@case_app.command("export")
+@friendly
+def case_export(
+    case_or_child: Annotated[
+        str, typer.Argument(help="A case id (its child's whole file) or a child's reference.")
+    ],
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the PDF.")],
+) -> None:
+    """Write a child's whole child protection file as one document (PDF), as it goes to a new
+    school: for a child protection conference. Readable by its owner only."""
+    from safeshare.audit import record_read
+    from safeshare.db import session_scope
+    from tasks.cp_file import FileError, cases_of_child, child_file, child_of_case, write_file
+
+    allowed(Action.READ_CASE)
+    try:
+        child_ref = child_of_case(int(case_or_child)) if case_or_child.isdigit() else case_or_child
+        case_ids = cases_of_child(child_ref)
+        for case_id in case_ids:  # every case in it must be one the person may read
+            allowed(Action.READ_CASE, case_id)
+        if not case_ids:
+            raise UserError(f"{child_ref} has no cases: there is no file to export.")
+        if out_path.exists():
+            raise UserError(f"'{out_path}' exists: give a new file name.")
+        document = child_file(child_ref, purpose="for a child protection conference")
+        write_file(out_path, document)
+    except FileError as exc:
+        raise UserError(str(exc).rstrip(".") + ".") from None
+    with session_scope() as session:
+        for case_id in case_ids:
+            record_read(session, "cp-file", case_id=case_id, form="pdf")
+    out.print(
+        f"Wrote the child protection file of {child_ref} ({len(case_ids)} case(s)) to {out_path}.",
+        markup=False,
+    )
+
+
 @notice_app.command("record")
 @friendly
 def notice_record(
@@ -1063,6 +1165,7 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
         "plan-event": "Child Protection Plan event for",
         "access-request": "Request to see the records of",
         "notice": "Notice about",
+        "transfer": "Leaver:",
     }.get(case["kind"], "Concern about")
     out.print(
         f"{opened} {concern['child_ref']} ({concern['category']}) at "

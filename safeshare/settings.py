@@ -115,6 +115,16 @@ class Settings(BaseSettings):
         description="When the school day starts (HH:MM, English time): notices due before the "
         "next school day are due then.",
     )
+    local_authority_agency: str = Field(
+        default="csc",
+        description="The agency told when a leaver's destination is not known (the local "
+        "authority's children's services).",
+    )
+    pdf_font: Path = Field(
+        default=Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+        description="A TrueType font for child protection file documents (Debian: "
+        "fonts-dejavu-core); its -Bold sibling is used for headings when present.",
+    )
     notice_link_ttl_hours: float = Field(
         default=14 * 24, gt=0, description="How long a member of staff's notice link stays valid."
     )

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from models import rules
-from models.domain import Step
+from models.domain import CaseKind, Step
 from models.messages import case_reference
 from models.tables import Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
 from safeshare.db import session_scope
@@ -22,6 +22,7 @@ from tasks.records import (
     phone_referral,
     staff_directory,
 )
+from tasks.transfers import leaver_summary
 
 
 def _iso(value: Any) -> str | None:
@@ -145,6 +146,9 @@ def show_case(case_id: int) -> dict[str, Any]:
                 "recorded_by": receipt.recorded_by,
             },
             "notices": notices_of(session, case_id),
+            "leaver": leaver_summary(session, case_id)
+            if case.kind == CaseKind.TRANSFER.value
+            else None,
             "notifications": [
                 {
                     "key": n.key,

@@ -34,6 +34,7 @@ def notify_agency(case_id: int, flow_run_id: str) -> str:
     The token exists only in the message: a link whose message did not go is spent, and the
     next try sends a new one."""
     from tasks.records import phone_referral, plan_event_facts
+    from tasks.transfers import transfer_kind
 
     with session_scope() as session:
         disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
@@ -44,6 +45,7 @@ def notify_agency(case_id: int, flow_run_id: str) -> str:
         case = session.get(Case, case_id)
         assert case is not None
         event = None
+        moving = transfer_kind(session, case_id)
         recipients: list[tuple[str | None, str]] = [(None, f"agency:{agency}")]
         if case.kind == CaseKind.PLAN_EVENT:
             facts = plan_event_facts(session, case_id)
@@ -59,6 +61,7 @@ def notify_agency(case_id: int, flow_run_id: str) -> str:
             tag=tag,
             phoned_at=called.phoned_at if called else None,
             event=event,
+            transfer=moving,
         )
     return agency
 
@@ -82,6 +85,7 @@ def _send_receipt_link(
     tag: str,
     phoned_at: datetime | None,
     event: str | None,
+    transfer: str | None = None,
 ) -> None:
     outbox_key = f"case:{case_id}:notify-agency:{tag}"
     if already_sent(outbox_key):
@@ -123,6 +127,7 @@ def _send_receipt_link(
         phoned_at=phoned_at,
         event=event,
         to_social_worker=recipient == SOCIAL_WORKER,
+        transfer=transfer,
     )
     deliver(outbox_key, case_id=case_id, tag=tag, kind="disclosure", title=title, body=body)
 

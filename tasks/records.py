@@ -272,6 +272,7 @@ def start_case(case_id: int, flow_run_id: str) -> int:
             CaseKind.PLAN_EVENT.value: Step.RECORD_EVENT,
             CaseKind.ACCESS_REQUEST.value: Step.RECORD_REQUEST,
             CaseKind.NOTICE.value: Step.RECORD_NOTICE,
+            CaseKind.TRANSFER.value: Step.RECORD_LEAVER,
         }.get(case.kind, Step.RECORD_CONCERN)
         _system_step(session, case_id, first, {"concern_id": case.concern_id})
     return case_id

@@ -301,9 +301,12 @@ def create_app() -> FastAPI:
         values: dict[str, str],
         problems: list[str],
     ) -> HTMLResponse:
+        from tasks.transfers import transfer_kind
+
         with RECEIPT.acting(link), session_scope() as session:
             shared = disclosure_summary(session, link.case_id)
             record_read(session, "disclosure", case_id=link.case_id, link=link.id)
+            file = transfer_kind(session, link.case_id) == "file"
         return page(
             request,
             "receipt.html",
@@ -312,7 +315,37 @@ def create_app() -> FastAPI:
             csrf=csrf,
             values=values,
             problems=problems,
+            file_url=f"{request.url.path.rstrip('/')}/file" if file else None,
         )
+
+    @app.get("/receipt/{token}/file")
+    def receipt_file(request: Request, token: str) -> Response:
+        """The child protection file a transfer sends, for the new school's DSL to download
+        (as often as they need while the link lasts; confirming receipt spends it)."""
+        from tasks.cp_file import child_file, child_of_case
+        from tasks.transfers import transfer_kind
+
+        outcome, link = judge(request, token, utcnow(), door=RECEIPT)
+        if outcome is not LinkOutcome.VALID:
+            return refused(request, token, link, outcome, door=RECEIPT)
+        with session_scope() as session:
+            is_file = transfer_kind(session, link.case_id) == "file"
+        if not is_file:
+            return refused(request, token, link, LinkOutcome.FORGED, door=RECEIPT)
+        child_ref = child_of_case(link.case_id)
+        with RECEIPT.acting(link):
+            document = child_file(child_ref, purpose=f"for {link.agency_code}, on transfer")
+            with session_scope() as session:
+                record_read(session, "cp-file", case_id=link.case_id, link=link.id)
+        response = Response(
+            content=document,
+            media_type="application/pdf",
+            headers={
+                **SECURITY_HEADERS,
+                "Content-Disposition": f'attachment; filename="cp-file-{child_ref}.pdf"',
+            },
+        )
+        return finish(request, token, link, "downloaded", 200, response, door=RECEIPT)
 
     @app.api_route("/receipt/{token}", methods=["GET", "HEAD"])
     def show_receipt(request: Request, token: str) -> Response:

@@ -80,6 +80,7 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> Non
             "plan-event",
             "access-request",
             "notice",
+            "transfer",
             "overdue-check",
             "retention-review",
         }

@@ -587,6 +587,8 @@ MAY_ANSWER: dict[Step, set[Role]] = {
     # "SLT or Designated Person will only disclose any information about a pupil to other
     # members of staff on a need to know basis": the DSL decides who needs to know
     Step.NOTICE_REVIEW: {Role.DSL, Role.DEPUTY_DSL},
+    # "The DSL will consider sharing relevant information with the new school in advance"
+    Step.TRANSFER_REVIEW: {Role.DSL, Role.DEPUTY_DSL},
 }
 NOT_ANSWERED = [s for s in Step if s not in MAY_ANSWER]
 

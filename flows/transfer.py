@@ -1,0 +1,53 @@
+"""A pupil leaves: their child protection file goes with them. The DSL first looks at the file
+and considers sharing anything with the new school ahead of the move; the whole file then goes
+to the new school's DSL through a link of their own (as one document, separate from the main
+pupil file), and its receipt is due within 5 working days of the move (or of the new term's
+start), chased and escalated until confirmed. When nobody knows where the pupil went, the
+school keeps the file and the local authority is told instead."""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from flows.kinds import FLOW_OF_KIND
+from flows.sharing_case import finish
+from flows.waiting import wait_for_answer
+from models.domain import CaseKind, CaseStatus, Step
+from safeshare.audit import act_as
+from tasks.receipts import RECEIPT_SLOT, notify_agency
+from tasks.records import start_case
+from tasks.transfers import transfer_plan, write_transfer_disclosure
+
+#: The flow's name in Prefect (and the first half of its deployment's name).
+FLOW_NAME = FLOW_OF_KIND[CaseKind.TRANSFER]
+
+
+@flow(name=FLOW_NAME, persist_result=True, log_prints=False)
+def transfer(case_id: int) -> str:
+    """Send one leaver's child protection file to their next school, and see it received."""
+    run_id = str(flow_run.get_id())
+    act_as("system", f"transfer run {run_id}")
+
+    # 1. The leaver is in the case database: where to, when, what kind of move.
+    start_case(case_id, run_id)
+
+    # 2. The DSL looks at the file and considers sharing ahead of the move.
+    wait_for_answer(case_id, run_id, Step.TRANSFER_REVIEW, "transfer-review-0")
+
+    # 3. The file goes to the new school's DSL (or the local authority hears of an unknown
+    #    destination), with a link of their own to read it and confirm receipt.
+    plan = transfer_plan(case_id)
+    write_transfer_disclosure(case_id, plan)
+    notify_agency(case_id, run_id)
+
+    # 4. Receipt, due 5 working days from the move or the new term's first day.
+    receipt = wait_for_answer(
+        case_id,
+        run_id,
+        Step.CONFIRM_RECEIPT,
+        RECEIPT_SLOT,
+        deadline="transfer-receipt",
+        clock_from=plan.clock_from,
+    )
+    return finish(case_id, CaseStatus.SHARED, receipt)

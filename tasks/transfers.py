@@ -1,0 +1,199 @@
+"""Where a leaver's transfer is written: the leaver as recorded (where they go, when, what kind
+of move), the disclosure to the next school (or, when nobody knows where they went, to the local
+authority), and what the flow needs to know to set its deadline."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.deadlines import ENGLAND
+from models.domain import (
+    SPECIAL_CATEGORY_CONDITION,
+    AgencyKind,
+    CaseKind,
+    Consent,
+    Frozen,
+    LawfulBasis,
+    LeaverFacts,
+    MoveKind,
+    Step,
+    TransferReview,
+)
+from models.rules import leaver_problems
+from models.tables import Agency, Case, CaseStep, Child, Concern, Disclosure, Staff
+from safeshare.db import session_scope
+from safeshare.settings import get_settings
+from tasks.directory import DirectoryError
+from tasks.records import _case, _system_step, latest_answer
+
+PURPOSE = (
+    "Keeping children safe in education: a leaver's child protection file goes to their next "
+    "school, separately from the main pupil file, and its receipt is confirmed."
+)
+UNKNOWN_PURPOSE = (
+    "A pupil left and their destination is not known: the local authority is told, and the "
+    "school keeps the child protection file until the new school is known."
+)
+
+
+def record_leaver(facts: LeaverFacts) -> int:
+    """Record a pupil leaving (where to, when, what kind of move) and open its transfer case;
+    returns the case id."""
+    problems = leaver_problems(facts)
+    if problems:
+        raise DirectoryError("; ".join(p.message for p in problems) + ".")
+    with session_scope() as session:
+        child = session.scalar(select(Child).where(Child.child_ref == facts.child_ref))
+        if child is None:
+            raise DirectoryError(f"No child has the reference '{facts.child_ref}'.")
+        recorder = session.get(Staff, facts.recorded_by)
+        if recorder is None or not recorder.active:
+            raise DirectoryError(f"No active member of staff has the id '{facts.recorded_by}'.")
+        if facts.destination is not None:
+            school = session.get(Agency, facts.destination)
+            if school is None or school.kind != AgencyKind.SCHOOL.value:
+                raise DirectoryError(
+                    f"No school is in the agency directory as '{facts.destination}': add it "
+                    "with `safeshare agency add CODE --kind school --notify URL` (its DSL's "
+                    "address), or give --destination unknown."
+                )
+        concern = Concern(
+            child_id=child.id,
+            raised_by=facts.recorded_by,
+            category=f"leaver-{facts.move.value}",
+            occurred_at=datetime.combine(facts.leaving_on, time(0), tzinfo=ENGLAND),
+            what_happened="",
+        )
+        session.add(concern)
+        session.flush()
+        case = Case(concern_id=concern.id, kind=CaseKind.TRANSFER.value, status="open")
+        session.add(case)
+        session.flush()
+        session.add(
+            CaseStep(
+                case_id=case.id,
+                step=Step.RECORD_LEAVER.value,
+                slot=Step.RECORD_LEAVER.value,
+                key=f"{Step.RECORD_LEAVER.value}-a0",
+                accepted=True,
+                actor=facts.recorded_by,
+                channel="cli",
+                data={"concern_id": concern.id, **facts.model_dump(mode="json")},
+            )
+        )
+        return case.id
+
+
+def leaver_of(session: Session, case_id: int) -> LeaverFacts:
+    """The leaver a transfer case was opened for, as recorded."""
+    data = session.scalar(
+        select(CaseStep.data).where(
+            CaseStep.case_id == case_id, CaseStep.step == Step.RECORD_LEAVER.value
+        )
+    )
+    if not isinstance(data, dict):
+        raise RuntimeError(f"case {case_id} records no leaver")
+    return LeaverFacts.model_validate({k: v for k, v in data.items() if k != "concern_id"})
+
+
+class TransferPlan(Frozen):
+    """What the transfer flow needs: codes and times, nothing personal."""
+
+    known: bool  # the destination is known: the file goes there
+    agency: str  # the school's agency code, or the local authority's
+    clock_from: datetime  # when the 5 days for the file's receipt start
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def transfer_plan(case_id: int) -> TransferPlan:
+    with session_scope() as session:
+        leaver = leaver_of(session, case_id)
+    start: date = leaver.leaving_on
+    if leaver.move is MoveKind.NEW_TERM and leaver.new_term_starts is not None:
+        start = leaver.new_term_starts  # the first 5 days of the new term
+    return TransferPlan(
+        known=leaver.destination is not None,
+        agency=leaver.destination or get_settings().local_authority_agency,
+        clock_from=datetime.combine(start, time(0), tzinfo=ENGLAND),
+    )
+
+
+def _records_in_file(session: Session, case_id: int) -> int:
+    """How many cases the child's file holds (transfers themselves left out)."""
+    case = _case(session, case_id)
+    child_id = session.scalar(select(Concern.child_id).where(Concern.id == case.concern_id))
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Case)
+            .join(Concern, Case.concern_id == Concern.id)
+            .where(Concern.child_id == child_id, Case.kind != CaseKind.TRANSFER.value)
+        )
+        or 0
+    )
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def write_transfer_disclosure(case_id: int, plan: TransferPlan) -> str:
+    """Record, once, what goes to the next school (the whole file) or to the local authority
+    (that the pupil left for an unknown destination), decided by the DSL who reviewed it."""
+    with session_scope() as session:
+        if session.scalar(select(Disclosure.id).where(Disclosure.case_id == case_id)):
+            return plan.agency
+        leaver = leaver_of(session, case_id)
+        review = latest_answer(session, case_id, Step.TRANSFER_REVIEW)
+        if not isinstance(review, TransferReview):
+            raise RuntimeError(f"case {case_id} has no review of its transfer")
+        records = _records_in_file(session, case_id)
+        if plan.known:
+            information = (
+                f"The child protection file of pupil {leaver.child_ref}, who leaves on "
+                f"{leaver.leaving_on.isoformat()} ({leaver.move.value} move): {records} "
+                "record(s), as one document behind this link, separate from the main pupil file."
+            )
+        else:
+            information = (
+                f"Pupil {leaver.child_ref} left on {leaver.leaving_on.isoformat()}; where they "
+                f"have gone is not known. The school keeps their child protection file "
+                f"({records} record(s)) and will send it when their new school is known."
+            )
+        session.add(
+            Disclosure(
+                case_id=case_id,
+                agency_code=plan.agency,
+                information=information,
+                purpose=PURPOSE if plan.known else UNKNOWN_PURPOSE,
+                lawful_basis=LawfulBasis.PUBLIC_TASK.value,
+                special_category_condition=SPECIAL_CATEGORY_CONDITION,
+                consent=Consent.NOT_SOUGHT.value,
+                decided_by=review.answered_by,
+                cosigned_by=None,
+            )
+        )
+        _system_step(
+            session,
+            case_id,
+            Step.NOTIFY_AGENCY,
+            {"agency": plan.agency, "file": plan.known, "records": records},
+        )
+        return plan.agency
+
+
+def transfer_kind(session: Session, case_id: int) -> str | None:
+    """For the agency's message and page: "file" when a file goes to a school, "unknown" when
+    the local authority is told of an unknown destination; None for other cases."""
+    case = _case(session, case_id)
+    if case.kind != CaseKind.TRANSFER.value:
+        return None
+    return "file" if leaver_of(session, case_id).destination is not None else "unknown"
+
+
+def leaver_summary(session: Session, case_id: int) -> dict[str, Any]:
+    leaver = leaver_of(session, case_id)
+    return leaver.model_dump(mode="json")
