@@ -5,14 +5,12 @@ each exemption considered and what is released or redacted and why, within one m
 from __future__ import annotations
 
 from prefect import flow
-from prefect.runtime import flow_run
 
-from flows.kinds import FLOW_OF_KIND
+from flows.kinds import FLOW_OF_KIND, begin_case
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.domain import CaseKind, CaseStatus, Step
-from safeshare.audit import act_as
-from tasks.records import request_received_at, start_case
+from tasks.records import request_received_at
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
 FLOW_NAME = FLOW_OF_KIND[CaseKind.ACCESS_REQUEST]
@@ -23,11 +21,8 @@ ACCESS_REQUEST_DEADLINE = "access-request"
 @flow(name=FLOW_NAME, persist_result=True, log_prints=False)
 def access_request(case_id: int) -> str:
     """Route one request to see records to the DSL and the management team; record the decision."""
-    run_id = str(flow_run.get_id())
-    act_as("system", f"access-request run {run_id}")
-
     # 1. The request is in the case database, with who received it and when.
-    start_case(case_id, run_id)
+    run_id = begin_case(case_id, FLOW_NAME)
 
     # 2. The DSL or a senior leader decides, within one month of the request's receipt.
     decision = wait_for_answer(

@@ -6,15 +6,13 @@ and when each opened it, is recorded."""
 from __future__ import annotations
 
 from prefect import flow
-from prefect.runtime import flow_run
 
-from flows.kinds import FLOW_OF_KIND
+from flows.kinds import FLOW_OF_KIND, begin_case
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.domain import CaseKind, CaseStatus, NoticeSource, Step
-from safeshare.audit import act_as
 from tasks.notices import notice_source, tell_staff
-from tasks.records import request_received_at, start_case
+from tasks.records import request_received_at
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
 FLOW_NAME = FLOW_OF_KIND[CaseKind.NOTICE]
@@ -23,11 +21,8 @@ FLOW_NAME = FLOW_OF_KIND[CaseKind.NOTICE]
 @flow(name=FLOW_NAME, persist_result=True, log_prints=False)
 def notice(case_id: int) -> str:
     """Have the DSL decide who needs to know of one notice, then tell each of them."""
-    run_id = str(flow_run.get_id())
-    act_as("system", f"notice run {run_id}")
-
     # 1. The notice is in the case database, as the DSL recorded it.
-    start_case(case_id, run_id)
+    run_id = begin_case(case_id, FLOW_NAME)
 
     # 2. The DSL reviews it: a police domestic abuse notification before the next school day.
     police = notice_source(case_id) == NoticeSource.POLICE_DOMESTIC_ABUSE.value

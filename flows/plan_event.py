@@ -6,17 +6,15 @@ and the case waits for confirmation of receipt, due the same day."""
 from __future__ import annotations
 
 from prefect import flow
-from prefect.runtime import flow_run
 
-from flows.kinds import FLOW_OF_KIND
+from flows.kinds import FLOW_OF_KIND, begin_case
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.domain import CaseKind, CaseStatus, Step
 from models.messages import plan_event_note
 from models.plan_events import PLAN_EVENT_RECEIPT
-from safeshare.audit import act_as
 from tasks.receipts import RECEIPT_SLOT, notify_agency
-from tasks.records import start_case, write_plan_disclosure
+from tasks.records import write_plan_disclosure
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
 FLOW_NAME = FLOW_OF_KIND[CaseKind.PLAN_EVENT]
@@ -25,11 +23,8 @@ FLOW_NAME = FLOW_OF_KIND[CaseKind.PLAN_EVENT]
 @flow(name=FLOW_NAME, persist_result=True, log_prints=False)
 def plan_event(case_id: int) -> str:
     """Tell children's social care and the social worker of one plan event; wait for receipt."""
-    run_id = str(flow_run.get_id())
-    act_as("system", f"plan-event run {run_id}")
-
     # 1. The event is in the case database (recorded, or imported from a feed).
-    start_case(case_id, run_id)
+    run_id = begin_case(case_id, FLOW_NAME)
 
     # 2. Immediately: the disclosure is recorded, then children's social care and the pupil's
     #    social worker are told, each with a link to read it and confirm receipt.

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from prefect import flow
-from prefect.runtime import flow_run
 
-from flows.kinds import FLOW_OF_KIND
+from flows.kinds import FLOW_OF_KIND, begin_case
 from flows.waiting import wait_for_answer
 from models.domain import CaseKind, CaseStatus, MashContext, Outcome, Reason, Step, StepSummary
 from models.messages import not_ratified_message, outcome_message
-from safeshare.audit import act_as
 from tasks.notify import notify
 from tasks.receipts import notify_agency
-from tasks.records import close_case, record_emergency_share, start_case, write_disclosure
+from tasks.records import close_case, record_emergency_share, write_disclosure
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
 FLOW_NAME = FLOW_OF_KIND[CaseKind.SHARING]
@@ -21,11 +19,8 @@ FLOW_NAME = FLOW_OF_KIND[CaseKind.SHARING]
 @flow(name=FLOW_NAME, persist_result=True, log_prints=False)
 def sharing_case(case_id: int) -> str:
     """Carry one sharing case from recorded concern to confirmed receipt, or to not sharing."""
-    run_id = str(flow_run.get_id())
-    act_as("system", f"sharing-case run {run_id}")  # how the audit trail names its writes
-
     # 1. Record concern: the concern is in the case database; the DSL is told below.
-    start_case(case_id, run_id)
+    run_id = begin_case(case_id, FLOW_NAME)
 
     # 2. Assess criteria, seeking MASH advice while there is not enough to decide.
     assessment = wait_for_answer(case_id, run_id, Step.ASSESS_CRITERIA, "assess-criteria-0")

@@ -8,15 +8,12 @@ school keeps the file and the local authority is told instead."""
 from __future__ import annotations
 
 from prefect import flow
-from prefect.runtime import flow_run
 
-from flows.kinds import FLOW_OF_KIND
+from flows.kinds import FLOW_OF_KIND, begin_case
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.domain import CaseKind, CaseStatus, Step
-from safeshare.audit import act_as
 from tasks.receipts import RECEIPT_SLOT, notify_agency
-from tasks.records import start_case
 from tasks.transfers import transfer_plan, write_transfer_disclosure
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
@@ -26,11 +23,8 @@ FLOW_NAME = FLOW_OF_KIND[CaseKind.TRANSFER]
 @flow(name=FLOW_NAME, persist_result=True, log_prints=False)
 def transfer(case_id: int) -> str:
     """Send one leaver's child protection file to their next school, and see it received."""
-    run_id = str(flow_run.get_id())
-    act_as("system", f"transfer run {run_id}")
-
     # 1. The leaver is in the case database: where to, when, what kind of move.
-    start_case(case_id, run_id)
+    run_id = begin_case(case_id, FLOW_NAME)
 
     # 2. The DSL looks at the file and considers sharing ahead of the move.
     wait_for_answer(case_id, run_id, Step.TRANSFER_REVIEW, "transfer-review-0")

@@ -671,17 +671,7 @@ def concern_record(
 
         raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
     case_id = record_concern(facts)
-    flow_run_id, problem = _start_case(case_id)
-    result = {"case_id": case_id, "reference": _ref(case_id), "flow_run_id": flow_run_id}
-    if as_json:
-        emit_json(result | {"started": problem is None, "error": problem})
-    else:
-        out.print(f"Recorded concern as case {case_id} ({_ref(case_id)}).", markup=False)
-    if problem is not None:
-        fail(
-            f"case {case_id} is recorded but its workflow did not start ({problem}); "
-            f"start it with `safeshare case start {case_id}` once the stack is up."
-        )
+    _start_and_report(case_id, as_json, "Recorded concern")
 
 
 @events_app.command("record")
@@ -844,17 +834,7 @@ def leaver_record(
 
         raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
     case_id = record_leaver(facts)
-    flow_run_id, problem = _start_case(case_id)
-    result = {"case_id": case_id, "reference": _ref(case_id), "flow_run_id": flow_run_id}
-    if as_json:
-        emit_json(result | {"started": problem is None, "error": problem})
-    else:
-        out.print(f"Recorded the leaver as case {case_id} ({_ref(case_id)}).", markup=False)
-    if problem is not None:
-        fail(
-            f"case {case_id} is recorded but its workflow did not start ({problem}); "
-            f"start it with `safeshare case start {case_id}` once the stack is up."
-        )
+    _start_and_report(case_id, as_json, "Recorded the leaver")
 
 
 def _parse_day_option(text: str, option: str) -> date:
@@ -933,17 +913,7 @@ def notice_record(
 
         raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
     case_id = record_notice(facts, now=datetime.now(UTC))
-    flow_run_id, problem = _start_case(case_id)
-    result = {"case_id": case_id, "reference": _ref(case_id), "flow_run_id": flow_run_id}
-    if as_json:
-        emit_json(result | {"started": problem is None, "error": problem})
-    else:
-        out.print(f"Recorded the notice as case {case_id} ({_ref(case_id)}).", markup=False)
-    if problem is not None:
-        fail(
-            f"case {case_id} is recorded but its workflow did not start ({problem}); "
-            f"start it with `safeshare case start {case_id}` once the stack is up."
-        )
+    _start_and_report(case_id, as_json, "Recorded the notice")
 
 
 @access_app.command("record")
@@ -979,17 +949,7 @@ def access_request_record(
 
         raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
     case_id = record_access_request(facts, now=datetime.now(UTC))
-    flow_run_id, problem = _start_case(case_id)
-    result = {"case_id": case_id, "reference": _ref(case_id), "flow_run_id": flow_run_id}
-    if as_json:
-        emit_json(result | {"started": problem is None, "error": problem})
-    else:
-        out.print(f"Recorded the request as case {case_id} ({_ref(case_id)}).", markup=False)
-    if problem is not None:
-        fail(
-            f"case {case_id} is recorded but its workflow did not start ({problem}); "
-            f"start it with `safeshare case start {case_id}` once the stack is up."
-        )
+    _start_and_report(case_id, as_json, "Recorded the request")
 
 
 def _refuse_feed(name: str, problems: list[str]) -> NoReturn:
@@ -1039,6 +999,22 @@ def _fail_unstarted(results: list[dict[str, Any]]) -> None:
             f"case(s) {', '.join(map(str, unstarted))} are recorded but their workflow did not "
             f"start ({next(r['error'] for r in results if not r['started'])}); start each with "
             "`safeshare case start CASE_ID` once the stack is up."
+        )
+
+
+def _start_and_report(case_id: int, as_json: bool, recorded: str) -> None:
+    """Start a newly recorded case's workflow and say so (or, when it could not start, that the
+    record is safe and how to start it)."""
+    flow_run_id, problem = _start_case(case_id)
+    result = {"case_id": case_id, "reference": _ref(case_id), "flow_run_id": flow_run_id}
+    if as_json:
+        emit_json(result | {"started": problem is None, "error": problem})
+    else:
+        out.print(f"{recorded} as case {case_id} ({_ref(case_id)}).", markup=False)
+    if problem is not None:
+        fail(
+            f"case {case_id} is recorded but its workflow did not start ({problem}); "
+            f"start it with `safeshare case start {case_id}` once the stack is up."
         )
 
 

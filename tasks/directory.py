@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from models.domain import (
     AccessRequestFacts,
@@ -264,34 +265,59 @@ def _record_plan_events(
         return recorded
 
 
+def open_case(
+    session: Session,
+    *,
+    kind: CaseKind,
+    child_ref: str,
+    recorded_by: str,
+    category: str,
+    occurred_at: datetime,
+    what_happened: str,
+    now: datetime | None,
+) -> Case:
+    """Write what opened a case (a request, a notice, a leaver) and the case itself, after the
+    checks every such record needs: a known child, an active recorder and, when `now` is
+    given, a time that is not in the future."""
+    from models.plan_events import FUTURE_SLACK
+
+    child = session.scalar(select(Child).where(Child.child_ref == child_ref))
+    if child is None:
+        raise DirectoryError(f"No child has the reference '{child_ref}'.")
+    recorder = session.get(Staff, recorded_by)
+    if recorder is None or not recorder.active:
+        raise DirectoryError(f"No active member of staff has the id '{recorded_by}'.")
+    if now is not None and occurred_at > now + FUTURE_SLACK:
+        raise DirectoryError(f"The time {occurred_at.isoformat()} is in the future.")
+    concern = Concern(
+        child_id=child.id,
+        raised_by=recorded_by,
+        category=category,
+        occurred_at=occurred_at,
+        what_happened=what_happened,
+    )
+    session.add(concern)
+    session.flush()
+    case = Case(concern_id=concern.id, kind=kind.value, status="open")
+    session.add(case)
+    session.flush()
+    return case
+
+
 def record_access_request(facts: AccessRequestFacts, *, now: datetime) -> int:
     """Record a pupil's or parent's request to see child protection records and open its case
     (routed to the DSL or the SLT, never decided by whoever received it); returns the case id."""
-    from models.plan_events import FUTURE_SLACK
-
     with session_scope() as session:
-        child = session.scalar(select(Child).where(Child.child_ref == facts.child_ref))
-        if child is None:
-            raise DirectoryError(f"No child has the reference '{facts.child_ref}'.")
-        receiver = session.get(Staff, facts.received_by)
-        if receiver is None or not receiver.active:
-            raise DirectoryError(f"No active member of staff has the id '{facts.received_by}'.")
-        if facts.received_at > now + FUTURE_SLACK:
-            raise DirectoryError(
-                f"The request's time {facts.received_at.isoformat()} is in the future."
-            )
-        concern = Concern(
-            child_id=child.id,
-            raised_by=facts.received_by,
+        case = open_case(
+            session,
+            kind=CaseKind.ACCESS_REQUEST,
+            child_ref=facts.child_ref,
+            recorded_by=facts.received_by,
             category=f"request-{facts.requester.value}",
             occurred_at=facts.received_at,
             what_happened=facts.request,
+            now=now,
         )
-        session.add(concern)
-        session.flush()
-        case = Case(concern_id=concern.id, kind=CaseKind.ACCESS_REQUEST.value, status="open")
-        session.add(case)
-        session.flush()
         return case.id
 
 

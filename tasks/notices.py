@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from models.domain import CaseKind, NoticeFacts, NoticeReview, NoticeSource, Step
 from models.links import LinkOutcome
 from models.messages import case_reference, notice_message
-from models.tables import Case, Child, Concern, NoticeLink, Staff, utcnow
+from models.tables import Child, Concern, NoticeLink, Staff, utcnow
 from safeshare.db import session_scope
 from safeshare.settings import get_settings, secret_key
 from safeshare.tokens import NOTICE_SALT, token_hash
-from tasks.directory import DirectoryError
+from tasks.directory import open_case
 from tasks.links import add_signed
 from tasks.notify import already_sent, deliver
 from tasks.records import _case, _system_step, latest_answer
@@ -27,31 +27,17 @@ from tasks.records import _case, _system_step, latest_answer
 
 def record_notice(facts: NoticeFacts, *, now: datetime) -> int:
     """Record a notice about a child and open its case; returns the case id."""
-    from models.plan_events import FUTURE_SLACK
-
     with session_scope() as session:
-        child = session.scalar(select(Child).where(Child.child_ref == facts.child_ref))
-        if child is None:
-            raise DirectoryError(f"No child has the reference '{facts.child_ref}'.")
-        recorder = session.get(Staff, facts.recorded_by)
-        if recorder is None or not recorder.active:
-            raise DirectoryError(f"No active member of staff has the id '{facts.recorded_by}'.")
-        if facts.received_at > now + FUTURE_SLACK:
-            raise DirectoryError(
-                f"The notice's time {facts.received_at.isoformat()} is in the future."
-            )
-        concern = Concern(
-            child_id=child.id,
-            raised_by=facts.recorded_by,
+        case = open_case(
+            session,
+            kind=CaseKind.NOTICE,
+            child_ref=facts.child_ref,
+            recorded_by=facts.recorded_by,
             category=f"notice-{facts.source.value}",
             occurred_at=facts.received_at,
             what_happened=facts.details,
+            now=now,
         )
-        session.add(concern)
-        session.flush()
-        case = Case(concern_id=concern.id, kind=CaseKind.NOTICE.value, status="open")
-        session.add(case)
-        session.flush()
         return case.id
 
 

@@ -351,6 +351,37 @@ def plan_event_facts(session: Session, case_id: int) -> PlanEventFacts:
     )
 
 
+def policy_disclosure(
+    session: Session,
+    case_id: int,
+    *,
+    agency: str,
+    information: str,
+    purpose: str,
+    decided_by: str,
+    detail: dict[str, Any],
+) -> None:
+    """Record, once, a disclosure the policy itself requires (a plan event, a leaver's file):
+    public task, the safeguarding condition, consent not sought, no co-signer; and the step
+    that says the agency is told."""
+    if session.scalar(select(Disclosure.id).where(Disclosure.case_id == case_id)) is not None:
+        return
+    session.add(
+        Disclosure(
+            case_id=case_id,
+            agency_code=agency,
+            information=information,
+            purpose=purpose,
+            lawful_basis=LawfulBasis.PUBLIC_TASK.value,
+            special_category_condition=SPECIAL_CATEGORY_CONDITION,
+            consent=Consent.NOT_SOUGHT.value,
+            decided_by=decided_by,
+            cosigned_by=None,
+        )
+    )
+    _system_step(session, case_id, Step.NOTIFY_AGENCY, {"agency": agency, **detail})
+
+
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def write_plan_disclosure(case_id: int) -> str:
     """Record, once, that the event goes to children's social care at once, as the policy
@@ -358,26 +389,15 @@ def write_plan_disclosure(case_id: int) -> str:
     event's kind."""
     with session_scope() as session:
         facts = plan_event_facts(session, case_id)
-        if session.scalar(select(Disclosure.id).where(Disclosure.case_id == case_id)) is None:
-            session.add(
-                Disclosure(
-                    case_id=case_id,
-                    agency_code=PLAN_EVENT_AGENCY,
-                    information=disclosure_text(facts),
-                    purpose=PURPOSE,
-                    lawful_basis=LawfulBasis.PUBLIC_TASK.value,
-                    special_category_condition=SPECIAL_CATEGORY_CONDITION,
-                    consent=Consent.NOT_SOUGHT.value,
-                    decided_by=facts.recorded_by,
-                    cosigned_by=None,
-                )
-            )
-            _system_step(
-                session,
-                case_id,
-                Step.NOTIFY_AGENCY,
-                {"agency": PLAN_EVENT_AGENCY, "event": facts.kind.value},
-            )
+        policy_disclosure(
+            session,
+            case_id,
+            agency=PLAN_EVENT_AGENCY,
+            information=disclosure_text(facts),
+            purpose=PURPOSE,
+            decided_by=facts.recorded_by,
+            detail={"event": facts.kind.value},
+        )
         return facts.kind.value
 
 

@@ -14,23 +14,20 @@ from sqlalchemy.orm import Session
 
 from models.deadlines import ENGLAND
 from models.domain import (
-    SPECIAL_CATEGORY_CONDITION,
     AgencyKind,
     CaseKind,
-    Consent,
     Frozen,
-    LawfulBasis,
     LeaverFacts,
     MoveKind,
     Step,
     TransferReview,
 )
 from models.rules import leaver_problems
-from models.tables import Agency, Case, CaseStep, Child, Concern, Disclosure, Staff
+from models.tables import Agency, Case, CaseStep, Concern, Disclosure
 from safeshare.db import session_scope
 from safeshare.settings import get_settings
-from tasks.directory import DirectoryError
-from tasks.records import _case, _system_step, latest_answer
+from tasks.directory import DirectoryError, open_case
+from tasks.records import _case, latest_answer, policy_disclosure
 
 PURPOSE = (
     "Keeping children safe in education: a leaver's child protection file goes to their next "
@@ -49,12 +46,6 @@ def record_leaver(facts: LeaverFacts) -> int:
     if problems:
         raise DirectoryError("; ".join(p.message for p in problems) + ".")
     with session_scope() as session:
-        child = session.scalar(select(Child).where(Child.child_ref == facts.child_ref))
-        if child is None:
-            raise DirectoryError(f"No child has the reference '{facts.child_ref}'.")
-        recorder = session.get(Staff, facts.recorded_by)
-        if recorder is None or not recorder.active:
-            raise DirectoryError(f"No active member of staff has the id '{facts.recorded_by}'.")
         if facts.destination is not None:
             school = session.get(Agency, facts.destination)
             if school is None or school.kind != AgencyKind.SCHOOL.value:
@@ -63,18 +54,16 @@ def record_leaver(facts: LeaverFacts) -> int:
                     "with `safeshare agency add CODE --kind school --notify URL` (its DSL's "
                     "address), or give --destination unknown."
                 )
-        concern = Concern(
-            child_id=child.id,
-            raised_by=facts.recorded_by,
+        case = open_case(
+            session,
+            kind=CaseKind.TRANSFER,
+            child_ref=facts.child_ref,
+            recorded_by=facts.recorded_by,
             category=f"leaver-{facts.move.value}",
             occurred_at=datetime.combine(facts.leaving_on, time(0), tzinfo=ENGLAND),
             what_happened="",
+            now=None,  # a leaving date may be ahead
         )
-        session.add(concern)
-        session.flush()
-        case = Case(concern_id=concern.id, kind=CaseKind.TRANSFER.value, status="open")
-        session.add(case)
-        session.flush()
         session.add(
             CaseStep(
                 case_id=case.id,
@@ -84,7 +73,7 @@ def record_leaver(facts: LeaverFacts) -> int:
                 accepted=True,
                 actor=facts.recorded_by,
                 channel="cli",
-                data={"concern_id": concern.id, **facts.model_dump(mode="json")},
+                data={"concern_id": case.concern_id, **facts.model_dump(mode="json")},
             )
         )
         return case.id
@@ -163,24 +152,14 @@ def write_transfer_disclosure(case_id: int, plan: TransferPlan) -> str:
                 f"have gone is not known. The school keeps their child protection file "
                 f"({records} record(s)) and will send it when their new school is known."
             )
-        session.add(
-            Disclosure(
-                case_id=case_id,
-                agency_code=plan.agency,
-                information=information,
-                purpose=PURPOSE if plan.known else UNKNOWN_PURPOSE,
-                lawful_basis=LawfulBasis.PUBLIC_TASK.value,
-                special_category_condition=SPECIAL_CATEGORY_CONDITION,
-                consent=Consent.NOT_SOUGHT.value,
-                decided_by=review.answered_by,
-                cosigned_by=None,
-            )
-        )
-        _system_step(
+        policy_disclosure(
             session,
             case_id,
-            Step.NOTIFY_AGENCY,
-            {"agency": plan.agency, "file": plan.known, "records": records},
+            agency=plan.agency,
+            information=information,
+            purpose=PURPOSE if plan.known else UNKNOWN_PURPOSE,
+            decided_by=review.answered_by,
+            detail={"file": plan.known, "records": records},
         )
         return plan.agency
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from harness.cases import answer, answer_ok, cli, marker, wait_for_status, wait_for_step
+from harness.cases import answer, answer_ok, cli, link_in, marker, wait_for_status, wait_for_step
 from sqlalchemy import update
 
 from models.deadlines import DEFAULT_RULES, due_at
@@ -28,19 +28,7 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def notice_link(listener: Any, backend: str, case_id: int, staff_id: str) -> str:
-    ref = f"SS-{case_id:06d}"
-
-    def found(records: list[Any]) -> list[str]:
-        return [
-            m.group(1)
-            for r in records
-            if r.path == f"/{backend}/staff/{staff_id}"
-            and isinstance(r.body, dict)
-            and ref in r.body.get("title", "")
-            and (m := NOTICE_LINK.search(r.body.get("message", "")))
-        ]
-
-    return found(listener.wait_for(lambda rs: found(rs)))[-1]
+    return link_in(listener, backend, case_id, f"/staff/{staff_id}", NOTICE_LINK)
 
 
 def test_staff_who_need_to_know_are_told_only_that_and_their_reading_is_recorded(

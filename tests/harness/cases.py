@@ -265,6 +265,12 @@ RECEIPT_LINK = re.compile(r"(http://127\.0\.0\.1:\d+/receipt/\S+)")
 def agency_link(listener: Any, backend: str, case_id: int, path: str = "/tag/agency-csc") -> str:
     """The receipt link in the latest notification about this case that reached `path` (the
     agency's duty inbox, unless another is given)."""
+    return link_in(listener, backend, case_id, path, RECEIPT_LINK)
+
+
+def link_in(listener: Any, backend: str, case_id: int, path: str, pattern: re.Pattern[str]) -> str:
+    """The link matching `pattern` in the latest message about this case that reached `path`,
+    once there is one."""
     ref = f"SS-{case_id:06d}"
 
     def found(records: list[Any]) -> list[str]:
@@ -274,7 +280,7 @@ def agency_link(listener: Any, backend: str, case_id: int, path: str = "/tag/age
             if r.path == f"/{backend}{path}"
             and isinstance(r.body, dict)
             and ref in r.body.get("title", "")
-            and (m := RECEIPT_LINK.search(r.body.get("message", "")))
+            and (m := pattern.search(r.body.get("message", "")))
         ]
 
     return found(listener.wait_for(lambda rs: found(rs)))[-1]
