@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -653,23 +653,19 @@ def concern_record(
     require(raised_by, Action.RECORD_CONCERN)  # who raised it is who records it
 
     occurred = _parse_when(when)
-    try:
-        facts = ConcernFacts(
-            child_ref=child,
-            raised_by=raised_by,
-            category=category,
-            occurred_at=occurred,
-            place=where,
-            what_happened=what,
-            child_words=child_words,
-            action_taken=action_taken,
-            who_told=who_told,
-            allegation_against=allegation_against,
-        )
-    except ValidationError as exc:
-        from models.forms import problems_from_validation
-
-        raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
+    facts = _validated(
+        ConcernFacts,
+        child_ref=child,
+        raised_by=raised_by,
+        category=category,
+        occurred_at=occurred,
+        place=where,
+        what_happened=what,
+        child_words=child_words,
+        action_taken=action_taken,
+        who_told=who_told,
+        allegation_against=allegation_against,
+    )
     case_id = record_concern(facts)
     _start_and_report(case_id, as_json, "Recorded concern")
 
@@ -703,18 +699,14 @@ def events_record(
         event_kind = parse_kind(kind)
     except ValueError as exc:
         raise UserError(f"--kind {exc}.") from None
-    try:
-        facts = PlanEventFacts(
-            child_ref=child,
-            kind=event_kind,
-            occurred_at=_parse_when(when),
-            details=details,
-            recorded_by=recorded_by,
-        )
-    except ValidationError as exc:
-        from models.forms import problems_from_validation
-
-        raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
+    facts = _validated(
+        PlanEventFacts,
+        child_ref=child,
+        kind=event_kind,
+        occurred_at=_parse_when(when),
+        details=details,
+        recorded_by=recorded_by,
+    )
     results = _record_events([(1, facts)], source=None)
     (result,) = results
     if as_json:
@@ -818,21 +810,17 @@ def leaver_record(
     from tasks.transfers import record_leaver
 
     require(recorded_by, Action.ACT_ON_CASE)
-    try:
-        facts = LeaverFacts(
-            child_ref=child,
-            leaving_on=_parse_day_option(leaving_on, "--leaving-on"),
-            destination=None if destination.strip().lower() == "unknown" else destination,
-            move=move,
-            new_term_starts=(
-                _parse_day_option(new_term_starts, "--new-term-starts") if new_term_starts else None
-            ),
-            recorded_by=recorded_by,
-        )
-    except ValidationError as exc:
-        from models.forms import problems_from_validation
-
-        raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
+    facts = _validated(
+        LeaverFacts,
+        child_ref=child,
+        leaving_on=_parse_day_option(leaving_on, "--leaving-on"),
+        destination=None if destination.strip().lower() == "unknown" else destination,
+        move=move,
+        new_term_starts=(
+            _parse_day_option(new_term_starts, "--new-term-starts") if new_term_starts else None
+        ),
+        recorded_by=recorded_by,
+    )
     case_id = record_leaver(facts)
     _start_and_report(case_id, as_json, "Recorded the leaver")
 
@@ -900,18 +888,14 @@ def notice_record(
     from tasks.notices import record_notice
 
     require(recorded_by, Action.RECORD_NOTICE)
-    try:
-        facts = NoticeFacts(
-            child_ref=child,
-            source=source,
-            received_at=_parse_when(received_at, "--received-at"),
-            details=details,
-            recorded_by=recorded_by,
-        )
-    except ValidationError as exc:
-        from models.forms import problems_from_validation
-
-        raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
+    facts = _validated(
+        NoticeFacts,
+        child_ref=child,
+        source=source,
+        received_at=_parse_when(received_at, "--received-at"),
+        details=details,
+        recorded_by=recorded_by,
+    )
     case_id = record_notice(facts, now=datetime.now(UTC))
     _start_and_report(case_id, as_json, "Recorded the notice")
 
@@ -936,18 +920,14 @@ def access_request_record(
     from tasks.directory import record_access_request
 
     require(received_by, Action.RECORD_CONCERN)  # whoever received it records it
-    try:
-        facts = AccessRequestFacts(
-            child_ref=child,
-            requester=requester,
-            received_by=received_by,
-            received_at=_parse_when(received_at, "--received-at"),
-            request=request,
-        )
-    except ValidationError as exc:
-        from models.forms import problems_from_validation
-
-        raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
+    facts = _validated(
+        AccessRequestFacts,
+        child_ref=child,
+        requester=requester,
+        received_by=received_by,
+        received_at=_parse_when(received_at, "--received-at"),
+        request=request,
+    )
     case_id = record_access_request(facts, now=datetime.now(UTC))
     _start_and_report(case_id, as_json, "Recorded the request")
 
@@ -1000,6 +980,20 @@ def _fail_unstarted(results: list[dict[str, Any]]) -> None:
             f"start ({next(r['error'] for r in results if not r['started'])}); start each with "
             "`safeshare case start CASE_ID` once the stack is up."
         )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M], **fields: Any) -> M:
+    """The record as the domain accepts it, or one sentence naming what is wrong (never
+    repeating what was typed)."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        from models.forms import problems_from_validation
+
+        raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
 
 
 def _start_and_report(case_id: int, as_json: bool, recorded: str) -> None:
