@@ -48,6 +48,7 @@ MAY: dict[Action, set[str]] = {
     Action.READ_AUDIT: {"dsl1", "dep1", "admin1"},
     Action.MANAGE_SYSTEM: {"admin1"},
     Action.MANAGE_DIRECTORY: {"admin1"},
+    Action.MANAGE_PLANS: {"dsl1", "dep1", "admin1"},
 }
 
 
@@ -111,6 +112,8 @@ def commands(s: Setting, n: str) -> list[tuple[Action, list[str]]]:
         (Action.MANAGE_DIRECTORY, ["staff", "add", f"new-{n}", "--name", "N", "--role", "staff"]),
         (Action.MANAGE_DIRECTORY, ["child", "add", f"C-{n}", "--dob", "2016-05-01"]),
         (Action.MANAGE_DIRECTORY, ["agency", "add", f"a{n}", "--name", "N", "--kind", "other"]),
+        (Action.MANAGE_PLANS, ["child", "update", "C-1", "--cp-plan"]),
+        (Action.ACT_ON_CASE, ["case", "note", str(s.case_id), "--text", "a note"]),
     ]
 
 
@@ -246,3 +249,22 @@ def test_whether_a_case_exists_is_not_told_to_those_who_may_not_read_it(setting:
         assert refused.exit_code == 1 and "not allowed" in refused.stderr
     unknown = runner.invoke(app, ["--user", "dsl1", "case", "show", "999999"])
     assert unknown.exit_code == 1 and "999999" in unknown.stderr
+
+
+def test_a_whole_file_is_exported_only_by_someone_who_may_read_every_case_in_it(
+    setting: Setting,
+) -> None:
+    """C-1's file holds a case about an allegation against the deputy: they may read other
+    cases, but not this file; the DSL may; a teacher may not."""
+    for user, words in (
+        ("teacher1", "is not allowed to read case"),
+        ("dep1", "concerns an allegation about dep1"),
+    ):
+        out = setting.tmp / f"file-{user}.pdf"
+        result = runner.invoke(app, ["--user", user, "case", "export", "C-1", "--out", str(out)])
+        assert result.exit_code == 1 and words in result.stderr, result.output
+        assert not out.exists()
+    out = setting.tmp / "file-dsl1.pdf"
+    result = runner.invoke(app, ["--user", "dsl1", "case", "export", "C-1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF") and "(3 case(s))" in result.stdout
