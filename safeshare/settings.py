@@ -274,5 +274,9 @@ def prefect_settings(settings: Settings) -> None:
     """Point this process's Prefect client at the stack's server before Prefect is imported."""
     os.environ.setdefault("PREFECT_API_URL", settings.prefect_api_url)
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    try:  # Prefect warns when it cannot make its home, as on a fresh clone's first command
+        Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # a read-only place: Prefect says so itself
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
