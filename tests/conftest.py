@@ -39,6 +39,7 @@ from harness.prefect_server import (  # noqa: E402
 BACKENDS = ("sqlite", "postgresql")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `-n 2 --dist loadgroup` (the Makefile's), every test on one stack runs in one
     worker: each worker starts one Prefect server and serves one stack, SQLite's or
