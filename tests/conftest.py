@@ -39,18 +39,6 @@ from harness.prefect_server import (  # noqa: E402
 BACKENDS = ("sqlite", "postgresql")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `-n 2 --dist loadgroup` (the Makefile's), every test on one stack runs in one
-    worker: each worker starts one Prefect server and serves one stack, SQLite's or
-    PostgreSQL's, and the two run side by side; tests without a stack go wherever is free."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("stack") if callspec is not None else None
-        if backend is not None:
-            item.add_marker(pytest.mark.xdist_group(f"stack-{backend}"))
-
-
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
     with running_prefect_server(tmp_path_factory.mktemp("prefect")) as server:
