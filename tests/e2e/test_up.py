@@ -1,9 +1,12 @@
 """The README's first command, as a person runs it: `safeshare up` on a fresh data directory
-starts the Prefect server, migrates the case database, serves both deployments and the web app,
-says where they are, and stops everything cleanly on SIGTERM."""
+starts the Prefect server, migrates the case database, serves every deployment and the web app,
+says where they are, and stops everything cleanly on SIGTERM. On embedded defaults (SQLite for
+both databases) and with `DATABASE_URL` and Prefect's own database setting on PostgreSQL, where
+a case is also recorded and waits for its first answer."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -13,23 +16,42 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from harness.databases import case_database
 from harness.prefect_server import free_port
+from sqlalchemy import create_engine, text
+
+SAFESHARE = Path(sys.executable).parent / "safeshare"
+SERVED = {
+    "sharing-case",
+    "plan-event",
+    "access-request",
+    "notice",
+    "transfer",
+    "overdue-check",
+    "retention-review",
+}
 
 
-def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
-    prefect_port, web_port = free_port(), free_port()
+def _clean_env(home: Path) -> dict[str, str]:
+    """A person's shell: none of the suite's own Prefect or safeshare settings."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
     }
-    env["SAFESHARE_HOME"] = str(tmp_path / "home")
-    safeshare = Path(sys.executable).parent / "safeshare"
+    env["SAFESHARE_HOME"] = str(home)
+    return env
+
+
+@contextlib.contextmanager
+def _up(env: dict[str, str], prefect_port: int, web_port: int) -> Iterator[str]:
+    """Run `safeshare up` until it is up; yield what it said; SIGTERM it; check it stopped."""
     process = subprocess.Popen(
-        [str(safeshare), "up", "--prefect-port", str(prefect_port), "--web-port", str(web_port)],
+        [str(SAFESHARE), "up", "--prefect-port", str(prefect_port), "--web-port", str(web_port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -44,21 +66,44 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> Non
     said: list[str] = []
     try:
         deadline = time.monotonic() + 240
-        while not any("safeshare is up" in line for line in said):
-            assert time.monotonic() < deadline, "\n".join(said)
-            assert process.poll() is None, "\n".join(said)
-            try:
-                said.append(lines.get(timeout=1))
-            except queue.Empty:
-                pass
-        # the rest of what `up` says, up to its last line
+        # everything `up` says, up to its last line
         while not any(line.startswith("Data directory:") for line in said):
             assert time.monotonic() < deadline, "\n".join(said)
+            assert process.poll() is None or not lines.empty(), "\n".join(said)
             try:
                 said.append(lines.get(timeout=1))
             except queue.Empty:
                 pass
         output = "".join(said)
+        assert "safeshare is up" in output
+        yield output
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        code = process.wait(timeout=90)
+    assert code == 0
+    for port in (prefect_port, web_port):
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
+
+
+def _served_flows(api: str, timeout: float = 90) -> set[str]:
+    flows: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while flows != SERVED and time.monotonic() < deadline:
+        deployments = httpx.post(f"{api}/deployments/filter", json={}).json()
+        found = httpx.post(
+            f"{api}/flows/filter",
+            json={"flows": {"id": {"any_": [d["flow_id"] for d in deployments]}}},
+        ).json()
+        flows = {f["name"] for f in found}
+        time.sleep(1)
+    return flows
+
+
+def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
+    prefect_port, web_port = free_port(), free_port()
+    with _up(_clean_env(tmp_path / "home"), prefect_port, web_port) as output:
         assert f"Dashboard: http://127.0.0.1:{prefect_port}" in output
         assert f"Sign-off links: http://127.0.0.1:{web_port}" in output
         assert f"http://127.0.0.1:{web_port}/sign-in" in output
@@ -68,36 +113,80 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> Non
         assert httpx.get(f"{api}/health").status_code == 200
         assert httpx.get(f"http://127.0.0.1:{web_port}/health").json() == {"status": "ok"}
         assert (tmp_path / "home" / "cases.db").exists()
+        assert (tmp_path / "home" / "prefect" / "prefect.db").exists()
         assert (tmp_path / "home" / "secret.key").stat().st_mode & 0o777 == 0o600
         keys = tmp_path / "home" / "data.keys"  # made with the new database, owner-only
         assert keys.stat().st_mode & 0o777 == 0o600
         assert f"sealed with data key {json.loads(keys.read_text())['primary']}" in output
+        assert _served_flows(api) == SERVED
 
-        flows: set[str] = set()
-        deadline = time.monotonic() + 90
-        served = {
-            "sharing-case",
-            "plan-event",
-            "access-request",
-            "notice",
-            "transfer",
-            "overdue-check",
-            "retention-review",
-        }
-        while flows != served and time.monotonic() < deadline:
-            deployments = httpx.post(f"{api}/deployments/filter", json={}).json()
-            names = {d["flow_id"]: d for d in deployments}
-            found = httpx.post(
-                f"{api}/flows/filter", json={"flows": {"id": {"any_": list(names)}}}
-            ).json()
-            flows = {f["name"] for f in found}
-            time.sleep(1)
-        assert flows == served
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        code = process.wait(timeout=90)
-    assert code == 0
-    for port in (prefect_port, web_port):
-        with socket.socket() as sock:
-            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
+
+def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> None:
+    """Both databases on the local PostgreSQL: nothing of either is written under the data
+    directory, and a recorded concern's run starts and waits for the DSL's assessment."""
+    prefect_port, web_port = free_port(), free_port()
+    home = tmp_path / "home"
+    env = _clean_env(home)
+    with (
+        case_database("postgresql", tmp_path) as cases_url,
+        case_database("postgresql", tmp_path) as prefect_url,
+    ):
+        env["DATABASE_URL"] = cases_url
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = prefect_url.replace(
+            "postgresql+psycopg://", "postgresql+asyncpg://"
+        )
+        with _up(env, prefect_port, web_port):
+            api = f"http://127.0.0.1:{prefect_port}/api"
+            assert _served_flows(api) == SERVED
+            assert not (home / "cases.db").exists()
+            assert not (home / "prefect" / "prefect.db").exists()
+
+            shell = {**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)}
+
+            def safeshare(*argv: str) -> str:
+                done = subprocess.run(
+                    [str(SAFESHARE), *argv],
+                    env=shell,
+                    capture_output=True,
+                    text=True,
+                    stdin=subprocess.DEVNULL,
+                    timeout=120,
+                )
+                assert done.returncode == 0, done.stderr
+                return done.stdout
+
+            safeshare("staff", "add", "it1", "--name", "IT", "--role", "admin")
+            shell["SAFESHARE_USER"] = "it1"
+            safeshare("staff", "add", "dsl1", "--name", "D", "--role", "dsl")
+            safeshare("staff", "add", "teacher1", "--name", "T", "--role", "staff")
+            safeshare("child", "add", "C-0001", "--dob", "2016-05-01")
+            recorded = json.loads(
+                safeshare(
+                    "concern", "record", "--child", "C-0001", "--raised-by", "teacher1",
+                    "--category", "physical", "--what", "bruise on the arm", "--json",
+                )
+            )  # fmt: skip
+            assert recorded["started"] is True
+            shell["SAFESHARE_USER"] = "dsl1"
+            deadline = time.monotonic() + 120
+            case: dict[str, object] = {}
+            while time.monotonic() < deadline:
+                case = json.loads(safeshare("case", "show", str(recorded["case_id"]), "--json"))
+                if case["waiting"]:
+                    break
+                time.sleep(1)
+            assert case["waiting"]["step"] == "assess-criteria", case  # type: ignore[index]
+            run_id = case["waiting"]["flow_run_id"]  # type: ignore[index]
+            run = httpx.get(f"{api}/flow_runs/{run_id}").json()
+            assert run["state"]["type"] == "PAUSED"
+        # Prefect kept the run in PostgreSQL, the case database kept the case
+        engine = create_engine(prefect_url)
+        with engine.connect() as conn:
+            sql = text("SELECT count(*) FROM flow_run WHERE id = :id")
+            runs = conn.execute(sql, {"id": run_id})
+            assert runs.scalar_one() == 1
+        engine.dispose()
+        engine = create_engine(cases_url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM cases")).scalar_one() == 1
+        engine.dispose()
