@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from multiprocessing.context import BaseContext
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 #: Imported once by the forkserver, so a run's process starts with them loaded.
 PRELOAD = (
     "prefect",
@@ -29,6 +31,7 @@ PRELOAD = (
     "flows.notice",
     "flows.transfer",
     "flows.overdue_check",
+    "deployments.warm",
 )
 
 
@@ -40,6 +43,13 @@ class _ForkserverMultiprocessing:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(multiprocessing, name)
+
+
+def preload_for(database_url: str) -> tuple[str, ...]:
+    """PRELOAD and the case database's driver, which a run would import at its first query
+    (psycopg: about 0.4 s); SQLite's is part of Python and always loaded."""
+    driver = make_url(database_url).get_driver_name()
+    return PRELOAD if driver == "pysqlite" else (*PRELOAD, driver)
 
 
 def start_runs_from_forkserver(preload: Sequence[str] = PRELOAD) -> None:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from prefect.exceptions import TerminationSignal
 from prefect.runner import Runner
 
-from deployments.forkserver import start_runs_from_forkserver
+from deployments.forkserver import preload_for, start_runs_from_forkserver
 from deployments.recovery import restart_runs
 from flows.access_request import access_request
 from flows.kinds import CASE_FLOWS, FLOW_OF_KIND
@@ -108,7 +108,7 @@ def main() -> None:
     log.info("restarted %d run(s) left by a crash", len(restarted))
     resume_answered_runs(CASE_FLOWS, settings.deployment)
     if settings.run_start == "forkserver":
-        start_runs_from_forkserver()
+        start_runs_from_forkserver(preload_for(settings.case_database_url))
     served = runner(settings)
     try:
         asyncio.run(served.start())

@@ -1,0 +1,45 @@
+"""What the forkserver loads once so that each forked run does not: the flows, Apprise's
+plugins, and the case database's driver when it is not SQLite's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from deployments.forkserver import PRELOAD, preload_for
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("sqlite:////srv/safeshare/cases.db", None),
+        ("postgresql+psycopg://postgres@127.0.0.1:5432/test", "psycopg"),
+        ("postgresql+psycopg2://postgres@127.0.0.1:5432/test", "psycopg2"),
+    ],
+)
+def test_the_case_database_driver_is_preloaded_unless_it_is_sqlite(
+    url: str, driver: str | None
+) -> None:
+    preload = preload_for(url)
+    assert preload[: len(PRELOAD)] == PRELOAD
+    assert preload[len(PRELOAD) :] == (() if driver is None else (driver,))
+    assert "deployments.warm" in PRELOAD and "flows.sharing_case" in PRELOAD
+
+
+def test_importing_warm_loads_every_apprise_plugin_before_any_notification() -> None:
+    """In a fresh interpreter: before the import Apprise has loaded no plugin, after it all of
+    them, so a run forked afterwards sends its first notification without loading any."""
+    probe = (
+        "from apprise.manager_plugins import NotificationManager as N\n"
+        "from apprise.manager_config import ConfigurationManager as C\n"
+        "before = bool(N()._module_map) or bool(C()._module_map)\n"
+        "import deployments.warm\n"
+        "print(before, len(N()._schema_map) > 50, 'json' in N()._schema_map,"
+        " 'file' in C()._schema_map)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["False", "True", "True", "True"], done.stderr
