@@ -21,16 +21,12 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-#: Imported once by the forkserver, so a run's process starts with them loaded.
+#: Imported once by the forkserver, so a run's process starts with them loaded: Prefect, every
+#: flow the stack serves (`deployments.serve` imports them all), and `deployments.warm`.
 PRELOAD = (
     "prefect",
     "prefect.flow_engine",
-    "flows.sharing_case",
-    "flows.plan_event",
-    "flows.access_request",
-    "flows.notice",
-    "flows.transfer",
-    "flows.overdue_check",
+    "deployments.serve",
     "deployments.warm",
 )
 

@@ -25,7 +25,24 @@ def test_the_case_database_driver_is_preloaded_unless_it_is_sqlite(
     preload = preload_for(url)
     assert preload[: len(PRELOAD)] == PRELOAD
     assert preload[len(PRELOAD) :] == (() if driver is None else (driver,))
-    assert "deployments.warm" in PRELOAD and "flows.sharing_case" in PRELOAD
+
+
+def test_the_preload_holds_every_served_flow() -> None:
+    """In a fresh interpreter, importing PRELOAD imports the module of every flow served."""
+    probe = (
+        "import importlib, sys\n"
+        "from deployments.forkserver import PRELOAD\n"
+        "[importlib.import_module(m) for m in PRELOAD]\n"
+        "loaded = set(sys.modules)\n"
+        "import deployments.serve as s\n"
+        "served = {f.__module__ for f in (s.sharing_case, s.plan_event, s.access_request,"
+        " s.notice, s.transfer, s.overdue_check, s.retention_review)}\n"
+        "print(len(served), served <= loaded, 'deployments.warm' in loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["7", "True", "True"], done.stderr
 
 
 def test_importing_warm_loads_every_apprise_plugin_before_any_notification() -> None:
