@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+from harness import web
 from harness.databases import case_database
 from harness.prefect_server import free_port
 from sqlalchemy import create_engine, text
@@ -91,8 +91,8 @@ def _served_flows(api: str, timeout: float = 90) -> set[str]:
     flows: set[str] = set()
     deadline = time.monotonic() + timeout
     while flows != SERVED and time.monotonic() < deadline:
-        deployments = httpx.post(f"{api}/deployments/filter", json={}).json()
-        found = httpx.post(
+        deployments = web.post(f"{api}/deployments/filter", json={}).json()
+        found = web.post(
             f"{api}/flows/filter",
             json={"flows": {"id": {"any_": [d["flow_id"] for d in deployments]}}},
         ).json()
@@ -107,11 +107,11 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> Non
         assert f"Dashboard: http://127.0.0.1:{prefect_port}" in output
         assert f"Sign-off links: http://127.0.0.1:{web_port}" in output
         assert f"http://127.0.0.1:{web_port}/sign-in" in output
-        assert httpx.get(f"http://127.0.0.1:{web_port}/sign-in").status_code == 200
+        assert web.get(f"http://127.0.0.1:{web_port}/sign-in").status_code == 200
 
         api = f"http://127.0.0.1:{prefect_port}/api"
-        assert httpx.get(f"{api}/health").status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{web_port}/health").json() == {"status": "ok"}
+        assert web.get(f"{api}/health").status_code == 200
+        assert web.get(f"http://127.0.0.1:{web_port}/health").json() == {"status": "ok"}
         assert (tmp_path / "home" / "cases.db").exists()
         assert (tmp_path / "home" / "prefect" / "prefect.db").exists()
         assert (tmp_path / "home" / "secret.key").stat().st_mode & 0o777 == 0o600
@@ -177,7 +177,7 @@ def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> No
                 time.sleep(1)
             assert case["waiting"]["step"] == "assess-criteria", case  # type: ignore[index]
             run_id = case["waiting"]["flow_run_id"]  # type: ignore[index]
-            run = httpx.get(f"{api}/flow_runs/{run_id}").json()
+            run = web.get(f"{api}/flow_runs/{run_id}").json()
             assert run["state"]["type"] == "PAUSED"
         # Prefect kept the run in PostgreSQL, the case database kept the case
         engine = create_engine(prefect_url)

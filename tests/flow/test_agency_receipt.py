@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from harness import web
 from harness.cases import (
     agency_link,
     answer_ok,
@@ -32,10 +33,10 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def confirm(url: str, **fields: str) -> httpx.Response:
-    page = httpx.get(url)
+    page = web.get(url)
     csrf = CSRF.search(page.text)
     assert csrf, page.text
-    return httpx.post(url, data={"csrf": csrf.group(1), **fields})
+    return web.post(url, data={"csrf": csrf.group(1), **fields})
 
 
 def receipt_of(case_id: int) -> Receipt | None:
@@ -51,17 +52,17 @@ def test_the_agency_reads_what_is_shared_and_confirms_once(
     case_id, mark, _ = case_awaiting_receipt(people)
     url = agency_link(listener, stack.backend, case_id)
 
-    page = httpx.get(url)
+    page = web.get(url)
     assert page.status_code == 200
     assert f"{mark} info" in page.text and f"{mark} purpose" in page.text
     assert "Children&#39;s Social Care" in page.text or "Children's Social Care" in page.text
     assert f"{mark} what happened" not in page.text and f"{mark} child" not in page.text
-    assert httpx.head(url).status_code == 200
+    assert web.head(url).status_code == 200
     assert receipt_of(case_id) is None  # reading never confirms
     assert show_case(case_id)["waiting"]["step"] == "confirm-receipt"
 
     assert (
-        httpx.post(url, data={"csrf": "x", "name": "A", "role": "B", "reference": "C"}).status_code
+        web.post(url, data={"csrf": "x", "name": "A", "role": "B", "reference": "C"}).status_code
         == 403
     )
     incomplete = confirm(url, name="Duty social worker", role="", reference="CSC-9")
@@ -78,10 +79,10 @@ def test_the_agency_reads_what_is_shared_and_confirms_once(
     (step,) = [e for e in case["chronology"] if e["step"] == "confirm-receipt"]
     assert (step["by"], step["channel"]) == ("agency.csc", "agency-link")
 
-    assert httpx.get(url).status_code == 409  # used
-    assert httpx.get(url.rsplit("/", 1)[0] + "/not-a-token").status_code == 403
+    assert web.get(url).status_code == 409  # used
+    assert web.get(url.rsplit("/", 1)[0] + "/not-a-token").status_code == 403
     # A sign-off link's token is not a receipt link, even though both are signed by us.
-    assert httpx.get(url.replace("/receipt/", "/answer/")).status_code == 403
+    assert web.get(url.replace("/receipt/", "/answer/")).status_code == 403
 
 
 def test_the_agency_may_confirm_before_the_case_asks(
@@ -104,7 +105,7 @@ def test_the_agency_may_confirm_before_the_case_asks(
         session.execute(
             update(ReceiptLink).where(ReceiptLink.case_id == case_id).values(expires_at=utcnow())
         )
-    assert httpx.get(url).status_code == 410
+    assert web.get(url).status_code == 410
     with session_scope() as session:
         session.execute(
             update(ReceiptLink)
@@ -153,7 +154,7 @@ def test_a_confirmation_racing_the_wait_is_picked_up_by_the_next_check(
     with session_scope() as session:  # ... and what the flow's transaction then committed
         session.execute(update(Case).where(Case.id == case_id).values(**saved))
 
-    state = httpx.get(f"{prefect_server.api_url}/flow_runs/{waiting['flow_run_id']}").json()
+    state = web.get(f"{prefect_server.api_url}/flow_runs/{waiting['flow_run_id']}").json()
     assert state["state"]["type"] == "PAUSED"  # nobody resumed it
     assert show_case(case_id)["status"] == "open"
 

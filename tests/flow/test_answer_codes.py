@@ -9,8 +9,8 @@ import json
 import time
 from typing import Any
 
-import httpx
 import pytest
+from harness import web
 from harness.cases import (
     answer,
     answer_ok,
@@ -113,7 +113,7 @@ def test_dashboard_answers_count_only_with_their_persons_code(
     assert rows and all(len(r.code_hash) == 64 for r in rows)
     assert sum(r.outcome == "answered" for r in rows) == 2
     assert typed.upper().replace(" ", "") not in json.dumps([r.code_hash for r in rows])
-    inputs = httpx.post(
+    inputs = web.post(
         f"{api}/flow_runs/{run_id}/input/filter", json={"prefix": "suspended", "limit": 200}
     ).json()
     assert not [i for i in inputs if i["key"].endswith("-response")]

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
 import pytest
+from harness import web
 from harness.cases import marker, wait_for_step
 from harness.web import PHONES, fresh_code, password_of
 
@@ -105,5 +105,5 @@ def test_a_teacher_records_and_the_dsl_works_the_case(
     go_on(browser, link)
     assert browser.current_url.startswith(prefect_server.api_url.removesuffix("/api"))
     assert browser.current_url.endswith(f"/runs/flow-run/{run_id}")
-    state = httpx.get(f"{prefect_server.api_url}/flow_runs/{run_id}").json()["state"]
+    state = web.get(f"{prefect_server.api_url}/flow_runs/{run_id}").json()["state"]
     assert state["type"] == "PAUSED"  # the step waiting there for the DSL's answer

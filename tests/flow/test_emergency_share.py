@@ -8,8 +8,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
+from harness import web
 from harness.cases import (
     RECEIPT,
     answer,
@@ -84,11 +84,11 @@ def test_shared_at_once_then_ratified_through_the_link(
     # A senior leader ratifies from their link; the page says what it is for.
     key = case["waiting"]["key"]
     url = LINK.search(personal_message(case_id, key, people["slt"])).group(1)  # type: ignore[union-attr]
-    page = httpx.get(url)
+    page = web.get(url)
     assert page.status_code == 200 and "Ratify an emergency share" in page.text
     assert f"{mark} cannot wait" in page.text
     csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
-    posted = httpx.post(url, data={"csrf": csrf, "decision": "approve"})
+    posted = web.post(url, data={"csrf": csrf, "decision": "approve"})
     assert posted.status_code == 200, posted.text
 
     answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))

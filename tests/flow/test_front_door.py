@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
+from harness import web
 from harness.cases import marker, wait_for_step
 from harness.web import ENROL, PHONES, csrf, password_of, second_step, sign_in
 from sqlalchemy import func, select
@@ -68,7 +69,7 @@ def test_every_page_for_every_role(stack: Any, people: dict[str, str]) -> None:
             assert got.status_code == expected, (staff_id, url, got.text[:300])
             if got.status_code == 403:
                 assert mark not in got.text
-    nobody = httpx.Client(base_url=stack.web_url)
+    nobody = web.client(base_url=stack.web_url)
     for path in PAGES:
         got = nobody.get(path.format(case_id=case_id), follow_redirects=False)
         assert got.status_code == 303 and got.headers["location"].startswith("/sign-in")
@@ -120,7 +121,7 @@ def test_the_dsl_reads_a_case_only_after_the_second_factor(
 def test_wrong_passwords_and_codes_are_refused_and_recorded(
     stack: Any, people: dict[str, str]
 ) -> None:
-    client = httpx.Client(base_url=stack.web_url)
+    client = web.client(base_url=stack.web_url)
     for staff_id, password in (
         (people["dsl"], "not the password at all"),
         ("nobody-at-all", password_of(people["dsl"])),
@@ -152,7 +153,7 @@ def test_signing_out_ends_the_session(stack: Any, people: dict[str, str]) -> Non
     cookie = client.cookies.get("safeshare_session")
     out = client.post("/sign-out", data={"csrf": csrf(home.text)})
     assert out.status_code == 303 and out.headers["location"] == "/sign-in"
-    replay = httpx.Client(base_url=stack.web_url, cookies={"safeshare_session": cookie or ""})
+    replay = web.client(base_url=stack.web_url, cookies={"safeshare_session": cookie or ""})
     assert replay.get("/cases").headers["location"].startswith("/sign-in")
 
 

@@ -10,8 +10,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
+from harness import web
 from harness.cases import answer, answer_ok, cli, link_in, marker, wait_for_status, wait_for_step
 from sqlalchemy import update
 
@@ -65,14 +65,14 @@ def test_staff_who_need_to_know_are_told_only_that_and_their_reading_is_recorded
     assert all(n["sent_at"] and n["opened_at"] is None for n in told.values())
 
     link = notice_link(listener, stack.backend, case_id, people["teacher"])
-    gate = httpx.get(link)
+    gate = web.get(link)
     assert gate.status_code == 200 and mark not in gate.text  # a scanner sees nothing
-    assert httpx.head(link).status_code == 200
+    assert web.head(link).status_code == 200
     assert show_case(case_id)["notices"][0]["opened_at"] is None  # opening is a choice
-    assert httpx.post(link, data={"csrf": "forged"}).status_code == 403
+    assert web.post(link, data={"csrf": "forged"}).status_code == 403
     csrf = CSRF.search(gate.text)
     assert csrf
-    shown = httpx.post(link, data={"csrf": csrf.group(1)})
+    shown = web.post(link, data={"csrf": csrf.group(1)})
     assert shown.status_code == 200
     assert f"{mark} be alert to tiredness today" in shown.text
     assert f"{mark} police attended" not in shown.text  # never the notice itself
@@ -82,7 +82,7 @@ def test_staff_who_need_to_know_are_told_only_that_and_their_reading_is_recorded
     assert opened[people["teacher"]] is not None and opened[people["slt"]] is None
 
     # someone else's link, altered: refused; an expired one: 410, nothing shown
-    assert httpx.get(link[:-3] + "AAA").status_code == 403
+    assert web.get(link[:-3] + "AAA").status_code == 403
     other = notice_link(listener, stack.backend, case_id, people["slt"])
     with session_scope() as session:
         session.execute(
@@ -90,7 +90,7 @@ def test_staff_who_need_to_know_are_told_only_that_and_their_reading_is_recorded
             .where(NoticeLink.case_id == case_id, NoticeLink.staff_id == people["slt"])
             .values(expires_at=utcnow() - timedelta(minutes=1))
         )
-    assert httpx.get(other).status_code == 410
+    assert web.get(other).status_code == 410
 
     everything = json.dumps([r.body for r in listener.records if isinstance(r.body, dict)])
     assert mark not in everything

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from harness import web
 from harness.cases import (
     agency_link,
     case_awaiting_receipt,
@@ -104,17 +104,17 @@ def test_an_overdue_receipt_climbs_its_ladder_once_per_rung(
     # The agency confirms through the link in its notification: the case completes, is no
     # longer overdue, and nothing more is sent.
     url = agency_link(listener, backend, case_id)
-    page = httpx.get(url)
+    page = web.get(url)
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     fields = {"csrf": csrf, "name": "Duty worker", "role": "Team manager", "reference": "R-1"}
-    assert httpx.post(url, data=fields).status_code == 200
+    assert web.post(url, data=fields).status_code == 200
     assert wait_for_status(case_id, "shared")["receipt"]["agency_reference"] == "R-1"
     assert case_id not in [c["case_id"] for c in check(due + 10 * EVERY)]
     arrived(7)
 
 
 def test_the_check_is_served_on_a_schedule(stack: Any, prefect_server: Any) -> None:
-    deployment = httpx.get(
+    deployment = web.get(
         f"{prefect_server.api_url}/deployments/name/overdue-check/{stack.env['SAFESHARE_DEPLOYMENT']}"
     ).json()
     crons = [s["schedule"].get("cron") for s in deployment["schedules"]]

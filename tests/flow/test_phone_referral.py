@@ -9,8 +9,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
+from harness import web
 from harness.cases import (
     agency_link,
     answer,
@@ -93,12 +93,12 @@ def test_a_phone_referral_is_confirmed_in_writing_within_24_hours(
     assert f"by phone at {called:%Y-%m-%d %H:%M} UTC" in notice["message"]
     assert "MASH-77" not in notice["message"]  # the reference is behind the link
 
-    page = httpx.get(url)
+    page = web.get(url)
     assert "Confirms in writing the phone referral made at" in page.text
     assert "MASH-77" in page.text
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     fields = {"csrf": csrf, "name": "Duty worker", "role": "Team manager", "reference": "R-9"}
-    assert httpx.post(url, data=fields).status_code == 200
+    assert web.post(url, data=fields).status_code == 200
     done = wait_for_status(case_id, "shared")
     assert done["written_confirmation_due"] == case["written_confirmation_due"]
     for record in listener.records:

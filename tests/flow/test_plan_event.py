@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from harness import web
 from harness.cases import (
     NOW,
     RECEIPT,
@@ -60,10 +61,10 @@ def messages_to(listener: Any, backend: str, case_id: int, path: str) -> list[di
 
 
 def confirm(url: str, **fields: str) -> httpx.Response:
-    page = httpx.get(url)
+    page = web.get(url)
     csrf = CSRF.search(page.text)
     assert csrf, page.text
-    return httpx.post(url, data={"csrf": csrf.group(1), **fields})
+    return web.post(url, data={"csrf": csrf.group(1), **fields})
 
 
 def test_an_exclusion_goes_to_social_care_and_the_social_worker_at_once(
@@ -117,7 +118,7 @@ def test_an_exclusion_goes_to_social_care_and_the_social_worker_at_once(
     assert "children's social care and the pupil's social worker" in to_dsl.body["message"]
 
     # the social worker reads what is shared and confirms; the duty inbox's link is then spent
-    page = httpx.get(worker_link)
+    page = web.get(worker_link)
     assert page.status_code == 200 and f"{mark} three days" in page.text
     done = confirm(worker_link, name="Allocated social worker", role="Social worker",
                    reference="SW-77")  # fmt: skip
@@ -125,7 +126,7 @@ def test_an_exclusion_goes_to_social_care_and_the_social_worker_at_once(
     case = wait_for_status(case_id, "shared")
     assert case["receipt"]["agency_reference"] == "SW-77"
     assert case["receipt"]["channel"] == "agency-link"
-    late = httpx.get(csc_link)
+    late = web.get(csc_link)
     assert late.status_code == 409
 
     counts = assert_once_each(listener, stack.backend, case_id)

@@ -9,8 +9,8 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-import httpx
 import pytest
+from harness import web
 
 from models.domain import Category, ConcernFacts
 
@@ -58,7 +58,7 @@ def test_the_dsl_is_told_once_a_day_how_many_files_await_a_decision(
 
 def test_the_review_is_served_on_a_schedule(stack: Any, prefect_server: Any) -> None:
     name = stack.env["SAFESHARE_DEPLOYMENT"]
-    deployment = httpx.get(
+    deployment = web.get(
         f"{prefect_server.api_url}/deployments/name/retention-review/{name}"
     ).json()
     crons = [s["schedule"].get("cron") for s in deployment["schedules"]]

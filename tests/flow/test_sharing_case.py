@@ -9,8 +9,8 @@ import time
 from collections import Counter
 from typing import Any
 
-import httpx
 import pytest
+from harness import web
 from harness.cases import (
     NOW,
     RECEIPT,
@@ -257,7 +257,7 @@ def test_invalid_dashboard_answers_are_asked_again(
     assert case["status"] == "open"
 
     # The stored answers were removed from Prefect once recorded or refused.
-    inputs = httpx.post(
+    inputs = web.post(
         f"{api}/flow_runs/{run_id}/input/filter", json={"prefix": "suspended", "limit": 100}
     ).json()
     assert not [i for i in inputs if i["key"].endswith("-response")]
@@ -320,7 +320,7 @@ def test_run_killed_mid_step_is_restarted_and_completes(
             )
         )
         run_id = show_case(case_id)["flow_run_id"]
-        state = httpx.get(f"{prefect_server.api_url}/flow_runs/{run_id}").json()["state"]
+        state = web.get(f"{prefect_server.api_url}/flow_runs/{run_id}").json()["state"]
         assert state["type"] == "RUNNING"
         stack.kill_serving()
     stack.start_serving()

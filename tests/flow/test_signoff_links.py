@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from harness import web
 from harness.cases import (
     NOW,
     answer,
@@ -66,13 +67,13 @@ def case_at_signoff(stack: Any, listener: Any, people: dict[str, str]) -> tuple[
 
 
 def open_page(url: str) -> tuple[httpx.Response, str]:
-    page = httpx.get(url)
+    page = web.get(url)
     found = CSRF.search(page.text)
     return page, found.group(1) if found else ""
 
 
 def post(url: str, csrf: str, **fields: str) -> httpx.Response:
-    return httpx.post(url, data={"csrf": csrf, **fields}, timeout=60)
+    return web.post(url, data={"csrf": csrf, **fields})
 
 
 def signoff_rows(case_id: int) -> list[CaseStep]:
@@ -110,7 +111,7 @@ def test_valid_link_shows_what_the_signer_needs_and_approves_once(
     (url,) = links_for(listener, stack.backend, case_id, people["slt"])
 
     # Mail scanners open links: GET and HEAD change nothing.
-    assert httpx.head(url).status_code == 200
+    assert web.head(url).status_code == 200
     page, csrf = open_page(url)
     assert page.status_code == 200
     assert f"SS-{case_id:06d}" in page.text and "physical" in page.text
@@ -135,7 +136,7 @@ def test_valid_link_shows_what_the_signer_needs_and_approves_once(
     # The link works once; the other leader's link finds the step answered.
     assert post(url, csrf, decision="approve").status_code == 409
     (other,) = links_for(listener, stack.backend, case_id, "head2")
-    assert httpx.get(other).status_code == 409
+    assert web.get(other).status_code == 409
     outcomes = [o for _m, o, _s in attempts(url)]
     assert outcomes[:2] == ["shown", "shown"] and "answered" in outcomes and "used" in outcomes
 
@@ -157,15 +158,15 @@ def test_forged_altered_expired_and_wrong_step_links_are_refused(
     token = url.rsplit("/", 1)[1]
 
     altered = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
-    assert httpx.get(altered).status_code == 403
-    assert httpx.get(f"{stack.web_url}/answer/not-a-token").status_code == 403
+    assert web.get(altered).status_code == 403
+    assert web.get(f"{stack.web_url}/answer/not-a-token").status_code == 403
     # Signed by someone else's key: refused as forged.
     from itsdangerous import URLSafeTimedSerializer
 
     from safeshare.tokens import LINK_SALT
 
     foreign = URLSafeTimedSerializer(b"x" * 48, salt=LINK_SALT).dumps({"l": 1, "n": "n"})
-    assert httpx.get(f"{stack.web_url}/answer/{foreign}").status_code == 403
+    assert web.get(f"{stack.web_url}/answer/{foreign}").status_code == 403
 
     # Expired (the link's own expiry, as issued): 410, and a page that says what to do.
     with session_scope() as session:
@@ -174,7 +175,7 @@ def test_forged_altered_expired_and_wrong_step_links_are_refused(
             .where(AnswerLink.case_id == case_id, AnswerLink.staff_id == people["slt"])
             .values(expires_at=utcnow() - timedelta(minutes=1))
         )
-    expired = httpx.get(url)
+    expired = web.get(url)
     assert expired.status_code == 410 and "new one" in expired.text
     assert post(url, "x", decision="approve").status_code == 410
 
@@ -182,7 +183,7 @@ def test_forged_altered_expired_and_wrong_step_links_are_refused(
     # that no longer waits.
     (other,) = links_for(listener, stack.backend, case_id, "head2")
     answer_ok(case_id, "management-signoff", "head2", {"decision": "approve"})
-    assert httpx.get(other).status_code == 409
+    assert web.get(other).status_code == 409
     assert signoff_rows(case_id)[0].actor == "head2"
     assert [s for _m, _o, s in attempts(url)] == [410, 410]
     assert token not in str(attempts(url))
@@ -240,7 +241,7 @@ def test_a_link_whose_holder_may_no_longer_sign_is_refused(
     with session_scope() as session:
         session.execute(update(Staff).where(Staff.staff_id == "head2").values(active=False))
     try:
-        assert httpx.get(url).status_code == 403
+        assert web.get(url).status_code == 403
         page, csrf = open_page(links_for(listener, stack.backend, case_id, people["slt"])[0])
         assert page.status_code == 200
     finally:
@@ -277,7 +278,7 @@ def test_twenty_simultaneous_posts_give_one_signoff_one_resume_one_notification(
     assert len(signoff_rows(case_id)) == 1
     wait_for_step(case_id, "parents")
     # One resume: the run's history shows one resume for the assessment, one for the sign-off.
-    runs = httpx.get(f"{prefect_server.api_url}/flow_run_states/", params={"flow_run_id": run_id})
+    runs = web.get(f"{prefect_server.api_url}/flow_run_states/", params={"flow_run_id": run_id})
     resumed = [s for s in runs.json() if s["name"] == "Resuming"]
     assert len(resumed) == 2, [s["name"] for s in runs.json()]  # assessment, then sign-off
 
@@ -324,9 +325,9 @@ def test_repeated_failures_are_slowed_down_and_every_attempt_is_kept(
         strict.start_web()
         try:
             guessed = f"{strict.web_url}/answer/guessed-token"
-            statuses = [httpx.get(guessed).status_code for _ in range(4)]
+            statuses = [web.get(guessed).status_code for _ in range(4)]
             assert statuses == [403, 403, 403, 429]
-            other = httpx.post(f"{strict.web_url}/answer/another-guess", data={"csrf": "x"})
+            other = web.post(f"{strict.web_url}/answer/another-guess", data={"csrf": "x"})
             assert other.status_code == 429
             assert "Too many failed attempts" in other.text
         finally:

@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from harness import web
 from harness.cases import (
     NOW,
     agency_link,
@@ -86,9 +86,9 @@ def test_the_file_goes_to_the_next_school_and_its_receipt_is_confirmed(
     assert "1 record(s)" in case["disclosure"]["information"]
 
     link = agency_link(listener, stack.backend, case_id, path=path)
-    page = httpx.get(link)
+    page = web.get(link)
     assert page.status_code == 200 and "Download the child protection file" in page.text
-    download = httpx.get(f"{link}/file")
+    download = web.get(f"{link}/file")
     assert download.status_code == 200
     assert download.headers["content-type"] == "application/pdf"
     text = pdf_text(download.content)
@@ -98,14 +98,14 @@ def test_the_file_goes_to_the_next_school_and_its_receipt_is_confirmed(
 
     csrf = CSRF.search(page.text)
     assert csrf
-    done = httpx.post(
+    done = web.post(
         link,
         data={"csrf": csrf.group(1), "name": "New DSL", "role": "DSL", "reference": "HS-1"},
     )
     assert done.status_code == 200, done.text
     closed = wait_for_status(case_id, "shared")
     assert closed["receipt"]["confirmed_by_name"] == "New DSL"
-    assert httpx.get(f"{link}/file").status_code == 409  # the link is spent
+    assert web.get(f"{link}/file").status_code == 409  # the link is spent
     everything = json.dumps([r.body for r in listener.records if isinstance(r.body, dict)])
     assert mark not in everything and ref not in everything
 
@@ -127,9 +127,9 @@ def test_an_unknown_destination_keeps_the_file_and_tells_the_local_authority(
     assert case["disclosure"]["agency"] == "csc"
     assert "not known" in case["disclosure"]["information"]
     link = agency_link(listener, stack.backend, case_id)  # the local authority's duty inbox
-    page = httpx.get(link)
+    page = web.get(link)
     assert page.status_code == 200 and "Download the child protection file" not in page.text
-    assert httpx.get(f"{link}/file").status_code == 403  # the file stays with the school
+    assert web.get(f"{link}/file").status_code == 403  # the file stays with the school
 
 
 def test_the_file_is_exported_for_a_conference_by_those_who_may_read_it(

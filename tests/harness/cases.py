@@ -11,9 +11,9 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from typer.testing import CliRunner
 
+from harness import web
 from safeshare.cli import app
 from safeshare.views import show_case
 
@@ -87,11 +87,11 @@ def open_wait(case_id: int, step: str, timeout: float = 90) -> dict[str, Any]:
 def wait_until_suspended(api: str, run_id: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = httpx.get(f"{api}/flow_runs/{run_id}").json()["state"]
+        state = web.get(f"{api}/flow_runs/{run_id}").json()["state"]
         keyset = state and state["type"] == "PAUSED" and state["state_details"]["run_input_keyset"]
         # Prefect marks the run suspended a moment before it stores the form: wait for both,
         # as the dashboard shows the Resume form only then.
-        if keyset and httpx.get(f"{api}/flow_runs/{run_id}/input/{keyset['schema']}").is_success:
+        if keyset and web.get(f"{api}/flow_runs/{run_id}/input/{keyset['schema']}").is_success:
             return
         time.sleep(0.2)
     raise AssertionError(f"flow run {run_id} never suspended")
@@ -101,7 +101,7 @@ def resume_via_api(api: str, run_id: str, run_input: dict[str, Any]) -> dict[str
     """What the dashboard's Resume button does. A busy SQLite server may answer 5xx: try again."""
     deadline = time.monotonic() + 30
     while True:
-        response = httpx.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input})
+        response = web.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input})
         body = response.json()
         if "status" in body or time.monotonic() > deadline:
             return body

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import httpx
 import pyotp
@@ -13,10 +14,32 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 ENROL = re.compile(r'name="enrol" value="([^"]+)"')
 SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
 
+#: How long a test waits for a page. The suite runs four workers on two cores, each with its own
+#: servers, and recording a concern also asks Prefect to start its run: a page that takes longer
+#: than httpx's 5 s default there is slow, not broken. What the app refuses still fails at once.
+PATIENCE = httpx.Timeout(60.0, connect=10.0)
+
 #: The authenticator "on each person's phone": their TOTP secret once set up.
 PHONES: dict[str, str] = {}
 #: The last time step each person used a code for: the server takes each code once.
 USED: dict[str, int] = {}
+
+
+def get(url: str, **options: Any) -> httpx.Response:
+    return httpx.get(url, timeout=PATIENCE, **options)
+
+
+def head(url: str, **options: Any) -> httpx.Response:
+    return httpx.head(url, timeout=PATIENCE, **options)
+
+
+def post(url: str, **options: Any) -> httpx.Response:
+    return httpx.post(url, timeout=PATIENCE, **options)
+
+
+def client(**options: Any) -> httpx.Client:
+    """A browser-like session (cookies kept) that waits as long as `PATIENCE`."""
+    return httpx.Client(timeout=PATIENCE, **options)
 
 
 def fresh_code(staff_id: str, secret: str) -> str:
@@ -57,7 +80,7 @@ def second_step(client: httpx.Client, staff_id: str) -> httpx.Response:
 
 def sign_in(web_url: str, staff_id: str, *, second_factor: bool = True) -> httpx.Client:
     """A client signed in as `staff_id`, past the second step when their role has one."""
-    client = httpx.Client(base_url=web_url, follow_redirects=False)
+    client = httpx.Client(base_url=web_url, follow_redirects=False, timeout=PATIENCE)
     signed = client.post("/sign-in", data={"staff_id": staff_id, "password": password_of(staff_id)})
     assert signed.status_code == 303, signed.text[:1000]
     if signed.headers["location"] == "/sign-in/code" and second_factor:
