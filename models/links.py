@@ -105,17 +105,21 @@ def throttled(failures_for_link: int, failures_from_address: int, *, limit: int)
 
 
 class ReceiptLinkFacts(Frozen):
-    """What the case database holds about an agency's receipt link, and about its case."""
+    """What the case database holds about a receipt link, and about its case."""
 
     expires_at: datetime
     used_at: datetime | None = None
     case_open: bool
-    receipt_recorded: bool  # an accepted confirmation of receipt exists for its disclosure
+    receipt_recorded: bool  # this link's recipient's receipt is recorded (by any door)
+    case_received: bool = False  # the case's receipt is recorded: some recipient confirmed
 
 
 def judge_receipt_link(link: ReceiptLinkFacts | None, *, now: datetime) -> LinkOutcome:
-    """Whether an agency's receipt link may confirm now, or the first reason it may not. It is
-    bound to the disclosure, not to a wait: the agency may confirm before the case asks."""
+    """Whether a receipt link may show the disclosure and confirm now, or the first reason it
+    may not. It is bound to the disclosure and its recipient, not to a wait: the agency may
+    confirm before the case asks, and when a disclosure went to two recipients (a plan event's
+    social care and social worker) the second keeps its link after the first has confirmed
+    and closed the case."""
     if link is None:
         return LinkOutcome.FORGED
     if link.used_at is not None:
@@ -124,6 +128,6 @@ def judge_receipt_link(link: ReceiptLinkFacts | None, *, now: datetime) -> LinkO
         return LinkOutcome.EXPIRED
     if link.receipt_recorded:
         return LinkOutcome.ANSWERED
-    if not link.case_open:
+    if not link.case_open and not link.case_received:
         return LinkOutcome.WRONG_STEP
     return LinkOutcome.VALID

@@ -266,13 +266,21 @@ class Disclosure(Base):
     disclosed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+#: The recipient of a receipt from the agency itself (its duty inbox, or the DSL's record of
+#: what the agency said by phone or email).
+AGENCY_RECIPIENT = "agency"
+
+
 class Receipt(Base):
-    """Confirmation that the agency received a disclosure."""
+    """Confirmation that a recipient received a disclosure: the agency, and for a Child
+    Protection Plan event also the pupil's social worker, each once. The first one answers the
+    case's receipt wait; a later one is recorded beside it."""
 
     __tablename__ = "receipts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    disclosure_id: Mapped[int] = mapped_column(ForeignKey("disclosures.id"), unique=True)
+    disclosure_id: Mapped[int] = mapped_column(ForeignKey("disclosures.id"))
+    recipient: Mapped[str] = mapped_column(String(32), default=AGENCY_RECIPIENT)
     confirmed_by_name: Mapped[str] = mapped_column(Sealed("receipts.confirmed_by_name"))
     confirmed_by_role: Mapped[str | None] = mapped_column(
         Sealed("receipts.confirmed_by_role"), nullable=True
@@ -285,6 +293,10 @@ class Receipt(Base):
     # the member of staff who recorded it; none when the agency confirmed through its link
     recorded_by: Mapped[str | None] = mapped_column(ForeignKey("staff.staff_id"), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("disclosure_id", "recipient", name="uq_receipts_disclosure_recipient"),
+    )
 
 
 class Notification(Base):

@@ -74,6 +74,18 @@ def list_open_cases() -> list[dict[str, Any]]:
         ]
 
 
+def _receipt_fields(receipt: Receipt) -> dict[str, Any]:
+    return {
+        "recipient": receipt.recipient,
+        "confirmed_by_name": receipt.confirmed_by_name,
+        "confirmed_by_role": receipt.confirmed_by_role,
+        "confirmed_at": _iso(receipt.confirmed_at),
+        "agency_reference": receipt.agency_reference,
+        "channel": receipt.channel,
+        "recorded_by": receipt.recorded_by,
+    }
+
+
 def show_case(case_id: int) -> dict[str, Any]:
     """Everything recorded on a case, in order: the concern, each step, disclosure, receipt."""
     with session_scope() as session:
@@ -84,10 +96,12 @@ def show_case(case_id: int) -> dict[str, Any]:
         assert concern is not None
         child = session.get(Child, concern.child_id)
         disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
-        receipt = (
-            session.scalar(select(Receipt).where(Receipt.disclosure_id == disclosure.id))
+        receipts = (
+            session.scalars(
+                select(Receipt).where(Receipt.disclosure_id == disclosure.id).order_by(Receipt.id)
+            ).all()
             if disclosure is not None
-            else None
+            else []
         )
         steps = session.scalars(
             select(CaseStep).where(CaseStep.case_id == case_id).order_by(CaseStep.id)
@@ -135,16 +149,9 @@ def show_case(case_id: int) -> dict[str, Any]:
             "disclosure": None
             if disclosure is None
             else {"agency": disclosure.agency_code, **_disclosure_fields(disclosure)},
-            "receipt": None
-            if receipt is None
-            else {
-                "confirmed_by_name": receipt.confirmed_by_name,
-                "confirmed_by_role": receipt.confirmed_by_role,
-                "confirmed_at": _iso(receipt.confirmed_at),
-                "agency_reference": receipt.agency_reference,
-                "channel": receipt.channel,
-                "recorded_by": receipt.recorded_by,
-            },
+            # the case's receipt (the first), and every recipient's, in the order they came
+            "receipt": _receipt_fields(receipts[0]) if receipts else None,
+            "receipts": [_receipt_fields(receipt) for receipt in receipts],
             "notices": notices_of(session, case_id),
             "leaver": leaver_summary(session, case_id)
             if case.kind == CaseKind.TRANSFER.value

@@ -161,8 +161,8 @@ def render(child_ref: str, cases: list[dict[str, Any]], *, purpose: str, now: da
             field(f"{entry['at']}  {entry['step']}  by {entry['by'] or 'the system'}", outcome)
         if case.get("disclosure"):
             field("Shared", case["disclosure"])
-        if case.get("receipt"):
-            field("Receipt confirmed", case["receipt"])
+        for receipt in case.get("receipts") or []:
+            field("Receipt confirmed", receipt)
         if case.get("notices"):
             field("Staff told (need to know)", case["notices"])
     return bytes(pdf.output())

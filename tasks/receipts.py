@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 from models.domain import AgencyReceipt, CaseKind, ReceiptChannel, ReceiptConfirmation, Step
 from models.links import LinkOutcome, ReceiptLinkFacts, judge_receipt_link
 from models.messages import agency_message
-from models.tables import Case, CaseStep, Disclosure, ReceiptLink, utcnow
+from models.tables import (
+    AGENCY_RECIPIENT,
+    Case,
+    CaseStep,
+    Disclosure,
+    Receipt,
+    ReceiptLink,
+    utcnow,
+)
 from safeshare.db import session_scope
 from safeshare.settings import get_settings, secret_key
 from safeshare.tokens import RECEIPT_SALT, token_hash
@@ -29,7 +37,8 @@ RECEIPT_SLOT = "confirm-receipt-0"
 def notify_agency(case_id: int, flow_run_id: str) -> str:
     """Tell the agency, once, that information is shared with it, with its own link to read it
     and confirm receipt; returns the agency code. A Child Protection Plan event also goes to the
-    pupil's social worker, with a link of their own: either confirmation is the receipt.
+    pupil's social worker, with a link of their own: either confirmation is the case's receipt,
+    and each recipient's own is recorded (see `confirm_receipt`).
 
     The token exists only in the message: a link whose message did not go is spent, and the
     next try sends a new one."""
@@ -73,6 +82,17 @@ SOCIAL_WORKER = "social-worker"
 def social_worker_tag(child_ref: str) -> str:
     """The Apprise tag of a pupil's social worker (from the children's directory)."""
     return f"{SOCIAL_WORKER}:{child_ref}"
+
+
+def recipient_of(link: ReceiptLink) -> str:
+    """Whose receipt a link confirms: the agency's (its duty inbox) or the social worker's."""
+    return link.recipient or AGENCY_RECIPIENT
+
+
+def link_holder(link: ReceiptLink) -> str:
+    """Who a receipt link answers as, in the record: `agency.<code>` for the agency's duty
+    inbox, `social-worker.<code>` for the pupil's social worker at that agency."""
+    return f"{recipient_of(link)}.{link.agency_code}"
 
 
 def _send_receipt_link(
@@ -142,21 +162,34 @@ class ReceiptCheck:
     link: ReceiptLink | None = None
 
 
-def _facts(session: Session, link: ReceiptLink) -> ReceiptLinkFacts:
-    case = session.get(Case, link.case_id)
-    assert case is not None
-    recorded = session.scalar(
-        select(CaseStep.id).where(
+def _wait_answer(session: Session, link: ReceiptLink) -> CaseStep | None:
+    """The accepted answer to the receipt wait the link belongs to, if there is one."""
+    return session.scalar(
+        select(CaseStep)
+        .where(
             CaseStep.case_id == link.case_id,
             CaseStep.slot == link.slot,
             CaseStep.accepted.is_(True),
+        )
+        .order_by(CaseStep.id)
+        .limit(1)
+    )
+
+
+def _facts(session: Session, link: ReceiptLink) -> ReceiptLinkFacts:
+    case = session.get(Case, link.case_id)
+    assert case is not None
+    received = set(
+        session.scalars(
+            select(Receipt.recipient).where(Receipt.disclosure_id == link.disclosure_id)
         )
     )
     return ReceiptLinkFacts(
         expires_at=link.expires_at,
         used_at=link.used_at,
         case_open=case.status == "open",
-        receipt_recorded=recorded is not None,
+        receipt_recorded=recipient_of(link) in received,
+        case_received=bool(received) or _wait_answer(session, link) is not None,
     )
 
 
@@ -178,8 +211,10 @@ class ReceiptClaim:
 
 
 def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> ReceiptClaim:
-    """Use the link once: record the agency's confirmation as the receipt step's answer and the
-    receipt itself, in one transaction; say which run to resume, if the case waits for it."""
+    """Use the link once: record the recipient's confirmation and its receipt in one
+    transaction. The first confirmation is the receipt step's answer (say which run to resume,
+    if the case waits for it); one that comes after another recipient's, or after the DSL's
+    record of the agency's, is recorded beside it, in a step of its own."""
     from tasks.records import _insert_step, _write_receipt
 
     with session_scope() as session:
@@ -198,35 +233,52 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
             return ReceiptClaim(LinkOutcome.USED)
         case = session.get(Case, link.case_id)
         assert case is not None
-        waiting_now = case.waiting_slot == link.slot and case.waiting_key is not None
+        recipient = recipient_of(link)
         answer = ReceiptConfirmation(
-            answered_by=f"agency.{link.agency_code}",
+            answered_by=link_holder(link),
             confirmed_by_name=given.confirmed_by_name,
             confirmed_by_role=given.confirmed_by_role,
             confirmed_at=now,
             agency_reference=given.agency_reference,
             channel=ReceiptChannel.AGENCY_LINK,
         )
-        row = _insert_step(
-            session,
-            CaseStep(
+
+        def step_row(slot: str, key: str) -> CaseStep:
+            return CaseStep(
                 case_id=link.case_id,
                 step=Step.CONFIRM_RECEIPT.value,
-                slot=link.slot,
-                # under the wait's own key when the case waits for it, so the resumed run finds
-                # it; otherwise ahead of the wait, which will then find the slot answered
-                key=case.waiting_key if waiting_now else f"{link.slot}-agency",
+                slot=slot,
+                key=key,
                 accepted=True,
                 actor=answer.answered_by,
                 channel=ReceiptChannel.AGENCY_LINK.value,
                 data=answer.model_dump(mode="json"),
-            ),
-        )
-        if row.channel != ReceiptChannel.AGENCY_LINK.value or not row.accepted:
+            )
+
+        waiting_now = case.waiting_slot == link.slot and case.waiting_key is not None
+        if _wait_answer(session, link) is None:
+            # under the wait's own key when the case waits for it, so the resumed run finds
+            # it; otherwise ahead of the wait, which will then find the slot answered
+            key = case.waiting_key if waiting_now else f"{link.slot}-{recipient}"
+            first = step_row(link.slot, str(key))
+            if _insert_step(session, first) is first:
+                _write_receipt(session, link.case_id, answer, recipient=recipient)
+                if not waiting_now:
+                    return ReceiptClaim(LinkOutcome.VALID)
+                case.stop_waiting()
+                return ReceiptClaim(
+                    LinkOutcome.VALID, link.flow_run_id, answer.model_dump(mode="json")
+                )
+        # The wait is answered already (by the other recipient, or by the DSL, perhaps this
+        # very moment): this recipient's confirmation is recorded beside it, unless theirs is.
+        if session.scalar(
+            select(Receipt.id).where(
+                Receipt.disclosure_id == link.disclosure_id, Receipt.recipient == recipient
+            )
+        ):
             session.rollback()
             return ReceiptClaim(LinkOutcome.ANSWERED)
-        _write_receipt(session, link.case_id, answer)
-        if not waiting_now:
-            return ReceiptClaim(LinkOutcome.VALID)
-        case.stop_waiting()
-        return ReceiptClaim(LinkOutcome.VALID, link.flow_run_id, answer.model_dump(mode="json"))
+        also = f"{link.slot}:{recipient}"
+        _insert_step(session, step_row(also, also))
+        _write_receipt(session, link.case_id, answer, recipient=recipient)
+        return ReceiptClaim(LinkOutcome.VALID)

@@ -47,6 +47,7 @@ from models.domain import (
 from models.forms import FORMS, InvalidAnswer, parse_answer
 from models.plan_events import PLAN_EVENT_AGENCY, PURPOSE, disclosure_text
 from models.tables import (
+    AGENCY_RECIPIENT,
     Agency,
     Case,
     CaseStep,
@@ -503,7 +504,9 @@ def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
         )
         if row is None:
             row = _insert_step(session, _checked_row(session, slot, raw, typed_code))
-        if row.accepted and slot.step is Step.CONFIRM_RECEIPT:
+        # a link's confirmation wrote its own receipt, with its recipient, in its transaction
+        link_answer = row.channel == ReceiptChannel.AGENCY_LINK.value
+        if row.accepted and slot.step is Step.CONFIRM_RECEIPT and not link_answer:
             _write_receipt(session, slot.case_id, ReceiptConfirmation.model_validate(row.data))
         summary = None
         if row.accepted:
@@ -555,14 +558,24 @@ def _checked_row(session: Session, slot: Slot, raw: dict[str, Any], typed_code: 
     )
 
 
-def _write_receipt(session: Session, case_id: int, answer: ReceiptConfirmation) -> None:
+def _write_receipt(
+    session: Session,
+    case_id: int,
+    answer: ReceiptConfirmation,
+    *,
+    recipient: str = AGENCY_RECIPIENT,
+) -> None:
+    """Record a recipient's receipt of the case's disclosure, once per recipient. The DSL's
+    record of a confirmation given by phone or email is the agency's."""
     disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
     if disclosure is None:
         raise RuntimeError(f"case {case_id} has no disclosure to confirm")
-    if session.scalar(select(Receipt).where(Receipt.disclosure_id == disclosure.id)) is None:
+    mine = (Receipt.disclosure_id == disclosure.id) & (Receipt.recipient == recipient)
+    if session.scalar(select(Receipt).where(mine)) is None:
         session.add(
             Receipt(
                 disclosure_id=disclosure.id,
+                recipient=recipient,
                 confirmed_by_name=answer.confirmed_by_name,
                 confirmed_by_role=answer.confirmed_by_role,
                 confirmed_at=answer.confirmed_at,

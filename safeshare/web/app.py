@@ -43,7 +43,7 @@ from safeshare.views import disclosure_summary, signoff_summary
 from safeshare.web.front import add_front_door
 from tasks.links import check_link, claim_and_record, is_throttled, record_attempt
 from tasks.notices import check_notice_link, open_notice
-from tasks.receipts import check_receipt_link, confirm_receipt
+from tasks.receipts import check_receipt_link, confirm_receipt, link_holder
 from tasks.records import answer_problems
 
 logger = logging.getLogger("safeshare.web")
@@ -88,7 +88,7 @@ RECEIPT = Door(
     salt=RECEIPT_SALT,
     check=check_receipt_link,
     attempt_prefix="receipt-",
-    holder=lambda link: f"agency.{link.agency_code}",
+    holder=link_holder,
     reason="receipt link",
 )
 

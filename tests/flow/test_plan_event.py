@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from harness.cases import (
 
 from models.deadlines import DEFAULT_RULES, WorkingCalendar, due_at
 from models.plan_events import PLAN_EVENT_RECEIPT
+from safeshare.views import show_case
 from tasks.directory import add_child
 
 pytestmark = pytest.mark.flow
@@ -117,7 +119,7 @@ def test_an_exclusion_goes_to_social_care_and_the_social_worker_at_once(
     assert "exclusion-fixed-term" in to_dsl.body["message"]
     assert "children's social care and the pupil's social worker" in to_dsl.body["message"]
 
-    # the social worker reads what is shared and confirms; the duty inbox's link is then spent
+    # the social worker reads what is shared and confirms: that is the case's receipt
     page = web.get(worker_link)
     assert page.status_code == 200 and f"{mark} three days" in page.text
     done = confirm(worker_link, name="Allocated social worker", role="Social worker",
@@ -126,13 +128,78 @@ def test_an_exclusion_goes_to_social_care_and_the_social_worker_at_once(
     case = wait_for_status(case_id, "shared")
     assert case["receipt"]["agency_reference"] == "SW-77"
     assert case["receipt"]["channel"] == "agency-link"
+    assert case["receipt"]["recipient"] == "social-worker"
+
+    # the duty inbox keeps its link after the case closed: it reads what was shared and
+    # confirms its own receipt, recorded beside the first; each link then works no more
     late = web.get(csc_link)
-    assert late.status_code == 409
+    assert late.status_code == 200 and f"{mark} three days" in late.text
+    done = confirm(csc_link, name="Duty manager", role="Duty team", reference="CSC-78")
+    assert done.status_code == 200, done.text
+    case = show_case(case_id)
+    assert case["status"] == "shared"
+    assert [(r["recipient"], r["agency_reference"]) for r in case["receipts"]] == [
+        ("social-worker", "SW-77"),
+        ("agency", "CSC-78"),
+    ]
+    confirmed = [e for e in case["chronology"] if e["step"] == "confirm-receipt"]
+    assert [(e["by"], e["accepted"]) for e in confirmed] == [
+        ("social-worker.csc", True),
+        ("agency.csc", True),
+    ]
+    assert web.get(csc_link).status_code == web.get(worker_link).status_code == 409
 
     counts = assert_once_each(listener, stack.backend, case_id)
     everything = json.dumps([r.body for r in listener.records if isinstance(r.body, dict)])
     assert mark not in everything  # the details stay behind the links
     assert counts[(social_worker, to_worker["title"])] == 1
+
+
+def test_social_care_and_the_social_worker_confirming_at_once_are_both_recorded(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    ref, social_worker = pupil_on_plan(stack, listener)
+    result = cli(
+        "events", "record", "--child", ref, "--kind", "Unexplained absence",
+        "--recorded-by", people["teacher"], "--when", NOW, "--details", f"{marker()} absent",
+        "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    case_id = int(json.loads(result.stdout)["case_id"])
+    wait_for_step(case_id, "confirm-receipt")
+    links = {
+        "agency": agency_link(listener, stack.backend, case_id),
+        "social-worker": agency_link(listener, stack.backend, case_id, path=social_worker),
+    }
+    forms = {}
+    for recipient, url in links.items():
+        csrf = CSRF.search(web.get(url).text)
+        assert csrf
+        forms[recipient] = {"csrf": csrf.group(1), "name": "N", "role": "R", "reference": recipient}
+    start = threading.Barrier(len(links))
+    sent: dict[str, int] = {}
+
+    def send(recipient: str) -> None:
+        start.wait()
+        sent[recipient] = web.post(links[recipient], data=forms[recipient]).status_code
+
+    both = [threading.Thread(target=send, args=(recipient,)) for recipient in links]
+    for thread in both:
+        thread.start()
+    for thread in both:
+        thread.join()
+
+    # both are thanked and both are recorded; one of them, whichever came first, answered
+    # the wait, and the case closed once
+    assert sent == {"agency": 200, "social-worker": 200}
+    case = wait_for_status(case_id, "shared")
+    receipts = {r["recipient"]: r["agency_reference"] for r in case["receipts"]}
+    assert receipts == {"agency": "agency", "social-worker": "social-worker"}
+    confirmed = [e for e in case["chronology"] if e["step"] == "confirm-receipt"]
+    assert sorted(e["by"] for e in confirmed) == ["agency.csc", "social-worker.csc"]
+    assert all(e["accepted"] for e in confirmed)
+    assert [e["slot"] for e in confirmed][0] == "confirm-receipt-0"
+    assert case["receipt"]["recipient"] == confirmed[0]["by"].split(".")[0]
 
 
 def test_a_feed_is_imported_once_and_the_dsl_records_a_phoned_confirmation(
@@ -186,8 +253,21 @@ def test_a_feed_is_imported_once_and_the_dsl_records_a_phoned_confirmation(
     assert (worker_path, f"safeshare SS-{first:06d}: Child Protection Plan event "
             "(unexplained-absence), for the pupil's social worker") in sent  # fmt: skip
 
+    # the DSL records what social care said by phone: the social care link is answered, and
+    # the social worker still reads and confirms through their own
+    answer_ok(first, "confirm-receipt", people["dsl"], RECEIPT)
+    wait_for_status(first, "shared")
+    assert web.get(agency_link(listener, stack.backend, first)).status_code == 409
+    worker_link = agency_link(listener, stack.backend, first, path=worker_path)
+    assert web.get(worker_link).status_code == 200
+    done = confirm(worker_link, name="Social worker", role="Social worker", reference="SW-1")
+    assert done.status_code == 200, done.text
+    receipts = show_case(first)["receipts"]
+    assert [(r["recipient"], r["channel"], r["recorded_by"]) for r in receipts] == [
+        ("agency", "phone", people["dsl"]),
+        ("social-worker", "agency-link", None),
+    ]
+
 
 def show_due(case_id: int) -> datetime:
-    from safeshare.views import show_case
-
     return datetime.fromisoformat(show_case(case_id)["waiting"]["due"])

@@ -169,7 +169,11 @@ def _receipt(**overrides: object) -> ReceiptLinkFacts:
         (_receipt(used_at=_RNOW), LinkOutcome.USED),
         (_receipt(expires_at=_RNOW), LinkOutcome.EXPIRED),
         (_receipt(receipt_recorded=True), LinkOutcome.ANSWERED),  # the DSL recorded it by phone
-        (_receipt(case_open=False), LinkOutcome.WRONG_STEP),
+        (_receipt(case_open=False), LinkOutcome.WRONG_STEP),  # closed without a receipt
+        # the other recipient confirmed and the case closed: this one still reads and confirms
+        (_receipt(case_open=False, case_received=True), LinkOutcome.VALID),
+        (_receipt(case_received=True, receipt_recorded=True), LinkOutcome.ANSWERED),
+        (_receipt(case_open=False, case_received=True, expires_at=_RNOW), LinkOutcome.EXPIRED),
         (_receipt(used_at=_RNOW, expires_at=_RNOW), LinkOutcome.USED),
     ],
 )
