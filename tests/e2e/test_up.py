@@ -1,8 +1,10 @@
 """The README's first command, as a person runs it: `safeshare up` on a fresh data directory
 starts the Prefect server, migrates the case database, serves every deployment and the web app,
-says where they are, and stops everything cleanly on SIGTERM. On embedded defaults (SQLite for
-both databases) and with `DATABASE_URL` and Prefect's own database setting on PostgreSQL, where
-a case is also recorded and waits for its first answer."""
+says where they are, and stops everything cleanly on Ctrl-C (SIGINT to its process group, as
+a terminal sends it) and on SIGTERM (as a service manager sends it). On embedded defaults
+(SQLite for both databases, stopped by Ctrl-C) and with `DATABASE_URL` and Prefect's own
+database setting on PostgreSQL (stopped by SIGTERM), where a case is also recorded and waits
+for its first answer."""
 
 from __future__ import annotations
 
@@ -48,8 +50,11 @@ def _clean_env(home: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _up(env: dict[str, str], prefect_port: int, web_port: int) -> Iterator[str]:
-    """Run `safeshare up` until it is up; yield what it said; SIGTERM it; check it stopped."""
+def _up(
+    env: dict[str, str], prefect_port: int, web_port: int, stop: signal.Signals
+) -> Iterator[str]:
+    """Run `safeshare up` until it is up; yield what it said; send `stop` to its process group;
+    check that it stopped, cleanly, and that nothing still answers on its ports."""
     process = subprocess.Popen(
         [str(SAFESHARE), "up", "--prefect-port", str(prefect_port), "--web-port", str(web_port)],
         env=env,
@@ -79,7 +84,7 @@ def _up(env: dict[str, str], prefect_port: int, web_port: int) -> Iterator[str]:
         yield output
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            os.killpg(process.pid, stop)
         code = process.wait(timeout=90)
     assert code == 0
     for port in (prefect_port, web_port):
@@ -103,7 +108,7 @@ def _served_flows(api: str, timeout: float = 90) -> set[str]:
 
 def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
     prefect_port, web_port = free_port(), free_port()
-    with _up(_clean_env(tmp_path / "home"), prefect_port, web_port) as output:
+    with _up(_clean_env(tmp_path / "home"), prefect_port, web_port, signal.SIGINT) as output:
         assert f"Dashboard: http://127.0.0.1:{prefect_port}" in output
         assert f"Sign-off links: http://127.0.0.1:{web_port}" in output
         assert f"http://127.0.0.1:{web_port}/sign-in" in output
@@ -135,7 +140,7 @@ def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> No
         env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = prefect_url.replace(
             "postgresql+psycopg://", "postgresql+asyncpg://"
         )
-        with _up(env, prefect_port, web_port):
+        with _up(env, prefect_port, web_port, signal.SIGTERM):
             api = f"http://127.0.0.1:{prefect_port}/api"
             assert _served_flows(api) == SERVED
             assert not (home / "cases.db").exists()
