@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -860,11 +861,13 @@ def case_export(
         write_file(out_path, document)
     except FileError as exc:
         raise UserError(str(exc).rstrip(".") + ".") from None
+    digest = hashlib.sha256(document).hexdigest()  # recorded: the copy can be checked later
     with session_scope() as session:
         for case_id in case_ids:
-            record_read(session, "cp-file", case_id=case_id, form="pdf")
+            record_read(session, "cp-file", case_id=case_id, form="pdf", sha256=digest)
     out.print(
-        f"Wrote the child protection file of {child_ref} ({len(case_ids)} case(s)) to {out_path}.",
+        f"Wrote the child protection file of {child_ref} ({len(case_ids)} case(s)) to {out_path}"
+        f" (SHA-256 {digest}).",
         markup=False,
     )
 

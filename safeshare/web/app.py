@@ -7,6 +7,7 @@ Every attempt, failed ones too, is recorded; repeated failures are refused for a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -336,7 +337,10 @@ def create_app() -> FastAPI:
         with RECEIPT.acting(link):
             document = child_file(child_ref, purpose=f"for {link.agency_code}, on transfer")
             with session_scope() as session:
-                record_read(session, "cp-file", case_id=link.case_id, link=link.id)
+                # the digest of exactly what went: a copy kept by the new school can be
+                # checked against the record years later
+                digest = hashlib.sha256(document).hexdigest()
+                record_read(session, "cp-file", case_id=link.case_id, link=link.id, sha256=digest)
         response = Response(
             content=document,
             media_type="application/pdf",

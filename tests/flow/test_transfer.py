@@ -5,6 +5,7 @@ file; `case export` writes the same document for a conference."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -95,6 +96,10 @@ def test_the_file_goes_to_the_next_school_and_its_receipt_is_confirmed(
     assert f"Child protection file: {ref}" in text
     assert f"SS-{concern_case:06d}" in text and mark in text and "Zoë’s" in text
     assert f"SS-{case_id:06d}" not in text  # the transfer itself is not part of the file
+    # the record keeps the digest of exactly what the new school downloaded
+    entries = json.loads(cli("audit", "show", "--case", str(case_id), "--json").stdout)
+    (read,) = [e for e in entries if e["action"] == "read:cp-file"]
+    assert read["detail"]["sha256"] == hashlib.sha256(download.content).hexdigest()
 
     csrf = CSRF.search(page.text)
     assert csrf
@@ -145,6 +150,10 @@ def test_the_file_is_exported_for_a_conference_by_those_who_may_read_it(
     assert done.exit_code == 0, done.output
     assert f"Wrote the child protection file of {ref} (1 case(s))" in done.stdout
     assert out.stat().st_mode & 0o777 == 0o600
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert f"(SHA-256 {digest})" in " ".join(done.stdout.split())  # said, and recorded
+    entries = json.loads(cli("audit", "show", "--case", str(case_id), "--json").stdout)
+    assert [e["detail"]["sha256"] for e in entries if e["action"] == "read:cp-file"] == [digest]
     assert mark in pdf_text(out.read_bytes())
     again = cli("case", "export", ref, "--out", str(out))
     assert again.exit_code == 1 and "exists" in again.stderr
