@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from prefect.exceptions import TerminationSignal
 from prefect.runner import Runner
@@ -30,6 +30,7 @@ from flows.transfer import transfer
 from models.domain import CaseKind
 from safeshare.settings import Settings, get_settings
 from tasks.run_input import resume_answered_runs
+from tasks.starting import start_unstarted
 
 log = logging.getLogger("safeshare.serve")
 
@@ -110,6 +111,10 @@ def main() -> None:
     if settings.run_start == "forkserver":
         start_runs_from_forkserver(preload_for(settings.case_database_url))
     served = runner(settings)
+    try:  # cases recorded while Prefect was away, now that their deployments exist
+        start_unstarted(datetime.now(UTC))
+    except Exception:  # the case database is down, say: the next overdue check tries again
+        log.exception("cases recorded without a run were not started")
     try:
         asyncio.run(served.start())
     except (KeyboardInterrupt, TerminationSignal) as stop:

@@ -1,4 +1,5 @@
-"""The overdue check: a scheduled flow that escalates every wait past its deadline."""
+"""The overdue check: a scheduled flow that escalates every wait past its deadline, after
+moving on what a lost moment left behind (an answered wait not resumed, a case not started)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flows.kinds import CASE_FLOWS
 from safeshare.settings import get_settings
 from tasks.escalation import escalate_overdue
 from tasks.run_input import resume_answered
+from tasks.starting import start_unstarted_cases
 
 
 @flow(name="overdue-check", log_prints=False)
@@ -22,4 +24,6 @@ def overdue_check(at: str | None = None) -> int:
     # a safety net first: waits answered in the case database whose run was not resumed
     # (its failure, Prefect's API busy say, must not stop the reminders: the next check retries)
     resume_answered(CASE_FLOWS, get_settings().deployment, return_state=True)
+    # and cases recorded while Prefect was unreachable, which have no run to remind anyone
+    start_unstarted_cases(now.isoformat(), return_state=True)
     return escalate_overdue(now)

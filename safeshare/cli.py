@@ -1011,7 +1011,8 @@ def _start_and_report(case_id: int, as_json: bool, recorded: str) -> None:
     if problem is not None:
         fail(
             f"case {case_id} is recorded but its workflow did not start ({problem}); "
-            f"start it with `safeshare case start {case_id}` once the stack is up."
+            "the next overdue check starts it once the stack is up, or start it now with "
+            f"`safeshare case start {case_id}`."
         )
 
 

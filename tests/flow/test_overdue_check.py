@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,10 @@ from harness.cases import (
     agency_link,
     case_awaiting_receipt,
     cli,
+    marker,
     notifications_for,
     wait_for_status,
+    wait_for_step,
 )
 
 pytestmark = pytest.mark.flow
@@ -111,6 +113,49 @@ def test_an_overdue_receipt_climbs_its_ladder_once_per_rung(
     assert wait_for_status(case_id, "shared")["receipt"]["agency_reference"] == "R-1"
     assert case_id not in [c["case_id"] for c in check(due + 10 * EVERY)]
     arrived(7)
+
+
+def test_a_case_recorded_while_prefect_was_away_is_started_by_the_next_check(
+    stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    from models.domain import Category, ConcernFacts
+    from safeshare.views import show_case
+    from tasks.directory import record_concern
+
+    # The form (or the CLI) recorded the concern, then could not reach Prefect: no run.
+    case_id = record_concern(
+        ConcernFacts(
+            child_ref="C-0001",
+            raised_by=people["teacher"],
+            category=Category.NEGLECT,
+            occurred_at=datetime.now(UTC) - timedelta(hours=1),
+            what_happened=f"{marker()} what happened",
+        )
+    )
+    assert show_case(case_id)["flow_run_id"] is None
+    check(datetime.now(UTC))  # recorded a moment ago: its door may be starting it now
+    assert show_case(case_id)["flow_run_id"] is None
+
+    # A minute on, the check starts it; the DSL is told, and the case waits for the assessment.
+    check(datetime.now(UTC) + timedelta(minutes=2))
+    case = wait_for_step(case_id, "assess-criteria")
+    run_id = case["flow_run_id"]
+    assert run_id
+
+    def runs_of_case() -> list[str]:
+        runs = web.post(
+            f"{prefect_server.api_url}/flow_runs/filter",
+            json={"flow_runs": {"tags": {"all_": ["safeshare"]}}, "limit": 200,
+                  "sort": "EXPECTED_START_TIME_DESC"},
+        ).json()  # fmt: skip
+        return [r["id"] for r in runs if r["parameters"].get("case_id") == case_id]
+
+    # Checked again: the case keeps its one run.
+    check(datetime.now(UTC) + timedelta(minutes=3))
+    assert show_case(case_id)["flow_run_id"] == run_id
+    assert runs_of_case() == [run_id]
+    told = [n for n in show_case(case_id)["notifications"] if n["tag"] == "dsl"]
+    assert len(told) == 1 and told[0]["status"] == "sent", told
 
 
 def test_the_check_is_served_on_a_schedule(stack: Any, prefect_server: Any) -> None:
