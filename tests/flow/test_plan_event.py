@@ -62,6 +62,14 @@ def messages_to(listener: Any, backend: str, case_id: int, path: str) -> list[di
     ]
 
 
+def record_event(ref: str, kind: str, recorded_by: str, details: str) -> dict[str, Any]:
+    """A plan event recorded through the CLI, as the office would; what it printed."""
+    argv = ("events", "record", "--child", ref, "--kind", kind, "--recorded-by", recorded_by)
+    result = cli(*argv, "--when", NOW, "--details", details, "--json")
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
 def confirm(url: str, **fields: str) -> httpx.Response:
     page = web.get(url)
     csrf = CSRF.search(page.text)
@@ -74,13 +82,7 @@ def test_an_exclusion_goes_to_social_care_and_the_social_worker_at_once(
 ) -> None:
     ref, social_worker = pupil_on_plan(stack, listener)
     mark = marker()
-    result = cli(
-        "events", "record", "--child", ref, "--kind", "Fixed term exclusion",
-        "--recorded-by", people["teacher"], "--when", NOW, "--details", f"{mark} three days",
-        "--json",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    recorded = json.loads(result.stdout)
+    recorded = record_event(ref, "Fixed term exclusion", people["teacher"], f"{mark} three days")
     assert recorded["new"] and recorded["started"]
     case_id = int(recorded["case_id"])
 
@@ -159,13 +161,8 @@ def test_social_care_and_the_social_worker_confirming_at_once_are_both_recorded(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
     ref, social_worker = pupil_on_plan(stack, listener)
-    result = cli(
-        "events", "record", "--child", ref, "--kind", "Unexplained absence",
-        "--recorded-by", people["teacher"], "--when", NOW, "--details", f"{marker()} absent",
-        "--json",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    case_id = int(json.loads(result.stdout)["case_id"])
+    recorded = record_event(ref, "Unexplained absence", people["teacher"], f"{marker()} absent")
+    case_id = int(recorded["case_id"])
     wait_for_step(case_id, "confirm-receipt")
     links = {
         "agency": agency_link(listener, stack.backend, case_id),
