@@ -269,6 +269,11 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
                 return ReceiptClaim(
                     LinkOutcome.VALID, link.flow_run_id, answer.model_dump(mode="json")
                 )
+            if _wait_answer(session, link) is None:
+                # the key went this moment to an answer the DSL gave and the case refused (it
+                # now waits under a new key): nothing is kept, and the link works again
+                session.rollback()
+                return ReceiptClaim(LinkOutcome.ANSWERED)
         # The wait is answered already (by the other recipient, or by the DSL, perhaps this
         # very moment): this recipient's confirmation is recorded beside it, unless theirs is.
         if session.scalar(

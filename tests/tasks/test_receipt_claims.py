@@ -1,0 +1,198 @@
+"""Confirmations of receipt through links, on both case databases: a disclosure that went to two
+recipients (a plan event's social care and social worker) keeps one receipt per recipient; the
+first answers the wait, a later one is recorded beside it; one that meets an answer the case
+refused that very moment keeps nothing and leaves its link usable. (The same on the real stack,
+with the web app and the run: tests/flow/test_plan_event.py.)"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from harness.databases import case_database
+from sqlalchemy import select
+
+from models.domain import AgencyReceipt, Category, ConcernFacts, Role
+from models.links import LinkOutcome
+from models.tables import Case, CaseStep, Disclosure, Receipt, ReceiptLink
+from safeshare.db import migrate, session_scope
+from safeshare.settings import get_settings
+from tasks.directory import add_child, add_staff, record_concern
+from tasks.receipts import RECEIPT_SLOT, SOCIAL_WORKER, confirm_receipt
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+WAIT_KEY = f"{RECEIPT_SLOT}-a0"
+GIVEN = AgencyReceipt(confirmed_by_name="N", confirmed_by_role="R", agency_reference="REF-1")
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def links(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, int]]:
+    """A plan event's case waiting for receipt, and its two links: {"agency": id, ...}."""
+    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
+    with case_database(request.param, tmp_path) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        migrate(url)
+        add_staff("dsl1", name="D", role=Role.DSL, notify_url=None)
+        add_child("C-1", date_of_birth=date(2015, 3, 1), cp_plan=True)
+        case_id = record_concern(
+            ConcernFacts(
+                child_ref="C-1",
+                raised_by="dsl1",
+                category=Category.NEGLECT,
+                occurred_at=NOW - timedelta(hours=1),
+                what_happened="absent",
+            )
+        )
+        with session_scope() as session:
+            disclosure = Disclosure(
+                case_id=case_id,
+                agency_code="csc",
+                information="i",
+                purpose="p",
+                lawful_basis="art6-1-e-public-task",
+                consent="not-sought",
+                decided_by="dsl1",
+            )
+            session.add(disclosure)
+            session.flush()
+            ids = {}
+            for recipient in (None, SOCIAL_WORKER):
+                link = ReceiptLink(
+                    case_id=case_id,
+                    disclosure_id=disclosure.id,
+                    agency_code="csc",
+                    recipient=recipient,
+                    slot=RECEIPT_SLOT,
+                    flow_run_id="00000000-0000-0000-0000-000000000001",
+                    token_hash=secrets.token_hex(32),
+                    expires_at=NOW + timedelta(days=7),
+                )
+                session.add(link)
+                session.flush()
+                ids[recipient or "agency"] = link.id
+            case = session.get(Case, case_id)
+            assert case is not None
+            case.waiting_step, case.waiting_slot, case.waiting_key = (
+                "confirm-receipt",
+                RECEIPT_SLOT,
+                WAIT_KEY,
+            )
+            case.waiting_since = NOW
+        yield ids | {"case": case_id}
+    get_settings.cache_clear()
+
+
+def recorded(case_id: int) -> tuple[list[tuple[str, str, str | None]], list[str]]:
+    """(slot, key, actor) of each accepted receipt step, and the recipients with a receipt."""
+    with session_scope() as session:
+        steps = session.execute(
+            select(CaseStep.slot, CaseStep.key, CaseStep.actor)
+            .where(CaseStep.case_id == case_id, CaseStep.accepted.is_(True))
+            .where(CaseStep.step == "confirm-receipt")
+            .order_by(CaseStep.id)
+        ).all()
+        receipts = session.scalars(select(Receipt.recipient).order_by(Receipt.id)).all()
+    return [tuple(row) for row in steps], list(receipts)  # type: ignore[misc]
+
+
+def test_the_first_answers_the_wait_and_the_second_is_recorded_beside_it(
+    links: dict[str, int],
+) -> None:
+    first = confirm_receipt(links[SOCIAL_WORKER], GIVEN, now=NOW)
+    assert first.outcome is LinkOutcome.VALID and first.resume_run is not None
+    assert first.run_input and first.run_input["answered_by"] == "social-worker.csc"
+    second = confirm_receipt(links["agency"], GIVEN, now=NOW)
+    assert second.outcome is LinkOutcome.VALID and second.resume_run is None
+    steps, receipts = recorded(links["case"])
+    assert steps == [
+        (RECEIPT_SLOT, WAIT_KEY, "social-worker.csc"),
+        (f"{RECEIPT_SLOT}:agency", f"{RECEIPT_SLOT}:agency", "agency.csc"),
+    ]
+    assert receipts == [SOCIAL_WORKER, "agency"]
+    assert confirm_receipt(links["agency"], GIVEN, now=NOW).outcome is LinkOutcome.USED
+    assert recorded(links["case"]) == (steps, receipts)
+
+
+def test_before_the_wait_begins_a_confirmation_is_kept_for_it(links: dict[str, int]) -> None:
+    with session_scope() as session:
+        case = session.get(Case, links["case"])
+        assert case is not None
+        case.stop_waiting()
+    claim = confirm_receipt(links[SOCIAL_WORKER], GIVEN, now=NOW)
+    assert claim.outcome is LinkOutcome.VALID and claim.resume_run is None
+    steps, receipts = recorded(links["case"])
+    assert steps == [(RECEIPT_SLOT, f"{RECEIPT_SLOT}-{SOCIAL_WORKER}", "social-worker.csc")]
+    assert receipts == [SOCIAL_WORKER]
+
+
+def test_after_the_dsl_recorded_the_agencys_receipt_only_the_social_worker_may_confirm(
+    links: dict[str, int],
+) -> None:
+    with session_scope() as session:
+        session.add(
+            CaseStep(
+                case_id=links["case"],
+                step="confirm-receipt",
+                slot=RECEIPT_SLOT,
+                key=WAIT_KEY,
+                accepted=True,
+                actor="dsl1",
+                channel="cli",
+                data={},
+            )
+        )
+        disclosure = session.scalar(select(Disclosure))
+        assert disclosure is not None
+        session.add(
+            Receipt(
+                disclosure_id=disclosure.id,
+                recipient="agency",
+                confirmed_by_name="Duty",
+                confirmed_at=NOW,
+                channel="phone",
+                recorded_by="dsl1",
+            )
+        )
+    assert confirm_receipt(links["agency"], GIVEN, now=NOW).outcome is LinkOutcome.ANSWERED
+    claim = confirm_receipt(links[SOCIAL_WORKER], GIVEN, now=NOW)
+    assert claim.outcome is LinkOutcome.VALID and claim.resume_run is None
+    assert recorded(links["case"])[1] == ["agency", SOCIAL_WORKER]
+
+
+def test_a_confirmation_meeting_a_refused_answer_keeps_nothing_and_its_link_works_again(
+    links: dict[str, int],
+) -> None:
+    # The DSL's answer under the wait's key was refused at this very moment: the case's
+    # waiting key is about to move on, and the link's confirmation must not be lost as a
+    # side note while the case still waits.
+    with session_scope() as session:
+        session.add(
+            CaseStep(
+                case_id=links["case"],
+                step="confirm-receipt",
+                slot=RECEIPT_SLOT,
+                key=WAIT_KEY,
+                accepted=False,
+                actor="dsl1",
+                channel="cli",
+                data={},
+            )
+        )
+    claim = confirm_receipt(links["agency"], GIVEN, now=NOW)
+    assert claim.outcome is LinkOutcome.ANSWERED
+    assert recorded(links["case"]) == ([], [])
+    with session_scope() as session:
+        link = session.get(ReceiptLink, links["agency"])
+        assert link is not None and link.used_at is None
+        case = session.get(Case, links["case"])
+        assert case is not None
+        case.waiting_key = f"{RECEIPT_SLOT}-a1"  # the re-ask
+    again = confirm_receipt(links["agency"], GIVEN, now=NOW)
+    assert again.outcome is LinkOutcome.VALID and again.resume_run is not None
+    assert recorded(links["case"])[1] == ["agency"]
