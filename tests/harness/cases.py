@@ -128,7 +128,7 @@ CODE_LINE = re.compile(r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
 LINK_LINE = re.compile(r"personal link \(works once\): (\S+)")
 
 
-def personal_message(case_id: int, wait_key: str, staff: str, timeout: float = 30) -> str:
+def personal_message(case_id: int, wait_key: str, staff: str, timeout: float = 60) -> str:
     """The body of the message `staff` got on their own address for this wait of this case."""
     listener, backend = MAILBOX["listener"], MAILBOX["backend"]
     path, ref, wait = f"/{backend}/staff/{staff}", f"SS-{case_id:06d}", f"({wait_key})"
