@@ -176,20 +176,23 @@ def _wait_answer(session: Session, link: ReceiptLink) -> CaseStep | None:
     )
 
 
+def _received(session: Session, link: ReceiptLink) -> set[str]:
+    """The recipients whose receipt of the link's disclosure is recorded. Every accepted answer
+    to a receipt wait writes its receipt in its own transaction, so none means none answered."""
+    of_disclosure = Receipt.disclosure_id == link.disclosure_id
+    return set(session.scalars(select(Receipt.recipient).where(of_disclosure)))
+
+
 def _facts(session: Session, link: ReceiptLink) -> ReceiptLinkFacts:
     case = session.get(Case, link.case_id)
     assert case is not None
-    received = set(
-        session.scalars(
-            select(Receipt.recipient).where(Receipt.disclosure_id == link.disclosure_id)
-        )
-    )
+    received = _received(session, link)
     return ReceiptLinkFacts(
         expires_at=link.expires_at,
         used_at=link.used_at,
         case_open=case.status == "open",
         receipt_recorded=recipient_of(link) in received,
-        case_received=bool(received) or _wait_answer(session, link) is not None,
+        case_received=bool(received),
     )
 
 
@@ -276,11 +279,7 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
                 return ReceiptClaim(LinkOutcome.ANSWERED)
         # The wait is answered already (by the other recipient, or by the DSL, perhaps this
         # very moment): this recipient's confirmation is recorded beside it, unless theirs is.
-        if session.scalar(
-            select(Receipt.id).where(
-                Receipt.disclosure_id == link.disclosure_id, Receipt.recipient == recipient
-            )
-        ):
+        if recipient in _received(session, link):
             session.rollback()
             return ReceiptClaim(LinkOutcome.ANSWERED)
         also = f"{link.slot}:{recipient}"
