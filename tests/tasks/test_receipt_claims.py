@@ -101,6 +101,20 @@ def recorded(case_id: int) -> tuple[list[tuple[str, str, str | None]], list[str]
     return [tuple(row) for row in steps], list(receipts)  # type: ignore[misc]
 
 
+def dsl_answer(case_id: int, *, accepted: bool) -> CaseStep:
+    """The DSL's answer to the receipt wait, under its key, accepted or refused."""
+    return CaseStep(
+        case_id=case_id,
+        step="confirm-receipt",
+        slot=RECEIPT_SLOT,
+        key=WAIT_KEY,
+        accepted=accepted,
+        actor="dsl1",
+        channel="cli",
+        data={},
+    )
+
+
 def test_the_first_answers_the_wait_and_the_second_is_recorded_beside_it(
     links: dict[str, int],
 ) -> None:
@@ -135,18 +149,7 @@ def test_after_the_dsl_recorded_the_agencys_receipt_only_the_social_worker_may_c
     links: dict[str, int],
 ) -> None:
     with session_scope() as session:
-        session.add(
-            CaseStep(
-                case_id=links["case"],
-                step="confirm-receipt",
-                slot=RECEIPT_SLOT,
-                key=WAIT_KEY,
-                accepted=True,
-                actor="dsl1",
-                channel="cli",
-                data={},
-            )
-        )
+        session.add(dsl_answer(links["case"], accepted=True))
         disclosure = session.scalar(select(Disclosure))
         assert disclosure is not None
         session.add(
@@ -172,18 +175,7 @@ def test_a_confirmation_meeting_a_refused_answer_keeps_nothing_and_its_link_work
     # waiting key is about to move on, and the link's confirmation must not be lost as a
     # side note while the case still waits.
     with session_scope() as session:
-        session.add(
-            CaseStep(
-                case_id=links["case"],
-                step="confirm-receipt",
-                slot=RECEIPT_SLOT,
-                key=WAIT_KEY,
-                accepted=False,
-                actor="dsl1",
-                channel="cli",
-                data={},
-            )
-        )
+        session.add(dsl_answer(links["case"], accepted=False))
     claim = confirm_receipt(links["agency"], GIVEN, now=NOW)
     assert claim.outcome is LinkOutcome.ANSWERED
     assert recorded(links["case"]) == ([], [])

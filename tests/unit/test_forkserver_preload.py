@@ -27,6 +27,15 @@ def test_the_case_database_driver_is_preloaded_unless_it_is_sqlite(
     assert preload[len(PRELOAD) :] == (() if driver is None else (driver,))
 
 
+def in_fresh_interpreter(probe: str) -> list[str]:
+    """The words `probe` prints, run by a new Python process (nothing imported before it)."""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 def test_the_preload_holds_every_served_flow() -> None:
     """In a fresh interpreter, importing PRELOAD imports the module of every flow served."""
     probe = (
@@ -39,10 +48,7 @@ def test_the_preload_holds_every_served_flow() -> None:
         " s.notice, s.transfer, s.overdue_check, s.retention_review)}\n"
         "print(len(served), served <= loaded, 'deployments.warm' in loaded)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.split() == ["7", "True", "True"], done.stderr
+    assert in_fresh_interpreter(probe) == ["7", "True", "True"]
 
 
 def test_importing_warm_loads_every_apprise_plugin_before_any_notification() -> None:
@@ -56,7 +62,4 @@ def test_importing_warm_loads_every_apprise_plugin_before_any_notification() -> 
         "print(before, len(N()._schema_map) > 50, 'json' in N()._schema_map,"
         " 'file' in C()._schema_map)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.split() == ["False", "True", "True", "True"], done.stderr
+    assert in_fresh_interpreter(probe) == ["False", "True", "True", "True"]
