@@ -1231,16 +1231,19 @@ def answer(
     code: Annotated[
         str, typer.Option("--code", help="The one-time code sent to you for this step.")
     ],
-    wait: Annotated[bool, typer.Option(help="Wait until the case has recorded it.")] = True,
+    wait: Annotated[
+        bool, typer.Option(help="Wait until the case has moved on to its next step.")
+    ] = False,
 ) -> None:
     """Answer the step a case waits for, with the same checks as the dashboard.
 
-    The answer counts only with the one-time code sent to you (--as) for this wait; a wrong
-    code is recorded and the step is asked again, with new codes sent."""
+    The answer counts only with the one-time code sent to you (--as) for this wait. An answer
+    the policy refuses (a wrong code too) is recorded with its reasons and the step is asked
+    again, with new codes sent; one that is not a filled-in form of the step (a field missing,
+    a value not allowed) changes nothing."""
     from models.codes import normalise_code
-    from safeshare.db import session_scope
-    from safeshare.views import show_case
-    from tasks.records import validate_answer
+    from tasks.answers import NotWaiting, give_answer
+    from tasks.run_input import Woken
 
     try:
         raw = json.loads(input_)
@@ -1248,14 +1251,6 @@ def answer(
         raise UserError(f"--input is not valid JSON ({exc.msg} at position {exc.pos}).") from None
     if not isinstance(raw, dict):
         raise UserError('--input must be a JSON object, such as {"decision": "approve"}.')
-    case = show_case(case_id)
-    waiting = case["waiting"]
-    if case["status"] != "open":
-        raise UserError(f"case {case_id} is closed ({case['status']}).")
-    if waiting is None:
-        raise UserError(f"case {case_id} is not waiting for anyone right now; try again shortly.")
-    if waiting["step"] != step.value:
-        raise UserError(f"case {case_id} waits for {waiting['step']}, not {step.value}.")
     if "answered_by" in raw and raw["answered_by"] != as_:
         raise UserError("answered_by in --input differs from --as.")
     raw["answered_by"] = as_
@@ -1263,59 +1258,43 @@ def answer(
         raise UserError("give the one-time code with --code, not in --input.")
     if not normalise_code(code):
         raise UserError("--code is empty: give the one-time code sent to you for this step.")
-    if step is Step.MASH_ADVICE:
-        # slots are named mash-advice-<context>-<round>
-        raw.setdefault("context", waiting["slot"].removeprefix("mash-advice-").rsplit("-", 1)[0])
-    with session_scope() as session:
-        validate_answer(session, case_id, step, raw)
-    _resume(waiting["flow_run_id"], raw | {"one_time_code": code})
-    if not wait:
-        out.print(f"Answer sent to case {case_id}.", markup=False)
-        return
-    _await_recorded(case_id, waiting["key"])
-
-
-def _resume(flow_run_id: str, raw: dict[str, Any]) -> None:
     prefect_settings(get_settings())
-    from prefect.exceptions import PrefectHTTPStatusError
-
-    from tasks.run_input import NotSuspended, resume_when_suspended
-
     try:
-        resume_when_suspended(flow_run_id, raw)
-    except NotSuspended:
-        raise UserError(
-            "the case is not waiting for an answer right now (its run is "
-            "not suspended); check `safeshare case show`."
-        ) from None
-    except PrefectHTTPStatusError as exc:
-        raise UserError(f"the dashboard refused the answer ({exc.response.text[:300]}).") from None
-    except Exception as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"the case could not be resumed: {first}") from None
+        given = give_answer(case_id, step, raw, code)
+    except NotWaiting as exc:
+        raise UserError(str(exc).rstrip(".") + ".") from None
+    if not given.accepted:
+        problems = "; ".join(p.message for p in given.problems)
+        fail(
+            f"the answer was not accepted: {problems}. The refusal is recorded in case "
+            f"{case_id}, and the step is asked again: new one-time codes are sent."
+        )
+    out.print(f"Answer recorded on case {case_id} ({given.slot}).", markup=False)
+    if given.woken in (Woken.UNREACHABLE, Woken.SUSPENDING):
+        err.print(
+            f"note: the workflow could not be told yet ({given.woken.value}); the answer is "
+            "safe in the case database and the case moves on at the next overdue check.",
+            markup=False,
+        )
+    if wait:
+        _await_next(case_id, given.key)
 
 
-def _await_recorded(case_id: int, key: str, timeout: float = 120) -> None:
-    from sqlalchemy import select
-
-    from models.tables import CaseStep
-    from safeshare.db import session_scope
+def _await_next(case_id: int, key: str, timeout: float = 120) -> None:
+    """Wait until the case has moved past the wait just answered (--wait)."""
+    from safeshare.views import show_case
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with session_scope() as session:
-            row = session.scalar(
-                select(CaseStep).where(CaseStep.case_id == case_id, CaseStep.key == key)
-            )
-            if row is not None:
-                if row.accepted:
-                    out.print(f"Answer recorded on case {case_id} ({row.slot}).", markup=False)
-                    return
-                problems = "; ".join(p["message"] for p in row.problems or [])
-                fail(f"the answer was not accepted: {problems}")
+        case = show_case(case_id)
+        waiting = case["waiting"]
+        if case["status"] != "open" or (waiting is not None and waiting["key"] != key):
+            now_at = waiting["step"] if case["status"] == "open" else case["status"]
+            out.print(f"Case {case_id} is now: {now_at}.", markup=False)
+            return
         time.sleep(0.3)
     fail(
-        f"the answer was sent but case {case_id} has not recorded it within {timeout:.0f} s; "
+        f"the answer is recorded but case {case_id} has not moved on within {timeout:.0f} s; "
         "is `safeshare up` running?"
     )
 

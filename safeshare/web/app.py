@@ -1,7 +1,8 @@
 """The sign-off web app: a senior leader answers a waiting step through their personal link.
 
 GET and HEAD only show (mail scanners open links); POST, with the page's anti-forgery value,
-checks the whole answer, uses the link once, records the answer and resumes the waiting run.
+checks the whole answer, uses the link once, records the answer and wakes the waiting run
+(which reads the answer from the case database: nothing typed passes through Prefect).
 Every attempt, failed ones too, is recorded; repeated failures are refused for a while.
 """
 
@@ -46,6 +47,7 @@ from tasks.links import check_link, claim_and_record, is_throttled, record_attem
 from tasks.notices import check_notice_link, open_notice
 from tasks.receipts import check_receipt_link, confirm_receipt, link_holder
 from tasks.records import answer_problems
+from tasks.run_input import Woken, hand_over
 
 logger = logging.getLogger("safeshare.web")
 
@@ -280,13 +282,13 @@ def create_app() -> FastAPI:
             return finish(request, token, link, "invalid", 422, response)
 
         with ANSWER.acting(link):
-            claimed = claim_and_record(link.id, signoff, now=now)
-        if claimed is not LinkOutcome.VALID:
-            return refused(request, token, link, claimed)
-        resumed = resume_run(link.flow_run_id, signoff.model_dump(mode="json"))
+            claim = claim_and_record(link.id, signoff, now=now)
+        if claim.outcome is not LinkOutcome.VALID:
+            return refused(request, token, link, claim.outcome)
+        woken = hand_over(claim.flow_run_id, link.case_id, str(claim.key))
         message = (
             "Thank you: your decision is recorded and the case has moved on."
-            if resumed
+            if woken in (Woken.WOKEN, Woken.MOVED_ON)
             else "Thank you: your decision is recorded. The case will move on shortly."
         )
         response = page(request, "message.html", 200, heading="Decision recorded", message=message)
@@ -393,8 +395,8 @@ def create_app() -> FastAPI:
             claim = confirm_receipt(link.id, given, now=now)
         if claim.outcome is not LinkOutcome.VALID:
             return refused(request, token, link, claim.outcome, door=RECEIPT)
-        if claim.resume_run is not None and claim.run_input is not None:
-            resume_run(claim.resume_run, claim.run_input)
+        if claim.key is not None:
+            hand_over(claim.flow_run_id, link.case_id, claim.key)
         response = page(
             request,
             "message.html",
@@ -442,19 +444,3 @@ def create_app() -> FastAPI:
 
     add_front_door(app, page, key, address)
     return app
-
-
-def resume_run(flow_run_id: str, run_input: dict[str, Any]) -> bool:
-    """Resume the waiting run with the recorded answer. False if it could not be resumed now;
-    the answer is recorded, and the serving process resumes such runs on start."""
-    from tasks.run_input import NotSuspended, resume_when_suspended
-
-    try:
-        resume_when_suspended(flow_run_id, run_input)
-        return True
-    except NotSuspended:
-        logger.warning("flow run %s was not suspended; not resumed", flow_run_id)
-        return False
-    except Exception:  # the Prefect API is down: the answer is safe in the case database
-        logger.exception("flow run %s could not be resumed", flow_run_id)
-        return False
