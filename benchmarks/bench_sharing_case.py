@@ -54,6 +54,9 @@ def main() -> None:
         help="how served runs start (SAFESHARE_RUN_START)",
     )
     parser.add_argument("--whole", type=int, default=3, help="whole cases against bare flows")
+    parser.add_argument(
+        "--burst", type=int, default=20, help="cases answered at the same moment, per door"
+    )
     args = parser.parse_args()
 
     from harness.databases import case_database
@@ -263,11 +266,67 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
                     f"max {max(latencies):.2f} s over {len(latencies)}"
                 )
 
+        def dashboard_once(case_id: int, answer: dict) -> str:
+            """One press of the Resume button: its HTTP status (the dashboard does not retry)."""
+            run_id = show_case(case_id)["flow_run_id"]
+            url = f"{server.api_url}/flow_runs/{run_id}/resume"
+            response = httpx.post(url, json={"run_input": answer}, timeout=120)
+            accepted = response.status_code < 300 and response.json().get("status") == "ACCEPT"
+            return "accepted" if accepted else f"HTTP {response.status_code}"
+
+        def cli_once(case_id: int, answer: dict) -> str:
+            """`safeshare answer`: recorded, and what became of waking the run."""
+            from models.domain import Step
+            from tasks.answers import give_answer
+
+            raw = dict(answer)
+            code = raw.pop("one_time_code")
+            given = give_answer(case_id, Step.ASSESS_CRITERIA, raw, code)
+            return f"recorded, run {given.woken.value}" if given.accepted else "refused"
+
+        if args.burst:
+            rest = cases[len(doors) * args.answers :]
+            burst(server, rest[: args.burst], dashboard_once, with_code, "dashboard")
+            burst(server, rest[args.burst : 2 * args.burst], cli_once, with_code, "CLI")
         if args.whole:
             overhead(server, env, start, resume, suspended, wait, with_code, args.whole)
     finally:
         serve.terminate()
         serve.wait(timeout=30)
+
+
+def burst(server, cases: list[int], give, with_code, door: str) -> None:  # noqa: ANN001
+    """Answer many waiting cases at the same moment through one door (a school day's first
+    sign-offs): what became of each at its first try, and how often Prefect's server found its
+    SQLite database locked meanwhile."""
+    import threading
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not cases:
+        return
+    answers = [(case_id, with_code(case_id, ASSESSMENT)) for case_id in cases]
+    log = server.log_path.read_text(errors="replace")
+    locked_before = log.count("database is locked")
+    start = threading.Barrier(len(answers))
+
+    def one(item: tuple[int, dict]) -> str:
+        case_id, answer = item
+        start.wait()
+        try:
+            return str(give(case_id, answer))
+        except Exception as exc:
+            return type(exc).__name__
+
+    t = time.monotonic()
+    with ThreadPoolExecutor(len(answers)) as pool:
+        outcomes = Counter(pool.map(one, answers))
+    locked = server.log_path.read_text(errors="replace").count("database is locked")
+    print(
+        f"burst of {len(answers)} answers at once, {door}: {dict(outcomes)} in "
+        f"{time.monotonic() - t:.1f} s; 'database is locked' {locked - locked_before} times "
+        "in Prefect's server log"
+    )
 
 
 def served(serve, timeout: float = 120) -> None:  # noqa: ANN001
