@@ -28,6 +28,7 @@ from flows.retention_review import retention_review
 from flows.sharing_case import sharing_case
 from flows.transfer import transfer
 from models.domain import CaseKind
+from safeshare.private import owner_only
 from safeshare.settings import Settings, get_settings
 from tasks.run_input import resume_answered_runs
 from tasks.starting import start_unstarted
@@ -99,6 +100,7 @@ def runner(settings: Settings) -> Runner:
 
 
 def main() -> None:
+    owner_only()  # runs fork or spawn from here: their results and logs are owner-only too
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     restarted = restart_runs(

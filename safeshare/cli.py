@@ -1324,6 +1324,9 @@ def main(argv: list[str] | None = None) -> int:
     """The console script: the commands above, with the shell's own usage mistakes (a missing
     option, a value not allowed, an unknown command) also said in one sentence, and a fault
     nobody foresaw said in one sentence that names the log holding its details."""
+    from safeshare.private import owner_only
+
+    owner_only()  # what a command writes in the data directory is its owner's alone
     args = sys.argv[1:] if argv is None else argv
     try:
         result = app(args=args or ["--help"], prog_name="safeshare", standalone_mode=False)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from safeshare.db import migrate
+from safeshare.private import private_home
 from safeshare.sealing import SealError, keys_path, load_keyring
 from safeshare.settings import SecretKeyError, Settings, secret_key
 
@@ -90,7 +91,12 @@ def stop(process: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
 
 def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
     """Start everything, wait for a signal or a child's death, stop everything."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    loose = private_home(settings.home)  # and owner-only files from here on, in every child
+    if loose:
+        say(
+            f"The data directory {settings.home} was readable by others: {len(loose)} "
+            "file(s) and directories in it are now owner-only (0600 files, 0700 directories)."
+        )
     (settings.prefect_home / "storage").mkdir(parents=True, exist_ok=True)
     logs = settings.home / "logs"
     logs.mkdir(exist_ok=True)
@@ -134,7 +140,7 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             [
                 sys.executable,
                 "-m",
-                "prefect",
+                "deployments.prefect_server",  # Prefect's server, keeping no deleted answer
                 "server",
                 "start",
                 "--host",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uvicorn
 
+from safeshare.private import owner_only
 from safeshare.settings import get_settings
 from safeshare.web.app import create_app
 
 
 def main() -> None:
+    owner_only()
     settings = get_settings()
     uvicorn.run(
         create_app(),
