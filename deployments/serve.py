@@ -20,6 +20,7 @@ from prefect.runner import Runner
 from deployments.forkserver import preload_for, start_runs_from_forkserver
 from deployments.recovery import restart_runs
 from flows.access_request import access_request
+from flows.audit_anchor import audit_anchor
 from flows.kinds import CASE_FLOWS, FLOW_OF_KIND
 from flows.notice import notice
 from flows.overdue_check import overdue_check
@@ -87,6 +88,14 @@ def runner(settings: Settings) -> Runner:
         name=settings.deployment,
         cron=settings.overdue_cron,
         description="Escalates every wait past its deadline, one rung of its ladder at a time.",
+        tags=["safeshare"],
+    )
+    served.add_flow(
+        audit_anchor,
+        name=settings.deployment,
+        cron=settings.audit_anchor_cron,
+        description="Writes the audit trail's head down outside the case database (the anchor "
+        "file, a message to the DSL), once the trail is checked.",
         tags=["safeshare"],
     )
     served.add_flow(

@@ -105,6 +105,20 @@ class Settings(BaseSettings):
         default="0 6 * * 1",
         description="When the retention review runs (cron, served): Monday mornings.",
     )
+    audit_anchor_cron: str = Field(
+        default="0 18 * * *",
+        description="When the audit trail's head is anchored (cron, served): written to the "
+        "anchor file and sent to the DSL, if the trail grew since the last anchor.",
+    )
+    audit_anchor_file: Path | None = Field(
+        default=None,
+        description="Where anchors of the audit trail are appended (keep it where whoever "
+        "can rewrite the case database cannot); <home>/audit-anchors.jsonl when unset.",
+    )
+    audit_anchor_tag: str = Field(
+        default="dsl",
+        description="The Apprise tag the audit trail's anchors are sent to.",
+    )
     calendar_file: Path | None = Field(
         default=None,
         description="YAML file with the setting's term dates and closure days (terms: and "
@@ -181,6 +195,10 @@ class Settings(BaseSettings):
     @property
     def web_url(self) -> str:
         return (self.web_base_url or f"http://127.0.0.1:{self.web_port}").rstrip("/")
+
+    @property
+    def audit_anchor_path(self) -> Path:
+        return (self.audit_anchor_file or self.home / "audit-anchors.jsonl").expanduser()
 
     @property
     def secret_key_path(self) -> Path:

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from safeshare.audit import key_the_chain
 from safeshare.db import migrate
 from safeshare.private import private_home
 from safeshare.sealing import SealError, keys_path, load_keyring
@@ -123,6 +124,13 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             f"Personal data is sealed with data key {ring.primary} in {keys_path(settings)}: "
             "back that file up, apart from the database."
         )
+    try:
+        keyed = key_the_chain()
+    except SealError as exc:
+        say(f"Warning: {exc}.")
+    else:
+        if keyed is not None:
+            say(f"The audit trail is keyed from entry {keyed} on; its key is in the key file.")
     env = prefect_env(settings)
     stopping = False
 

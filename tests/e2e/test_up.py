@@ -41,6 +41,7 @@ SERVED = {
     "transfer",
     "overdue-check",
     "retention-review",
+    "audit-anchor",
 }
 
 
