@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         ),
     )
     web_port: int = Field(default=8400, ge=1, le=65535, description="The web app's port.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses or networks (comma-separated) of the reverse proxies in front of "
+        "the web app, whose X-Forwarded-For the web app believes; none by default, so the "
+        "address that connected is the one throttled and recorded.",
+    )
     web_base_url: str | None = Field(
         default=None,
         description="Address people use to reach the web app (links are built on it); "
@@ -175,6 +181,24 @@ class Settings(BaseSettings):
         rules_with(value)  # refuses unknown kinds and rules that are not deadlines
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        import ipaddress
+
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an address or network (SAFESHARE_TRUSTED_PROXIES)"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _items(self.trusted_proxies)
+
     @field_validator("escalation_ladder")
     @classmethod
     def _known_rungs(cls, value: list[str]) -> list[str]:
@@ -211,6 +235,10 @@ class Settings(BaseSettings):
     @property
     def prefect_api_url(self) -> str:
         return f"http://127.0.0.1:{self.prefect_port}/api"
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def normalise_database_url(url: str) -> str:

@@ -17,6 +17,10 @@ def main() -> None:
         host="127.0.0.1",
         port=settings.web_port,
         log_level="warning",
+        # X-Forwarded-For is believed only from the proxies named: from anyone else (uvicorn
+        # believes 127.0.0.1 by default) it would choose the address throttled and recorded
+        proxy_headers=bool(settings.trusted_proxy_list),
+        forwarded_allow_ips=settings.trusted_proxy_list or None,
         access_log=False,  # the path holds a token: attempts are kept, by fingerprint, in the DB
     )
 
