@@ -199,9 +199,9 @@ def create_app() -> FastAPI:
             403,
             heading="This link is someone else's",
             message=f"This link belongs to someone else, and this browser is signed in as "
-            f"{exc.signed_in}. Nothing has been recorded. If the link was sent to you, sign out "
-            "(or use a browser that is not signed in) and open it again; if it was not, tell "
-            "the Designated Safeguarding Lead.",
+            f"{exc.signed_in}. Nothing was done with it (this attempt is recorded). If the link "
+            "was sent to you, sign out (or use a browser that is not signed in) and open it "
+            "again; if it was not, tell the Designated Safeguarding Lead.",
         )
         return finish(request, exc.token, link, "someone-else", 403, response, door=door)
 

@@ -113,7 +113,7 @@ def test_a_link_opened_while_signed_in_as_someone_else_is_refused(
         assert "Approve" not in shown.text  # nothing of the case is shown
         assert other.head(url).status_code == 403
         posted = other.post(url, data={"csrf": csrf, "decision": "approve"})
-        assert posted.status_code == 403 and "Nothing has been recorded" in posted.text
+        assert posted.status_code == 403 and "Nothing was done with it" in posted.text
 
     # nothing recorded but the refusals: no sign-off, the link unused, the case still waiting
     assert signoffs(case_id) == []
