@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import secrets
 import struct
 from collections.abc import Iterator
@@ -101,8 +102,9 @@ def write_backup(path: Path, header: Header, ring: Keyring, lines: Iterator[dict
     raw_header = header.encode()
     key = _key(ring, header.key_id, bytes.fromhex(header.salt))
     temporary = path.with_name(f".{path.name}.partial")
-    with open(temporary, "wb") as out:
-        temporary.chmod(0o600)
+    temporary.unlink(missing_ok=True)  # a crashed attempt's: made anew, owner-only from the start
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
         out.write(MAGIC + struct.pack(">I", len(raw_header)) + raw_header)
         sealer = _SealedWriter(out, key, hashlib.sha256(raw_header).digest())
         with gzip.GzipFile(fileobj=sealer, mode="wb", mtime=0) as zipped:

@@ -220,10 +220,20 @@ def up(
 @friendly
 def db_migrate() -> None:
     """Create or upgrade the case database schema."""
+    from safeshare.audit import key_the_chain
     from safeshare.db import migrate
 
     migrate()
     out.print("The case database is up to date.")
+    from safeshare.sealing import SealError
+
+    try:
+        keyed = key_the_chain()
+    except SealError as exc:  # keys in the environment: said, not fatal to the schema's upgrade
+        err.print(f"warning: {exc}.", markup=False)
+        return
+    if keyed is not None:
+        out.print(f"The audit trail is keyed from entry {keyed} on (the key is in the key file).")
 
 
 @app.command()
@@ -265,20 +275,83 @@ def restore(
 
 @audit_app.command("verify")
 @friendly
-def audit_verify() -> None:
-    """Check the whole chain; name the first entry that is missing, altered or out of place."""
+def audit_verify(
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An anchor as the DSL's message gives it (ENTRY:CODE), checked as well as "
+            "those in the anchor file. Repeatable."
+        ),
+    ] = None,
+) -> None:
+    """Check the whole chain against its key and its anchors; name the first entry that is
+    missing, altered, out of place, or no longer the one anchored."""
     allowed(Action.READ_AUDIT)
-    from safeshare.audit import verify_chain
+    from models.audit import Anchor
+    from safeshare.audit import AnchorFileError, check_anchors, read_anchors, verify_chain
     from safeshare.db import session_scope
 
+    given = []
+    for text in anchor or []:
+        seq, _, code = text.partition(":")
+        if not seq.isdigit() or len(code) != 64:
+            raise UserError(f"--anchor {text!r} is not ENTRY:CODE as the anchor message gives it")
+        given.append(Anchor(seq=int(seq), hash=code.lower(), at="from the message given"))
+    try:
+        anchors = read_anchors()
+    except AnchorFileError as exc:
+        raise UserError(str(exc)) from None
     with session_scope() as session:
         result = verify_chain(session)
-    if result.broken is not None:
+        broken = result.broken or check_anchors(session, anchors + given)
+    if broken is not None:
         fail(
-            f"the audit trail is broken at entry {result.broken.seq}: {result.broken.problem} "
+            f"the audit trail is broken at entry {broken.seq}: {broken.problem} "
             f"({result.entries} entries read)"
         )
-    out.print(f"The audit trail holds: {result.entries} entries, head {result.head_hash}.")
+    keyed = (
+        f"keyed from entry {result.keyed_from}"
+        if result.keyed_from is not None
+        else "NOT keyed: the data keys hold no audit key (see the README)"
+    )
+    last = max(anchors + given, key=lambda a: a.seq, default=None)
+    held = (
+        f"matches its {len(anchors + given)} anchor(s), the last at entry {last.seq} "
+        f"({last.at})"
+        if last is not None
+        else "not anchored yet"
+    )
+    out.print(
+        f"The audit trail holds: {result.entries} entries, head {result.head_hash}; {keyed}; "
+        f"{held}."
+    )
+
+
+@audit_app.command("anchor")
+@friendly
+def audit_anchor() -> None:
+    """Anchor the audit trail's head now, as the scheduled anchor does: checked, appended to the
+    anchor file and sent to the DSL."""
+    allowed(Action.READ_AUDIT)
+    from safeshare.audit import AnchorFileError, anchor_path
+    from tasks.audit_anchor import anchor_now
+
+    try:
+        report = anchor_now()
+    except AnchorFileError as exc:
+        raise UserError(str(exc)) from None
+    if report.outcome == "broken":
+        fail(f"the audit trail is broken at entry {report.seq}: not anchored (the DSL is told)")
+    if report.outcome == "empty":
+        out.print("The audit trail is empty: nothing to anchor.")
+        return
+    said = "anchored" if report.outcome == "anchored" else "was anchored already"
+    sent = (
+        "sent to the DSL"
+        if report.sent
+        else "NOT sent (the outbox says why; the next anchor tries again)"
+    )
+    out.print(f"The audit trail's head, entry {report.seq}, {said} in {anchor_path()}; {sent}.")
 
 
 @audit_app.command("show")
@@ -1303,6 +1376,9 @@ def main(argv: list[str] | None = None) -> int:
     """The console script: the commands above, with the shell's own usage mistakes (a missing
     option, a value not allowed, an unknown command) also said in one sentence, and a fault
     nobody foresaw said in one sentence that names the log holding its details."""
+    from safeshare.private import owner_only
+
+    owner_only()  # what a command writes in the data directory is its owner's alone
     args = sys.argv[1:] if argv is None else argv
     try:
         result = app(args=args or ["--help"], prog_name="safeshare", standalone_mode=False)

@@ -23,11 +23,12 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.exc import StatementError
 
+from models.accounts import someone_elses_link
 from models.domain import AgencyReceipt, Step
 from models.forms import InvalidAnswer, parse_answer
 from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
 from models.tables import utcnow
-from safeshare.audit import acting, record_read
+from safeshare.audit import acting, append, record_read
 from safeshare.db import session_scope
 from safeshare.sealing import SealError
 from safeshare.settings import get_settings, secret_key
@@ -42,7 +43,8 @@ from safeshare.tokens import (
     read_token,
 )
 from safeshare.views import disclosure_summary, signoff_summary
-from safeshare.web.front import add_front_door
+from safeshare.web.front import COOKIE, add_front_door
+from tasks import accounts
 from tasks.links import check_link, claim_and_record, is_throttled, record_attempt
 from tasks.notices import check_notice_link, open_notice
 from tasks.receipts import check_receipt_link, confirm_receipt, link_holder
@@ -75,6 +77,7 @@ class Door:
     attempt_prefix: str
     holder: Callable[[Any], str]  # who the audit trail says acted through such a link
     reason: str
+    staff_holder: bool = True  # held by a member of staff (else by an agency or a school)
 
     def acting(self, link: Any) -> AbstractContextManager[None]:
         return acting(self.holder(link), self.reason)
@@ -93,6 +96,7 @@ RECEIPT = Door(
     attempt_prefix="receipt-",
     holder=link_holder,
     reason="receipt link",
+    staff_holder=False,
 )
 
 NOTICE = Door(
@@ -112,6 +116,14 @@ HEADINGS = {
     LinkOutcome.WRONG_STEP: "No longer waiting",
     LinkOutcome.THROTTLED: "Please wait",
 }
+
+
+class SomeoneElseSignedIn(Exception):
+    """A valid link, opened in a browser signed in as another person than its holder."""
+
+    def __init__(self, token: str, door: Door, link: Any, signed_in: str) -> None:
+        super().__init__(signed_in)
+        self.token, self.door, self.link, self.signed_in = token, door, link, signed_in
 
 
 def create_app() -> FastAPI:
@@ -154,7 +166,46 @@ def create_app() -> FastAPI:
             except ForgedToken:
                 return LinkOutcome.FORGED, None
             check = door.check(session, link_id, token, now=now)
-            return check.outcome, check.link
+        if check.outcome is LinkOutcome.VALID:
+            someone_else(request, token, check.link, door)
+        return check.outcome, check.link
+
+    def someone_else(request: Request, token: str, link: Any, door: Door) -> None:
+        """Every door's first question once its link is valid, before anything is shown or
+        recorded: is this browser signed in as someone else than the link's holder?"""
+        who = accounts.session_for(request.cookies.get(COOKIE))
+        holder = door.holder(link) if door.staff_holder else None
+        if who is not None and someone_elses_link(who.staff_id, holder):
+            raise SomeoneElseSignedIn(token, door, link, who.staff_id)
+
+    @app.exception_handler(SomeoneElseSignedIn)
+    def refuse_someone_else(request: Request, exc: SomeoneElseSignedIn) -> Response:
+        """403, saying who is signed in; nothing recorded but the refused attempt, in the
+        attempt log and the audit trail."""
+        link, door = exc.link, exc.door
+        with acting(exc.signed_in, door.reason), session_scope() as session:
+            append(
+                session.connection(),
+                "denied:link",
+                case_id=link.case_id,
+                detail={
+                    "link": link.id,
+                    "door": door.reason,
+                    "holder": door.holder(link),
+                    "why": "signed-in-as-someone-else",
+                },
+            )
+        response = page(
+            request,
+            "message.html",
+            403,
+            heading="This link is someone else's",
+            message=f"This link belongs to someone else, and this browser is signed in as "
+            f"{exc.signed_in}. Nothing was done with it (this attempt is recorded). If the link "
+            "was sent to you, sign out (or use a browser that is not signed in) and open it "
+            "again; if it was not, tell the Designated Safeguarding Lead.",
+        )
+        return finish(request, exc.token, link, "someone-else", 403, response, door=door)
 
     def finish(
         request: Request,
