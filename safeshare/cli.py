@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import sys
@@ -1315,8 +1316,16 @@ def answer(
     again, with new codes sent; one that is not a filled-in form of the step (a field missing,
     a value not allowed) changes nothing."""
     from models.codes import normalise_code
+    from safeshare.audit import act_as
     from tasks.answers import NotWaiting, give_answer
     from tasks.run_input import Woken
+
+    keyboard = _USER.get()
+    if keyboard is not None and keyboard != as_:
+        raise UserError(
+            f"you are {keyboard} (--user or SAFESHARE_USER) and cannot answer as {as_}; "
+            f"answer as yourself, or give --user {as_} if that is who you are."
+        )
 
     try:
         raw = json.loads(input_)
@@ -1332,6 +1341,8 @@ def answer(
     if not normalise_code(code):
         raise UserError("--code is empty: give the one-time code sent to you for this step.")
     prefect_settings(get_settings())
+    # the trail names who answered: the person the code proves, at this machine's account
+    act_as(as_, f"safeshare answer (os:{getpass.getuser()})")
     try:
         given = give_answer(case_id, step, raw, code)
     except NotWaiting as exc:

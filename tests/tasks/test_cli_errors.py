@@ -69,3 +69,19 @@ def test_an_unforeseen_fault_is_one_sentence_and_its_details_are_logged(
     ]
     assert "the details of a fault" in log.read_text() and "Traceback" in log.read_text()
     assert log.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_answer_is_given_by_the_person_at_the_keyboard(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever the CLI acts for (--user, SAFESHARE_USER) answers as themselves only: the trail
+    must not name one person for another's answer. Nothing is read or written."""
+    monkeypatch.setenv("SAFESHARE_USER", "dsl1")
+    argv = ["answer", "1", "management-signoff", "--as", "head1", "--input", "{}"]
+    code = cli.main([*argv, "--code", "ABCD-EFGH"])
+    said = capsys.readouterr()
+    assert code == 1 and said.out == ""
+    assert said.err.strip().splitlines() == [
+        "error: you are dsl1 (--user or SAFESHARE_USER) and cannot answer as head1; answer as "
+        "yourself, or give --user head1 if that is who you are."
+    ]
