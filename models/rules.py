@@ -86,7 +86,13 @@ def criteria_problems(answers: CriteriaAnswers) -> list[Problem]:
     """What is missing or contradictory in a criteria assessment, before it can count."""
     problems: list[Problem] = []
     verdict = assess(answers)
-    if answers.consent is Consent.NOT_SOUGHT and not answers.consent_not_sought_reason:
+    # a reason for not seeking consent is asked only of a decision that shares: not sharing
+    # (or not yet deciding) overrides nobody's confidentiality
+    if (
+        verdict.shares
+        and answers.consent is Consent.NOT_SOUGHT
+        and not answers.consent_not_sought_reason
+    ):
         problems.append(
             Problem(
                 code="consent-not-sought-reason-missing",
