@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models.domain import CaseKind
+from models.domain import CaseKind, is_record_id
 from models.tables import Case, Child, Concern
 from safeshare.db import session_scope
 from safeshare.settings import get_settings
@@ -57,6 +57,8 @@ def cases_of_child(child_ref: str) -> list[int]:
 
 
 def child_of_case(case_id: int) -> str:
+    if not is_record_id(case_id):
+        raise FileError(f"No case has the id {case_id}.")
     with session_scope() as session:
         ref = session.scalar(
             select(Child.child_ref)
