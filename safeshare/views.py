@@ -282,6 +282,7 @@ def _disclosure_fields(disclosure: Disclosure) -> dict[str, Any]:
         "special_category_condition": disclosure.special_category_condition,
         "consent": disclosure.consent,
         "decided_by": disclosure.decided_by,
+        "recorded_by": disclosure.recorded_by,
         "cosigned_by": disclosure.cosigned_by,
         "disclosed_at": _iso(disclosure.disclosed_at),
     }

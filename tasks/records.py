@@ -45,7 +45,7 @@ from models.domain import (
     StepSummary,
 )
 from models.forms import FORMS, InvalidAnswer, parse_answer
-from models.plan_events import PLAN_EVENT_AGENCY, PURPOSE, disclosure_text
+from models.plan_events import PLAN_EVENT_AGENCY, PLAN_EVENT_DECIDER, PURPOSE, disclosure_text
 from models.tables import (
     AGENCY_RECIPIENT,
     Agency,
@@ -361,6 +361,7 @@ def policy_disclosure(
     purpose: str,
     decided_by: str,
     detail: dict[str, Any],
+    recorded_by: str | None = None,
 ) -> None:
     """Record, once, a disclosure the policy itself requires (a plan event, a leaver's file):
     public task, the safeguarding condition, consent not sought, no co-signer; and the step
@@ -378,6 +379,7 @@ def policy_disclosure(
             consent=Consent.NOT_SOUGHT.value,
             decided_by=decided_by,
             cosigned_by=None,
+            recorded_by=recorded_by,
         )
     )
     _system_step(session, case_id, Step.NOTIFY_AGENCY, {"agency": agency, **detail})
@@ -396,7 +398,8 @@ def write_plan_disclosure(case_id: int) -> str:
             agency=PLAN_EVENT_AGENCY,
             information=disclosure_text(facts),
             purpose=PURPOSE,
-            decided_by=facts.recorded_by,
+            decided_by=PLAN_EVENT_DECIDER,  # the policy: at once, no one's choice
+            recorded_by=facts.recorded_by,
             detail={"event": facts.kind.value},
         )
         return facts.kind.value
