@@ -174,6 +174,9 @@ def write_file(path: Path, document: bytes) -> None:
     """Write a document readable by its owner only."""
     import os
 
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(document)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(document)
+    except OSError as exc:
+        raise FileError(f"Cannot write the file at {path} ({exc.strerror}).") from None
