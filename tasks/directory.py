@@ -35,6 +35,8 @@ class DirectoryError(ValueError):
 
 def add_staff(staff_id: str, *, name: str, role: Role, notify_url: str | None) -> None:
     """Add a member of staff; an id is never reused."""
+    if not name.strip():
+        raise DirectoryError("Give their name (--name).")
     with session_scope() as session:
         if session.get(Staff, staff_id) is not None:
             raise DirectoryError(f"Staff id '{staff_id}' already exists.")

@@ -239,6 +239,13 @@ def test_a_child_is_added_only_under_a_pseudonym_born_already(
     assert rows() == before
 
 
+def test_a_member_of_staff_has_a_name(setting: Setting) -> None:
+    before = rows()
+    code, _, err = run("--user", "admin1", "staff", "add", "new1", "--name", "  ", "--role", "dsl")
+    assert code == 1 and "Give their name (--name)." in one_sentence(err)
+    assert rows() == before
+
+
 def test_an_agency_code_is_a_tag_not_a_name(setting: Setting) -> None:
     before = rows()
     for code_ in ("Hill Side", "", "agency:csc"):
