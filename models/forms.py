@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Self, Union, get_args, get_origin
 
 from prefect.input import RunInput
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from models import rules
 from models.domain import (
@@ -165,8 +166,12 @@ FORMS: dict[Step, type[_Form]] = {
 
 def problems_from_validation(exc: ValidationError) -> list[Problem]:
     """Turn a pydantic error into problems that name fields, never echo what was typed."""
+    return _problems(exc.errors(include_input=False, include_url=False))
+
+
+def _problems(errors: list[ErrorDetails]) -> list[Problem]:
     problems: list[Problem] = []
-    for error in exc.errors(include_input=False, include_url=False):
+    for error in errors:
         ctx_error = (error.get("ctx") or {}).get("error")
         if isinstance(ctx_error, InvalidAnswer):
             problems.extend(ctx_error.problems)
@@ -185,6 +190,23 @@ def parse_answer(step: Step, raw: dict[str, Any]) -> Any:
         return form.model_validate(raw).to_domain()
     except ValidationError as exc:
         raise InvalidAnswer(problems_from_validation(exc)) from None
+
+
+#: Pydantic error types a form's JSON schema cannot express: they come from the policy's own
+#: validators, which the dashboard's form checks only once the answer has been sent.
+_POLICY_ERRORS = frozenset({"value_error", "assertion_error"})
+
+
+def form_problems(step: Step, raw: dict[str, Any]) -> list[Problem]:
+    """What makes `raw` no filled-in form of `step` at all: the problems the dashboard's form
+    refuses before anything is sent (a field missing, a value not allowed, a field the form
+    does not have, the wrong type). The policy's own checks are not among them."""
+    try:
+        FORMS[step].model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False, include_url=False)
+        return _problems([e for e in errors if e["type"] not in _POLICY_ERRORS])
+    return []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import secrets
 import struct
 from collections.abc import Iterator
@@ -102,12 +103,13 @@ def write_backup(path: Path, header: Header, ring: Keyring, lines: Iterator[dict
     key = _key(ring, header.key_id, bytes.fromhex(header.salt))
     temporary = path.with_name(f".{path.name}.partial")
     try:
-        out = open(temporary, "wb")  # noqa: SIM115 (closed below, also when writing fails)
+        # a crashed attempt's is made anew, owner-only from the start
+        temporary.unlink(missing_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         raise BackupError(f"cannot write a backup at {path} ({exc.strerror})") from None
     try:
-        with out:
-            temporary.chmod(0o600)
+        with os.fdopen(fd, "wb") as out:
             out.write(MAGIC + struct.pack(">I", len(raw_header)) + raw_header)
             sealer = _SealedWriter(out, key, hashlib.sha256(raw_header).digest())
             with gzip.GzipFile(fileobj=sealer, mode="wb", mtime=0) as zipped:

@@ -293,10 +293,20 @@ def up(
 @friendly
 def db_migrate() -> None:
     """Create or upgrade the case database schema."""
+    from safeshare.audit import key_the_chain
     from safeshare.db import migrate
 
     migrate()
     out.print("The case database is up to date.")
+    from safeshare.sealing import SealError
+
+    try:
+        keyed = key_the_chain()
+    except SealError as exc:  # keys in the environment: said, not fatal to the schema's upgrade
+        err.print(f"warning: {exc}.", markup=False)
+        return
+    if keyed is not None:
+        out.print(f"The audit trail is keyed from entry {keyed} on (the key is in the key file).")
 
 
 @app.command()
@@ -338,20 +348,83 @@ def restore(
 
 @audit_app.command("verify")
 @friendly
-def audit_verify() -> None:
-    """Check the whole chain; name the first entry that is missing, altered or out of place."""
+def audit_verify(
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An anchor as the DSL's message gives it (ENTRY:CODE), checked as well as "
+            "those in the anchor file. Repeatable."
+        ),
+    ] = None,
+) -> None:
+    """Check the whole chain against its key and its anchors; name the first entry that is
+    missing, altered, out of place, or no longer the one anchored."""
     allowed(Action.READ_AUDIT)
-    from safeshare.audit import verify_chain
+    from models.audit import Anchor
+    from safeshare.audit import AnchorFileError, check_anchors, read_anchors, verify_chain
     from safeshare.db import session_scope
 
+    given = []
+    for text in anchor or []:
+        seq, _, code = text.partition(":")
+        if not seq.isdigit() or len(code) != 64:
+            raise UserError(f"--anchor {text!r} is not ENTRY:CODE as the anchor message gives it")
+        given.append(Anchor(seq=int(seq), hash=code.lower(), at="from the message given"))
+    try:
+        anchors = read_anchors()
+    except AnchorFileError as exc:
+        raise UserError(str(exc)) from None
     with session_scope() as session:
         result = verify_chain(session)
-    if result.broken is not None:
+        broken = result.broken or check_anchors(session, anchors + given)
+    if broken is not None:
         fail(
-            f"the audit trail is broken at entry {result.broken.seq}: {result.broken.problem} "
+            f"the audit trail is broken at entry {broken.seq}: {broken.problem} "
             f"({result.entries} entries read)"
         )
-    out.print(f"The audit trail holds: {result.entries} entries, head {result.head_hash}.")
+    keyed = (
+        f"keyed from entry {result.keyed_from}"
+        if result.keyed_from is not None
+        else "NOT keyed: the data keys hold no audit key (see the README)"
+    )
+    last = max(anchors + given, key=lambda a: a.seq, default=None)
+    held = (
+        f"matches its {len(anchors + given)} anchor(s), the last at entry {last.seq} "
+        f"({last.at})"
+        if last is not None
+        else "not anchored yet"
+    )
+    out.print(
+        f"The audit trail holds: {result.entries} entries, head {result.head_hash}; {keyed}; "
+        f"{held}."
+    )
+
+
+@audit_app.command("anchor")
+@friendly
+def audit_anchor() -> None:
+    """Anchor the audit trail's head now, as the scheduled anchor does: checked, appended to the
+    anchor file and sent to the DSL."""
+    allowed(Action.READ_AUDIT)
+    from safeshare.audit import AnchorFileError, anchor_path
+    from tasks.audit_anchor import anchor_now
+
+    try:
+        report = anchor_now()
+    except AnchorFileError as exc:
+        raise UserError(str(exc)) from None
+    if report.outcome == "broken":
+        fail(f"the audit trail is broken at entry {report.seq}: not anchored (the DSL is told)")
+    if report.outcome == "empty":
+        out.print("The audit trail is empty: nothing to anchor.")
+        return
+    said = "anchored" if report.outcome == "anchored" else "was anchored already"
+    sent = (
+        "sent to the DSL"
+        if report.sent
+        else "NOT sent (the outbox says why; the next anchor tries again)"
+    )
+    out.print(f"The audit trail's head, entry {report.seq}, {said} in {anchor_path()}; {sent}.")
 
 
 @audit_app.command("show")
@@ -1465,16 +1538,19 @@ def answer(
     code: Annotated[
         str, typer.Option("--code", help="The one-time code sent to you for this step.")
     ],
-    wait: Annotated[bool, typer.Option(help="Wait until the case has recorded it.")] = True,
+    wait: Annotated[
+        bool, typer.Option(help="Wait until the case has moved on to its next step.")
+    ] = False,
 ) -> None:
     """Answer the step a case waits for, with the same checks as the dashboard.
 
-    The answer counts only with the one-time code sent to you (--as) for this wait; a wrong
-    code is recorded and the step is asked again, with new codes sent."""
+    The answer counts only with the one-time code sent to you (--as) for this wait. An answer
+    the policy refuses (a wrong code too) is recorded with its reasons and the step is asked
+    again, with new codes sent; one that is not a filled-in form of the step (a field missing,
+    a value not allowed) changes nothing."""
     from models.codes import normalise_code
-    from safeshare.db import session_scope
-    from safeshare.views import show_case
-    from tasks.records import validate_answer
+    from tasks.answers import NotWaiting, give_answer
+    from tasks.run_input import Woken
 
     try:
         raw = json.loads(input_)
@@ -1482,14 +1558,6 @@ def answer(
         raise UserError(f"--input is not valid JSON ({exc.msg} at position {exc.pos}).") from None
     if not isinstance(raw, dict):
         raise UserError('--input must be a JSON object, such as {"decision": "approve"}.')
-    case = show_case(case_id)
-    waiting = case["waiting"]
-    if case["status"] != "open":
-        raise UserError(f"case {case_id} is closed ({case['status']}).")
-    if waiting is None:
-        raise UserError(f"case {case_id} is not waiting for anyone right now; try again shortly.")
-    if waiting["step"] != step.value:
-        raise UserError(f"case {case_id} waits for {waiting['step']}, not {step.value}.")
     if "answered_by" in raw and raw["answered_by"] != as_:
         raise UserError("answered_by in --input differs from --as.")
     raw["answered_by"] = as_
@@ -1497,16 +1565,45 @@ def answer(
         raise UserError("give the one-time code with --code, not in --input.")
     if not normalise_code(code):
         raise UserError("--code is empty: give the one-time code sent to you for this step.")
-    if step is Step.MASH_ADVICE:
-        # slots are named mash-advice-<context>-<round>
-        raw.setdefault("context", waiting["slot"].removeprefix("mash-advice-").rsplit("-", 1)[0])
-    with session_scope() as session:
-        validate_answer(session, case_id, step, raw)
-    _resume(waiting["flow_run_id"], raw | {"one_time_code": code})
-    if not wait:
-        out.print(f"Answer sent to case {case_id}.", markup=False)
-        return
-    _await_recorded(case_id, waiting["key"])
+    prefect_settings(get_settings())
+    try:
+        given = give_answer(case_id, step, raw, code)
+    except NotWaiting as exc:
+        raise UserError(str(exc).rstrip(".") + ".") from None
+    if not given.accepted:
+        problems = "; ".join(p.message for p in given.problems)
+        fail(
+            f"the answer was not accepted: {problems}. The refusal is recorded in case "
+            f"{case_id}, and the step is asked again: new one-time codes are sent."
+        )
+    out.print(f"Answer recorded on case {case_id} ({given.slot}).", markup=False)
+    if given.woken in (Woken.UNREACHABLE, Woken.SUSPENDING):
+        err.print(
+            f"note: the workflow could not be told yet ({given.woken.value}); the answer is "
+            "safe in the case database and the case moves on at the next overdue check.",
+            markup=False,
+        )
+    if wait:
+        _await_next(case_id, given.key)
+
+
+def _await_next(case_id: int, key: str, timeout: float = 120) -> None:
+    """Wait until the case has moved past the wait just answered (--wait)."""
+    from safeshare.views import show_case
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        case = show_case(case_id)
+        waiting = case["waiting"]
+        if case["status"] != "open" or (waiting is not None and waiting["key"] != key):
+            now_at = waiting["step"] if case["status"] == "open" else case["status"]
+            out.print(f"Case {case_id} is now: {now_at}.", markup=False)
+            return
+        time.sleep(0.3)
+    fail(
+        f"the answer is recorded but case {case_id} has not moved on within {timeout:.0f} s; "
+        "is `safeshare up` running?"
+    )
 
 
 @app.command("answer-fields")
@@ -1559,55 +1656,13 @@ def answer_fields(
     )
 
 
-def _resume(flow_run_id: str, raw: dict[str, Any]) -> None:
-    prefect_settings(get_settings())
-    from prefect.exceptions import PrefectHTTPStatusError
-
-    from tasks.run_input import NotSuspended, resume_when_suspended
-
-    try:
-        resume_when_suspended(flow_run_id, raw)
-    except NotSuspended:
-        raise UserError(
-            "the case is not waiting for an answer right now (its run is "
-            "not suspended); check `safeshare case show`."
-        ) from None
-    except PrefectHTTPStatusError as exc:
-        raise UserError(f"the dashboard refused the answer ({exc.response.text[:300]}).") from None
-    except Exception as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"the case could not be resumed: {first}") from None
-
-
-def _await_recorded(case_id: int, key: str, timeout: float = 120) -> None:
-    from sqlalchemy import select
-
-    from models.tables import CaseStep
-    from safeshare.db import session_scope
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with session_scope() as session:
-            row = session.scalar(
-                select(CaseStep).where(CaseStep.case_id == case_id, CaseStep.key == key)
-            )
-            if row is not None:
-                if row.accepted:
-                    out.print(f"Answer recorded on case {case_id} ({row.slot}).", markup=False)
-                    return
-                problems = "; ".join(p["message"] for p in row.problems or [])
-                fail(f"the answer was not accepted: {problems}")
-        time.sleep(0.3)
-    fail(
-        f"the answer was sent but case {case_id} has not recorded it within {timeout:.0f} s; "
-        "is `safeshare up` running?"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     """The console script: the commands above, with the shell's own usage mistakes (a missing
     option, a value not allowed, an unknown command) also said in one sentence, and a fault
     nobody foresaw said in one sentence that names the log holding its details."""
+    from safeshare.private import owner_only
+
+    owner_only()  # what a command writes in the data directory is its owner's alone
     args = sys.argv[1:] if argv is None else argv
     try:
         result = app(args=args or ["--help"], prog_name="safeshare", standalone_mode=False)
