@@ -41,9 +41,10 @@ from models.domain import (
     Slot,
     StaffMember,
     Step,
+    is_record_id,
 )
 from models.forms import FORMS, InvalidAnswer, parse_answer
-from models.plan_events import PLAN_EVENT_AGENCY, PURPOSE, disclosure_text
+from models.plan_events import PLAN_EVENT_AGENCY, PLAN_EVENT_DECIDER, PURPOSE, disclosure_text
 from models.tables import (
     AGENCY_RECIPIENT,
     Agency,
@@ -197,7 +198,7 @@ def validate_answer(session: Session, case_id: int, step: Step, raw: dict[str, A
 
 
 def _case(session: Session, case_id: int) -> Case:
-    case = session.get(Case, case_id)
+    case = session.get(Case, case_id) if is_record_id(case_id) else None
     if case is None:
         raise CaseNotFound(f"No case has the id {case_id}.")
     return case
@@ -358,6 +359,7 @@ def policy_disclosure(
     purpose: str,
     decided_by: str,
     detail: dict[str, Any],
+    recorded_by: str | None = None,
 ) -> None:
     """Record, once, a disclosure the policy itself requires (a plan event, a leaver's file):
     public task, the safeguarding condition, consent not sought, no co-signer; and the step
@@ -375,6 +377,7 @@ def policy_disclosure(
             consent=Consent.NOT_SOUGHT.value,
             decided_by=decided_by,
             cosigned_by=None,
+            recorded_by=recorded_by,
         )
     )
     _system_step(session, case_id, Step.NOTIFY_AGENCY, {"agency": agency, **detail})
@@ -393,7 +396,8 @@ def write_plan_disclosure(case_id: int) -> str:
             agency=PLAN_EVENT_AGENCY,
             information=disclosure_text(facts),
             purpose=PURPOSE,
-            decided_by=facts.recorded_by,
+            decided_by=PLAN_EVENT_DECIDER,  # the policy: at once, no one's choice
+            recorded_by=facts.recorded_by,
             detail={"event": facts.kind.value},
         )
         return facts.kind.value

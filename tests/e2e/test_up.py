@@ -297,6 +297,7 @@ def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> No
                 safeshare(
                     "concern", "record", "--child", "C-0001", "--raised-by", "teacher1",
                     "--category", "physical", "--what", "bruise on the arm", "--json",
+                    "--user", "teacher1",
                 )
             )  # fmt: skip
             assert recorded["started"] is True
