@@ -1,10 +1,12 @@
 """Where the proofs of who answers are written and spent: each person who may answer a wait gets
 their own one-time code, and for steps answered from a notification also their own link, in one
 message on their own channel. A code is checked, and spent, in the transaction that records the
-answer it came with."""
+answer it came with. Codes and links live at least until their wait's deadline plus its
+escalation ladder (models/lifetimes.py); each reminder of an overdue wait carries fresh ones."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from prefect import task
@@ -14,13 +16,15 @@ from sqlalchemy.orm import Session
 
 from models.codes import CodeFacts, CodeOutcome, judge_code, new_code, normalise_code
 from models.domain import Slot, Step
+from models.escalation import ladder, ladder_span
+from models.lifetimes import credential_expiry
 from models.links import LINK_STEPS
-from models.messages import personal_message
+from models.messages import Credentials, personal_message
 from models.rules import eligible_answerers
-from models.tables import AnswerCode, AnswerLink, Case, utcnow
+from models.tables import AnswerCode, AnswerLink, Case, Disclosure, ReceiptLink, utcnow
 from safeshare.db import session_scope
 from safeshare.settings import get_settings, secret_key
-from safeshare.tokens import code_hash
+from safeshare.tokens import RECEIPT_SALT, code_hash
 from tasks.links import add_signed
 from tasks.notify import already_sent, deliver
 from tasks.records import allegation_against, first_signer, staff_directory
@@ -34,7 +38,10 @@ def link_url(token: str) -> str:
 def issue_credentials(slot: Slot, flow_run_id: str, dashboard: str | None = None) -> list[str]:
     """Send each person who may answer this wait their own code (and link), once; returns the
     staff ids sent to. Codes and tokens exist only in the message: a credential whose message
-    did not go is spent, and the next run of the step sends a new one."""
+    did not go is spent, and the next run of the step sends a new one. A receipt wait's links,
+    sent with the disclosure, are made to last as long as its codes, first."""
+    if slot.step is Step.CONFIRM_RECEIPT:
+        _receipt_links_last(slot)
     return _send(slot, flow_run_id, dashboard, round_="")
 
 
@@ -51,23 +58,7 @@ def resend_credentials(case_id: int, dashboard: str | None = None) -> list[str]:
             raise NotWaiting(f"No case has the id {case_id}.")
         if case.status != "open" or case.waiting_key is None or case.flow_run_id is None:
             raise NotWaiting(f"case {case_id} is not waiting for anyone right now.")
-        step = Step(str(case.waiting_step))
-        signer = first_signer(session, case_id)
-        slot = Slot(
-            case_id=case_id,
-            step=step,
-            slot=str(case.waiting_slot),
-            key=case.waiting_key,
-            who=tuple(
-                eligible_answerers(
-                    step,
-                    staff_directory(session),
-                    first_signer=signer,
-                    subject=allegation_against(session, case_id),
-                )
-            ),
-            first_signer=signer,
-        )
+        slot = current_slot(session, case)
         flow_run_id = case.flow_run_id
         issued = session.scalar(
             select(func.count())
@@ -77,48 +68,69 @@ def resend_credentials(case_id: int, dashboard: str | None = None) -> list[str]:
     return _send(slot, flow_run_id, dashboard, round_=f":r{issued or 0}")
 
 
-def _send(slot: Slot, flow_run_id: str, dashboard: str | None, *, round_: str) -> list[str]:
+def current_slot(session: Session, case: Case) -> Slot:
+    """The wait a case is in now, with who may answer it."""
+    assert case.waiting_step is not None and case.waiting_key is not None
+    step = Step(str(case.waiting_step))
+    signer = first_signer(session, case.id)
+    return Slot(
+        case_id=case.id,
+        step=step,
+        slot=str(case.waiting_slot),
+        key=case.waiting_key,
+        who=tuple(
+            eligible_answerers(
+                step,
+                staff_directory(session),
+                first_signer=signer,
+                subject=allegation_against(session, case.id),
+            )
+        ),
+        first_signer=signer,
+    )
+
+
+def wait_lifetime(
+    session: Session,
+    case_id: int,
+    step: Step,
+    who: Sequence[str],
+    ttl_hours: float,
+    *,
+    due: datetime | None,
+    now: datetime,
+) -> datetime:
+    """Until when a credential for a wait of `step` due at `due` works: its own lifetime at
+    least, and past the deadline until the wait's escalation ladder has run its course."""
     settings = get_settings()
-    key = secret_key(settings)
-    now = utcnow()
+    agency = session.scalar(
+        select(Disclosure.agency_code).where(Disclosure.case_id == case_id).limit(1)
+    )
+    rungs = ladder(step, who, agency=agency, rungs=settings.escalation_ladder)
+    return credential_expiry(
+        now=now,
+        ttl=timedelta(hours=ttl_hours),
+        due=due,
+        span=ladder_span(rungs, timedelta(hours=settings.escalate_every_hours)),
+    )
+
+
+def _send(slot: Slot, flow_run_id: str, dashboard: str | None, *, round_: str) -> list[str]:
     sent_to: list[str] = []
     for staff_id in slot.who:
         outbox_key = f"case:{slot.case_id}:{slot.key}:personal:{staff_id}{round_}"
         if already_sent(outbox_key):
             continue
-        code, url = new_code(), None
-        with session_scope() as session:
-            _spend_unsent(session, slot, staff_id, now)
-            row = AnswerCode(
-                case_id=slot.case_id,
-                step=slot.step.value,
-                slot=slot.slot,
-                key=slot.key,
-                staff_id=staff_id,
-                flow_run_id=flow_run_id,
-                code_hash=code_hash(key, slot.case_id, slot.key, staff_id, normalise_code(code)),
-                expires_at=now + timedelta(hours=settings.code_ttl_hours),
-            )
-            session.add(row)
-            expires_at = row.expires_at
-            if slot.step in LINK_STEPS:
-                link = AnswerLink(
-                    case_id=slot.case_id,
-                    step=slot.step.value,
-                    slot=slot.slot,
-                    key=slot.key,
-                    staff_id=staff_id,
-                    flow_run_id=flow_run_id,
-                    expires_at=now + timedelta(hours=settings.link_ttl_hours),
-                )
-                url = link_url(add_signed(session, link, key))
+        made = issue_one(slot, staff_id, flow_run_id, dashboard=dashboard)
+        if made is None:
+            continue  # the case waits for something else now: the next wait sends its own
         title, body = personal_message(
             slot.case_id,
             slot.step,
             slot.key,
-            code=code,
-            expires_at=expires_at,
-            link=url,
+            code=made.code,
+            expires_at=made.expires_at,
+            link=made.link,
             dashboard=dashboard,
         )
         if deliver(
@@ -131,6 +143,133 @@ def _send(slot: Slot, flow_run_id: str, dashboard: str | None, *, round_: str) -
         ):
             sent_to.append(staff_id)
     return sent_to
+
+
+def issue_one(
+    slot: Slot, staff_id: str, flow_run_id: str, *, dashboard: str | None = None
+) -> Credentials | None:
+    """A new code (and, for a sign-off, a new link) for one person and one wait, replacing the
+    ones they had for it; None when the case no longer waits under the slot's key. The code
+    and token exist only in what is returned: the caller's message is their one copy."""
+    settings = get_settings()
+    key = secret_key(settings)
+    now = utcnow()
+    url = None
+    code = new_code()
+    with session_scope() as session:
+        case = session.get(Case, slot.case_id)
+        if case is None or case.waiting_key != slot.key:
+            return None
+        _spend_unsent(session, slot, staff_id, now)
+
+        def until(ttl_hours: float) -> datetime:
+            return wait_lifetime(
+                session, slot.case_id, slot.step, slot.who, ttl_hours, due=case.waiting_due, now=now
+            )
+
+        row = AnswerCode(
+            case_id=slot.case_id,
+            step=slot.step.value,
+            slot=slot.slot,
+            key=slot.key,
+            staff_id=staff_id,
+            flow_run_id=flow_run_id,
+            code_hash=code_hash(key, slot.case_id, slot.key, staff_id, normalise_code(code)),
+            expires_at=until(settings.code_ttl_hours),
+        )
+        session.add(row)
+        expires_at = row.expires_at
+        if slot.step in LINK_STEPS:
+            link = AnswerLink(
+                case_id=slot.case_id,
+                step=slot.step.value,
+                slot=slot.slot,
+                key=slot.key,
+                staff_id=staff_id,
+                flow_run_id=flow_run_id,
+                expires_at=until(settings.link_ttl_hours),
+            )
+            url = link_url(add_signed(session, link, key))
+            expires_at = min(expires_at, link.expires_at)
+    return Credentials(
+        wait_key=slot.key, code=code, expires_at=expires_at, link=url, dashboard=dashboard
+    )
+
+
+def new_receipt_link(
+    session: Session,
+    *,
+    case_id: int,
+    disclosure_id: int,
+    agency: str,
+    recipient: str | None,
+    slot: str,
+    flow_run_id: str,
+    expires_at: datetime,
+    now: datetime,
+) -> str:
+    """A new receipt link for one recipient of a disclosure (its agency's duty inbox, or the
+    pupil's social worker), replacing the ones it had that are still unused; returns the token,
+    which exists only in the message that carries it."""
+    same_recipient = (
+        ReceiptLink.recipient.is_(None) if recipient is None else ReceiptLink.recipient == recipient
+    )
+    session.execute(
+        update(ReceiptLink)
+        .where(
+            ReceiptLink.disclosure_id == disclosure_id,
+            same_recipient,
+            ReceiptLink.used_at.is_(None),
+        )
+        .values(used_at=now, outcome="superseded")
+        .execution_options(synchronize_session=False)
+    )
+    link = ReceiptLink(
+        case_id=case_id,
+        disclosure_id=disclosure_id,
+        agency_code=agency,
+        recipient=recipient,
+        slot=slot,
+        flow_run_id=flow_run_id,
+        expires_at=expires_at,
+    )
+    return add_signed(session, link, secret_key(get_settings()), salt=RECEIPT_SALT)
+
+
+def receipt_url(token: str) -> str:
+    return f"{get_settings().web_url}/receipt/{token}"
+
+
+def _receipt_links_last(slot: Slot) -> None:
+    """When a receipt wait opens (perhaps long after its links went out, as after an emergency
+    share), the receipt links still unused and unexpired live as long as its credentials do."""
+    settings = get_settings()
+    now = utcnow()
+    with session_scope() as session:
+        case = session.get(Case, slot.case_id)
+        if case is None or case.waiting_key != slot.key:
+            return
+        until = wait_lifetime(
+            session,
+            slot.case_id,
+            slot.step,
+            slot.who,
+            settings.receipt_link_ttl_hours,
+            due=case.waiting_due,
+            now=now,
+        )
+        session.execute(
+            update(ReceiptLink)
+            .where(
+                ReceiptLink.case_id == slot.case_id,
+                ReceiptLink.slot == slot.slot,
+                ReceiptLink.used_at.is_(None),
+                ReceiptLink.expires_at > now,
+                ReceiptLink.expires_at < until,
+            )
+            .values(expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _spend_unsent(session: Session, slot: Slot, staff_id: str, now: datetime) -> None:
