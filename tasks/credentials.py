@@ -15,13 +15,22 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models.codes import CodeFacts, CodeOutcome, judge_code, new_code, normalise_code
-from models.domain import Slot, Step
+from models.domain import Frozen, Slot, Step
 from models.escalation import ladder, ladder_span
 from models.lifetimes import credential_expiry
 from models.links import LINK_STEPS
-from models.messages import Credentials, personal_message
+from models.messages import Credentials, agency_message, personal_message
 from models.rules import eligible_answerers
-from models.tables import AnswerCode, AnswerLink, Case, Disclosure, ReceiptLink, utcnow
+from models.tables import (
+    AGENCY_RECIPIENT,
+    AnswerCode,
+    AnswerLink,
+    Case,
+    Disclosure,
+    Receipt,
+    ReceiptLink,
+    utcnow,
+)
 from safeshare.db import session_scope
 from safeshare.settings import get_settings, secret_key
 from safeshare.tokens import RECEIPT_SALT, code_hash
@@ -50,8 +59,10 @@ class NotWaiting(LookupError):
 
 
 def resend_credentials(case_id: int, dashboard: str | None = None) -> list[str]:
-    """New codes (and links) for the wait a case is in now, to everyone who may answer it; the
-    ones sent before stop working. For a person whose code or link expired or went astray."""
+    """New codes (and links) for the wait a case is in now, to everyone who may answer it, and
+    for a receipt wait new receipt links to each recipient that has not confirmed; the ones sent
+    before stop working. For a person (or an agency) whose code or link expired or went astray.
+    Returns the staff ids, and the recipients' tags, sent to."""
     with session_scope() as session:
         case = session.get(Case, case_id)
         if case is None:
@@ -65,7 +76,11 @@ def resend_credentials(case_id: int, dashboard: str | None = None) -> list[str]:
             .select_from(AnswerCode)
             .where(AnswerCode.case_id == case_id, AnswerCode.key == case.waiting_key)
         )
-    return _send(slot, flow_run_id, dashboard, round_=f":r{issued or 0}")
+    round_ = f":r{issued or 0}"
+    sent_to = _send(slot, flow_run_id, dashboard, round_=round_)
+    if slot.step is Step.CONFIRM_RECEIPT:
+        sent_to += _resend_receipt_links(case_id, slot.key, round_)
+    return sent_to
 
 
 def current_slot(session: Session, case: Case) -> Slot:
@@ -238,6 +253,129 @@ def new_receipt_link(
 
 def receipt_url(token: str) -> str:
     return f"{get_settings().web_url}/receipt/{token}"
+
+
+class ReceiptRecipient(Frozen):
+    """One recipient of a disclosure's receipt link: codes and the Apprise tag it is told on."""
+
+    disclosure_id: int
+    agency: str
+    recipient: str | None  # None: the agency's duty inbox; or the pupil's social worker
+    tag: str
+
+
+def unconfirmed_recipients(session: Session, case_id: int) -> list[ReceiptRecipient]:
+    """Each recipient a receipt link of the case went to that has not confirmed receipt, in
+    the order their links went out."""
+    from tasks.receipts import SOCIAL_WORKER, social_worker_tag
+    from tasks.records import plan_event_facts
+
+    found: dict[tuple[int, str | None], ReceiptRecipient] = {}
+    for link in session.scalars(
+        select(ReceiptLink).where(ReceiptLink.case_id == case_id).order_by(ReceiptLink.id)
+    ):
+        if (link.disclosure_id, link.recipient) in found:
+            continue
+        if receipt_confirmed(session, link.disclosure_id, link.recipient):
+            continue
+        if link.recipient == SOCIAL_WORKER:
+            tag = social_worker_tag(plan_event_facts(session, case_id).child_ref)
+        else:
+            tag = f"agency:{link.agency_code}"
+        found[(link.disclosure_id, link.recipient)] = ReceiptRecipient(
+            disclosure_id=link.disclosure_id,
+            agency=link.agency_code,
+            recipient=link.recipient,
+            tag=tag,
+        )
+    return list(found.values())
+
+
+def receipt_confirmed(session: Session, disclosure_id: int, recipient: str | None) -> bool:
+    """Whether this recipient's receipt of the disclosure is recorded (by any door)."""
+    confirmed = session.scalar(
+        select(Receipt.id).where(
+            Receipt.disclosure_id == disclosure_id,
+            Receipt.recipient == (recipient or AGENCY_RECIPIENT),
+        )
+    )
+    return confirmed is not None
+
+
+def fresh_receipt_link(
+    case_id: int, wait_key: str, recipient: ReceiptRecipient, *, due: datetime | None
+) -> tuple[str, datetime] | None:
+    """A new receipt link for a recipient that has not confirmed, replacing its old ones, for
+    as long as the receipt wait (due at `due`) and its ladder last; its address and end. None
+    when the case no longer waits under `wait_key` or the recipient has confirmed since."""
+    settings = get_settings()
+    now = utcnow()
+    with session_scope() as session:
+        case = session.get(Case, case_id)
+        if case is None or case.waiting_key != wait_key or case.flow_run_id is None:
+            return None
+        if receipt_confirmed(session, recipient.disclosure_id, recipient.recipient):
+            return None
+        slot = current_slot(session, case)
+        expires_at = wait_lifetime(
+            session,
+            case_id,
+            slot.step,
+            slot.who,
+            settings.receipt_link_ttl_hours,
+            due=due,
+            now=now,
+        )
+        token = new_receipt_link(
+            session,
+            case_id=case_id,
+            disclosure_id=recipient.disclosure_id,
+            agency=recipient.agency,
+            recipient=recipient.recipient,
+            slot=slot.slot,
+            flow_run_id=case.flow_run_id,
+            expires_at=expires_at,
+            now=now,
+        )
+    return receipt_url(token), expires_at
+
+
+def _resend_receipt_links(case_id: int, wait_key: str, round_: str) -> list[str]:
+    """New receipt links, for a receipt wait, to each recipient that has not confirmed (the
+    tags sent to): an agency whose link expired or went astray asks the DSL for another."""
+    from tasks.receipts import SOCIAL_WORKER
+
+    with session_scope() as session:
+        case = session.get(Case, case_id)
+        due = case.waiting_due if case is not None else None
+        recipients = unconfirmed_recipients(session, case_id)
+    sent_to = []
+    for recipient in recipients:
+        key = f"case:{case_id}:{wait_key}:receipt-link:{recipient.tag}{round_}"
+
+        def compose(recipient: ReceiptRecipient = recipient) -> tuple[str, str] | None:
+            fresh = fresh_receipt_link(case_id, wait_key, recipient, due=due)
+            if fresh is None:
+                return None
+            url, expires_at = fresh
+            return agency_message(
+                case_id,
+                recipient.agency,
+                link=url,
+                expires_at=expires_at,
+                to_social_worker=recipient.recipient == SOCIAL_WORKER,
+            )
+
+        if already_sent(key) or deliver(
+            key,
+            case_id=case_id,
+            tag=recipient.tag,
+            kind="disclosure",
+            compose=compose,
+            exclusive=True,
+        ):
+            sent_to.append(recipient.tag)
+    return sent_to
 
 
 def _receipt_links_last(slot: Slot) -> None:

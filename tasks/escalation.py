@@ -18,31 +18,32 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from models.access import CaseView
-from models.domain import CaseKind, Role, Slot, StaffMember, Step
+from models.domain import Role, Slot, StaffMember, Step
 from models.escalation import (
     RUNG_ROLES,
     ReminderKit,
     Rung,
     ladder,
-    ladder_span,
     level_reached,
     reminder_kit,
     shared_inbox_kit,
 )
-from models.lifetimes import credential_expiry
 from models.messages import overdue_message, receipt_reminder_message
-from models.tables import AGENCY_RECIPIENT, Case, Receipt, ReceiptLink, utcnow
+from models.tables import Case
 from safeshare.db import session_scope
 from safeshare.settings import get_settings
 from safeshare.views import overdue_cases
-from tasks.credentials import current_slot, issue_one, new_receipt_link, receipt_url
+from tasks.credentials import (
+    ReceiptRecipient,
+    current_slot,
+    fresh_receipt_link,
+    issue_one,
+    unconfirmed_recipients,
+)
 from tasks.notify import already_sent, deliver, has_address, shared_tag
-from tasks.receipts import SOCIAL_WORKER, social_worker_tag
-from tasks.records import allegation_against, plan_event_facts, staff_directory
+from tasks.records import allegation_against, staff_directory
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
@@ -102,18 +103,17 @@ def _climb(
     with session_scope() as session:
         subject = allegation_against(session, wait.case_id)
         receipt = wait.step is Step.CONFIRM_RECEIPT
-        unconfirmed = _unconfirmed(session, wait.case_id) if receipt else []
+        unconfirmed = unconfirmed_recipients(session, wait.case_id) if receipt else []
     rungs = ladder(
         wait.step,
         wait.must_act,
-        agency=unconfirmed[0][1] if unconfirmed else None,
+        agency=unconfirmed[0].agency if unconfirmed else None,
         rungs=settings.escalation_ladder,
         staff=staff,
         subject=subject,
     )
     if not rungs:
         return
-    span = ladder_span(rungs, every)
     reached = level_reached(wait.due, now, every, top=rungs[-1].level)
     view = CaseView(case_id=wait.case_id, allegation_against=subject, waiting_step=wait.step.value)
     accused = staff.get(subject) if subject is not None else None
@@ -121,10 +121,8 @@ def _climb(
     for rung in (r for r in rungs if r.level <= reached):
         base = f"case:{wait.case_id}:{wait.key}:overdue:{rung.level}"
         if rung.name == "agency":
-            for disclosure_id, agency, recipient, tag in unconfirmed:
-                _remind_recipient(
-                    f"{base}:{tag}", wait, rung, span, disclosure_id, agency, recipient, tag
-                )
+            for recipient in unconfirmed:
+                _remind_recipient(f"{base}:{recipient.tag}", wait, rung, recipient)
             continue
         for staff_id in rung.people:
             member = staff.get(staff_id)
@@ -219,103 +217,31 @@ def _tell_shared_inboxes(
         )
 
 
-def _remind_recipient(
-    key: str,
-    wait: _Wait,
-    rung: Rung,
-    span: timedelta,
-    disclosure_id: int,
-    agency: str,
-    recipient: str | None,
-    tag: str,
-) -> None:
+def _remind_recipient(key: str, wait: _Wait, rung: Rung, recipient: ReceiptRecipient) -> None:
     """A recipient that has not confirmed receipt gets a fresh link of its own (the one it had
     may have expired, gone astray or been spent), replacing the ones it had."""
     if already_sent(key):
         return
-    settings = get_settings()
 
     def compose() -> tuple[str, str] | None:
-        now = utcnow()
-        expires_at = credential_expiry(
-            now=now,
-            ttl=timedelta(hours=settings.receipt_link_ttl_hours),
-            due=wait.due,
-            span=span,
-        )
-        with session_scope() as session:
-            case = session.get(Case, wait.case_id)
-            if case is None or case.waiting_key != wait.key or case.flow_run_id is None:
-                return None
-            if _confirmed(session, disclosure_id, recipient):
-                return None
-            token = new_receipt_link(
-                session,
-                case_id=wait.case_id,
-                disclosure_id=disclosure_id,
-                agency=agency,
-                recipient=recipient,
-                slot=str(case.waiting_slot),
-                flow_run_id=case.flow_run_id,
-                expires_at=expires_at,
-                now=now,
-            )
+        fresh = fresh_receipt_link(wait.case_id, wait.key, recipient, due=wait.due)
+        if fresh is None:
+            return None
+        url, expires_at = fresh
         return receipt_reminder_message(
             wait.case_id,
             level=rung.level,
             rung=rung.who,
             due=wait.due,
-            link=receipt_url(token),
+            link=url,
             expires_at=expires_at,
         )
 
     deliver(
         key,
         case_id=wait.case_id,
-        tag=tag,
+        tag=recipient.tag,
         kind=f"overdue:{rung.level}",
         compose=compose,
         exclusive=True,
-    )
-
-
-def _unconfirmed(session: Session, case_id: int) -> list[tuple[int, str, str | None, str]]:
-    """Each recipient a receipt link of the case went to that has not confirmed: (disclosure,
-    agency, recipient, Apprise tag), in the order the links went out."""
-    seen: dict[tuple[int, str | None], tuple[int, str, str | None, str]] = {}
-    child_ref: str | None = None
-    for link in session.scalars(
-        select(ReceiptLink).where(ReceiptLink.case_id == case_id).order_by(ReceiptLink.id)
-    ):
-        if (link.disclosure_id, link.recipient) in seen:
-            continue
-        if _confirmed(session, link.disclosure_id, link.recipient):
-            continue
-        if link.recipient == SOCIAL_WORKER:
-            if child_ref is None:
-                case = session.get(Case, case_id)
-                if case is None or case.kind != CaseKind.PLAN_EVENT.value:
-                    continue
-                child_ref = plan_event_facts(session, case_id).child_ref
-            tag = social_worker_tag(child_ref)
-        else:
-            tag = f"agency:{link.agency_code}"
-        seen[(link.disclosure_id, link.recipient)] = (
-            link.disclosure_id,
-            link.agency_code,
-            link.recipient,
-            tag,
-        )
-    return list(seen.values())
-
-
-def _confirmed(session: Session, disclosure_id: int, recipient: str | None) -> bool:
-    return (
-        session.scalar(
-            select(Receipt.id).where(
-                Receipt.disclosure_id == disclosure_id,
-                Receipt.recipient == (recipient or AGENCY_RECIPIENT),
-            )
-        )
-        is not None
     )

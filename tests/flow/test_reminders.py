@@ -330,3 +330,70 @@ def test_a_leavers_receipt_link_still_works_when_the_file_is_due_weeks_after_the
     assert f"until {expires:%Y-%m-%d %H:%M} UTC" in message  # and says so
     assert web.get(link).status_code == 200
     assert show_case(case_id)["status"] == "open"
+
+
+def test_a_plan_events_reminder_gives_social_care_and_the_social_worker_a_new_link_each(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    import uuid
+
+    from tasks.directory import add_child
+
+    backend = stack.backend
+    ref = f"CP-{uuid.uuid4().hex[:8]}"
+    worker = f"/social-worker/{ref}"
+    add_child(
+        ref,
+        date_of_birth=date(2014, 9, 1),
+        cp_plan=True,
+        social_worker_notify=listener.url(f"/{backend}{worker}"),
+    )
+    mark = marker()
+    result = cli(
+        "events", "record", "--child", ref, "--kind", "unexplained-absence",
+        "--recorded-by", people["teacher"], "--details", f"{mark} not in school", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    case_id = int(json.loads(result.stdout)["case_id"])
+    case = wait_for_step(case_id, "confirm-receipt")
+    due = datetime.fromisoformat(case["waiting"]["due"])
+    paths = ("/tag/agency-csc", worker)
+    firsts = {path: agency_link(listener, backend, case_id, path) for path in paths}
+
+    check(due + 3 * EVERY + timedelta(minutes=1))
+    for path, first in firsts.items():
+        body = reminder(listener, backend, case_id, path, "reminder 4")
+        fresh = found(RECEIPT_LINK, body)
+        assert fresh != first and mark not in body and ref not in body
+        assert receipt_link_row(first).outcome == "superseded"
+        assert web.get(fresh).status_code == 200
+    # the social worker confirms through their new link: the case has its receipt
+    fresh = agency_link(listener, backend, case_id, worker)
+    page = web.get(fresh)
+    fields = {"name": "Social worker", "role": "Social worker", "reference": "SW-4"}
+    assert web.post(fresh, data={"csrf": found(CSRF, page.text), **fields}).status_code == 200
+    assert wait_for_status(case_id, "shared")["status"] == "shared"
+
+
+def test_a_resend_gives_the_agency_a_new_receipt_link_too(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    """The page of an expired receipt link says to ask the DSL for a new one: `case resend`
+    sends it."""
+    backend = stack.backend
+    case_id, _, case = case_awaiting_receipt(people)
+    first = agency_link(listener, backend, case_id)
+    personal_message(case_id, case["waiting"]["key"], people["dsl"])  # the wait has begun
+    resent = cli("case", "resend", str(case_id))
+    assert resent.exit_code == 0, resent.output
+    assert "agency:csc" in resent.stdout and people["dsl"] in resent.stdout
+
+    def newer(_: Any) -> bool:
+        return agency_link(listener, backend, case_id) != first
+
+    listener.wait_for(newer)
+    fresh = agency_link(listener, backend, case_id)
+    assert receipt_link_row(first).outcome == "superseded"
+    assert web.get(first).status_code == 409
+    assert web.get(fresh).status_code == 200
+    assert receipt_link_row(fresh).expires_at >= datetime.fromisoformat(case["waiting"]["due"])
