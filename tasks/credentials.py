@@ -161,11 +161,17 @@ def _send(slot: Slot, flow_run_id: str, dashboard: str | None, *, round_: str) -
 
 
 def issue_one(
-    slot: Slot, staff_id: str, flow_run_id: str, *, dashboard: str | None = None
+    slot: Slot,
+    staff_id: str,
+    flow_run_id: str,
+    *,
+    dashboard: str | None = None,
+    whole_slot: bool = False,
 ) -> Credentials | None:
     """A new code (and, for a sign-off, a new link) for one person and one wait, replacing the
-    ones they had for it; None when the case no longer waits under the slot's key. The code
-    and token exist only in what is returned: the caller's message is their one copy."""
+    ones they had for it (`whole_slot`: the links of its earlier askings too); None when the
+    case no longer waits under the slot's key. The code and token exist only in what is
+    returned: the caller's message is their one copy."""
     settings = get_settings()
     key = secret_key(settings)
     now = utcnow()
@@ -175,7 +181,7 @@ def issue_one(
         case = session.get(Case, slot.case_id)
         if case is None or case.waiting_key != slot.key:
             return None
-        _spend_unsent(session, slot, staff_id, now)
+        _spend_unsent(session, slot, staff_id, now, whole_slot=whole_slot)
 
         def until(ttl_hours: float) -> datetime:
             return wait_lifetime(
@@ -410,15 +416,21 @@ def _receipt_links_last(slot: Slot) -> None:
         )
 
 
-def _spend_unsent(session: Session, slot: Slot, staff_id: str, now: datetime) -> None:
+def _spend_unsent(
+    session: Session, slot: Slot, staff_id: str, now: datetime, *, whole_slot: bool = False
+) -> None:
     """Credentials sent before for this wait and person: replaced by the ones about to go (an
-    earlier try whose message did not go, or a resend)."""
+    earlier try whose message did not go, or a resend). `whole_slot`: also the links sent for
+    earlier askings of the wait, which answer it still (a reminder replaces them all)."""
     for table in (AnswerCode, AnswerLink):
+        same_wait = (
+            table.slot == slot.slot if whole_slot and table is AnswerLink else table.key == slot.key
+        )
         session.execute(
             update(table)
             .where(
                 table.case_id == slot.case_id,
-                table.key == slot.key,
+                same_wait,
                 table.staff_id == staff_id,
                 table.used_at.is_(None),
             )

@@ -150,7 +150,7 @@ def _remind_person(key: str, wait: _Wait, rung: Rung, staff_id: str, kit: Remind
                     return None  # answered, or asked again, since the check looked
                 slot: Slot = current_slot(session, case)
                 flow_run_id = case.flow_run_id
-            credentials = issue_one(slot, staff_id, flow_run_id)
+            credentials = issue_one(slot, staff_id, flow_run_id, whole_slot=True)
             if credentials is None:
                 return None
         return overdue_message(

@@ -397,3 +397,35 @@ def test_a_resend_gives_the_agency_a_new_receipt_link_too(
     assert web.get(first).status_code == 409
     assert web.get(fresh).status_code == 200
     assert receipt_link_row(fresh).expires_at >= datetime.fromisoformat(case["waiting"]["due"])
+
+
+def test_a_reminder_replaces_the_links_of_every_asking_of_the_wait(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    """A refused answer asks the sign-off again with new links, and the first ones still answer
+    it; a reminder's new link replaces them all, so one link of their own works."""
+    from harness.cases import answer, open_wait
+
+    backend, head = stack.backend, people["slt2"]
+    mark = marker()
+    case_id = new_case(people, mark)
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    first_key = wait_for_step(case_id, "management-signoff")["waiting"]["key"]
+    first = found(LINK, personal_message(case_id, first_key, head))
+    refused = answer(
+        case_id, "management-signoff", people["slt"], {"decision": "approve"}, code="ZZZZ-ZZZZ"
+    )
+    assert refused.exit_code == 1
+    waiting = open_wait(case_id, "management-signoff")["waiting"]
+    assert waiting["key"] != first_key
+    second = found(LINK, personal_message(case_id, waiting["key"], head))
+
+    check(datetime.fromisoformat(waiting["due"]) + timedelta(minutes=1))
+    fresh = found(LINK, reminder(listener, backend, case_id, f"/staff/{head}", "reminder 1"))
+    assert {answer_link_row(first).outcome, answer_link_row(second).outcome} == {"superseded"}
+    assert web.get(first).status_code != 200 and web.get(second).status_code != 200
+    page = web.get(fresh)
+    assert page.status_code == 200
+    posted = web.post(fresh, data={"csrf": found(CSRF, page.text), "decision": "approve"})
+    assert posted.status_code == 200, posted.text
+    wait_for_step(case_id, "parents")
