@@ -207,6 +207,7 @@ def _facts(session: Session, link: ReceiptLink) -> ReceiptLinkFacts:
     return ReceiptLinkFacts(
         expires_at=link.expires_at,
         used_at=link.used_at,
+        superseded=link.outcome == "superseded",
         case_open=case.status == "open",
         receipt_recorded=recipient_of(link) in received,
         case_received=bool(received),

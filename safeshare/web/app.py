@@ -113,6 +113,7 @@ HEADINGS = {
     LinkOutcome.WRONG_PERSON: "Not allowed",
     LinkOutcome.EXPIRED: "Link expired",
     LinkOutcome.USED: "Link already used",
+    LinkOutcome.SUPERSEDED: "A newer link was sent",
     LinkOutcome.ANSWERED: "Already answered",
     LinkOutcome.WRONG_STEP: "No longer waiting",
     LinkOutcome.THROTTLED: "Please wait",
