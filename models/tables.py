@@ -7,6 +7,7 @@ Facts are append-only: a correction is a new row. Only `cases` carries a small p
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -114,6 +115,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def new_run_key() -> str:
+    """A token that names one start of a case's run: 128 random bits, never recurring."""
+    return secrets.token_hex(16)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -207,6 +213,10 @@ class Case(Base):
     concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="open")
     flow_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # names the case's run in Prefect (its start key), random so that no other case, in this
+    # database or one that replaces it, can ever find this case's run; a new one starts the
+    # case's workflow afresh. None on cases opened before it existed (keyed by their id).
+    run_key: Mapped[str | None] = mapped_column(String(32), nullable=True, default=new_run_key)
     waiting_step: Mapped[str | None] = mapped_column(String(32), nullable=True)
     waiting_slot: Mapped[str | None] = mapped_column(String(64), nullable=True)
     waiting_key: Mapped[str | None] = mapped_column(String(80), nullable=True)

@@ -1043,7 +1043,8 @@ def _start_case(case_id: int) -> tuple[str | None, str | None]:
 @case_app.command("start")
 @friendly
 def case_start(case_id: int) -> None:
-    """Start (or find) the workflow of a recorded case."""
+    """Start (or find) the workflow of a recorded case; one that stopped while the case is open
+    (failed, crashed, or ended) is started again."""
     allowed(Action.ACT_ON_CASE, case_id)
     from safeshare.views import show_case
 
