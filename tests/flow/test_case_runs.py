@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +17,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from harness import web
 from harness.cases import (
     answer_ok,
     assessment,
@@ -26,6 +24,7 @@ from harness.cases import (
     marker,
     new_case,
     notifications_for,
+    run_state,
     wait_for_status,
     wait_for_step,
 )
@@ -34,18 +33,6 @@ from models.domain import CaseKind
 from safeshare.views import show_case
 
 pytestmark = pytest.mark.flow
-
-
-def run_state(api: str, run_id: str, states: set[str], timeout: float = 90) -> dict[str, Any]:
-    """The run's state once it is one of `states`."""
-    deadline = time.monotonic() + timeout
-    state: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        state = web.get(f"{api}/flow_runs/{run_id}").json()["state"] or {}
-        if state.get("type") in states:
-            return state
-        time.sleep(0.3)
-    raise AssertionError(f"flow run {run_id} never became {states}: {state}")
 
 
 def test_a_concern_after_the_newest_case_is_destroyed_gets_a_new_id_and_run(
