@@ -142,11 +142,12 @@ def test_a_case_recorded_while_prefect_was_away_is_started_by_the_next_check(
     run_id = case["flow_run_id"]
     assert run_id
 
-    def runs_of_case() -> list[str]:
+    def runs_of_case() -> list[str]:  # this stack's: the other stack has a case of that id too
+        deployments = {"name": {"any_": [stack.env["SAFESHARE_DEPLOYMENT"]]}}
         runs = web.post(
             f"{prefect_server.api_url}/flow_runs/filter",
-            json={"flow_runs": {"tags": {"all_": ["safeshare"]}}, "limit": 200,
-                  "sort": "EXPECTED_START_TIME_DESC"},
+            json={"flow_runs": {"tags": {"all_": ["safeshare"]}}, "deployments": deployments,
+                  "limit": 200, "sort": "EXPECTED_START_TIME_DESC"},
         ).json()  # fmt: skip
         return [r["id"] for r in runs if r["parameters"].get("case_id") == case_id]
 
