@@ -3,23 +3,25 @@
 Recipients come from the Apprise config file (tags such as dsl, slt, agency:csc) and from the
 staff, agency and children's directories (each address tagged with its role, its agency, or
 social-worker:<child reference> for a pupil's social worker). Messages carry
-references, step names and links only.
+references, step names and links only. Nothing about a case reaches the member of staff its
+allegation is about, by any tag.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import apprise
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from models.tables import Agency, Child, Notification, Staff, utcnow
+from models.tables import Agency, Case, Child, Concern, Notification, Staff, utcnow
 from safeshare.db import session_scope
 from safeshare.settings import get_settings
 
@@ -31,17 +33,31 @@ def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return logging.getLogger("safeshare.notify")
 
 
-def recipients() -> apprise.Apprise:
-    """Every configured address, tagged: the config file's entries and the directories'."""
+def recipients(excluding: str | None = None) -> apprise.Apprise:
+    """Every configured address, tagged: the config file's entries and the directories'.
+
+    `excluding`: the member of staff a case's allegation is about. Their own address carries
+    their role's tag, so a message to the role would reach them: it is left out, and so is any
+    entry of the config file at the same address, whatever its tag."""
     settings = get_settings()
     apobj = apprise.Apprise()
     if settings.apprise_config is not None:
         config = apprise.AppriseConfig()
         if not config.add(str(settings.apprise_config)):
             raise RuntimeError(f"cannot read the Apprise config {settings.apprise_config}")
-        apobj.add(config)
+        for service in config.services():
+            # the config file's addresses are shared inboxes (a role's, an agency's duty line):
+            # `shared:<tag>` reaches them without the personal addresses that share <tag>
+            service.tags = set(service.tags) | {shared_tag(str(t)) for t in service.tags}
+            apobj.add(service)
     with session_scope() as session:
+        withheld = None
+        if excluding is not None:
+            subject = session.get(Staff, excluding)
+            withheld = subject.notify_url if subject is not None else None
         for member in session.scalars(select(Staff).where(Staff.active.is_(True))):
+            if member.staff_id == excluding:
+                continue
             if member.notify_url:
                 tags = [member.role, f"staff:{member.staff_id}"]
                 if member.role == "deputy-dsl":
@@ -53,7 +69,48 @@ def recipients() -> apprise.Apprise:
         for child in session.scalars(select(Child).where(Child.social_worker_notify.is_not(None))):
             assert child.social_worker_notify is not None
             apobj.add(child.social_worker_notify, tag=[f"social-worker:{child.child_ref}"])
-    return apobj
+    return _without(apobj, withheld) if withheld else apobj
+
+
+def _without(apobj: apprise.Apprise, url: str) -> apprise.Apprise:
+    """The same recipients but any at `url` (compared as Apprise reads them)."""
+    server = apprise.Apprise.instantiate(url)
+    if server is None:
+        return apobj
+    withheld = server.url(privacy=False)  # type: ignore[no-untyped-call]
+    kept = apprise.Apprise()
+    for entry in apobj:
+        if entry.url(privacy=False) != withheld:  # type: ignore[no-untyped-call]
+            kept.add(entry)
+    return kept
+
+
+def subject_of(case_id: int | None) -> str | None:
+    """The member of staff a case's allegation is about: nothing about the case reaches them."""
+    if case_id is None:
+        return None
+    with session_scope() as session:
+        subject = session.scalar(
+            select(Concern.allegation_against)
+            .join(Case, Case.concern_id == Concern.id)
+            .where(Case.id == case_id)
+        )
+        return str(subject) if subject else None
+
+
+#: The prefix that names a tag's shared inboxes (the config file's addresses) only.
+SHARED = "shared:"
+
+
+def shared_tag(tag: str) -> str:
+    """The tag that reaches only the config file's addresses with `tag`, not the staff's own."""
+    return f"{SHARED}{tag}"
+
+
+def has_address(tag: str) -> bool:
+    """Whether any configured address has `tag`."""
+    apobj = recipients()
+    return len(apobj) > 0 and any(True for _ in apobj.find(tag))
 
 
 def _claim(key: str, case_id: int | None, tag: str, kind: str) -> bool:
@@ -116,15 +173,19 @@ def deliver(
     case_id: int | None,
     tag: str,
     kind: str,
-    title: str,
-    body: str,
+    title: str = "",
+    body: str = "",
     exclusive: bool = False,
+    compose: Callable[[], tuple[str, str] | None] | None = None,
 ) -> bool:
     """The delivery itself, for callers that are not a flow (the web app) or that must not let a
     message's text become a task result (a message carrying a link's token).
 
     `exclusive`: for messages that two processes may both decide to send at once (two overdue
-    checks): only the one that claims the key delivers; the other returns False at once."""
+    checks): only the one that claims the key delivers; the other returns False at once.
+    `compose`: the title and body are made only once this process may deliver them (a message
+    that carries a fresh credential issues it then, so no other sender's credential replaces
+    it); None when the message is no longer needed, which then never goes."""
     logger = _logger()
     if not _claim(key, case_id, tag, kind):
         logger.info("notification %s already delivered", key)
@@ -132,10 +193,23 @@ def deliver(
     if exclusive and not _claim_exclusively(key, timedelta(minutes=2)):
         logger.info("notification %s is being delivered by another process", key)
         return False
+    if compose is not None:
+        try:
+            made = compose()
+        except BaseException:
+            if exclusive:
+                _release(key)
+            raise
+        if made is None:
+            _drop(key)
+            logger.info("notification %s is no longer needed", key)
+            return False
+        title, body = made
     settings = get_settings()
     attempts = settings.notify_retries + 1
+    subject = subject_of(case_id)
     for attempt in range(1, attempts + 1):
-        apobj = recipients()
+        apobj = recipients(excluding=subject)
         error: str | None
         if len(apobj) == 0 or not any(True for _ in apobj.find(tag)):
             # Nobody to deliver to is a gap in the configuration, not a passing fault:
@@ -161,6 +235,14 @@ def deliver(
     if exclusive:
         _release(key)
     return False
+
+
+def _drop(key: str) -> None:
+    """Forget a message that was claimed but is no longer needed (its wait moved on)."""
+    with session_scope() as session:
+        session.execute(
+            delete(Notification).where(Notification.key == key, Notification.status != "sent")
+        )
 
 
 def _release(key: str) -> None:

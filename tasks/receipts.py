@@ -4,7 +4,7 @@ link for the agency, and the link, used once, records the receipt and moves the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -24,9 +24,9 @@ from models.tables import (
     utcnow,
 )
 from safeshare.db import session_scope
-from safeshare.settings import get_settings, secret_key
-from safeshare.tokens import RECEIPT_SALT, token_hash
-from tasks.links import add_signed
+from safeshare.settings import get_settings
+from safeshare.tokens import token_hash
+from tasks.credentials import new_receipt_link, receipt_url
 from tasks.notify import already_sent, deliver
 
 #: The receipt wait of a sharing case (its only one).
@@ -110,39 +110,24 @@ def _send_receipt_link(
     outbox_key = f"case:{case_id}:notify-agency:{tag}"
     if already_sent(outbox_key):
         return
-    settings = get_settings()
     now = utcnow()
     with session_scope() as session:
-        same_recipient = (
-            ReceiptLink.recipient.is_(None)
-            if recipient is None
-            else ReceiptLink.recipient == recipient
-        )
-        session.execute(
-            update(ReceiptLink)
-            .where(
-                ReceiptLink.disclosure_id == disclosure_id,
-                same_recipient,
-                ReceiptLink.used_at.is_(None),
-            )
-            .values(used_at=now, outcome="superseded")
-            .execution_options(synchronize_session=False)
-        )
-        link = ReceiptLink(
+        expires_at = _receipt_link_expiry(session, case_id, now)
+        token = new_receipt_link(
+            session,
             case_id=case_id,
             disclosure_id=disclosure_id,
-            agency_code=agency,
+            agency=agency,
             recipient=recipient,
             slot=RECEIPT_SLOT,
             flow_run_id=flow_run_id,
-            expires_at=now + timedelta(hours=settings.receipt_link_ttl_hours),
+            expires_at=expires_at,
+            now=now,
         )
-        token = add_signed(session, link, secret_key(settings), salt=RECEIPT_SALT)
-        expires_at = link.expires_at
     title, body = agency_message(
         case_id,
         agency,
-        link=f"{settings.web_url}/receipt/{token}",
+        link=receipt_url(token),
         expires_at=expires_at,
         phoned_at=phoned_at,
         event=event,
@@ -150,6 +135,38 @@ def _send_receipt_link(
         transfer=transfer,
     )
     deliver(outbox_key, case_id=case_id, tag=tag, kind="disclosure", title=title, body=body)
+
+
+def _receipt_link_expiry(session: Session, case_id: int, now: datetime) -> datetime:
+    """Until when a receipt link sent now works: at least its configured lifetime, and until
+    the receipt wait it answers is due (by the rule that wait will have: a leaver's counted
+    from the move or the new term) and its escalation ladder has run."""
+    from models.lifetimes import RECEIPT_RULES
+    from models.rules import eligible_answerers, receipt_clock
+    from tasks.credentials import wait_lifetime
+    from tasks.records import allegation_against, due_for, staff_directory
+    from tasks.transfers import leaver_of
+
+    settings = get_settings()
+    case = session.get(Case, case_id)
+    assert case is not None
+    kind = CaseKind(case.kind)
+    clock = receipt_clock(leaver_of(session, case_id)) if kind is CaseKind.TRANSFER else now
+    due = due_for(RECEIPT_RULES.get(kind, Step.CONFIRM_RECEIPT.value), clock)
+    who = eligible_answerers(
+        Step.CONFIRM_RECEIPT,
+        staff_directory(session),
+        subject=allegation_against(session, case_id),
+    )
+    return wait_lifetime(
+        session,
+        case_id,
+        Step.CONFIRM_RECEIPT,
+        who,
+        settings.receipt_link_ttl_hours,
+        due=due,
+        now=now,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,15 +226,16 @@ def check_receipt_link(
 @dataclass(frozen=True)
 class ReceiptClaim:
     outcome: LinkOutcome
-    resume_run: str | None = None  # the run to resume, when the case waits for this receipt now
-    run_input: dict[str, object] | None = None
+    key: str | None = None  # the wait it answered, when the case waits for this receipt now
+    flow_run_id: str | None = None  # the run to hand that answer over to
 
 
 def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> ReceiptClaim:
     """Use the link once: record the recipient's confirmation and its receipt in one
-    transaction. The first confirmation is the receipt step's answer (say which run to resume,
-    if the case waits for it); one that comes after another recipient's, or after the DSL's
-    record of the agency's, is recorded beside it, in a step of its own."""
+    transaction. The first confirmation is the receipt step's answer (say which wait and run to
+    hand it over to, if the case waits for it); one that comes after another recipient's, or
+    after the DSL's record of the agency's, is recorded beside it, in a step of its own."""
+    from tasks.answers import next_key
     from tasks.records import _insert_step, _write_receipt
 
     with session_scope() as session:
@@ -260,18 +278,21 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
 
         waiting_now = case.waiting_slot == link.slot and case.waiting_key is not None
         if _wait_answer(session, link) is None:
-            # under the wait's own key when the case waits for it, so the resumed run finds
-            # it; otherwise ahead of the wait, which will then find the slot answered
-            key = case.waiting_key if waiting_now else f"{link.slot}-{recipient}"
+            # under the wait's own key when the case waits for it (or the key it is asked
+            # again with, when a refused answer took that one a moment ago), so the woken run
+            # finds it; otherwise ahead of the wait, which will then find the slot answered
+            key = (
+                next_key(session, link.case_id, link.slot)
+                if waiting_now
+                else f"{link.slot}-{recipient}"
+            )
             first = step_row(link.slot, str(key))
             if _insert_step(session, first) is first:
                 _write_receipt(session, link.case_id, answer, recipient=recipient)
                 if not waiting_now:
                     return ReceiptClaim(LinkOutcome.VALID)
                 case.stop_waiting()
-                return ReceiptClaim(
-                    LinkOutcome.VALID, link.flow_run_id, answer.model_dump(mode="json")
-                )
+                return ReceiptClaim(LinkOutcome.VALID, str(key), case.flow_run_id)
             if _wait_answer(session, link) is None:
                 # the key went this moment to an answer the DSL gave and the case refused (it
                 # now waits under a new key): nothing is kept, and the link works again

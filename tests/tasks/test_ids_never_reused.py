@@ -194,7 +194,7 @@ def test_a_case_destroyed_before_the_upgrade_keeps_its_id(setting: str) -> None:
     doomed = concern("OLD")
     destroy_old()
     config = alembic_config(setting)
-    command.downgrade(config, "0015")  # the schema as it was before
+    command.downgrade(config, "0016")  # the schema as it was before
 
     command.upgrade(config, "head")
 

@@ -2,16 +2,16 @@
 its newest rows are destroyed (SQLite AUTOINCREMENT; PostgreSQL's sequences already never go
 back), and the highest case id counts the destroyed cases the audit trail still names
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-27 09:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
