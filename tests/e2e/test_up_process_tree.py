@@ -133,6 +133,7 @@ def test_killing_the_serving_process_alone_stops_the_whole_stack(tmp_path: Path)
                 safeshare(
                     "concern", "record", "--child", "C-0001", "--raised-by", "teacher1",
                     "--category", "physical", "--what", "bruise on the arm", "--json",
+                    "--user", "teacher1",
                 )
             )  # fmt: skip
             assert recorded["started"] is True
