@@ -106,13 +106,13 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
     import subprocess
 
     import httpx
-    from prefect.deployments import run_deployment
 
     from models.domain import Category, ConcernFacts, Role
     from safeshare.db import migrate
     from safeshare.settings import get_settings
     from safeshare.views import show_case
-    from tasks.directory import add_child, add_staff, record_concern, set_flow_run
+    from tasks.directory import add_child, add_staff, record_concern
+    from tasks.starting import start_case_run
 
     os.environ["SAFESHARE_HOME"] = str(work)  # the data keys are made here, with the database
     os.environ.pop("SAFESHARE_DATA_KEYS", None)
@@ -175,10 +175,9 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
                 what_happened="bench",
             )
             case_id = record_concern(facts)
-            flow_run = run_deployment(
-                "sharing-case/bench", parameters={"case_id": case_id}, timeout=0
-            )
-            set_flow_run(case_id, str(flow_run.id))
+            _, problem = start_case_run(case_id)  # as every door starts a case: by its key
+            if problem is not None:
+                raise RuntimeError(problem)
             return case_id
 
         def suspended(run_id: str) -> bool:

@@ -5,7 +5,8 @@ Running (between a resume and the next suspend), Prefect keeps the run Running f
 stopped, the run may end Crashed. Each such run is put back to Scheduled under its own id, so the
 served deployment re-runs it from the top: the case database says which steps are done, and every
 step is keyed, so nothing is recorded twice. Runs that are suspended, waiting for a person, are
-left alone: they hold no process and lose nothing.
+left alone: they hold no process and lose nothing. (While serving, the overdue check restarts
+the crashed or failed run of an open case the same way: tasks/stranded.py.)
 """
 
 from __future__ import annotations
@@ -15,17 +16,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from prefect import get_client
-from prefect.client.schemas.filters import (
-    DeploymentFilter,
-    DeploymentFilterName,
-    FlowFilter,
-    FlowFilterName,
-    FlowRunFilter,
-    FlowRunFilterState,
-    FlowRunFilterStateType,
-)
 from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.states import Scheduled
+
+from tasks.flow_runs import case_runs, restart
 
 logger = logging.getLogger("safeshare.recovery")
 
@@ -36,18 +29,17 @@ STOPPED = (StateType.CRASHED, StateType.FAILED)
 
 
 def runs_to_restart(
-    flow_names: Sequence[str], deployment_name: str, *, older_than: timedelta
+    flow_names: Sequence[str],
+    deployment_name: str,
+    *,
+    older_than: timedelta,
+    page: int | None = None,
 ) -> list[FlowRun]:
-    """Runs of the deployment left orphaned or stopped, whose state is older than `older_than`."""
+    """Runs of the deployment left orphaned or stopped, whose state is older than `older_than`
+    (all of them: every page of Prefect's answer)."""
     cutoff = datetime.now(UTC) - older_than
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=list(flow_names))),
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment_name])),
-            flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[*ORPHANED, *STOPPED]))
-            ),
-        )
+        runs = case_runs(client, flow_names, deployment_name, [*ORPHANED, *STOPPED], page=page)
     return [
         run
         for run in runs
@@ -58,14 +50,18 @@ def runs_to_restart(
 
 
 def restart_runs(
-    flow_names: Sequence[str], deployment_name: str, *, older_than: timedelta
+    flow_names: Sequence[str],
+    deployment_name: str,
+    *,
+    older_than: timedelta,
+    page: int | None = None,
 ) -> list[str]:
     """Put every run left behind by a crash back to Scheduled; the ids of those restarted."""
     restarted: list[str] = []
     with get_client(sync_client=True) as client:
-        for run in runs_to_restart(flow_names, deployment_name, older_than=older_than):
+        for run in runs_to_restart(flow_names, deployment_name, older_than=older_than, page=page):
             previous = run.state.type.value if run.state else "unknown"
-            client.set_flow_run_state(run.id, Scheduled(name="Restarted after a crash"), force=True)
+            restart(client, run.id)
             logger.warning("flow run %s was %s: restarted", run.id, previous)
             restarted.append(str(run.id))
     return restarted

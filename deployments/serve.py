@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from prefect.exceptions import TerminationSignal
 from prefect.runner import Runner
 
-from deployments.forkserver import preload_for, start_runs_from_forkserver
+from deployments.forkserver import preload_for, start_runs_from_forkserver, start_runs_spawned
 from deployments.recovery import restart_runs
 from flows.access_request import access_request
 from flows.audit_anchor import audit_anchor
@@ -121,6 +121,8 @@ def main() -> None:
     resume_answered_runs(CASE_FLOWS, settings.deployment)
     if settings.run_start == "forkserver":
         start_runs_from_forkserver(preload_for(settings.case_database_url))
+    else:
+        start_runs_spawned()
     served = runner(settings)
     try:  # cases recorded while Prefect was away, now that their deployments exist
         start_unstarted(datetime.now(UTC))

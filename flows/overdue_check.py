@@ -1,5 +1,6 @@
 """The overdue check: a scheduled flow that escalates every wait past its deadline, after
-moving on what a lost moment left behind (an answered wait not resumed, a case not started)."""
+moving on what a lost moment left behind (an answered wait not resumed, a case not started, a
+run a crash stopped) and telling the DSL of any open case that nothing moves on."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from safeshare.settings import get_settings
 from tasks.escalation import escalate_overdue
 from tasks.run_input import resume_answered
 from tasks.starting import start_unstarted_cases
+from tasks.stranded import restart_stopped_runs
 
 
 @flow(name="overdue-check", log_prints=False)
@@ -26,4 +28,6 @@ def overdue_check(at: str | None = None) -> int:
     resume_answered(CASE_FLOWS, get_settings().deployment, return_state=True)
     # and cases recorded while Prefect was unreachable, which have no run to remind anyone
     start_unstarted_cases(now.isoformat(), return_state=True)
+    # and runs a crash or a failure stopped; any open case nothing moves on is told to the DSL
+    restart_stopped_runs(now.isoformat(), return_state=True)
     return escalate_overdue(now)

@@ -369,3 +369,15 @@ def notice_message(case_id: int, *, link: str, expires_at: datetime) -> tuple[st
         "Do not forward it. What it says is for you only, on a need-to-know basis."
     )
     return title, body
+
+
+def stranded_message(case_id: int, why: str) -> tuple[str, str]:
+    """Title and body of the DSL's message about an open case that nothing moves on (`why`: what
+    is wrong with its workflow run, in a few words)."""
+    ref = case_reference(case_id)
+    return (
+        f"safeshare {ref}: open, but nothing moves it on",
+        f"Case {ref} is open, but it waits for nobody and no workflow run will move it on "
+        f"({why}): nobody is asked or reminded about it until it is started again. See: "
+        f"safeshare case show {case_id}, then safeshare case start {case_id}",
+    )

@@ -7,6 +7,7 @@ Facts are append-only: a correction is a new row. Only `cases` carries a small p
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -114,12 +115,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def new_run_key() -> str:
+    """A token that names one start of a case's run: 128 random bits, never recurring."""
+    return secrets.token_hex(16)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: Table options of every table whose ids leave the database (in references, links, messages,
+#: audit entries, Prefect parameters): an id once used is never handed out again, even after
+#: the newest rows are destroyed. PostgreSQL's sequences never go back; SQLite reuses the
+#: highest rowid unless the table is AUTOINCREMENT.
+NEVER_REUSED: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 class Child(Base):
     __tablename__ = "children"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     child_ref: Mapped[str] = mapped_column(String(64), unique=True)
@@ -167,6 +181,7 @@ class Concern(Base):
     its details are in `what_happened`, and who recorded it in `raised_by`)."""
 
     __tablename__ = "concerns"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     child_id: Mapped[int] = mapped_column(ForeignKey("children.id"))
@@ -198,6 +213,10 @@ class Case(Base):
     concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="open")
     flow_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # names the case's run in Prefect (its start key), random so that no other case, in this
+    # database or one that replaces it, can ever find this case's run; a new one starts the
+    # case's workflow afresh. None on cases opened before it existed (keyed by their id).
+    run_key: Mapped[str | None] = mapped_column(String(32), nullable=True, default=new_run_key)
     waiting_step: Mapped[str | None] = mapped_column(String(32), nullable=True)
     waiting_slot: Mapped[str | None] = mapped_column(String(64), nullable=True)
     waiting_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
@@ -220,6 +239,7 @@ class Case(Base):
         Index("ix_cases_status_waiting", "status", "waiting_since"),
         # the overdue check: open cases, by deadline (an equality, then a range and its order)
         Index("ix_cases_status_due", "status", "waiting_due"),
+        NEVER_REUSED,
     )
 
 
@@ -245,6 +265,7 @@ class CaseStep(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "key", name="uq_case_steps_case_key"),
         Index("ix_case_steps_case_slot", "case_id", "slot"),
+        NEVER_REUSED,
     )
 
 
@@ -252,6 +273,7 @@ class Disclosure(Base):
     """What was shared, with whom, why and on what lawful basis: written once per case."""
 
     __tablename__ = "disclosures"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
@@ -301,6 +323,7 @@ class Receipt(Base):
 
     __table_args__ = (
         UniqueConstraint("disclosure_id", "recipient", name="uq_receipts_disclosure_recipient"),
+        NEVER_REUSED,
     )
 
 
@@ -308,6 +331,7 @@ class Notification(Base):
     """The outbox: one row per message that must go out, keyed so it goes out once."""
 
     __tablename__ = "notifications"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -344,7 +368,7 @@ class AnswerLink(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
 
-    __table_args__ = (Index("ix_answer_links_case_key", "case_id", "key"),)
+    __table_args__ = (Index("ix_answer_links_case_key", "case_id", "key"), NEVER_REUSED)
 
 
 class LinkAttempt(Base):
@@ -364,6 +388,7 @@ class LinkAttempt(Base):
     __table_args__ = (
         Index("ix_link_attempts_fingerprint_at", "token_fingerprint", "at"),
         Index("ix_link_attempts_address_at", "address", "at"),
+        NEVER_REUSED,
     )
 
 
@@ -386,7 +411,10 @@ class AnswerCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
 
-    __table_args__ = (Index("ix_answer_codes_case_key_staff", "case_id", "key", "staff_id"),)
+    __table_args__ = (
+        Index("ix_answer_codes_case_key_staff", "case_id", "key", "staff_id"),
+        NEVER_REUSED,
+    )
 
 
 class ReceiptLink(Base):
@@ -409,7 +437,7 @@ class ReceiptLink(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
 
-    __table_args__ = (Index("ix_receipt_links_case", "case_id"),)
+    __table_args__ = (Index("ix_receipt_links_case", "case_id"), NEVER_REUSED)
 
 
 class NoticeLink(Base):
@@ -429,13 +457,14 @@ class NoticeLink(Base):
     # a link replaced by a newer one for the same person (its message did not go)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (Index("ix_notice_links_case_staff", "case_id", "staff_id"),)
+    __table_args__ = (Index("ix_notice_links_case_staff", "case_id", "staff_id"), NEVER_REUSED)
 
 
 class WebSession(Base):
     """A signed-in person's session: only the hash of its cookie is kept."""
 
     __tablename__ = "web_sessions"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -461,6 +490,7 @@ class SignInAttempt(Base):
     __table_args__ = (
         Index("ix_sign_in_attempts_staff_at", "staff_id", "at"),
         Index("ix_sign_in_attempts_address_at", "address", "at"),
+        NEVER_REUSED,
     )
 
 
@@ -479,7 +509,7 @@ class RetentionDecision(Base):
     cases: Mapped[int] = mapped_column(Integer)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (Index("ix_retention_decisions_child", "child_ref", "id"),)
+    __table_args__ = (Index("ix_retention_decisions_child", "child_ref", "id"), NEVER_REUSED)
 
 
 class AuditLog(Base):
@@ -513,6 +543,13 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+def never_reused_tables() -> list[str]:
+    """The tables whose ids are handed out once (NEVER_REUSED), parents before children."""
+    return [
+        t.name for t in Base.metadata.sorted_tables if t.dialect_options["sqlite"]["autoincrement"]
+    ]
 
 
 def sealed_columns() -> list[tuple[str, str, str, Sealed]]:

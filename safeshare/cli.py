@@ -1311,7 +1311,8 @@ def _start_case(case_id: int) -> tuple[str | None, str | None]:
 @case_app.command("start")
 @friendly
 def case_start(case_id: int) -> None:
-    """Start (or find) the workflow of a recorded case."""
+    """Start (or find) the workflow of a recorded case; one that stopped while the case is open
+    (failed, crashed, or ended) is started again."""
     allowed(Action.ACT_ON_CASE, case_id)
     from safeshare.views import show_case
 
@@ -1475,7 +1476,8 @@ def overdue(
         ),
     ] = False,
 ) -> None:
-    """Open cases whose waiting step is past its deadline, most overdue first."""
+    """Open cases whose waiting step is past its deadline, most overdue first; then the open
+    cases that nothing moves on (their workflow run stopped), which the check tells the DSL of."""
     allowed(Action.READ_OVERDUE)
     from safeshare.views import overdue_cases
 
@@ -1489,10 +1491,26 @@ def overdue(
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise UserError(f"the overdue check did not run: {first}") from None
     late = overdue_cases(when)
-    hidden = hidden_from_user([c["case_id"] for c in late])
+    stuck = _stranded(when)
+    hidden = hidden_from_user([c["case_id"] for c in [*late, *stuck]])
     late = [c for c in late if c["case_id"] not in hidden]
+    stuck = [c for c in stuck if c["case_id"] not in hidden]
     if as_json:
-        emit_json(late)
+        emit_json(
+            [c | {"stranded": None} for c in late]
+            + [
+                c
+                | {
+                    "step": None,
+                    "key": None,
+                    "due": None,
+                    "deadline": None,
+                    "overdue_hours": None,
+                    "who_must_act": [],
+                }
+                for c in stuck
+            ]
+        )
         return
     table = Table("case", "ref", "waiting for", "due", "overdue (h)", "who must act")
     for case in late:
@@ -1507,6 +1525,36 @@ def overdue(
     out.print(table)
     if not late:
         out.print("Nothing is overdue.", markup=False)
+    if stuck:
+        table = Table("case", "ref", "open, but nothing moves it on", "since", "to do")
+        for case in stuck:
+            table.add_row(
+                str(case["case_id"]),
+                case["reference"],
+                case["stranded"],
+                case["since"],
+                f"safeshare case start {case['case_id']}",
+            )
+        out.print(table)
+
+
+def _stranded(when: datetime) -> list[dict[str, Any]]:
+    """Open cases nothing moves on; none (and a note on stderr) when Prefect cannot say."""
+    from prefect.settings import PREFECT_API_URL
+
+    from tasks.stranded import stranded_cases
+
+    try:
+        if not PREFECT_API_URL.value():  # never a temporary server of its own: there is none
+            raise RuntimeError("no Prefect server is configured")
+        return stranded_cases(when)
+    except Exception as exc:  # the Prefect server is not reachable, most often
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        err.print(
+            f"Open cases whose workflow stopped are not listed: Prefect did not answer ({first}).",
+            markup=False,
+        )
+        return []
 
 
 class AnswerHelp(TyperCommand):

@@ -62,7 +62,8 @@ class Settings(BaseSettings):
         ge=0,
         description=(
             "On start, the serving process restarts runs left Running, Crashed or Failed for at "
-            "least this long. 0 suits one serving process per deployment name; with several, "
+            "least this long (the overdue check, an open case's Crashed or Failed run). 0 suits "
+            "one serving process per deployment name; with several, "
             "set it above the longest time a run spends between two waits."
         ),
     )

@@ -2,11 +2,13 @@
 
 Starts a Prefect server (its SQLite database under the data directory unless Prefect's own
 database setting says otherwise), migrates the case database, and serves the deployments; stops
-them all on Ctrl-C or SIGTERM.
+them all on Ctrl-C, SIGTERM or SIGHUP, or when any of them dies (each with every process it
+started).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -76,18 +78,56 @@ def port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def stop(process: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
-    """SIGTERM a child's process group, then SIGKILL if it will not go."""
-    if process is None or process.poll() is not None:
-        return
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group is still alive (zombies, already dead, do not count)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        state, _ppid, group = stat[stat.rindex(")") + 2 :].split()[:3]
+        if int(group) == pgid and state != "Z":
+            return True
+    return False
+
+
+def _signal_group(pgid: int, signum: int) -> None:
     try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        os.killpg(pgid, signum)
     except ProcessLookupError:
         pass
+
+
+def stop(process: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
+    """SIGTERM a child's whole process group, then SIGKILL whatever of it will not go. Also when
+    the child itself has already exited: its group lives on without it (the serving process's
+    forkserver and runs, a server's workers) and must not be left behind."""
+    if process is None:
+        return
+    pgid = process.pid  # each child leads a session of its own: its group's id is its pid
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        process.poll()  # reaps the child once it exits, so it does not count as alive
+        if not group_alive(pgid):
+            break
+        time.sleep(0.1)
+    else:
+        _signal_group(pgid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while group_alive(pgid) and time.monotonic() < deadline:
+            process.poll()
+            time.sleep(0.1)
+    process.wait()
 
 
 def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
@@ -138,8 +178,10 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    # Ctrl-C, a service manager's SIGTERM, and SIGHUP when the terminal or SSH session that
+    # started it closes (its children are in sessions of their own: they would not hear it)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _on_signal)
 
     server = runner = web = None
     try:
@@ -184,6 +226,27 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         stop(server)
 
 
+#: prctl(2): the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
+
+
+def _dies_with(parent: int) -> Callable[[], None]:
+    """What a child runs before its program (Linux): SIGTERM when `parent` dies, however it
+    dies (kill -9 of `up` included: no handler of its own runs then), or exit if it already has.
+    Its own children follow it: the serving process's runs are tethered to it."""
+
+    def in_child() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            return  # not Linux: stop() is the only way down
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return in_child
+
+
 def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(
@@ -193,4 +256,5 @@ def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=_dies_with(os.getpid()),  # `up` has no threads: safe before exec
     )

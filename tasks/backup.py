@@ -21,7 +21,7 @@ from sqlalchemy import JSON, Column, Engine, MetaData, Table, Text, inspect, sel
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from models.tables import Base, Sealed, utcnow
+from models.tables import Base, Sealed, never_reused_tables, utcnow
 from safeshare.audit import append, verify_chain
 from safeshare.backups import BackupError, new_header, open_backup, write_backup
 from safeshare.db import alembic_config, engine_for, get_engine
@@ -127,6 +127,7 @@ def take_backup(path: Path) -> BackupReport:
                 for row in rows:
                     counts[table.name] = counts.get(table.name, 0) + 1
                     yield {"r": [_encode(v, c) for v, c in zip(row, columns, strict=True)]}
+            yield {"ids": highest_ids(connection)}
             yield {"end": True, "counts": counts}
 
         size = write_backup(path, header, ring, lines())
@@ -140,11 +141,33 @@ def take_backup(path: Path) -> BackupReport:
     )
 
 
-def _read(plain: bytes) -> tuple[dict[str, list[str]], dict[str, list[list[Any]]], dict[str, int]]:
+def highest_ids(connection: Connection) -> dict[str, int]:
+    """The highest id each table whose ids are never reused has handed out, destroyed rows'
+    included (a backup's rows alone would give a destroyed newest case's id out again)."""
+    if connection.dialect.name == "sqlite":
+        found = connection.execute(text("SELECT name, seq FROM sqlite_sequence")).all()
+        return {str(name): int(seq) for name, seq in found if name in never_reused_tables()}
+    highest = {}
+    for table in never_reused_tables():
+        sequence = connection.execute(
+            text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table}
+        ).scalar()
+        if sequence:
+            last, called = connection.execute(
+                text(f"SELECT last_value, is_called FROM {sequence}")
+            ).one()
+            highest[table] = int(last) if called else int(last) - 1
+    return highest
+
+
+def _read(
+    plain: bytes,
+) -> tuple[dict[str, list[str]], dict[str, list[list[Any]]], dict[str, int], dict[str, int]]:
     columns: dict[str, list[str]] = {}
     rows: dict[str, list[list[Any]]] = {}
     current: str | None = None
     counts: dict[str, int] | None = None
+    ids: dict[str, int] = {}  # none in a backup from before they were kept
     for line in plain.splitlines():
         item = json.loads(line)
         if "table" in item:
@@ -152,11 +175,13 @@ def _read(plain: bytes) -> tuple[dict[str, list[str]], dict[str, list[list[Any]]
             columns[current], rows[current] = item["columns"], []
         elif "r" in item and current is not None:
             rows[current].append(item["r"])
+        elif "ids" in item:
+            ids = {str(t): int(n) for t, n in item["ids"].items()}
         elif item.get("end"):
             counts = item["counts"]
     if counts is None or any(len(rows.get(t, [])) != n for t, n in counts.items()):
         raise BackupError("the backup's content does not add up (its row counts differ)")
-    return columns, rows, counts
+    return columns, rows, counts, ids
 
 
 def restore_backup(path: Path, url: str | None = None) -> RestoreReport:
@@ -164,7 +189,7 @@ def restore_backup(path: Path, url: str | None = None) -> RestoreReport:
     url = url or get_settings().case_database_url
     ring = CURRENT.get(fresh=True)
     header, plain = open_backup(path, ring)  # every chunk checked before anything is written
-    columns, rows, counts = _read(plain)
+    columns, rows, counts, ids = _read(plain)
     engine = engine_for(url)
     if "alembic_version" in inspect(engine).get_table_names():
         with engine.connect() as connection:
@@ -190,6 +215,7 @@ def restore_backup(path: Path, url: str | None = None) -> RestoreReport:
                     connection.execute(table.insert(), batch[start : start + BATCH])
             if connection.dialect.name == "postgresql":
                 _reset_sequences(connection, tables)
+            _never_reuse(connection, ids)
             with Session(bind=connection) as session:
                 verified = verify_chain(session)
             if verified.broken is not None:
@@ -226,6 +252,30 @@ def _reset_sequences(connection: Connection, tables: list[Table]) -> None:
                     ),
                     {"s": sequence},
                 )
+
+
+def _never_reuse(connection: Connection, ids: dict[str, int]) -> None:
+    """Set each table's next id past every id it ever handed out: the backup's highest, its rows'
+    and, for cases, every case the restored audit trail names (a destroyed one's included)."""
+    for table in never_reused_tables():
+        queries = [f"SELECT MAX(id) FROM {table}"]
+        if table == "cases":
+            queries.append("SELECT MAX(case_id) FROM audit_log")
+        used = [connection.execute(text(query)).scalar() for query in queries]
+        highest = max([ids.get(table, 0), *(int(n) for n in used if n is not None)])
+        if highest == 0:
+            continue
+        if connection.dialect.name == "sqlite":
+            connection.execute(text("DELETE FROM sqlite_sequence WHERE name = :t"), {"t": table})
+            connection.execute(
+                text("INSERT INTO sqlite_sequence (name, seq) VALUES (:t, :n)"),
+                {"t": table, "n": highest},
+            )
+        else:
+            connection.execute(
+                text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :n, true)"),
+                {"t": table, "n": highest},
+            )
 
 
 def _drop_everything(engine: Engine) -> None:

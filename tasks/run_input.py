@@ -148,26 +148,13 @@ def recorded_under(case_id: int, pause_key: str) -> bool:
 def resume_answered_runs(flow_names: Sequence[str], deployment_name: str) -> list[str]:
     """Wake suspended runs whose wait is already answered (or refused) in the case database;
     the ids of those woken. Run when serving starts and by every overdue check."""
-    from prefect.client.schemas.filters import (
-        DeploymentFilter,
-        DeploymentFilterName,
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
     from prefect.client.schemas.objects import StateType
+
+    from tasks.flow_runs import case_runs
 
     resumed: list[str] = []
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=list(flow_names))),
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment_name])),
-            flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
-            ),
-        )
+        runs = case_runs(client, flow_names, deployment_name, [StateType.PAUSED])
         for run in runs:
             pause_key = run.state.state_details.pause_key if run.state else None
             case_id = run.parameters.get("case_id")

@@ -1,6 +1,13 @@
-"""Where a recorded case's workflow is started: one flow run per case, keyed by the case, from
-whichever door recorded it (the CLI or the web form), and, for a case whose door could not reach
-Prefect, by the next overdue check or serving start."""
+"""Where a recorded case's workflow is started: one flow run per case, keyed by the case's own
+random run key, from whichever door recorded it (the CLI or the web form), and, for a case whose
+door could not reach Prefect, by the next overdue check or serving start.
+
+The run's key (Prefect's idempotency key) names the stack, the flow, the case's id and its run
+key: a random token kept on the case row. The id alone could recur (a database replaced while
+Prefect's is kept, a restore of an older backup); the token cannot, so no case ever finds
+another case's run, and a run acts only on the case whose key it carries (`own_run`). A new
+token is drawn only when the case is open and its run is over (Completed or Cancelled): starting
+it again then makes a new run instead of finding the old one."""
 
 from __future__ import annotations
 
@@ -9,10 +16,11 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE
-from sqlalchemy import select
+from prefect.cache_policies import DEFAULT, NO_CACHE
+from sqlalchemy import select, update
 
-from models.tables import Case
+from models.domain import CaseKind
+from models.tables import Case, new_run_key
 from safeshare.db import session_scope
 from safeshare.settings import get_settings, prefect_settings
 
@@ -23,37 +31,113 @@ logger = logging.getLogger("safeshare.starting")
 UNSTARTED_AFTER = timedelta(minutes=1)
 
 
+class NotTheCaseRun(RuntimeError):
+    """A flow run carries a case id but not that case's run key: it must not touch the case."""
+
+
+def start_key(case_id: int, kind: CaseKind, run_key: str | None) -> str:
+    """The idempotency key of the case's run. Prefect keys idempotency per flow, not per
+    deployment: the stack is named too, so two case databases served through one Prefect server
+    never share a run. A case opened before run keys existed keeps the key it started under."""
+    from flows.kinds import FLOW_OF_KIND
+
+    key = f"{get_settings().deployment}:{FLOW_OF_KIND[kind]}-{case_id}"
+    return key if run_key is None else f"{key}:{run_key}"
+
+
+def _case_key(case_id: int) -> tuple[CaseKind, str | None, str]:
+    """(kind, run key, status) of a case."""
+    from tasks.directory import DirectoryError
+
+    with session_scope() as session:
+        found = session.execute(
+            select(Case.kind, Case.run_key, Case.status).where(Case.id == case_id)
+        ).one_or_none()
+    if found is None:
+        raise DirectoryError(f"No case has the id {case_id}.")
+    return CaseKind(found.kind), found.run_key, found.status
+
+
+def _renew_run_key(case_id: int, old: str | None) -> str | None:
+    """Draw the case a new run key, unless someone else just did; the key now in force."""
+    with session_scope() as session:
+        session.execute(
+            update(Case)
+            .where(
+                Case.id == case_id, Case.run_key.is_(None) if old is None else Case.run_key == old
+            )
+            .values(run_key=new_run_key())
+            .execution_options(synchronize_session=False)
+        )
+        return session.scalar(select(Case.run_key).where(Case.id == case_id))
+
+
 def start_case_run(case_id: int) -> tuple[str | None, str | None]:
-    """Create the case's flow run (once: the run is keyed by the case); (run id, problem)."""
+    """Create the case's flow run, or find it (it is keyed by the case); (run id, problem).
+
+    A run of an open case that a crash or a failure stopped is restarted under its own id; one
+    that is over (Completed, Cancelled) while the case is still open is replaced by a new run."""
     settings = get_settings()
     prefect_settings(settings)
-    from prefect.client.schemas.objects import FlowRun
+    from prefect import get_client
+    from prefect.client.schemas.objects import FlowRun, StateType
     from prefect.deployments import run_deployment
 
     from deployments.serve import deployment_name
-    from flows.kinds import FLOW_OF_KIND
-    from tasks.directory import case_kind, set_flow_run
+    from tasks.directory import set_flow_run
+    from tasks.flow_runs import restart
 
-    kind = case_kind(case_id)
+    kind, run_key, status = _case_key(case_id)
     try:
-        run = cast(
-            FlowRun,
-            run_deployment(
-                name=deployment_name(settings, kind),
-                parameters={"case_id": case_id},
-                timeout=0,
-                # Prefect keys idempotency per flow, not per deployment: name the stack too, so two
-                # case databases served through one Prefect server never share a run.
-                idempotency_key=f"{settings.deployment}:{FLOW_OF_KIND[kind]}-{case_id}",
-                tags=["safeshare"],
-                # started from the overdue check too: the case's run is its own, not a child
-                as_subflow=False,
-            ),
-        )
+        for _attempt in range(2):
+            run = cast(
+                FlowRun,
+                run_deployment(
+                    name=deployment_name(settings, kind),
+                    parameters={"case_id": case_id},
+                    timeout=0,
+                    idempotency_key=start_key(case_id, kind, run_key),
+                    tags=["safeshare"],
+                    # started from the overdue check too: the case's run is its own, not a child
+                    as_subflow=False,
+                ),
+            )
+            state = run.state.type if run.state is not None else None
+            if status != "open" or state not in (StateType.COMPLETED, StateType.CANCELLED):
+                break
+            logger.warning(
+                "case %s is open but its run %s is %s: a new run", case_id, run.id, state
+            )
+            run_key = _renew_run_key(case_id, run_key)
+        if status == "open" and state in (StateType.FAILED, StateType.CRASHED):
+            with get_client(sync_client=True) as client:
+                restart(client, run.id)
+            logger.warning("case %s's run %s was %s: restarted", case_id, run.id, state)
     except Exception as exc:  # the Prefect API is down or the deployment is not served
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    if run.parameters.get("case_id") != case_id:  # a key names one case: never another's run
+        return None, f"flow run {run.id} is not case {case_id}'s"
     set_flow_run(case_id, str(run.id))
     return str(run.id), None
+
+
+@task(name="own-run", cache_policy=DEFAULT, retries=2, retry_delay_seconds=1)
+def own_run(case_id: int, flow_run_id: str) -> None:
+    """Refuse to go on unless this run is the case's own (it carries the case's start key): a
+    run left by a case database that was replaced, or started by hand, touches nothing.
+    Checked once per run: its key never changes, and a case's changes only once its run is over."""
+    from uuid import UUID
+
+    from prefect import get_client
+
+    kind, run_key, _status = _case_key(case_id)
+    with get_client(sync_client=True) as client:
+        carried = client.read_flow_run(UUID(flow_run_id)).idempotency_key
+    if carried != start_key(case_id, kind, run_key):
+        raise NotTheCaseRun(
+            f"flow run {flow_run_id} was not started for case {case_id} as it is now (its key "
+            "differs): it does nothing; start the case with `safeshare case start`"
+        )
 
 
 def unstarted_cases(now: datetime) -> list[int]:

@@ -283,3 +283,15 @@ def link_in(listener: Any, backend: str, case_id: int, path: str, pattern: re.Pa
         ]
 
     return found(listener.wait_for(lambda rs: found(rs)))[-1]
+
+
+def run_state(api: str, run_id: str, states: set[str], timeout: float = 90) -> dict[str, Any]:
+    """The flow run's state once its type is one of `states` (PAUSED, RUNNING, ...)."""
+    deadline = time.monotonic() + timeout
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        state = web.get(f"{api}/flow_runs/{run_id}").json()["state"] or {}
+        if state.get("type") in states:
+            return state
+        time.sleep(0.3)
+    raise AssertionError(f"flow run {run_id} never became {states}: {state}")

@@ -89,6 +89,7 @@ class HttpRecord:
     headers: dict[str, str]
     body: Any
     status: int  # what the listener answered: 200, or 500 while fail_next() is in effect
+    client_port: int = 0  # the sender's own port: which process sent it (harness.processes)
 
 
 class HttpListener(_Recorder[HttpRecord]):
@@ -172,6 +173,7 @@ class HttpListener(_Recorder[HttpRecord]):
                         headers=dict(self.headers.items()),
                         body=body,
                         status=status,
+                        client_port=int(self.client_address[1]),
                     )
                 )
                 held = listener._hold_for(self.path)

@@ -1,0 +1,81 @@
+"""What the state of an open case's workflow run means (pure: the clock is passed in).
+
+An open case is moved on by its run: suspended while it waits for a person, scheduled, pending
+or running between two waits. A run that a crash or a failure stopped is restarted under its
+own id, a few times in a row at most; a case whose run is over (or missing, or never started)
+while the case is open is stranded: nobody is told anything and nothing is overdue, so the DSL
+is told instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from models.domain import Frozen
+
+#: Prefect's state types in which a run still moves its case on (or waits for a person).
+MOVING = frozenset({"PAUSED", "SCHEDULED", "PENDING", "RUNNING", "CANCELLING"})
+#: Ended by a crash or a failure: restarted under its own id.
+STOPPED = frozenset({"FAILED", "CRASHED"})
+
+
+class Verdict(StrEnum):
+    MOVING = "moving"  # waiting for a person, or on its way to the next wait
+    TOO_SOON = "too-soon"  # opened or changed a moment ago: it may be moving right now
+    RESTART = "restart"  # stopped by a crash or a failure: start it again under its own id
+    STRANDED = "stranded"  # nothing will move the case on: a person must look
+
+
+class CaseRun(Frozen):
+    """An open case and what Prefect says of its run: `state` is None when it has no run or
+    Prefect does not know it (`found`)."""
+
+    case_id: int
+    opened_at: datetime
+    run_id: str | None
+    found: bool = False
+    state: str | None = None
+    state_at: datetime | None = None
+    restarts_in_a_row: int = 0  # restarts since the run last reached a wait
+
+
+class Judgement(Frozen):
+    verdict: Verdict
+    why: str | None = None  # for a stranded case: what is wrong, in a few words
+
+
+def judge_run(
+    run: CaseRun,
+    *,
+    now: datetime,
+    grace: timedelta,
+    restart_after: timedelta,
+    max_restarts: int,
+) -> Judgement:
+    """Whether an open case's run moves it on, should be restarted, or leaves it stranded.
+    `grace`: how long a case just opened, or a run that just changed state, is left alone;
+    `restart_after`: how long a stopped run is left before it is restarted; `max_restarts`:
+    restarts in a row without reaching a wait before a person must look instead."""
+    if run.opened_at > now - grace:
+        return Judgement(verdict=Verdict.TOO_SOON)
+    if run.run_id is None:
+        return Judgement(verdict=Verdict.STRANDED, why="its workflow never started")
+    if not run.found or run.state is None:
+        return Judgement(verdict=Verdict.STRANDED, why="its workflow run is not in Prefect")
+    if run.state in MOVING:
+        return Judgement(verdict=Verdict.MOVING)
+    at = run.state_at or run.opened_at
+    state = run.state.lower()
+    if run.state in STOPPED:
+        if at > now - restart_after:
+            return Judgement(verdict=Verdict.TOO_SOON)
+        if run.restarts_in_a_row < max_restarts:
+            return Judgement(verdict=Verdict.RESTART)
+        return Judgement(
+            verdict=Verdict.STRANDED,
+            why=f"its workflow run {state} again after {run.restarts_in_a_row} restarts",
+        )
+    if at > now - grace:
+        return Judgement(verdict=Verdict.TOO_SOON)
+    return Judgement(verdict=Verdict.STRANDED, why=f"its workflow run is {state}")

@@ -1,0 +1,133 @@
+"""Open cases whose workflow run has stopped, as the overdue check finds them: a run that a
+crash or a failure stopped is restarted under its own id (as when serving starts: see
+deployments/recovery.py); an open case that waits for nobody and has no run that will move it
+on is stranded, and the DSL is told, once per fault, so whatever strands a case is seen within
+minutes. `safeshare overdue` lists the stranded cases beside the overdue ones."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from prefect import get_client, task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select
+
+from models.messages import case_reference, stranded_message
+from models.runs import STOPPED, CaseRun, Verdict, judge_run
+from models.tables import Case
+from safeshare.db import session_scope
+from safeshare.settings import get_settings
+from tasks.flow_runs import RESTARTED, flow_runs_by_id, restart
+from tasks.notify import deliver
+
+logger = logging.getLogger("safeshare.recovery")
+
+#: A case opened, or a run whose state changed, this recently may be moving right now.
+GRACE = timedelta(minutes=2)
+#: Restarts in a row, without the run reaching a wait, before the DSL is told instead.
+MAX_RESTARTS = 3
+
+
+def _restarts_in_a_row(client: Any, run_id: UUID) -> int:
+    """How many times the run was restarted since it last waited for a person."""
+    count = 0
+    for state in client.read_flow_run_states(run_id):
+        if state.type.value == "PAUSED":
+            count = 0
+        elif state.name == RESTARTED:
+            count += 1
+    return count
+
+
+def case_runs_judged(now: datetime, *, page: int | None = None) -> list[tuple[CaseRun, Any]]:
+    """Every open case with what Prefect says of its run and what that means: (facts,
+    judgement), oldest case first. Reads every open case, and their runs a page at a time."""
+    settings = get_settings()
+    with session_scope() as session:
+        cases = session.execute(
+            select(Case.id, Case.opened_at, Case.flow_run_id)
+            .where(Case.status == "open")
+            .order_by(Case.id)
+        ).all()
+    judged = []
+    with get_client(sync_client=True) as client:
+        runs = flow_runs_by_id(client, [c.flow_run_id for c in cases if c.flow_run_id], page=page)
+        for case in cases:
+            run = runs.get(case.flow_run_id or "")
+            state = run.state if run is not None else None
+            facts = CaseRun(
+                case_id=case.id,
+                opened_at=case.opened_at,
+                run_id=case.flow_run_id,
+                found=run is not None,
+                state=state.type.value if state is not None else None,
+                state_at=state.timestamp if state is not None else None,
+            )
+            if run is not None and facts.state in STOPPED:
+                facts = facts.model_copy(
+                    update={"restarts_in_a_row": _restarts_in_a_row(client, run.id)}
+                )
+            judgement = judge_run(
+                facts,
+                now=now,
+                grace=GRACE,
+                restart_after=timedelta(seconds=settings.restart_after_seconds),
+                max_restarts=MAX_RESTARTS,
+            )
+            judged.append((facts, judgement))
+    return judged
+
+
+def stranded_cases(now: datetime, *, page: int | None = None) -> list[dict[str, Any]]:
+    """Open cases that nothing moves on at `now`: ids, references, the run and what is wrong
+    (for `safeshare overdue`; a run due a restart is not listed: the next check restarts it)."""
+    return [
+        {
+            "case_id": facts.case_id,
+            "reference": case_reference(facts.case_id),
+            "flow_run_id": facts.run_id,
+            "run_state": facts.state,
+            "since": (facts.state_at or facts.opened_at).isoformat(),
+            "stranded": judgement.why,
+        }
+        for facts, judgement in case_runs_judged(now, page=page)
+        if judgement.verdict is Verdict.STRANDED
+    ]
+
+
+def restart_or_report(now: datetime, *, page: int | None = None) -> dict[str, list[int]]:
+    """Restart every open case's run that a crash or a failure stopped, and tell the DSL of
+    every stranded case (once per case, run and state); the case ids of each."""
+    done: dict[str, list[int]] = {"restarted": [], "stranded": []}
+    for facts, judgement in case_runs_judged(now, page=page):
+        if judgement.verdict is Verdict.RESTART and facts.run_id is not None:
+            with get_client(sync_client=True) as client:
+                restart(client, UUID(facts.run_id))
+            logger.warning(
+                "case %s's run %s was %s: restarted", facts.case_id, facts.run_id, facts.state
+            )
+            done["restarted"].append(facts.case_id)
+        elif judgement.verdict is Verdict.STRANDED:
+            title, body = stranded_message(facts.case_id, judgement.why or "")
+            deliver(
+                f"case:{facts.case_id}:stranded:{facts.run_id or 'none'}:{facts.state or 'none'}",
+                case_id=facts.case_id,
+                tag="dsl",
+                kind="stranded",
+                title=title,
+                body=body,
+                exclusive=True,
+            )
+            logger.warning("case %s is stranded: %s", facts.case_id, judgement.why)
+            done["stranded"].append(facts.case_id)
+    return done
+
+
+@task(name="restart-stopped-runs", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+def restart_stopped_runs(at: str) -> dict[str, list[int]]:
+    """The overdue check's third safety net: an open case's run that a crash or a failure
+    stopped is restarted, and the DSL hears of any open case that nothing moves on."""
+    return restart_or_report(datetime.fromisoformat(at))

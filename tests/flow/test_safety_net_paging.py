@@ -1,0 +1,109 @@
+"""The overdue check's and serving start's resumption of answered waits looks at every waiting
+run, not only the first page Prefect answers with: more suspended runs than one page of the real
+server (200), each of a case whose wait is answered in the case database, are all resumed.
+
+The runs are real flow runs of the sharing-case flow, created suspended, under a deployment of
+their own that nothing serves (tests/tasks/test_flow_run_paging.py has the reading itself)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from prefect import get_client
+from prefect.client.schemas.objects import StateType
+from prefect.states import Suspended
+from sqlalchemy import select, update
+
+from flows.kinds import CASE_FLOWS
+from models.tables import Case, CaseStep, Child, Concern
+from safeshare.db import session_scope
+from tasks.flow_runs import case_runs
+from tasks.run_input import resume_answered_runs
+
+pytestmark = pytest.mark.flow
+
+#: More than one page of Prefect's API as the real server answers it (200).
+MORE_THAN_A_PAGE = 205
+
+
+def _answered_cases(count: int, people: dict[str, str], slot: str) -> list[int]:
+    """Open cases whose `slot` is answered in the case database, written at once. Each names a
+    run of its own for now (none yet in Prefect), so the stack's scheduled checks leave them
+    alone while their runs are made."""
+    ids = []
+    with session_scope() as session:
+        child = session.scalar(select(Child.id).where(Child.child_ref == "C-0001"))
+        assert child is not None
+        for _ in range(count):
+            concern = Concern(
+                child_id=child,
+                raised_by=people["teacher"],
+                category="neglect",
+                occurred_at=datetime.now(UTC) - timedelta(hours=1),
+                what_happened="paging",
+            )
+            session.add(concern)
+            session.flush()
+            case = Case(concern_id=concern.id, status="open", flow_run_id=str(uuid.uuid4()))
+            session.add(case)
+            session.flush()
+            session.add(
+                CaseStep(
+                    case_id=case.id,
+                    step="mash-advice",
+                    slot=slot,
+                    key=f"{slot}-a0",
+                    accepted=True,
+                    actor=people["dsl"],
+                    channel="cli",
+                    data={"answered_by": people["dsl"]},
+                )
+            )
+            ids.append(case.id)
+    return ids
+
+
+async def _suspended_runs(deployment: str, slot: str, cases: list[int]) -> dict[int, str]:
+    """A real run of each case, suspended at `slot`, under a deployment nothing serves (made
+    ten at a time): {case id: run id}."""
+    async with get_client() as client:
+        flow_id = await client.create_flow_from_name(CASE_FLOWS[0])
+        deployment_id = await client.create_deployment(flow_id=flow_id, name=deployment)
+        at_once = asyncio.Semaphore(10)
+
+        async def suspended(case_id: int) -> str:
+            async with at_once:
+                run = await client.create_flow_run_from_deployment(
+                    deployment_id,
+                    parameters={"case_id": case_id},
+                    state=Suspended(pause_key=f"{slot}-a0", timeout_seconds=None),
+                )
+            return str(run.id)
+
+        runs = await asyncio.gather(*(suspended(case_id) for case_id in cases))
+    return dict(zip(cases, runs, strict=True))
+
+
+def test_every_answered_wait_is_resumed_past_the_servers_page(
+    stack: Any, people: dict[str, str], prefect_server: Any
+) -> None:
+    name, slot = f"paging-{uuid.uuid4().hex[:8]}", f"mash-advice-paging-{uuid.uuid4().hex[:6]}"
+    cases = _answered_cases(MORE_THAN_A_PAGE, people, slot)
+    try:
+        waiting = asyncio.run(_suspended_runs(name, slot, cases))
+        with session_scope() as session:
+            for case_id, run_id in waiting.items():
+                session.execute(update(Case).where(Case.id == case_id).values(flow_run_id=run_id))
+
+        resumed = resume_answered_runs(CASE_FLOWS, name)
+
+        assert sorted(resumed) == sorted(waiting.values())
+        with get_client(sync_client=True) as client:
+            assert not case_runs(client, CASE_FLOWS, name, [StateType.PAUSED])
+    finally:  # these cases are not for the stack's own checks
+        with session_scope() as session:
+            session.execute(update(Case).where(Case.id.in_(cases)).values(status="closed"))

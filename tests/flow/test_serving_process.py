@@ -1,0 +1,73 @@
+"""The serving process's children live only as long as it does, on the real stack and both case
+databases: when it alone is killed (kill -9 of its pid, not of its group) while a run is sending
+a message, the run's process, the forkserver and everything else it started die with it at
+once, so nothing goes on writing or sending (no second try of that message); served again, the
+run is restarted under its own id and reaches its wait, each message (but the one in flight)
+sent once."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import pytest
+from harness.cases import (
+    answer_ok,
+    assessment,
+    marker,
+    new_case,
+    notifications_for,
+    run_state,
+    wait_for_step,
+)
+from harness.processes import descendants, owner_of_connection, wait_until_gone
+
+pytestmark = pytest.mark.flow
+
+
+def test_killing_the_serving_process_alone_leaves_no_run_behind(
+    stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    api, mark = prefect_server.api_url, marker()
+    case_id = new_case(people, mark)
+    ref, in_flight = f"SS-{case_id:06d}", f"/{stack.backend}/tag/slt"
+    run_id = wait_for_step(case_id, "assess-criteria")["flow_run_id"]
+    serving = stack.process
+    assert serving is not None
+
+    def held(records: list[Any]) -> list[Any]:
+        return [
+            r
+            for r in records
+            if r.path == in_flight and isinstance(r.body, dict) and ref in r.body["title"]
+        ]
+
+    with listener.hold(in_flight):
+        answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+        (sending,) = held(listener.wait_for(held))
+        run_process = owner_of_connection(sending.client_port)
+        children = descendants(serving.pid)
+        assert run_process in [p.pid for p in children], children
+        assert any("forkserver" in p.cmdline for p in children), children
+
+        os.kill(serving.pid, signal.SIGKILL)  # the serving process alone, not its group
+        serving.wait()
+
+        # at once: left alone, the run would wait out Apprise's 4 s timeout on the held message,
+        # then try it again three times, and go on
+        assert wait_until_gone(children, timeout=10) == []
+    assert run_state(api, run_id, {"RUNNING"})  # nobody told Prefect
+
+    stack.start_serving()  # restarts the run a crash left Running
+
+    run_state(api, run_id, {"PAUSED"})
+    case = wait_for_step(case_id, "management-signoff")
+    assert case["flow_run_id"] == run_id
+    keys = [n["key"] for n in case["notifications"]]
+    assert len(keys) == len(set(keys)) and {n["status"] for n in case["notifications"]} == {"sent"}
+    counts = notifications_for(listener, stack.backend, case_id)
+    again = {k: v for k, v in counts.items() if v != 1}
+    assert {title for _, title in again} <= {sending.body["title"]}, again
+    # the message in flight: the copy held at the kill and the restarted run's, no other try
+    assert counts[(in_flight.removeprefix(f"/{stack.backend}"), sending.body["title"])] <= 2

@@ -1,0 +1,201 @@
+"""Ids that leave the case database are never handed out twice, on both databases: after the
+newest case is destroyed through the real retention path, the next concern gets a new case id
+and reference (and so do its other rows), also after a backup is restored, and also on a
+database whose newest case was destroyed before it was upgraded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from harness.databases import case_database
+from sqlalchemy import Integer, func, select
+from typer.testing import CliRunner
+
+from models.domain import Category, ConcernFacts, Role
+from models.messages import case_reference
+from models.tables import (
+    AnswerCode,
+    AnswerLink,
+    Base,
+    Case,
+    CaseStep,
+    Disclosure,
+    NoticeLink,
+    Notification,
+    ReceiptLink,
+    never_reused_tables,
+)
+from safeshare.cli import app
+from safeshare.db import alembic_config, engine_for, migrate, session_scope
+from safeshare.settings import get_settings
+from tasks.directory import add_child, add_staff, record_concern
+
+runner = CliRunner()
+TODAY = "2026-11-25"
+
+
+def test_every_table_with_a_surrogate_id_never_reuses_it() -> None:
+    surrogate = {
+        table.name
+        for table in Base.metadata.sorted_tables
+        if [c.name for c in table.primary_key.columns] == ["id"]
+        and isinstance(table.c.id.type, Integer)
+        and table.name != "audit_head"  # one row, always id 1
+    }
+    assert set(never_reused_tables()) == surrogate
+    assert {"cases", "concerns", "disclosures", "answer_links", "answer_codes"} <= surrogate
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def setting(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
+    monkeypatch.delenv("SAFESHARE_USER", raising=False)
+    with case_database(request.param, tmp_path / "db") as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        migrate(url)
+        for staff_id, role in (("dsl1", Role.DSL), ("admin1", Role.ADMIN), ("t1", Role.STAFF)):
+            add_staff(staff_id, name=staff_id, role=role, notify_url=None)
+        add_child("OLD", date_of_birth=date(1990, 1, 1), cp_plan=False)
+        add_child("NEW", date_of_birth=date(2016, 1, 1), cp_plan=False)
+        yield url
+        engine_for(url).dispose()
+    get_settings.cache_clear()
+
+
+def cli(*argv: str, user: str = "dsl1") -> Any:
+    return runner.invoke(app, ["--user", user, *argv])
+
+
+def concern(child: str) -> int:
+    return record_concern(
+        ConcernFacts(
+            child_ref=child,
+            raised_by="t1",
+            category=Category.NEGLECT,
+            occurred_at=datetime(2005, 1, 1, tzinfo=UTC),
+            what_happened="what happened",
+        )
+    )
+
+
+def with_rows(case_id: int) -> dict[str, int]:
+    """Give the case a row of every kind whose id leaves the database; their ids by table."""
+    later = datetime.now(UTC) + timedelta(days=1)
+    with session_scope() as session:
+        concern_id = session.scalar(select(Case.concern_id).where(Case.id == case_id))
+        step = CaseStep(
+            case_id=case_id,
+            step="record-concern",
+            slot="record-concern",
+            key="record-concern-a0",
+            accepted=True,
+            channel="system",
+            data={"concern_id": concern_id},
+        )
+        note = Notification(key=f"case:{case_id}:x:dsl", case_id=case_id, tag="dsl", kind="x")
+        disclosure = Disclosure(
+            case_id=case_id,
+            agency_code="csc",
+            information="what",
+            purpose="why",
+            lawful_basis="art6-1-e-public-task",
+            consent="refused",
+            decided_by="dsl1",
+        )
+        session.add_all([step, note, disclosure])
+        session.flush()
+        wait = {"case_id": case_id, "step": "parents", "slot": "parents-0", "key": "parents-0-a0"}
+        code = AnswerCode(**wait, staff_id="dsl1", flow_run_id="r", code_hash="h", expires_at=later)
+        link = AnswerLink(**wait, staff_id="dsl1", flow_run_id="r", expires_at=later)
+        receipt_link = ReceiptLink(
+            case_id=case_id,
+            disclosure_id=disclosure.id,
+            agency_code="csc",
+            slot="confirm-receipt-0",
+            flow_run_id="r",
+            expires_at=later,
+        )
+        notice_link = NoticeLink(case_id=case_id, staff_id="dsl1", expires_at=later)
+        session.add_all([code, link, receipt_link, notice_link])
+        session.flush()
+        rows = [step, note, disclosure, code, link, receipt_link, notice_link]
+        return {"cases": case_id, "concerns": concern_id or 0} | {
+            type(row).__tablename__: row.id for row in rows
+        }
+
+
+def destroy_old() -> None:
+    done = cli("retention", "decide", "OLD", "--destroy", "--reason", "reviewed", "--at", TODAY)
+    assert done.exit_code == 0, done.output
+
+
+def test_the_destroyed_newest_case_never_gives_its_ids_again(setting: str) -> None:
+    concern("NEW")
+    doomed = with_rows(concern("OLD"))  # the newest case, with a row of every kind
+    destroy_old()
+    with session_scope() as session:
+        assert (
+            session.scalar(select(func.count()).select_from(Case).where(Case.id == doomed["cases"]))
+            == 0
+        )
+
+    fresh = with_rows(concern("NEW"))
+
+    for table, old_id in doomed.items():
+        assert fresh[table] > old_id, table
+    assert case_reference(fresh["cases"]) != case_reference(doomed["cases"])
+    shown = cli("audit", "show", "--case", str(fresh["cases"]), "--json")
+    assert shown.exit_code == 0, shown.output
+    entries = json.loads(shown.stdout)
+    assert entries and {e["case_id"] for e in entries} == {fresh["cases"]}
+    destroyed = cli("audit", "show", "--actor", "dsl1", "--json")
+    (destruction,) = [
+        e for e in json.loads(destroyed.stdout) if e["action"] == "destroy:child-records"
+    ]
+    assert all(e["seq"] > destruction["seq"] for e in entries)  # nothing of the destroyed case
+
+
+def test_a_restored_backup_never_gives_a_destroyed_case_id_again(
+    setting: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    concern("NEW")
+    doomed = with_rows(concern("OLD"))
+    destroy_old()
+    backup = tmp_path / "cases.ssbk"
+    taken = cli("backup", str(backup), user="admin1")
+    assert taken.exit_code == 0, taken.output
+    kind = "sqlite" if setting.startswith("sqlite") else "postgresql"
+    with case_database(kind, tmp_path / "restored") as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        restored = runner.invoke(app, ["restore", str(backup)])
+        assert restored.exit_code == 0, restored.output
+
+        fresh = with_rows(concern("NEW"))
+
+        for table, old_id in doomed.items():
+            assert fresh[table] > old_id, table
+        engine_for(url).dispose()
+
+
+def test_a_case_destroyed_before_the_upgrade_keeps_its_id(setting: str) -> None:
+    """An installation that destroyed its newest case before ids were kept from reuse: the
+    audit trail still names that case, and its id is not given again after the upgrade."""
+    concern("NEW")
+    doomed = concern("OLD")
+    destroy_old()
+    config = alembic_config(setting)
+    command.downgrade(config, "0016")  # the schema as it was before
+
+    command.upgrade(config, "head")
+
+    assert concern("NEW") > doomed

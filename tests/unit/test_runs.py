@@ -1,0 +1,60 @@
+"""What an open case's run state means: moving, too soon to tell, restart, or stranded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from models.runs import CaseRun, Verdict, judge_run
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+GRACE, AFTER = timedelta(minutes=2), timedelta(seconds=30)
+OLD = NOW - timedelta(hours=1)
+
+
+def run(**facts: object) -> CaseRun:
+    base: dict[str, object] = {
+        "case_id": 7,
+        "opened_at": OLD,
+        "run_id": "r",
+        "found": True,
+        "state": "PAUSED",
+        "state_at": OLD,
+    }
+    return CaseRun.model_validate(base | facts)
+
+
+@pytest.mark.parametrize(
+    ("facts", "verdict", "why"),
+    [
+        ({}, Verdict.MOVING, None),
+        ({"state": "SCHEDULED"}, Verdict.MOVING, None),
+        ({"state": "PENDING"}, Verdict.MOVING, None),
+        ({"state": "RUNNING"}, Verdict.MOVING, None),
+        ({"state": "CANCELLING"}, Verdict.MOVING, None),
+        ({"opened_at": NOW - timedelta(minutes=1), "run_id": None}, Verdict.TOO_SOON, None),
+        ({"run_id": None, "found": False, "state": None}, Verdict.STRANDED, "never started"),
+        ({"found": False, "state": None}, Verdict.STRANDED, "not in Prefect"),
+        ({"state": "COMPLETED"}, Verdict.STRANDED, "is completed"),
+        ({"state": "CANCELLED"}, Verdict.STRANDED, "is cancelled"),
+        ({"state": "COMPLETED", "state_at": NOW - timedelta(minutes=1)}, Verdict.TOO_SOON, None),
+        ({"state": "CRASHED"}, Verdict.RESTART, None),
+        ({"state": "FAILED", "restarts_in_a_row": 2}, Verdict.RESTART, None),
+        ({"state": "FAILED", "state_at": NOW - timedelta(seconds=10)}, Verdict.TOO_SOON, None),
+        (
+            {"state": "FAILED", "restarts_in_a_row": 3},
+            Verdict.STRANDED,
+            "failed again after 3 restarts",
+        ),
+    ],
+)
+def test_what_a_run_state_means(
+    facts: dict[str, object], verdict: Verdict, why: str | None
+) -> None:
+    judged = judge_run(run(**facts), now=NOW, grace=GRACE, restart_after=AFTER, max_restarts=3)
+    assert judged.verdict is verdict
+    if why is None:
+        assert judged.why is None
+    else:
+        assert judged.why is not None and why in judged.why
