@@ -15,8 +15,6 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
-from rich.console import Console
-from rich.table import Table
 
 from models.access import Action
 from models.domain import (
@@ -34,6 +32,7 @@ from models.domain import (
     Step,
 )
 from safeshare.settings import get_settings, prefect_settings
+from safeshare.terminal import Console, Table
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
