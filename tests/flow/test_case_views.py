@@ -110,3 +110,35 @@ def test_stored_text_reaches_the_terminal_shown_never_obeyed(
     )
     as_json = json.loads(cli("case", "show", str(case_id), "--json").stdout)
     assert as_json["concern"]["what_happened"] == f"{mark} {HOSTILE} what happened"
+
+
+def test_runs_are_named_after_their_case_and_checks_after_their_time(
+    stack: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    """In the dashboard a case's run is `SS-000016 sharing-case`, from its start from the
+    deployment and after each resume; the overdue check's runs say when they ran."""
+    from harness import web
+    from harness.cases import answer_ok, assessment
+
+    api = prefect_server.api_url
+    mark = marker()
+    case_id = new_case(people, mark)
+    run_id = wait_for_step(case_id, "assess-criteria")["waiting"]["flow_run_id"]
+    assert web.get(f"{api}/flow_runs/{run_id}").json()["name"] == f"SS-{case_id:06d} sharing-case"
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    wait_for_step(case_id, "management-signoff")  # resumed, run again, suspended again
+    assert web.get(f"{api}/flow_runs/{run_id}").json()["name"] == f"SS-{case_id:06d} sharing-case"
+
+    checked = cli("overdue", "--check-now", "--json")
+    assert checked.exit_code == 0, checked.output
+    (latest,) = web.post(
+        f"{api}/flow_runs/filter",
+        json={
+            "flows": {"name": {"any_": ["overdue-check"]}},
+            # those run, not those scheduled for later (named once they start)
+            "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}},
+            "sort": "EXPECTED_START_TIME_DESC",
+            "limit": 1,
+        },
+    ).json()
+    assert re.fullmatch(r"overdue-check \d{4}-\d\d-\d\d \d\d:\d\d UTC", latest["name"]), latest
