@@ -46,7 +46,7 @@ def rss_mb(pids: list[int]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--waiting", type=int, default=200, help="cases left waiting")
-    parser.add_argument("--answers", type=int, default=10, help="answers timed")
+    parser.add_argument("--answers", type=int, default=10, help="answers timed through each door")
     parser.add_argument(
         "--run-start",
         choices=("forkserver", "spawn"),
@@ -54,6 +54,9 @@ def main() -> None:
         help="how served runs start (SAFESHARE_RUN_START)",
     )
     parser.add_argument("--whole", type=int, default=3, help="whole cases against bare flows")
+    parser.add_argument(
+        "--burst", type=int, default=20, help="cases answered at the same moment, per door"
+    )
     args = parser.parse_args()
 
     from harness.databases import case_database
@@ -135,7 +138,15 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
         "SAFESHARE_SECRET_KEY": secrets.token_urlsafe(48),
     }
     os.environ.update(
-        {k: env[k] for k in ("SAFESHARE_HOME", "DATABASE_URL", "SAFESHARE_DEPLOYMENT")}
+        {
+            k: env[k]
+            for k in (
+                "SAFESHARE_HOME",
+                "DATABASE_URL",
+                "SAFESHARE_DEPLOYMENT",
+                "SAFESHARE_SECRET_KEY",
+            )
+        }
     )
     get_settings.cache_clear()
     add_staff("dsl1", name="D", role=Role.DSL, notify_url=listener.url("/staff/dsl1"))
@@ -149,7 +160,8 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(8)
+        served(serve)
+        time.sleep(3)  # let the serving process settle before it is measured idle
         idle = rss_mb([server.pid, serve.pid])
         print(f"runs start by {args.run_start}")
         print(f"stack memory, 0 waiting cases: {idle:.0f} MB (Prefect server + serving process)")
@@ -225,23 +237,115 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
                 "one_time_code": code_of(listener, case_id, key, answer["answered_by"])
             }
 
-        latencies = []
-        for case_id in cases[: args.answers]:
-            run_id = show_case(case_id)["flow_run_id"]
-            answer = with_code(case_id, ASSESSMENT)
-            t = time.monotonic()
-            resume(run_id, answer)
-            wait(lambda c=case_id: waiting_step(c) == "management-signoff")
-            latencies.append(time.monotonic() - t)
-        print(
-            f"answer -> next step waiting: median {statistics.median(latencies):.2f} s, "
-            f"min {min(latencies):.2f} s, max {max(latencies):.2f} s over {len(latencies)}"
-        )
+        def by_dashboard(case_id: int, answer: dict) -> None:
+            resume(show_case(case_id)["flow_run_id"], answer)
 
-        overhead(server, env, start, resume, suspended, wait, with_code, args.whole)
+        def by_cli(case_id: int, answer: dict) -> None:
+            """What `safeshare answer` does: record the answer with its code, wake the run."""
+            from models.domain import Step
+            from tasks.answers import give_answer
+
+            raw = dict(answer)
+            code = raw.pop("one_time_code")
+            if not give_answer(case_id, Step.ASSESS_CRITERIA, raw, code).accepted:
+                raise RuntimeError("the benchmark's answer was refused")
+
+        doors = {"dashboard (run input)": by_dashboard, "CLI and links (wake only)": by_cli}
+        for n, (door, give) in enumerate(doors.items()):
+            latencies = []
+            for case_id in cases[n * args.answers : (n + 1) * args.answers]:
+                answer = with_code(case_id, ASSESSMENT)
+                t = time.monotonic()
+                give(case_id, answer)
+                wait(lambda c=case_id: waiting_step(c) == "management-signoff")
+                latencies.append(time.monotonic() - t)
+            if latencies:
+                print(
+                    f"answer -> next step waiting, {door}: median "
+                    f"{statistics.median(latencies):.2f} s, min {min(latencies):.2f} s, "
+                    f"max {max(latencies):.2f} s over {len(latencies)}"
+                )
+
+        def dashboard_once(case_id: int, answer: dict) -> str:
+            """One press of the Resume button: its HTTP status (the dashboard does not retry)."""
+            run_id = show_case(case_id)["flow_run_id"]
+            url = f"{server.api_url}/flow_runs/{run_id}/resume"
+            response = httpx.post(url, json={"run_input": answer}, timeout=120)
+            accepted = response.status_code < 300 and response.json().get("status") == "ACCEPT"
+            return "accepted" if accepted else f"HTTP {response.status_code}"
+
+        def cli_once(case_id: int, answer: dict) -> str:
+            """`safeshare answer`: recorded, and what became of waking the run."""
+            from models.domain import Step
+            from tasks.answers import give_answer
+
+            raw = dict(answer)
+            code = raw.pop("one_time_code")
+            given = give_answer(case_id, Step.ASSESS_CRITERIA, raw, code)
+            return f"recorded, run {given.woken.value}" if given.accepted else "refused"
+
+        if args.burst:
+            rest = cases[len(doors) * args.answers :]
+            burst(server, rest[: args.burst], dashboard_once, with_code, "dashboard")
+            burst(server, rest[args.burst : 2 * args.burst], cli_once, with_code, "CLI")
+        if args.whole:
+            overhead(server, env, start, resume, suspended, wait, with_code, args.whole)
     finally:
         serve.terminate()
         serve.wait(timeout=30)
+
+
+def burst(server, cases: list[int], give, with_code, door: str) -> None:  # noqa: ANN001
+    """Answer many waiting cases at the same moment through one door (a school day's first
+    sign-offs): what became of each at its first try, and how often Prefect's server found its
+    SQLite database locked meanwhile."""
+    import threading
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not cases:
+        return
+    answers = [(case_id, with_code(case_id, ASSESSMENT)) for case_id in cases]
+    log = server.log_path.read_text(errors="replace")
+    locked_before = log.count("database is locked")
+    start = threading.Barrier(len(answers))
+
+    def one(item: tuple[int, dict]) -> str:
+        case_id, answer = item
+        start.wait()
+        try:
+            return str(give(case_id, answer))
+        except Exception as exc:
+            return type(exc).__name__
+
+    t = time.monotonic()
+    with ThreadPoolExecutor(len(answers)) as pool:
+        outcomes = Counter(pool.map(one, answers))
+    locked = server.log_path.read_text(errors="replace").count("database is locked")
+    print(
+        f"burst of {len(answers)} answers at once, {door}: {dict(outcomes)} in "
+        f"{time.monotonic() - t:.1f} s; 'database is locked' {locked - locked_before} times "
+        "in Prefect's server log"
+    )
+
+
+def served(serve, timeout: float = 120) -> None:  # noqa: ANN001
+    """Wait until the serving process has registered the sharing case's deployment."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            if serve.poll() is not None:
+                raise RuntimeError(f"deployments.serve exited with {serve.returncode}")
+            try:
+                client.read_deployment_by_name("sharing-case/bench")
+                return
+            except ObjectNotFound:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the deployment was not served in time") from None
+                time.sleep(0.5)
 
 
 def code_of(listener, case_id: int, key: str, staff: str) -> str:  # noqa: ANN001

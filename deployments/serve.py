@@ -20,6 +20,7 @@ from prefect.runner import Runner
 from deployments.forkserver import preload_for, start_runs_from_forkserver
 from deployments.recovery import restart_runs
 from flows.access_request import access_request
+from flows.audit_anchor import audit_anchor
 from flows.kinds import CASE_FLOWS, FLOW_OF_KIND
 from flows.notice import notice
 from flows.overdue_check import overdue_check
@@ -28,6 +29,7 @@ from flows.retention_review import retention_review
 from flows.sharing_case import sharing_case
 from flows.transfer import transfer
 from models.domain import CaseKind
+from safeshare.private import owner_only
 from safeshare.settings import Settings, get_settings
 from tasks.run_input import resume_answered_runs
 from tasks.starting import start_unstarted
@@ -89,6 +91,14 @@ def runner(settings: Settings) -> Runner:
         tags=["safeshare"],
     )
     served.add_flow(
+        audit_anchor,
+        name=settings.deployment,
+        cron=settings.audit_anchor_cron,
+        description="Writes the audit trail's head down outside the case database (the anchor "
+        "file, a message to the DSL), once the trail is checked.",
+        tags=["safeshare"],
+    )
+    served.add_flow(
         retention_review,
         name=settings.deployment,
         cron=settings.retention_cron,
@@ -99,6 +109,7 @@ def runner(settings: Settings) -> Runner:
 
 
 def main() -> None:
+    owner_only()  # runs fork or spawn from here: their results and logs are owner-only too
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     restarted = restart_runs(

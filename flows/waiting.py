@@ -1,9 +1,12 @@
 """How a flow waits for a person: suspend with a typed form, check the answer, re-ask if needed.
 
 A suspended run holds no process. When it is resumed, the flow re-runs from the top: steps already
-answered are found in the case database and the wait is skipped. An answer that fails any check
-(the form's types, the policy's own validators, who may answer) is recorded as refused and the
-same slot is asked again under a new key; it never fails the case.
+answered are found in the case database and the wait is skipped. The CLI and every link record
+their answer (or its refusal) in the case database themselves and only wake the run; the
+dashboard's form alone brings its answer through Prefect, and it is copied into the case database
+and deleted there. An answer that fails any check (the form's types, the policy's own
+validators, who may answer, the code) is recorded as refused and the same slot is asked again
+under a new key; it never fails the case.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ from models.domain import Slot, Step, StepSummary
 from models.forms import FORMS, problems_from_validation
 from models.messages import code_help, form_description, waiting_message
 from safeshare.settings import get_settings
+from tasks.answers import record_answer, record_rejection
 from tasks.credentials import issue_credentials
 from tasks.notify import notify
-from tasks.records import decision_basis, open_step, record_answer, record_rejection
+from tasks.records import decision_basis, open_step
 
 #: The Apprise tag told when each kind of step waits.
 WAITING_TAGS: dict[Step, str] = {

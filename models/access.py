@@ -23,6 +23,9 @@ UNKNOWN = "unknown"
 
 class Action(StrEnum):
     RECORD_CONCERN = "record-concern"
+    # record a concern, an event or a request in another member of staff's name (they told
+    # the DSL by phone, say): the one at the keyboard is entered in the audit trail beside it
+    RECORD_FOR_OTHERS = "record-for-others"
     LIST_CASES = "list-cases"
     READ_CASE = "read-case"
     ACT_ON_CASE = "act-on-case"  # start, resend codes, answer the DSL's steps
@@ -31,6 +34,8 @@ class Action(StrEnum):
     READ_OVERDUE = "read-overdue"  # which waits are late and who must act (ids only)
     READ_AUDIT = "read-audit"  # audit entries: ids, codes and reasons, no content
     MANAGE_DIRECTORY = "manage-directory"  # staff accounts, children's references, agencies
+    # list the directory: staff ids, roles and names; children's references; agencies
+    READ_DIRECTORY = "read-directory"
     MANAGE_PLANS = "manage-plans"  # who is on a Child Protection Plan, and their social worker
     RECORD_NOTICE = "record-notice"  # a notice some staff may need to know (police, agencies)
     MANAGE_SYSTEM = "manage-system"  # data keys, backups
@@ -43,6 +48,7 @@ _ADMIN = frozenset({Role.ADMIN.value})
 #: Who may do what, by role (or AGENCY). The table the doors and the tests share.
 MATRIX: dict[Action, frozenset[str]] = {
     Action.RECORD_CONCERN: frozenset({Role.STAFF.value}) | _DSL | _SLT,
+    Action.RECORD_FOR_OTHERS: _DSL,
     Action.LIST_CASES: _DSL,
     Action.READ_CASE: _DSL,
     Action.ACT_ON_CASE: _DSL,
@@ -51,6 +57,7 @@ MATRIX: dict[Action, frozenset[str]] = {
     Action.READ_OVERDUE: _DSL | _SLT,
     Action.READ_AUDIT: _DSL | _ADMIN,
     Action.MANAGE_DIRECTORY: _ADMIN,
+    Action.READ_DIRECTORY: _ADMIN | _DSL,
     Action.MANAGE_PLANS: _DSL | _ADMIN,
     Action.RECORD_NOTICE: _DSL,
     Action.MANAGE_SYSTEM: _ADMIN,

@@ -39,6 +39,14 @@ def needs_second_factor(role: str) -> bool:
     return role in SECOND_FACTOR_ROLES
 
 
+def someone_elses_link(signed_in: str | None, holder: str | None) -> bool:
+    """A personal link opened in a browser signed in as another member of staff than its holder
+    (`holder` None: an agency's link, which is no member of staff's). Whatever was done through
+    it would be recorded as the holder's while someone else did it: refused. No session, or the
+    holder's own, is fine."""
+    return signed_in is not None and signed_in != holder
+
+
 def session_ended(
     *,
     created_at: datetime,

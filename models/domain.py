@@ -34,6 +34,28 @@ StaffId = Annotated[
 ChildRef = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ]
+#: What a child's reference may be, said to whoever typed one that is not.
+CHILD_REF_RULE = (
+    "a child's reference is a pseudonym of 1 to 64 letters, digits, '.', '_' or '-', starting "
+    "with a letter or a digit"
+)
+#: An agency's code: also its Apprise tag (agency:<code>) and what an assessment names.
+AgencyCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+]
+AGENCY_CODE_RULE = (
+    "an agency's code is 1 to 32 lower-case letters, digits or '-', starting with a letter or "
+    "a digit"
+)
+#: The largest id a case (or any record whose id leaves the database) can have: the narrower of
+#: the two databases' id columns (PostgreSQL's `integer`; SQLite's integers are 64-bit). A larger
+#: number names no record: it is "no such case", never a database error.
+MAX_RECORD_ID = 2**31 - 1
+
+
+def is_record_id(value: int) -> bool:
+    """Whether `value` can be the id of a record in the case database."""
+    return 1 <= value <= MAX_RECORD_ID
 
 
 class Role(StrEnum):
@@ -581,6 +603,8 @@ class Problem(Frozen):
 
 
 class ChildFacts(Frozen):
+    """A child in the directory: a pseudonymous reference, never a name."""
+
     child_ref: ChildRef
     date_of_birth: date
     cp_plan: bool = False

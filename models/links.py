@@ -1,7 +1,8 @@
 """Which rule decides whether a link may answer a waiting step (pure: the clock is passed in).
 
-A link is bound to one person, one case, one wait (its key) and one flow run. Whatever door it
-comes through, its use is judged here; the web app only maps the outcome to an HTTP status.
+A link is bound to one person, one case, one wait (its slot: every asking of it, as a refused
+answer asks again under a new key) and one flow run. Whatever door it comes through, its use is
+judged here; the web app only maps the outcome to an HTTP status.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ LINK_MESSAGES: dict[LinkOutcome, str] = {
     LinkOutcome.EXPIRED: "This link has expired. Ask the Designated Safeguarding Lead to send "
     "you a new one (safeshare case resend CASE_ID).",
     LinkOutcome.USED: "This link has been used already; each link works once.",
-    LinkOutcome.ANSWERED: "Someone else has answered this step already.",
+    LinkOutcome.ANSWERED: "This step has been answered already (through another link, a "
+    "one-time code or the dashboard).",
     LinkOutcome.WRONG_STEP: "The case is no longer waiting for this step.",
     LinkOutcome.THROTTLED: "Too many failed attempts. Wait a few minutes and try again.",
 }
@@ -57,7 +59,7 @@ class LinkFacts(Frozen):
 
     case_id: int
     step: Step
-    key: str
+    slot: str
     staff_id: str
     flow_run_id: str
     expires_at: datetime
@@ -67,9 +69,9 @@ class LinkFacts(Frozen):
 class WaitFacts(Frozen):
     """What the case is waiting for now, and who answered the link's wait if anyone did."""
 
-    waiting_key: str | None
+    waiting_slot: str | None  # the slot the case waits on now (asked again or not)
     flow_run_id: str | None
-    answered_by: str | None = None  # actor of the accepted answer under the link's key
+    answered_by: str | None = None  # actor of the accepted answer to the link's slot
     first_signer: str | None = None
     subject: str | None = None  # the member of staff the case's allegation is about
 
@@ -90,7 +92,7 @@ def judge_link(
         return LinkOutcome.EXPIRED
     if wait.answered_by is not None:
         return LinkOutcome.ANSWERED
-    if wait.waiting_key != link.key or wait.flow_run_id != link.flow_run_id:
+    if wait.waiting_slot != link.slot or wait.flow_run_id != link.flow_run_id:
         return LinkOutcome.WRONG_STEP
     if person is None or person.staff_id != link.staff_id:
         return LinkOutcome.WRONG_PERSON

@@ -16,20 +16,24 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 from pydantic import ValidationError
 
 from models.deadlines import ENGLAND
 from models.domain import PlanEventFacts, PlanEventKind
+from models.rules import CLOCK_SKEW, time_in_future
 
 #: The agency the policy names: the pupil's children's social care unit.
 PLAN_EVENT_AGENCY = "csc"
+#: Who decides that a plan event goes out: the policy itself, with no one's choice in it (who
+#: recorded the event is kept beside it).
+PLAN_EVENT_DECIDER = "policy:cp-plan-event"
 #: The deadline rule of the confirmation of receipt (same day, by default).
 PLAN_EVENT_RECEIPT = "plan-event-receipt"
-#: A time this far ahead of the clock is a mistake, not an event.
-FUTURE_SLACK = timedelta(minutes=5)
+#: A time this far ahead of the clock is a mistake, not an event: the skew allowed for answers.
+FUTURE_SLACK = CLOCK_SKEW
 #: A feed larger than this is refused before it is read (an export, not a database dump).
 MAX_FEED_ROWS = 10_000
 
@@ -124,11 +128,9 @@ def event_problems(
         )
     if not recorder_active:
         problems.append(f"no active member of staff has the id '{facts.recorded_by}'")
-    if facts.occurred_at > now + FUTURE_SLACK:
-        problems.append(
-            f"the event's time {facts.occurred_at.isoformat()} is in the future: events are "
-            "recorded once they have happened"
-        )
+    future = time_in_future(facts.occurred_at, now, what="the event's time")
+    if future is not None:
+        problems.append(future.message)
     return problems
 
 

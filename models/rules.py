@@ -7,7 +7,7 @@ Outcomes are enums with reason codes; "insufficient information" is an outcome o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -17,6 +17,8 @@ from models.domain import (
     AccessOutcome,
     Answer3,
     Assessment,
+    ChildFacts,
+    ConcernFacts,
     Consent,
     CriteriaAnswers,
     DecisionBasis,
@@ -87,7 +89,13 @@ def criteria_problems(answers: CriteriaAnswers) -> list[Problem]:
     """What is missing or contradictory in a criteria assessment, before it can count."""
     problems: list[Problem] = []
     verdict = assess(answers)
-    if answers.consent is Consent.NOT_SOUGHT and not answers.consent_not_sought_reason:
+    # a reason for not seeking consent is asked only of a decision that shares: not sharing
+    # (or not yet deciding) overrides nobody's confidentiality
+    if (
+        verdict.shares
+        and answers.consent is Consent.NOT_SOUGHT
+        and not answers.consent_not_sought_reason
+    ):
         problems.append(
             Problem(
                 code="consent-not-sought-reason-missing",
@@ -168,6 +176,37 @@ def future_times(answer: BaseModel, now: datetime) -> list[Problem]:
             "with its UTC offset.",
         )
     ]
+
+
+def time_in_future(value: datetime, now: datetime, *, what: str = "the time") -> Problem | None:
+    """A time that says when something happened (a concern, an event, a request or notice
+    received) cannot be ahead of the clock, beyond the skew allowed for answers."""
+    if value > now + CLOCK_SKEW:
+        return Problem(
+            code="time-in-future",
+            message=f"{what} {value.isoformat()} is in the future: give when it happened "
+            f"(at most {CLOCK_SKEW.seconds // 60} minutes ahead of the server's clock)",
+        )
+    return None
+
+
+def concern_problems(facts: ConcernFacts, *, now: datetime) -> list[Problem]:
+    """What a concern cannot be recorded with, whatever the door: a time it has not happened
+    yet. (Who raised it and whom an allegation is about are checked against the directory.)"""
+    future = time_in_future(facts.occurred_at, now, what="the time it happened,")
+    return [future] if future is not None else []
+
+
+def child_problems(facts: ChildFacts, *, today: date) -> list[Problem]:
+    """A child cannot be added with a date of birth that has not come yet."""
+    if facts.date_of_birth > today:
+        return [
+            Problem(
+                code="born-in-future",
+                message=f"the date of birth {facts.date_of_birth.isoformat()} is in the future",
+            )
+        ]
+    return []
 
 
 def is_emergency(answers: CriteriaAnswers) -> bool:

@@ -261,8 +261,13 @@ class Disclosure(Base):
     lawful_basis: Mapped[str] = mapped_column(String(64))
     special_category_condition: Mapped[str | None] = mapped_column(String(128), nullable=True)
     consent: Mapped[str] = mapped_column(String(16))
-    decided_by: Mapped[str] = mapped_column(ForeignKey("staff.staff_id"))
+    # a staff id, or the rule that decided when the policy leaves no choice
+    # (`policy:cp-plan-event`)
+    decided_by: Mapped[str] = mapped_column(String(64))
     cosigned_by: Mapped[str | None] = mapped_column(ForeignKey("staff.staff_id"), nullable=True)
+    # who recorded what the policy decided on (a plan event's recorder); none when a person
+    # decided
+    recorded_by: Mapped[str | None] = mapped_column(ForeignKey("staff.staff_id"), nullable=True)
     disclosed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

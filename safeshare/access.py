@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.access import UNKNOWN, Action, CaseView, Principal, decide
-from models.domain import Problem
+from models.domain import Problem, is_record_id
 from models.tables import Case, Disclosure, Staff
 from safeshare.audit import append
 from safeshare.db import session_scope
@@ -45,7 +45,7 @@ def hidden_from(staff_id: str | None, case_ids: list[int]) -> set[int]:
 
 
 def case_view(session: Session, case_id: int) -> CaseView:
-    case = session.get(Case, case_id)
+    case = session.get(Case, case_id) if is_record_id(case_id) else None
     if case is None:
         raise CaseNotFound(f"No case has the id {case_id}.")
     agency = session.scalar(select(Disclosure.agency_code).where(Disclosure.case_id == case_id))
@@ -67,11 +67,14 @@ def require(staff_id: str | None, action: Action, case_id: int | None = None) ->
         if problem is None and case_id is not None:
             problem = decide(who, action, case_view(session, case_id))
         if problem is not None:
+            # a number no case can have is kept as it was asked, not as a case's id
+            odd = case_id is not None and not is_record_id(case_id)
             append(
                 session.connection(),
                 f"denied:{action.value}",
-                case_id=case_id,
-                detail={"asked_as": staff_id, "why": problem.code},
+                case_id=None if odd else case_id,
+                detail={"asked_as": staff_id, "why": problem.code}
+                | ({"asked_case": str(case_id)} if odd else {}),
             )
     if problem is not None:
         raise AccessDenied(problem)

@@ -9,21 +9,38 @@ ids, codes and reasons, never content.
 Who and why come from the context: each door says who is acting (`acting`), and the default is
 the system. Appending locks the chain's head row, so concurrent writers queue and the chain
 stays one.
+
+The chain is keyed (an HMAC under the audit key kept with the data keys, models/audit.py) and
+anchored: the head's number and hash are written down outside the database, in the anchor file
+(`SAFESHARE_AUDIT_ANCHOR_FILE`) and in a message to the DSL (tasks/audit_anchor.py), and
+`safeshare audit verify` holds the chain to them.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from models.audit import AuditEntry, Break, canonical, entry_hash, first_break
+from models.audit import (
+    Anchor,
+    AuditEntry,
+    Break,
+    ChainKey,
+    anchor_break,
+    canonical,
+    entry_hash,
+    first_break,
+)
 from models.tables import (
     Agency,
     AuditHead,
@@ -68,6 +85,18 @@ def current() -> Who:
     return _WHO.get() or SYSTEM
 
 
+def chain_key(*, fresh: bool = False) -> ChainKey | None:
+    """The audit key from the data keys, if they hold one (`fresh`: read them again now)."""
+    from safeshare.sealing import CURRENT
+
+    ring = CURRENT.get(fresh=fresh)
+    if ring.audit is None and not fresh:
+        ring = CURRENT.get(fresh=True)  # keyed a moment ago by another process?
+    if ring.audit is None:
+        return None
+    return ChainKey(ring.audit.key, ring.audit.keyed_from)
+
+
 def append(
     connection: Connection,
     action: str,
@@ -94,7 +123,9 @@ def append(
         detail=canonical(detail or {}),
         prev_hash=prev,
     )
-    entry = replace(entry, hash=entry_hash(entry))
+    # read after taking the head: a chain keyed meanwhile (`key_the_chain`) is seen keyed
+    key = chain_key()
+    entry = replace(entry, hash=entry_hash(entry, key.for_entry(seq) if key else None))
     connection.execute(
         insert(AuditLog).values(
             seq=entry.seq,
@@ -194,6 +225,7 @@ class Verification:
     entries: int
     head_hash: str
     broken: Break | None
+    keyed_from: int | None = None  # None: the data keys hold no audit key
 
 
 def _entry(row: AuditLog) -> AuditEntry:
@@ -224,8 +256,112 @@ def verify_chain(session: Session) -> Verification:
             counted += 1
             yield _entry(row)
 
-    broken = first_break(entries(), head=(head.seq, head.hash))
-    return Verification(entries=counted, head_hash=head.hash, broken=broken)
+    key = chain_key(fresh=True)
+    broken = first_break(entries(), head=(head.seq, head.hash), key=key)
+    return Verification(
+        entries=counted,
+        head_hash=head.hash,
+        broken=broken,
+        keyed_from=key.keyed_from if key else None,
+    )
+
+
+def head_of(session: Session) -> tuple[int, str]:
+    """The chain's last entry number and hash, as its head row records them."""
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+    return int(head.seq), str(head.hash)
+
+
+# ---------------------------------------------------------------------------------------------
+# Keying a chain written before it had a key, and holding the chain to its anchors.
+
+
+def key_the_chain() -> int | None:
+    """Give a chain written without a key an audit key, in the key file, keying it from its
+    next entry on (entered as `audit:keyed`); nothing is re-hashed. The first keyed entry, or
+    None when the chain is keyed already. SealError when the keys are in the environment (they
+    cannot be written: the README says how to add one)."""
+    from safeshare.db import session_scope
+    from safeshare.sealing import CURRENT, ENV, SealError, keys_path, write_keyring
+    from safeshare.settings import get_settings
+
+    if chain_key(fresh=True) is not None:
+        return None
+    settings = get_settings()
+    if settings.data_keys is not None:
+        raise SealError(
+            f"{ENV} holds no audit key, so the audit trail is not keyed: add one as the "
+            "README's audit trail section says"
+        )
+    with session_scope() as session:
+        connection = session.connection()
+        # the head first: writers queue behind this transaction, then read the new key
+        connection.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+        seq = connection.execute(select(AuditHead.seq).where(AuditHead.id == 1)).scalar_one()
+        ring = CURRENT.get(fresh=True)
+        if ring.audit is not None:  # keyed by another process meanwhile
+            return None
+        write_keyring(keys_path(settings), ring.with_audit_key(seq + 1))
+        CURRENT.forget()
+        append(connection, "audit:keyed", detail={"from": seq + 1})
+    return int(seq) + 1
+
+
+class AnchorFileError(RuntimeError):
+    """The anchor file cannot be read or written; the message says which and why."""
+
+
+def anchor_path() -> Path:
+    from safeshare.settings import get_settings
+
+    return get_settings().audit_anchor_path
+
+
+def read_anchors(path: Path | None = None) -> list[Anchor]:
+    """Every anchor written down in the anchor file, oldest first (none if there is no file)."""
+    path = path or anchor_path()
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise AnchorFileError(f"cannot read the anchor file {path}: {exc.strerror}") from None
+    anchors = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            anchors.append(Anchor(seq=int(raw["seq"]), hash=str(raw["hash"]), at=str(raw["at"])))
+        except (ValueError, KeyError, TypeError):
+            raise AnchorFileError(
+                f"line {number} of the anchor file {path} is not an anchor"
+            ) from None
+    return anchors
+
+
+def write_anchor(anchor: Anchor, path: Path | None = None) -> None:
+    """Add an anchor at the end of the anchor file (append-only, owner-only), on disk."""
+    path = path or anchor_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"at": anchor.at, "seq": anchor.seq, "hash": anchor.hash}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def check_anchors(session: Session, anchors: list[Anchor]) -> Break | None:
+    """The first anchor the chain in the database no longer matches."""
+    wanted = sorted({a.seq for a in anchors})
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        some = wanted[start : start + 500]
+        rows = session.execute(select(AuditLog.seq, AuditLog.hash).where(AuditLog.seq.in_(some)))
+        found.update({int(seq): str(hash_) for seq, hash_ in rows})
+    return anchor_break(found, anchors)
 
 
 def entries_for(

@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import secrets
 import struct
 from collections.abc import Iterator
@@ -101,16 +102,28 @@ def write_backup(path: Path, header: Header, ring: Keyring, lines: Iterator[dict
     raw_header = header.encode()
     key = _key(ring, header.key_id, bytes.fromhex(header.salt))
     temporary = path.with_name(f".{path.name}.partial")
-    with open(temporary, "wb") as out:
-        temporary.chmod(0o600)
-        out.write(MAGIC + struct.pack(">I", len(raw_header)) + raw_header)
-        sealer = _SealedWriter(out, key, hashlib.sha256(raw_header).digest())
-        with gzip.GzipFile(fileobj=sealer, mode="wb", mtime=0) as zipped:
-            for line in lines:
-                zipped.write(json.dumps(line, separators=(",", ":")).encode() + b"\n")
-        sealer.finish()
-        out.flush()
-    temporary.replace(path)
+    try:
+        # a crashed attempt's is made anew, owner-only from the start
+        temporary.unlink(missing_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise BackupError(f"cannot write a backup at {path} ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(MAGIC + struct.pack(">I", len(raw_header)) + raw_header)
+            sealer = _SealedWriter(out, key, hashlib.sha256(raw_header).digest())
+            with gzip.GzipFile(fileobj=sealer, mode="wb", mtime=0) as zipped:
+                for line in lines:
+                    zipped.write(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+            sealer.finish()
+            out.flush()
+        temporary.replace(path)
+    except OSError as exc:  # a full disk, a directory gone: no half backup is left behind
+        temporary.unlink(missing_ok=True)
+        raise BackupError(f"cannot write a backup at {path} ({exc.strerror})") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return path.stat().st_size
 
 
@@ -150,7 +163,11 @@ def _exactly(handle: IO[bytes], size: int) -> bytes:
 def open_backup(path: Path, ring: Keyring) -> tuple[Header, bytes]:
     """The header and the whole plaintext (gzip'd JSON lines) of a backup, every chunk checked;
     BackupError for anything altered, missing or under an unknown key."""
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:
+        raise BackupError(f"cannot read the backup {path} ({exc.strerror})") from None
+    with handle:
         header, raw_header = read_header(handle)
         aead = AESGCM(_key(ring, header.key_id, bytes.fromhex(header.salt)))
         header_hash = hashlib.sha256(raw_header).digest()

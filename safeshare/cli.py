@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
+from rich.text import Text
+from typer.core import TyperCommand, TyperGroup
 
 from models.access import Action
 from models.domain import (
@@ -34,41 +37,97 @@ from models.domain import (
 from safeshare.settings import get_settings, prefect_settings
 from safeshare.terminal import Console, Table
 
+if TYPE_CHECKING:
+    from models.plan_events import RowProblem
+
+_USER: ContextVar[str | None] = ContextVar("safeshare_cli_user", default=None)
+USER_HELP = "Your staff id: need to know decides what you may see and do."
+
+
+def _take_user(ctx: typer.Context, value: str | None) -> None:
+    """`--user` given after the command's name (`safeshare case list --user dsl1`): the same
+    as before it, or as SAFESHARE_USER, which it overrides."""
+    if value is None or ctx.resilient_parsing:
+        return
+    root = ctx.find_root()
+    before, source = root.params.get("user"), root.get_parameter_source("user")
+    if source is not None and source.name == "COMMANDLINE" and before != value:
+        ctx.fail(f"--user is given twice, as {before} and as {value}.")
+    _act_for(value, f"safeshare {root.invoked_subcommand or ''}".strip())
+
+
+def _user_option() -> Any:
+    """The `--user` option as each command takes it after its name: built by Typer from one
+    definition, so it reads and helps as the option before the command does."""
+    probe = typer.Typer()
+
+    @probe.command()
+    def _probe(
+        user: Annotated[
+            str | None,
+            typer.Option(
+                "--user",
+                metavar="STAFF_ID",
+                help=USER_HELP,
+                callback=_take_user,
+                expose_value=False,
+            ),
+        ] = None,
+    ) -> None:
+        """Never run: only its option is taken."""
+
+    command = typer.main.get_command(probe)
+    return next(p for p in command.params if p.name == "user")
+
+
+class Commands(TyperGroup):
+    """safeshare's command groups: every command also takes `--user` after its name, and a
+    group given no command says so in one sentence instead of printing its help."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if (
+            command is not None
+            and not isinstance(command, TyperGroup)
+            and not any(p.name == "user" for p in command.params)
+        ):
+            command.params.append(_user_option())
+        return command
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args and ctx.parent is not None and not ctx.resilient_parsing:
+            # a usage mistake (exit 2) in one sentence, not the group's help
+            ctx.fail(f"say which command: {', '.join(self.list_commands(ctx))}.")
+        return super().parse_args(ctx, args)
+
+
+def _group(help: str) -> typer.Typer:
+    return typer.Typer(cls=Commands, no_args_is_help=True, help=help)
+
+
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
-)
-staff_app = typer.Typer(no_args_is_help=True, help="The staff directory.")
-child_app = typer.Typer(no_args_is_help=True, help="Children, under pseudonymous references.")
-agency_app = typer.Typer(no_args_is_help=True, help="Agencies that cases share with.")
-concern_app = typer.Typer(no_args_is_help=True, help="Record concerns.")
-case_app = typer.Typer(no_args_is_help=True, help="List, read and start sharing cases.")
-db_app = typer.Typer(no_args_is_help=True, help="The case database.")
-audit_app = typer.Typer(
-    no_args_is_help=True, help="The audit trail of every write and read of case content."
-)
-retention_app = typer.Typer(
-    no_args_is_help=True, help="Records past their retention date: review and decide."
-)
-keys_app = typer.Typer(
-    no_args_is_help=True, help="The data keys that seal personal data in the case database."
-)
-events_app = typer.Typer(
+    cls=Commands,
     no_args_is_help=True,
-    help="Child Protection Plan events (exclusions, unexplained absences, changes in "
-    "circumstances): children's social care and the social worker are told at once.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help=__doc__,
 )
-leaver_app = typer.Typer(
-    no_args_is_help=True,
-    help="Leavers: the child protection file goes to the next school.",
+staff_app = _group("The staff directory.")
+child_app = _group("Children, under pseudonymous references.")
+agency_app = _group("Agencies that cases can share with.")
+concern_app = _group("Record concerns.")
+case_app = _group("List, read and start sharing cases.")
+db_app = _group("The case database.")
+audit_app = _group("The audit trail of every write and read of case content.")
+retention_app = _group("Records past their retention date: review and decide.")
+keys_app = _group("The data keys that seal personal data in the case database.")
+events_app = _group(
+    "Child Protection Plan events (exclusions, unexplained absences, changes in "
+    "circumstances): children's social care and the social worker are told at once."
 )
-notice_app = typer.Typer(
-    no_args_is_help=True,
-    help="Need-to-know notices: staff are told only what they need to know.",
-)
-access_app = typer.Typer(
-    no_args_is_help=True,
-    help="Requests from a pupil or parent to see child protection records.",
-)
+leaver_app = _group("Leavers: the child protection file goes to the next school.")
+notice_app = _group("Need-to-know notices: staff are told only what they need to know.")
+access_app = _group("Requests from a pupil or parent to see child protection records.")
 for sub, name in (
     (staff_app, "staff"),
     (child_app, "child"),
@@ -145,32 +204,27 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
 
 
-_USER: ContextVar[str | None] = ContextVar("safeshare_cli_user", default=None)
-
-
 @app.callback()
 def _setup(
     ctx: typer.Context,
     user: Annotated[
-        str | None,
-        typer.Option(
-            "--user",
-            envvar="SAFESHARE_USER",
-            help="Your staff id: need to know decides what you may see and do.",
-        ),
+        str | None, typer.Option("--user", envvar="SAFESHARE_USER", help=USER_HELP)
     ] = None,
 ) -> None:
     """safeshare: safeguarding information-sharing cases as durable workflows."""
+    prefect_settings(get_settings())
+    _act_for(user, f"safeshare {ctx.invoked_subcommand or ''}".strip())
+
+
+def _act_for(user: str | None, command: str) -> None:
+    """The staff id the command acts for; the audit trail enters what it writes or shows as
+    done by that id, and by the machine's account that ran it."""
     import getpass
 
     from safeshare.audit import act_as
 
-    prefect_settings(get_settings())
     _USER.set(user)
-    # the audit trail enters what this command writes or shows as done by the staff id given,
-    # and by the machine's account that ran it
     account = f"os:{getpass.getuser()}"
-    command = f"safeshare {ctx.invoked_subcommand or ''}".strip()
     act_as(user or account, f"{command} ({account})" if user else command)
 
 
@@ -179,6 +233,26 @@ def allowed(action: Any, case_id: int | None = None) -> str:
     from safeshare.access import require
 
     return require(_USER.get(), action, case_id).id
+
+
+def recorder(named: str, action: Any, option: str) -> str:
+    """Who a record is made in the name of (`--raised-by`, `--recorded-by`, `--received-by`):
+    the one at the keyboard (--user or SAFESHARE_USER), who must be known, or someone else when
+    the one at the keyboard may record for others (the DSL or a deputy, told by phone, say).
+    Both must be allowed to make such a record; a refusal is entered in the audit trail."""
+    from safeshare.access import AccessDenied, require
+
+    me = require(_USER.get(), action)
+    if named != me.id:
+        try:
+            require(me.id, Action.RECORD_FOR_OTHERS)
+        except AccessDenied:
+            raise UserError(
+                f"{option} {named} is not you ({me.id}): you record in your own name; the DSL "
+                "or a deputy may record for someone else"
+            ) from None
+        require(named, action)
+    return named
 
 
 def hidden_from_user(case_ids: list[int]) -> set[int]:
@@ -219,10 +293,20 @@ def up(
 @friendly
 def db_migrate() -> None:
     """Create or upgrade the case database schema."""
+    from safeshare.audit import key_the_chain
     from safeshare.db import migrate
 
     migrate()
     out.print("The case database is up to date.")
+    from safeshare.sealing import SealError
+
+    try:
+        keyed = key_the_chain()
+    except SealError as exc:  # keys in the environment: said, not fatal to the schema's upgrade
+        err.print(f"warning: {exc}.", markup=False)
+        return
+    if keyed is not None:
+        out.print(f"The audit trail is keyed from entry {keyed} on (the key is in the key file).")
 
 
 @app.command()
@@ -264,20 +348,83 @@ def restore(
 
 @audit_app.command("verify")
 @friendly
-def audit_verify() -> None:
-    """Check the whole chain; name the first entry that is missing, altered or out of place."""
+def audit_verify(
+    anchor: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An anchor as the DSL's message gives it (ENTRY:CODE), checked as well as "
+            "those in the anchor file. Repeatable."
+        ),
+    ] = None,
+) -> None:
+    """Check the whole chain against its key and its anchors; name the first entry that is
+    missing, altered, out of place, or no longer the one anchored."""
     allowed(Action.READ_AUDIT)
-    from safeshare.audit import verify_chain
+    from models.audit import Anchor
+    from safeshare.audit import AnchorFileError, check_anchors, read_anchors, verify_chain
     from safeshare.db import session_scope
 
+    given = []
+    for text in anchor or []:
+        seq, _, code = text.partition(":")
+        if not seq.isdigit() or len(code) != 64:
+            raise UserError(f"--anchor {text!r} is not ENTRY:CODE as the anchor message gives it")
+        given.append(Anchor(seq=int(seq), hash=code.lower(), at="from the message given"))
+    try:
+        anchors = read_anchors()
+    except AnchorFileError as exc:
+        raise UserError(str(exc)) from None
     with session_scope() as session:
         result = verify_chain(session)
-    if result.broken is not None:
+        broken = result.broken or check_anchors(session, anchors + given)
+    if broken is not None:
         fail(
-            f"the audit trail is broken at entry {result.broken.seq}: {result.broken.problem} "
+            f"the audit trail is broken at entry {broken.seq}: {broken.problem} "
             f"({result.entries} entries read)"
         )
-    out.print(f"The audit trail holds: {result.entries} entries, head {result.head_hash}.")
+    keyed = (
+        f"keyed from entry {result.keyed_from}"
+        if result.keyed_from is not None
+        else "NOT keyed: the data keys hold no audit key (see the README)"
+    )
+    last = max(anchors + given, key=lambda a: a.seq, default=None)
+    held = (
+        f"matches its {len(anchors + given)} anchor(s), the last at entry {last.seq} "
+        f"({last.at})"
+        if last is not None
+        else "not anchored yet"
+    )
+    out.print(
+        f"The audit trail holds: {result.entries} entries, head {result.head_hash}; {keyed}; "
+        f"{held}."
+    )
+
+
+@audit_app.command("anchor")
+@friendly
+def audit_anchor() -> None:
+    """Anchor the audit trail's head now, as the scheduled anchor does: checked, appended to the
+    anchor file and sent to the DSL."""
+    allowed(Action.READ_AUDIT)
+    from safeshare.audit import AnchorFileError, anchor_path
+    from tasks.audit_anchor import anchor_now
+
+    try:
+        report = anchor_now()
+    except AnchorFileError as exc:
+        raise UserError(str(exc)) from None
+    if report.outcome == "broken":
+        fail(f"the audit trail is broken at entry {report.seq}: not anchored (the DSL is told)")
+    if report.outcome == "empty":
+        out.print("The audit trail is empty: nothing to anchor.")
+        return
+    said = "anchored" if report.outcome == "anchored" else "was anchored already"
+    sent = (
+        "sent to the DSL"
+        if report.sent
+        else "NOT sent (the outbox says why; the next anchor tries again)"
+    )
+    out.print(f"The audit trail's head, entry {report.seq}, {said} in {anchor_path()}; {sent}.")
 
 
 @audit_app.command("show")
@@ -533,9 +680,19 @@ def staff_reset_second_factor(
 
 
 def _check_apprise_url(url: str, option: str = "--notify") -> None:
+    import logging
+
     import apprise
 
-    if apprise.Apprise().add(url) is False:
+    # Apprise logs why it cannot read an address: the sentence below says it, once
+    quiet = logging.getLogger("apprise")
+    was = quiet.disabled
+    quiet.disabled = True
+    try:
+        understood = apprise.Apprise().add(url)
+    finally:
+        quiet.disabled = was
+    if understood is False:
         raise UserError(f"the {option} address is not an Apprise URL Apprise understands.")
 
 
@@ -621,6 +778,116 @@ def agency_add(
     out.print(f"Added agency {code}.", markup=False)
 
 
+@agency_app.command("update")
+@friendly
+def agency_update(
+    code: Annotated[str, typer.Argument(help="The agency's code (csc, mash, police, lado, ...).")],
+    name: Annotated[str | None, typer.Option(help="Its name.")] = None,
+    kind: Annotated[AgencyKind | None, typer.Option(help="What kind of agency it is.")] = None,
+    notify: Annotated[
+        str | None, typer.Option(help="Apprise URL of its duty inbox ('none' forgets it).")
+    ] = None,
+) -> None:
+    """Change an agency's name, kind or address: the seeded csc, mash, police and lado come
+    without one (`safeshare agency update csc --notify URL`)."""
+    allowed(Action.MANAGE_DIRECTORY)
+    from tasks.directory import update_agency
+
+    if name is None and kind is None and notify is None:
+        raise UserError("nothing to change: give --name, --kind or --notify.")
+    changes: dict[str, Any] = {}
+    if notify is not None:
+        forget = notify.strip().lower() == "none"
+        if not forget:
+            _check_apprise_url(notify)
+        changes["notify_url"] = None if forget else notify
+    update_agency(code, name=name, kind=kind, **changes)
+    out.print(f"Updated agency {code}.", markup=False)
+
+
+@agency_app.command("list")
+@friendly
+def agency_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The agencies cases can share with: codes, names, kinds and whether each has an address
+    (its Apprise tag is agency:CODE)."""
+    allowed(Action.READ_DIRECTORY)
+    from dataclasses import asdict
+
+    from tasks.directory import list_agencies
+
+    agencies = list_agencies()
+    _record_directory_read("agency-list", len(agencies))
+    if as_json:
+        emit_json([asdict(a) for a in agencies])
+        return
+    table = Table("code", "name", "kind", "address")
+    for a in agencies:
+        table.add_row(a.code, Text(a.name), a.kind, "yes" if a.has_address else "NONE")
+    out.print(table)
+    if any(not a.has_address for a in agencies):
+        out.print(
+            "An agency without an address is told through the Apprise config file's "
+            "agency:CODE tag, or not at all: give it one with "
+            "`safeshare agency update CODE --notify URL`.",
+            markup=False,
+        )
+
+
+@staff_app.command("list")
+@friendly
+def staff_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The staff directory: ids, roles and names, whether each is active, has an address to
+    be notified at, a password and a second factor (never the address or the secrets)."""
+    allowed(Action.READ_DIRECTORY)
+    from dataclasses import asdict
+
+    from tasks.directory import list_staff
+
+    staff = list_staff()
+    _record_directory_read("staff-list", len(staff))
+    if as_json:
+        emit_json([asdict(m) for m in staff])
+        return
+    table = Table("staff id", "role", "name", "active", "address", "password", "second factor")
+    for m in staff:
+        flags = (m.active, m.has_address, m.has_password, m.has_second_factor)
+        # a name is shown as typed, never read as markup
+        table.add_row(m.staff_id, m.role, Text(m.name), *("yes" if f else "no" for f in flags))
+    out.print(table)
+
+
+@child_app.command("list")
+@friendly
+def child_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Children's references, whether each is on a Child Protection Plan and has a social
+    worker on record (dates of birth stay sealed)."""
+    allowed(Action.READ_DIRECTORY)
+    from dataclasses import asdict
+
+    from tasks.directory import list_children
+
+    children = list_children()
+    _record_directory_read("child-list", len(children))
+    if as_json:
+        emit_json([asdict(c) for c in children])
+        return
+    table = Table("child", "on a plan", "social worker")
+    for c in children:
+        table.add_row(
+            c.child_ref, "yes" if c.cp_plan else "no", "yes" if c.has_social_worker else "no"
+        )
+    out.print(table)
+
+
+def _record_directory_read(what: str, count: int) -> None:
+    """A list of the directory was shown: entered in the audit trail (how many, not who)."""
+    from safeshare.audit import record_read
+    from safeshare.db import session_scope
+
+    with session_scope() as session:
+        record_read(session, what, count=count)
+
+
 @concern_app.command("record")
 @friendly
 def concern_record(
@@ -647,10 +914,9 @@ def concern_record(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Record a concern and start its sharing case."""
-    from safeshare.access import require
     from tasks.directory import record_concern
 
-    require(raised_by, Action.RECORD_CONCERN)  # who raised it is who records it
+    recorder(raised_by, Action.RECORD_CONCERN, "--raised-by")
 
     occurred = _parse_when(when)
     facts = _validated(
@@ -692,9 +958,8 @@ def events_record(
 ) -> None:
     """Record a Child Protection Plan event and tell children's social care at once."""
     from models.plan_events import parse_kind
-    from safeshare.access import require
 
-    require(recorded_by, Action.RECORD_CONCERN)  # who records it is who is at the keyboard
+    recorder(recorded_by, Action.RECORD_CONCERN, "--recorded-by")
     try:
         event_kind = parse_kind(kind)
     except ValueError as exc:
@@ -735,13 +1000,14 @@ def events_import(
 ) -> None:
     """Import Child Protection Plan events from a school information system's export (CSV with
     a header row, or JSON: an array of objects, or one object per line). Columns: child_ref,
-    kind, occurred_at, details. Every row is checked first: if any is malformed or names a
-    pupil who is not on a plan, each is reported with its line number and nothing is imported.
-    Events imported before are not recorded or sent twice."""
-    from models.plan_events import FeedError, read_feed, row_facts
-    from safeshare.access import require
+    kind, occurred_at, details. The whole file is checked first: every row that is malformed,
+    names an unknown pupil or one not on a plan, or gives a time to come is reported with its
+    line number, and then nothing is imported. Events imported before are not recorded or sent
+    twice."""
+    from models.plan_events import FeedError, RowProblem, read_feed, row_facts
+    from tasks.directory import plan_event_problems
 
-    require(recorded_by, Action.RECORD_CONCERN)
+    recorder(recorded_by, Action.RECORD_CONCERN, "--recorded-by")
     fmt = (file_format or file.suffix.lstrip(".")).lower()
     if fmt in ("jsonl", "ndjson"):
         fmt = "json"
@@ -764,10 +1030,13 @@ def events_import(
     except FeedError as exc:
         raise UserError(f"'{file.name}' was not imported: {exc}.") from None
     parsed = [(row.line, row_facts(row, recorded_by)) for row in rows]
-    problems = [str(p) for _, p in parsed if not isinstance(p, PlanEventFacts)]
+    events = [(line, facts) for line, facts in parsed if isinstance(facts, PlanEventFacts)]
+    # the whole file at once: rows that do not read, and rows that read but cannot be recorded
+    # (an unknown pupil, one not on a plan, a time to come), every one with its line
+    problems = [p for _, p in parsed if isinstance(p, RowProblem)]
+    problems += plan_event_problems(events, now=datetime.now(UTC))
     if problems:
         _refuse_feed(file.name, problems)
-    events = [(line, facts) for line, facts in parsed if isinstance(facts, PlanEventFacts)]
     results = _record_events(events, source=file.name)
     new = sum(1 for r in results if r["new"])
     if as_json:
@@ -806,10 +1075,9 @@ def leaver_record(
     """Record a leaver: their child protection file goes to the next school's DSL (after the
     DSL has considered sharing ahead of the move), to be received within 5 working days of the
     move or of the new term's start; an unknown destination tells the local authority."""
-    from safeshare.access import require
     from tasks.transfers import record_leaver
 
-    require(recorded_by, Action.ACT_ON_CASE)
+    recorder(recorded_by, Action.ACT_ON_CASE, "--recorded-by")
     facts = _validated(
         LeaverFacts,
         child_ref=child,
@@ -886,10 +1154,9 @@ def notice_record(
     """Record a notice about a child (a police domestic abuse notification, say). The DSL then
     reviews it (a police notification before the next school day starts) and chooses who needs
     to know, and what; each is told through a link of their own."""
-    from safeshare.access import require
     from tasks.notices import record_notice
 
-    require(recorded_by, Action.RECORD_NOTICE)
+    recorder(recorded_by, Action.RECORD_NOTICE, "--recorded-by")
     facts = _validated(
         NoticeFacts,
         child_ref=child,
@@ -918,10 +1185,9 @@ def access_request_record(
 ) -> None:
     """Record a request to see child protection records. It goes to the DSL and the management
     team to decide (never to whoever received it), within one month of its receipt."""
-    from safeshare.access import require
     from tasks.directory import record_access_request
 
-    require(received_by, Action.RECORD_CONCERN)  # whoever received it records it
+    recorder(received_by, Action.RECORD_CONCERN, "--received-by")
     facts = _validated(
         AccessRequestFacts,
         child_ref=child,
@@ -934,12 +1200,14 @@ def access_request_record(
     _start_and_report(case_id, as_json, "Recorded the request")
 
 
-def _refuse_feed(name: str, problems: list[str]) -> NoReturn:
+def _refuse_feed(name: str, problems: Sequence[RowProblem]) -> NoReturn:
+    problems = sorted(problems, key=lambda p: p.line)
     for problem in problems[:50]:
         err.print(f"  {problem}", markup=False)
-    more = f" (the first 50 of {len(problems)} are listed)" if len(problems) > 50 else ""
+    more = f" (the first 50 of {len(problems)} problems are listed)" if len(problems) > 50 else ""
+    rows = len({p.line for p in problems})
     fail(
-        f"'{name}' was not imported: {len(problems)} row(s) cannot be recorded{more}; "
+        f"'{name}' was not imported: {rows} row(s) cannot be recorded{more}; "
         "nothing from it was recorded."
     )
 
@@ -956,7 +1224,7 @@ def _record_events(
     except EventsRefused as exc:
         if source is None:
             raise UserError("; ".join(p.message for p in exc.problems) + ".") from None
-        _refuse_feed(source, [str(p) for p in exc.problems])
+        _refuse_feed(source, exc.problems)
     results = []
     for event in recorded:
         run_id, problem = _start_case(event.case_id)
@@ -1129,7 +1397,10 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
     case = show_case(case_id)
     with session_scope() as session:
         record_read(session, "case", case_id=case_id, form="json" if as_json else "text")
+    example = _example_input(case["waiting"])
     if as_json:
+        if case["waiting"]:
+            case["waiting"]["example_input"] = example
         emit_json(case)
         return
     out.print(f"Case {case['case_id']} ({case['reference']}): {case['status']}", markup=False)
@@ -1167,6 +1438,13 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
             f"(who may answer: {', '.join(waiting['who_may_answer']) or 'nobody yet'})",
             markup=False,
         )
+        if example is not None:
+            out.print(
+                f"Answer it with: safeshare answer {case['case_id']} {waiting['step']} "
+                f"--as YOUR_STAFF_ID --code CODE --input '{json.dumps(example)}' "
+                f"(the fields: `safeshare answer-fields {waiting['step']}`)",
+                markup=False,
+            )
     failed = [n for n in case["notifications"] if n["status"] != "sent"]
     for note in failed:
         out.print(
@@ -1174,6 +1452,15 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
             f"({note['error']})",
             markup=False,
         )
+
+
+def _example_input(waiting: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An answer to the step a case waits for, as `--input` takes it, to edit."""
+    from models.forms import FORMS, example_input
+
+    if waiting is None or Step(waiting["step"]) not in FORMS:
+        return None
+    return example_input(Step(waiting["step"]), now=datetime.now(UTC))
 
 
 @app.command()
@@ -1224,7 +1511,28 @@ def overdue(
         out.print("Nothing is overdue.", markup=False)
 
 
-@app.command()
+class AnswerHelp(TyperCommand):
+    """`safeshare answer`, whose help ends with the fields of every step's answer (read from the
+    forms only when help is asked for: the forms load Prefect)."""
+
+    @property
+    def epilog(self) -> str:
+        from models.forms import FORMS, fields_help
+
+        lines = [
+            "The fields of --input for each step (* must be given; `safeshare answer-fields "
+            "STEP` says what each means and gives an example; `safeshare case show CASE_ID` "
+            "gives one for the step the case waits for):"
+        ]
+        lines += [f"{step.value}: {fields_help(step)}" for step in FORMS]
+        return "\n\n".join(lines)
+
+    @epilog.setter
+    def epilog(self, _value: str | None) -> None:
+        """Click sets it when the command is made: the property above is what it is."""
+
+
+@app.command(cls=AnswerHelp)
 @friendly
 def answer(
     case_id: int,
@@ -1234,16 +1542,27 @@ def answer(
     code: Annotated[
         str, typer.Option("--code", help="The one-time code sent to you for this step.")
     ],
-    wait: Annotated[bool, typer.Option(help="Wait until the case has recorded it.")] = True,
+    wait: Annotated[
+        bool, typer.Option(help="Wait until the case has moved on to its next step.")
+    ] = False,
 ) -> None:
     """Answer the step a case waits for, with the same checks as the dashboard.
 
-    The answer counts only with the one-time code sent to you (--as) for this wait; a wrong
-    code is recorded and the step is asked again, with new codes sent."""
+    The answer counts only with the one-time code sent to you (--as) for this wait. An answer
+    the policy refuses (a wrong code too) is recorded with its reasons and the step is asked
+    again, with new codes sent; one that is not a filled-in form of the step (a field missing,
+    a value not allowed) changes nothing."""
     from models.codes import normalise_code
-    from safeshare.db import session_scope
-    from safeshare.views import show_case
-    from tasks.records import validate_answer
+    from safeshare.audit import act_as
+    from tasks.answers import NotWaiting, give_answer
+    from tasks.run_input import Woken
+
+    keyboard = _USER.get()
+    if keyboard is not None and keyboard != as_:
+        raise UserError(
+            f"you are {keyboard} (--user or SAFESHARE_USER) and cannot answer as {as_}; "
+            f"answer as yourself, or give --user {as_} if that is who you are."
+        )
 
     try:
         raw = json.loads(input_)
@@ -1251,14 +1570,6 @@ def answer(
         raise UserError(f"--input is not valid JSON ({exc.msg} at position {exc.pos}).") from None
     if not isinstance(raw, dict):
         raise UserError('--input must be a JSON object, such as {"decision": "approve"}.')
-    case = show_case(case_id)
-    waiting = case["waiting"]
-    if case["status"] != "open":
-        raise UserError(f"case {case_id} is closed ({case['status']}).")
-    if waiting is None:
-        raise UserError(f"case {case_id} is not waiting for anyone right now; try again shortly.")
-    if waiting["step"] != step.value:
-        raise UserError(f"case {case_id} waits for {waiting['step']}, not {step.value}.")
     if "answered_by" in raw and raw["answered_by"] != as_:
         raise UserError("answered_by in --input differs from --as.")
     raw["answered_by"] = as_
@@ -1266,60 +1577,96 @@ def answer(
         raise UserError("give the one-time code with --code, not in --input.")
     if not normalise_code(code):
         raise UserError("--code is empty: give the one-time code sent to you for this step.")
-    if step is Step.MASH_ADVICE:
-        # slots are named mash-advice-<context>-<round>
-        raw.setdefault("context", waiting["slot"].removeprefix("mash-advice-").rsplit("-", 1)[0])
-    with session_scope() as session:
-        validate_answer(session, case_id, step, raw)
-    _resume(waiting["flow_run_id"], raw | {"one_time_code": code})
-    if not wait:
-        out.print(f"Answer sent to case {case_id}.", markup=False)
-        return
-    _await_recorded(case_id, waiting["key"])
-
-
-def _resume(flow_run_id: str, raw: dict[str, Any]) -> None:
     prefect_settings(get_settings())
-    from prefect.exceptions import PrefectHTTPStatusError
-
-    from tasks.run_input import NotSuspended, resume_when_suspended
-
+    # the trail names who answered: the person the code proves, at this machine's account
+    act_as(as_, f"safeshare answer (os:{getpass.getuser()})")
     try:
-        resume_when_suspended(flow_run_id, raw)
-    except NotSuspended:
-        raise UserError(
-            "the case is not waiting for an answer right now (its run is "
-            "not suspended); check `safeshare case show`."
-        ) from None
-    except PrefectHTTPStatusError as exc:
-        raise UserError(f"the dashboard refused the answer ({exc.response.text[:300]}).") from None
-    except Exception as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"the case could not be resumed: {first}") from None
+        given = give_answer(case_id, step, raw, code)
+    except NotWaiting as exc:
+        raise UserError(str(exc).rstrip(".") + ".") from None
+    if not given.accepted:
+        problems = "; ".join(p.message for p in given.problems)
+        fail(
+            f"the answer was not accepted: {problems}. The refusal is recorded in case "
+            f"{case_id}, and the step is asked again: new one-time codes are sent."
+        )
+    out.print(f"Answer recorded on case {case_id} ({given.slot}).", markup=False)
+    if given.woken in (Woken.UNREACHABLE, Woken.SUSPENDING):
+        err.print(
+            f"note: the workflow could not be told yet ({given.woken.value}); the answer is "
+            "safe in the case database and the case moves on at the next overdue check.",
+            markup=False,
+        )
+    if wait:
+        _await_next(case_id, given.key)
 
 
-def _await_recorded(case_id: int, key: str, timeout: float = 120) -> None:
-    from sqlalchemy import select
-
-    from models.tables import CaseStep
-    from safeshare.db import session_scope
+def _await_next(case_id: int, key: str, timeout: float = 120) -> None:
+    """Wait until the case has moved past the wait just answered (--wait)."""
+    from safeshare.views import show_case
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with session_scope() as session:
-            row = session.scalar(
-                select(CaseStep).where(CaseStep.case_id == case_id, CaseStep.key == key)
-            )
-            if row is not None:
-                if row.accepted:
-                    out.print(f"Answer recorded on case {case_id} ({row.slot}).", markup=False)
-                    return
-                problems = "; ".join(p["message"] for p in row.problems or [])
-                fail(f"the answer was not accepted: {problems}")
+        case = show_case(case_id)
+        waiting = case["waiting"]
+        if case["status"] != "open" or (waiting is not None and waiting["key"] != key):
+            now_at = waiting["step"] if case["status"] == "open" else case["status"]
+            out.print(f"Case {case_id} is now: {now_at}.", markup=False)
+            return
         time.sleep(0.3)
     fail(
-        f"the answer was sent but case {case_id} has not recorded it within {timeout:.0f} s; "
+        f"the answer is recorded but case {case_id} has not moved on within {timeout:.0f} s; "
         "is `safeshare up` running?"
+    )
+
+
+@app.command("answer-fields")
+@friendly
+def answer_fields(
+    step: Annotated[
+        Step | None, typer.Argument(help="The step (every step people answer, when unset).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """What the answer to each step holds (`safeshare answer CASE_ID STEP --input JSON`): every
+    field, the values it takes, whether it must be given and what it means, and an example."""
+    from models.domain import HUMAN_STEPS
+    from models.forms import FORMS, example_input, step_fields
+
+    if step is not None and step not in FORMS:
+        raise UserError(
+            f"{step.value} is not answered by a person; the steps people answer are "
+            f"{', '.join(s.value for s in FORMS)}."
+        )
+    steps = [step] if step is not None else list(FORMS)
+    now = datetime.now(UTC)
+    if as_json:
+        emit_json(
+            {
+                s.value: {
+                    "answered_by_roles": sorted(r.value for r in HUMAN_STEPS[s]),
+                    "fields": [f.model_dump() for f in step_fields(s)],
+                    "example_input": example_input(s, now=now),
+                }
+                for s in steps
+            }
+        )
+        return
+    for s in steps:
+        roles = ", ".join(sorted(r.value for r in HUMAN_STEPS[s]))
+        table = Table("field", "must be given", "takes", "what it is", title=f"{s.value} ({roles})")
+        for f in step_fields(s):
+            takes = " | ".join(f.allowed) if f.allowed else f.kind
+            given = f"given by {f.given_by}" if f.given_by else ("yes" if f.required else "no")
+            table.add_row(f.name, given, takes, f.description)
+        out.print(table)
+        example = json.dumps(example_input(s, now=now))
+        out.print(f"Example: --input '{example}'", markup=False)
+    out.print(
+        "Some fields are needed because of another's value (a reason when consent was not "
+        "sought and the decision shares, when parents were told...): an answer without them "
+        "is refused, saying which.",
+        markup=False,
     )
 
 
@@ -1327,6 +1674,9 @@ def main(argv: list[str] | None = None) -> int:
     """The console script: the commands above, with the shell's own usage mistakes (a missing
     option, a value not allowed, an unknown command) also said in one sentence, and a fault
     nobody foresaw said in one sentence that names the log holding its details."""
+    from safeshare.private import owner_only
+
+    owner_only()  # what a command writes in the data directory is its owner's alone
     args = sys.argv[1:] if argv is None else argv
     try:
         result = app(args=args or ["--help"], prog_name="safeshare", standalone_mode=False)
@@ -1334,6 +1684,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        message = _all_missing(exc) or message
         err.print(f"error: {message}{hint}", markup=False)
         return int(getattr(exc, "exit_code", 2))
     except typer.Abort:
@@ -1348,6 +1699,25 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return result if isinstance(result, int) else 0
+
+
+def _all_missing(exc: Exception) -> str | None:
+    """A missing option named with every other one missing, in one sentence: the shell stops
+    at the first, so a person would otherwise find them one run at a time."""
+    ctx, param = getattr(exc, "ctx", None), getattr(exc, "param", None)
+    if type(exc).__name__ != "MissingParameter" or ctx is None or param is None:
+        return None
+    if param.param_type_name != "option":
+        return None
+    # options given are read before those that are not: every required one not read is missing
+    missing = [
+        max(p.opts, key=len)
+        for p in ctx.command.params
+        if p.required and p.param_type_name == "option" and p.name not in ctx.params
+    ]
+    if len(missing) < 2:
+        return None
+    return f"Missing options {', '.join(missing[:-1])} and {missing[-1]}."
 
 
 def _log_fault(args: list[str]) -> Path:

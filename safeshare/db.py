@@ -17,7 +17,8 @@ from safeshare.settings import get_settings
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    """One engine per database URL per process; SQLite gets WAL, foreign keys and a busy wait."""
+    """One engine per database URL per process; SQLite gets WAL, foreign keys, a busy wait, and
+    deleted content overwritten with zeros (records destroyed leave nothing in free pages)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -27,10 +28,29 @@ def engine_for(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def clear_write_ahead_log(attempts: int = 5) -> bool:
+    """After records are destroyed: fold SQLite's write-ahead log into the database file and
+    truncate it, so no page image of them stays in the -wal file. True once cleared (and on
+    PostgreSQL, where VACUUM is what reclaims deleted rows: see the README)."""
+    import time
+
+    engine = get_engine()
+    if engine.dialect.name != "sqlite":
+        return True
+    for attempt in range(attempts):
+        with engine.connect() as connection:
+            busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+        if not busy:
+            return True
+        time.sleep(0.2 * (attempt + 1))  # a reader still on an older snapshot
+    return False
 
 
 def get_engine() -> Engine:

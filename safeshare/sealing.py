@@ -8,6 +8,9 @@ values are sealed under the primary key; any key in the ring opens the values ma
 
 A missing key, a wrong key, a damaged value or a value that is not sealed is an error that says
 which; nothing ever falls back to plaintext.
+
+The same keys hold the audit trail's key (`"audit": {"key": base64, "from": first entry}`): the
+chain's HMAC key is kept here, with the data keys, never in the database.
 """
 
 from __future__ import annotations
@@ -46,12 +49,28 @@ class SealError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class AuditKey:
+    """The key of the audit trail's chain (HMAC-SHA256), and the first entry keyed with it:
+    entries before it (written before the chain was keyed) keep their plain SHA-256."""
+
+    key: bytes
+    keyed_from: int = 1
+
+
+@dataclass(frozen=True)
 class Keyring:
     primary: str
     keys: Mapping[str, bytes]
     source: str = field(default=ENV, compare=False)
+    audit: AuditKey | None = None
 
     def __post_init__(self) -> None:
+        if self.audit is not None and (
+            len(self.audit.key) != KEY_BYTES or self.audit.keyed_from < 1
+        ):
+            raise SealError(
+                f"the audit key in {self.source} is not 32 bytes keying from an entry number"
+            )
         if self.primary not in self.keys:
             raise SealError(
                 f"the data keys in {self.source} name {self.primary!r} as primary "
@@ -65,29 +84,55 @@ class Keyring:
 
     @classmethod
     def new(cls, source: str) -> Keyring:
+        """A new ring, for a new database: its audit trail is keyed from the first entry."""
         kid = new_kid()
-        return cls(primary=kid, keys={kid: AESGCM.generate_key(bit_length=256)}, source=source)
+        return cls(
+            primary=kid,
+            keys={kid: AESGCM.generate_key(bit_length=256)},
+            source=source,
+            audit=AuditKey(secrets.token_bytes(KEY_BYTES)),
+        )
 
     @classmethod
     def parse(cls, text: str, source: str) -> Keyring:
         try:
             raw = json.loads(text)
             keys = {str(k): base64.b64decode(v, validate=True) for k, v in raw["keys"].items()}
-            return cls(primary=str(raw["primary"]), keys=keys, source=source)
+            audit = None
+            if raw.get("audit") is not None:
+                audit = AuditKey(
+                    base64.b64decode(raw["audit"]["key"], validate=True),
+                    int(raw["audit"]["from"]),
+                )
+            return cls(primary=str(raw["primary"]), keys=keys, source=source, audit=audit)
         except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
             raise SealError(
                 f"the data keys in {source} are not valid: expected "
-                '{"primary": "<id>", "keys": {"<id>": "<base64 of 32 bytes>"}}'
+                '{"primary": "<id>", "keys": {"<id>": "<base64 of 32 bytes>"}, '
+                '"audit": {"key": "<base64 of 32 bytes>", "from": <entry number>}}'
             ) from None
 
     def to_json(self) -> str:
-        keys = {k: base64.b64encode(v).decode() for k, v in self.keys.items()}
-        return json.dumps({"primary": self.primary, "keys": keys}, indent=2) + "\n"
+        raw: dict[str, object] = {
+            "primary": self.primary,
+            "keys": {k: base64.b64encode(v).decode() for k, v in self.keys.items()},
+        }
+        if self.audit is not None:
+            raw["audit"] = {
+                "key": base64.b64encode(self.audit.key).decode(),
+                "from": self.audit.keyed_from,
+            }
+        return json.dumps(raw, indent=2) + "\n"
 
     def with_new_primary(self) -> Keyring:
         kid = new_kid()
         keys = {**self.keys, kid: AESGCM.generate_key(bit_length=256)}
-        return Keyring(primary=kid, keys=keys, source=self.source)
+        return Keyring(primary=kid, keys=keys, source=self.source, audit=self.audit)
+
+    def with_audit_key(self, keyed_from: int) -> Keyring:
+        """This ring with a new audit key, keying the chain from entry `keyed_from` on."""
+        audit = AuditKey(secrets.token_bytes(KEY_BYTES), keyed_from)
+        return Keyring(primary=self.primary, keys=self.keys, source=self.source, audit=audit)
 
     def without(self, kid: str) -> Keyring:
         if kid == self.primary:
@@ -98,6 +143,7 @@ class Keyring:
             primary=self.primary,
             keys={k: v for k, v in self.keys.items() if k != kid},
             source=self.source,
+            audit=self.audit,
         )
 
     def seal(self, plaintext: bytes, label: str) -> str:

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         ),
     )
     web_port: int = Field(default=8400, ge=1, le=65535, description="The web app's port.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses or networks (comma-separated) of the reverse proxies in front of "
+        "the web app, whose X-Forwarded-For the web app believes; none by default, so the "
+        "address that connected is the one throttled and recorded.",
+    )
     web_base_url: str | None = Field(
         default=None,
         description="Address people use to reach the web app (links are built on it); "
@@ -104,6 +110,20 @@ class Settings(BaseSettings):
     retention_cron: str = Field(
         default="0 6 * * 1",
         description="When the retention review runs (cron, served): Monday mornings.",
+    )
+    audit_anchor_cron: str = Field(
+        default="0 18 * * *",
+        description="When the audit trail's head is anchored (cron, served): written to the "
+        "anchor file and sent to the DSL, if the trail grew since the last anchor.",
+    )
+    audit_anchor_file: Path | None = Field(
+        default=None,
+        description="Where anchors of the audit trail are appended (keep it where whoever "
+        "can rewrite the case database cannot); <home>/audit-anchors.jsonl when unset.",
+    )
+    audit_anchor_tag: str = Field(
+        default="dsl",
+        description="The Apprise tag the audit trail's anchors are sent to.",
     )
     calendar_file: Path | None = Field(
         default=None,
@@ -161,6 +181,24 @@ class Settings(BaseSettings):
         rules_with(value)  # refuses unknown kinds and rules that are not deadlines
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        import ipaddress
+
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an address or network (SAFESHARE_TRUSTED_PROXIES)"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _items(self.trusted_proxies)
+
     @field_validator("escalation_ladder")
     @classmethod
     def _known_rungs(cls, value: list[str]) -> list[str]:
@@ -183,6 +221,10 @@ class Settings(BaseSettings):
         return (self.web_base_url or f"http://127.0.0.1:{self.web_port}").rstrip("/")
 
     @property
+    def audit_anchor_path(self) -> Path:
+        return (self.audit_anchor_file or self.home / "audit-anchors.jsonl").expanduser()
+
+    @property
     def secret_key_path(self) -> Path:
         return self.home / "secret.key"
 
@@ -193,6 +235,10 @@ class Settings(BaseSettings):
     @property
     def prefect_api_url(self) -> str:
         return f"http://127.0.0.1:{self.prefect_port}/api"
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def normalise_database_url(url: str) -> str:

@@ -17,7 +17,9 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from safeshare.audit import key_the_chain
 from safeshare.db import migrate
+from safeshare.private import private_home
 from safeshare.sealing import SealError, keys_path, load_keyring
 from safeshare.settings import SecretKeyError, Settings, secret_key
 
@@ -90,7 +92,12 @@ def stop(process: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
 
 def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
     """Start everything, wait for a signal or a child's death, stop everything."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    loose = private_home(settings.home)  # and owner-only files from here on, in every child
+    if loose:
+        say(
+            f"The data directory {settings.home} was readable by others: {len(loose)} "
+            "file(s) and directories in it are now owner-only (0600 files, 0700 directories)."
+        )
     (settings.prefect_home / "storage").mkdir(parents=True, exist_ok=True)
     logs = settings.home / "logs"
     logs.mkdir(exist_ok=True)
@@ -117,6 +124,13 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             f"Personal data is sealed with data key {ring.primary} in {keys_path(settings)}: "
             "back that file up, apart from the database."
         )
+    try:
+        keyed = key_the_chain()
+    except SealError as exc:
+        say(f"Warning: {exc}.")
+    else:
+        if keyed is not None:
+            say(f"The audit trail is keyed from entry {keyed} on; its key is in the key file.")
     env = prefect_env(settings)
     stopping = False
 
@@ -134,7 +148,7 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
             [
                 sys.executable,
                 "-m",
-                "prefect",
+                "deployments.prefect_server",  # Prefect's server, keeping no deleted answer
                 "server",
                 "start",
                 "--host",

@@ -32,7 +32,11 @@ def visible(text: str) -> str:
 
 def _safe(value: Any) -> Any:
     # a plain Text is never parsed for markup: "[link=...]" in a concern stays text
-    return Text(visible(value)) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return Text(visible(value))
+    if isinstance(value, Text):  # made of stored text too (a name), its style kept
+        return Text(visible(value.plain), style=value.style)
+    return value
 
 
 class Console(_Console):

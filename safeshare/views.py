@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from models import rules
-from models.domain import CaseKind, Step
+from models.domain import CaseKind, Step, is_record_id
 from models.forms import FORMS
 from models.messages import case_reference
 from models.tables import Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
@@ -110,7 +110,7 @@ def computed(row: CaseStep) -> dict[str, Any]:
 def show_case(case_id: int) -> dict[str, Any]:
     """Everything recorded on a case, in order: the concern, each step, disclosure, receipt."""
     with session_scope() as session:
-        case = session.get(Case, case_id)
+        case = session.get(Case, case_id) if is_record_id(case_id) else None
         if case is None:
             raise CaseNotFound(f"No case has the id {case_id}.")
         concern = session.get(Concern, case.concern_id)
@@ -323,6 +323,7 @@ def _disclosure_fields(disclosure: Disclosure) -> dict[str, Any]:
         "special_category_condition": disclosure.special_category_condition,
         "consent": disclosure.consent,
         "decided_by": disclosure.decided_by,
+        "recorded_by": disclosure.recorded_by,
         "cosigned_by": disclosure.cosigned_by,
         "disclosed_at": _iso(disclosure.disclosed_at),
     }

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models.domain import CaseKind
+from models.domain import CaseKind, is_record_id
 from models.tables import Case, Child, Concern
 from safeshare.db import session_scope
 from safeshare.settings import get_settings
@@ -57,6 +57,8 @@ def cases_of_child(child_ref: str) -> list[int]:
 
 
 def child_of_case(case_id: int) -> str:
+    if not is_record_id(case_id):
+        raise FileError(f"No case has the id {case_id}.")
     with session_scope() as session:
         ref = session.scalar(
             select(Child.child_ref)
@@ -174,6 +176,9 @@ def write_file(path: Path, document: bytes) -> None:
     """Write a document readable by its owner only."""
     import os
 
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(document)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(document)
+    except OSError as exc:
+        raise FileError(f"Cannot write the file at {path} ({exc.strerror}).") from None

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from models import rules
 from models.domain import (
+    AGENCY_CODE_RULE,
+    CHILD_REF_RULE,
     AccessRequestFacts,
+    AgencyCode,
     AgencyKind,
     CaseKind,
+    ChildFacts,
     ConcernFacts,
     PlanEventFacts,
     Role,
 )
 from models.plan_events import RowProblem, event_key, event_problems
-from models.tables import Agency, Case, Child, Concern, Staff
+from models.tables import Agency, Case, Child, Concern, Staff, utcnow
 from safeshare.db import session_scope
 
 
@@ -29,6 +35,8 @@ class DirectoryError(ValueError):
 
 def add_staff(staff_id: str, *, name: str, role: Role, notify_url: str | None) -> None:
     """Add a member of staff; an id is never reused."""
+    if not name.strip():
+        raise DirectoryError("Give their name (--name).")
     with session_scope() as session:
         if session.get(Staff, staff_id) is not None:
             raise DirectoryError(f"Staff id '{staff_id}' already exists.")
@@ -53,18 +61,31 @@ def add_child(
     cp_plan: bool,
     social_worker_notify: str | None = None,
 ) -> None:
-    """Add a child under a pseudonymous reference."""
+    """Add a child under a pseudonymous reference (checked: a reference, never a path or a
+    name's worth of text; a date of birth that has come)."""
+    try:
+        facts = ChildFacts(child_ref=child_ref, date_of_birth=date_of_birth, cp_plan=cp_plan)
+    except ValidationError:
+        raise DirectoryError(CHILD_REF_RULE[0].upper() + CHILD_REF_RULE[1:] + ".") from None
+    problems = rules.child_problems(facts, today=utcnow().date())
+    if problems:
+        raise DirectoryError(_sentence(p.message for p in problems))
     with session_scope() as session:
-        if session.scalar(select(Child).where(Child.child_ref == child_ref)) is not None:
-            raise DirectoryError(f"Child reference '{child_ref}' already exists.")
+        if session.scalar(select(Child).where(Child.child_ref == facts.child_ref)) is not None:
+            raise DirectoryError(f"Child reference '{facts.child_ref}' already exists.")
         session.add(
             Child(
-                child_ref=child_ref,
-                date_of_birth=date_of_birth,
-                cp_plan=cp_plan,
+                child_ref=facts.child_ref,
+                date_of_birth=facts.date_of_birth,
+                cp_plan=facts.cp_plan,
                 social_worker_notify=social_worker_notify,
             )
         )
+
+
+def _sentence(parts: Iterable[str]) -> str:
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:].rstrip(".") + "."
 
 
 _UNCHANGED: object = object()
@@ -86,12 +107,120 @@ def update_child(
             child.social_worker_notify = social_worker_notify
 
 
+def _agency_code(code: str) -> str:
+    try:
+        return str(TypeAdapter(AgencyCode).validate_python(code))
+    except ValidationError:
+        raise DirectoryError(AGENCY_CODE_RULE[0].upper() + AGENCY_CODE_RULE[1:] + ".") from None
+
+
 def add_agency(code: str, *, name: str, kind: AgencyKind, notify_url: str | None) -> None:
     """Add an agency that cases can share with (its Apprise tag is agency:<code>)."""
+    code = _agency_code(code)
+    if not name.strip():
+        raise DirectoryError("Give the agency's name.")
     with session_scope() as session:
         if session.get(Agency, code) is not None:
             raise DirectoryError(f"Agency '{code}' already exists.")
-        session.add(Agency(code=code, name=name, kind=kind.value, notify_url=notify_url))
+        session.add(Agency(code=code, name=name.strip(), kind=kind.value, notify_url=notify_url))
+
+
+def update_agency(
+    code: str,
+    *,
+    name: str | None = None,
+    kind: AgencyKind | None = None,
+    notify_url: object = _UNCHANGED,
+) -> None:
+    """Change an agency's name, kind or address (None: forget it); what is not given stays.
+    The seeded agencies (csc, mash, police, lado) come without an address: this gives one."""
+    with session_scope() as session:
+        agency = session.get(Agency, code)
+        if agency is None:
+            raise DirectoryError(
+                f"No agency has the code '{code}': see `safeshare agency list`, or add it with "
+                "`safeshare agency add`."
+            )
+        if name is not None:
+            if not name.strip():
+                raise DirectoryError("Give the agency's name.")
+            agency.name = name.strip()
+        if kind is not None:
+            agency.kind = kind.value
+        if notify_url is not _UNCHANGED:
+            assert notify_url is None or isinstance(notify_url, str)
+            agency.notify_url = notify_url
+
+
+@dataclass(frozen=True)
+class StaffEntry:
+    """A member of staff as the directory lists them: no address, no secret."""
+
+    staff_id: str
+    role: str
+    name: str
+    active: bool
+    has_address: bool
+    has_password: bool
+    has_second_factor: bool
+
+
+@dataclass(frozen=True)
+class ChildEntry:
+    """A child as the directory lists them: the reference only, never the date of birth."""
+
+    child_ref: str
+    cp_plan: bool
+    has_social_worker: bool
+
+
+@dataclass(frozen=True)
+class AgencyEntry:
+    """An agency as the directory lists it: its address (which may carry a password) is not
+    shown, only whether it has one."""
+
+    code: str
+    name: str
+    kind: str
+    has_address: bool
+
+
+def list_staff() -> list[StaffEntry]:
+    """Everyone in the staff directory, by id."""
+    with session_scope() as session:
+        return [
+            StaffEntry(
+                staff_id=m.staff_id,
+                role=m.role,
+                name=m.name,
+                active=m.active,
+                has_address=bool(m.notify_url),
+                has_password=m.password_hash is not None,
+                has_second_factor=m.totp_secret is not None,
+            )
+            for m in session.scalars(select(Staff).order_by(Staff.staff_id))
+        ]
+
+
+def list_children() -> list[ChildEntry]:
+    """Every child's reference, with whether they are on a plan and have a social worker on
+    record (their date of birth stays sealed)."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(
+                Child.child_ref, Child.cp_plan, Child.social_worker_notify.is_not(None)
+            ).order_by(Child.child_ref)
+        ).all()
+        return [ChildEntry(ref, bool(plan), bool(worker)) for ref, plan, worker in rows]
+
+
+def list_agencies() -> list[AgencyEntry]:
+    """Every agency, by code."""
+    with session_scope() as session:
+        return [
+            AgencyEntry(a.code, a.name, a.kind, bool(a.notify_url))
+            for a in session.scalars(select(Agency).order_by(Agency.code))
+        ]
 
 
 def record_concern(facts: ConcernFacts, *, submission_key: str | None = None) -> int:
@@ -121,6 +250,9 @@ def _case_of_submission(submission_key: str) -> int | None:
 
 
 def _record_concern(facts: ConcernFacts, submission_key: str | None) -> int:
+    problems = rules.concern_problems(facts, now=utcnow())
+    if problems:
+        raise DirectoryError(_sentence(p.message for p in problems))
     with session_scope() as session:
         child = session.scalar(select(Child).where(Child.child_ref == facts.child_ref))
         if child is None:
@@ -128,6 +260,19 @@ def _record_concern(facts: ConcernFacts, submission_key: str | None) -> int:
         raiser = session.get(Staff, facts.raised_by)
         if raiser is None or not raiser.active:
             raise DirectoryError(f"No active member of staff has the id '{facts.raised_by}'.")
+        # the subject of an allegation is kept from the case by their id: an id nobody has
+        # would keep it from nobody, and the real subject could read it
+        if (
+            facts.allegation_against is not None
+            and session.scalar(
+                select(Staff.staff_id).where(Staff.staff_id == facts.allegation_against)
+            )
+            is None
+        ):
+            raise DirectoryError(
+                f"No member of staff has the id '{facts.allegation_against}' (the allegation's "
+                "subject): give their staff id as the directory has it."
+            )
         concern = Concern(
             child_id=child.id,
             raised_by=facts.raised_by,
@@ -200,34 +345,56 @@ def record_plan_events(
         return _record_plan_events(events, now)
 
 
+def plan_event_problems(
+    events: Sequence[tuple[int, PlanEventFacts]], *, now: datetime
+) -> list[RowProblem]:
+    """Every reason any of these events cannot be recorded (an unknown pupil, a pupil not on a
+    plan, an inactive recorder, a future time), each with its line; nothing is written."""
+    with session_scope() as session:
+        return _event_problems(session, events, now, _children(session, events))
+
+
+def _children(session: Session, events: Sequence[tuple[int, PlanEventFacts]]) -> dict[str, Child]:
+    refs = sorted({facts.child_ref for _, facts in events})
+    return {
+        child.child_ref: child
+        for ref_chunk in _chunks(refs)
+        for child in session.scalars(select(Child).where(Child.child_ref.in_(ref_chunk)))
+    }
+
+
+def _event_problems(
+    session: Session,
+    events: Sequence[tuple[int, PlanEventFacts]],
+    now: datetime,
+    children: dict[str, Child],
+) -> list[RowProblem]:
+    recorders = {
+        member.staff_id: member
+        for member in session.scalars(
+            select(Staff).where(Staff.staff_id.in_({f.recorded_by for _, f in events}))
+        )
+    }
+    return [
+        RowProblem(line, message)
+        for line, facts in events
+        for message in event_problems(
+            facts,
+            on_plan=children[facts.child_ref].cp_plan if facts.child_ref in children else None,
+            recorder_active=(
+                facts.recorded_by in recorders and recorders[facts.recorded_by].active
+            ),
+            now=now,
+        )
+    ]
+
+
 def _record_plan_events(
     events: Sequence[tuple[int, PlanEventFacts]], now: datetime
 ) -> list[RecordedEvent]:
     with session_scope() as session:
-        refs = sorted({facts.child_ref for _, facts in events})
-        children = {
-            child.child_ref: child
-            for ref_chunk in _chunks(refs)
-            for child in session.scalars(select(Child).where(Child.child_ref.in_(ref_chunk)))
-        }
-        recorders = {
-            member.staff_id: member
-            for member in session.scalars(
-                select(Staff).where(Staff.staff_id.in_({f.recorded_by for _, f in events}))
-            )
-        }
-        problems = [
-            RowProblem(line, message)
-            for line, facts in events
-            for message in event_problems(
-                facts,
-                on_plan=children[facts.child_ref].cp_plan if facts.child_ref in children else None,
-                recorder_active=(
-                    facts.recorded_by in recorders and recorders[facts.recorded_by].active
-                ),
-                now=now,
-            )
-        ]
+        children = _children(session, events)
+        problems = _event_problems(session, events, now, children)
         if problems:
             raise EventsRefused(problems)
         keys = [event_key(facts) for _, facts in events]
@@ -279,16 +446,15 @@ def open_case(
     """Write what opened a case (a request, a notice, a leaver) and the case itself, after the
     checks every such record needs: a known child, an active recorder and, when `now` is
     given, a time that is not in the future."""
-    from models.plan_events import FUTURE_SLACK
-
     child = session.scalar(select(Child).where(Child.child_ref == child_ref))
     if child is None:
         raise DirectoryError(f"No child has the reference '{child_ref}'.")
     recorder = session.get(Staff, recorded_by)
     if recorder is None or not recorder.active:
         raise DirectoryError(f"No active member of staff has the id '{recorded_by}'.")
-    if now is not None and occurred_at > now + FUTURE_SLACK:
-        raise DirectoryError(f"The time {occurred_at.isoformat()} is in the future.")
+    future = rules.time_in_future(occurred_at, now) if now is not None else None
+    if future is not None:
+        raise DirectoryError(_sentence([future.message]))
     concern = Concern(
         child_id=child.id,
         raised_by=recorded_by,

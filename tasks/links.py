@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from models.domain import Step
+from models.domain import Slot, Step
 from models.links import LinkFacts, LinkOutcome, WaitFacts, judge_link, throttled
 from models.tables import (
     AnswerLink,
@@ -66,14 +66,14 @@ def _facts(session: Session, link: AnswerLink) -> tuple[LinkFacts, WaitFacts]:
     facts = LinkFacts(
         case_id=link.case_id,
         step=Step(link.step),
-        key=link.key,
+        slot=link.slot,
         staff_id=link.staff_id,
         flow_run_id=link.flow_run_id,
         expires_at=link.expires_at,
         used_at=link.used_at,
     )
     wait = WaitFacts(
-        waiting_key=case.waiting_key,
+        waiting_slot=case.waiting_slot if case.waiting_key is not None else None,
         flow_run_id=case.flow_run_id,
         answered_by=answered,
         first_signer=first_signer(session, link.case_id),
@@ -131,11 +131,26 @@ def record_attempt(
         )
 
 
-def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> LinkOutcome:
-    """Use the link once and write the answer as the step's accepted row, in one transaction.
+@dataclass(frozen=True)
+class Claim:
+    """What using a link came to: its outcome, and when it answered, the wait's key and the run
+    to hand the answer over to."""
 
-    Of any number of simultaneous claims, exactly one wins; the others are told why not.
+    outcome: LinkOutcome
+    key: str | None = None
+    flow_run_id: str | None = None
+
+
+def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> Claim:
+    """Use the link once and write the answer as its slot's accepted row, in one transaction.
+
+    The row goes under the key the case waits on, or, when a refused answer took that key a
+    moment ago and the step is being asked again, under the key it is asked again with. Of any
+    number of simultaneous claims, exactly one wins; the others are told why not.
     """
+    from tasks.answers import next_key, settle
+    from tasks.records import _insert_step
+
     with session_scope() as session:
         link = session.get(AnswerLink, link_id)
         assert link is not None
@@ -143,7 +158,7 @@ def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> LinkOutcome
         person = staff_directory(session).get(link.staff_id)
         outcome = judge_link(facts, wait, person, now=now)
         if outcome is not LinkOutcome.VALID:
-            return outcome
+            return Claim(outcome)
         claimed = session.execute(
             update(AnswerLink)
             .where(AnswerLink.id == link_id, AnswerLink.used_at.is_(None))
@@ -151,29 +166,28 @@ def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> LinkOutcome
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return LinkOutcome.USED
-        from tasks.records import _insert_step
-
-        row = _insert_step(
-            session,
-            CaseStep(
-                case_id=link.case_id,
-                step=link.step,
-                slot=link.slot,
-                key=link.key,
-                accepted=True,
-                actor=link.staff_id,
-                channel="link",
-                data=answer.model_dump(mode="json"),
-            ),
+            return Claim(LinkOutcome.USED)
+        slot = Slot(
+            case_id=link.case_id,
+            step=Step(link.step),
+            slot=link.slot,
+            key=next_key(session, link.case_id, link.slot),
         )
-        if row.actor != link.staff_id or row.channel != "link" or not row.accepted:
-            session.rollback()
-            return LinkOutcome.ANSWERED
-        case = session.get(Case, link.case_id)
-        assert case is not None
-        case.stop_waiting()
-        return LinkOutcome.VALID
+        mine = CaseStep(
+            case_id=slot.case_id,
+            step=slot.step.value,
+            slot=slot.slot,
+            key=slot.key,
+            accepted=True,
+            actor=link.staff_id,
+            channel="link",
+            data=answer.model_dump(mode="json"),
+        )
+        if _insert_step(session, mine) is not mine:
+            session.rollback()  # another answer took the key this moment: the link is unused
+            return Claim(LinkOutcome.ANSWERED)
+        settle(session, slot, mine)
+        return Claim(LinkOutcome.VALID, slot.key, link.flow_run_id)
 
 
 def staff_name(session: Session, staff_id: str) -> str:

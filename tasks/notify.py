@@ -3,7 +3,8 @@
 Recipients come from the Apprise config file (tags such as dsl, slt, agency:csc) and from the
 staff, agency and children's directories (each address tagged with its role, its agency, or
 social-worker:<child reference> for a pupil's social worker). Messages carry
-references, step names and links only.
+references, step names and links only. Nothing about a case reaches the member of staff its
+allegation is about, by any tag.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from prefect.exceptions import MissingContextError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from models.tables import Agency, Child, Notification, Staff, utcnow
+from models.tables import Agency, Case, Child, Concern, Notification, Staff, utcnow
 from safeshare.db import session_scope
 from safeshare.settings import get_settings
 
@@ -31,8 +32,12 @@ def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return logging.getLogger("safeshare.notify")
 
 
-def recipients() -> apprise.Apprise:
-    """Every configured address, tagged: the config file's entries and the directories'."""
+def recipients(excluding: str | None = None) -> apprise.Apprise:
+    """Every configured address, tagged: the config file's entries and the directories'.
+
+    `excluding`: the member of staff a case's allegation is about. Their own address carries
+    their role's tag, so a message to the role would reach them: it is left out, and so is any
+    entry of the config file at the same address, whatever its tag."""
     settings = get_settings()
     apobj = apprise.Apprise()
     if settings.apprise_config is not None:
@@ -41,7 +46,13 @@ def recipients() -> apprise.Apprise:
             raise RuntimeError(f"cannot read the Apprise config {settings.apprise_config}")
         apobj.add(config)
     with session_scope() as session:
+        withheld = None
+        if excluding is not None:
+            subject = session.get(Staff, excluding)
+            withheld = subject.notify_url if subject is not None else None
         for member in session.scalars(select(Staff).where(Staff.active.is_(True))):
+            if member.staff_id == excluding:
+                continue
             if member.notify_url:
                 tags = [member.role, f"staff:{member.staff_id}"]
                 if member.role == "deputy-dsl":
@@ -53,7 +64,33 @@ def recipients() -> apprise.Apprise:
         for child in session.scalars(select(Child).where(Child.social_worker_notify.is_not(None))):
             assert child.social_worker_notify is not None
             apobj.add(child.social_worker_notify, tag=[f"social-worker:{child.child_ref}"])
-    return apobj
+    return _without(apobj, withheld) if withheld else apobj
+
+
+def _without(apobj: apprise.Apprise, url: str) -> apprise.Apprise:
+    """The same recipients but any at `url` (compared as Apprise reads them)."""
+    server = apprise.Apprise.instantiate(url)
+    if server is None:
+        return apobj
+    withheld = server.url(privacy=False)  # type: ignore[no-untyped-call]
+    kept = apprise.Apprise()
+    for entry in apobj:
+        if entry.url(privacy=False) != withheld:  # type: ignore[no-untyped-call]
+            kept.add(entry)
+    return kept
+
+
+def subject_of(case_id: int | None) -> str | None:
+    """The member of staff a case's allegation is about: nothing about the case reaches them."""
+    if case_id is None:
+        return None
+    with session_scope() as session:
+        subject = session.scalar(
+            select(Concern.allegation_against)
+            .join(Case, Case.concern_id == Concern.id)
+            .where(Case.id == case_id)
+        )
+        return str(subject) if subject else None
 
 
 def _claim(key: str, case_id: int | None, tag: str, kind: str) -> bool:
@@ -134,8 +171,9 @@ def deliver(
         return False
     settings = get_settings()
     attempts = settings.notify_retries + 1
+    subject = subject_of(case_id)
     for attempt in range(1, attempts + 1):
-        apobj = recipients()
+        apobj = recipients(excluding=subject)
         error: str | None
         if len(apobj) == 0 or not any(True for _ in apobj.find(tag)):
             # Nobody to deliver to is a gap in the configuration, not a passing fault:

@@ -209,15 +209,16 @@ def check_receipt_link(
 @dataclass(frozen=True)
 class ReceiptClaim:
     outcome: LinkOutcome
-    resume_run: str | None = None  # the run to resume, when the case waits for this receipt now
-    run_input: dict[str, object] | None = None
+    key: str | None = None  # the wait it answered, when the case waits for this receipt now
+    flow_run_id: str | None = None  # the run to hand that answer over to
 
 
 def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> ReceiptClaim:
     """Use the link once: record the recipient's confirmation and its receipt in one
-    transaction. The first confirmation is the receipt step's answer (say which run to resume,
-    if the case waits for it); one that comes after another recipient's, or after the DSL's
-    record of the agency's, is recorded beside it, in a step of its own."""
+    transaction. The first confirmation is the receipt step's answer (say which wait and run to
+    hand it over to, if the case waits for it); one that comes after another recipient's, or
+    after the DSL's record of the agency's, is recorded beside it, in a step of its own."""
+    from tasks.answers import next_key
     from tasks.records import _insert_step, _write_receipt
 
     with session_scope() as session:
@@ -260,18 +261,21 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
 
         waiting_now = case.waiting_slot == link.slot and case.waiting_key is not None
         if _wait_answer(session, link) is None:
-            # under the wait's own key when the case waits for it, so the resumed run finds
-            # it; otherwise ahead of the wait, which will then find the slot answered
-            key = case.waiting_key if waiting_now else f"{link.slot}-{recipient}"
+            # under the wait's own key when the case waits for it (or the key it is asked
+            # again with, when a refused answer took that one a moment ago), so the woken run
+            # finds it; otherwise ahead of the wait, which will then find the slot answered
+            key = (
+                next_key(session, link.case_id, link.slot)
+                if waiting_now
+                else f"{link.slot}-{recipient}"
+            )
             first = step_row(link.slot, str(key))
             if _insert_step(session, first) is first:
                 _write_receipt(session, link.case_id, answer, recipient=recipient)
                 if not waiting_now:
                     return ReceiptClaim(LinkOutcome.VALID)
                 case.stop_waiting()
-                return ReceiptClaim(
-                    LinkOutcome.VALID, link.flow_run_id, answer.model_dump(mode="json")
-                )
+                return ReceiptClaim(LinkOutcome.VALID, str(key), case.flow_run_id)
             if _wait_answer(session, link) is None:
                 # the key went this moment to an answer the DSL gave and the case refused (it
                 # now waits under a new key): nothing is kept, and the link works again

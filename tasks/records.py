@@ -19,8 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import rules
-from models.codes import CodeOutcome, code_problem
-from models.deadlines import WRITTEN_CONFIRMATION, Whose, due_at, wait_due
+from models.deadlines import Whose, due_at, wait_due
 from models.domain import (
     SPECIAL_CATEGORY_CONDITION,
     AccessDecision,
@@ -43,10 +42,10 @@ from models.domain import (
     Slot,
     StaffMember,
     Step,
-    StepSummary,
+    is_record_id,
 )
 from models.forms import FORMS, InvalidAnswer, parse_answer
-from models.plan_events import PLAN_EVENT_AGENCY, PURPOSE, disclosure_text
+from models.plan_events import PLAN_EVENT_AGENCY, PLAN_EVENT_DECIDER, PURPOSE, disclosure_text
 from models.tables import (
     AGENCY_RECIPIENT,
     Agency,
@@ -61,7 +60,6 @@ from models.tables import (
 )
 from safeshare.db import session_scope
 from safeshare.settings import deadline_rules, get_settings, setting_calendar
-from tasks.run_input import forget_answer
 
 
 class CaseNotFound(LookupError):
@@ -210,7 +208,7 @@ def validate_answer(session: Session, case_id: int, step: Step, raw: dict[str, A
 
 
 def _case(session: Session, case_id: int) -> Case:
-    case = session.get(Case, case_id)
+    case = session.get(Case, case_id) if is_record_id(case_id) else None
     if case is None:
         raise CaseNotFound(f"No case has the id {case_id}.")
     return case
@@ -371,6 +369,7 @@ def policy_disclosure(
     purpose: str,
     decided_by: str,
     detail: dict[str, Any],
+    recorded_by: str | None = None,
 ) -> None:
     """Record, once, a disclosure the policy itself requires (a plan event, a leaver's file):
     public task, the safeguarding condition, consent not sought, no co-signer; and the step
@@ -388,6 +387,7 @@ def policy_disclosure(
             consent=Consent.NOT_SOUGHT.value,
             decided_by=decided_by,
             cosigned_by=None,
+            recorded_by=recorded_by,
         )
     )
     _system_step(session, case_id, Step.NOTIFY_AGENCY, {"agency": agency, **detail})
@@ -406,7 +406,8 @@ def write_plan_disclosure(case_id: int) -> str:
             agency=PLAN_EVENT_AGENCY,
             information=disclosure_text(facts),
             purpose=PURPOSE,
-            decided_by=facts.recorded_by,
+            decided_by=PLAN_EVENT_DECIDER,  # the policy: at once, no one's choice
+            recorded_by=facts.recorded_by,
             detail={"event": facts.kind.value},
         )
         return facts.kind.value
@@ -473,99 +474,6 @@ def open_step(
             who=tuple(who),
             first_signer=signer,
         )
-
-
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def record_rejection(slot: Slot, problems: list[Problem]) -> None:
-    """Keep an unusable answer's problems (codes and messages, not its text) and forget it."""
-    with session_scope() as session:
-        _insert_step(
-            session,
-            CaseStep(
-                case_id=slot.case_id,
-                step=slot.step.value,
-                slot=slot.slot,
-                key=slot.key,
-                accepted=False,
-                actor=None,
-                channel="form",
-                problems=[p.model_dump() for p in problems],
-            ),
-        )
-    forget_answer(slot.key)
-
-
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
-    """Check an answer in full, and the one-time code of the person it names, and write it with
-    its receipt row; None when it was refused. An answer already recorded under this wait (by a
-    link, or by an earlier try of this task) is taken as it stands."""
-    raw = dict(raw)
-    typed_code = raw.pop("one_time_code", None)
-    with session_scope() as session:
-        row = session.scalar(
-            select(CaseStep).where(CaseStep.case_id == slot.case_id, CaseStep.key == slot.key)
-        ) or session.scalar(  # answered ahead of the wait (an agency's receipt link)
-            select(CaseStep).where(
-                CaseStep.case_id == slot.case_id,
-                CaseStep.slot == slot.slot,
-                CaseStep.accepted.is_(True),
-            )
-        )
-        if row is None:
-            row = _insert_step(session, _checked_row(session, slot, raw, typed_code))
-        # a link's confirmation wrote its own receipt, with its recipient, in its transaction
-        link_answer = row.channel == ReceiptChannel.AGENCY_LINK.value
-        if row.accepted and slot.step is Step.CONFIRM_RECEIPT and not link_answer:
-            _write_receipt(session, slot.case_id, ReceiptConfirmation.model_validate(row.data))
-        summary = None
-        if row.accepted:
-            case = _case(session, slot.case_id)
-            case.stop_waiting()
-            answer = FORMS[slot.step].domain.model_validate(row.data)
-            if isinstance(answer, CriteriaAnswers) and answer.phoned_at is not None:
-                written = due_for(WRITTEN_CONFIRMATION, answer.phoned_at)
-                case.written_due = min(case.written_due or written, written)
-            summary = rules.summarise(slot.step, slot.slot, answer)
-    forget_answer(slot.key)
-    return summary
-
-
-def _checked_row(session: Session, slot: Slot, raw: dict[str, Any], typed_code: Any) -> CaseStep:
-    """The row an answer earns: accepted only when the form, the policy, the people and the
-    code all agree. The code is spent in this transaction, with the row."""
-    from tasks.credentials import spend_code
-
-    def refused(problems: list[Problem], actor: Any) -> CaseStep:
-        return CaseStep(
-            case_id=slot.case_id,
-            step=slot.step.value,
-            slot=slot.slot,
-            key=slot.key,
-            accepted=False,
-            actor=actor if isinstance(actor, str) else None,
-            channel="form",
-            problems=[p.model_dump() for p in problems],
-        )
-
-    try:
-        answer = validate_answer(session, slot.case_id, slot.step, raw)
-    except InvalidAnswer as exc:
-        return refused(exc.problems, raw.get("answered_by"))
-    typed = typed_code if isinstance(typed_code, str) else None
-    outcome = spend_code(session, slot, answer.answered_by, typed, now=utcnow())
-    if outcome is not CodeOutcome.VALID:
-        return refused([code_problem(outcome)], answer.answered_by)
-    return CaseStep(
-        case_id=slot.case_id,
-        step=slot.step.value,
-        slot=slot.slot,
-        key=slot.key,
-        accepted=True,
-        actor=answer.answered_by,
-        channel="form",
-        data=answer.model_dump(mode="json"),
-    )
 
 
 def _write_receipt(

@@ -31,7 +31,7 @@ from models.tables import (
     RetentionDecision,
 )
 from safeshare.audit import append
-from safeshare.db import session_scope
+from safeshare.db import clear_write_ahead_log, session_scope
 from tasks.directory import DirectoryError
 from tasks.notify import deliver
 
@@ -151,6 +151,8 @@ def decide(
             )
     if refused is not None:
         raise RetentionRefused(refused)
+    if decision is Decision.DESTROY:
+        clear_write_ahead_log()  # destroyed means gone from the files too, not only the tables
     return {"child_ref": child_ref, "decision": decision.value, "kept_until": kept_until}
 
 

@@ -1,5 +1,7 @@
-"""Answers in Prefect: resuming a waiting run with one, removing it once the case database holds
-it (Prefect keeps no free text), and resuming runs whose answer the case database already has."""
+"""Runs in Prefect and the answers the case database holds: waking a waiting run once its answer
+is recorded (the run reads the answer from the case database: nothing typed passes through
+Prefect), removing a dashboard answer from Prefect once the case database has it, and waking
+runs whose answer was recorded while Prefect could not be told."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import logging
 import re
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +23,7 @@ logger = logging.getLogger("safeshare.recovery")
 
 
 def response_key(pause_key: str) -> str:
-    """Where Prefect stores the answer to a suspended run's form."""
+    """Where Prefect stores the answer to a suspended run's form (the dashboard's door)."""
     return f"suspended-{pause_key}-response"
 
 
@@ -38,84 +42,112 @@ def forget_answer(pause_key: str, flow_run_id: str | None = None) -> None:
                 raise
 
 
-#: The dashboard's form requires a one-time code (Prefect's server refuses a resume without
-#: one). An answer a link recorded, proved by the link, is handed over with this stand-in: the
-#: flow finds that answer in the case database under its wait and checks no code for it.
-PROVED_ELSEWHERE: dict[str, Any] = {"one_time_code": "recorded"}
+class Woken(StrEnum):
+    """What became of a run told that its wait is answered in the case database."""
+
+    WOKEN = "woken"  # it was suspended on that wait, and now runs on
+    MOVED_ON = "moved-on"  # it had been woken already, or waits further on: nothing to do
+    SUSPENDING = "suspending"  # still on its way to that wait after the time allowed
+    ENDED = "ended"  # it is not running (failed, crashed, cancelled, completed)
+    UNREACHABLE = "unreachable"  # Prefect could not be asked
 
 
-def form_input(answer: dict[str, Any]) -> dict[str, Any]:
-    """An answer as the dashboard's form takes it: a field not given is left out (the form has
-    no null to offer), and an answer without a code carries the stand-in."""
-    return PROVED_ELSEWHERE | {name: value for name, value in answer.items() if value is not None}
+def wake_run(flow_run_id: str, case_id: int, *, settle_seconds: float = 30) -> tuple[Woken, str]:
+    """Move a suspended run on, without any run input, when the case database holds what its
+    wait waits for (an answer or a refusal, which the run reads there); with the wait's key.
 
+    The case says a wait has begun a moment before its run has finished suspending, so a run
+    still Running is watched for a while. A run is never woken on a wait that has nothing
+    recorded (it would find no answer anywhere): one suspended further on has moved on.
+    Prefect's client retries a busy server (429, 502, 503) with backoff; what remains is
+    UNREACHABLE, and the next overdue check wakes the run: the answer is safe in the case
+    database whatever Prefect says."""
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
+    from prefect.states import Scheduled
 
-class NotSuspended(RuntimeError):
-    """The run did not become resumable within the time allowed."""
-
-
-def _still_suspending(exc: Exception) -> bool:
-    """Prefect marks a run suspended a moment before it stores the form's schema."""
-    from prefect.exceptions import NotPausedError
-
-    return isinstance(exc, NotPausedError) or (
-        isinstance(exc, RuntimeError) and "Run input schema not found" in str(exc)
-    )
-
-
-def resume_when_suspended(
-    flow_run_id: str, run_input: dict[str, Any], settle_seconds: float = 30
-) -> None:
-    """Resume a waiting run with an answer. The case database says a step waits a moment before
-    the run has finished suspending, so a run still suspending is tried again for a while."""
-    from prefect.flow_runs import resume_flow_run
-
-    run_input = form_input(run_input)
     deadline = time.monotonic() + settle_seconds
-    while True:
-        try:
-            resume_flow_run(UUID(flow_run_id), run_input=run_input)
-            return
-        except Exception as exc:
-            if not _still_suspending(exc):
-                raise
-            if time.monotonic() > deadline:
-                raise NotSuspended(f"flow run {flow_run_id} is not suspended") from None
-            time.sleep(0.25)
+    try:
+        with get_client(sync_client=True) as client:
+            while True:
+                state = client.read_flow_run(UUID(flow_run_id)).state
+                if state is None or state.is_final():
+                    return Woken.ENDED, ""
+                if state.type is StateType.PAUSED:
+                    key = state.state_details.pause_key or ""
+                    if not recorded_under(case_id, key):
+                        return Woken.MOVED_ON, key
+                    # what Prefect's own resume does for a suspended run, without the input
+                    result: OrchestrationResult[Any] = client.set_flow_run_state(
+                        UUID(flow_run_id),
+                        Scheduled(name="Resuming", scheduled_time=datetime.now(UTC)),
+                    )
+                    if result.status is SetStateStatus.ACCEPT:
+                        return Woken.WOKEN, key
+                elif state.type in (StateType.SCHEDULED, StateType.PENDING):
+                    return Woken.MOVED_ON, ""  # woken already: it will find the answer
+                if time.monotonic() > deadline:
+                    return Woken.SUSPENDING, ""
+                time.sleep(0.2)
+    except ObjectNotFound:
+        return Woken.ENDED, ""
+    except Exception as exc:  # the API is down, or answered 5xx after the client's retries
+        logger.warning("flow run %s could not be woken: %s", flow_run_id, type(exc).__name__)
+        return Woken.UNREACHABLE, ""
+
+
+def hand_over(flow_run_id: str | None, case_id: int, key: str) -> Woken:
+    """After a door recorded an answer (or its refusal) under the wait `key`: wake the run, and
+    then remove whatever the dashboard may have stored for that wait in the same moment (the
+    case database's answer is the one that counts; nothing typed stays in Prefect)."""
+    if flow_run_id is None:
+        return Woken.ENDED
+    woken, paused_on = wake_run(flow_run_id, case_id)
+    if woken is not Woken.UNREACHABLE:
+        for stale in {key, paused_on} - {""}:
+            try:
+                forget_answer(stale, flow_run_id)
+            except Exception as exc:
+                logger.warning(
+                    "flow run %s: input not removed: %s", flow_run_id, type(exc).__name__
+                )
+    return woken
 
 
 _PAUSE_KEY = re.compile(r"^(?P<slot>.+)-a\d+$")
 
 
-def recorded_answer(case_id: int, pause_key: str) -> dict[str, Any] | None:
-    """The answer the case database holds for the slot a run waits on, if any: under the wait's
-    own key (a link answered while Prefect was away) or ahead of it (an agency confirmed at the
-    very moment the wait began)."""
-    from sqlalchemy import select
+def recorded_under(case_id: int, pause_key: str) -> bool:
+    """Whether the case database holds what a run waiting on `pause_key` waits for: an answer or
+    a refusal under the wait's own key (a door recorded it while Prefect was away), or an
+    accepted answer to its slot given ahead of the wait (an agency confirmed at the very moment
+    the wait began)."""
+    from sqlalchemy import or_, select
 
     from models.tables import CaseStep
     from safeshare.db import session_scope
 
     found = _PAUSE_KEY.match(pause_key)
     if found is None:
-        return None
+        return False
     with session_scope() as session:
-        data = session.scalar(
-            select(CaseStep.data)
+        row = session.scalar(
+            select(CaseStep.id)
             .where(
                 CaseStep.case_id == case_id,
-                CaseStep.slot == found["slot"],
-                CaseStep.accepted.is_(True),
+                or_(
+                    CaseStep.key == pause_key,
+                    (CaseStep.slot == found["slot"]) & CaseStep.accepted.is_(True),
+                ),
             )
-            .order_by(CaseStep.id)
             .limit(1)
         )
-    return data if isinstance(data, dict) else None
+    return row is not None
 
 
 def resume_answered_runs(flow_names: Sequence[str], deployment_name: str) -> list[str]:
-    """Resume suspended runs whose wait is already answered in the case database; the ids of
-    those resumed. Run when serving starts and by every overdue check."""
+    """Wake suspended runs whose wait is already answered (or refused) in the case database;
+    the ids of those woken. Run when serving starts and by every overdue check."""
     from prefect.client.schemas.filters import (
         DeploymentFilter,
         DeploymentFilterName,
@@ -141,12 +173,11 @@ def resume_answered_runs(flow_names: Sequence[str], deployment_name: str) -> lis
             case_id = run.parameters.get("case_id")
             if not pause_key or not isinstance(case_id, int):
                 continue
-            data = recorded_answer(case_id, pause_key)
-            if data is None:
+            if not recorded_under(case_id, pause_key):
                 continue
-            client.resume_flow_run(run.id, run_input=form_input(data))
-            logger.warning("flow run %s was answered while away: resumed", run.id)
-            resumed.append(str(run.id))
+            if hand_over(str(run.id), case_id, pause_key) is Woken.WOKEN:
+                logger.warning("flow run %s was answered while away: woken", run.id)
+                resumed.append(str(run.id))
     return resumed
 
 

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import uvicorn
 
+from safeshare.private import owner_only
 from safeshare.settings import get_settings
 from safeshare.web.app import create_app
 
 
 def main() -> None:
+    owner_only()
     settings = get_settings()
     uvicorn.run(
         create_app(),
         host="127.0.0.1",
         port=settings.web_port,
         log_level="warning",
+        # X-Forwarded-For is believed only from the proxies named: from anyone else (uvicorn
+        # believes 127.0.0.1 by default) it would choose the address throttled and recorded
+        proxy_headers=bool(settings.trusted_proxy_list),
+        forwarded_allow_ips=settings.trusted_proxy_list or None,
         access_log=False,  # the path holds a token: attempts are kept, by fingerprint, in the DB
     )
 

@@ -1,7 +1,8 @@
 """The sign-off web app: a senior leader answers a waiting step through their personal link.
 
 GET and HEAD only show (mail scanners open links); POST, with the page's anti-forgery value,
-checks the whole answer, uses the link once, records the answer and resumes the waiting run.
+checks the whole answer, uses the link once, records the answer and wakes the waiting run
+(which reads the answer from the case database: nothing typed passes through Prefect).
 Every attempt, failed ones too, is recorded; repeated failures are refused for a while.
 """
 
@@ -22,11 +23,12 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.exc import StatementError
 
+from models.accounts import someone_elses_link
 from models.domain import AgencyReceipt, Step
 from models.forms import InvalidAnswer, parse_answer
 from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
 from models.tables import utcnow
-from safeshare.audit import acting, record_read
+from safeshare.audit import acting, append, record_read
 from safeshare.db import session_scope
 from safeshare.sealing import SealError
 from safeshare.settings import get_settings, secret_key
@@ -41,11 +43,13 @@ from safeshare.tokens import (
     read_token,
 )
 from safeshare.views import disclosure_summary, signoff_summary
-from safeshare.web.front import add_front_door
+from safeshare.web.front import COOKIE, add_front_door
+from tasks import accounts
 from tasks.links import check_link, claim_and_record, is_throttled, record_attempt
 from tasks.notices import check_notice_link, open_notice
 from tasks.receipts import check_receipt_link, confirm_receipt, link_holder
 from tasks.records import answer_problems
+from tasks.run_input import Woken, hand_over
 
 logger = logging.getLogger("safeshare.web")
 
@@ -73,6 +77,7 @@ class Door:
     attempt_prefix: str
     holder: Callable[[Any], str]  # who the audit trail says acted through such a link
     reason: str
+    staff_holder: bool = True  # held by a member of staff (else by an agency or a school)
 
     def acting(self, link: Any) -> AbstractContextManager[None]:
         return acting(self.holder(link), self.reason)
@@ -91,6 +96,7 @@ RECEIPT = Door(
     attempt_prefix="receipt-",
     holder=link_holder,
     reason="receipt link",
+    staff_holder=False,
 )
 
 NOTICE = Door(
@@ -110,6 +116,14 @@ HEADINGS = {
     LinkOutcome.WRONG_STEP: "No longer waiting",
     LinkOutcome.THROTTLED: "Please wait",
 }
+
+
+class SomeoneElseSignedIn(Exception):
+    """A valid link, opened in a browser signed in as another person than its holder."""
+
+    def __init__(self, token: str, door: Door, link: Any, signed_in: str) -> None:
+        super().__init__(signed_in)
+        self.token, self.door, self.link, self.signed_in = token, door, link, signed_in
 
 
 def create_app() -> FastAPI:
@@ -152,7 +166,46 @@ def create_app() -> FastAPI:
             except ForgedToken:
                 return LinkOutcome.FORGED, None
             check = door.check(session, link_id, token, now=now)
-            return check.outcome, check.link
+        if check.outcome is LinkOutcome.VALID:
+            someone_else(request, token, check.link, door)
+        return check.outcome, check.link
+
+    def someone_else(request: Request, token: str, link: Any, door: Door) -> None:
+        """Every door's first question once its link is valid, before anything is shown or
+        recorded: is this browser signed in as someone else than the link's holder?"""
+        who = accounts.session_for(request.cookies.get(COOKIE))
+        holder = door.holder(link) if door.staff_holder else None
+        if who is not None and someone_elses_link(who.staff_id, holder):
+            raise SomeoneElseSignedIn(token, door, link, who.staff_id)
+
+    @app.exception_handler(SomeoneElseSignedIn)
+    def refuse_someone_else(request: Request, exc: SomeoneElseSignedIn) -> Response:
+        """403, saying who is signed in; nothing recorded but the refused attempt, in the
+        attempt log and the audit trail."""
+        link, door = exc.link, exc.door
+        with acting(exc.signed_in, door.reason), session_scope() as session:
+            append(
+                session.connection(),
+                "denied:link",
+                case_id=link.case_id,
+                detail={
+                    "link": link.id,
+                    "door": door.reason,
+                    "holder": door.holder(link),
+                    "why": "signed-in-as-someone-else",
+                },
+            )
+        response = page(
+            request,
+            "message.html",
+            403,
+            heading="This link is someone else's",
+            message=f"This link belongs to someone else, and this browser is signed in as "
+            f"{exc.signed_in}. Nothing was done with it (this attempt is recorded). If the link "
+            "was sent to you, sign out (or use a browser that is not signed in) and open it "
+            "again; if it was not, tell the Designated Safeguarding Lead.",
+        )
+        return finish(request, exc.token, link, "someone-else", 403, response, door=door)
 
     def finish(
         request: Request,
@@ -280,13 +333,13 @@ def create_app() -> FastAPI:
             return finish(request, token, link, "invalid", 422, response)
 
         with ANSWER.acting(link):
-            claimed = claim_and_record(link.id, signoff, now=now)
-        if claimed is not LinkOutcome.VALID:
-            return refused(request, token, link, claimed)
-        resumed = resume_run(link.flow_run_id, signoff.model_dump(mode="json"))
+            claim = claim_and_record(link.id, signoff, now=now)
+        if claim.outcome is not LinkOutcome.VALID:
+            return refused(request, token, link, claim.outcome)
+        woken = hand_over(claim.flow_run_id, link.case_id, str(claim.key))
         message = (
             "Thank you: your decision is recorded and the case has moved on."
-            if resumed
+            if woken in (Woken.WOKEN, Woken.MOVED_ON)
             else "Thank you: your decision is recorded. The case will move on shortly."
         )
         response = page(request, "message.html", 200, heading="Decision recorded", message=message)
@@ -393,8 +446,8 @@ def create_app() -> FastAPI:
             claim = confirm_receipt(link.id, given, now=now)
         if claim.outcome is not LinkOutcome.VALID:
             return refused(request, token, link, claim.outcome, door=RECEIPT)
-        if claim.resume_run is not None and claim.run_input is not None:
-            resume_run(claim.resume_run, claim.run_input)
+        if claim.key is not None:
+            hand_over(claim.flow_run_id, link.case_id, claim.key)
         response = page(
             request,
             "message.html",
@@ -442,19 +495,3 @@ def create_app() -> FastAPI:
 
     add_front_door(app, page, key, address)
     return app
-
-
-def resume_run(flow_run_id: str, run_input: dict[str, Any]) -> bool:
-    """Resume the waiting run with the recorded answer. False if it could not be resumed now;
-    the answer is recorded, and the serving process resumes such runs on start."""
-    from tasks.run_input import NotSuspended, resume_when_suspended
-
-    try:
-        resume_when_suspended(flow_run_id, run_input)
-        return True
-    except NotSuspended:
-        logger.warning("flow run %s was not suspended; not resumed", flow_run_id)
-        return False
-    except Exception:  # the Prefect API is down: the answer is safe in the case database
-        logger.exception("flow run %s could not be resumed", flow_run_id)
-        return False

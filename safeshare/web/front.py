@@ -388,7 +388,11 @@ def _form_problems(exc: ValidationError) -> list[str]:
     return sorted(
         {
             f"{LABELS.get(str(e['loc'][0]), str(e['loc'][0]))}: "
-            + ("choose one." if e["type"] in ("enum", "literal_error") else "fill this in.")
+            + {
+                "enum": "choose one.",
+                "literal_error": "choose one.",
+                "string_pattern_mismatch": "give an id as the directory has it.",
+            }.get(e["type"], "fill this in.")
             for e in exc.errors(include_input=False)
         }
     )

@@ -4,7 +4,8 @@ says where they are, and stops everything cleanly on Ctrl-C (SIGINT to its proce
 a terminal sends it) and on SIGTERM (as a service manager sends it). On embedded defaults
 (SQLite for both databases, stopped by Ctrl-C) and with `DATABASE_URL` and Prefect's own
 database setting on PostgreSQL (stopped by SIGTERM), where a case is also recorded and waits
-for its first answer."""
+for its first answer. After a case answered in the dashboard: every file of the data directory
+is its owner's alone, and no file of Prefect's keeps the answer Prefect deleted."""
 
 from __future__ import annotations
 
@@ -12,17 +13,22 @@ import contextlib
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from harness import web
+from harness.cases import assessment, marker, resume_via_api, wait_until_suspended
 from harness.databases import case_database
+from harness.listeners import HttpListener
 from harness.prefect_server import free_port
 from sqlalchemy import create_engine, text
 
@@ -35,6 +41,7 @@ SERVED = {
     "transfer",
     "overdue-check",
     "retention-review",
+    "audit-anchor",
 }
 
 
@@ -106,6 +113,127 @@ def _served_flows(api: str, timeout: float = 90) -> set[str]:
     return flows
 
 
+def loose_paths(home: Path) -> list[str]:
+    """Everything under `home` its owner's group or anyone else could read, write or enter."""
+    loose = []
+    for directory, _, files in os.walk(home):
+        for path in (Path(directory), *(Path(directory) / name for name in files)):
+            mode = path.lstat().st_mode
+            if mode & 0o077:
+                loose.append(f"{path.relative_to(home.parent)} {oct(mode & 0o777)}")
+    return loose
+
+
+def _cli(env: dict[str, str]) -> Callable[..., str]:
+    def safeshare(*argv: str) -> str:
+        done = subprocess.run(
+            [str(SAFESHARE), *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    return safeshare
+
+
+def _waiting(safeshare: Callable[..., str], case_id: int, step: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    case: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        case = json.loads(safeshare("case", "show", str(case_id), "--json"))
+        if case["waiting"] and case["waiting"]["step"] == step:
+            return case
+        time.sleep(1)
+    raise AssertionError(f"case {case_id} never waited for {step}: {case}")
+
+
+@pytest.fixture(scope="module")
+def answered_in_the_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """`safeshare up` on SQLite, on a data directory an older version left readable by all;
+    a case whose assessment the DSL answers in the dashboard, with a marker in every free-text
+    field; stopped with Ctrl-C once the case holds the answer and Prefect has deleted it."""
+    home = tmp_path_factory.mktemp("older") / "home"
+    home.mkdir(mode=0o755)
+    (home / "logs").mkdir(mode=0o755)
+    (home / "logs" / "old.log").write_text("left by an older version\n")
+    os.chmod(home, 0o755)
+    os.chmod(home / "logs" / "old.log", 0o644)
+    prefect_port, web_port = free_port(), free_port()
+    env = _clean_env(home)
+    mark = marker()
+    with HttpListener() as listener:
+        with _up(env, prefect_port, web_port, signal.SIGINT) as output:
+            api = f"http://127.0.0.1:{prefect_port}/api"
+            safeshare = _cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
+            safeshare("staff", "add", "it1", "--name", "IT", "--role", "admin")
+            env["SAFESHARE_USER"] = "it1"
+            safeshare = _cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
+            dsl_inbox = listener.url("/dsl1")
+            safeshare("staff", "add", "dsl1", "--name", "D", "--role", "dsl", "--notify", dsl_inbox)
+            safeshare("staff", "add", "teacher1", "--name", "T", "--role", "staff")
+            safeshare("child", "add", "C-0001", "--dob", "2016-05-01")
+            recorded = json.loads(
+                safeshare(
+                    "concern", "record", "--child", "C-0001", "--raised-by", "teacher1",
+                    "--category", "physical", "--what", f"{mark} what", "--json",
+                )
+            )  # fmt: skip
+            case_id = int(recorded["case_id"])
+            env["SAFESHARE_USER"] = "dsl1"
+            safeshare = _cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
+            waiting = _waiting(safeshare, case_id, "assess-criteria")["waiting"]
+            run_id, key = waiting["flow_run_id"], waiting["key"]
+            sent = listener.wait_for(
+                lambda rs: [r for r in rs if r.path == "/dsl1" and f"({key})" in str(r.body)],
+                timeout=60,
+            )
+            code = re.search(r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})", str(sent[-1].body))
+            assert code, sent[-1].body
+            wait_until_suspended(api, run_id)
+            form = {"answered_by": "dsl1", "one_time_code": code.group(1), **assessment(mark)}
+            assert resume_via_api(api, run_id, form)["status"] == "ACCEPT"
+            case = _waiting(safeshare, case_id, "management-signoff")
+            taken = [e for e in case["chronology"] if e.get("step") == "assess-criteria"]
+            assert [(e["accepted"], e["channel"]) for e in taken] == [(True, "form")], taken
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # the answer is deleted from Prefect
+                inputs = web.post(
+                    f"{api}/flow_runs/{run_id}/input/filter",
+                    json={"prefix": "suspended", "limit": 200},
+                ).json()
+                if not [i for i in inputs if i["key"].endswith("-response")]:
+                    break
+                time.sleep(0.5)
+            else:
+                raise AssertionError(f"the answer is still in Prefect: {inputs}")
+            running = {p.relative_to(home).as_posix() for p in home.rglob("*")}, loose_paths(home)
+        yield home, mark, output, running
+
+
+def test_every_file_of_the_data_directory_is_its_owners_alone(
+    answered_in_the_dashboard: Any,
+) -> None:
+    home, _, output, (names, loose_while_running) = answered_in_the_dashboard
+    assert "was readable by others" in output and "now owner-only" in output
+    made = ("cases.db-wal", "cases.db-shm", "prefect/prefect.db-wal", "prefect/prefect.db-shm")
+    made += ("cases.db", "prefect/prefect.db", "secret.key", "data.keys", "logs/serve.log")
+    assert set(made) <= names, sorted(names)
+    assert loose_while_running == []
+    assert loose_paths(home) == []  # and once stopped
+
+
+def test_prefect_keeps_no_copy_of_a_deleted_answer(answered_in_the_dashboard: Any) -> None:
+    home, mark, _, _ = answered_in_the_dashboard
+    files = [p for p in (home / "prefect").rglob("*") if p.is_file()]
+    assert any(p.name == "prefect.db" for p in files)
+    kept = [str(p) for p in files if mark.encode() in p.read_bytes()]
+    assert kept == []
+
+
 def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
     prefect_port, web_port = free_port(), free_port()
     with _up(_clean_env(tmp_path / "home"), prefect_port, web_port, signal.SIGINT) as output:
@@ -169,6 +297,7 @@ def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> No
                 safeshare(
                     "concern", "record", "--child", "C-0001", "--raised-by", "teacher1",
                     "--category", "physical", "--what", "bruise on the arm", "--json",
+                    "--user", "teacher1",
                 )
             )  # fmt: skip
             assert recorded["started"] is True
@@ -195,3 +324,4 @@ def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> No
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM cases")).scalar_one() == 1
         engine.dispose()
+    assert loose_paths(home) == []  # what is under the data directory is still its owner's

@@ -15,9 +15,11 @@ from harness.cases import (
     answer,
     answer_ok,
     assessment,
+    cli,
     code_for,
     marker,
     new_case,
+    open_wait,
     resume_via_api,
     wait_for_step,
     wait_until_suspended,
@@ -235,3 +237,46 @@ def test_the_assessor_cannot_co_sign_in_any_door_even_after_joining_the_manageme
             session.execute(update(Staff).where(Staff.staff_id == dsl).values(role="dsl"))
     answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
     wait_for_step(case_id, "parents")
+
+
+def test_an_answer_recorded_while_prefect_is_away_moves_on_at_the_next_check(
+    stack: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    """`safeshare answer` records the answer in the case database first; when Prefect cannot
+    be reached it says so, changes nothing in Prefect, and the next overdue check wakes the
+    run: the answer is never lost whatever Prefect says."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from harness.prefect_server import free_port
+
+    case_id = new_case(people, marker())
+    waiting = open_wait(case_id, "assess-criteria")["waiting"]
+    wait_until_suspended(prefect_server.api_url, waiting["flow_run_id"])
+    code = code_for(case_id, waiting["key"], people["dsl"])
+    away = stack.env | {
+        "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api",
+        "PREFECT_CLIENT_MAX_RETRIES": "1",
+    }
+    argv = ["answer", str(case_id), "assess-criteria", "--as", people["dsl"]]
+    argv += ["--code", code, "--input", json.dumps(assessment(marker()))]
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("safeshare")), *argv],
+        env=away,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"Answer recorded on case {case_id}" in done.stdout
+    assert "could not be told yet (unreachable)" in done.stderr
+    accepted = [e for e in show_case(case_id)["chronology"] if e["key"] == waiting["key"]]
+    assert [(e["accepted"], e["by"]) for e in accepted] == [(True, people["dsl"])]
+    run = web.get(f"{prefect_server.api_url}/flow_runs/{waiting['flow_run_id']}").json()
+    assert run["state"]["type"] == "PAUSED"  # Prefect was not told
+
+    result = cli("overdue", "--check-now", "--json")
+    assert result.exit_code == 0, result.output
+    assert wait_for_step(case_id, "management-signoff")["waiting"]["key"] != waiting["key"]

@@ -36,6 +36,10 @@ def test_signing_off_from_the_link_in_a_browser(
     found = LINK.search(personal_message(case_id, key, people["slt"]))
     assert found, "the senior leader's message has no link"
 
+    # the senior leader's own browser: not signed in as anyone else (an earlier test's session
+    # would make their link someone else's, and be refused)
+    browser.get(f"{stack.web_url}/health")
+    browser.delete_all_cookies()
     browser.get(found.group(1))
     page = browser.find_element(By.TAG_NAME, "body").text
     assert f"SS-{case_id:06d}" in page

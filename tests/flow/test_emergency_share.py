@@ -4,6 +4,7 @@ record says so. Ratified or not, the case goes on to its receipt; a refusal is t
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -126,9 +127,21 @@ def test_not_ratified_is_told_at_once_and_recorded_to_the_end(
     answer_ok(case_id, "confirm-receipt", people["dsl"], RECEIPT)
     closed = wait_for_status(case_id, "shared")
     assert "emergency-share-not-ratified" in closed["chronology"][-1]["answer"]["reasons"]
-    (declined,) = [e for e in closed["chronology"] if e["step"] == "ratification"]
+    refusal, declined = [e for e in closed["chronology"] if e["step"] == "ratification"]
     assert declined["answer"]["reason"] == f"{mark} was not an emergency"
-    assert declined["by"] == people["slt2"]
+    assert declined["by"] == people["slt2"] and declined["accepted"]
+    # the DSL's own attempt, refused at the CLI, is in the record as the dashboard's would be
+    assert not refusal["accepted"] and refusal["by"] == people["dsl"]
+    assert any("needs slt" in p["message"] for p in refusal["problems"])
+    entries = json.loads(cli("audit", "show", "--case", str(case_id), "--json").stdout)
+    refused = [
+        e
+        for e in entries
+        if e["action"] == "insert:case_steps"
+        and e["detail"]["step"] == "ratification"
+        and e["detail"]["accepted"] is False
+    ]
+    assert [(e["actor"], e["detail"]["channel"]) for e in refused] == [(people["dsl"], "cli")]
     # what followed the review is recorded on the case, as the message asks
     message = next(
         r.body["message"]

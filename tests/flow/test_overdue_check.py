@@ -146,6 +146,8 @@ def test_a_case_recorded_while_prefect_was_away_is_started_by_the_next_check(
         runs = web.post(
             f"{prefect_server.api_url}/flow_runs/filter",
             json={"flow_runs": {"tags": {"all_": ["safeshare"]}}, "limit": 200,
+                  # this stack's runs: the other stack's case of the same id is not this one
+                  "deployments": {"name": {"any_": [stack.env["SAFESHARE_DEPLOYMENT"]]}},
                   "sort": "EXPECTED_START_TIME_DESC"},
         ).json()  # fmt: skip
         return [r["id"] for r in runs if r["parameters"].get("case_id") == case_id]

@@ -38,7 +38,8 @@ def test_a_phone_referral_is_confirmed_in_writing_within_24_hours(
     called = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=23)
     by_phone = assessment(mark, phoned_at=called.isoformat(), phone_reference="MASH-77")
 
-    # A call in the future is refused with a clear error, and nothing is recorded.
+    # A call in the future is refused with a clear error; the refusal is recorded (nothing of
+    # the answer itself), and the step is asked again.
     before = wait_for_step(case_id, "assess-criteria")["chronology"]
     tomorrow = called + timedelta(days=2)
     refused = answer(
@@ -48,7 +49,11 @@ def test_a_phone_referral_is_confirmed_in_writing_within_24_hours(
         by_phone | {"phoned_at": tomorrow.isoformat()},
     )
     assert refused.exit_code == 1 and "phoned_at cannot be in the future" in refused.stderr
-    assert show_case(case_id)["chronology"] == before
+    after = show_case(case_id)["chronology"]
+    (refusal,) = after[len(before) :]
+    assert after[: len(before)] == before
+    assert not refusal["accepted"] and refusal["answer"] is None
+    assert [p["code"] for p in refusal["problems"]] == ["time-in-future"], refusal
 
     # Recorded: the sign-off is due when the written confirmation is, an hour from now, not
     # under sign-off's own 24 hours.

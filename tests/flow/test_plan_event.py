@@ -92,7 +92,9 @@ def test_an_exclusion_goes_to_social_care_and_the_social_worker_at_once(
     assert [e["step"] for e in case["chronology"]] == ["record-event", "notify-agency"]
     assert case["disclosure"]["agency"] == "csc"
     assert case["disclosure"]["information"].endswith(f"{mark} three days")
-    assert case["disclosure"]["decided_by"] == people["teacher"]
+    # the policy decided (at once, no one's choice); who recorded the event is kept beside it
+    assert case["disclosure"]["decided_by"] == "policy:cp-plan-event"
+    assert case["disclosure"]["recorded_by"] == people["teacher"]
     assert case["disclosure"]["cosigned_by"] is None
     waiting = case["waiting"]
     assert waiting["deadline"] == PLAN_EVENT_RECEIPT

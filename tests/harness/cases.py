@@ -161,9 +161,8 @@ def answer(
     waiting = open_wait(case_id, step)["waiting"]
     if code is None:
         code = code_for(case_id, waiting["key"], staff)
-    return cli(
-        "answer", str(case_id), step, "--as", staff, "--input", json.dumps(payload), "--code", code
-    )
+    argv = ["answer", str(case_id), step, "--as", staff, "--input", json.dumps(payload)]
+    return cli("--user", staff, *argv, "--code", code)
 
 
 def answer_ok(case_id: int, step: str, staff: str, payload: dict[str, Any]) -> None:

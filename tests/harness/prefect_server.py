@@ -224,7 +224,9 @@ def _start_server(
     }
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            [*prefect_command(), "server", "start", "--host", HOST, "--port", str(port)],
+            # as `safeshare up` starts it: no copy of a deleted answer is kept in its files
+            [sys.executable, "-m", "deployments.prefect_server"]
+            + ["server", "start", "--host", HOST, "--port", str(port)],
             env=env,
             cwd=workdir,
             stdin=subprocess.DEVNULL,

@@ -1,11 +1,16 @@
 """The audit trail on both case databases: every write and every shown case is entered with who,
 what, when and why; the database refuses UPDATE and DELETE on it; tampering done behind its back
-is found at the exact entry; eight concurrent writers leave one unbroken chain."""
+is found at the exact entry, even when every later hash is computed again by someone without the
+audit key; a chain cut short or rewritten with the key fails against its anchors; a chain
+written before it had a key is keyed from its next entry; eight concurrent writers leave one
+unbroken chain."""
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,10 +23,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 from typer.testing import CliRunner
 
+from models.audit import GENESIS, AuditEntry, entry_hash
 from models.domain import Category, ConcernFacts, Role
 from safeshare.audit import acting, entries_for, verify_chain
 from safeshare.cli import app
 from safeshare.db import engine_for, migrate, session_scope
+from safeshare.sealing import CURRENT, Keyring, keys_path, load_keyring, write_keyring
 from safeshare.settings import get_settings
 from tasks.directory import add_child, add_staff, record_concern
 
@@ -172,3 +179,155 @@ def test_eight_concurrent_writers_leave_one_unbroken_chain(database: str) -> Non
     assert result.broken is None
     code, said = verify()
     assert code == 0, said
+
+
+def rehash_from(url: str, target: int, key: bytes | None) -> None:
+    """What someone who owns the database could do: drop the triggers, change entry `target`,
+    then give it and every entry after it a hash that follows, and the head the last one: a
+    plain SHA-256 (the chain's old rule), or an HMAC under a key of their own (or the real one,
+    for someone who has stolen it)."""
+    drop_guards(url)
+    with engine_for(url).begin() as connection:
+        connection.execute(
+            text("UPDATE audit_log SET reason = 'nothing to see' WHERE seq = :n"), {"n": target}
+        )
+        prev = connection.execute(
+            text("SELECT hash FROM audit_log WHERE seq = :n"), {"n": target - 1}
+        ).scalar() or GENESIS
+        rows = connection.execute(
+            text(
+                "SELECT seq, at, actor, action, case_id, reason, detail FROM audit_log "
+                "WHERE seq >= :n ORDER BY seq"
+            ),
+            {"n": target},
+        ).all()
+        for row in rows:
+            entry = AuditEntry(*row, prev_hash=prev)  # type: ignore[misc]
+            made = entry_hash(entry, key)
+            connection.execute(
+                text("UPDATE audit_log SET prev_hash = :p, hash = :h WHERE seq = :n"),
+                {"p": prev, "h": made, "n": entry.seq},
+            )
+            prev = made
+        connection.execute(text("UPDATE audit_head SET hash = :h WHERE id = 1"), {"h": prev})
+
+
+@pytest.mark.parametrize("attacker_key", ("none: plain SHA-256", "their own"))
+def test_a_chain_rehashed_without_the_key_is_found_at_the_changed_entry(
+    database: str, attacker_key: str
+) -> None:
+    for _ in range(3):
+        record_concern(concern())
+    with session_scope() as session:
+        total = verify_chain(session).entries
+    target = total // 2
+    rehash_from(database, target, None if attacker_key.startswith("none") else os.urandom(32))
+    code, said = verify()
+    assert code == 1 and f"broken at entry {target}:" in said and "altered" in said, said
+
+
+def admin(*argv: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["--user", "admin1", *argv])
+    return result.exit_code, result.stdout + result.stderr
+
+
+def test_a_chain_cut_short_after_its_anchor_fails_against_the_anchor(database: str) -> None:
+    for _ in range(3):
+        record_concern(concern())
+    code, said = admin("audit", "anchor")
+    with session_scope() as session:
+        anchored = verify_chain(session).entries
+    assert code == 0 and f"entry {anchored}, anchored" in said, said
+    anchors = get_settings().audit_anchor_path
+    assert anchors.stat().st_mode & 0o777 == 0o600
+    assert json.loads(anchors.read_text().splitlines()[-1])["seq"] == anchored
+    again = admin("audit", "anchor")[1]  # nobody has the tag here: never sent, said so
+    assert f"was anchored already in {anchors}; NOT sent" in again, again
+    record_concern(concern())
+    assert verify()[0] == 0
+
+    # the last entries cut off, the head set back to what is left: the chain alone still holds
+    cut = anchored - 2
+    drop_guards(database)
+    with engine_for(database).begin() as connection:
+        connection.execute(text("DELETE FROM audit_log WHERE seq >= :n"), {"n": cut})
+        connection.execute(
+            text(
+                "UPDATE audit_head SET seq = :s, "
+                "hash = (SELECT hash FROM audit_log WHERE seq = :s) WHERE id = 1"
+            ),
+            {"s": cut - 1},
+        )
+    code, said = verify()
+    assert code == 1 and f"broken at entry {anchored}:" in said, said
+    assert f"the chain ends before entry {anchored}, anchored" in said
+
+
+def test_a_chain_rewritten_with_the_key_fails_against_its_anchor(database: str) -> None:
+    for _ in range(3):
+        record_concern(concern())
+    with session_scope() as session:
+        anchored, head = verify_chain(session).entries, verify_chain(session).head_hash
+    assert admin("audit", "anchor")[0] == 0
+    stolen = load_keyring(get_settings()).audit
+    assert stolen is not None
+    rehash_from(database, anchored // 2, stolen.key)
+    code, said = verify()
+    assert code == 1 and f"broken at entry {anchored}:" in said, said
+    assert "it is not the entry anchored" in said
+
+    # the anchor file gone too: the code in the DSL's message still catches it
+    get_settings().audit_anchor_path.unlink()
+    assert verify()[0] == 0  # the key alone cannot tell: that is what anchors are for
+    code, said = admin("audit", "verify", "--anchor", f"{anchored}:{head}")
+    assert code == 1 and f"broken at entry {anchored}:" in said, said
+    code, said = admin("audit", "verify", "--anchor", "12:nothex")
+    assert code == 1 and "is not ENTRY:CODE" in said
+
+
+@pytest.mark.parametrize("backend", ("sqlite", "postgresql"))
+def test_a_chain_written_before_it_was_keyed_is_keyed_from_its_next_entry(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data directory from before the audit key: its key file has none. `db migrate` (as
+    `safeshare up` does) adds one keying the chain from its next entry on, re-hashing nothing;
+    the entries before stay plain SHA-256, and the first keyed entry seals them."""
+    ring = Keyring.parse(os.environ["SAFESHARE_DATA_KEYS"], "test")
+    monkeypatch.delenv("SAFESHARE_DATA_KEYS")
+    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    write_keyring(keys_path(get_settings()), dataclasses.replace(ring, audit=None))
+    CURRENT.forget()
+    try:
+        with case_database(backend, tmp_path) as url:
+            monkeypatch.setenv("DATABASE_URL", url)
+            get_settings.cache_clear()
+            migrate(url)
+            add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
+            add_staff("dsl1", name="Alice", role=Role.DSL, notify_url=None)
+            add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
+            record_concern(concern())
+            code, said = verify()
+            assert code == 0 and "NOT keyed" in said, said
+            with session_scope() as session:
+                plain = verify_chain(session).entries
+
+            code, said = admin("db", "migrate")
+            assert code == 0 and f"keyed from entry {plain + 1} on" in said, said
+            keyed = load_keyring(get_settings()).audit
+            assert keyed is not None and keyed.keyed_from == plain + 1
+            assert admin("db", "migrate")[1].count("keyed") == 0  # once
+            record_concern(concern())
+            code, said = verify()
+            assert code == 0 and f"keyed from entry {plain + 1}" in said, said
+            with session_scope() as session:
+                marked = entries_for(session, actor="admin1", limit=1000)
+            assert [e.seq for e in marked if e.action == "audit:keyed"] == [plain + 1]
+
+            rehash_from(url, 2, None)  # the plain part rewritten, and all after it
+            code, said = verify()
+            assert code == 1 and f"broken at entry {plain + 1}:" in said, said
+            engine_for(url).dispose()
+    finally:
+        get_settings.cache_clear()
+        CURRENT.forget()

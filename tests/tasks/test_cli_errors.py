@@ -5,6 +5,7 @@ owner-only log in the data directory."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,16 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (["answer", "1", "no-such-step", "--as", "d", "--input", "{}"], "'no-such-step'"),
         (["events", "record", "--colour", "red"], "No such option: --colour"),
         (["events", "import"], "Missing argument 'file'"),
+        # every missing option at once, not one per run
+        (
+            ["concern", "record"],
+            "Missing options --child, --raised-by, --category and --what. "
+            "(see `safeshare concern record --help`)",
+        ),
+        (["concern", "record", "--child", "C-1", "--what", "x"], "--raised-by and --category."),
+        # a group given no command: one sentence naming its commands, not its help
+        (["case"], "say which command: export, start, resend, list, note, show."),
+        (["agency"], "add, update, list. (see `safeshare agency --help`)"),
     ],
 )
 def test_usage_mistakes_are_one_sentence(
@@ -53,6 +64,26 @@ def test_help_is_still_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Child Protection Plan events" in capsys.readouterr().out
 
 
+def test_the_help_of_answer_lists_the_fields_of_every_step(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from models.forms import FORMS
+
+    assert cli.main(["answer", "--help"]) == 0
+    said = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    for step in FORMS:
+        assert f"{step.value}:" in said
+    assert "evidence_of_harm* (yes|no|unsure)" in said
+    assert "choice* (told|not-told-risk)" in said
+    assert "safeshare answer-fields STEP" in said
+    assert cli.main(["answer-fields", "parents", "--json"]) == 0
+    fields = json.loads(capsys.readouterr().out)["parents"]
+    assert fields["example_input"]["choice"] == "told"
+    assert {f["name"]: f["required"] for f in fields["fields"]}["risk_reason"] is False
+    assert cli.main(["answer-fields", "closed"]) == 1
+    assert "closed is not answered by a person" in capsys.readouterr().err
+
+
 def test_an_unforeseen_fault_is_one_sentence_and_its_details_are_logged(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, home: Path
 ) -> None:
@@ -69,3 +100,19 @@ def test_an_unforeseen_fault_is_one_sentence_and_its_details_are_logged(
     ]
     assert "the details of a fault" in log.read_text() and "Traceback" in log.read_text()
     assert log.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_answer_is_given_by_the_person_at_the_keyboard(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever the CLI acts for (--user, SAFESHARE_USER) answers as themselves only: the trail
+    must not name one person for another's answer. Nothing is read or written."""
+    monkeypatch.setenv("SAFESHARE_USER", "dsl1")
+    argv = ["answer", "1", "management-signoff", "--as", "head1", "--input", "{}"]
+    code = cli.main([*argv, "--code", "ABCD-EFGH"])
+    said = capsys.readouterr()
+    assert code == 1 and said.out == ""
+    assert said.err.strip().splitlines() == [
+        "error: you are dsl1 (--user or SAFESHARE_USER) and cannot answer as head1; answer as "
+        "yourself, or give --user head1 if that is who you are."
+    ]

@@ -154,7 +154,7 @@ def staff_count() -> int:
 
 def test_staff_record_concerns_but_an_administrator_does_not(setting: Setting) -> None:
     argv = ["concern", "record", "--child", "C-1", "--category", "neglect", "--what", "x"]
-    refused = runner.invoke(app, [*argv, "--raised-by", "admin1"])
+    refused = runner.invoke(app, [*argv, "--raised-by", "admin1", "--user", "admin1"])
     assert refused.exit_code == 1 and "not allowed to record concern" in refused.stderr
 
 

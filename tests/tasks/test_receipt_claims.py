@@ -84,6 +84,7 @@ def links(
                 WAIT_KEY,
             )
             case.waiting_since = NOW
+            case.flow_run_id = "00000000-0000-0000-0000-000000000001"
         yield ids | {"case": case_id}
     get_settings.cache_clear()
 
@@ -119,10 +120,10 @@ def test_the_first_answers_the_wait_and_the_second_is_recorded_beside_it(
     links: dict[str, int],
 ) -> None:
     first = confirm_receipt(links[SOCIAL_WORKER], GIVEN, now=NOW)
-    assert first.outcome is LinkOutcome.VALID and first.resume_run is not None
-    assert first.run_input and first.run_input["answered_by"] == "social-worker.csc"
+    # the run is told which wait is answered, and nothing else: it reads the answer here
+    assert first.outcome is LinkOutcome.VALID and first.key == WAIT_KEY and first.flow_run_id
     second = confirm_receipt(links["agency"], GIVEN, now=NOW)
-    assert second.outcome is LinkOutcome.VALID and second.resume_run is None
+    assert second.outcome is LinkOutcome.VALID and second.key is None
     steps, receipts = recorded(links["case"])
     assert steps == [
         (RECEIPT_SLOT, WAIT_KEY, "social-worker.csc"),
@@ -139,7 +140,7 @@ def test_before_the_wait_begins_a_confirmation_is_kept_for_it(links: dict[str, i
         assert case is not None
         case.stop_waiting()
     claim = confirm_receipt(links[SOCIAL_WORKER], GIVEN, now=NOW)
-    assert claim.outcome is LinkOutcome.VALID and claim.resume_run is None
+    assert claim.outcome is LinkOutcome.VALID and claim.key is None
     steps, receipts = recorded(links["case"])
     assert steps == [(RECEIPT_SLOT, f"{RECEIPT_SLOT}-{SOCIAL_WORKER}", "social-worker.csc")]
     assert receipts == [SOCIAL_WORKER]
@@ -164,27 +165,21 @@ def test_after_the_dsl_recorded_the_agencys_receipt_only_the_social_worker_may_c
         )
     assert confirm_receipt(links["agency"], GIVEN, now=NOW).outcome is LinkOutcome.ANSWERED
     claim = confirm_receipt(links[SOCIAL_WORKER], GIVEN, now=NOW)
-    assert claim.outcome is LinkOutcome.VALID and claim.resume_run is None
+    assert claim.outcome is LinkOutcome.VALID and claim.key is None
     assert recorded(links["case"])[1] == ["agency", SOCIAL_WORKER]
 
 
-def test_a_confirmation_meeting_a_refused_answer_keeps_nothing_and_its_link_works_again(
+def test_a_confirmation_meeting_a_refused_answer_answers_the_wait_asked_again(
     links: dict[str, int],
 ) -> None:
-    # The DSL's answer under the wait's key was refused at this very moment: the case's
-    # waiting key is about to move on, and the link's confirmation must not be lost as a
-    # side note while the case still waits.
+    # The DSL's answer under the wait's key was refused at this very moment: the run is asking
+    # again under the next key, and the link's confirmation answers that asking (it is not
+    # lost as a side note while the case still waits, nor refused).
     with session_scope() as session:
         session.add(dsl_answer(links["case"], accepted=False))
     claim = confirm_receipt(links["agency"], GIVEN, now=NOW)
-    assert claim.outcome is LinkOutcome.ANSWERED
-    assert recorded(links["case"]) == ([], [])
-    with session_scope() as session:
-        link = session.get(ReceiptLink, links["agency"])
-        assert link is not None and link.used_at is None
-        case = session.get(Case, links["case"])
-        assert case is not None
-        case.waiting_key = f"{RECEIPT_SLOT}-a1"  # the re-ask
-    again = confirm_receipt(links["agency"], GIVEN, now=NOW)
-    assert again.outcome is LinkOutcome.VALID and again.resume_run is not None
-    assert recorded(links["case"])[1] == ["agency"]
+    assert claim.outcome is LinkOutcome.VALID and claim.key == f"{RECEIPT_SLOT}-a1"
+    steps, receipts = recorded(links["case"])
+    assert steps == [(RECEIPT_SLOT, f"{RECEIPT_SLOT}-a1", "agency.csc")]
+    assert receipts == ["agency"]
+    assert confirm_receipt(links["agency"], GIVEN, now=NOW).outcome is LinkOutcome.USED

@@ -1,6 +1,7 @@
 """Retention decisions on both case databases: the review lists files past their date; a
 person keeps or destroys them; destroying removes every row of the child's cases and keeps the
-audit chain whole; held files are never destroyed, and the attempt is recorded."""
+audit chain whole (and on SQLite leaves no copy of them in the database's files); held files are
+never destroyed, and the attempt is recorded."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from harness.databases import case_database
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from models.domain import Category, ConcernFacts, Role
@@ -127,6 +128,28 @@ def test_destroying_removes_every_row_and_keeps_the_chain_whole(setting: str) ->
         )
     verified = cli("audit", "verify", user="admin1")
     assert verified.exit_code == 0, verified.output  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("setting", ["sqlite"], indirect=True)  # PostgreSQL: see the README
+def test_destroyed_records_leave_no_copy_in_the_sqlite_files(setting: str) -> None:
+    """The sealed values of a destroyed child's records, as stored, are in no byte of the
+    database file or its write-ahead log once the decision returns."""
+    with session_scope() as session:
+        stored = session.execute(
+            text(
+                "SELECT c.what_happened, ch.date_of_birth FROM concerns c "
+                "JOIN children ch ON ch.id = c.child_id WHERE ch.child_ref = 'OLD'"
+            )
+        ).one()
+    sealed = [value.encode() for value in stored]
+    assert all(value.startswith(b"s1:") for value in sealed)
+    database = Path(setting.removeprefix("sqlite:///"))
+    files = [database, database.with_name(database.name + "-wal")]
+    assert any(v in f.read_bytes() for f in files if f.exists() for v in sealed)  # there now
+    done = cli("retention", "decide", "OLD", "--destroy", "--reason", "reviewed", "--at", TODAY)
+    assert done.exit_code == 0, done.output  # type: ignore[attr-defined]
+    left = [str(f) for f in files if f.exists() for v in sealed if v in f.read_bytes()]
+    assert left == []
 
 
 def test_keeping_holds_a_file_for_a_year(setting: str) -> None:

@@ -13,6 +13,7 @@ Y, N = True, False
 #: action: (staff, dsl, deputy-dsl, slt, admin, agency), as the policy and the issue say.
 EXPECTED: dict[Action, tuple[bool, bool, bool, bool, bool, bool]] = {
     Action.RECORD_CONCERN: (Y, Y, Y, Y, N, N),
+    Action.RECORD_FOR_OTHERS: (N, Y, Y, N, N, N),
     Action.LIST_CASES: (N, Y, Y, N, N, N),
     Action.READ_CASE: (N, Y, Y, N, N, N),
     Action.ACT_ON_CASE: (N, Y, Y, N, N, N),
@@ -21,6 +22,7 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool, bool, bool]] = {
     Action.READ_OVERDUE: (N, Y, Y, Y, N, N),
     Action.READ_AUDIT: (N, Y, Y, N, Y, N),
     Action.MANAGE_DIRECTORY: (N, N, N, N, Y, N),
+    Action.READ_DIRECTORY: (N, Y, Y, N, Y, N),
     Action.MANAGE_PLANS: (N, Y, Y, N, Y, N),
     Action.RECORD_NOTICE: (N, Y, Y, N, N, N),
     Action.MANAGE_SYSTEM: (N, N, N, N, Y, N),

@@ -45,10 +45,10 @@ def test_the_preload_holds_every_served_flow() -> None:
         "loaded = set(sys.modules)\n"
         "import deployments.serve as s\n"
         "served = {f.__module__ for f in (s.sharing_case, s.plan_event, s.access_request,"
-        " s.notice, s.transfer, s.overdue_check, s.retention_review)}\n"
+        " s.notice, s.transfer, s.overdue_check, s.retention_review, s.audit_anchor)}\n"
         "print(len(served), served <= loaded, 'deployments.warm' in loaded)\n"
     )
-    assert in_fresh_interpreter(probe) == ["7", "True", "True"]
+    assert in_fresh_interpreter(probe) == ["8", "True", "True"]
 
 
 def test_importing_warm_loads_every_apprise_plugin_before_any_notification() -> None:

@@ -33,12 +33,12 @@ RUN = "6a1f6c1e-0000-4000-8000-000000000001"
 LINK = LinkFacts(
     case_id=7,
     step=Step.MANAGEMENT_SIGNOFF,
-    key="management-signoff-0-a0",
+    slot="management-signoff-0",
     staff_id="head1",
     flow_run_id=RUN,
     expires_at=NOW + timedelta(hours=1),
 )
-WAIT = WaitFacts(waiting_key=LINK.key, flow_run_id=RUN, first_signer="dsl1")
+WAIT = WaitFacts(waiting_slot=LINK.slot, flow_run_id=RUN, first_signer="dsl1")
 HEAD = StaffMember(staff_id="head1", role=Role.SLT)
 
 
@@ -59,10 +59,10 @@ HEAD = StaffMember(staff_id="head1", role=Role.SLT)
             LinkOutcome.USED,
         ),
         (LINK, WAIT.model_copy(update={"answered_by": "head2"}), HEAD, LinkOutcome.ANSWERED),
-        (LINK, WAIT.model_copy(update={"waiting_key": None}), HEAD, LinkOutcome.WRONG_STEP),
+        (LINK, WAIT.model_copy(update={"waiting_slot": None}), HEAD, LinkOutcome.WRONG_STEP),
         (
             LINK,
-            WAIT.model_copy(update={"waiting_key": "management-signoff-0-a1"}),
+            WAIT.model_copy(update={"waiting_slot": "ratification-0"}),
             HEAD,
             LinkOutcome.WRONG_STEP,
         ),

@@ -355,7 +355,18 @@ _SHARED_BY_PHONE = {**SHARE_NO_CONSENT, **SHARING, "consent_override_reason": "R
 
 CRITERIA_PROBLEM_CASES = [
     case(criteria_raw(), [], id="do-not-share-refused-nothing-needed"),
-    case(criteria_raw(consent="not-sought"), [NOT_SOUGHT_MISSING], id="not-sought-reason-missing"),
+    # a decision not to share (or not yet to decide) overrides nobody: no consent reason asked
+    case(criteria_raw(consent="not-sought"), [], id="not-sharing-not-sought-no-reason-needed"),
+    case(
+        criteria_raw(evidence_of_harm=U, public_interest=U, consent="not-sought"),
+        [],
+        id="insufficient-not-sought-no-reason-needed",
+    ),
+    case(
+        criteria_raw(**SHARE_NO_CONSENT, **SHARING, consent="not-sought"),
+        [NOT_SOUGHT_MISSING],
+        id="sharing-not-sought-reason-missing",
+    ),
     case(
         criteria_raw(consent="not-sought", consent_not_sought_reason="Could alert abuser."),
         [],

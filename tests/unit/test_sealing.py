@@ -120,6 +120,21 @@ def test_a_rotated_ring_keeps_the_old_keys_until_retired(ring: Keyring) -> None:
     assert Keyring.parse(rotated.to_json(), "file") == rotated
 
 
+def test_the_audit_key_is_kept_with_the_data_keys_through_rotations(ring: Keyring) -> None:
+    assert ring.audit is not None and ring.audit.keyed_from == 1  # a new ring keys from the start
+    rotated = ring.with_new_primary().without(ring.primary)
+    assert rotated.audit == ring.audit
+    assert Keyring.parse(rotated.to_json(), "file").audit == ring.audit
+    older = json.loads(ring.to_json())
+    del older["audit"]  # a key file from before the audit key still reads
+    assert Keyring.parse(json.dumps(older), "file").audit is None
+    later = Keyring.parse(json.dumps(older), "file").with_audit_key(571)
+    assert later.audit is not None and later.audit.keyed_from == 571
+    bad = json.loads(ring.to_json()) | {"audit": {"key": "c2hvcnQ=", "from": 1}}
+    with pytest.raises(SealError, match="audit key"):
+        Keyring.parse(json.dumps(bad), "file")
+
+
 def test_every_column_that_names_a_person_or_tells_what_happened_is_sealed() -> None:
     """A new column of this kind must be added here, and sealed, on purpose."""
     found = {(t, c) for t, _, c, _ in sealed_columns()}

@@ -1,0 +1,252 @@
+"""Where an answer to a waiting step is written, whatever door it came through.
+
+Every door records the answer (or its refusal) in the case database, in one transaction with
+the proof it came with (a one-time code spent, a link used), and only then tells the run, which
+reads the answer from the case database: nothing a person typed passes through Prefect. The
+CLI and every link door call `give_answer` (or their link's claim) and then `hand_over`; the
+dashboard's door alone goes through Prefect's run input, which the run copies here
+(`record_answer`) and then deletes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import rules
+from models.codes import CodeOutcome, code_problem
+from models.deadlines import WRITTEN_CONFIRMATION
+from models.domain import (
+    CriteriaAnswers,
+    Problem,
+    ReceiptChannel,
+    ReceiptConfirmation,
+    Slot,
+    Step,
+    StepSummary,
+)
+from models.forms import FORMS, InvalidAnswer, form_problems
+from models.tables import Case, CaseStep, utcnow
+from safeshare.db import session_scope
+from tasks.records import (
+    _case,
+    _insert_step,
+    _write_receipt,
+    allegation_against,
+    due_for,
+    first_signer,
+    staff_directory,
+    validate_answer,
+)
+from tasks.run_input import Woken, forget_answer, hand_over
+
+
+class NotWaiting(LookupError):
+    """The case does not wait for that step now: nothing was recorded."""
+
+
+def waiting_slot(session: Session, case: Case) -> Slot:
+    """The wait a case is in now, with who may answer it; NotWaiting when it waits for nobody."""
+    if case.status != "open":
+        raise NotWaiting(f"case {case.id} is closed ({case.status}).")
+    if case.waiting_key is None or case.waiting_slot is None or case.flow_run_id is None:
+        raise NotWaiting(f"case {case.id} is not waiting for anyone right now; try again shortly.")
+    step = Step(str(case.waiting_step))
+    signer = first_signer(session, case.id)
+    return Slot(
+        case_id=case.id,
+        step=step,
+        slot=case.waiting_slot,
+        key=case.waiting_key,
+        who=tuple(
+            rules.eligible_answerers(
+                step,
+                staff_directory(session),
+                first_signer=signer,
+                subject=allegation_against(session, case.id),
+            )
+        ),
+        first_signer=signer,
+    )
+
+
+def next_key(session: Session, case_id: int, slot: str) -> str:
+    """The key the next answer to `slot` is recorded under: the wait's own key, unless a refusal
+    took it a moment ago (the run is then asking again, under this one)."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(CaseStep)
+        .where(CaseStep.case_id == case_id, CaseStep.slot == slot)
+    )
+    return f"{slot}-a{count or 0}"
+
+
+def checked_row(
+    session: Session, slot: Slot, raw: dict[str, Any], typed_code: Any, *, channel: str
+) -> CaseStep:
+    """The row an answer earns: accepted only when the form, the policy, the people and the
+    code all agree. The code is spent in this transaction, with the row."""
+    from tasks.credentials import spend_code
+
+    def refused(problems: list[Problem], actor: Any) -> CaseStep:
+        return CaseStep(
+            case_id=slot.case_id,
+            step=slot.step.value,
+            slot=slot.slot,
+            key=slot.key,
+            accepted=False,
+            actor=actor if isinstance(actor, str) else None,
+            channel=channel,
+            problems=[p.model_dump() for p in problems],
+        )
+
+    try:
+        answer = validate_answer(session, slot.case_id, slot.step, raw)
+    except InvalidAnswer as exc:
+        return refused(exc.problems, raw.get("answered_by"))
+    typed = typed_code if isinstance(typed_code, str) else None
+    outcome = spend_code(session, slot, answer.answered_by, typed, now=utcnow())
+    if outcome is not CodeOutcome.VALID:
+        return refused([code_problem(outcome)], answer.answered_by)
+    return CaseStep(
+        case_id=slot.case_id,
+        step=slot.step.value,
+        slot=slot.slot,
+        key=slot.key,
+        accepted=True,
+        actor=answer.answered_by,
+        channel=channel,
+        data=answer.model_dump(mode="json"),
+    )
+
+
+def settle(session: Session, slot: Slot, row: CaseStep) -> StepSummary | None:
+    """What an accepted answer brings with it, in its transaction: the case stops waiting, a
+    receipt the DSL records is the agency's, a phone referral's written confirmation falls due.
+    None for a refusal."""
+    if not row.accepted:
+        return None
+    # a link's confirmation wrote its own receipt, with its recipient, in its transaction
+    if slot.step is Step.CONFIRM_RECEIPT and row.channel != ReceiptChannel.AGENCY_LINK.value:
+        _write_receipt(session, slot.case_id, ReceiptConfirmation.model_validate(row.data))
+    case = _case(session, slot.case_id)
+    case.stop_waiting()
+    answer = FORMS[slot.step].domain.model_validate(row.data)
+    if isinstance(answer, CriteriaAnswers) and answer.phoned_at is not None:
+        written = due_for(WRITTEN_CONFIRMATION, answer.phoned_at)
+        case.written_due = min(case.written_due or written, written)
+    return rules.summarise(slot.step, slot.slot, answer)
+
+
+@dataclass(frozen=True)
+class Given:
+    """What became of an answer given through a door."""
+
+    case_id: int
+    slot: str
+    key: str
+    accepted: bool
+    problems: tuple[Problem, ...]
+    woken: Woken
+
+
+def mash_context(slot: str) -> str:
+    """The context of a MASH advice wait, from its slot (`mash-advice-<context>-<round>`)."""
+    return slot.removeprefix(f"{Step.MASH_ADVICE.value}-").rsplit("-", 1)[0]
+
+
+def give_answer(
+    case_id: int, step: Step, raw: dict[str, Any], code: str | None, *, channel: str = "cli"
+) -> Given:
+    """Record an answer to the step a case waits for, with the one-time code of the person it
+    names: accepted, or refused with its problems (kept in the chronology and the audit trail,
+    and the step is asked again with new codes), in one transaction; then the run is woken.
+
+    An answer that is not a filled-in form of the step at all (a field missing, a value not
+    allowed, a field the form does not have) is refused at once and changes nothing, as the
+    dashboard's form refuses it before anything is sent: the code stays usable.
+    NotWaiting when the case does not wait for `step`."""
+    with session_scope() as session:
+        case = _case(session, case_id)
+        slot = waiting_slot(session, case)
+        if slot.step is not step:
+            raise NotWaiting(f"case {case_id} waits for {slot.step.value}, not {step.value}.")
+        if step is Step.MASH_ADVICE:
+            raw = {"context": mash_context(slot.slot)} | raw
+        if problems := form_problems(step, raw):
+            raise InvalidAnswer(problems)
+        row = checked_row(session, slot, raw, code, channel=channel)
+        if (taken := _insert_step(session, row)) is not row:
+            # (raising rolls back: the code spent with the row stays usable)
+            if taken.accepted:
+                raise NotWaiting(f"case {case_id}'s {step.value} was answered a moment ago.")
+            raise NotWaiting(
+                f"an answer to case {case_id}'s {step.value} was just refused, so the step is "
+                "asked again: new one-time codes are on their way to everyone who may answer."
+            )
+        settle(session, slot, row)
+        given = Given(
+            case_id=case_id,
+            slot=slot.slot,
+            key=slot.key,
+            accepted=bool(row.accepted),
+            problems=tuple(Problem.model_validate(p) for p in row.problems or ()),
+            woken=Woken.ENDED,
+        )
+        flow_run_id = case.flow_run_id
+    return dataclasses.replace(given, woken=hand_over(flow_run_id, case_id, given.key))
+
+
+# ---------------------------------------------------------------------------------------------
+# The dashboard's door: the run reads its form's answer from Prefect and copies it here.
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def record_rejection(slot: Slot, problems: list[Problem]) -> None:
+    """Keep an unusable answer's problems (codes and messages, not its text) and forget it."""
+    with session_scope() as session:
+        _insert_step(
+            session,
+            CaseStep(
+                case_id=slot.case_id,
+                step=slot.step.value,
+                slot=slot.slot,
+                key=slot.key,
+                accepted=False,
+                actor=None,
+                channel="form",
+                problems=[p.model_dump() for p in problems],
+            ),
+        )
+    forget_answer(slot.key)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
+    """Check a dashboard answer in full, and the one-time code of the person it names, and
+    write it; None when it was refused. An answer already recorded under this wait (by another
+    door, or by an earlier try of this task) is taken as it stands. Then it is deleted from
+    Prefect."""
+    raw = dict(raw)
+    typed_code = raw.pop("one_time_code", None)
+    with session_scope() as session:
+        row = session.scalar(
+            select(CaseStep).where(CaseStep.case_id == slot.case_id, CaseStep.key == slot.key)
+        ) or session.scalar(  # answered ahead of the wait (an agency's receipt link)
+            select(CaseStep).where(
+                CaseStep.case_id == slot.case_id,
+                CaseStep.slot == slot.slot,
+                CaseStep.accepted.is_(True),
+            )
+        )
+        if row is None:
+            row = _insert_step(session, checked_row(session, slot, raw, typed_code, channel="form"))
+        summary = settle(session, slot, row)
+    forget_answer(slot.key)
+    return summary

@@ -1,0 +1,350 @@
+"""Nothing a person typed reaches Prefect, whatever door it came through: the CLI, the dashboard,
+a sign-off link, a ratification link, an agency's receipt link, a plan event's social worker
+and social care links, a new school's receipt link, a need-to-know notice and its link, and a
+request to see records with its decision (a refused one too). Every free-text field carries a
+marker; once every case has ended and Prefect has every run's last log, every table of
+Prefect's database, its result storage and every log file are read for it. On both case
+databases."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness import web
+from harness.cases import (
+    NOW,
+    RECEIPT,
+    RECEIPT_LINK,
+    answer,
+    answer_ok,
+    assessment,
+    cli,
+    code_for,
+    link_in,
+    marker,
+    new_case,
+    resume_via_api,
+    told_parents,
+    wait_until_suspended,
+)
+
+from models.domain import AgencyKind
+from safeshare.views import show_case
+from tasks.directory import add_agency, add_child
+
+pytestmark = pytest.mark.flow
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+SIGNOFF_LINK = re.compile(r"personal link \(works once\): (\S+)")
+NOTICE_LINK = re.compile(r"(http://127\.0\.0\.1:\d+/notice/\S+)")
+
+#: What a door's script waits for next: (case id, a step it waits for, or "=<status>").
+Want = tuple[int, str]
+Script = Iterator[Want]
+
+
+def ready(want: Want) -> bool:
+    """Whether the case waits for that step under a key nothing is recorded against yet (or has
+    ended with that status)."""
+    case_id, what = want
+    case = show_case(case_id)
+    if what.startswith("="):
+        return bool(case["status"] == what[1:])
+    waiting = case["waiting"]
+    return bool(
+        waiting
+        and waiting["step"] == what
+        and not any(e.get("key") == waiting["key"] for e in case["chronology"])
+    )
+
+
+def drive(scripts: list[Script], timeout: float = 600) -> None:
+    """Run the doors' scripts side by side: each moves on as soon as its case waits for what
+    it waits for, so the cases' runs overlap as a school's would."""
+    pending = {i: next(script) for i, script in enumerate(scripts)}
+    deadline = time.monotonic() + timeout
+    while pending:
+        assert time.monotonic() < deadline, f"never came: {list(pending.values())}"
+        for i, want in list(pending.items()):
+            if ready(want):
+                try:
+                    pending[i] = next(scripts[i])
+                except StopIteration:
+                    del pending[i]
+        time.sleep(0.3)
+
+
+def post_form(url: str, **fields: str) -> None:
+    page = web.get(url)
+    assert page.status_code == 200, page.text
+    found = CSRF.search(page.text)
+    assert found, page.text
+    done = web.post(url, data={"csrf": found.group(1), **fields})
+    assert done.status_code == 200, done.text
+
+
+def dashboard(api: str, case_id: int, staff: str, form: dict[str, Any]) -> None:
+    """Answer the case's wait as the dashboard's Resume button does, with the person's code."""
+    waiting = show_case(case_id)["waiting"]
+    wait_until_suspended(api, waiting["flow_run_id"])
+    code = code_for(case_id, waiting["key"], staff)
+    given = form | {"answered_by": staff, "one_time_code": code}
+    assert resume_via_api(api, waiting["flow_run_id"], given)["status"] == "ACCEPT"
+
+
+def test_no_personal_data_reaches_prefect(
+    stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    mark = marker()
+    backend, api = stack.backend, prefect_server.api_url
+    dsl, head, head2 = people["dsl"], people["slt"], people["slt2"]
+    cases: list[int] = []
+
+    def opened(case_id: int) -> int:
+        cases.append(case_id)
+        return case_id
+
+    def agency_receipt(case_id: int, path: str = "/tag/agency-csc") -> None:
+        url = link_in(listener, backend, case_id, path, RECEIPT_LINK)
+        post_form(url, name=f"{mark} name", role=f"{mark} role", reference=f"{mark} ref")
+
+    def by_cli() -> Script:
+        case_id = opened(new_case(people, mark))
+        yield case_id, "assess-criteria"
+        answer_ok(case_id, "assess-criteria", dsl, assessment(mark))
+        yield case_id, "management-signoff"
+        answer_ok(case_id, "management-signoff", head, {"decision": "approve", "reason": mark})
+        yield case_id, "parents"
+        answer_ok(case_id, "parents", dsl, told_parents(people, mark))
+        yield case_id, "confirm-receipt"
+        receipt = RECEIPT | {"confirmed_by_name": mark, "agency_reference": f"{mark} r"}
+        answer_ok(case_id, "confirm-receipt", dsl, receipt)
+        yield case_id, "=shared"
+
+    def by_dashboard() -> Script:
+        case_id = opened(new_case(people, mark))
+        yield case_id, "assess-criteria"
+        dashboard(api, case_id, dsl, assessment(mark))
+        yield case_id, "management-signoff"
+        dashboard(api, case_id, head, {"decision": "approve", "reason": f"{mark} ok"})
+        yield case_id, "parents"
+        risk = {"choice": "not-told-risk", "risk_reason": f"{mark} risk"}
+        dashboard(api, case_id, dsl, risk)
+        yield case_id, "mash-advice"
+        advice = {
+            "context": "parents-risk",
+            "sought_at": NOW,
+            "mash_contact": f"{mark} contact",
+            "mash_reference": f"{mark} mref",
+            "advice": f"{mark} advice",
+            "proceed": True,
+        }
+        dashboard(api, case_id, dsl, advice)
+        yield case_id, "confirm-receipt"
+        agency_receipt(case_id)
+        yield case_id, "=shared"
+
+    def declined_by_link() -> Script:
+        case_id = opened(new_case(people, mark))
+        yield case_id, "assess-criteria"
+        answer_ok(case_id, "assess-criteria", dsl, assessment(mark))
+        yield case_id, "management-signoff"
+        waiting = show_case(case_id)["waiting"]
+        body = _personal(listener, backend, case_id, waiting["key"], head2)
+        post_form(_found(SIGNOFF_LINK, body), decision="decline", reason=f"{mark} decline")
+        yield case_id, "=not-shared"
+
+    def ratified_by_link() -> Script:
+        case_id = opened(new_case(people, mark))
+        yield case_id, "assess-criteria"
+        urgent = assessment(mark, emergency_reason=f"{mark} cannot wait")
+        answer_ok(case_id, "assess-criteria", dsl, urgent)
+        yield case_id, "ratification"
+        waiting = show_case(case_id)["waiting"]
+        body = _personal(listener, backend, case_id, waiting["key"], head)
+        post_form(_found(SIGNOFF_LINK, body), decision="approve", reason=f"{mark} ratified")
+        yield case_id, "parents"
+        answer_ok(case_id, "parents", dsl, told_parents(people, mark))
+        yield case_id, "confirm-receipt"
+        agency_receipt(case_id)
+        yield case_id, "=shared"
+
+    def plan_event() -> Script:
+        ref = f"CP-{uuid.uuid4().hex[:8]}"
+        worker = f"/social-worker/{ref}"
+        url = listener.url(f"/{backend}{worker}")
+        add_child(ref, date_of_birth=date(2014, 9, 1), cp_plan=True, social_worker_notify=url)
+        argv = ("events", "record", "--child", ref, "--kind", "unexplained-absence")
+        result = cli(*argv, "--recorded-by", dsl, "--when", NOW, "--details", f"{mark} d", "--json")
+        assert result.exit_code == 0, result.output
+        case_id = opened(int(json.loads(result.stdout)["case_id"]))
+        yield case_id, "confirm-receipt"
+        agency_receipt(case_id, worker)
+        yield case_id, "=shared"
+        agency_receipt(case_id)  # social care's own confirmation, after the close
+
+    def transfer() -> Script:
+        ref = f"LV-{uuid.uuid4().hex[:8]}"
+        add_child(ref, date_of_birth=date(2015, 2, 1), cp_plan=False)
+        school = f"hs{uuid.uuid4().hex[:6]}"
+        inbox = f"/school/{school}"
+        notify = listener.url(f"/{backend}{inbox}")
+        add_agency(school, name=f"School {school}", kind=AgencyKind.SCHOOL, notify_url=notify)
+        leaving = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+        result = cli(
+            "leaver", "record", "--child", ref, "--leaving-on", leaving, "--destination",
+            school, "--move", "in-year", "--recorded-by", dsl, "--json",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        case_id = opened(int(json.loads(result.stdout)["case_id"]))
+        yield case_id, "transfer-review"
+        review = {"early_sharing": "shared-in-advance", "note": f"{mark} note"}
+        answer_ok(case_id, "transfer-review", dsl, review)
+        yield case_id, "confirm-receipt"
+        agency_receipt(case_id, inbox)
+        yield case_id, "=shared"
+
+    def notice() -> Script:
+        received = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
+        result = cli(
+            "notice", "record", "--child", "C-0001", "--source", "police-domestic-abuse",
+            "--recorded-by", dsl, "--received-at", received, "--details", f"{mark} n",
+            "--json",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        case_id = opened(int(json.loads(result.stdout)["case_id"]))
+        yield case_id, "notice-review"
+        review = {
+            "staff_to_tell": [people["teacher"]],
+            "what_they_need_to_know": f"{mark} know",
+            "reason": f"{mark} why",
+        }
+        answer_ok(case_id, "notice-review", dsl, review)
+        yield case_id, "=told"
+        url = link_in(listener, backend, case_id, f"/staff/{people['teacher']}", NOTICE_LINK)
+        post_form(url)
+
+    def access_request() -> Script:
+        received = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0).isoformat()
+        result = cli(
+            "access-request", "record", "--child", "C-0001", "--from", "pupil",
+            "--received-by", head, "--received-at", received, "--request", f"{mark} req",
+            "--json",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        case_id = opened(int(json.loads(result.stdout)["case_id"]))
+        none = {
+            "serious_harm": "does-not-apply",
+            "child_abuse_data": "does-not-apply",
+            "third_parties": "does-not-apply",
+        }
+        yield case_id, "access-decision"
+        # refused (nothing withheld without an exemption): the refusal keeps no text either
+        bare = none | {"outcome": "release-redacted", "released": mark, "withheld": mark}
+        assert answer(case_id, "access-decision", dsl, bare).exit_code == 1
+        yield case_id, "access-decision"
+        decided = none | {
+            "third_parties": "applies",
+            "third_parties_reason": f"{mark} tp",
+            "outcome": "release-redacted",
+            "released": f"{mark} released",
+            "withheld": f"{mark} withheld",
+        }
+        answer_ok(case_id, "access-decision", head2, decided)
+        yield case_id, "=decided"
+
+    drive(
+        [
+            by_cli(),
+            by_dashboard(),
+            declined_by_link(),
+            ratified_by_link(),
+            plan_event(),
+            transfer(),
+            notice(),
+            access_request(),
+        ]
+    )
+
+    runs = {show_case(case_id)["flow_run_id"] for case_id in cases}
+    assert None not in runs and len(runs) == len(cases)
+    for run_id in runs:
+        finished(api, str(run_id))
+
+    hits = prefect_database_hits(prefect_server.log_path.parent / "prefect.db", mark)
+    assert hits == [], f"typed text in Prefect's database: {hits}"
+    results = [p for p in (stack.home / "results").rglob("*") if p.is_file()]
+    assert results, "no persisted results to inspect"
+    logs = [
+        prefect_server.log_path,
+        stack.serve_log,
+        stack.home / "web.log",
+        *(p for p in (stack.home / "logs").rglob("*") if p.is_file()),
+    ]
+    for path in [*results, *logs]:
+        if path.exists():
+            assert mark.encode() not in path.read_bytes(), f"typed text in {path}"
+    bodies = json.dumps([r.body for r in listener.records if isinstance(r.body, dict)])
+    assert mark not in bodies
+
+
+def prefect_database_hits(path: Path, mark: str) -> list[str]:
+    """Every table and column of Prefect's database (its live rows) holding the marker."""
+    hits = []
+    with sqlite3.connect(path) as db:
+        tables = [t for (t,) in db.execute("select name from sqlite_master where type='table'")]
+        assert "flow_run_input" in tables and "log" in tables
+        for table in tables:
+            for row in db.execute(f'pragma table_info("{table}")').fetchall():
+                column = row[1]
+                found = db.execute(
+                    f'select count(*) from "{table}" where cast("{column}" as text) like ?',
+                    (f"%{mark}%",),
+                ).fetchone()[0]
+                if found:
+                    hits.append(f"{table}.{column} ({found})")
+    return hits
+
+
+def finished(api: str, run_id: str) -> None:
+    """Wait until the run is Completed and Prefect holds its engine's last log line: nothing
+    more of it is still on its way."""
+
+    def done() -> bool:
+        state = web.get(f"{api}/flow_runs/{run_id}").json()["state"]
+        if not state or state["type"] != "COMPLETED":
+            return False
+        query = {"logs": {"flow_run_id": {"any_": [run_id]}}, "sort": "TIMESTAMP_DESC"}
+        logs = web.post(f"{api}/logs/filter", json=query | {"limit": 200}).json()
+        return any("Finished in state Completed" in log["message"] for log in logs)
+
+    _eventually(done)
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "did not come in time"
+        time.sleep(0.3)
+
+
+def _personal(listener: Any, backend: str, case_id: int, key: str, staff: str) -> str:
+    from harness.cases import MAILBOX, personal_message
+
+    assert MAILBOX["backend"] == backend
+    return personal_message(case_id, key, staff)
+
+
+def _found(pattern: re.Pattern[str], text: str) -> str:
+    found = pattern.search(text)
+    assert found, text
+    return found.group(1)
