@@ -93,11 +93,18 @@ def test_stored_text_reaches_the_terminal_shown_never_obeyed(
     noted = cli("case", "note", str(case_id), "--text", f"{mark} {HOSTILE}")
     assert noted.exit_code == 0, noted.output
 
+    staff_id = f"x{mark.lower()}"
+    added = cli(
+        "--user", people["admin"], "staff", "add", staff_id, "--name", HOSTILE, "--role", "staff"
+    )
+    assert added.exit_code == 0, added.output
+
     for argv in (
         ["case", "show", str(case_id)],
         ["case", "list"],
         ["audit", "show", "--case", str(case_id)],
         ["case", "show", str(case_id), "--json"],
+        ["--user", people["admin"], "staff", "list"],  # a name, stored text too
     ):
         printed = cli(*argv)
         assert printed.exit_code == 0, printed.output
