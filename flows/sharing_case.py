@@ -90,8 +90,8 @@ def share_with_agency(case_id: int, run_id: str) -> None:
 
 def tell_not_ratified(case_id: int) -> None:
     """The DSL and the management team learn at once that an emergency share was not ratified."""
-    title, body = not_ratified_message(case_id)
     for tag in ("dsl", "slt"):
+        title, body = not_ratified_message(case_id, for_dsl=tag == "dsl")
         notify(
             f"case:{case_id}:not-ratified:{tag}",
             case_id=case_id,

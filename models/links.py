@@ -22,6 +22,7 @@ class LinkOutcome(StrEnum):
     FORGED = "forged"  # not signed by us, altered, or naming no link we issued
     EXPIRED = "expired"
     USED = "used"  # this link has answered already
+    SUPERSEDED = "superseded"  # a newer link went to its holder for the same thing
     ANSWERED = "answered"  # someone else answered the step this link was for
     WRONG_STEP = "wrong-step"  # the case no longer waits for what this link answers
     WRONG_PERSON = "wrong-person"  # its person may no longer answer this step
@@ -35,6 +36,7 @@ LINK_STATUS: dict[LinkOutcome, int] = {
     LinkOutcome.WRONG_PERSON: 403,
     LinkOutcome.EXPIRED: 410,
     LinkOutcome.USED: 409,
+    LinkOutcome.SUPERSEDED: 409,
     LinkOutcome.ANSWERED: 409,
     LinkOutcome.WRONG_STEP: 409,
     LinkOutcome.THROTTLED: 429,
@@ -47,6 +49,8 @@ LINK_MESSAGES: dict[LinkOutcome, str] = {
     LinkOutcome.EXPIRED: "This link has expired. Ask the Designated Safeguarding Lead to send "
     "you a new one (safeshare case resend CASE_ID).",
     LinkOutcome.USED: "This link has been used already; each link works once.",
+    LinkOutcome.SUPERSEDED: "A newer link has been sent to you since this one (a reminder, or "
+    "a new link asked for): use the link in your newest message.",
     LinkOutcome.ANSWERED: "This step has been answered already (through another link, a "
     "one-time code or the dashboard).",
     LinkOutcome.WRONG_STEP: "The case is no longer waiting for this step.",
@@ -64,6 +68,7 @@ class LinkFacts(Frozen):
     flow_run_id: str
     expires_at: datetime
     used_at: datetime | None = None
+    superseded: bool = False  # spent by a newer link to its holder, not by an answer
 
 
 class WaitFacts(Frozen):
@@ -87,7 +92,7 @@ def judge_link(
     if link is None or wait is None:
         return LinkOutcome.FORGED
     if link.used_at is not None:
-        return LinkOutcome.USED
+        return LinkOutcome.SUPERSEDED if link.superseded else LinkOutcome.USED
     if now >= link.expires_at:
         return LinkOutcome.EXPIRED
     if wait.answered_by is not None:
@@ -111,6 +116,7 @@ class ReceiptLinkFacts(Frozen):
 
     expires_at: datetime
     used_at: datetime | None = None
+    superseded: bool = False  # spent by a newer link to its recipient, not by a confirmation
     case_open: bool
     receipt_recorded: bool  # this link's recipient's receipt is recorded (by any door)
     case_received: bool = False  # the case's receipt is recorded: some recipient confirmed
@@ -125,7 +131,7 @@ def judge_receipt_link(link: ReceiptLinkFacts | None, *, now: datetime) -> LinkO
     if link is None:
         return LinkOutcome.FORGED
     if link.used_at is not None:
-        return LinkOutcome.USED
+        return LinkOutcome.SUPERSEDED if link.superseded else LinkOutcome.USED
     if now >= link.expires_at:
         return LinkOutcome.EXPIRED
     if link.receipt_recorded:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from models.deadlines import WRITTEN_CONFIRMATION
-from models.domain import Consent, DecisionBasis, Problem, Step
+from models.domain import Consent, DecisionBasis, Frozen, Problem, Step
 
 STEP_TITLES: dict[Step, str] = {
     Step.RECORD_CONCERN: "concern recorded",
@@ -54,6 +54,11 @@ _WHAT_IS_NEEDED: dict[Step, str] = {
 }
 
 
+#: Waits the management team alone answers: told to the `slt` tag, whose readers may not read
+#: cases (`safeshare case show` would be refused them).
+_MANAGEMENT_STEPS = frozenset({Step.MANAGEMENT_SIGNOFF, Step.RATIFICATION})
+
+
 def case_reference(case_id: int) -> str:
     """The reference people use for a case: stable, short, and personal-data free."""
     return f"SS-{case_id:06d}"
@@ -80,7 +85,11 @@ def waiting_message(
         lines.append(f"Who may answer: {', '.join(who)}.")
     if link:
         lines.append(f"Open: {link}")
-    lines.append(f"Or: safeshare case show {case_id}")
+    if step in _MANAGEMENT_STEPS:
+        # told to the management team, who may not read cases: their way in is their own
+        lines.append("Each of you who may answer has a link and code of your own, sent to you.")
+    else:
+        lines.append(f"Or: safeshare case show {case_id}")
     return title, "\n".join(lines)
 
 
@@ -264,6 +273,21 @@ def personal_message(
     ref = case_reference(case_id)
     title = f"safeshare {ref}: your code for the {STEP_TITLES[step]} ({wait_key})"
     lines = [f"Case {ref} is waiting for you to {_WHAT_IS_NEEDED[step]}."]
+    lines += _credential_lines(case_id, step, code, expires_at, link=link, dashboard=dashboard)
+    return title, "\n".join(lines)
+
+
+def _credential_lines(
+    case_id: int,
+    step: Step,
+    code: str,
+    expires_at: datetime,
+    *,
+    link: str | None,
+    dashboard: str | None,
+) -> list[str]:
+    """How to answer with one's own link or code, and until when."""
+    lines = []
     if link:
         lines.append(f"Answer with your personal link (works once): {link}")
     lines.append(
@@ -273,23 +297,40 @@ def personal_message(
     if dashboard:
         lines.append(f"Dashboard: {dashboard}")
     lines.append(f"Valid until {expires_at:%Y-%m-%d %H:%M} UTC, for you only: do not forward it.")
-    return title, "\n".join(lines)
+    return lines
 
 
-def not_ratified_message(case_id: int) -> tuple[str, str]:
-    """Title and body telling the DSL and the management team that an emergency share was not
-    ratified, and what follows."""
+def not_ratified_message(case_id: int, *, for_dsl: bool = True) -> tuple[str, str]:
+    """Title and body telling the DSL (`for_dsl`) or the management team that an emergency
+    share was not ratified, and what follows; the commands only for the DSL, who may use
+    them."""
     ref = case_reference(case_id)
     title = f"safeshare {ref}: emergency share not ratified"
     body = (
         f"The management team declined to ratify the emergency share on case {ref}. The "
         "information has already been shared, and the case goes on to its confirmation of "
         "receipt. The DSL and the head teacher should review the decision now, tell the agency "
-        "if it should not act on what it received, and record what follows on the case "
-        f"(safeshare case note {case_id} --text ...). Reasons are in the case record: "
-        f"safeshare case show {case_id}"
+        "if it should not act on what it received, and record what follows on the case"
     )
+    if for_dsl:
+        body += (
+            f" (safeshare case note {case_id} --text ...). Reasons are in the case record: "
+            f"safeshare case show {case_id}"
+        )
+    else:
+        body += ": the DSL records it, and the reasons are in the case record."
     return title, body
+
+
+class Credentials(Frozen):
+    """One person's fresh way to answer a wait: their code, their link for a sign-off, and
+    until when they work (held only in the message that carries them)."""
+
+    wait_key: str  # the wait they answer, named in the title as in the first message
+    code: str
+    expires_at: datetime
+    link: str | None = None
+    dashboard: str | None = None
 
 
 def overdue_message(
@@ -300,10 +341,16 @@ def overdue_message(
     rung: str,
     due: datetime,
     deadline: str | None = None,
+    must_act: Sequence[str] = (),
+    credentials: Credentials | None = None,
+    case_page: str | None = None,
+    sign_in: str | None = None,
 ) -> tuple[str, str]:
-    """Title and body of a reminder that a wait is past its deadline, at one rung of its ladder.
-    `deadline` names the rule that set it when that is not the step's own (a phone referral's
-    written confirmation)."""
+    """Title and body of a reminder that a wait is past its deadline, at one rung of its ladder,
+    with only what its reader can act on: their own fresh `credentials` when they may answer,
+    the `case_page` when they may read the case, the `sign_in` page of the web app; otherwise
+    who must act. `deadline` names the rule that set it when that is not the step's own (a
+    phone referral's written confirmation)."""
     ref = case_reference(case_id)
     what = _WHAT_IS_NEEDED.get(step, STEP_TITLES[step])
     if deadline == WRITTEN_CONFIRMATION:
@@ -322,9 +369,53 @@ def overdue_message(
             f"Case {ref} has been waiting past its deadline ({due:%Y-%m-%d %H:%M} UTC) for "
             f"someone to {what}."
         )
+    lines = [
+        f"{why} Reminder {level} goes to {rung}; it goes further up each time it stays undone."
+    ]
+    if must_act:
+        lines.append(f"Who may answer: {', '.join(must_act)}.")
+    if credentials is not None:
+        title += f": your new code ({credentials.wait_key})"
+        what = "link and code are" if credentials.link else "code is"
+        lines.append(
+            f"Your new {what} below; those sent to you before for this step no longer work."
+        )
+        lines += _credential_lines(
+            case_id,
+            step,
+            credentials.code,
+            credentials.expires_at,
+            link=credentials.link,
+            dashboard=credentials.dashboard,
+        )
+    if case_page:
+        lines.append(f"Read the case: {case_page}")
+    if sign_in:
+        lines.append(f"Sign in to safeshare: {sign_in}")
+    return title, "\n".join(lines)
+
+
+def receipt_reminder_message(
+    case_id: int,
+    *,
+    level: int,
+    rung: str,
+    due: datetime,
+    link: str,
+    expires_at: datetime,
+) -> tuple[str, str]:
+    """Title and body of a reminder to an agency (or a pupil's social worker) that has not
+    confirmed receipt: a new link of its own, as the one it had may have expired or gone
+    astray."""
+    ref = case_reference(case_id)
+    what = STEP_TITLES[Step.CONFIRM_RECEIPT]
+    title = f"safeshare {ref}: {what} overdue (reminder {level}: {rung})"
     body = (
-        f"{why} Reminder {level} goes to {rung}; it goes further up each time it stays "
-        f"undone. See: safeshare case show {case_id}"
+        f"A school shared safeguarding information with you under case {ref} and has not had "
+        f"your confirmation of receipt, which was due by {due:%Y-%m-%d %H:%M} UTC. The "
+        "information itself is not in this message.\n"
+        "Read what is shared and confirm receipt here (a new link: it works once, until "
+        f"{expires_at:%Y-%m-%d %H:%M} UTC; links sent before no longer work): {link}"
     )
     return title, body
 

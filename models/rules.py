@@ -7,10 +7,11 @@ Outcomes are enums with reason codes; "insufficient information" is an outcome o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from pydantic import BaseModel
 
+from models.deadlines import ENGLAND
 from models.domain import (
     HUMAN_STEPS,
     AccessDecision,
@@ -372,6 +373,15 @@ def leaver_problems(facts: LeaverFacts) -> list[Problem]:
             )
         ]
     return []
+
+
+def receipt_clock(leaver: LeaverFacts) -> datetime:
+    """When the 5 working days for a leaver's file to be received start: the day they leave,
+    or the new term's first day for a move at the start of a new term (English midnight)."""
+    start = leaver.leaving_on
+    if leaver.move is MoveKind.NEW_TERM and leaver.new_term_starts is not None:
+        start = leaver.new_term_starts  # the first 5 days of the new term
+    return datetime.combine(start, time(0), tzinfo=ENGLAND)
 
 
 def parents_route(answer: ParentsDecision) -> MashContext | None:

@@ -1325,7 +1325,8 @@ def case_start(case_id: int) -> None:
 @friendly
 def case_resend(case_id: int) -> None:
     """Send everyone who may answer a case's current step a new one-time code (and link, for
-    sign-off); those sent before stop working."""
+    sign-off), and, for a receipt, each recipient that has not confirmed a new link; those sent
+    before stop working."""
     allowed(Action.ACT_ON_CASE, case_id)
     from tasks.credentials import NotWaiting, resend_credentials
 

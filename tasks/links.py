@@ -71,6 +71,7 @@ def _facts(session: Session, link: AnswerLink) -> tuple[LinkFacts, WaitFacts]:
         flow_run_id=link.flow_run_id,
         expires_at=link.expires_at,
         used_at=link.used_at,
+        superseded=link.outcome == "superseded",
     )
     wait = WaitFacts(
         waiting_slot=case.waiting_slot if case.waiting_key is not None else None,

@@ -160,7 +160,7 @@ def check_notice_link(
     if link is None or link.token_hash != token_hash(token):
         return NoticeCheck(LinkOutcome.FORGED)
     if link.superseded_at is not None:
-        return NoticeCheck(LinkOutcome.USED, link)
+        return NoticeCheck(LinkOutcome.SUPERSEDED, link)
     if now >= link.expires_at:
         return NoticeCheck(LinkOutcome.EXPIRED, link)
     holder = session.get(Staff, link.staff_id)

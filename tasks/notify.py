@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import apprise
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models.tables import Agency, Case, Child, Concern, Notification, Staff, utcnow
@@ -44,7 +45,11 @@ def recipients(excluding: str | None = None) -> apprise.Apprise:
         config = apprise.AppriseConfig()
         if not config.add(str(settings.apprise_config)):
             raise RuntimeError(f"cannot read the Apprise config {settings.apprise_config}")
-        apobj.add(config)
+        for service in config.services():
+            # the config file's addresses are shared inboxes (a role's, an agency's duty line):
+            # `shared:<tag>` reaches them without the personal addresses that share <tag>
+            service.tags = set(service.tags) | {shared_tag(str(t)) for t in service.tags}
+            apobj.add(service)
     with session_scope() as session:
         withheld = None
         if excluding is not None:
@@ -91,6 +96,21 @@ def subject_of(case_id: int | None) -> str | None:
             .where(Case.id == case_id)
         )
         return str(subject) if subject else None
+
+
+#: The prefix that names a tag's shared inboxes (the config file's addresses) only.
+SHARED = "shared:"
+
+
+def shared_tag(tag: str) -> str:
+    """The tag that reaches only the config file's addresses with `tag`, not the staff's own."""
+    return f"{SHARED}{tag}"
+
+
+def has_address(tag: str) -> bool:
+    """Whether any configured address has `tag`."""
+    apobj = recipients()
+    return len(apobj) > 0 and any(True for _ in apobj.find(tag))
 
 
 def _claim(key: str, case_id: int | None, tag: str, kind: str) -> bool:
@@ -153,15 +173,19 @@ def deliver(
     case_id: int | None,
     tag: str,
     kind: str,
-    title: str,
-    body: str,
+    title: str = "",
+    body: str = "",
     exclusive: bool = False,
+    compose: Callable[[], tuple[str, str] | None] | None = None,
 ) -> bool:
     """The delivery itself, for callers that are not a flow (the web app) or that must not let a
     message's text become a task result (a message carrying a link's token).
 
     `exclusive`: for messages that two processes may both decide to send at once (two overdue
-    checks): only the one that claims the key delivers; the other returns False at once."""
+    checks): only the one that claims the key delivers; the other returns False at once.
+    `compose`: the title and body are made only once this process may deliver them (a message
+    that carries a fresh credential issues it then, so no other sender's credential replaces
+    it); None when the message is no longer needed, which then never goes."""
     logger = _logger()
     if not _claim(key, case_id, tag, kind):
         logger.info("notification %s already delivered", key)
@@ -169,6 +193,18 @@ def deliver(
     if exclusive and not _claim_exclusively(key, timedelta(minutes=2)):
         logger.info("notification %s is being delivered by another process", key)
         return False
+    if compose is not None:
+        try:
+            made = compose()
+        except BaseException:
+            if exclusive:
+                _release(key)
+            raise
+        if made is None:
+            _drop(key)
+            logger.info("notification %s is no longer needed", key)
+            return False
+        title, body = made
     settings = get_settings()
     attempts = settings.notify_retries + 1
     subject = subject_of(case_id)
@@ -199,6 +235,14 @@ def deliver(
     if exclusive:
         _release(key)
     return False
+
+
+def _drop(key: str) -> None:
+    """Forget a message that was claimed but is no longer needed (its wait moved on)."""
+    with session_scope() as session:
+        session.execute(
+            delete(Notification).where(Notification.key == key, Notification.status != "sent")
+        )
 
 
 def _release(key: str) -> None:

@@ -4,7 +4,7 @@ link for the agency, and the link, used once, records the receipt and moves the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -24,9 +24,9 @@ from models.tables import (
     utcnow,
 )
 from safeshare.db import session_scope
-from safeshare.settings import get_settings, secret_key
-from safeshare.tokens import RECEIPT_SALT, token_hash
-from tasks.links import add_signed
+from safeshare.settings import get_settings
+from safeshare.tokens import token_hash
+from tasks.credentials import new_receipt_link, receipt_url
 from tasks.notify import already_sent, deliver
 
 #: The receipt wait of a sharing case (its only one).
@@ -110,39 +110,24 @@ def _send_receipt_link(
     outbox_key = f"case:{case_id}:notify-agency:{tag}"
     if already_sent(outbox_key):
         return
-    settings = get_settings()
     now = utcnow()
     with session_scope() as session:
-        same_recipient = (
-            ReceiptLink.recipient.is_(None)
-            if recipient is None
-            else ReceiptLink.recipient == recipient
-        )
-        session.execute(
-            update(ReceiptLink)
-            .where(
-                ReceiptLink.disclosure_id == disclosure_id,
-                same_recipient,
-                ReceiptLink.used_at.is_(None),
-            )
-            .values(used_at=now, outcome="superseded")
-            .execution_options(synchronize_session=False)
-        )
-        link = ReceiptLink(
+        expires_at = _receipt_link_expiry(session, case_id, now)
+        token = new_receipt_link(
+            session,
             case_id=case_id,
             disclosure_id=disclosure_id,
-            agency_code=agency,
+            agency=agency,
             recipient=recipient,
             slot=RECEIPT_SLOT,
             flow_run_id=flow_run_id,
-            expires_at=now + timedelta(hours=settings.receipt_link_ttl_hours),
+            expires_at=expires_at,
+            now=now,
         )
-        token = add_signed(session, link, secret_key(settings), salt=RECEIPT_SALT)
-        expires_at = link.expires_at
     title, body = agency_message(
         case_id,
         agency,
-        link=f"{settings.web_url}/receipt/{token}",
+        link=receipt_url(token),
         expires_at=expires_at,
         phoned_at=phoned_at,
         event=event,
@@ -150,6 +135,38 @@ def _send_receipt_link(
         transfer=transfer,
     )
     deliver(outbox_key, case_id=case_id, tag=tag, kind="disclosure", title=title, body=body)
+
+
+def _receipt_link_expiry(session: Session, case_id: int, now: datetime) -> datetime:
+    """Until when a receipt link sent now works: at least its configured lifetime, and until
+    the receipt wait it answers is due (by the rule that wait will have: a leaver's counted
+    from the move or the new term) and its escalation ladder has run."""
+    from models.lifetimes import RECEIPT_RULES
+    from models.rules import eligible_answerers, receipt_clock
+    from tasks.credentials import wait_lifetime
+    from tasks.records import allegation_against, due_for, staff_directory
+    from tasks.transfers import leaver_of
+
+    settings = get_settings()
+    case = session.get(Case, case_id)
+    assert case is not None
+    kind = CaseKind(case.kind)
+    clock = receipt_clock(leaver_of(session, case_id)) if kind is CaseKind.TRANSFER else now
+    due = due_for(RECEIPT_RULES.get(kind, Step.CONFIRM_RECEIPT.value), clock)
+    who = eligible_answerers(
+        Step.CONFIRM_RECEIPT,
+        staff_directory(session),
+        subject=allegation_against(session, case_id),
+    )
+    return wait_lifetime(
+        session,
+        case_id,
+        Step.CONFIRM_RECEIPT,
+        who,
+        settings.receipt_link_ttl_hours,
+        due=due,
+        now=now,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,6 +207,7 @@ def _facts(session: Session, link: ReceiptLink) -> ReceiptLinkFacts:
     return ReceiptLinkFacts(
         expires_at=link.expires_at,
         used_at=link.used_at,
+        superseded=link.outcome == "superseded",
         case_open=case.status == "open",
         receipt_recorded=recipient_of(link) in received,
         case_received=bool(received),

@@ -4,7 +4,7 @@ authority), and what the flow needs to know to set its deadline."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from prefect import task
@@ -18,11 +18,10 @@ from models.domain import (
     CaseKind,
     Frozen,
     LeaverFacts,
-    MoveKind,
     Step,
     TransferReview,
 )
-from models.rules import leaver_problems
+from models.rules import leaver_problems, receipt_clock
 from models.tables import Agency, Case, CaseStep, Concern, Disclosure
 from safeshare.db import session_scope
 from safeshare.settings import get_settings
@@ -103,13 +102,10 @@ class TransferPlan(Frozen):
 def transfer_plan(case_id: int) -> TransferPlan:
     with session_scope() as session:
         leaver = leaver_of(session, case_id)
-    start: date = leaver.leaving_on
-    if leaver.move is MoveKind.NEW_TERM and leaver.new_term_starts is not None:
-        start = leaver.new_term_starts  # the first 5 days of the new term
     return TransferPlan(
         known=leaver.destination is not None,
         agency=leaver.destination or get_settings().local_authority_agency,
-        clock_from=datetime.combine(start, time(0), tzinfo=ENGLAND),
+        clock_from=receipt_clock(leaver),
     )
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.exc import StatementError
 from models.accounts import someone_elses_link
 from models.domain import AgencyReceipt, Step
 from models.forms import InvalidAnswer, parse_answer
+from models.lifetimes import LONGEST
 from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
 from models.tables import utcnow
 from safeshare.audit import acting, append, record_read
@@ -55,8 +56,8 @@ logger = logging.getLogger("safeshare.web")
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 #: Signatures older than this are refused whatever the database says; the link's own expiry
-#: (settings.link_ttl_hours when it was issued) is the one that normally applies.
-TOKEN_MAX_AGE_SECONDS = 90 * 24 * 3600
+#: (models/lifetimes.py: never later than this after it was issued) is the one that applies.
+TOKEN_MAX_AGE_SECONDS = int(LONGEST.total_seconds())
 #: Headers on every page: nothing cached, nothing framed, no address leaked onwards.
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -112,6 +113,7 @@ HEADINGS = {
     LinkOutcome.WRONG_PERSON: "Not allowed",
     LinkOutcome.EXPIRED: "Link expired",
     LinkOutcome.USED: "Link already used",
+    LinkOutcome.SUPERSEDED: "A newer link was sent",
     LinkOutcome.ANSWERED: "Already answered",
     LinkOutcome.WRONG_STEP: "No longer waiting",
     LinkOutcome.THROTTLED: "Please wait",

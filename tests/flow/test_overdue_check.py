@@ -142,6 +142,11 @@ def test_a_case_recorded_while_prefect_was_away_is_started_by_the_next_check(
     run_id = case["flow_run_id"]
     assert run_id
 
+    # this stack's deployment: the other stack on the same Prefect server has a case 7 too
+    deployment = web.get(
+        f"{prefect_server.api_url}/deployments/name/sharing-case/{stack.env['SAFESHARE_DEPLOYMENT']}"
+    ).json()["id"]
+
     def runs_of_case() -> list[str]:
         runs = web.post(
             f"{prefect_server.api_url}/flow_runs/filter",
@@ -150,7 +155,11 @@ def test_a_case_recorded_while_prefect_was_away_is_started_by_the_next_check(
                   "deployments": {"name": {"any_": [stack.env["SAFESHARE_DEPLOYMENT"]]}},
                   "sort": "EXPECTED_START_TIME_DESC"},
         ).json()  # fmt: skip
-        return [r["id"] for r in runs if r["parameters"].get("case_id") == case_id]
+        return [
+            r["id"]
+            for r in runs
+            if r["parameters"].get("case_id") == case_id and r["deployment_id"] == deployment
+        ]
 
     # Checked again: the case keeps its one run.
     check(datetime.now(UTC) + timedelta(minutes=3))

@@ -7,7 +7,7 @@ import re
 import threading
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -203,7 +203,8 @@ def test_a_link_stays_good_for_its_wait_when_the_wait_is_asked_again(
         case_id, "management-signoff", people["slt"], {"decision": "approve"}, code="ZZZZ-ZZZZ"
     )
     assert refused.exit_code == 1
-    again = open_wait(case_id, "management-signoff")["waiting"]["key"]
+    waiting = open_wait(case_id, "management-signoff")["waiting"]
+    again, due = waiting["key"], datetime.fromisoformat(waiting["due"])
     assert again != first_key
     listener.wait_for(lambda _: len(links_for(listener, stack.backend, case_id, "head2")) == 2)
     new = links_for(listener, stack.backend, case_id, "head2")[-1]
@@ -218,7 +219,9 @@ def test_a_link_stays_good_for_its_wait_when_the_wait_is_asked_again(
     assert page.status_code == 409 and "answered already" in page.text
     outcomes = [(o, s) for _m, o, s in attempts(first)]
     assert outcomes == [("shown", 200), ("answered", 200)], outcomes
-    # each link lives 24 hours by default, and the database holds only its token's hash
+    # each link lives 24 hours by default, and past the sign-off's deadline (24 hours after it
+    # was first asked, as asking again keeps it) until its ladder of three rungs, 4 hours
+    # apart, has run; the database holds only its token's hash
     from safeshare.settings import Settings
 
     assert Settings.model_fields["link_ttl_hours"].default == 24
@@ -226,7 +229,8 @@ def test_a_link_stays_good_for_its_wait_when_the_wait_is_asked_again(
     with session_scope() as session:
         links = session.scalars(select(AnswerLink).where(AnswerLink.case_id == case_id)).all()
         assert links and all(
-            abs(link.expires_at - link.created_at - timedelta(hours=24)) < timedelta(seconds=5)
+            abs(link.expires_at - (due + timedelta(hours=12))) < timedelta(seconds=5)
+            and link.expires_at - link.created_at > timedelta(hours=24)
             for link in links
         )
         assert all(token not in repr(vars(link)) for link in links)

@@ -200,3 +200,78 @@ def test_an_exclusive_message_goes_once_from_many_senders_at_once(
     assert outbox(k).status == "sent" and outbox(k).attempts == 1
     # Later senders see it delivered.
     assert deliver(k, case_id=None, tag=tag, kind="t", title="t", body="b", exclusive=True)
+
+
+def test_a_message_made_on_delivery_is_made_once_by_the_one_sender_that_claims_it(
+    configure: Any, http: HttpListener
+) -> None:
+    """Eight threads decide to send the same reminder, which carries a credential made as it
+    goes: the credential is made once, by the sender that delivers it."""
+    import threading
+
+    tag = f"x{uuid.uuid4().hex[:8]}"
+    configure(f"{tag}={http.url('/x')}\n", ".txt")
+    k = key()
+    barrier = threading.Barrier(8)
+    made: list[int] = []
+    lock = threading.Lock()
+
+    def compose() -> tuple[str, str]:
+        with lock:
+            made.append(threading.get_ident())
+            return "t", f"credential {len(made)}"
+
+    def sender() -> None:
+        barrier.wait()
+        deliver(k, case_id=None, tag=tag, kind="t", compose=compose, exclusive=True)
+
+    threads = [threading.Thread(target=sender) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (record,) = http.wait_for(lambda rs: len(rs) >= 1)
+    time.sleep(0.5)  # a second copy would arrive now
+    assert len(http.records) == 1 and len(made) == 1
+    assert "credential 1" in str(record.body)
+    assert outbox(k).status == "sent"
+    # later senders neither make nor send anything
+    assert deliver(k, case_id=None, tag=tag, kind="t", compose=compose, exclusive=True)
+    assert len(made) == 1
+
+
+def test_a_message_no_longer_needed_leaves_nothing_and_can_be_decided_again(
+    configure: Any, http: HttpListener
+) -> None:
+    tag = f"x{uuid.uuid4().hex[:8]}"
+    configure(f"{tag}={http.url('/x')}\n", ".txt")
+    k = key()
+    assert not deliver(k, case_id=None, tag=tag, kind="t", compose=lambda: None, exclusive=True)
+    with session_scope() as session:
+        assert session.scalar(select(Notification).where(Notification.key == k)) is None
+    assert deliver(k, case_id=None, tag=tag, kind="t", compose=lambda: ("t", "b"), exclusive=True)
+    http.wait_for(lambda rs: len(rs) >= 1)
+    assert outbox(k).status == "sent"
+
+
+def test_a_shared_tag_reaches_the_config_files_addresses_and_not_the_staffs_own(
+    configure: Any, http: HttpListener
+) -> None:
+    """A role's shared inbox in the config file hears what is for the role as a whole; the
+    members of the role, told on their own addresses, do not get it twice."""
+    from tasks.notify import has_address, shared_tag
+
+    role_tag = "slt"
+    configure(f"urls:\n  - {http.url('/shared')}:\n      tag: {role_tag}\n")
+    head = f"h{uuid.uuid4().hex[:6]}"
+    add_staff(head, name="Head", role=Role.SLT, notify_url=http.url(f"/{head}"))
+    assert has_address(shared_tag(role_tag)) and not has_address(shared_tag(f"staff:{head}"))
+    k = key()
+    assert deliver(k, case_id=None, tag=shared_tag(role_tag), kind="t", title="t", body="b")
+    http.wait_for(lambda rs: len(rs) >= 1)
+    time.sleep(0.5)
+    assert [r.path for r in http.records] == ["/shared"]
+    # the role's own tag still reaches both, as before
+    assert deliver(key(), case_id=None, tag=role_tag, kind="t", title="t", body="b")
+    http.wait_for(lambda rs: len(rs) >= 3)
+    assert sorted(r.path for r in http.records) == sorted(["/shared", "/shared", f"/{head}"])

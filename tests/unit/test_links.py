@@ -49,6 +49,13 @@ HEAD = StaffMember(staff_id="head1", role=Role.SLT)
         (None, WAIT, HEAD, LinkOutcome.FORGED),
         (LINK, None, HEAD, LinkOutcome.FORGED),
         (LINK.model_copy(update={"used_at": NOW}), WAIT, HEAD, LinkOutcome.USED),
+        # spent by a newer link to the same person (a reminder, a resend): says so
+        (
+            LINK.model_copy(update={"used_at": NOW, "superseded": True}),
+            WAIT,
+            HEAD,
+            LinkOutcome.SUPERSEDED,
+        ),
         (LINK.model_copy(update={"expires_at": NOW}), WAIT, HEAD, LinkOutcome.EXPIRED),
         (LINK.model_copy(update={"expires_at": NOW - timedelta(days=1)}), WAIT, HEAD, "expired"),
         # used beats expired: the link did its work
@@ -167,6 +174,7 @@ def _receipt(**overrides: object) -> ReceiptLinkFacts:
         (_receipt(), LinkOutcome.VALID),
         (None, LinkOutcome.FORGED),
         (_receipt(used_at=_RNOW), LinkOutcome.USED),
+        (_receipt(used_at=_RNOW, superseded=True), LinkOutcome.SUPERSEDED),
         (_receipt(expires_at=_RNOW), LinkOutcome.EXPIRED),
         (_receipt(receipt_recorded=True), LinkOutcome.ANSWERED),  # the DSL recorded it by phone
         (_receipt(case_open=False), LinkOutcome.WRONG_STEP),  # closed without a receipt
