@@ -7,6 +7,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.kinds import FLOW_OF_KIND, begin_case
+from flows.names import case_run_name
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.domain import CaseKind, CaseStatus, Step
@@ -18,7 +19,12 @@ FLOW_NAME = FLOW_OF_KIND[CaseKind.ACCESS_REQUEST]
 ACCESS_REQUEST_DEADLINE = "access-request"
 
 
-@flow(name=FLOW_NAME, persist_result=True, log_prints=False)
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=case_run_name(FLOW_NAME),
+    persist_result=True,
+    log_prints=False,
+)
 def access_request(case_id: int) -> str:
     """Route one request to see records to the DSL and the management team; record the decision."""
     # 1. The request is in the case database, with who received it and when.

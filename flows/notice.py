@@ -8,6 +8,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.kinds import FLOW_OF_KIND, begin_case
+from flows.names import case_run_name
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.domain import CaseKind, CaseStatus, NoticeSource, Step
@@ -18,7 +19,12 @@ from tasks.records import request_received_at
 FLOW_NAME = FLOW_OF_KIND[CaseKind.NOTICE]
 
 
-@flow(name=FLOW_NAME, persist_result=True, log_prints=False)
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=case_run_name(FLOW_NAME),
+    persist_result=True,
+    log_prints=False,
+)
 def notice(case_id: int) -> str:
     """Have the DSL decide who needs to know of one notice, then tell each of them."""
     # 1. The notice is in the case database, as the DSL recorded it.

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from prefect import flow
 
 from flows.kinds import CASE_FLOWS
+from flows.names import scheduled_run_name
 from safeshare.settings import get_settings
 from tasks.escalation import escalate_overdue
 from tasks.run_input import resume_answered
@@ -16,7 +17,7 @@ from tasks.starting import start_unstarted_cases
 from tasks.stranded import restart_stopped_runs
 
 
-@flow(name="overdue-check", log_prints=False)
+@flow(name="overdue-check", flow_run_name=scheduled_run_name("overdue-check"), log_prints=False)
 def overdue_check(at: str | None = None) -> int:
     """Find the overdue waits and remind the next rung of each one's ladder; `at` (ISO-8601 with
     offset) checks as of another time. Returns how many waits were overdue."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.kinds import FLOW_OF_KIND, begin_case
+from flows.names import case_run_name
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.domain import CaseKind, CaseStatus, Step
@@ -20,7 +21,12 @@ from tasks.records import write_plan_disclosure
 FLOW_NAME = FLOW_OF_KIND[CaseKind.PLAN_EVENT]
 
 
-@flow(name=FLOW_NAME, persist_result=True, log_prints=False)
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=case_run_name(FLOW_NAME),
+    persist_result=True,
+    log_prints=False,
+)
 def plan_event(case_id: int) -> str:
     """Tell children's social care and the social worker of one plan event; wait for receipt."""
     # 1. The event is in the case database (recorded, or imported from a feed).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.kinds import FLOW_OF_KIND, begin_case
+from flows.names import case_run_name
 from flows.waiting import wait_for_answer
 from models.domain import CaseKind, CaseStatus, MashContext, Outcome, Reason, Step, StepSummary
 from models.messages import not_ratified_message, outcome_message
@@ -16,7 +17,12 @@ from tasks.records import close_case, record_emergency_share, write_disclosure
 FLOW_NAME = FLOW_OF_KIND[CaseKind.SHARING]
 
 
-@flow(name=FLOW_NAME, persist_result=True, log_prints=False)
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=case_run_name(FLOW_NAME),
+    persist_result=True,
+    log_prints=False,
+)
 def sharing_case(case_id: int) -> str:
     """Carry one sharing case from recorded concern to confirmed receipt, or to not sharing."""
     # 1. Record concern: the concern is in the case database; the DSL is told below.

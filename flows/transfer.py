@@ -10,6 +10,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.kinds import FLOW_OF_KIND, begin_case
+from flows.names import case_run_name
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.domain import CaseKind, CaseStatus, Step
@@ -20,7 +21,12 @@ from tasks.transfers import transfer_plan, write_transfer_disclosure
 FLOW_NAME = FLOW_OF_KIND[CaseKind.TRANSFER]
 
 
-@flow(name=FLOW_NAME, persist_result=True, log_prints=False)
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=case_run_name(FLOW_NAME),
+    persist_result=True,
+    log_prints=False,
+)
 def transfer(case_id: int) -> str:
     """Send one leaver's child protection file to their next school, and see it received."""
     # 1. The leaver is in the case database: where to, when, what kind of move.

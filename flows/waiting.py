@@ -20,12 +20,12 @@ from pydantic import ValidationError
 
 from models.domain import Slot, Step, StepSummary
 from models.forms import FORMS, problems_from_validation
-from models.messages import form_description, waiting_message
+from models.messages import code_help, form_description, waiting_message
 from safeshare.settings import get_settings
 from tasks.answers import record_answer, record_rejection
 from tasks.credentials import issue_credentials
 from tasks.notify import notify
-from tasks.records import open_step
+from tasks.records import decision_basis, open_step
 
 #: The Apprise tag told when each kind of step waits.
 WAITING_TAGS: dict[Step, str] = {
@@ -39,6 +39,11 @@ WAITING_TAGS: dict[Step, str] = {
     Step.NOTICE_REVIEW: "dsl",
     Step.TRANSFER_REVIEW: "dsl",
 }
+
+
+#: The steps where a second person co-signs a decision to share: their form shows, in codes,
+#: what the decision rests on.
+CO_SIGNED = frozenset({Step.MANAGEMENT_SIGNOFF, Step.RATIFICATION})
 
 
 def run_link(flow_run_id: str) -> str | None:
@@ -78,13 +83,22 @@ def wait_for_answer(
             body=body,
         )
         issue_credentials(waiting, flow_run_id, dashboard=run_link(flow_run_id))
-        form = FORMS[step].with_initial_data(
+        case_page = f"{get_settings().web_url}/cases/{case_id}"
+        form = FORMS[step].for_wait(
             description=form_description(
                 case_id,
                 step,
                 who=waiting.who,
                 previous_problems=waiting.previous_problems,
-                case_page=f"{get_settings().web_url}/cases/{case_id}",
+                case_page=case_page,
+                basis=decision_basis(case_id) if step in CO_SIGNED else None,
+            ),
+            code_help=code_help(
+                case_id,
+                step,
+                who=waiting.who,
+                previous_problems=waiting.previous_problems,
+                case_page=case_page,
             ),
             **prefill,
         )

@@ -512,6 +512,26 @@ class Assessment(Frozen):
         return self.outcome is Outcome.SHARE_WITHOUT_CONSENT
 
 
+class DecisionBasis(Frozen):
+    """What a decision to share rests on, in codes alone: the criteria answers, the computed
+    outcome with its reason codes, consent, the agency, the lawful basis. What a second person
+    is shown where no free text may go (the dashboard); the reasons themselves, why consent is
+    overridden or not sought, and what is shared and why are on the case's own pages."""
+
+    assessed_by: str
+    outcome: Outcome
+    reasons: tuple[str, ...]
+    evidence_of_harm: Answer3
+    reasonable_cause: Answer3
+    prevent_harm_or_crime: Answer3
+    public_interest: Answer3
+    consent: Consent
+    agency: str | None = None
+    lawful_basis: LawfulBasis | None = None
+    special_category_data: bool = False
+    emergency: bool = False
+
+
 class MashAdvice(Frozen):
     """Advice sought from the Multi-Agency Safeguarding Hub and what it said."""
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from models.deadlines import WRITTEN_CONFIRMATION
-from models.domain import Frozen, Problem, Step
+from models.domain import Consent, DecisionBasis, Frozen, Problem, Step
 
 STEP_TITLES: dict[Step, str] = {
     Step.RECORD_CONCERN: "concern recorded",
@@ -158,6 +158,45 @@ def outcome_message(case_id: int, outcome: str) -> tuple[str, str]:
     return f"safeshare {ref}: {outcome}", f"Case {ref} closed: {outcome}. The record is complete."
 
 
+def _read_the_case(case_id: int, case_page: str | None) -> str:
+    ref = case_reference(case_id)
+    return f"[{ref}]({case_page})" if case_page else f"`safeshare case show {case_id}`"
+
+
+#: The criteria as the policy words them, in the order a co-signer reads them.
+_CRITERIA_WORDS = (
+    ("evidence_of_harm", "evidence of significant harm"),
+    ("reasonable_cause", "reasonable cause to believe"),
+    ("prevent_harm_or_crime", "to prevent significant harm or serious crime"),
+    ("public_interest", "not sharing could be worse than sharing (public interest)"),
+)
+
+
+def decision_lines(basis: DecisionBasis) -> list[str]:
+    """What a decision to share rests on, in codes: the outcome the rule computed and its
+    reason codes, the criteria answers, consent, the agency and the lawful basis."""
+    criteria = "; ".join(
+        f"{words} **{getattr(basis, field).value}**" for field, words in _CRITERIA_WORDS
+    )
+    consent = {
+        Consent.REFUSED: "refused, and overridden (why: on the case page)",
+        Consent.NOT_SOUGHT: "not sought (why not: on the case page)",
+        Consent.GIVEN: "given",
+    }[basis.consent]
+    lines = [
+        f"- Computed outcome: `{basis.outcome.value}`; reason codes: "
+        + ", ".join(f"`{reason}`" for reason in basis.reasons),
+        f"- Criteria: {criteria}",
+        f"- Consent: {consent}",
+        f"- Share with: `{basis.agency or 'none'}`; lawful basis: "
+        f"`{basis.lawful_basis.value if basis.lawful_basis else 'none'}`; special category "
+        f"data: {'yes' if basis.special_category_data else 'no'}",
+        f"- Assessed by: {basis.assessed_by}"
+        + ("; shared at once, as an emergency" if basis.emergency else ""),
+    ]
+    return lines
+
+
 def form_description(
     case_id: int,
     step: Step,
@@ -165,26 +204,59 @@ def form_description(
     who: Sequence[str],
     previous_problems: Sequence[Problem] = (),
     case_page: str | None = None,
+    basis: DecisionBasis | None = None,
 ) -> str:
-    """Markdown shown above a dashboard form: what is asked, by whom, why it was re-asked, and
-    where to read the case (a reference and a link: no content)."""
+    """Markdown shown above a dashboard form: what is asked, by whom, what a decision to share
+    rests on (`basis`: codes only), why it was re-asked, and where to read the case (a
+    reference and a link: no content)."""
     ref = case_reference(case_id)
-    parts = [
-        f"## Case {ref}: {STEP_TITLES[step]}",
-        f"Please {_WHAT_IS_NEEDED[step]}.",
-        f"**Who may answer:** {', '.join(who) if who else 'nobody is eligible yet: add staff'}.",
-        (
-            f"Read the case first: [{ref}]({case_page})"
-            if case_page
-            else f"Read the case first: `safeshare case show {case_id}`"
+    # Short first: a dashboard may leave this only a few lines, scrolled (the first field's
+    # help, `code_help`, carries the essentials again).
+    parts = [f"**Case {ref}: {STEP_TITLES[step]}.** Please {_WHAT_IS_NEEDED[step]}."]
+    if basis is not None:
+        parts.append(
+            "**What the decision rests on** (codes; the DSL's reasons, why consent is "
+            "overridden or not sought, and what is shared, with whom and why are on the case "
+            "page):"
         )
-        + ". Free text you type here is copied into the case record and removed from the "
-        "dashboard.",
-    ]
+        parts.append("\n".join(decision_lines(basis)))
+    parts.append(
+        f"**Who may answer:** {', '.join(who) if who else 'nobody is eligible yet: add staff'}."
+    )
+    parts.append(
+        f"Read the case first: {_read_the_case(case_id, case_page)}. Free text you type here is "
+        "copied into the case record and removed from the dashboard."
+    )
     if previous_problems:
         parts.append("**The previous answer was not accepted:**")
         parts.extend(f"- {p.message}" for p in previous_problems)
     return "\n\n".join(parts)
+
+
+def code_help(
+    case_id: int,
+    step: Step,
+    *,
+    who: Sequence[str],
+    previous_problems: Sequence[Problem] = (),
+    case_page: str | None = None,
+) -> str:
+    """The help under the form's first field, the one-time code: the essentials of the wait
+    (which case, which step, who may answer, where to read the case, why it was re-asked),
+    where every version of the dashboard shows them, however long the form. Plain text: one
+    version renders a field's help as Markdown, the other shows it as it is."""
+    ref = case_reference(case_id)
+    where = case_page or f"safeshare case show {case_id}"
+    text = (
+        f"Case {ref}: {STEP_TITLES[step]}. Who may answer: "
+        f"{', '.join(who) if who else 'nobody yet'}. Read the case first: {where} - then type "
+        "the one-time code sent to you for this step: no answer counts without it."
+    )
+    if previous_problems:
+        text += " The previous answer was not accepted: " + " ".join(
+            p.message for p in previous_problems
+        )
+    return text
 
 
 def personal_message(

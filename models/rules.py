@@ -22,6 +22,7 @@ from models.domain import (
     ConcernFacts,
     Consent,
     CriteriaAnswers,
+    DecisionBasis,
     EarlySharing,
     Exemption,
     ExemptionAnswer,
@@ -214,6 +215,26 @@ def is_emergency(answers: CriteriaAnswers) -> bool:
     risk: the management team then ratifies (or not) afterwards."""
     return (
         bool(answers.emergency_reason) and assess(answers).outcome is Outcome.SHARE_WITHOUT_CONSENT
+    )
+
+
+def decision_basis(answers: CriteriaAnswers) -> DecisionBasis:
+    """The codes a decision to share rests on: the criteria answers, the computed outcome with
+    its reason codes (the emergency's too), consent, the agency and the lawful basis."""
+    computed = summarise(Step.ASSESS_CRITERIA, Step.ASSESS_CRITERIA.value, answers)
+    return DecisionBasis(
+        assessed_by=answers.answered_by,
+        outcome=Outcome(computed.outcome),
+        reasons=computed.reasons,
+        evidence_of_harm=answers.evidence_of_harm,
+        reasonable_cause=answers.reasonable_cause,
+        prevent_harm_or_crime=answers.prevent_harm_or_crime,
+        public_interest=answers.public_interest,
+        consent=answers.consent,
+        agency=answers.agency,
+        lawful_basis=answers.lawful_basis,
+        special_category_data=answers.special_category_data,
+        emergency=is_emergency(answers),
     )
 
 

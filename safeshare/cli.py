@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
-from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
@@ -37,6 +35,7 @@ from models.domain import (
     Step,
 )
 from safeshare.settings import get_settings, prefect_settings
+from safeshare.terminal import Console, Table
 
 if TYPE_CHECKING:
     from models.plan_events import RowProblem
@@ -1422,10 +1421,14 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
     for label in ("place", "what_happened", "child_words", "action_taken", "who_told"):
         if concern[label]:
             out.print(f"  {label.replace('_', ' ')}: {concern[label]}", markup=False)
-    table = Table("at", "step", "by", "outcome")
+    table = Table("at", "step", "by")
+    table.add_column("answer", overflow="fold")  # all of it, however narrow the terminal
     for entry in case["chronology"]:
         if entry["accepted"]:
             outcome = json.dumps(entry["answer"], default=str) if entry["answer"] else "done"
+            if entry["outcome"]:  # what the rules computed from the answer, and why
+                reasons = f" ({', '.join(entry['reasons'])})" if entry["reasons"] else ""
+                outcome = f"computed: {entry['outcome']}{reasons}\n{outcome}"
         else:
             outcome = "NOT ACCEPTED: " + "; ".join(p["message"] for p in entry["problems"] or [])
         table.add_row(entry["at"], entry["slot"], entry["by"] or "-", outcome)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from models import rules
 from models.domain import CaseKind, Step, is_record_id
+from models.forms import FORMS
 from models.messages import case_reference
 from models.tables import Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
 from safeshare.db import session_scope
@@ -86,6 +88,25 @@ def _receipt_fields(receipt: Receipt) -> dict[str, Any]:
     }
 
 
+def computed(row: CaseStep) -> dict[str, Any]:
+    """What the rules computed from an accepted answer (an assessment's outcome and reason
+    codes, a sign-off's decision ...), as the case moved on by it; None for rows that are not
+    a person's answer."""
+    try:
+        step = Step(row.step)
+    except ValueError:
+        step = None
+    if not row.accepted or row.data is None or step not in FORMS:
+        return {"outcome": None, "reasons": []}
+    assert step is not None
+    try:
+        answer = FORMS[step].domain.model_validate(row.data)
+    except ValidationError:
+        return {"outcome": None, "reasons": []}
+    summary = rules.summarise(step, row.slot, answer)
+    return {"outcome": summary.outcome, "reasons": list(summary.reasons)}
+
+
 def show_case(case_id: int) -> dict[str, Any]:
     """Everything recorded on a case, in order: the concern, each step, disclosure, receipt."""
     with session_scope() as session:
@@ -120,6 +141,7 @@ def show_case(case_id: int) -> dict[str, Any]:
                 "channel": row.channel,
                 "answer": row.data,
                 "problems": row.problems,
+                **computed(row),
             }
             for row in steps
         ]
@@ -172,9 +194,13 @@ def show_case(case_id: int) -> dict[str, Any]:
 
 
 def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
-    """What a senior leader needs to sign off a decision to share, and no more: the reference,
-    the kind of concern, the assessment with its reasons, and what would go to whom and why."""
-    from models.domain import CriteriaAnswers
+    """What a senior leader needs to sign off (or ratify) a decision to share, and no more:
+    everything the decision rests on. The reference, the kind of concern, the criteria answers
+    and the DSL's reasons, consent and why it is overridden or not sought, the outcome the rule
+    computed with its reason codes, what is shared with whom, why and on what lawful basis;
+    once shared (an emergency share awaiting ratification), what was shared, as the disclosure
+    records it."""
+    from models.domain import SPECIAL_CATEGORY_CONDITION, CriteriaAnswers
     from models.tables import Agency
     from tasks.records import latest_answer
 
@@ -187,13 +213,14 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
         "reference": case_reference(case_id),
         "category": concern.category if concern is not None else None,
         "assessed_by": first_signer(session, case_id),
+        "shared": None,
     }
     if isinstance(assessment, CriteriaAnswers):
-        verdict = rules.assess(assessment)
+        basis = rules.decision_basis(assessment)
         agency = session.get(Agency, assessment.agency) if assessment.agency else None
         summary |= {
-            "outcome": verdict.outcome.value,
-            "reasons": [r.value for r in verdict.reasons],
+            "outcome": basis.outcome.value,
+            "reasons": list(basis.reasons),
             "criteria": {
                 "evidence of significant harm": assessment.evidence_of_harm.value,
                 "reasonable cause to believe": assessment.reasonable_cause.value,
@@ -204,12 +231,26 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
             },
             "assessment_reasons": assessment.reasons,
             "consent": assessment.consent.value,
+            "consent_override_reason": assessment.consent_override_reason,
+            "consent_not_sought_reason": assessment.consent_not_sought_reason,
             "information_to_share": assessment.information_to_share,
             "agency": agency.name if agency is not None else assessment.agency,
+            "agency_code": assessment.agency,
             "purpose": assessment.purpose,
             "lawful_basis": assessment.lawful_basis.value if assessment.lawful_basis else None,
+            "special_category_condition": SPECIAL_CATEGORY_CONDITION
+            if assessment.special_category_data
+            else None,
             "emergency_reason": assessment.emergency_reason,
             **_phone_referral(session, case_id),
+        }
+    disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
+    if disclosure is not None:
+        agency = session.get(Agency, disclosure.agency_code)
+        summary["shared"] = {
+            "agency": agency.name if agency is not None else disclosure.agency_code,
+            "agency_code": disclosure.agency_code,
+            **_disclosure_fields(disclosure),
         }
     return summary
 

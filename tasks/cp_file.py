@@ -161,6 +161,8 @@ def render(child_ref: str, cases: list[dict[str, Any]], *, purpose: str, now: da
                 else "not accepted: " + _text([p["message"] for p in entry["problems"] or []])
             )
             field(f"{entry['at']}  {entry['step']}  by {entry['by'] or 'the system'}", outcome)
+            if entry.get("outcome"):  # what the rules computed from the answer, and why
+                field("Computed", [entry["outcome"], *entry["reasons"]])
         if case.get("disclosure"):
             field("Shared", case["disclosure"])
         for receipt in case.get("receipts") or []:

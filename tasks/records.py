@@ -28,6 +28,7 @@ from models.domain import (
     CaseStatus,
     Consent,
     CriteriaAnswers,
+    DecisionBasis,
     LawfulBasis,
     NoticeReview,
     ParentsDecision,
@@ -139,6 +140,15 @@ def latest_answer(session: Session, case_id: int, step: Step) -> Any | None:
     if not rows or rows[-1].data is None:
         return None
     return FORMS[step].domain.model_validate(rows[-1].data)
+
+
+@task(cache_policy=NO_CACHE)
+def decision_basis(case_id: int) -> DecisionBasis | None:
+    """What the decision a second person is asked to co-sign rests on, in codes (the latest
+    accepted assessment's); None before there is one."""
+    with session_scope() as session:
+        answer = latest_answer(session, case_id, Step.ASSESS_CRITERIA)
+    return rules.decision_basis(answer) if isinstance(answer, CriteriaAnswers) else None
 
 
 def phone_referral(session: Session, case_id: int) -> CriteriaAnswers | None:

@@ -54,10 +54,9 @@ def people(stack: Any, listener: Any) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def _chromium(width: int, height: int) -> Any:
     """A real headless browser (Debian's Chromium, driven by Selenium with the system's
-    ChromeDriver; `make test` installs both), with a phone's screen."""
+    ChromeDriver; `make test` installs both), with a window of this size."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -68,9 +67,26 @@ def browser() -> Iterator[Any]:
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
         options.add_argument(arg)
-    options.add_argument("--window-size=390,844")
+    options.add_argument(f"--window-size={width},{height}")
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """A headless browser with a phone's screen."""
+    driver = _chromium(390, 844)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="session")
+def desktop() -> Iterator[Any]:
+    """A headless browser with a desk's screen (1400x1000), as the DSL opens the dashboard."""
+    driver = _chromium(1400, 1000)
     try:
         yield driver
     finally:

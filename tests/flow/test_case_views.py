@@ -5,6 +5,7 @@ it waits for (step, flow run, who may answer) and its chronology, with notes in 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -69,3 +70,82 @@ def test_a_note_that_cannot_be_added_changes_nothing(
     assert after == before
     unknown = cli("case", "note", "999999", "--text", "x")
     assert unknown.exit_code == 1 and "No case has the id 999999" in unknown.stderr
+
+
+#: Text a terminal would act on: a colour, a window title (OSC, ended by BEL), a one-byte CSI
+#: that clears the screen, a right-to-left override, and rich's own link markup.
+HOSTILE = (
+    "X\x1b[31mRED\x1b]0;owned\x07 \x9b2J \u202eevil\u202c [link=http://127.0.0.1:9/x]click[/link]"
+)
+#: What a terminal must never be handed raw: every control character but newline, and the
+#: bidirectional formatting characters.
+_RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_stored_text_reaches_the_terminal_shown_never_obeyed(
+    stack: Any, people: dict[str, str]
+) -> None:
+    """A concern and a note typed with escape sequences: every command that prints stored text
+    shows the sequences as escapes, and no control character reaches the terminal."""
+    mark = marker()
+    case_id = new_case(people, f"{mark} {HOSTILE}")
+    wait_for_step(case_id, "assess-criteria")
+    noted = cli("case", "note", str(case_id), "--text", f"{mark} {HOSTILE}")
+    assert noted.exit_code == 0, noted.output
+
+    staff_id = f"x{mark.lower()}"
+    added = cli(
+        "--user", people["admin"], "staff", "add", staff_id, "--name", HOSTILE, "--role", "staff"
+    )
+    assert added.exit_code == 0, added.output
+
+    for argv in (
+        ["case", "show", str(case_id)],
+        ["case", "list"],
+        ["audit", "show", "--case", str(case_id)],
+        ["case", "show", str(case_id), "--json"],
+        ["--user", people["admin"], "staff", "list"],  # a name, stored text too
+    ):
+        printed = cli(*argv)
+        assert printed.exit_code == 0, printed.output
+        assert not _RAW.findall(printed.stdout), (argv, printed.stdout)
+    shown = cli("case", "show", str(case_id)).stdout
+    what = next(line for line in shown.splitlines() if line.startswith("  what happened:"))
+    assert what == (
+        f"  what happened: {mark} X\\x1b[31mRED\\x1b]0;owned\\x07 \\x9b2J \\u202eevil\\u202c "
+        "[link=http://127.0.0.1:9/x]click[/link] what happened"
+    )
+    as_json = json.loads(cli("case", "show", str(case_id), "--json").stdout)
+    assert as_json["concern"]["what_happened"] == f"{mark} {HOSTILE} what happened"
+
+
+def test_runs_are_named_after_their_case_and_checks_after_their_time(
+    stack: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    """In the dashboard a case's run is `SS-000016 sharing-case`, from its start from the
+    deployment and after each resume; the overdue check's runs say when they ran."""
+    from harness import web
+    from harness.cases import answer_ok, assessment
+
+    api = prefect_server.api_url
+    mark = marker()
+    case_id = new_case(people, mark)
+    run_id = wait_for_step(case_id, "assess-criteria")["waiting"]["flow_run_id"]
+    assert web.get(f"{api}/flow_runs/{run_id}").json()["name"] == f"SS-{case_id:06d} sharing-case"
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    wait_for_step(case_id, "management-signoff")  # resumed, run again, suspended again
+    assert web.get(f"{api}/flow_runs/{run_id}").json()["name"] == f"SS-{case_id:06d} sharing-case"
+
+    checked = cli("overdue", "--check-now", "--json")
+    assert checked.exit_code == 0, checked.output
+    (latest,) = web.post(
+        f"{api}/flow_runs/filter",
+        json={
+            "flows": {"name": {"any_": ["overdue-check"]}},
+            # those run, not those scheduled for later (named once they start)
+            "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}},
+            "sort": "EXPECTED_START_TIME_DESC",
+            "limit": 1,
+        },
+    ).json()
+    assert re.fullmatch(r"overdue-check \d{4}-\d\d-\d\d \d\d:\d\d UTC", latest["name"]), latest

@@ -228,7 +228,9 @@ def test_invalid_dashboard_answers_are_asked_again(
 
     # Passes the schema but fails the policy's own validator (no reason consent was not sought).
     policy_bad = assessment(mark, consent="not-sought", consent_override_reason=None)
-    resumed = resume_via_api(api, run_id, {"answered_by": people["dsl"], **policy_bad})
+    # (with a code, which the form requires: the policy is checked before the code)
+    some_code = {"one_time_code": "AAAA-AAAA"}
+    resumed = resume_via_api(api, run_id, {"answered_by": people["dsl"], **policy_bad, **some_code})
     assert resumed.get("status") == "ACCEPT", resumed
     deadline = time.monotonic() + 60
     while (show_case(case_id)["waiting"] or {}).get("key") in (
@@ -244,7 +246,9 @@ def test_invalid_dashboard_answers_are_asked_again(
     # A teacher may not assess: refused by the people check inside the flow, asked again.
     second_key = case["waiting"]["key"]
     wait_until_suspended(api, run_id)
-    teacher = resume_via_api(api, run_id, {"answered_by": people["teacher"], **assessment(mark)})
+    teacher = resume_via_api(
+        api, run_id, {"answered_by": people["teacher"], **assessment(mark), **some_code}
+    )
     assert teacher.get("status") == "ACCEPT", teacher
     deadline = time.monotonic() + 60
     while (show_case(case_id)["waiting"] or {}).get("key") in (

@@ -218,7 +218,8 @@ def _start_server(
     env = _base_env() | {
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": _sqlite_url(database),
-        "PREFECT_SERVER_UI_ENABLED": "false",
+        # the dashboard too, as `safeshare up` serves it: tests drive its forms in a browser
+        "PREFECT_SERVER_UI_ENABLED": "true",
         "PREFECT_API_URL": api_url,
     }
     with open(log_path, "ab") as log:

@@ -514,11 +514,9 @@ def bad(raw: dict[str, Any], *errors: str, id: str) -> Any:
             "special_category_data:bool_parsing",
             id="not-a-bool",
         ),
-        bad(
-            criteria_raw(information_to_share="  ", consent="given"),
-            "information_to_share:string_too_short",
-            id="blank-information",
-        ),
+        # an optional text left blank is not given (the dashboard sends it empty): with consent
+        # and nothing met, nothing to share, so a plain do-not-share
+        case(criteria_raw(information_to_share="  ", consent="given"), [], id="blank-information"),
         bad(
             criteria_raw(evidence_of_harm="maybe", consent="implied"),
             "evidence_of_harm:enum",
@@ -763,7 +761,8 @@ def test_signoff_problems(raw: dict[str, Any], expected: list[str]) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        bad(signoff_raw(decision="decline", reason=" "), "reason:string_too_short", id="blank"),
+        # a blank reason is no reason: the policy's own refusal says what is missing
+        case(signoff_raw(decision="decline", reason=" "), ["decline-reason-missing"], id="blank"),
         bad(signoff_raw(decision="maybe"), "decision:enum", id="bad-decision"),
         bad(signoff_raw(co_signer="x"), "co_signer:extra_forbidden", id="extra-field"),
     ],
