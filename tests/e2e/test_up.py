@@ -180,6 +180,7 @@ def answered_in_the_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Itera
                 safeshare(
                     "concern", "record", "--child", "C-0001", "--raised-by", "teacher1",
                     "--category", "physical", "--what", f"{mark} what", "--json",
+                    "--user", "teacher1",
                 )
             )  # fmt: skip
             case_id = int(recorded["case_id"])
