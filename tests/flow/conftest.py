@@ -83,9 +83,11 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def desktop() -> Iterator[Any]:
-    """A headless browser with a desk's screen (1400x1000), as the DSL opens the dashboard."""
+    """A headless browser with a desk's screen (1400x1000), as the DSL opens the dashboard:
+    one per test, closed after it (Prefect's dashboard keeps polling, and a browser left on it
+    took a core's worth of CPU from every test that ran after)."""
     driver = _chromium(1400, 1000)
     try:
         yield driver
