@@ -6,7 +6,7 @@ from prefect import flow
 
 from flows.kinds import FLOW_OF_KIND, begin_case
 from flows.names import case_run_name
-from flows.waiting import wait_for_answer
+from flows.waiting import wait_for_answer, wait_for_receipts
 from models.domain import CaseKind, CaseStatus, MashContext, Outcome, Reason, Step, StepSummary
 from models.messages import not_ratified_message, outcome_message
 from tasks.notify import notify
@@ -75,15 +75,15 @@ def sharing_case(case_id: int) -> str:
     if not emergency:
         share_with_agency(case_id, run_id)
 
-    # 6. Confirm receipt: wait until the agency's confirmation is recorded.
-    receipt = wait_for_answer(case_id, run_id, Step.CONFIRM_RECEIPT, "confirm-receipt-0")
+    # 6. Confirm receipt: wait until every agency's confirmation is recorded.
+    receipt = wait_for_receipts(case_id, run_id)
     also = ratification.reasons if ratification is not None else ()
     return finish(case_id, CaseStatus.SHARED, receipt, also=also)
 
 
 def share_with_agency(case_id: int, run_id: str) -> None:
-    """The disclosure is recorded first, then the agency is told, with its own link to read
-    what is shared and confirm receipt."""
+    """The disclosures are recorded first (one per agency the decision names), then each
+    agency is told, with its own link to read what is shared and confirm receipt."""
     write_disclosure(case_id)
     notify_agency(case_id, run_id)
 

@@ -13,8 +13,8 @@ from flows.kinds import FLOW_OF_KIND, begin_case
 from flows.names import case_run_name
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
-from models.domain import CaseKind, CaseStatus, Step
-from tasks.receipts import RECEIPT_SLOT, notify_agency
+from models.domain import RECEIPT_SLOT, CaseKind, CaseStatus, Step
+from tasks.receipts import notify_agency
 from tasks.transfers import transfer_plan, write_transfer_disclosure
 
 #: The flow's name in Prefect (and the first half of its deployment's name).

@@ -18,14 +18,14 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.settings import PREFECT_UI_URL
 from pydantic import ValidationError
 
-from models.domain import Slot, Step, StepSummary
+from models.domain import Slot, Step, StepSummary, receipt_slot
 from models.forms import FORMS, problems_from_validation
-from models.messages import code_help, form_description, waiting_message
+from models.messages import code_help, form_description, receipt_note, waiting_message
 from safeshare.settings import get_settings
 from tasks.answers import record_answer, record_rejection
 from tasks.credentials import issue_credentials
 from tasks.notify import notify
-from tasks.records import decision_basis, open_step
+from tasks.records import answered_step, decision_basis, disclosed, open_step
 
 #: The Apprise tag told when each kind of step waits.
 WAITING_TAGS: dict[Step, str] = {
@@ -67,6 +67,9 @@ def wait_for_answer(
     `deadline` names the deadline rule when it is not the step's own, counted from `clock_from`
     when that is not the wait's start; `note` opens the message that tells people the wait has
     begun."""
+    answered = answered_step(case_id, step, slot)  # a replay: found without a task run
+    if answered is not None:
+        return answered
     while True:
         waiting: Slot = open_step(case_id, step, slot, deadline, clock_from)
         if waiting.answered is not None:
@@ -112,3 +115,25 @@ def wait_for_answer(
         summary = record_answer(waiting, answer.model_dump(mode="json"))
         if summary is not None:
             return summary
+
+
+def wait_for_receipts(case_id: int, flow_run_id: str) -> StepSummary:
+    """The receipt of every disclosure of the case, awaited in turn (each agency's own wait,
+    `confirm-receipt-<n>`); returns the last one's. Every agency got its link at once and the
+    overdue check chases each that has not confirmed, so the order only decides which wait the
+    case shows; a later agency's wait is due counted from when it was told."""
+    told = disclosed(case_id)
+    receipt: StepSummary | None = None
+    for index, (agency, disclosed_at) in enumerate(told):
+        several = len(told) > 1
+        receipt = wait_for_answer(
+            case_id,
+            flow_run_id,
+            Step.CONFIRM_RECEIPT,
+            receipt_slot(index),
+            clock_from=disclosed_at if index else None,
+            note=receipt_note(agency, index, len(told)) if several else None,
+        )
+    if receipt is None:
+        raise RuntimeError(f"case {case_id} has no disclosure to wait for a receipt of")
+    return receipt

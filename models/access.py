@@ -81,7 +81,7 @@ class CaseView(Frozen):
     case_id: int
     allegation_against: str | None = None
     waiting_step: str | None = None
-    agency: str | None = None  # the agency its disclosure went to, if any
+    agencies: tuple[str, ...] = ()  # the agencies its disclosures went to, if any
 
 
 def decide(who: Principal | None, action: Action, case: CaseView | None = None) -> Problem | None:
@@ -113,7 +113,7 @@ def decide(who: Principal | None, action: Action, case: CaseView | None = None) 
             code="not-awaiting-signoff",
             message=f"case {case.case_id} is not waiting for a sign-off",
         )
-    if action is Action.READ_DISCLOSURE and case.agency != who.id:
+    if action is Action.READ_DISCLOSURE and who.id not in case.agencies:
         return Problem(
             code="not-your-disclosure",
             message=f"case {case.case_id} shared nothing with {who.id}",

@@ -47,6 +47,28 @@ AGENCY_CODE_RULE = (
     "an agency's code is 1 to 32 lower-case letters, digits or '-', starting with a letter or "
     "a digit"
 )
+#: How many agencies beyond the first a decision may name (police and children's social care
+#: together is the common case; a longer list is a different decision).
+MAX_OTHER_AGENCIES = 8
+
+#: The wait for the receipt of a case's first disclosure; a decision naming several agencies
+#: waits for each one's receipt in turn, `confirm-receipt-<n>` for its n-th disclosure.
+RECEIPT_SLOT = "confirm-receipt-0"
+
+
+def receipt_slot(index: int) -> str:
+    """The receipt wait of a case's `index`-th disclosure (0 for the first)."""
+    return f"confirm-receipt-{index}"
+
+
+def receipt_index(slot: str) -> int:
+    """Which of the case's disclosures (0 for the first) a receipt wait's slot belongs to."""
+    prefix = "confirm-receipt-"
+    if not slot.startswith(prefix) or not slot[len(prefix) :].isdigit():
+        raise ValueError(f"{slot!r} is not a receipt wait")
+    return int(slot[len(prefix) :])
+
+
 #: The largest id a case (or any record whose id leaves the database) can have: the narrower of
 #: the two databases' id columns (PostgreSQL's `integer`; SQLite's integers are 64-bit). A larger
 #: number names no record: it is "no such case", never a database error.
@@ -469,6 +491,13 @@ class CriteriaAnswers(Frozen):
         pattern=r"^[a-z0-9][a-z0-9-]{0,31}$",
         description="Agency code to share with (csc, mash, police, lado, ...).",
     )
+    other_agencies: list[AgencyCode] = Field(
+        default_factory=list,
+        max_length=MAX_OTHER_AGENCIES,
+        description="Other agencies told at the same time (a child at immediate risk is often "
+        "reported to the police and children's social care at once): each gets its own "
+        "disclosure, link and receipt, and the case waits for every one.",
+    )
     purpose: Text | None = Field(default=None, description="Why this agency needs it.")
     lawful_basis: LawfulBasis | None = Field(
         default=None, description="UK GDPR Article 6 basis for sharing."
@@ -494,6 +523,12 @@ class CriteriaAnswers(Frozen):
     phone_reference: ShortText | None = Field(
         default=None, description="The agency's reference for the phone referral, if it gave one."
     )
+
+
+    @property
+    def agencies(self) -> tuple[str, ...]:
+        """Every agency the decision names, the first one first (none when no agency is)."""
+        return (self.agency, *self.other_agencies) if self.agency else tuple(self.other_agencies)
 
 
 class Assessment(Frozen):
@@ -527,6 +562,7 @@ class DecisionBasis(Frozen):
     public_interest: Answer3
     consent: Consent
     agency: str | None = None
+    other_agencies: tuple[str, ...] = ()
     lawful_basis: LawfulBasis | None = None
     special_category_data: bool = False
     emergency: bool = False

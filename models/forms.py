@@ -359,7 +359,7 @@ def _kind(name: str, annotation: Any) -> tuple[str, tuple[str, ...]]:
     if plain is datetime:
         return "date and time", ()
     if get_origin(plain) is list:
-        return "staff ids", ()
+        return ("agency codes" if name.endswith("agencies") else "staff ids"), ()
     if name.endswith("_by"):
         return "staff id", ()
     if name == "agency":
@@ -425,7 +425,7 @@ def example_input(step: Step, *, now: datetime) -> dict[str, Any]:
             example[spec.name] = False
         elif spec.allowed:
             example[spec.name] = spec.allowed[0]
-        elif spec.kind == "staff ids":
+        elif spec.kind in ("staff ids", "agency codes"):
             example[spec.name] = []
         else:
             example[spec.name] = "..."

@@ -188,7 +188,9 @@ def decision_lines(basis: DecisionBasis) -> list[str]:
         + ", ".join(f"`{reason}`" for reason in basis.reasons),
         f"- Criteria: {criteria}",
         f"- Consent: {consent}",
-        f"- Share with: `{basis.agency or 'none'}`; lawful basis: "
+        "- Share with: "
+        + (", ".join(f"`{a}`" for a in (basis.agency, *basis.other_agencies) if a) or "`none`")
+        + "; lawful basis: "
         f"`{basis.lawful_basis.value if basis.lawful_basis else 'none'}`; special category "
         f"data: {'yes' if basis.special_category_data else 'no'}",
         f"- Assessed by: {basis.assessed_by}"
@@ -418,6 +420,15 @@ def receipt_reminder_message(
         f"{expires_at:%Y-%m-%d %H:%M} UTC; links sent before no longer work): {link}"
     )
     return title, body
+
+
+def receipt_note(agency: str, index: int, of: int) -> str:
+    """What the DSL is told first when a decision shared with several agencies waits for one
+    of their receipts (each agency's is awaited in turn; all of them are chased)."""
+    return (
+        f"This wait is for the receipt from {agency} ({index + 1} of {of} agencies this "
+        "decision shares with); the case closes when every one has confirmed."
+    )
 
 
 def plan_event_note(case_id: int, event: str) -> str:

@@ -139,6 +139,24 @@ def criteria_problems(answers: CriteriaAnswers) -> list[Problem]:
                 message="phone_reference is given but phoned_at is not: say when the call was.",
             )
         )
+    if answers.other_agencies and not verdict.shares:
+        problems.append(
+            Problem(
+                code="other-agencies-without-sharing",
+                message="other_agencies names agencies to tell, but these answers do not lead to "
+                "sharing: leave other_agencies empty, or check the criteria.",
+            )
+        )
+    named = answers.agencies
+    twice = sorted({code for code in named if named.count(code) > 1})
+    if twice:
+        problems.append(
+            Problem(
+                code="agency-named-twice",
+                message=f"{', '.join(twice)} is named more than once (agency and "
+                "other_agencies): each agency is told once.",
+            )
+        )
     if verdict.shares:
         missing = [
             name
@@ -232,6 +250,7 @@ def decision_basis(answers: CriteriaAnswers) -> DecisionBasis:
         public_interest=answers.public_interest,
         consent=answers.consent,
         agency=answers.agency,
+        other_agencies=tuple(answers.other_agencies),
         lawful_basis=answers.lawful_basis,
         special_category_data=answers.special_category_data,
         emergency=is_emergency(answers),

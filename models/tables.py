@@ -270,13 +270,17 @@ class CaseStep(Base):
 
 
 class Disclosure(Base):
-    """What was shared, with whom, why and on what lawful basis: written once per case."""
+    """What was shared, with whom, why and on what lawful basis: written once per agency a
+    decision names (most decisions name one), in the order the decision names them."""
 
     __tablename__ = "disclosures"
-    __table_args__ = NEVER_REUSED
+    __table_args__ = (
+        UniqueConstraint("case_id", "agency_code", name="uq_disclosures_case_agency"),
+        NEVER_REUSED,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
     information: Mapped[str] = mapped_column(Sealed("disclosures.information"))
     purpose: Mapped[str] = mapped_column(Sealed("disclosures.purpose"))

@@ -48,12 +48,14 @@ def case_view(session: Session, case_id: int) -> CaseView:
     case = session.get(Case, case_id) if is_record_id(case_id) else None
     if case is None:
         raise CaseNotFound(f"No case has the id {case_id}.")
-    agency = session.scalar(select(Disclosure.agency_code).where(Disclosure.case_id == case_id))
+    agencies = session.scalars(
+        select(Disclosure.agency_code).where(Disclosure.case_id == case_id).order_by(Disclosure.id)
+    )
     return CaseView(
         case_id=case_id,
         allegation_against=allegation_against(session, case_id),
         waiting_step=case.waiting_step,
-        agency=agency,
+        agencies=tuple(agencies),
     )
 
 

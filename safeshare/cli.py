@@ -1603,7 +1603,8 @@ def answer(
     a value not allowed) changes nothing."""
     from models.codes import normalise_code
     from safeshare.audit import act_as
-    from tasks.answers import NotWaiting, give_answer
+    from tasks.answers import give_answer
+    from tasks.credentials import NotWaiting
     from tasks.run_input import Woken
 
     keyboard = _USER.get()

@@ -19,6 +19,8 @@ from tasks.records import (
     CaseNotFound,
     allegation_against,
     allegations_against,
+    disclosure_of_slot,
+    disclosures_of,
     first_signer,
     first_signers,
     phone_referral,
@@ -41,7 +43,7 @@ def _waiting(session: Any, case: Case) -> dict[str, Any] | None:
         first_signer=first_signer(session, case.id),
         subject=allegation_against(session, case.id),
     )
-    return {
+    waiting = {
         "step": case.waiting_step,
         "slot": case.waiting_slot,
         "key": case.waiting_key,
@@ -51,6 +53,10 @@ def _waiting(session: Any, case: Case) -> dict[str, Any] | None:
         "deadline": case.waiting_deadline,
         "who_may_answer": who,
     }
+    if step is Step.CONFIRM_RECEIPT and case.waiting_slot is not None:
+        # whose receipt (a decision may share with several agencies, each awaited in turn)
+        waiting["agency"] = disclosure_of_slot(session, case.id, case.waiting_slot).agency_code
+    return waiting
 
 
 def list_open_cases() -> list[dict[str, Any]]:
@@ -76,8 +82,9 @@ def list_open_cases() -> list[dict[str, Any]]:
         ]
 
 
-def _receipt_fields(receipt: Receipt) -> dict[str, Any]:
+def _receipt_fields(receipt: Receipt, agency_of: dict[int, str]) -> dict[str, Any]:
     return {
+        "agency": agency_of.get(receipt.disclosure_id),
         "recipient": receipt.recipient,
         "confirmed_by_name": receipt.confirmed_by_name,
         "confirmed_by_role": receipt.confirmed_by_role,
@@ -116,12 +123,13 @@ def show_case(case_id: int) -> dict[str, Any]:
         concern = session.get(Concern, case.concern_id)
         assert concern is not None
         child = session.get(Child, concern.child_id)
-        disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
+        disclosures = disclosures_of(session, case_id)
+        agency_of = {d.id: d.agency_code for d in disclosures}
         receipts = (
             session.scalars(
-                select(Receipt).where(Receipt.disclosure_id == disclosure.id).order_by(Receipt.id)
+                select(Receipt).where(Receipt.disclosure_id.in_(agency_of)).order_by(Receipt.id)
             ).all()
-            if disclosure is not None
+            if disclosures
             else []
         )
         steps = session.scalars(
@@ -130,6 +138,7 @@ def show_case(case_id: int) -> dict[str, Any]:
         notes = session.scalars(
             select(Notification).where(Notification.case_id == case_id).order_by(Notification.id)
         ).all()
+        shared = [{"agency": d.agency_code, **_disclosure_fields(d)} for d in disclosures]
         chronology: list[dict[str, Any]] = [
             {
                 "at": _iso(row.recorded_at),
@@ -168,12 +177,12 @@ def show_case(case_id: int) -> dict[str, Any]:
                 "recorded_at": _iso(concern.recorded_at),
             },
             "chronology": chronology,
-            "disclosure": None
-            if disclosure is None
-            else {"agency": disclosure.agency_code, **_disclosure_fields(disclosure)},
-            # the case's receipt (the first), and every recipient's, in the order they came
-            "receipt": _receipt_fields(receipts[0]) if receipts else None,
-            "receipts": [_receipt_fields(receipt) for receipt in receipts],
+            # the first disclosure, and every one (a decision may share with several agencies)
+            "disclosure": shared[0] if shared else None,
+            "disclosures": shared,
+            # the case's first receipt, and every recipient's of every disclosure, as they came
+            "receipt": _receipt_fields(receipts[0], agency_of) if receipts else None,
+            "receipts": [_receipt_fields(receipt, agency_of) for receipt in receipts],
             "notices": notices_of(session, case_id),
             "leaver": leaver_summary(session, case_id)
             if case.kind == CaseKind.TRANSFER.value
@@ -201,7 +210,6 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
     once shared (an emergency share awaiting ratification), what was shared, as the disclosure
     records it."""
     from models.domain import SPECIAL_CATEGORY_CONDITION, CriteriaAnswers
-    from models.tables import Agency
     from tasks.records import latest_answer
 
     case = session.get(Case, case_id)
@@ -217,7 +225,6 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
     }
     if isinstance(assessment, CriteriaAnswers):
         basis = rules.decision_basis(assessment)
-        agency = session.get(Agency, assessment.agency) if assessment.agency else None
         summary |= {
             "outcome": basis.outcome.value,
             "reasons": list(basis.reasons),
@@ -234,8 +241,9 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
             "consent_override_reason": assessment.consent_override_reason,
             "consent_not_sought_reason": assessment.consent_not_sought_reason,
             "information_to_share": assessment.information_to_share,
-            "agency": agency.name if agency is not None else assessment.agency,
-            "agency_code": assessment.agency,
+            "agency": ", ".join(_agency_name(session, code) for code in assessment.agencies)
+            or None,
+            "agency_code": ", ".join(assessment.agencies) or None,
             "purpose": assessment.purpose,
             "lawful_basis": assessment.lawful_basis.value if assessment.lawful_basis else None,
             "special_category_condition": SPECIAL_CATEGORY_CONDITION
@@ -244,15 +252,21 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
             "emergency_reason": assessment.emergency_reason,
             **_phone_referral(session, case_id),
         }
-    disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
-    if disclosure is not None:
-        agency = session.get(Agency, disclosure.agency_code)
+    disclosures = disclosures_of(session, case_id)
+    if disclosures:
         summary["shared"] = {
-            "agency": agency.name if agency is not None else disclosure.agency_code,
-            "agency_code": disclosure.agency_code,
-            **_disclosure_fields(disclosure),
+            "agency": ", ".join(_agency_name(session, d.agency_code) for d in disclosures),
+            "agency_code": ", ".join(d.agency_code for d in disclosures),
+            **_disclosure_fields(disclosures[0]),
         }
     return summary
+
+
+def _agency_name(session: Any, code: str) -> str:
+    from models.tables import Agency
+
+    agency = session.get(Agency, code)
+    return agency.name if agency is not None else code
 
 
 def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any]]:
@@ -297,18 +311,17 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
         return overdue
 
 
-def disclosure_summary(session: Any, case_id: int) -> dict[str, Any]:
-    """Exactly what is shared with the agency, as the disclosure records it: what, why, on what
-    basis, who decided and who co-signed. Nothing else about the case."""
-    from models.tables import Agency
-
-    disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
+def disclosure_summary(session: Any, disclosure_id: int) -> dict[str, Any]:
+    """Exactly what is shared with one agency, as its disclosure records it: what, why, on what
+    basis, who decided and who co-signed. Nothing else about the case (nor which other
+    agencies were told)."""
+    disclosure = session.get(Disclosure, disclosure_id)
     if disclosure is None:
-        raise CaseNotFound(f"Case {case_id} has no disclosure.")
-    agency = session.get(Agency, disclosure.agency_code)
+        raise CaseNotFound(f"No disclosure has the id {disclosure_id}.")
+    case_id = disclosure.case_id
     return {
         "reference": case_reference(case_id),
-        "agency": agency.name if agency is not None else disclosure.agency_code,
+        "agency": _agency_name(session, disclosure.agency_code),
         **_disclosure_fields(disclosure),
         **_phone_referral(session, case_id),
     }

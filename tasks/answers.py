@@ -34,21 +34,16 @@ from models.domain import (
 from models.forms import FORMS, InvalidAnswer, form_problems
 from models.tables import Case, CaseStep, utcnow
 from safeshare.db import session_scope
+from tasks.credentials import NotWaiting, current_slot, spend_code
 from tasks.records import (
     _case,
     _insert_step,
     _write_receipt,
-    allegation_against,
+    disclosure_of_slot,
     due_for,
-    first_signer,
-    staff_directory,
     validate_answer,
 )
 from tasks.run_input import Woken, forget_answer, hand_over
-
-
-class NotWaiting(LookupError):
-    """The case does not wait for that step now: nothing was recorded."""
 
 
 def waiting_slot(session: Session, case: Case) -> Slot:
@@ -57,23 +52,7 @@ def waiting_slot(session: Session, case: Case) -> Slot:
         raise NotWaiting(f"case {case.id} is closed ({case.status}).")
     if case.waiting_key is None or case.waiting_slot is None or case.flow_run_id is None:
         raise NotWaiting(f"case {case.id} is not waiting for anyone right now; try again shortly.")
-    step = Step(str(case.waiting_step))
-    signer = first_signer(session, case.id)
-    return Slot(
-        case_id=case.id,
-        step=step,
-        slot=case.waiting_slot,
-        key=case.waiting_key,
-        who=tuple(
-            rules.eligible_answerers(
-                step,
-                staff_directory(session),
-                first_signer=signer,
-                subject=allegation_against(session, case.id),
-            )
-        ),
-        first_signer=signer,
-    )
+    return current_slot(session, case)
 
 
 def next_key(session: Session, case_id: int, slot: str) -> str:
@@ -87,43 +66,47 @@ def next_key(session: Session, case_id: int, slot: str) -> str:
     return f"{slot}-a{count or 0}"
 
 
-def checked_row(
-    session: Session, slot: Slot, raw: dict[str, Any], typed_code: Any, *, channel: str
+def answer_row(
+    slot: Slot,
+    *,
+    channel: str,
+    answer: Any = None,
+    problems: list[Problem] | None = None,
+    actor: Any = None,
 ) -> CaseStep:
-    """The row an answer earns: accepted only when the form, the policy, the people and the
-    code all agree. The code is spent in this transaction, with the row."""
-    from tasks.credentials import spend_code
-
-    def refused(problems: list[Problem], actor: Any) -> CaseStep:
-        return CaseStep(
-            case_id=slot.case_id,
-            step=slot.step.value,
-            slot=slot.slot,
-            key=slot.key,
-            accepted=False,
-            actor=actor if isinstance(actor, str) else None,
-            channel=channel,
-            problems=[p.model_dump() for p in problems],
-        )
-
-    try:
-        answer = validate_answer(session, slot.case_id, slot.step, raw)
-    except InvalidAnswer as exc:
-        return refused(exc.problems, raw.get("answered_by"))
-    typed = typed_code if isinstance(typed_code, str) else None
-    outcome = spend_code(session, slot, answer.answered_by, typed, now=utcnow())
-    if outcome is not CodeOutcome.VALID:
-        return refused([code_problem(outcome)], answer.answered_by)
+    """The row one answer to a wait is recorded as: accepted with its answer (a domain value),
+    or refused with its problems (codes and messages, never the text it came with)."""
+    accepted = problems is None
     return CaseStep(
         case_id=slot.case_id,
         step=slot.step.value,
         slot=slot.slot,
         key=slot.key,
-        accepted=True,
-        actor=answer.answered_by,
+        accepted=accepted,
+        actor=actor if isinstance(actor, str) else None,
         channel=channel,
-        data=answer.model_dump(mode="json"),
+        data=answer.model_dump(mode="json") if accepted else None,
+        problems=None if accepted else [p.model_dump() for p in problems or ()],
     )
+
+
+def checked_row(
+    session: Session, slot: Slot, raw: dict[str, Any], typed_code: Any, *, channel: str
+) -> CaseStep:
+    """The row an answer earns: accepted only when the form, the policy, the people and the
+    code all agree. The code is spent in this transaction, with the row."""
+    try:
+        answer = validate_answer(session, slot.case_id, slot.step, raw)
+    except InvalidAnswer as exc:
+        return answer_row(
+            slot, channel=channel, problems=exc.problems, actor=raw.get("answered_by")
+        )
+    typed = typed_code if isinstance(typed_code, str) else None
+    outcome = spend_code(session, slot, answer.answered_by, typed, now=utcnow())
+    if outcome is not CodeOutcome.VALID:
+        problems = [code_problem(outcome)]
+        return answer_row(slot, channel=channel, problems=problems, actor=answer.answered_by)
+    return answer_row(slot, channel=channel, answer=answer, actor=answer.answered_by)
 
 
 def settle(session: Session, slot: Slot, row: CaseStep) -> StepSummary | None:
@@ -134,7 +117,8 @@ def settle(session: Session, slot: Slot, row: CaseStep) -> StepSummary | None:
         return None
     # a link's confirmation wrote its own receipt, with its recipient, in its transaction
     if slot.step is Step.CONFIRM_RECEIPT and row.channel != ReceiptChannel.AGENCY_LINK.value:
-        _write_receipt(session, slot.case_id, ReceiptConfirmation.model_validate(row.data))
+        disclosure = disclosure_of_slot(session, slot.case_id, slot.slot)
+        _write_receipt(session, disclosure.id, ReceiptConfirmation.model_validate(row.data))
     case = _case(session, slot.case_id)
     case.stop_waiting()
     answer = FORMS[slot.step].domain.model_validate(row.data)
@@ -211,19 +195,7 @@ def give_answer(
 def record_rejection(slot: Slot, problems: list[Problem]) -> None:
     """Keep an unusable answer's problems (codes and messages, not its text) and forget it."""
     with session_scope() as session:
-        _insert_step(
-            session,
-            CaseStep(
-                case_id=slot.case_id,
-                step=slot.step.value,
-                slot=slot.slot,
-                key=slot.key,
-                accepted=False,
-                actor=None,
-                channel="form",
-                problems=[p.model_dump() for p in problems],
-            ),
-        )
+        _insert_step(session, answer_row(slot, channel="form", problems=problems))
     forget_answer(slot.key)
 
 

@@ -163,8 +163,8 @@ def render(child_ref: str, cases: list[dict[str, Any]], *, purpose: str, now: da
             field(f"{entry['at']}  {entry['step']}  by {entry['by'] or 'the system'}", outcome)
             if entry.get("outcome"):  # what the rules computed from the answer, and why
                 field("Computed", [entry["outcome"], *entry["reasons"]])
-        if case.get("disclosure"):
-            field("Shared", case["disclosure"])
+        for shared in case.get("disclosures") or []:
+            field("Shared", shared)
         for receipt in case.get("receipts") or []:
             field("Receipt confirmed", receipt)
         if case.get("notices"):

@@ -55,7 +55,7 @@ def issue_credentials(slot: Slot, flow_run_id: str, dashboard: str | None = None
 
 
 class NotWaiting(LookupError):
-    """The case waits for nobody now: there is nothing to send codes for."""
+    """The case does not wait for that (or for anybody) now: nothing was recorded or sent."""
 
 
 def resend_credentials(case_id: int, dashboard: str | None = None) -> list[str]:
@@ -268,6 +268,7 @@ class ReceiptRecipient(Frozen):
     agency: str
     recipient: str | None  # None: the agency's duty inbox; or the pupil's social worker
     tag: str
+    slot: str  # the receipt wait of its disclosure
 
 
 def unconfirmed_recipients(session: Session, case_id: int) -> list[ReceiptRecipient]:
@@ -293,6 +294,7 @@ def unconfirmed_recipients(session: Session, case_id: int) -> list[ReceiptRecipi
             agency=link.agency_code,
             recipient=link.recipient,
             tag=tag,
+            slot=link.slot,
         )
     return list(found.values())
 
@@ -338,7 +340,7 @@ def fresh_receipt_link(
             disclosure_id=recipient.disclosure_id,
             agency=recipient.agency,
             recipient=recipient.recipient,
-            slot=slot.slot,
+            slot=recipient.slot,
             flow_run_id=case.flow_run_id,
             expires_at=expires_at,
             now=now,

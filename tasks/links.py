@@ -149,7 +149,7 @@ def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> Claim:
     moment ago and the step is being asked again, under the key it is asked again with. Of any
     number of simultaneous claims, exactly one wins; the others are told why not.
     """
-    from tasks.answers import next_key, settle
+    from tasks.answers import answer_row, next_key, settle
     from tasks.records import _insert_step
 
     with session_scope() as session:
@@ -174,16 +174,7 @@ def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> Claim:
             slot=link.slot,
             key=next_key(session, link.case_id, link.slot),
         )
-        mine = CaseStep(
-            case_id=slot.case_id,
-            step=slot.step.value,
-            slot=slot.slot,
-            key=slot.key,
-            accepted=True,
-            actor=link.staff_id,
-            channel="link",
-            data=answer.model_dump(mode="json"),
-        )
+        mine = answer_row(slot, channel="link", answer=answer, actor=link.staff_id)
         if _insert_step(session, mine) is not mine:
             session.rollback()  # another answer took the key this moment: the link is unused
             return Claim(LinkOutcome.ANSWERED)

@@ -11,14 +11,20 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models.domain import AgencyReceipt, CaseKind, ReceiptChannel, ReceiptConfirmation, Step
+from models.domain import (
+    AgencyReceipt,
+    CaseKind,
+    ReceiptChannel,
+    ReceiptConfirmation,
+    Step,
+    receipt_slot,
+)
 from models.links import LinkOutcome, ReceiptLinkFacts, judge_receipt_link
 from models.messages import agency_message
 from models.tables import (
     AGENCY_RECIPIENT,
     Case,
     CaseStep,
-    Disclosure,
     Receipt,
     ReceiptLink,
     utcnow,
@@ -29,50 +35,52 @@ from safeshare.tokens import token_hash
 from tasks.credentials import new_receipt_link, receipt_url
 from tasks.notify import already_sent, deliver
 
-#: The receipt wait of a sharing case (its only one).
-RECEIPT_SLOT = "confirm-receipt-0"
-
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def notify_agency(case_id: int, flow_run_id: str) -> str:
-    """Tell the agency, once, that information is shared with it, with its own link to read it
-    and confirm receipt; returns the agency code. A Child Protection Plan event also goes to the
-    pupil's social worker, with a link of their own: either confirmation is the case's receipt,
-    and each recipient's own is recorded (see `confirm_receipt`).
+def notify_agency(case_id: int, flow_run_id: str) -> list[str]:
+    """Tell each agency the case shares with, once, that information is shared with it, with
+    its own link to read its disclosure and confirm receipt (the receipt wait of its own
+    disclosure); returns the agency codes, in order. A Child Protection Plan event also goes to
+    the pupil's social worker, with a link of their own: either confirmation is the case's
+    receipt, and each recipient's own is recorded (see `confirm_receipt`).
 
     The token exists only in the message: a link whose message did not go is spent, and the
     next try sends a new one."""
-    from tasks.records import phone_referral, plan_event_facts
+    from tasks.records import disclosures_of, phone_referral, plan_event_facts
     from tasks.transfers import transfer_kind
 
     with session_scope() as session:
-        disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
-        if disclosure is None:
+        disclosures = [(d.id, d.agency_code) for d in disclosures_of(session, case_id)]
+        if not disclosures:
             raise RuntimeError(f"case {case_id} has no disclosure to notify")
-        agency = disclosure.agency_code
         called = phone_referral(session, case_id)
         case = session.get(Case, case_id)
         assert case is not None
         event = None
         moving = transfer_kind(session, case_id)
-        recipients: list[tuple[str | None, str]] = [(None, f"agency:{agency}")]
+        social_worker = None
         if case.kind == CaseKind.PLAN_EVENT:
             facts = plan_event_facts(session, case_id)
             event = facts.kind.value
-            recipients.append((SOCIAL_WORKER, social_worker_tag(facts.child_ref)))
-    for recipient, tag in recipients:
-        _send_receipt_link(
-            case_id,
-            disclosure.id,
-            agency,
-            flow_run_id,
-            recipient=recipient,
-            tag=tag,
-            phoned_at=called.phoned_at if called else None,
-            event=event,
-            transfer=moving,
-        )
-    return agency
+            social_worker = social_worker_tag(facts.child_ref)
+    for index, (disclosure_id, agency) in enumerate(disclosures):
+        recipients: list[tuple[str | None, str]] = [(None, f"agency:{agency}")]
+        if social_worker is not None:
+            recipients.append((SOCIAL_WORKER, social_worker))
+        for recipient, tag in recipients:
+            _send_receipt_link(
+                case_id,
+                disclosure_id,
+                agency,
+                flow_run_id,
+                recipient=recipient,
+                tag=tag,
+                slot=receipt_slot(index),
+                phoned_at=called.phoned_at if called else None,
+                event=event,
+                transfer=moving,
+            )
+    return [agency for _, agency in disclosures]
 
 
 #: The receipt link's recipient when it goes to the pupil's social worker.
@@ -103,6 +111,7 @@ def _send_receipt_link(
     *,
     recipient: str | None,
     tag: str,
+    slot: str,
     phoned_at: datetime | None,
     event: str | None,
     transfer: str | None = None,
@@ -119,7 +128,7 @@ def _send_receipt_link(
             disclosure_id=disclosure_id,
             agency=agency,
             recipient=recipient,
-            slot=RECEIPT_SLOT,
+            slot=slot,
             flow_run_id=flow_run_id,
             expires_at=expires_at,
             now=now,
@@ -289,7 +298,7 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
             )
             first = step_row(link.slot, str(key))
             if _insert_step(session, first) is first:
-                _write_receipt(session, link.case_id, answer, recipient=recipient)
+                _write_receipt(session, link.disclosure_id, answer, recipient=recipient)
                 if not waiting_now:
                     return ReceiptClaim(LinkOutcome.VALID)
                 case.stop_waiting()
@@ -306,5 +315,5 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
             return ReceiptClaim(LinkOutcome.ANSWERED)
         also = f"{link.slot}:{recipient}"
         _insert_step(session, step_row(also, also))
-        _write_receipt(session, link.case_id, answer, recipient=recipient)
+        _write_receipt(session, link.disclosure_id, answer, recipient=recipient)
         return ReceiptClaim(LinkOutcome.VALID)

@@ -42,7 +42,9 @@ from models.domain import (
     Slot,
     StaffMember,
     Step,
+    StepSummary,
     is_record_id,
+    receipt_index,
 )
 from models.forms import FORMS, InvalidAnswer, parse_answer
 from models.plan_events import PLAN_EVENT_AGENCY, PLAN_EVENT_DECIDER, PURPOSE, disclosure_text
@@ -183,10 +185,14 @@ def answer_problems(session: Session, case_id: int, step: Step, answer: Any) -> 
                     message=f"No active member of staff is {', '.join(unknown)}.",
                 )
             )
-    if isinstance(answer, CriteriaAnswers) and answer.agency is not None:
-        if session.get(Agency, answer.agency) is None:
+    if isinstance(answer, CriteriaAnswers):
+        unknown = [code for code in answer.agencies if session.get(Agency, code) is None]
+        if unknown:
             problems.append(
-                Problem(code="unknown-agency", message=f"No agency has the code '{answer.agency}'.")
+                Problem(
+                    code="unknown-agency",
+                    message=f"No agency has the code {', '.join(repr(c) for c in unknown)}.",
+                )
             )
     if isinstance(answer, ParentsDecision) and answer.told_by is not None:
         if answer.told_by not in staff:
@@ -413,6 +419,23 @@ def write_plan_disclosure(case_id: int) -> str:
         return facts.kind.value
 
 
+def _summary(step: Step, row: CaseStep) -> StepSummary:
+    return rules.summarise(step, row.slot, FORMS[step].domain.model_validate(row.data))
+
+
+def answered_step(case_id: int, step: Step, slot: str) -> StepSummary | None:
+    """The accepted answer to a slot, if it has one: a plain read, not a task, so that a
+    resumed run replays the steps already answered without reporting a task run for each."""
+    with session_scope() as session:
+        row = session.scalar(
+            select(CaseStep)
+            .where(CaseStep.case_id == case_id, CaseStep.slot == slot, CaseStep.accepted.is_(True))
+            .order_by(CaseStep.id)
+            .limit(1)
+        )
+        return _summary(step, row) if row is not None else None
+
+
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def open_step(
     case_id: int,
@@ -436,13 +459,12 @@ def open_step(
         signer = first_signer(session, case_id)
         accepted = next((r for r in rows if r.accepted), None)
         if accepted is not None:
-            answer = FORMS[step].domain.model_validate(accepted.data)
             return Slot(
                 case_id=case_id,
                 step=step,
                 slot=slot,
                 key=accepted.key,
-                answered=rules.summarise(step, slot, answer),
+                answered=_summary(step, accepted),
             )
         key = f"{slot}-a{len(rows)}"
         if case.waiting_key != key:
@@ -476,23 +498,45 @@ def open_step(
         )
 
 
+def disclosures_of(session: Session, case_id: int) -> list[Disclosure]:
+    """The case's disclosures, one per agency told, in the order the decision names them."""
+    return list(
+        session.scalars(
+            select(Disclosure).where(Disclosure.case_id == case_id).order_by(Disclosure.id)
+        )
+    )
+
+
+def disclosed(case_id: int) -> list[tuple[str, datetime]]:
+    """Each agency the case told and when, in order (a plain read, not a task: a resumed run
+    replays it in one query)."""
+    with session_scope() as session:
+        return [(d.agency_code, d.disclosed_at) for d in disclosures_of(session, case_id)]
+
+
+def disclosure_of_slot(session: Session, case_id: int, slot: str) -> Disclosure:
+    """The disclosure a receipt wait belongs to: its n-th, for `confirm-receipt-<n>`."""
+    disclosures = disclosures_of(session, case_id)
+    index = receipt_index(slot)
+    if index >= len(disclosures):
+        raise RuntimeError(f"case {case_id} has no disclosure for the wait {slot}")
+    return disclosures[index]
+
+
 def _write_receipt(
     session: Session,
-    case_id: int,
+    disclosure_id: int,
     answer: ReceiptConfirmation,
     *,
     recipient: str = AGENCY_RECIPIENT,
 ) -> None:
-    """Record a recipient's receipt of the case's disclosure, once per recipient. The DSL's
-    record of a confirmation given by phone or email is the agency's."""
-    disclosure = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
-    if disclosure is None:
-        raise RuntimeError(f"case {case_id} has no disclosure to confirm")
-    mine = (Receipt.disclosure_id == disclosure.id) & (Receipt.recipient == recipient)
+    """Record a recipient's receipt of a disclosure, once per recipient. The DSL's record of a
+    confirmation given by phone or email is the agency's."""
+    mine = (Receipt.disclosure_id == disclosure_id) & (Receipt.recipient == recipient)
     if session.scalar(select(Receipt).where(mine)) is None:
         session.add(
             Receipt(
-                disclosure_id=disclosure.id,
+                disclosure_id=disclosure_id,
                 recipient=recipient,
                 confirmed_by_name=answer.confirmed_by_name,
                 confirmed_by_role=answer.confirmed_by_role,
@@ -507,32 +551,39 @@ def _write_receipt(
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def write_disclosure(case_id: int) -> str:
-    """Record what is shared, with whom, why and on what basis, once; returns the agency code."""
+def write_disclosure(case_id: int) -> list[str]:
+    """Record what is shared, with whom, why and on what basis, once for each agency the
+    decision names, in its order; returns the agency codes."""
     with session_scope() as session:
-        existing = session.scalar(select(Disclosure).where(Disclosure.case_id == case_id))
-        if existing is not None:
-            return existing.agency_code
+        existing = disclosures_of(session, case_id)
+        if existing:
+            return [d.agency_code for d in existing]
         assessment = latest_answer(session, case_id, Step.ASSESS_CRITERIA)
         if not isinstance(assessment, CriteriaAnswers) or not rules.assess(assessment).shares:
             raise RuntimeError(f"case {case_id} has no assessment that decides to share")
         signoffs = accepted_rows(session, case_id, Step.MANAGEMENT_SIGNOFF)
-        disclosure = Disclosure(
-            case_id=case_id,
-            agency_code=assessment.agency,
-            information=assessment.information_to_share,
-            purpose=assessment.purpose,
-            lawful_basis=assessment.lawful_basis.value if assessment.lawful_basis else "",
-            special_category_condition=(
-                SPECIAL_CATEGORY_CONDITION if assessment.special_category_data else None
-            ),
-            consent=assessment.consent.value,
-            decided_by=assessment.answered_by,
-            cosigned_by=signoffs[-1].actor if signoffs else None,
-        )
-        session.add(disclosure)
-        _system_step(session, case_id, Step.NOTIFY_AGENCY, {"agency": assessment.agency})
-        return str(assessment.agency)
+        for agency in assessment.agencies:
+            session.add(
+                Disclosure(
+                    case_id=case_id,
+                    agency_code=agency,
+                    information=assessment.information_to_share,
+                    purpose=assessment.purpose,
+                    lawful_basis=assessment.lawful_basis.value if assessment.lawful_basis else "",
+                    special_category_condition=(
+                        SPECIAL_CATEGORY_CONDITION if assessment.special_category_data else None
+                    ),
+                    consent=assessment.consent.value,
+                    decided_by=assessment.answered_by,
+                    cosigned_by=signoffs[-1].actor if signoffs else None,
+                )
+            )
+            session.flush()  # ids in the order the decision names the agencies
+        detail: dict[str, Any] = {"agency": assessment.agency}
+        if assessment.other_agencies:
+            detail["agencies"] = list(assessment.agencies)
+        _system_step(session, case_id, Step.NOTIFY_AGENCY, detail)
+        return list(assessment.agencies)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)

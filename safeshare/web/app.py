@@ -360,7 +360,7 @@ def create_app() -> FastAPI:
         from tasks.transfers import transfer_kind
 
         with RECEIPT.acting(link), session_scope() as session:
-            shared = disclosure_summary(session, link.case_id)
+            shared = disclosure_summary(session, link.disclosure_id)
             record_read(session, "disclosure", case_id=link.case_id, link=link.id)
             file = transfer_kind(session, link.case_id) == "file"
         return page(

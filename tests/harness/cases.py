@@ -52,16 +52,20 @@ def new_case(people: dict[str, str], marker: str) -> int:
     return int(payload["case_id"])
 
 
-def wait_for_step(case_id: int, step: str, timeout: float = 90) -> dict[str, Any]:
+def wait_for_step(
+    case_id: int, step: str, timeout: float = 90, *, slot: str | None = None
+) -> dict[str, Any]:
+    """The case once it waits for `step` (and for that `slot`, when one is given)."""
     deadline = time.monotonic() + timeout
     case: dict[str, Any] = {}
     while time.monotonic() < deadline:
         case = show_case(case_id)
-        if case["waiting"] and case["waiting"]["step"] == step:
+        waiting = case["waiting"]
+        if waiting and waiting["step"] == step and slot in (None, waiting["slot"]):
             return case
         time.sleep(0.3)
     raise AssertionError(
-        f"case {case_id} never waited for {step}: {json.dumps(case, default=str)[:2000]}"
+        f"case {case_id} never waited for {slot or step}: {json.dumps(case, default=str)[:2000]}"
     )
 
 

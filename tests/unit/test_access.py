@@ -29,7 +29,7 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool, bool, bool]] = {
 }
 KINDS = (Role.STAFF.value, Role.DSL.value, Role.DEPUTY_DSL.value, Role.SLT.value, "admin", AGENCY)
 #: A case the action may apply to, where one is needed for it to be allowed at all.
-CASE = CaseView(case_id=7, waiting_step=Step.MANAGEMENT_SIGNOFF.value, agency="csc")
+CASE = CaseView(case_id=7, waiting_step=Step.MANAGEMENT_SIGNOFF.value, agencies=("csc",))
 
 
 def test_every_action_is_in_the_table() -> None:
@@ -82,9 +82,10 @@ def test_the_management_team_sees_a_case_only_while_its_sign_off_is_awaited() ->
 
 def test_an_agency_sees_only_its_own_disclosure() -> None:
     csc = Principal(id="csc", role=AGENCY)
-    assert decide(csc, Action.READ_DISCLOSURE, CaseView(case_id=1, agency="csc")) is None
-    for other in ("police", None):
-        problem = decide(csc, Action.READ_DISCLOSURE, CaseView(case_id=1, agency=other))
+    for mine in (("csc",), ("police", "csc")):  # a decision may share with several agencies
+        assert decide(csc, Action.READ_DISCLOSURE, CaseView(case_id=1, agencies=mine)) is None
+    for other in (("police",), ()):
+        problem = decide(csc, Action.READ_DISCLOSURE, CaseView(case_id=1, agencies=other))
         assert problem is not None and problem.code == "not-your-disclosure"
 
 

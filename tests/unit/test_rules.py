@@ -37,6 +37,7 @@ from models.rules import (
     answerer_problems,
     assess,
     criteria_problems,
+    decision_basis,
     eligible_answerers,
     future_times,
     is_emergency,
@@ -450,6 +451,27 @@ CRITERIA_PROBLEM_CASES = [
         [EMERGENCY_MISPLACED],
         id="emergency-not-sharing",
     ),
+    # Several agencies at once: each is told once, and only a decision that shares names any.
+    case(
+        criteria_raw(**_SHARED_BY_PHONE, other_agencies=["police", "lado"]),
+        [],
+        id="several-agencies",
+    ),
+    case(
+        criteria_raw(other_agencies=["police"]),
+        ["other-agencies-without-sharing"],
+        id="other-agencies-not-sharing",
+    ),
+    case(
+        criteria_raw(**_SHARED_BY_PHONE, other_agencies=["police", "csc"]),
+        ["agency-named-twice"],
+        id="agency-named-twice",
+    ),
+    case(
+        criteria_raw(**{**_SHARED_BY_PHONE, "agency": None}, other_agencies=["police"]),
+        [DETAILS_MISSING],
+        id="other-agencies-without-the-first",
+    ),
     # A referral already made by phone is confirmed in writing: the answers must share.
     case(
         criteria_raw(**_SHARED_BY_PHONE, phoned_at=PHONED, phone_reference="MASH-77"),
@@ -489,6 +511,20 @@ def test_sharing_details_message_names_every_missing_field() -> None:
     (problem,) = criteria_problems(answers(**SHARE_NO_CONSENT, consent_override_reason="Risk."))
     for name in ("information_to_share", "agency", "purpose", "lawful_basis"):
         assert name in problem.message
+
+
+def test_a_decision_names_its_agencies_in_order_and_a_second_person_sees_them_all() -> None:
+    several = answers(**_SHARED_BY_PHONE, other_agencies=["police", "lado"])
+    assert several.agencies == ("csc", "police", "lado")
+    assert decision_basis(several).other_agencies == ("police", "lado")
+    assert answers().agencies == ()
+
+
+def test_a_decision_names_at_most_nine_agencies() -> None:
+    many = [f"agency-{n}" for n in range(domain.MAX_OTHER_AGENCIES + 1)]
+    assert parse_codes(ASSESS, criteria_raw(**_SHARED_BY_PHONE, other_agencies=many)) == [
+        "invalid:other_agencies:too_long"
+    ]
 
 
 def bad(raw: dict[str, Any], *errors: str, id: str) -> Any:
