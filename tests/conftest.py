@@ -213,6 +213,10 @@ def stack(
         finally:
             stack.stop_web()
             stack.stop_serving()
+            # A worker that goes on to tests of the other database stops this stack, and starts
+            # a new one, with a new case database, if tests of this one come again: its case ids
+            # start again at 1, and a message this stack sent must not pass for one of its.
+            listener.forget(lambda record: record.path.startswith(f"/{backend}/"))
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)

@@ -4,10 +4,8 @@ works once, and confirming moves the case on (or answers the receipt before the 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import httpx
 import pytest
 from harness import web
 from harness.cases import (
@@ -28,15 +26,6 @@ from safeshare.db import session_scope
 from safeshare.views import show_case
 
 pytestmark = pytest.mark.flow
-
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-def confirm(url: str, **fields: str) -> httpx.Response:
-    page = web.get(url)
-    csrf = CSRF.search(page.text)
-    assert csrf, page.text
-    return web.post(url, data={"csrf": csrf.group(1), **fields})
 
 
 def receipt_of(case_id: int) -> Receipt | None:
@@ -65,12 +54,12 @@ def test_the_agency_reads_what_is_shared_and_confirms_once(
         web.post(url, data={"csrf": "x", "name": "A", "role": "B", "reference": "C"}).status_code
         == 403
     )
-    incomplete = confirm(url, name="Duty social worker", role="", reference="CSC-9")
+    incomplete = web.submit(url, name="Duty social worker", role="", reference="CSC-9")
     assert incomplete.status_code == 422
     assert "Your role" in incomplete.text and 'value="Duty social worker"' in incomplete.text
     assert receipt_of(case_id) is None
 
-    done = confirm(url, name="Duty social worker", role="Team manager", reference="CSC-9")
+    done = web.submit(url, name="Duty social worker", role="Team manager", reference="CSC-9")
     assert done.status_code == 200 and "Receipt confirmed" in done.text
     case = wait_for_status(case_id, "shared")
     assert case["receipt"]["agency_reference"] == "CSC-9"
@@ -114,7 +103,7 @@ def test_the_agency_may_confirm_before_the_case_asks(
         )
 
     assert (
-        confirm(url, name="Duty worker", role="Social worker", reference="MASH-7").status_code
+        web.submit(url, name="Duty worker", role="Social worker", reference="MASH-7").status_code
         == 200
     )
     assert receipt_of(case_id) is not None
@@ -150,7 +139,7 @@ def test_a_confirmation_racing_the_wait_is_picked_up_by_the_next_check(
         assert case is not None
         saved = {c: getattr(case, c) for c in columns}
         case.stop_waiting()
-    assert confirm(url, name="Duty worker", role="Manager", reference="R-77").status_code == 200
+    assert web.submit(url, name="Duty worker", role="Manager", reference="R-77").status_code == 200
     with session_scope() as session:  # ... and what the flow's transaction then committed
         session.execute(update(Case).where(Case.id == case_id).values(**saved))
 

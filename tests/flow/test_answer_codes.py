@@ -280,3 +280,50 @@ def test_an_answer_recorded_while_prefect_is_away_moves_on_at_the_next_check(
     result = cli("overdue", "--check-now", "--json")
     assert result.exit_code == 0, result.output
     assert wait_for_step(case_id, "management-signoff")["waiting"]["key"] != waiting["key"]
+
+
+def test_a_burst_of_dashboard_answers_is_taken_at_the_first_try(
+    stack: Any, prefect_server: Any, people: dict[str, str]
+) -> None:
+    """Ten senior leaders press Resume at the same moment (a school day's first sign-offs, here
+    the DSL's assessments): Prefect's server takes each at its first try, none is refused for a
+    locked database, and every case moves on with its own answer."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    api, dsl = prefect_server.api_url, people["dsl"]
+    cases = {new_case(people, marker()): "" for _ in range(10)}
+    for case_id in cases:
+        waiting = wait_for_step(case_id, "assess-criteria")["waiting"]
+        wait_until_suspended(api, waiting["flow_run_id"])
+        cases[case_id] = waiting["flow_run_id"]
+    answers = {
+        case_id: {
+            "answered_by": dsl,
+            **assessment(marker()),
+            "one_time_code": code_for(case_id, show_case(case_id)["waiting"]["key"], dsl),
+        }
+        for case_id in cases
+    }
+    start = threading.Barrier(len(cases))
+
+    def press(case_id: int) -> tuple[int, str]:
+        """One press of Resume, as the dashboard makes it: once, no retry."""
+        start.wait()
+        url = f"{api}/flow_runs/{cases[case_id]}/resume"
+        response = httpx.post(url, json={"run_input": answers[case_id]}, timeout=120)
+        status = response.json().get("status") if response.status_code < 300 else None
+        return response.status_code, str(status)
+
+    with ThreadPoolExecutor(len(cases)) as pool:
+        outcomes = list(pool.map(press, cases))
+    assert all(status == "ACCEPT" for _, status in outcomes), outcomes
+    for case_id in cases:
+        accepted = [
+            e
+            for e in wait_for_step(case_id, "management-signoff")["chronology"]
+            if e["step"] == "assess-criteria" and e["accepted"]
+        ]
+        assert [(e["by"], e["channel"]) for e in accepted] == [(dsl, "form")]

@@ -43,7 +43,6 @@ from tasks.directory import add_agency, add_child
 
 pytestmark = pytest.mark.flow
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 SIGNOFF_LINK = re.compile(r"personal link \(works once\): (\S+)")
 NOTICE_LINK = re.compile(r"(http://127\.0\.0\.1:\d+/notice/\S+)")
 
@@ -84,11 +83,7 @@ def drive(scripts: list[Script], timeout: float = 600) -> None:
 
 
 def post_form(url: str, **fields: str) -> None:
-    page = web.get(url)
-    assert page.status_code == 200, page.text
-    found = CSRF.search(page.text)
-    assert found, page.text
-    done = web.post(url, data={"csrf": found.group(1), **fields})
+    done = web.submit(url, **fields)
     assert done.status_code == 200, done.text
 
 

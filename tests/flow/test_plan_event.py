@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from harness import web
 from harness.cases import (
@@ -70,13 +69,6 @@ def record_event(ref: str, kind: str, recorded_by: str, details: str) -> dict[st
     return dict(json.loads(result.stdout))
 
 
-def confirm(url: str, **fields: str) -> httpx.Response:
-    page = web.get(url)
-    csrf = CSRF.search(page.text)
-    assert csrf, page.text
-    return web.post(url, data={"csrf": csrf.group(1), **fields})
-
-
 def test_an_exclusion_goes_to_social_care_and_the_social_worker_at_once(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -126,7 +118,7 @@ def test_an_exclusion_goes_to_social_care_and_the_social_worker_at_once(
     # the social worker reads what is shared and confirms: that is the case's receipt
     page = web.get(worker_link)
     assert page.status_code == 200 and f"{mark} three days" in page.text
-    done = confirm(worker_link, name="Allocated social worker", role="Social worker",
+    done = web.submit(worker_link, name="Allocated social worker", role="Social worker",
                    reference="SW-77")  # fmt: skip
     assert done.status_code == 200, done.text
     case = wait_for_status(case_id, "shared")
@@ -138,7 +130,7 @@ def test_an_exclusion_goes_to_social_care_and_the_social_worker_at_once(
     # confirms its own receipt, recorded beside the first; each link then works no more
     late = web.get(csc_link)
     assert late.status_code == 200 and f"{mark} three days" in late.text
-    done = confirm(csc_link, name="Duty manager", role="Duty team", reference="CSC-78")
+    done = web.submit(csc_link, name="Duty manager", role="Duty team", reference="CSC-78")
     assert done.status_code == 200, done.text
     case = show_case(case_id)
     assert case["status"] == "shared"
@@ -259,7 +251,7 @@ def test_a_feed_is_imported_once_and_the_dsl_records_a_phoned_confirmation(
     assert web.get(agency_link(listener, stack.backend, first)).status_code == 409
     worker_link = agency_link(listener, stack.backend, first, path=worker_path)
     assert web.get(worker_link).status_code == 200
-    done = confirm(worker_link, name="Social worker", role="Social worker", reference="SW-1")
+    done = web.submit(worker_link, name="Social worker", role="Social worker", reference="SW-1")
     assert done.status_code == 200, done.text
     receipts = show_case(first)["receipts"]
     assert [(r["recipient"], r["channel"], r["recorded_by"]) for r in receipts] == [

@@ -53,6 +53,11 @@ class _Recorder(Generic[R]):
         with self._changed:
             self._records.clear()
 
+    def forget(self, gone: Callable[[R], bool]) -> None:
+        """Drop the records `gone` picks (those of a stack that was stopped)."""
+        with self._changed:
+            self._records[:] = [r for r in self._records if not gone(r)]
+
     def wait_for(
         self, predicate: Callable[[list[R]], object], timeout: float = DEFAULT_WAIT_S
     ) -> list[R]:

@@ -37,6 +37,15 @@ def post(url: str, **options: Any) -> httpx.Response:
     return httpx.post(url, timeout=PATIENCE, **options)
 
 
+def submit(url: str, **fields: str) -> httpx.Response:
+    """Fill in the form a link opens, as a person would: open the page, then post the fields
+    with the page's own CSRF token."""
+    page = get(url)
+    csrf = CSRF.search(page.text)
+    assert csrf, page.text
+    return post(url, data={"csrf": csrf.group(1), **fields})
+
+
 def client(**options: Any) -> httpx.Client:
     """A browser-like session (cookies kept) that waits as long as `PATIENCE`."""
     return httpx.Client(timeout=PATIENCE, **options)
