@@ -24,7 +24,6 @@ import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
@@ -40,69 +39,11 @@ from harness.prefect_server import (  # noqa: E402
 BACKENDS = ("sqlite", "postgresql")
 
 
-#: Where the xdist workers find the one Prefect server of the session (see pytest_configure).
-SHARED_SERVER = "prefect_server"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """With workers (`-n 4`), the controller starts the session's one Prefect server and hands
-    it to every worker: four idle servers cost half of a two-core machine. Each worker serves
-    its stacks under deployment names of its own, so its runs go to its serving process only."""
-    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
-        return
-    import contextlib
-    import tempfile
-
-    held = contextlib.ExitStack()
-    workdir = Path(tempfile.mkdtemp(prefix="safeshare-prefect-"))
-    server = held.enter_context(running_prefect_server(workdir))
-    held.callback(lambda: __import__("shutil").rmtree(workdir, ignore_errors=True))
-    config.stash[_HELD] = held
-    config.stash[_SERVER] = server
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """Tell a worker where the session's Prefect server is (xdist's hook, in the controller)."""
-    server = node.config.stash.get(_SERVER, None)
-    if server is not None:
-        node.workerinput[SHARED_SERVER] = {
-            "api_url": server.api_url,
-            "port": server.port,
-            "log_path": str(server.log_path),
-            "env": dict(server.env),
-            "pid": server.pid,
-        }
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    held = config.stash.get(_HELD, None)
-    if held is not None:
-        held.close()
-
-
-_HELD = pytest.StashKey[Any]()
-_SERVER = pytest.StashKey[PrefectServer]()
-
-
 @pytest.fixture(scope="session")
-def prefect_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PrefectServer]:
-    shared = getattr(request.config, "workerinput", {}).get(SHARED_SERVER)
-    if shared is not None:
-        server = PrefectServer(**{**shared, "log_path": Path(shared["log_path"])})
-        with use_prefect_api(server.api_url):
-            yield server
-        return
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
     with running_prefect_server(tmp_path_factory.mktemp("prefect")) as server:
         with use_prefect_api(server.api_url):
             yield server
-
-
-def worker_name() -> str:
-    """This xdist worker's name (gw0, gw1 ...), or "main" without workers."""
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 @pytest.fixture(scope="session")
@@ -231,8 +172,7 @@ def stack(
             "SAFESHARE_HOME": str(home),
             "DATABASE_URL": url,
             "SAFESHARE_APPRISE_CONFIG": str(apprise_config),
-            # its own deployments on the session's shared Prefect server
-            "SAFESHARE_DEPLOYMENT": f"test-{backend}-{worker_name()}",
+            "SAFESHARE_DEPLOYMENT": f"test-{backend}",
             "SAFESHARE_RUNNER_POLL_SECONDS": "0.5",
             "SAFESHARE_NOTIFY_RETRY_DELAY_SECONDS": "0.2",
             "SAFESHARE_WEB_PORT": str(web_port),
