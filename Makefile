@@ -41,7 +41,7 @@ up: $(STAMP) $(PDF_FONT)
 test: $(STAMP) $(BROWSER_DRIVER) $(PDF_FONT)
 	$(BIN)/ruff check safeshare flows tasks models deployments tests benchmarks
 	$(BIN)/mypy safeshare flows tasks models deployments
-	$(BIN)/pytest -q -p no:cacheprovider --durations=15 -n 4 --dist worksteal
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15 -n 4
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_sharing_case
