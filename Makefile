@@ -39,8 +39,8 @@ up: $(STAMP) $(PDF_FONT)
 
 ## Install what the tests need and run the whole suite (SQLite and PostgreSQL).
 test: $(STAMP) $(BROWSER_DRIVER) $(PDF_FONT)
-	$(BIN)/ruff check safeshare flows tasks models deployments tests benchmarks
-	$(BIN)/mypy safeshare flows tasks models deployments
+	$(BIN)/ruff check safeshare deployments flows tasks foundations models tests benchmarks
+	$(BIN)/mypy safeshare deployments flows tasks foundations models
 	$(BIN)/pytest -q -p no:cacheprovider --durations=15 -n 4
 
 bench: $(STAMP)

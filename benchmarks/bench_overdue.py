@@ -33,8 +33,8 @@ def fill(url: str, cases: int, overdue: int) -> None:
     Most cases wait with a deadline in the future or are closed, as in a real database."""
     from sqlalchemy import insert
 
+    from foundations.db import engine_for
     from models.tables import Case, CaseStep, Child, Concern, Staff
-    from safeshare.db import engine_for
 
     engine = engine_for(url)
     with engine.begin() as connection:
@@ -127,11 +127,11 @@ def measure(kind: str, cases: int, overdue: int) -> None:
     from harness.databases import case_database
     from sqlalchemy import func, select
 
+    from foundations.db import engine_for, migrate
+    from foundations.sealing import CURRENT
+    from foundations.settings import get_settings
     from models.tables import Case, CaseStep
-    from safeshare.db import engine_for, migrate
-    from safeshare.sealing import CURRENT
-    from safeshare.settings import get_settings
-    from safeshare.views import overdue_cases
+    from tasks.views import overdue_cases
 
     with tempfile.TemporaryDirectory() as tmp, case_database(kind, Path(tmp)) as url:
         os.environ["DATABASE_URL"] = url

@@ -107,12 +107,12 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
 
     import httpx
 
+    from foundations.db import migrate
+    from foundations.settings import get_settings
     from models.domain import Category, ConcernFacts, Role
-    from safeshare.db import migrate
-    from safeshare.settings import get_settings
-    from safeshare.views import show_case
     from tasks.directory import add_child, add_staff, record_concern
     from tasks.starting import start_case_run
+    from tasks.views import show_case
 
     os.environ["SAFESHARE_HOME"] = str(work)  # the data keys are made here, with the database
     os.environ.pop("SAFESHARE_DATA_KEYS", None)
@@ -375,7 +375,7 @@ def overhead(server, env, start, resume, suspended, wait, with_code, whole: int)
     import httpx
 
     from benchmarks.bare_flow import BARE_DEPLOYMENT
-    from safeshare.views import show_case
+    from tasks.views import show_case
 
     api = server.api_url
 

@@ -28,7 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
-from safeshare.private import owner_only
+from foundations.private import owner_only
 
 log = logging.getLogger("safeshare.prefect_server")
 

@@ -21,25 +21,19 @@ from deployments.forkserver import preload_for, start_runs_from_forkserver, star
 from deployments.recovery import restart_runs
 from flows.access_request import access_request
 from flows.audit_anchor import audit_anchor
-from flows.kinds import CASE_FLOWS, FLOW_OF_KIND
 from flows.notice import notice
 from flows.overdue_check import overdue_check
 from flows.plan_event import plan_event
 from flows.retention_review import retention_review
 from flows.sharing_case import sharing_case
 from flows.transfer import transfer
-from models.domain import CaseKind
-from safeshare.private import owner_only
-from safeshare.settings import Settings, get_settings
+from foundations.private import owner_only
+from foundations.settings import Settings, get_settings
+from models.runs import CASE_FLOWS
 from tasks.run_input import resume_answered_runs
 from tasks.starting import start_unstarted
 
 log = logging.getLogger("safeshare.serve")
-
-
-def deployment_name(settings: Settings, kind: CaseKind = CaseKind.SHARING) -> str:
-    """The served deployment that carries cases of this kind."""
-    return f"{FLOW_OF_KIND[kind]}/{settings.deployment}"
 
 
 def runner(settings: Settings) -> Runner:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from safeshare.audit import act_as
+from foundations.audit import act_as
 from tasks.audit_anchor import anchor_audit_trail
 
 

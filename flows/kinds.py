@@ -1,24 +1,12 @@
-"""Which flow carries each kind of case (its deployment is `<flow>/<stack>`)."""
+"""How every case's run begins (which flow carries each kind: models/runs.py)."""
 
 from __future__ import annotations
 
 from prefect.runtime import flow_run
 
-from models.domain import CaseKind
-from safeshare.audit import act_as
+from foundations.audit import act_as
 from tasks.records import start_case
 from tasks.starting import own_run
-
-FLOW_OF_KIND: dict[CaseKind, str] = {
-    CaseKind.SHARING: "sharing-case",
-    CaseKind.PLAN_EVENT: "plan-event",
-    CaseKind.ACCESS_REQUEST: "access-request",
-    CaseKind.NOTICE: "notice",
-    CaseKind.TRANSFER: "transfer",
-}
-
-#: Every flow whose runs carry one case (their only parameter is its id).
-CASE_FLOWS: tuple[str, ...] = tuple(FLOW_OF_KIND.values())
 
 
 def begin_case(case_id: int, flow_name: str) -> str:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from prefect import flow
 
-from flows.kinds import CASE_FLOWS
 from flows.names import scheduled_run_name
-from safeshare.settings import get_settings
+from foundations.settings import get_settings
+from models.runs import CASE_FLOWS
 from tasks.escalation import escalate_overdue
 from tasks.run_input import resume_answered
 from tasks.starting import start_unstarted_cases

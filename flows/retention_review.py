@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from prefect import flow
 
 from flows.names import scheduled_run_name
-from safeshare.audit import act_as
+from foundations.audit import act_as
 from tasks.retention import tell_review
 
 

@@ -18,10 +18,10 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.settings import PREFECT_UI_URL
 from pydantic import ValidationError
 
+from foundations.settings import get_settings
 from models.domain import Slot, Step, StepSummary, receipt_slot
 from models.forms import FORMS, problems_from_validation
 from models.messages import code_help, form_description, receipt_note, waiting_message
-from safeshare.settings import get_settings
 from tasks.answers import record_answer, record_rejection
 from tasks.credentials import issue_credentials
 from tasks.notify import notify

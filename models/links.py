@@ -139,3 +139,12 @@ def judge_receipt_link(link: ReceiptLinkFacts | None, *, now: datetime) -> LinkO
     if not link.case_open and not link.case_received:
         return LinkOutcome.WRONG_STEP
     return LinkOutcome.VALID
+
+
+#: The receipt link's recipient when it goes to the pupil's social worker.
+SOCIAL_WORKER = "social-worker"
+
+
+def social_worker_tag(child_ref: str) -> str:
+    """The Apprise tag of a pupil's social worker (from the children's directory)."""
+    return f"{SOCIAL_WORKER}:{child_ref}"

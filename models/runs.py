@@ -12,7 +12,32 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from models.domain import Frozen
+from models.domain import CaseKind, Frozen
+
+#: Which flow carries each kind of case; its deployment is `<flow>/<stack>`.
+FLOW_OF_KIND: dict[CaseKind, str] = {
+    CaseKind.SHARING: "sharing-case",
+    CaseKind.PLAN_EVENT: "plan-event",
+    CaseKind.ACCESS_REQUEST: "access-request",
+    CaseKind.NOTICE: "notice",
+    CaseKind.TRANSFER: "transfer",
+}
+
+#: Every flow whose runs carry one case (their only parameter is its id).
+CASE_FLOWS: tuple[str, ...] = tuple(FLOW_OF_KIND.values())
+
+
+def deployment_name(stack: str, kind: CaseKind = CaseKind.SHARING) -> str:
+    """The served deployment that carries cases of this kind in the stack named `stack`."""
+    return f"{FLOW_OF_KIND[kind]}/{stack}"
+
+
+def start_key(stack: str, kind: CaseKind, case_id: int, run_key: str | None) -> str:
+    """The idempotency key of a case's run. Prefect keys idempotency per flow, not per
+    deployment: the stack is named too, so two case databases served through one Prefect server
+    never share a run. A case opened before run keys existed keeps the key it started under."""
+    key = f"{stack}:{FLOW_OF_KIND[kind]}-{case_id}"
+    return key if run_key is None else f"{key}:{run_key}"
 
 #: Prefect's state types in which a run still moves its case on (or waits for a person).
 MOVING = frozenset({"PAUSED", "SCHEDULED", "PENDING", "RUNNING", "CANCELLING"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -55,9 +55,38 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+class Sealing(Protocol):
+    """What seals and opens a column's text under its label (foundations/sealing.py)."""
+
+    def seal_text(self, value: str, label: str) -> str: ...
+
+    def open_text(self, value: str, label: str) -> str: ...
+
+
+class NoSealing(RuntimeError):
+    """An engine not made by foundations/db.py: it cannot seal or open a sealed column."""
+
+
+def sealing_of(dialect: Any) -> Sealing:
+    """The sealing the engine set-up (foundations/db.py) gave this engine's dialect."""
+    sealing: Sealing | None = getattr(dialect, SEALING, None)
+    if sealing is None:
+        raise NoSealing(
+            "this engine has no sealing: make it with foundations.db.new_engine, which gives "
+            "sealed columns their keys"
+        )
+    return sealing
+
+
+#: The attribute of an engine's dialect that holds its sealing.
+SEALING = "safeshare_sealing"
+
+
 class Sealed(TypeDecorator[str]):
-    """Text sealed at rest (safeshare/sealing.py) under the name of its column: the database,
-    its files and its dumps hold only ciphertext. Never compare a sealed column in SQL."""
+    """Text sealed at rest under the name of its column: the database, its files and its dumps
+    hold only ciphertext. The keys come from the engine (foundations/db.py gives every engine it
+    makes the process's sealing), so this declaration imports nothing above models/. Never
+    compare a sealed column in SQL."""
 
     impl = Text
     cache_ok = True
@@ -67,14 +96,14 @@ class Sealed(TypeDecorator[str]):
         self.label = label
 
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
-        from safeshare.sealing import seal_text
-
-        return None if value is None else seal_text(self.encode(value), self.label)
+        if value is None:
+            return None
+        return sealing_of(dialect).seal_text(self.encode(value), self.label)
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
-        from safeshare.sealing import open_text
-
-        return None if value is None else self.decode(open_text(value, self.label))
+        if value is None:
+            return None
+        return self.decode(sealing_of(dialect).open_text(value, self.label))
 
     def encode(self, value: Any) -> str:
         if not isinstance(value, str):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
+from foundations.settings import get_settings, prefect_settings
 from models.access import Action
 from models.domain import (
     AccessRequestFacts,
@@ -34,7 +35,6 @@ from models.domain import (
     Role,
     Step,
 )
-from safeshare.settings import get_settings, prefect_settings
 from safeshare.terminal import Console, Table
 
 if TYPE_CHECKING:
@@ -167,10 +167,10 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from sqlalchemy.exc import OperationalError, StatementError
 
+        from foundations.backups import BackupError
+        from foundations.sealing import SealError
         from models.forms import InvalidAnswer
-        from safeshare.access import AccessDenied
-        from safeshare.backups import BackupError
-        from safeshare.sealing import SealError
+        from tasks.access import AccessDenied
         from tasks.directory import DirectoryError
         from tasks.records import CaseNotFound
 
@@ -221,7 +221,7 @@ def _act_for(user: str | None, command: str) -> None:
     done by that id, and by the machine's account that ran it."""
     import getpass
 
-    from safeshare.audit import act_as
+    from foundations.audit import act_as
 
     _USER.set(user)
     account = f"os:{getpass.getuser()}"
@@ -230,7 +230,7 @@ def _act_for(user: str | None, command: str) -> None:
 
 def allowed(action: Any, case_id: int | None = None) -> str:
     """The staff id at the keyboard, if need to know lets them do `action`; else one sentence."""
-    from safeshare.access import require
+    from tasks.access import require
 
     return require(_USER.get(), action, case_id).id
 
@@ -240,7 +240,7 @@ def recorder(named: str, action: Any, option: str) -> str:
     the one at the keyboard (--user or SAFESHARE_USER), who must be known, or someone else when
     the one at the keyboard may record for others (the DSL or a deputy, told by phone, say).
     Both must be allowed to make such a record; a refusal is entered in the audit trail."""
-    from safeshare.access import AccessDenied, require
+    from tasks.access import AccessDenied, require
 
     me = require(_USER.get(), action)
     if named != me.id:
@@ -257,7 +257,7 @@ def recorder(named: str, action: Any, option: str) -> str:
 
 def hidden_from_user(case_ids: list[int]) -> set[int]:
     """Of these cases, those about an allegation against the person asking: never shown."""
-    from safeshare.access import hidden_from
+    from tasks.access import hidden_from
 
     return hidden_from(_USER.get(), case_ids)
 
@@ -276,7 +276,7 @@ def up(
     ] = None,
 ) -> None:
     """Start the whole stack locally: Prefect server, case database, served flows."""
-    from safeshare.stack import StackError, run_stack
+    from deployments.stack import StackError, run_stack
 
     settings = get_settings()
     if prefect_port:
@@ -293,12 +293,12 @@ def up(
 @friendly
 def db_migrate() -> None:
     """Create or upgrade the case database schema."""
-    from safeshare.audit import key_the_chain
-    from safeshare.db import migrate
+    from foundations.db import migrate
+    from tasks.keys import key_the_chain
 
     migrate()
     out.print("The case database is up to date.")
-    from safeshare.sealing import SealError
+    from foundations.sealing import SealError
 
     try:
         keyed = key_the_chain()
@@ -360,9 +360,9 @@ def audit_verify(
     """Check the whole chain against its key and its anchors; name the first entry that is
     missing, altered, out of place, or no longer the one anchored."""
     allowed(Action.READ_AUDIT)
+    from foundations.audit import AnchorFileError, check_anchors, read_anchors, verify_chain
+    from foundations.db import session_scope
     from models.audit import Anchor
-    from safeshare.audit import AnchorFileError, check_anchors, read_anchors, verify_chain
-    from safeshare.db import session_scope
 
     given = []
     for text in anchor or []:
@@ -406,7 +406,7 @@ def audit_anchor() -> None:
     """Anchor the audit trail's head now, as the scheduled anchor does: checked, appended to the
     anchor file and sent to the DSL."""
     allowed(Action.READ_AUDIT)
-    from safeshare.audit import AnchorFileError, anchor_path
+    from foundations.audit import AnchorFileError, anchor_path
     from tasks.audit_anchor import anchor_now
 
     try:
@@ -441,8 +441,8 @@ def audit_show(
     allowed(Action.READ_AUDIT, case)
     from dataclasses import asdict
 
-    from safeshare.audit import entries_for
-    from safeshare.db import session_scope
+    from foundations.audit import entries_for
+    from foundations.db import session_scope
 
     if case is None and actor is None:
         raise UserError("say whose entries: --case CASE_ID or --actor WHO")
@@ -534,7 +534,7 @@ def _parse_day(text: str | None) -> date:
 def keys_list() -> None:
     """The data keys (ids only), which is primary, and how many values each one seals."""
     allowed(Action.MANAGE_SYSTEM)
-    from safeshare.sealing import CURRENT
+    from foundations.sealing import CURRENT
     from tasks.keys import usage
 
     ring = CURRENT.get(fresh=True)
@@ -881,8 +881,8 @@ def child_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
 
 def _record_directory_read(what: str, count: int) -> None:
     """A list of the directory was shown: entered in the audit trail (how many, not who)."""
-    from safeshare.audit import record_read
-    from safeshare.db import session_scope
+    from foundations.audit import record_read
+    from foundations.db import session_scope
 
     with session_scope() as session:
         record_read(session, what, count=count)
@@ -1110,8 +1110,8 @@ def case_export(
 ) -> None:
     """Write a child's whole child protection file as one document (PDF), as it goes to a new
     school: for a child protection conference. Readable by its owner only."""
-    from safeshare.audit import record_read
-    from safeshare.db import session_scope
+    from foundations.audit import record_read
+    from foundations.db import session_scope
     from tasks.cp_file import FileError, cases_of_child, child_file, child_of_case, write_file
 
     allowed(Action.READ_CASE)
@@ -1313,7 +1313,7 @@ def case_start(case_id: int) -> None:
     """Start (or find) the workflow of a recorded case; one that stopped while the case is open
     (failed, crashed, or ended) is started again."""
     allowed(Action.ACT_ON_CASE, case_id)
-    from safeshare.views import show_case
+    from tasks.views import show_case
 
     show_case(case_id)  # refuses unknown cases with a clear error
     run_id, problem = _start_case(case_id)
@@ -1345,9 +1345,9 @@ def case_resend(case_id: int) -> None:
 def case_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Open cases and what each waits for."""
     allowed(Action.LIST_CASES)
-    from safeshare.audit import record_read
-    from safeshare.db import session_scope
-    from safeshare.views import list_open_cases
+    from foundations.audit import record_read
+    from foundations.db import session_scope
+    from tasks.views import list_open_cases
 
     cases = list_open_cases()
     hidden = hidden_from_user([c["case_id"] for c in cases])
@@ -1392,9 +1392,9 @@ def case_note(
 def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """A case's chronology and current step."""
     allowed(Action.READ_CASE, case_id)
-    from safeshare.audit import record_read
-    from safeshare.db import session_scope
-    from safeshare.views import show_case
+    from foundations.audit import record_read
+    from foundations.db import session_scope
+    from tasks.views import show_case
 
     case = show_case(case_id)
     with session_scope() as session:
@@ -1482,7 +1482,7 @@ def overdue(
     """Open cases whose waiting step is past its deadline, most overdue first; then the open
     cases that nothing moves on (their workflow run stopped), which the check tells the DSL of."""
     allowed(Action.READ_OVERDUE)
-    from safeshare.views import overdue_cases
+    from tasks.views import overdue_cases
 
     when = _parse_when(at, "--at")
     if check_now:
@@ -1601,8 +1601,8 @@ def answer(
     the policy refuses (a wrong code too) is recorded with its reasons and the step is asked
     again, with new codes sent; one that is not a filled-in form of the step (a field missing,
     a value not allowed) changes nothing."""
+    from foundations.audit import act_as
     from models.codes import normalise_code
-    from safeshare.audit import act_as
     from tasks.answers import give_answer
     from tasks.credentials import NotWaiting
     from tasks.run_input import Woken
@@ -1653,7 +1653,7 @@ def answer(
 
 def _await_next(case_id: int, key: str, timeout: float = 120) -> None:
     """Wait until the case has moved past the wait just answered (--wait)."""
-    from safeshare.views import show_case
+    from tasks.views import show_case
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -1724,7 +1724,7 @@ def main(argv: list[str] | None = None) -> int:
     """The console script: the commands above, with the shell's own usage mistakes (a missing
     option, a value not allowed, an unknown command) also said in one sentence, and a fault
     nobody foresaw said in one sentence that names the log holding its details."""
-    from safeshare.private import owner_only
+    from foundations.private import owner_only
 
     owner_only()  # what a command writes in the data directory is its owner's alone
     args = sys.argv[1:] if argv is None else argv

@@ -17,12 +17,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from foundations.db import session_scope
+from foundations.settings import get_settings
+from foundations.tokens import token_hash
 from models.accounts import password_problems, session_ended, sign_in_slowed
 from models.domain import Problem
 from models.tables import SignInAttempt, Staff, WebSession, utcnow
-from safeshare.db import session_scope
-from safeshare.settings import get_settings
-from safeshare.tokens import token_hash
 from tasks.directory import DirectoryError
 
 _HASHER = PasswordHasher()  # argon2id, the library's current parameters

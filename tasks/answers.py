@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from foundations.db import session_scope
 from models import rules
 from models.codes import CodeOutcome, code_problem
 from models.deadlines import WRITTEN_CONFIRMATION
@@ -33,7 +34,6 @@ from models.domain import (
 )
 from models.forms import FORMS, InvalidAnswer, form_problems
 from models.tables import Case, CaseStep, utcnow
-from safeshare.db import session_scope
 from tasks.credentials import NotWaiting, current_slot, spend_code
 from tasks.records import (
     _case,

@@ -2,7 +2,7 @@
 
 A backup is one consistent snapshot of every table (a repeatable-read transaction on PostgreSQL,
 one read transaction on SQLite), with sealed columns kept sealed, written to the encrypted backup
-file (safeshare/backups.py). A restore checks the whole file first, then loads it into an empty
+file (foundations/backups.py). A restore checks the whole file first, then loads it into an empty
 database in one transaction, verifies the audit chain and commits only if it holds: either the
 whole backup is restored and verified, or nothing is.
 """
@@ -21,12 +21,12 @@ from sqlalchemy import JSON, Column, Engine, MetaData, Table, Text, inspect, sel
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from foundations.audit import append, verify_chain
+from foundations.backups import BackupError, new_header, open_backup, write_backup
+from foundations.db import alembic_config, engine_for, get_engine
+from foundations.sealing import CURRENT
+from foundations.settings import get_settings
 from models.tables import Base, Sealed, never_reused_tables, utcnow
-from safeshare.audit import append, verify_chain
-from safeshare.backups import BackupError, new_header, open_backup, write_backup
-from safeshare.db import alembic_config, engine_for, get_engine
-from safeshare.sealing import CURRENT
-from safeshare.settings import get_settings
 
 BATCH = 1000
 

@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from foundations.db import session_scope
+from foundations.settings import get_settings
 from models.domain import CaseKind, is_record_id
 from models.tables import Case, Child, Concern
-from safeshare.db import session_scope
-from safeshare.settings import get_settings
+from tasks.views import show_case
 
 #: Labels for the record that opened each kind of case.
 OPENED_BY = {
@@ -73,7 +74,6 @@ def child_of_case(case_id: int) -> str:
 
 def child_file(child_ref: str, *, purpose: str) -> bytes:
     """The whole child protection file of one child, as a PDF."""
-    from safeshare.views import show_case
 
     cases = [show_case(case_id) for case_id in cases_of_child(child_ref)]
     return render(child_ref, cases, purpose=purpose, now=datetime.now(UTC))

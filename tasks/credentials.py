@@ -14,11 +14,14 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from foundations.db import session_scope
+from foundations.settings import get_settings, secret_key
+from foundations.tokens import LINK_SALT, RECEIPT_SALT, code_hash, make_token, token_hash
 from models.codes import CodeFacts, CodeOutcome, judge_code, new_code, normalise_code
 from models.domain import Frozen, Slot, Step
 from models.escalation import ladder, ladder_span
 from models.lifetimes import credential_expiry
-from models.links import LINK_STEPS
+from models.links import LINK_STEPS, SOCIAL_WORKER, social_worker_tag
 from models.messages import Credentials, agency_message, personal_message
 from models.rules import eligible_answerers
 from models.tables import (
@@ -27,16 +30,29 @@ from models.tables import (
     AnswerLink,
     Case,
     Disclosure,
+    NoticeLink,
     Receipt,
     ReceiptLink,
     utcnow,
 )
-from safeshare.db import session_scope
-from safeshare.settings import get_settings, secret_key
-from safeshare.tokens import RECEIPT_SALT, code_hash
-from tasks.links import add_signed
 from tasks.notify import already_sent, deliver
-from tasks.records import allegation_against, first_signer, staff_directory
+from tasks.records import allegation_against, first_signer, plan_event_facts, staff_directory
+
+
+def add_signed(
+    session: Session,
+    link: AnswerLink | ReceiptLink | NoticeLink,
+    key: bytes,
+    *,
+    salt: str = LINK_SALT,
+) -> str:
+    """Add a new link and return its token. The token lives only in the message that carries
+    it; the row keeps its hash, so a database copy opens nothing."""
+    session.add(link)
+    session.flush()
+    token = make_token(key, link.id, salt=salt)
+    link.token_hash = token_hash(token)
+    return token
 
 
 def link_url(token: str) -> str:
@@ -274,8 +290,6 @@ class ReceiptRecipient(Frozen):
 def unconfirmed_recipients(session: Session, case_id: int) -> list[ReceiptRecipient]:
     """Each recipient a receipt link of the case went to that has not confirmed receipt, in
     the order their links went out."""
-    from tasks.receipts import SOCIAL_WORKER, social_worker_tag
-    from tasks.records import plan_event_facts
 
     found: dict[tuple[int, str | None], ReceiptRecipient] = {}
     for link in session.scalars(
@@ -351,7 +365,6 @@ def fresh_receipt_link(
 def _resend_receipt_links(case_id: int, wait_key: str, round_: str) -> list[str]:
     """New receipt links, for a receipt wait, to each recipient that has not confirmed (the
     tags sent to): an agency whose link expired or went astray asks the DSL for another."""
-    from tasks.receipts import SOCIAL_WORKER
 
     with session_scope() as session:
         case = session.get(Case, case_id)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from foundations.db import session_scope
 from models import rules
 from models.domain import (
     AGENCY_CODE_RULE,
@@ -26,7 +27,6 @@ from models.domain import (
 )
 from models.plan_events import RowProblem, event_key, event_problems
 from models.tables import Agency, Case, Child, Concern, Staff, utcnow
-from safeshare.db import session_scope
 
 
 class DirectoryError(ValueError):

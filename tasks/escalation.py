@@ -19,6 +19,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
+from foundations.db import session_scope
+from foundations.settings import get_settings
 from models.access import CaseView
 from models.domain import Role, Slot, StaffMember, Step
 from models.escalation import (
@@ -32,9 +34,6 @@ from models.escalation import (
 )
 from models.messages import overdue_message, receipt_reminder_message
 from models.tables import Case
-from safeshare.db import session_scope
-from safeshare.settings import get_settings
-from safeshare.views import overdue_cases
 from tasks.credentials import (
     ReceiptRecipient,
     current_slot,
@@ -44,6 +43,7 @@ from tasks.credentials import (
 )
 from tasks.notify import already_sent, deliver, has_address, shared_tag
 from tasks.records import allegation_against, staff_directory
+from tasks.views import overdue_cases
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:

@@ -8,12 +8,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
-from models.tables import sealed_columns
-from safeshare.audit import append
-from safeshare.db import get_engine
-from safeshare.sealing import (
+from foundations.audit import append, chain_key
+from foundations.db import get_engine, session_scope
+from foundations.sealing import (
     CURRENT,
     ENV,
     PREFIX,
@@ -24,7 +23,8 @@ from safeshare.sealing import (
     load_keyring,
     write_keyring,
 )
-from safeshare.settings import get_settings
+from foundations.settings import get_settings
+from models.tables import AuditHead, sealed_columns
 
 BATCH = 500
 
@@ -136,3 +136,30 @@ def retire(kid: str) -> Keyring:
         append(connection, "keys:retire", detail={"key": kid})
     CURRENT.forget()
     return smaller
+
+
+def key_the_chain() -> int | None:
+    """Give a chain written without a key an audit key, in the key file, keying it from its
+    next entry on (entered as `audit:keyed`); nothing is re-hashed. The first keyed entry, or
+    None when the chain is keyed already. SealError when the keys are in the environment (they
+    cannot be written: the README says how to add one)."""
+    if chain_key(fresh=True) is not None:
+        return None
+    settings = get_settings()
+    if settings.data_keys is not None:
+        raise SealError(
+            f"{ENV} holds no audit key, so the audit trail is not keyed: add one as the "
+            "README's audit trail section says"
+        )
+    with session_scope() as session:
+        connection = session.connection()
+        # the head first: writers queue behind this transaction, then read the new key
+        connection.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+        seq = connection.execute(select(AuditHead.seq).where(AuditHead.id == 1)).scalar_one()
+        ring = CURRENT.get(fresh=True)
+        if ring.audit is not None:  # keyed by another process meanwhile
+            return None
+        write_keyring(keys_path(settings), ring.with_audit_key(seq + 1))
+        CURRENT.forget()
+        append(connection, "audit:keyed", detail={"from": seq + 1})
+    return int(seq) + 1

@@ -10,6 +10,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from foundations.db import session_scope
+from foundations.settings import get_settings
+from foundations.tokens import fingerprint, token_hash
 from models.domain import Slot, Step
 from models.links import LinkFacts, LinkOutcome, WaitFacts, judge_link, throttled
 from models.tables import (
@@ -17,31 +20,10 @@ from models.tables import (
     Case,
     CaseStep,
     LinkAttempt,
-    NoticeLink,
-    ReceiptLink,
     Staff,
 )
-from safeshare.db import session_scope
-from safeshare.settings import get_settings
-from safeshare.tokens import LINK_SALT, fingerprint, make_token, token_hash
-from tasks.records import allegation_against, first_signer, staff_directory
-
-
-def add_signed(
-    session: Session,
-    link: AnswerLink | ReceiptLink | NoticeLink,
-    key: bytes,
-    *,
-    salt: str = LINK_SALT,
-) -> str:
-    """Add a new link and return its token. The token lives only in the message that carries
-    it; the row keeps its hash, so a database copy opens nothing."""
-    session.add(link)
-    session.flush()
-    token = make_token(key, link.id, salt=salt)
-    link.token_hash = token_hash(token)
-    return token
-
+from tasks.answers import answer_row, next_key, settle
+from tasks.records import _insert_step, allegation_against, first_signer, staff_directory
 
 # ---------------------------------------------------------------------------------------------
 # Used by the web app (outside any flow).
@@ -149,8 +131,6 @@ def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> Claim:
     moment ago and the step is being asked again, under the key it is asked again with. Of any
     number of simultaneous claims, exactly one wins; the others are told why not.
     """
-    from tasks.answers import answer_row, next_key, settle
-    from tasks.records import _insert_step
 
     with session_scope() as session:
         link = session.get(AnswerLink, link_id)

@@ -12,15 +12,15 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from foundations.db import session_scope
+from foundations.settings import get_settings, secret_key
+from foundations.tokens import NOTICE_SALT, token_hash
 from models.domain import CaseKind, NoticeFacts, NoticeReview, NoticeSource, Step
 from models.links import LinkOutcome
 from models.messages import case_reference, notice_message
 from models.tables import Child, Concern, NoticeLink, Staff, utcnow
-from safeshare.db import session_scope
-from safeshare.settings import get_settings, secret_key
-from safeshare.tokens import NOTICE_SALT, token_hash
+from tasks.credentials import add_signed
 from tasks.directory import open_case
-from tasks.links import add_signed
 from tasks.notify import already_sent, deliver
 from tasks.records import _case, _system_step, latest_answer
 

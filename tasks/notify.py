@@ -21,9 +21,9 @@ from prefect.exceptions import MissingContextError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from foundations.db import session_scope
+from foundations.settings import get_settings
 from models.tables import Agency, Case, Child, Concern, Notification, Staff, utcnow
-from safeshare.db import session_scope
-from safeshare.settings import get_settings
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:

@@ -11,6 +11,9 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from foundations.db import session_scope
+from foundations.settings import get_settings
+from foundations.tokens import token_hash
 from models.domain import (
     AgencyReceipt,
     CaseKind,
@@ -19,8 +22,16 @@ from models.domain import (
     Step,
     receipt_slot,
 )
-from models.links import LinkOutcome, ReceiptLinkFacts, judge_receipt_link
+from models.lifetimes import RECEIPT_RULES
+from models.links import (
+    SOCIAL_WORKER,
+    LinkOutcome,
+    ReceiptLinkFacts,
+    judge_receipt_link,
+    social_worker_tag,
+)
 from models.messages import agency_message
+from models.rules import eligible_answerers, receipt_clock
 from models.tables import (
     AGENCY_RECIPIENT,
     Case,
@@ -29,11 +40,20 @@ from models.tables import (
     ReceiptLink,
     utcnow,
 )
-from safeshare.db import session_scope
-from safeshare.settings import get_settings
-from safeshare.tokens import token_hash
-from tasks.credentials import new_receipt_link, receipt_url
+from tasks.answers import next_key
+from tasks.credentials import new_receipt_link, receipt_url, wait_lifetime
 from tasks.notify import already_sent, deliver
+from tasks.records import (
+    _insert_step,
+    _write_receipt,
+    allegation_against,
+    disclosures_of,
+    due_for,
+    phone_referral,
+    plan_event_facts,
+    staff_directory,
+)
+from tasks.transfers import leaver_of, transfer_kind
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
@@ -46,8 +66,6 @@ def notify_agency(case_id: int, flow_run_id: str) -> list[str]:
 
     The token exists only in the message: a link whose message did not go is spent, and the
     next try sends a new one."""
-    from tasks.records import disclosures_of, phone_referral, plan_event_facts
-    from tasks.transfers import transfer_kind
 
     with session_scope() as session:
         disclosures = [(d.id, d.agency_code) for d in disclosures_of(session, case_id)]
@@ -81,15 +99,6 @@ def notify_agency(case_id: int, flow_run_id: str) -> list[str]:
                 transfer=moving,
             )
     return [agency for _, agency in disclosures]
-
-
-#: The receipt link's recipient when it goes to the pupil's social worker.
-SOCIAL_WORKER = "social-worker"
-
-
-def social_worker_tag(child_ref: str) -> str:
-    """The Apprise tag of a pupil's social worker (from the children's directory)."""
-    return f"{SOCIAL_WORKER}:{child_ref}"
 
 
 def recipient_of(link: ReceiptLink) -> str:
@@ -150,11 +159,6 @@ def _receipt_link_expiry(session: Session, case_id: int, now: datetime) -> datet
     """Until when a receipt link sent now works: at least its configured lifetime, and until
     the receipt wait it answers is due (by the rule that wait will have: a leaver's counted
     from the move or the new term) and its escalation ladder has run."""
-    from models.lifetimes import RECEIPT_RULES
-    from models.rules import eligible_answerers, receipt_clock
-    from tasks.credentials import wait_lifetime
-    from tasks.records import allegation_against, due_for, staff_directory
-    from tasks.transfers import leaver_of
 
     settings = get_settings()
     case = session.get(Case, case_id)
@@ -245,8 +249,6 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
     transaction. The first confirmation is the receipt step's answer (say which wait and run to
     hand it over to, if the case waits for it); one that comes after another recipient's, or
     after the DSL's record of the agency's, is recorded beside it, in a step of its own."""
-    from tasks.answers import next_key
-    from tasks.records import _insert_step, _write_receipt
 
     with session_scope() as session:
         link = session.get(ReceiptLink, link_id)

@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from foundations.db import session_scope
+from foundations.settings import deadline_rules, get_settings, setting_calendar
 from models import rules
 from models.deadlines import Whose, due_at, wait_due
 from models.domain import (
@@ -60,8 +62,6 @@ from models.tables import (
     Staff,
     utcnow,
 )
-from safeshare.db import session_scope
-from safeshare.settings import deadline_rules, get_settings, setting_calendar
 
 
 class CaseNotFound(LookupError):

@@ -12,6 +12,8 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from foundations.audit import append
+from foundations.db import clear_write_ahead_log, session_scope
 from models.domain import Problem
 from models.retention import KEEP_FOR, ChildFile, Decision, destruction_problem, hold, is_due
 from models.retention import review_date as due_date
@@ -30,8 +32,6 @@ from models.tables import (
     ReceiptLink,
     RetentionDecision,
 )
-from safeshare.audit import append
-from safeshare.db import clear_write_ahead_log, session_scope
 from tasks.directory import DirectoryError
 from tasks.notify import deliver
 

@@ -19,6 +19,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.runtime import flow_run
 
+from foundations.db import session_scope
+from models.tables import CaseStep
+from tasks.flow_runs import case_runs
+
 logger = logging.getLogger("safeshare.recovery")
 
 
@@ -124,9 +128,6 @@ def recorded_under(case_id: int, pause_key: str) -> bool:
     the wait began)."""
     from sqlalchemy import or_, select
 
-    from models.tables import CaseStep
-    from safeshare.db import session_scope
-
     found = _PAUSE_KEY.match(pause_key)
     if found is None:
         return False
@@ -149,8 +150,6 @@ def resume_answered_runs(flow_names: Sequence[str], deployment_name: str) -> lis
     """Wake suspended runs whose wait is already answered (or refused) in the case database;
     the ids of those woken. Run when serving starts and by every overdue check."""
     from prefect.client.schemas.objects import StateType
-
-    from tasks.flow_runs import case_runs
 
     resumed: list[str] = []
     with get_client(sync_client=True) as client:

@@ -19,10 +19,13 @@ from prefect import task
 from prefect.cache_policies import DEFAULT, NO_CACHE
 from sqlalchemy import select, update
 
+from foundations.db import session_scope
+from foundations.settings import get_settings, prefect_settings
 from models.domain import CaseKind
+from models.runs import deployment_name, start_key
 from models.tables import Case, new_run_key
-from safeshare.db import session_scope
-from safeshare.settings import get_settings, prefect_settings
+from tasks.directory import DirectoryError, set_flow_run
+from tasks.flow_runs import restart
 
 logger = logging.getLogger("safeshare.starting")
 
@@ -35,19 +38,8 @@ class NotTheCaseRun(RuntimeError):
     """A flow run carries a case id but not that case's run key: it must not touch the case."""
 
 
-def start_key(case_id: int, kind: CaseKind, run_key: str | None) -> str:
-    """The idempotency key of the case's run. Prefect keys idempotency per flow, not per
-    deployment: the stack is named too, so two case databases served through one Prefect server
-    never share a run. A case opened before run keys existed keeps the key it started under."""
-    from flows.kinds import FLOW_OF_KIND
-
-    key = f"{get_settings().deployment}:{FLOW_OF_KIND[kind]}-{case_id}"
-    return key if run_key is None else f"{key}:{run_key}"
-
-
 def _case_key(case_id: int) -> tuple[CaseKind, str | None, str]:
     """(kind, run key, status) of a case."""
-    from tasks.directory import DirectoryError
 
     with session_scope() as session:
         found = session.execute(
@@ -83,20 +75,16 @@ def start_case_run(case_id: int) -> tuple[str | None, str | None]:
     from prefect.client.schemas.objects import FlowRun, StateType
     from prefect.deployments import run_deployment
 
-    from deployments.serve import deployment_name
-    from tasks.directory import set_flow_run
-    from tasks.flow_runs import restart
-
     kind, run_key, status = _case_key(case_id)
     try:
         for _attempt in range(2):
             run = cast(
                 FlowRun,
                 run_deployment(
-                    name=deployment_name(settings, kind),
+                    name=deployment_name(settings.deployment, kind),
                     parameters={"case_id": case_id},
                     timeout=0,
-                    idempotency_key=start_key(case_id, kind, run_key),
+                    idempotency_key=start_key(settings.deployment, kind, case_id, run_key),
                     tags=["safeshare"],
                     # started from the overdue check too: the case's run is its own, not a child
                     as_subflow=False,
@@ -133,7 +121,7 @@ def own_run(case_id: int, flow_run_id: str) -> None:
     kind, run_key, _status = _case_key(case_id)
     with get_client(sync_client=True) as client:
         carried = client.read_flow_run(UUID(flow_run_id)).idempotency_key
-    if carried != start_key(case_id, kind, run_key):
+    if carried != start_key(get_settings().deployment, kind, case_id, run_key):
         raise NotTheCaseRun(
             f"flow run {flow_run_id} was not started for case {case_id} as it is now (its key "
             "differs): it does nothing; start the case with `safeshare case start`"

@@ -15,11 +15,11 @@ from prefect import get_client, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
+from foundations.db import session_scope
+from foundations.settings import get_settings
 from models.messages import case_reference, stranded_message
 from models.runs import STOPPED, CaseRun, Verdict, judge_run
 from models.tables import Case
-from safeshare.db import session_scope
-from safeshare.settings import get_settings
 from tasks.flow_runs import RESTARTED, flow_runs_by_id, restart
 from tasks.notify import deliver
 

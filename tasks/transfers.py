@@ -12,6 +12,8 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from foundations.db import session_scope
+from foundations.settings import get_settings
 from models.deadlines import ENGLAND
 from models.domain import (
     AgencyKind,
@@ -23,8 +25,6 @@ from models.domain import (
 )
 from models.rules import leaver_problems, receipt_clock
 from models.tables import Agency, Case, CaseStep, Concern, Disclosure
-from safeshare.db import session_scope
-from safeshare.settings import get_settings
 from tasks.directory import DirectoryError, open_case
 from tasks.records import _case, latest_answer, policy_disclosure
 

@@ -12,7 +12,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 if "SAFESHARE_DATA_KEYS" not in os.environ:
     # One keyring seals personal data in every test database, for this process and every
     # process a test starts (tests of the key file itself remove it, as `safeshare up` does).
-    from safeshare.sealing import Keyring
+    from foundations.sealing import Keyring
 
     os.environ["SAFESHARE_DATA_KEYS"] = Keyring.new("tests").to_json()
 
@@ -125,7 +125,7 @@ def wait_for_deployment(name: str, process: subprocess.Popen[bytes], timeout: fl
     from prefect import get_client
     from prefect.exceptions import ObjectNotFound
 
-    from flows.kinds import CASE_FLOWS
+    from models.runs import CASE_FLOWS
 
     deadline = time.monotonic() + timeout
     waiting = [f"{flow}/{name}" for flow in CASE_FLOWS]
@@ -152,8 +152,8 @@ def stack(
     backend: str = request.param
     home = tmp_path_factory.mktemp(f"home-{backend}")
     with case_database(backend, home) as url:
-        from safeshare.db import engine_for, migrate
-        from safeshare.settings import get_settings
+        from foundations.db import engine_for, migrate
+        from foundations.settings import get_settings
 
         migrate(url)
         apprise_config = home / "apprise.yml"

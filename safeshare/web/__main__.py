@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uvicorn
 
-from safeshare.private import owner_only
-from safeshare.settings import get_settings
+from foundations.private import owner_only
+from foundations.settings import get_settings
 from safeshare.web.app import create_app
 
 

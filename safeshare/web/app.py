@@ -23,17 +23,11 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.exc import StatementError
 
-from models.accounts import someone_elses_link
-from models.domain import AgencyReceipt, Step
-from models.forms import InvalidAnswer, parse_answer
-from models.lifetimes import LONGEST
-from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
-from models.tables import utcnow
-from safeshare.audit import acting, append, record_read
-from safeshare.db import session_scope
-from safeshare.sealing import SealError
-from safeshare.settings import get_settings, secret_key
-from safeshare.tokens import (
+from foundations.audit import acting, append, record_read
+from foundations.db import session_scope
+from foundations.sealing import SealError
+from foundations.settings import get_settings, secret_key
+from foundations.tokens import (
     LINK_SALT,
     NOTICE_SALT,
     RECEIPT_SALT,
@@ -43,14 +37,23 @@ from safeshare.tokens import (
     csrf_valid,
     read_token,
 )
-from safeshare.views import disclosure_summary, signoff_summary
+from models.accounts import someone_elses_link
+from models.domain import AgencyReceipt, Step
+from models.forms import InvalidAnswer, parse_answer
+from models.lifetimes import LONGEST
+from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
+from models.messages import case_reference
+from models.tables import utcnow
 from safeshare.web.front import COOKIE, add_front_door
 from tasks import accounts
+from tasks.cp_file import child_file, child_of_case
 from tasks.links import check_link, claim_and_record, is_throttled, record_attempt
 from tasks.notices import check_notice_link, open_notice
 from tasks.receipts import check_receipt_link, confirm_receipt, link_holder
 from tasks.records import answer_problems
 from tasks.run_input import Woken, hand_over
+from tasks.transfers import transfer_kind
+from tasks.views import disclosure_summary, signoff_summary
 
 logger = logging.getLogger("safeshare.web")
 
@@ -357,7 +360,6 @@ def create_app() -> FastAPI:
         values: dict[str, str],
         problems: list[str],
     ) -> HTMLResponse:
-        from tasks.transfers import transfer_kind
 
         with RECEIPT.acting(link), session_scope() as session:
             shared = disclosure_summary(session, link.disclosure_id)
@@ -378,8 +380,6 @@ def create_app() -> FastAPI:
     def receipt_file(request: Request, token: str) -> Response:
         """The child protection file a transfer sends, for the new school's DSL to download
         (as often as they need while the link lasts; confirming receipt spends it)."""
-        from tasks.cp_file import child_file, child_of_case
-        from tasks.transfers import transfer_kind
 
         outcome, link = judge(request, token, utcnow(), door=RECEIPT)
         if outcome is not LinkOutcome.VALID:
@@ -467,7 +467,6 @@ def create_app() -> FastAPI:
         outcome, link = judge(request, token, utcnow(), door=NOTICE)
         if outcome is not LinkOutcome.VALID:
             return refused(request, token, link, outcome, door=NOTICE)
-        from models.messages import case_reference
 
         response = page(
             request,

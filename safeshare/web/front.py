@@ -2,7 +2,7 @@
 content), record a concern (any member of staff), and the DSL's cases and case pages.
 
 Plain server-rendered HTML that works without JavaScript. Every page asks need to know
-(models/access.py) through safeshare/access.py, every view of a case is entered in the audit
+(models/access.py) through tasks/access.py, every view of a case is entered in the audit
 trail, and every form carries an anti-forgery value bound to the session.
 """
 
@@ -19,16 +19,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import ValidationError
 
-from models.access import Action
+from flows.waiting import run_link
+from foundations.audit import acting, record_read
+from foundations.db import session_scope
+from foundations.settings import get_settings
+from foundations.tokens import csrf_token, csrf_valid
+from models.access import MATRIX, Action
 from models.accounts import needs_second_factor
 from models.domain import Category, ConcernFacts
-from safeshare.access import AccessDenied, require
-from safeshare.audit import acting, record_read
-from safeshare.db import session_scope
-from safeshare.settings import get_settings
-from safeshare.tokens import csrf_token, csrf_valid
+from models.messages import case_reference
+from models.tables import Child
 from tasks import accounts
+from tasks.access import AccessDenied, hidden_from, require
+from tasks.directory import DirectoryError, record_concern
 from tasks.records import CaseNotFound
+from tasks.starting import start_case_run
+from tasks.views import list_open_cases, show_case
 
 COOKIE = "safeshare_session"
 ENGLAND = ZoneInfo("Europe/London")
@@ -210,7 +216,6 @@ def add_front_door(app: FastAPI, page: Page, key: bytes, address: Callable[[Requ
             return go("/sign-in")
         if needs_second_factor(who.role) and not who.second_factor_done:
             return go("/sign-in/code")
-        from models.access import MATRIX
 
         return page(
             request,
@@ -226,8 +231,6 @@ def add_front_door(app: FastAPI, page: Page, key: bytes, address: Callable[[Requ
         request: Request, status: int, values: dict[str, str], problems: list[str]
     ) -> HTMLResponse:
         from sqlalchemy import select
-
-        from models.tables import Child
 
         with session_scope() as session:
             children = list(session.scalars(select(Child.child_ref).order_by(Child.child_ref)))
@@ -306,8 +309,6 @@ def add_front_door(app: FastAPI, page: Page, key: bytes, address: Callable[[Requ
             facts = None
         if problems or facts is None:
             return concern_page(request, 422, values, problems)
-        from tasks.directory import DirectoryError, record_concern
-        from tasks.starting import start_case_run
 
         try:
             with acting(who.staff_id, "concern form"):
@@ -315,7 +316,6 @@ def add_front_door(app: FastAPI, page: Page, key: bytes, address: Callable[[Requ
         except DirectoryError as exc:
             return concern_page(request, 422, values, [str(exc)])
         _, problem = start_case_run(case_id)
-        from models.messages import case_reference
 
         return page(
             request,
@@ -330,8 +330,6 @@ def add_front_door(app: FastAPI, page: Page, key: bytes, address: Callable[[Requ
         who = entry(request, Action.LIST_CASES)
         if not isinstance(who, accounts.SignedIn):
             return who  # type: ignore[no-any-return]
-        from safeshare.access import hidden_from
-        from safeshare.views import list_open_cases
 
         listed = list_open_cases()
         hidden = hidden_from(who.staff_id, [c["case_id"] for c in listed])
@@ -345,8 +343,6 @@ def add_front_door(app: FastAPI, page: Page, key: bytes, address: Callable[[Requ
         who = entry(request, Action.READ_CASE, case_id)
         if not isinstance(who, accounts.SignedIn):
             return who  # type: ignore[no-any-return]
-        from flows.waiting import run_link
-        from safeshare.views import show_case
 
         shown = show_case(case_id)
         with acting(who.staff_id, "case page"), session_scope() as session:

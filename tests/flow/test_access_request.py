@@ -123,8 +123,8 @@ def test_a_request_that_cannot_be_recorded_changes_nothing(
 def case_count() -> int:
     from sqlalchemy import func, select
 
+    from foundations.db import session_scope
     from models.tables import Case
-    from safeshare.db import session_scope
 
     with session_scope() as session:
         return session.scalar(select(func.count()).select_from(Case)) or 0

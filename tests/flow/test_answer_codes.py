@@ -26,9 +26,9 @@ from harness.cases import (
 )
 from sqlalchemy import select, update
 
+from foundations.db import session_scope
 from models.tables import AnswerCode, utcnow
-from safeshare.db import session_scope
-from safeshare.views import show_case
+from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
 

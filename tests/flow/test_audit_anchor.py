@@ -12,10 +12,10 @@ import pytest
 from harness import web
 from typer.testing import CliRunner
 
-from safeshare.audit import head_of
+from foundations.audit import head_of
+from foundations.db import session_scope
+from foundations.settings import get_settings
 from safeshare.cli import app
-from safeshare.db import session_scope
-from safeshare.settings import get_settings
 
 pytestmark = pytest.mark.flow
 

@@ -30,7 +30,7 @@ from harness.cases import (
 )
 
 from models.domain import CaseKind
-from safeshare.views import show_case
+from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
 
@@ -84,7 +84,7 @@ def test_a_run_that_is_not_the_cases_own_touches_nothing(
     leaves in Prefect: it fails at once, saying why, and the case is as it was."""
     from prefect.deployments import run_deployment
 
-    from tasks.starting import start_key
+    from models.runs import start_key
 
     case_id = new_case(people, marker())
     run_id = wait_for_step(case_id, "assess-criteria")["flow_run_id"]
@@ -95,7 +95,9 @@ def test_a_run_that_is_not_the_cases_own_touches_nothing(
         name=f"sharing-case/{stack.env['SAFESHARE_DEPLOYMENT']}",
         parameters={"case_id": case_id},
         timeout=0,
-        idempotency_key=start_key(case_id, CaseKind.SHARING, uuid.uuid4().hex),
+        idempotency_key=start_key(
+            stack.env["SAFESHARE_DEPLOYMENT"], CaseKind.SHARING, case_id, uuid.uuid4().hex
+        ),
         as_subflow=False,
     )
 

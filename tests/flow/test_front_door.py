@@ -16,8 +16,8 @@ from harness.cases import marker, wait_for_step
 from harness.web import ENROL, PHONES, csrf, password_of, second_step, sign_in
 from sqlalchemy import func, select
 
+from foundations.db import session_scope
 from models.tables import AuditLog, Concern, SignInAttempt
-from safeshare.db import session_scope
 
 pytestmark = pytest.mark.flow
 

@@ -15,8 +15,8 @@ from harness.cases import NOW, answer_ok, assessment, cli, marker, personal_mess
 from harness.web import sign_in
 from sqlalchemy import func, select
 
+from foundations.db import session_scope
 from models.tables import Concern, Notification
-from safeshare.db import session_scope
 
 pytestmark = pytest.mark.flow
 

@@ -34,6 +34,8 @@ from harness.cases import (
 from harness.prefect_server import free_port
 from sqlalchemy import select
 
+from foundations.db import session_scope
+from foundations.tokens import fingerprint
 from models.tables import (
     AnswerLink,
     AuditLog,
@@ -43,8 +45,6 @@ from models.tables import (
     Receipt,
     ReceiptLink,
 )
-from safeshare.db import session_scope
-from safeshare.tokens import fingerprint
 
 pytestmark = pytest.mark.flow
 

@@ -38,8 +38,8 @@ from harness.cases import (
 )
 
 from models.domain import AgencyKind
-from safeshare.views import show_case
 from tasks.directory import add_agency, add_child
+from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
 

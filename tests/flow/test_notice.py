@@ -15,11 +15,11 @@ from harness import web
 from harness.cases import answer, answer_ok, cli, link_in, marker, wait_for_status, wait_for_step
 from sqlalchemy import update
 
+from foundations.db import session_scope
+from foundations.settings import get_settings, setting_calendar
 from models.deadlines import DEFAULT_RULES, due_at
 from models.tables import NoticeLink, utcnow
-from safeshare.db import session_scope
-from safeshare.settings import get_settings, setting_calendar
-from safeshare.views import show_case
+from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
 

@@ -25,7 +25,7 @@ from harness.cases import (
     wait_for_step,
 )
 
-from safeshare.views import show_case
+from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
 

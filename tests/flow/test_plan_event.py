@@ -31,8 +31,8 @@ from harness.cases import (
 
 from models.deadlines import DEFAULT_RULES, WorkingCalendar, due_at
 from models.plan_events import PLAN_EVENT_RECEIPT
-from safeshare.views import show_case
 from tasks.directory import add_child
+from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
 

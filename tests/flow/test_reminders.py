@@ -31,10 +31,10 @@ from harness.cases import (
 )
 from sqlalchemy import select, update
 
+from foundations.db import session_scope
+from foundations.tokens import token_hash
 from models.tables import AnswerCode, AnswerLink, ReceiptLink
-from safeshare.db import session_scope
-from safeshare.tokens import token_hash
-from safeshare.views import show_case
+from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
 

@@ -18,9 +18,9 @@ from prefect.client.schemas.objects import StateType
 from prefect.states import Suspended
 from sqlalchemy import select, update
 
-from flows.kinds import CASE_FLOWS
+from foundations.db import session_scope
+from models.runs import CASE_FLOWS
 from models.tables import Case, CaseStep, Child, Concern
-from safeshare.db import session_scope
 from tasks.flow_runs import case_runs
 from tasks.run_input import resume_answered_runs
 

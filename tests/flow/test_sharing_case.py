@@ -28,7 +28,7 @@ from harness.cases import (
     wait_until_suspended,
 )
 
-from safeshare.views import show_case
+from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
 

@@ -29,9 +29,9 @@ from harness.cases import (
 )
 from sqlalchemy import select, update
 
+from foundations.db import session_scope
 from models.tables import AnswerLink, CaseStep, LinkAttempt, utcnow
-from safeshare.db import session_scope
-from safeshare.views import show_case
+from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
 
@@ -90,7 +90,7 @@ def signoff_rows(case_id: int) -> list[CaseStep]:
 
 
 def attempts(url: str) -> list[tuple[str, str, int]]:
-    from safeshare.tokens import fingerprint
+    from foundations.tokens import fingerprint
 
     token = url.rsplit("/", 1)[1]
     with session_scope() as session:
@@ -163,7 +163,7 @@ def test_forged_altered_expired_and_wrong_step_links_are_refused(
     # Signed by someone else's key: refused as forged.
     from itsdangerous import URLSafeTimedSerializer
 
-    from safeshare.tokens import LINK_SALT
+    from foundations.tokens import LINK_SALT
 
     foreign = URLSafeTimedSerializer(b"x" * 48, salt=LINK_SALT).dumps({"l": 1, "n": "n"})
     assert web.get(f"{stack.web_url}/answer/{foreign}").status_code == 403
@@ -222,7 +222,7 @@ def test_a_link_stays_good_for_its_wait_when_the_wait_is_asked_again(
     # each link lives 24 hours by default, and past the sign-off's deadline (24 hours after it
     # was first asked, as asking again keeps it) until its ladder of three rungs, 4 hours
     # apart, has run; the database holds only its token's hash
-    from safeshare.settings import Settings
+    from foundations.settings import Settings
 
     assert Settings.model_fields["link_ttl_hours"].default == 24
     token = first.rsplit("/", 1)[1]
@@ -309,8 +309,8 @@ def test_repeated_failures_are_slowed_down_and_every_attempt_is_kept(
     from harness.databases import case_database
     from harness.prefect_server import free_port
 
+    from foundations.db import engine_for, migrate
     from models.tables import LinkAttempt
-    from safeshare.db import engine_for, migrate
 
     with case_database(stack.backend, tmp_path) as url:
         migrate(url)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from harness import web
 from safeshare.cli import app
-from safeshare.views import show_case
+from tasks.views import show_case
 
 runner = CliRunner()
 #: "When it happened" in answers: an hour ago (answers refuse times in the future).

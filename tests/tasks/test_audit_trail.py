@@ -23,13 +23,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 from typer.testing import CliRunner
 
+from foundations.audit import acting, entries_for, verify_chain
+from foundations.db import engine_for, migrate, session_scope
+from foundations.sealing import CURRENT, Keyring, keys_path, load_keyring, write_keyring
+from foundations.settings import get_settings
 from models.audit import GENESIS, AuditEntry, entry_hash
 from models.domain import Category, ConcernFacts, Role
-from safeshare.audit import acting, entries_for, verify_chain
 from safeshare.cli import app
-from safeshare.db import engine_for, migrate, session_scope
-from safeshare.sealing import CURRENT, Keyring, keys_path, load_keyring, write_keyring
-from safeshare.settings import get_settings
 from tasks.directory import add_child, add_staff, record_concern
 
 runner = CliRunner()

@@ -17,12 +17,12 @@ from harness.databases import case_database
 from sqlalchemy import func, inspect, select
 from typer.testing import CliRunner
 
+from foundations.db import engine_for, migrate, session_scope
+from foundations.sealing import CURRENT, Keyring
+from foundations.settings import get_settings
 from models.domain import Category, ConcernFacts, Role
 from models.tables import Case, Concern
 from safeshare.cli import app
-from safeshare.db import engine_for, migrate, session_scope
-from safeshare.sealing import CURRENT, Keyring
-from safeshare.settings import get_settings
 from tasks.directory import add_child, add_staff, record_concern
 
 runner = CliRunner()

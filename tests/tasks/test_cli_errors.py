@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from foundations.settings import get_settings
 from safeshare import cli
-from safeshare.settings import get_settings
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ from prefect.client.schemas.objects import StateType
 from prefect.states import Crashed, State, Suspended
 
 from deployments.recovery import restart_runs
-from flows.kinds import CASE_FLOWS
+from models.runs import CASE_FLOWS
 from tasks.flow_runs import RESTARTED, case_runs, every_flow_run, flow_runs_by_id
 
 #: More than one page of Prefect's API as the real server answers it (200).

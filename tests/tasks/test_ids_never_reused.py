@@ -17,6 +17,8 @@ from harness.databases import case_database
 from sqlalchemy import Integer, func, select
 from typer.testing import CliRunner
 
+from foundations.db import alembic_config, engine_for, migrate, session_scope
+from foundations.settings import get_settings
 from models.domain import Category, ConcernFacts, Role
 from models.messages import case_reference
 from models.tables import (
@@ -32,8 +34,6 @@ from models.tables import (
     never_reused_tables,
 )
 from safeshare.cli import app
-from safeshare.db import alembic_config, engine_for, migrate, session_scope
-from safeshare.settings import get_settings
 from tasks.directory import add_child, add_staff, record_concern
 
 runner = CliRunner()

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from harness.databases import case_database
 
+from foundations.db import migrate, session_scope
+from foundations.settings import Settings, get_settings
 from models.tables import utcnow
-from safeshare.db import migrate, session_scope
-from safeshare.settings import Settings, get_settings
 from tasks.links import is_throttled, record_attempt
 
 TOKEN, OTHER = "token-of-a-used-link", "token-of-another-link"

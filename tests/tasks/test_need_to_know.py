@@ -18,6 +18,8 @@ from harness.databases import case_database
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
+from foundations.db import engine_for, migrate, session_scope
+from foundations.settings import get_settings, secret_key
 from models.access import Action
 from models.domain import (
     Category,
@@ -26,8 +28,6 @@ from models.domain import (
 )
 from models.tables import AnswerLink, AuditLog, Case, CaseStep, Staff, utcnow
 from safeshare.cli import app
-from safeshare.db import engine_for, migrate, session_scope
-from safeshare.settings import get_settings, secret_key
 from tasks.directory import add_child, add_staff, record_concern
 
 runner = CliRunner()
@@ -197,7 +197,7 @@ def test_the_sign_off_page_is_refused_to_the_subject_of_the_allegation(setting: 
     from fastapi.testclient import TestClient
 
     from safeshare.web.app import create_app
-    from tasks.links import add_signed
+    from tasks.credentials import add_signed
 
     tokens = {}
     with session_scope() as session:

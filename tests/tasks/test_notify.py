@@ -15,10 +15,10 @@ from harness.databases import case_database
 from harness.listeners import HttpListener, SmtpListener
 from sqlalchemy import select
 
+from foundations.db import engine_for, migrate, session_scope
+from foundations.settings import get_settings
 from models.domain import Role
 from models.tables import Notification
-from safeshare.db import engine_for, migrate, session_scope
-from safeshare.settings import get_settings
 from tasks.directory import add_staff
 from tasks.notify import deliver, notify
 

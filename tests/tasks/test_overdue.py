@@ -13,13 +13,13 @@ from harness.databases import case_database
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from foundations.db import engine_for, migrate, session_scope
+from foundations.settings import get_settings
 from models.domain import Category, ConcernFacts, Role
 from models.tables import Case, CaseStep
 from safeshare.cli import app
-from safeshare.db import engine_for, migrate, session_scope
-from safeshare.settings import get_settings
-from safeshare.views import overdue_cases
 from tasks.directory import add_child, add_staff, record_concern
+from tasks.views import overdue_cases
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

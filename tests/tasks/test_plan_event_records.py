@@ -15,11 +15,11 @@ from harness.databases import case_database
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from foundations.db import migrate, session_scope
+from foundations.settings import get_settings
 from models.domain import CaseKind, PlanEventFacts, PlanEventKind, Role
 from models.tables import Case, Child, Concern
 from safeshare.cli import app
-from safeshare.db import migrate, session_scope
-from safeshare.settings import get_settings
 from tasks.directory import (
     EventsRefused,
     RecordedEvent,

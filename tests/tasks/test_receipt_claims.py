@@ -15,13 +15,13 @@ import pytest
 from harness.databases import case_database
 from sqlalchemy import select
 
+from foundations.db import migrate, session_scope
+from foundations.settings import get_settings
 from models.domain import RECEIPT_SLOT, AgencyReceipt, Category, ConcernFacts, Role
-from models.links import LinkOutcome
+from models.links import SOCIAL_WORKER, LinkOutcome
 from models.tables import Case, CaseStep, Disclosure, Receipt, ReceiptLink
-from safeshare.db import migrate, session_scope
-from safeshare.settings import get_settings
 from tasks.directory import add_child, add_staff, record_concern
-from tasks.receipts import SOCIAL_WORKER, confirm_receipt
+from tasks.receipts import confirm_receipt
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 WAIT_KEY = f"{RECEIPT_SLOT}-a0"

@@ -15,11 +15,11 @@ from harness.databases import case_database
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
+from foundations.db import engine_for, migrate, session_scope
+from foundations.settings import get_settings
 from models.domain import Category, ConcernFacts, Role
 from models.tables import AuditLog, CaseStep, Child, Concern, RetentionDecision
 from safeshare.cli import app
-from safeshare.db import engine_for, migrate, session_scope
-from safeshare.settings import get_settings
 from tasks.directory import add_child, add_staff, record_concern
 
 runner = CliRunner()

@@ -18,6 +18,10 @@ from harness.databases import case_database
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
+from foundations import sealing
+from foundations.db import engine_for, migrate, session_scope
+from foundations.sealing import CURRENT, Keyring, keys_path, load_keyring
+from foundations.settings import get_settings
 from models.domain import (
     AgencyKind,
     Category,
@@ -25,11 +29,7 @@ from models.domain import (
     Role,
 )
 from models.tables import CaseStep, Concern, Disclosure, Receipt, Staff, sealed_columns
-from safeshare import sealing
 from safeshare.cli import app
-from safeshare.db import engine_for, migrate, session_scope
-from safeshare.sealing import CURRENT, Keyring, keys_path, load_keyring
-from safeshare.settings import get_settings
 from tasks.accounts import new_totp_secret, set_second_factor
 from tasks.directory import add_agency, add_child, add_staff, record_concern
 
@@ -249,10 +249,10 @@ def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(
     from fastapi.testclient import TestClient
     from sqlalchemy import update
 
+    from foundations.settings import secret_key
     from models.tables import AnswerLink, Case, utcnow
-    from safeshare.settings import secret_key
     from safeshare.web.app import create_app
-    from tasks.links import add_signed
+    from tasks.credentials import add_signed
 
     monkeypatch.setenv("SAFESHARE_SECRET_KEY", secrets.token_urlsafe(48))
     get_settings.cache_clear()
@@ -302,7 +302,7 @@ def test_an_existing_database_is_sealed_in_place_by_its_upgrade(
     downgrade gives it back."""
     from alembic import command
 
-    from safeshare.db import alembic_config
+    from foundations.db import alembic_config
 
     marker = f"PD{uuid.uuid4().hex[:12]}"
     with case_database(kind, tmp_path) as url:

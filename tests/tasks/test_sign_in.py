@@ -13,11 +13,11 @@ from harness.databases import case_database
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from foundations.db import engine_for, migrate, session_scope
+from foundations.settings import get_settings
 from models.domain import Role
 from models.tables import Staff, utcnow
 from safeshare.cli import app
-from safeshare.db import engine_for, migrate, session_scope
-from safeshare.settings import get_settings
 from tasks import accounts
 from tasks.directory import add_staff
 

@@ -11,7 +11,7 @@ import sys
 
 from harness.processes import living
 
-from safeshare.stack import group_alive, stop
+from deployments.stack import group_alive, stop
 
 #: A part that starts a helper in its own group, says the helper's pid, and exits at once.
 LEAVES_A_HELPER = """

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from foundations.settings import get_settings
 from safeshare.cli import app
-from safeshare.settings import get_settings
 
 
 def test_up_without_options_takes_its_ports_from_the_settings(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from foundations.tokens import code_hash
 from models.codes import (
     ALPHABET,
     CODE_MESSAGES,
@@ -16,7 +17,6 @@ from models.codes import (
     new_code,
     normalise_code,
 )
-from safeshare.tokens import code_hash
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 

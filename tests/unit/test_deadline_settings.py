@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from foundations.settings import CalendarFileError, Settings, deadline_rules, setting_calendar
 from models.deadlines import DEFAULT_RULES, Unit, Whose
-from safeshare.settings import CalendarFileError, Settings, deadline_rules, setting_calendar
 
 
 def test_configured_rules_replace_the_defaults(

@@ -87,7 +87,7 @@ def test_the_ladder_is_checked_when_settings_load(
 ) -> None:
     from pydantic import ValidationError
 
-    from safeshare.settings import Settings
+    from foundations.settings import Settings
 
     monkeypatch.setenv("SAFESHARE_ESCALATION_LADDER", '["who-must-act", "slt"]')
     assert Settings(home=tmp_path).escalation_ladder == ["who-must-act", "slt"]

@@ -6,6 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from foundations.tokens import (
+    ExpiredToken,
+    ForgedToken,
+    csrf_token,
+    csrf_valid,
+    fingerprint,
+    make_token,
+    read_token,
+    token_hash,
+)
 from models.domain import Role, StaffMember, Step
 from models.links import (
     LINK_STATUS,
@@ -16,16 +26,6 @@ from models.links import (
     judge_link,
     judge_receipt_link,
     throttled,
-)
-from safeshare.tokens import (
-    ExpiredToken,
-    ForgedToken,
-    csrf_token,
-    csrf_valid,
-    fingerprint,
-    make_token,
-    read_token,
-    token_hash,
 )
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

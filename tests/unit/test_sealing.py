@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from models.tables import Sealed, sealed_columns
-from safeshare import sealing
-from safeshare.sealing import (
+from foundations import sealing
+from foundations.sealing import (
     CURRENT,
     Keyring,
     SealError,
@@ -25,7 +24,8 @@ from safeshare.sealing import (
     seal_text,
     write_keyring,
 )
-from safeshare.settings import get_settings
+from foundations.settings import get_settings
+from models.tables import Sealed, sealed_columns
 
 LABEL = "concerns.what_happened"
 

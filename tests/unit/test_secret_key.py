@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from safeshare.settings import SecretKeyError, Settings, secret_key
+from foundations.settings import SecretKeyError, Settings, secret_key
 
 
 @pytest.fixture(autouse=True)

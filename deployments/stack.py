@@ -19,11 +19,11 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from safeshare.audit import key_the_chain
-from safeshare.db import migrate
-from safeshare.private import private_home
-from safeshare.sealing import SealError, keys_path, load_keyring
-from safeshare.settings import SecretKeyError, Settings, secret_key
+from foundations.db import migrate
+from foundations.private import private_home
+from foundations.sealing import SealError, keys_path, load_keyring
+from foundations.settings import SecretKeyError, Settings, secret_key
+from tasks.keys import key_the_chain
 
 
 class StackError(RuntimeError):

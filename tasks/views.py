@@ -8,12 +8,12 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from foundations.db import session_scope
 from models import rules
-from models.domain import CaseKind, Step, is_record_id
+from models.domain import SPECIAL_CATEGORY_CONDITION, CaseKind, CriteriaAnswers, Step, is_record_id
 from models.forms import FORMS
 from models.messages import case_reference
-from models.tables import Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
-from safeshare.db import session_scope
+from models.tables import Agency, Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
 from tasks.notices import notices_of
 from tasks.records import (
     CaseNotFound,
@@ -23,6 +23,7 @@ from tasks.records import (
     disclosures_of,
     first_signer,
     first_signers,
+    latest_answer,
     phone_referral,
     staff_directory,
 )
@@ -209,8 +210,6 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
     computed with its reason codes, what is shared with whom, why and on what lawful basis;
     once shared (an emergency share awaiting ratification), what was shared, as the disclosure
     records it."""
-    from models.domain import SPECIAL_CATEGORY_CONDITION, CriteriaAnswers
-    from tasks.records import latest_answer
 
     case = session.get(Case, case_id)
     if case is None:
@@ -263,7 +262,6 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
 
 
 def _agency_name(session: Any, code: str) -> str:
-    from models.tables import Agency
 
     agency = session.get(Agency, code)
     return agency.name if agency is not None else code

@@ -27,10 +27,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, text, update
+from sqlalchemy import insert, inspect, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from foundations.sealing import CURRENT
+from foundations.settings import get_settings
 from models.audit import (
     Anchor,
     AuditEntry,
@@ -87,8 +89,6 @@ def current() -> Who:
 
 def chain_key(*, fresh: bool = False) -> ChainKey | None:
     """The audit key from the data keys, if they hold one (`fresh`: read them again now)."""
-    from safeshare.sealing import CURRENT
-
     ring = CURRENT.get(fresh=fresh)
     if ring.audit is None and not fresh:
         ring = CURRENT.get(fresh=True)  # keyed a moment ago by another process?
@@ -194,8 +194,7 @@ def _changed(obj: Any) -> list[str]:
     return sorted(a.key for a in inspect(obj).attrs if a.history.has_changes())
 
 
-@event.listens_for(Session, "after_flush")
-def _enter_writes(session: Session, _context: Any) -> None:
+def enter_writes(session: Session, _context: Any) -> None:
     written: list[tuple[str, Any, list[str] | None]] = []
     for obj in session.new:
         if isinstance(obj, (*_AUDITED, Case)):
@@ -276,44 +275,11 @@ def head_of(session: Session) -> tuple[int, str]:
 # Keying a chain written before it had a key, and holding the chain to its anchors.
 
 
-def key_the_chain() -> int | None:
-    """Give a chain written without a key an audit key, in the key file, keying it from its
-    next entry on (entered as `audit:keyed`); nothing is re-hashed. The first keyed entry, or
-    None when the chain is keyed already. SealError when the keys are in the environment (they
-    cannot be written: the README says how to add one)."""
-    from safeshare.db import session_scope
-    from safeshare.sealing import CURRENT, ENV, SealError, keys_path, write_keyring
-    from safeshare.settings import get_settings
-
-    if chain_key(fresh=True) is not None:
-        return None
-    settings = get_settings()
-    if settings.data_keys is not None:
-        raise SealError(
-            f"{ENV} holds no audit key, so the audit trail is not keyed: add one as the "
-            "README's audit trail section says"
-        )
-    with session_scope() as session:
-        connection = session.connection()
-        # the head first: writers queue behind this transaction, then read the new key
-        connection.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
-        seq = connection.execute(select(AuditHead.seq).where(AuditHead.id == 1)).scalar_one()
-        ring = CURRENT.get(fresh=True)
-        if ring.audit is not None:  # keyed by another process meanwhile
-            return None
-        write_keyring(keys_path(settings), ring.with_audit_key(seq + 1))
-        CURRENT.forget()
-        append(connection, "audit:keyed", detail={"from": seq + 1})
-    return int(seq) + 1
-
-
 class AnchorFileError(RuntimeError):
     """The anchor file cannot be read or written; the message says which and why."""
 
 
 def anchor_path() -> Path:
-    from safeshare.settings import get_settings
-
     return get_settings().audit_anchor_path
 
 

@@ -27,13 +27,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-if TYPE_CHECKING:
-    from safeshare.settings import Settings
+from foundations.settings import Settings, get_settings
 
 PREFIX = "s1"
 NONCE_BYTES = 12
@@ -255,8 +253,6 @@ class _Current:
         self._checked = 0.0
 
     def get(self, *, fresh: bool = False) -> Keyring:
-        from safeshare.settings import get_settings
-
         settings = get_settings()
         now = time.monotonic()
         with self._lock:

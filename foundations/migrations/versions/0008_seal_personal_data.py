@@ -1,5 +1,5 @@
 """Seal personal data at rest: names, addresses, dates of birth, the concern's words, every answer
-and what was shared, under the data keys (safeshare/sealing.py). Existing values are sealed in
+and what was shared, under the data keys (foundations/sealing.py). Existing values are sealed in
 place; a new database gets its data keys here.
 
 Revision ID: 0008
@@ -61,8 +61,8 @@ def _rewrite(change) -> None:  # type: ignore[no-untyped-def]
 
 
 def upgrade() -> None:
-    from safeshare.sealing import PREFIX, ensure_keyring
-    from safeshare.settings import get_settings
+    from foundations.sealing import PREFIX, ensure_keyring
+    from foundations.settings import get_settings
 
     for table, columns in _tables().items():
         with op.batch_alter_table(table) as batch_op:
@@ -85,8 +85,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from safeshare.sealing import load_keyring
-    from safeshare.settings import get_settings
+    from foundations.sealing import load_keyring
+    from foundations.settings import get_settings
 
     ring = load_keyring(get_settings())
     _rewrite(lambda label, value: ring.open(str(value), label).decode())

@@ -7,11 +7,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from foundations.audit import append
+from foundations.db import session_scope
 from models.access import UNKNOWN, Action, CaseView, Principal, decide
 from models.domain import Problem, is_record_id
 from models.tables import Case, Disclosure, Staff
-from safeshare.audit import append
-from safeshare.db import session_scope
 from tasks.records import CaseNotFound, allegation_against, allegations_against
 
 

@@ -12,15 +12,29 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from safeshare.settings import get_settings
+from foundations.audit import enter_writes
+from foundations.sealing import open_text, seal_text
+from foundations.settings import get_settings
+from models.tables import SEALING
+
+#: Every session enters the writes it flushes in the audit trail, in the same transaction.
+event.listen(Session, "after_flush", enter_writes)
 
 
-@lru_cache(maxsize=8)
-def engine_for(url: str) -> Engine:
-    """One engine per database URL per process; SQLite gets WAL, foreign keys, a busy wait, and
-    deleted content overwritten with zeros (records destroyed leave nothing in free pages)."""
+class _ProcessSealing:
+    """The process's data keys (foundations/sealing.py), as the sealed columns ask for them."""
+
+    seal_text = staticmethod(seal_text)
+    open_text = staticmethod(open_text)
+
+
+def new_engine(url: str) -> Engine:
+    """An engine whose sealed columns seal and open with the process's data keys. SQLite gets
+    WAL, foreign keys, a busy wait, and deleted content overwritten with zeros (records
+    destroyed leave nothing in free pages)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
+        setattr(engine.dialect, SEALING, _ProcessSealing())
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -32,7 +46,15 @@ def engine_for(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    setattr(engine.dialect, SEALING, _ProcessSealing())
+    return engine
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    """One engine per database URL per process."""
+    return new_engine(url)
 
 
 def clear_write_ahead_log(attempts: int = 5) -> bool:
@@ -72,7 +94,7 @@ def session_scope() -> Iterator[Session]:
 
 def alembic_config(url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", "models:migrations")
+    config.set_main_option("script_location", "foundations:migrations")
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
@@ -86,5 +108,3 @@ def migrate(url: str | None = None) -> None:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), "head")
 
-
-import safeshare.audit  # noqa: E402,F401  (registers the audit trail hook on every session)

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from safeshare.sealing import Keyring
+from foundations.sealing import Keyring
 
 MAGIC = b"SSBK1\n"
 CHUNK = 1 << 20
