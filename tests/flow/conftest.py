@@ -38,7 +38,7 @@ def people(stack: Any, listener: Any) -> dict[str, str]:
     from harness.web import password_of
     from typer.testing import CliRunner
 
-    from safeshare.cli import app
+    from safeshare.cli.app import app
 
     for staff_id in ("dsl1", "dep1", "head1", "head2", "teacher1", "admin1"):
         argv = ["--user", "admin1", "staff", "password", staff_id, "--password-stdin"]

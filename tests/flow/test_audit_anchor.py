@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from foundations.audit import head_of
 from foundations.db import session_scope
 from foundations.settings import get_settings
-from safeshare.cli import app
+from safeshare.cli.app import app
 
 pytestmark = pytest.mark.flow
 

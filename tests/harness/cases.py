@@ -14,7 +14,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from harness import web
-from safeshare.cli import app
+from safeshare.cli.app import app
 from tasks.views import show_case
 
 runner = CliRunner()

@@ -29,7 +29,7 @@ from foundations.sealing import CURRENT, Keyring, keys_path, load_keyring, write
 from foundations.settings import get_settings
 from models.audit import GENESIS, AuditEntry, entry_hash
 from models.domain import Category, ConcernFacts, Role
-from safeshare.cli import app
+from safeshare.cli.app import app
 from tasks.directory import add_child, add_staff, record_concern
 
 runner = CliRunner()

@@ -22,7 +22,7 @@ from foundations.sealing import CURRENT, Keyring
 from foundations.settings import get_settings
 from models.domain import Category, ConcernFacts, Role
 from models.tables import Case, Concern
-from safeshare.cli import app
+from safeshare.cli.app import app
 from tasks.directory import add_child, add_staff, record_concern
 
 runner = CliRunner()

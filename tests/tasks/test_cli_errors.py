@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from foundations.settings import get_settings
-from safeshare import cli
+from safeshare.cli import app as cli
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,7 @@ from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings
 from models.domain import Category, ConcernFacts, Role
 from models.tables import Agency, AuditLog, Case, Child, Concern, Staff, utcnow
-from safeshare.cli import app, main
+from safeshare.cli.app import app, main
 from tasks.directory import add_child, add_staff, record_concern
 
 runner = CliRunner()

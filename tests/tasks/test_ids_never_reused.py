@@ -33,7 +33,7 @@ from models.tables import (
     ReceiptLink,
     never_reused_tables,
 )
-from safeshare.cli import app
+from safeshare.cli.app import app
 from tasks.directory import add_child, add_staff, record_concern
 
 runner = CliRunner()

@@ -27,7 +27,7 @@ from models.domain import (
     Role,
 )
 from models.tables import AnswerLink, AuditLog, Case, CaseStep, Staff, utcnow
-from safeshare.cli import app
+from safeshare.cli.app import app
 from tasks.directory import add_child, add_staff, record_concern
 
 runner = CliRunner()

@@ -19,7 +19,7 @@ from foundations.db import migrate, session_scope
 from foundations.settings import get_settings
 from models.domain import CaseKind, PlanEventFacts, PlanEventKind, Role
 from models.tables import Case, Child, Concern
-from safeshare.cli import app
+from safeshare.cli.app import app
 from tasks.directory import (
     EventsRefused,
     RecordedEvent,

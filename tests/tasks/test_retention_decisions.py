@@ -19,7 +19,7 @@ from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings
 from models.domain import Category, ConcernFacts, Role
 from models.tables import AuditLog, CaseStep, Child, Concern, RetentionDecision
-from safeshare.cli import app
+from safeshare.cli.app import app
 from tasks.directory import add_child, add_staff, record_concern
 
 runner = CliRunner()

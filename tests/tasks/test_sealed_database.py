@@ -29,7 +29,7 @@ from models.domain import (
     Role,
 )
 from models.tables import CaseStep, Concern, Disclosure, Receipt, Staff, sealed_columns
-from safeshare.cli import app
+from safeshare.cli.app import app
 from tasks.accounts import new_totp_secret, set_second_factor
 from tasks.directory import add_agency, add_child, add_staff, record_concern
 

@@ -17,7 +17,7 @@ from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings
 from models.domain import Role
 from models.tables import Staff, utcnow
-from safeshare.cli import app
+from safeshare.cli.app import app
 from tasks import accounts
 from tasks.directory import add_staff
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from foundations.settings import get_settings
-from safeshare.cli import app
+from safeshare.cli.app import app
 
 
 def test_up_without_options_takes_its_ports_from_the_settings(

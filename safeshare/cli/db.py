@@ -1,0 +1,60 @@
+"""`safeshare up` (the whole stack) and `safeshare db` (the case database's schema)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from foundations.settings import get_settings
+from safeshare.cli.groups import group
+from safeshare.cli.output import err, fail, friendly, out
+
+# each command imports inside itself what it alone needs, so that every command starts fast
+
+up_commands = typer.Typer()  # commands of safeshare itself, not of a group
+db_app = group("The case database.")
+
+
+@up_commands.command()
+@friendly
+def up(
+    prefect_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Prefect server port (default 4200).")
+    ] = None,
+    web_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Web app port (default 8400).")
+    ] = None,
+) -> None:
+    """Start the whole stack locally: Prefect server, case database, served flows."""
+    from deployments.stack import StackError, run_stack
+
+    settings = get_settings()
+    if prefect_port:
+        settings = settings.model_copy(update={"prefect_port": prefect_port})
+    if web_port:
+        settings = settings.model_copy(update={"web_port": web_port})
+    try:
+        raise typer.Exit(run_stack(settings, lambda line: out.print(line, markup=False)))
+    except StackError as exc:
+        fail(str(exc))
+
+
+@db_app.command("migrate")
+@friendly
+def db_migrate() -> None:
+    """Create or upgrade the case database schema."""
+    from foundations.db import migrate
+    from tasks.keys import key_the_chain
+
+    migrate()
+    out.print("The case database is up to date.")
+    from foundations.sealing import SealError
+
+    try:
+        keyed = key_the_chain()
+    except SealError as exc:  # keys in the environment: said, not fatal to the schema's upgrade
+        err.print(f"warning: {exc}.", markup=False)
+        return
+    if keyed is not None:
+        out.print(f"The audit trail is keyed from entry {keyed} on (the key is in the key file).")
