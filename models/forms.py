@@ -27,7 +27,6 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, ErrorDetails
 
-from models import rules
 from models.domain import (
     AccessDecision,
     AccessOutcome,
@@ -43,6 +42,14 @@ from models.domain import (
     Signoff,
     Step,
     TransferReview,
+)
+from models.rules import (
+    access_decision_problems,
+    criteria_problems,
+    notice_review_problems,
+    parents_problems,
+    signoff_problems,
+    transfer_review_problems,
 )
 
 
@@ -168,7 +175,7 @@ class AssessCriteriaForm(_Form, CriteriaAnswers):
 
     @model_validator(mode="after")
     def _policy(self) -> Self:
-        _raise_problems(rules.criteria_problems(CriteriaAnswers.model_validate(self.answer())))
+        _raise_problems(criteria_problems(CriteriaAnswers.model_validate(self.answer())))
         return self
 
 
@@ -181,7 +188,7 @@ class SignoffForm(_Form, Signoff):
 
     @model_validator(mode="after")
     def _policy(self) -> Self:
-        _raise_problems(rules.signoff_problems(Signoff.model_validate(self.answer())))
+        _raise_problems(signoff_problems(Signoff.model_validate(self.answer())))
         return self
 
 
@@ -190,7 +197,7 @@ class RatificationForm(_Form, Signoff):
 
     @model_validator(mode="after")
     def _policy(self) -> Self:
-        _raise_problems(rules.signoff_problems(Signoff.model_validate(self.answer())))
+        _raise_problems(signoff_problems(Signoff.model_validate(self.answer())))
         return self
 
 
@@ -199,7 +206,7 @@ class ParentsForm(_Form, ParentsDecision):
 
     @model_validator(mode="after")
     def _policy(self) -> Self:
-        _raise_problems(rules.parents_problems(ParentsDecision.model_validate(self.answer())))
+        _raise_problems(parents_problems(ParentsDecision.model_validate(self.answer())))
         return self
 
 
@@ -213,7 +220,7 @@ class AccessDecisionForm(_Form, AccessDecision):
     @model_validator(mode="after")
     def _policy(self) -> Self:
         _raise_problems(
-            rules.access_decision_problems(AccessDecision.model_validate(self.answer()))
+            access_decision_problems(AccessDecision.model_validate(self.answer()))
         )
         return self
 
@@ -223,7 +230,7 @@ class NoticeReviewForm(_Form, NoticeReview):
 
     @model_validator(mode="after")
     def _policy(self) -> Self:
-        _raise_problems(rules.notice_review_problems(NoticeReview.model_validate(self.answer())))
+        _raise_problems(notice_review_problems(NoticeReview.model_validate(self.answer())))
         return self
 
 
@@ -233,7 +240,7 @@ class TransferReviewForm(_Form, TransferReview):
     @model_validator(mode="after")
     def _policy(self) -> Self:
         _raise_problems(
-            rules.transfer_review_problems(TransferReview.model_validate(self.answer()))
+            transfer_review_problems(TransferReview.model_validate(self.answer()))
         )
         return self
 

@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from models import rules
 from models.codes import CodeOutcome, code_problem
 from models.deadlines import WRITTEN_CONFIRMATION
 from models.domain import (
@@ -33,6 +32,7 @@ from models.domain import (
     StepSummary,
 )
 from models.forms import FORMS, InvalidAnswer, form_problems
+from models.rules import summarise
 from models.tables import Case, CaseStep, utcnow
 from tasks.credentials import NotWaiting, current_slot, spend_code
 from tasks.records import (
@@ -125,7 +125,7 @@ def settle(session: Session, slot: Slot, row: CaseStep) -> StepSummary | None:
     if isinstance(answer, CriteriaAnswers) and answer.phoned_at is not None:
         written = due_for(WRITTEN_CONFIRMATION, answer.phoned_at)
         case.written_due = min(case.written_due or written, written)
-    return rules.summarise(slot.step, slot.slot, answer)
+    return summarise(slot.step, slot.slot, answer)
 
 
 @dataclass(frozen=True)

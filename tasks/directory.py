@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from models import rules
 from models.domain import (
     AGENCY_CODE_RULE,
     CHILD_REF_RULE,
@@ -26,6 +25,7 @@ from models.domain import (
     Role,
 )
 from models.plan_events import RowProblem, event_key, event_problems
+from models.rules import child_problems, concern_problems, time_in_future
 from models.tables import Agency, Case, Child, Concern, Staff, utcnow
 
 
@@ -67,7 +67,7 @@ def add_child(
         facts = ChildFacts(child_ref=child_ref, date_of_birth=date_of_birth, cp_plan=cp_plan)
     except ValidationError:
         raise DirectoryError(CHILD_REF_RULE[0].upper() + CHILD_REF_RULE[1:] + ".") from None
-    problems = rules.child_problems(facts, today=utcnow().date())
+    problems = child_problems(facts, today=utcnow().date())
     if problems:
         raise DirectoryError(_sentence(p.message for p in problems))
     with session_scope() as session:
@@ -250,7 +250,7 @@ def _case_of_submission(submission_key: str) -> int | None:
 
 
 def _record_concern(facts: ConcernFacts, submission_key: str | None) -> int:
-    problems = rules.concern_problems(facts, now=utcnow())
+    problems = concern_problems(facts, now=utcnow())
     if problems:
         raise DirectoryError(_sentence(p.message for p in problems))
     with session_scope() as session:
@@ -452,7 +452,7 @@ def open_case(
     recorder = session.get(Staff, recorded_by)
     if recorder is None or not recorder.active:
         raise DirectoryError(f"No active member of staff has the id '{recorded_by}'.")
-    future = rules.time_in_future(occurred_at, now) if now is not None else None
+    future = time_in_future(occurred_at, now) if now is not None else None
     if future is not None:
         raise DirectoryError(_sentence([future.message]))
     concern = Concern(

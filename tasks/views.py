@@ -9,10 +9,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from foundations.db import session_scope
-from models import rules
 from models.domain import SPECIAL_CATEGORY_CONDITION, CaseKind, CriteriaAnswers, Step, is_record_id
 from models.forms import FORMS
 from models.messages import case_reference
+from models.rules import decision_basis, eligible_answerers, summarise
 from models.tables import Agency, Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
 from tasks.notices import notices_of
 from tasks.records import (
@@ -38,7 +38,7 @@ def _waiting(session: Any, case: Case) -> dict[str, Any] | None:
     if case.waiting_step is None:
         return None
     step = Step(case.waiting_step)
-    who = rules.eligible_answerers(
+    who = eligible_answerers(
         step,
         staff_directory(session),
         first_signer=first_signer(session, case.id),
@@ -111,7 +111,7 @@ def computed(row: CaseStep) -> dict[str, Any]:
         answer = FORMS[step].domain.model_validate(row.data)
     except ValidationError:
         return {"outcome": None, "reasons": []}
-    summary = rules.summarise(step, row.slot, answer)
+    summary = summarise(step, row.slot, answer)
     return {"outcome": summary.outcome, "reasons": list(summary.reasons)}
 
 
@@ -223,7 +223,7 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
         "shared": None,
     }
     if isinstance(assessment, CriteriaAnswers):
-        basis = rules.decision_basis(assessment)
+        basis = decision_basis(assessment)
         summary |= {
             "outcome": basis.outcome.value,
             "reasons": list(basis.reasons),
@@ -298,7 +298,7 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
                     "due": _iso(case.waiting_due),
                     "deadline": case.waiting_deadline or case.waiting_step,
                     "overdue_hours": round((now - case.waiting_due).total_seconds() / 3600, 1),
-                    "who_must_act": rules.eligible_answerers(
+                    "who_must_act": eligible_answerers(
                         step,
                         staff,
                         first_signer=signers[case.id],

@@ -15,16 +15,19 @@ from pydantic import BaseModel, ValidationError
 from models import domain
 from models.domain import (
     HUMAN_STEPS,
+    MAX_OTHER_AGENCIES,
     AccessRequestFacts,
     Assessment,
     ConcernFacts,
     CriteriaAnswers,
+    Frozen,
     MashAdvice,
     MashContext,
     NoticeFacts,
     Outcome,
     ParentsDecision,
     PlanEventFacts,
+    Problem,
     Reason,
     ReceiptConfirmation,
     Role,
@@ -206,7 +209,7 @@ def member(staff_id: str = "dsl1", role: Role = Role.DSL, active: bool = True) -
     return StaffMember(staff_id=staff_id, role=role, active=active)
 
 
-def codes(problems: list[domain.Problem]) -> list[str]:
+def codes(problems: list[Problem]) -> list[str]:
     return [p.code for p in problems]
 
 
@@ -521,7 +524,7 @@ def test_a_decision_names_its_agencies_in_order_and_a_second_person_sees_them_al
 
 
 def test_a_decision_names_at_most_nine_agencies() -> None:
-    many = [f"agency-{n}" for n in range(domain.MAX_OTHER_AGENCIES + 1)]
+    many = [f"agency-{n}" for n in range(MAX_OTHER_AGENCIES + 1)]
     assert parse_codes(ASSESS, criteria_raw(**_SHARED_BY_PHONE, other_agencies=many)) == [
         "invalid:other_agencies:too_long"
     ]
@@ -1047,7 +1050,7 @@ def test_time_fields_table_covers_every_domain_time() -> None:
     found = {
         (model, name)
         for model in vars(domain).values()
-        if isinstance(model, type) and issubclass(model, domain.Frozen)
+        if isinstance(model, type) and issubclass(model, Frozen)
         for name, field in model.model_fields.items()
         if _mentions_datetime(field.annotation)
     }
