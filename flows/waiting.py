@@ -19,8 +19,9 @@ from prefect.settings import PREFECT_UI_URL
 from pydantic import ValidationError
 
 from foundations.settings import get_settings
-from models.domain import Slot, Step, StepSummary, receipt_slot
 from models.forms import FORMS, problems_from_validation
+from models.kernel.steps import Step
+from models.kernel.waits import Slot, StepSummary, receipt_slot
 from models.messages import code_help, form_description, receipt_note, waiting_message
 from tasks.answers import record_answer, record_rejection
 from tasks.credentials import issue_credentials

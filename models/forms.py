@@ -27,30 +27,22 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, ErrorDetails
 
-from models.domain import (
+from models.access_request import (
     AccessDecision,
     AccessOutcome,
-    CriteriaAnswers,
-    EarlySharing,
     ExemptionAnswer,
-    LawfulBasis,
-    MashAdvice,
-    NoticeReview,
-    ParentsDecision,
-    Problem,
-    ReceiptConfirmation,
-    Signoff,
-    Step,
-    TransferReview,
-)
-from models.rules import (
     access_decision_problems,
-    criteria_problems,
-    notice_review_problems,
-    parents_problems,
-    signoff_problems,
-    transfer_review_problems,
 )
+from models.kernel.problems import Problem
+from models.kernel.steps import Step
+from models.notice import NoticeReview, notice_review_problems
+from models.sharing.criteria import CriteriaAnswers, LawfulBasis
+from models.sharing.decision import criteria_problems
+from models.sharing.disclosure import ReceiptConfirmation
+from models.sharing.mash import MashAdvice
+from models.sharing.parents import ParentsDecision, parents_problems
+from models.sharing.signoff import Signoff, signoff_problems
+from models.transfer import EarlySharing, TransferReview, transfer_review_problems
 
 
 class InvalidAnswer(ValueError):

@@ -9,7 +9,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from models.deadlines import WRITTEN_CONFIRMATION
-from models.domain import Consent, DecisionBasis, Frozen, Problem, Step
+from models.kernel.problems import Problem
+from models.kernel.steps import Step
+from models.kernel.values import Frozen
+from models.sharing.criteria import Consent
+from models.sharing.decision import DecisionBasis
 
 STEP_TITLES: dict[Step, str] = {
     Step.RECORD_CONCERN: "concern recorded",

@@ -21,24 +21,18 @@ from typer.core import TyperCommand, TyperGroup
 
 from foundations.settings import get_settings, prefect_settings
 from models.access import Action
-from models.domain import (
-    AccessRequestFacts,
-    AgencyKind,
-    Category,
-    ConcernFacts,
-    LeaverFacts,
-    MoveKind,
-    NoticeFacts,
-    NoticeSource,
-    PlanEventFacts,
-    Requester,
-    Role,
-    Step,
-)
+from models.access_request import AccessRequestFacts, Requester
+from models.kernel.directory import AgencyKind
+from models.kernel.roles import Role
+from models.kernel.steps import Step
+from models.notice import NoticeFacts, NoticeSource
+from models.plan_event.policy import PlanEventFacts
+from models.sharing.concern import Category, ConcernFacts
+from models.transfer import LeaverFacts, MoveKind
 from safeshare.terminal import Console, Table
 
 if TYPE_CHECKING:
-    from models.plan_events import RowProblem
+    from models.plan_event.feed import RowProblem
 
 _USER: ContextVar[str | None] = ContextVar("safeshare_cli_user", default=None)
 USER_HELP = "Your staff id: need to know decides what you may see and do."
@@ -605,7 +599,7 @@ def staff_add(
     administrator adds themselves."""
     from pydantic import TypeAdapter
 
-    from models.domain import StaffId
+    from models.kernel.values import StaffId
     from tasks.directory import add_staff, has_admin
 
     if not (role is Role.ADMIN and not has_admin()):
@@ -957,7 +951,7 @@ def events_record(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Record a Child Protection Plan event and tell children's social care at once."""
-    from models.plan_events import parse_kind
+    from models.plan_event.policy import parse_kind
 
     recorder(recorded_by, Action.RECORD_CONCERN, "--recorded-by")
     try:
@@ -1004,7 +998,7 @@ def events_import(
     names an unknown pupil or one not on a plan, or gives a time to come is reported with its
     line number, and then nothing is imported. Events imported before are not recorded or sent
     twice."""
-    from models.plan_events import FeedError, RowProblem, read_feed, row_facts
+    from models.plan_event.feed import FeedError, RowProblem, read_feed, row_facts
     from tasks.directory import plan_event_problems
 
     recorder(recorded_by, Action.RECORD_CONCERN, "--recorded-by")
@@ -1680,8 +1674,8 @@ def answer_fields(
 ) -> None:
     """What the answer to each step holds (`safeshare answer CASE_ID STEP --input JSON`): every
     field, the values it takes, whether it must be given and what it means, and an example."""
-    from models.domain import HUMAN_STEPS
     from models.forms import FORMS, example_input, step_fields
+    from models.kernel.steps import HUMAN_STEPS
 
     if step is not None and step not in FORMS:
         raise UserError(

@@ -21,7 +21,7 @@ from foundations.db import session_scope
 from foundations.settings import get_settings
 from foundations.tokens import token_hash
 from models.accounts import password_problems, session_ended, sign_in_slowed
-from models.domain import Problem
+from models.kernel.problems import Problem
 from models.tables import SignInAttempt, Staff, WebSession, utcnow
 from tasks.directory import DirectoryError
 

@@ -22,17 +22,13 @@ from sqlalchemy.orm import Session
 from foundations.db import session_scope
 from models.codes import CodeOutcome, code_problem
 from models.deadlines import WRITTEN_CONFIRMATION
-from models.domain import (
-    CriteriaAnswers,
-    Problem,
-    ReceiptChannel,
-    ReceiptConfirmation,
-    Slot,
-    Step,
-    StepSummary,
-)
 from models.forms import FORMS, InvalidAnswer, form_problems
-from models.rules import summarise
+from models.kernel.problems import Problem
+from models.kernel.steps import Step
+from models.kernel.waits import Slot, StepSummary
+from models.sharing.criteria import CriteriaAnswers
+from models.sharing.disclosure import ReceiptChannel, ReceiptConfirmation
+from models.summaries import summarise
 from models.tables import Case, CaseStep, utcnow
 from tasks.credentials import NotWaiting, current_slot, spend_code
 from tasks.records import (

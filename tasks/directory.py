@@ -12,20 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from models.domain import (
-    AGENCY_CODE_RULE,
-    CHILD_REF_RULE,
-    AccessRequestFacts,
-    AgencyCode,
-    AgencyKind,
-    CaseKind,
-    ChildFacts,
-    ConcernFacts,
-    PlanEventFacts,
-    Role,
-)
-from models.plan_events import RowProblem, event_key, event_problems
-from models.rules import child_problems, concern_problems, time_in_future
+from models.access_request import AccessRequestFacts
+from models.kernel.directory import AgencyKind, ChildFacts, child_problems
+from models.kernel.problems import time_in_future
+from models.kernel.roles import Role
+from models.kernel.steps import CaseKind
+from models.kernel.values import AGENCY_CODE_RULE, CHILD_REF_RULE, AgencyCode
+from models.plan_event.feed import RowProblem
+from models.plan_event.policy import PlanEventFacts, event_key, event_problems
+from models.sharing.concern import ConcernFacts, concern_problems
 from models.tables import Agency, Case, Child, Concern, Staff, utcnow
 
 

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from foundations.db import session_scope
 from foundations.settings import get_settings
 from foundations.tokens import fingerprint, token_hash
-from models.domain import Slot, Step
+from models.kernel.steps import Step
+from models.kernel.waits import Slot
 from models.links import LinkFacts, LinkOutcome, WaitFacts, judge_link, throttled
 from models.tables import (
     AnswerLink,

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from foundations.db import session_scope
 from foundations.settings import get_settings, secret_key
 from foundations.tokens import NOTICE_SALT, token_hash
-from models.domain import CaseKind, NoticeFacts, NoticeReview, NoticeSource, Step
+from models.kernel.steps import CaseKind, Step
 from models.links import LinkOutcome
 from models.messages import case_reference, notice_message
+from models.notice import NoticeFacts, NoticeReview, NoticeSource
 from models.tables import Child, Concern, NoticeLink, Staff, utcnow
 from tasks.credentials import add_signed
 from tasks.directory import open_case

@@ -14,14 +14,9 @@ from sqlalchemy.orm import Session
 from foundations.db import session_scope
 from foundations.settings import get_settings
 from foundations.tokens import token_hash
-from models.domain import (
-    AgencyReceipt,
-    CaseKind,
-    ReceiptChannel,
-    ReceiptConfirmation,
-    Step,
-    receipt_slot,
-)
+from models.kernel.answerers import eligible_answerers
+from models.kernel.steps import CaseKind, Step
+from models.kernel.waits import receipt_slot
 from models.lifetimes import RECEIPT_RULES
 from models.links import (
     SOCIAL_WORKER,
@@ -31,7 +26,7 @@ from models.links import (
     social_worker_tag,
 )
 from models.messages import agency_message
-from models.rules import eligible_answerers, receipt_clock
+from models.sharing.disclosure import AgencyReceipt, ReceiptChannel, ReceiptConfirmation
 from models.tables import (
     AGENCY_RECIPIENT,
     Case,
@@ -40,6 +35,7 @@ from models.tables import (
     ReceiptLink,
     utcnow,
 )
+from models.transfer import receipt_clock
 from tasks.answers import next_key
 from tasks.credentials import new_receipt_link, receipt_url, wait_lifetime
 from tasks.notify import already_sent, deliver

@@ -20,45 +20,34 @@ from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
 from foundations.settings import deadline_rules, get_settings, setting_calendar
+from models.access_request import AccessDecision, Requester, access_request_problems
 from models.deadlines import Whose, due_at, wait_due
-from models.domain import (
-    SPECIAL_CATEGORY_CONDITION,
-    AccessDecision,
-    CaseKind,
-    CaseNote,
-    CaseStatus,
-    Consent,
-    CriteriaAnswers,
-    DecisionBasis,
-    LawfulBasis,
-    NoticeReview,
-    ParentsDecision,
+from models.forms import FORMS, InvalidAnswer, parse_answer
+from models.kernel.answerers import answerer_problems, eligible_answerers
+from models.kernel.problems import Problem, future_times
+from models.kernel.roles import Role, StaffMember
+from models.kernel.steps import CaseKind, CaseNote, CaseStatus, Step
+from models.kernel.values import is_record_id
+from models.kernel.waits import Slot, StepSummary, receipt_index
+from models.notice import NoticeReview
+from models.plan_event.policy import (
+    PLAN_EVENT_AGENCY,
+    PLAN_EVENT_DECIDER,
+    PURPOSE,
     PlanEventFacts,
     PlanEventKind,
-    Problem,
+    disclosure_text,
+)
+from models.sharing.criteria import Consent, CriteriaAnswers, LawfulBasis
+from models.sharing.decision import DecisionBasis, assess, is_emergency
+from models.sharing.decision import decision_basis as basis_of
+from models.sharing.disclosure import (
+    SPECIAL_CATEGORY_CONDITION,
     ReceiptChannel,
     ReceiptConfirmation,
-    Requester,
-    Role,
-    Slot,
-    StaffMember,
-    Step,
-    StepSummary,
-    is_record_id,
-    receipt_index,
 )
-from models.forms import FORMS, InvalidAnswer, parse_answer
-from models.plan_events import PLAN_EVENT_AGENCY, PLAN_EVENT_DECIDER, PURPOSE, disclosure_text
-from models.rules import (
-    access_request_problems,
-    answerer_problems,
-    assess,
-    eligible_answerers,
-    future_times,
-    is_emergency,
-    summarise,
-)
-from models.rules import decision_basis as basis_of
+from models.sharing.parents import ParentsDecision
+from models.summaries import summarise
 from models.tables import (
     AGENCY_RECIPIENT,
     Agency,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from foundations.audit import append
 from foundations.db import clear_write_ahead_log, session_scope
-from models.domain import Problem
+from models.kernel.problems import Problem
 from models.retention import KEEP_FOR, ChildFile, Decision, destruction_problem, hold, is_due
 from models.retention import review_date as due_date
 from models.tables import (

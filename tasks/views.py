@@ -9,10 +9,15 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from foundations.db import session_scope
-from models.domain import SPECIAL_CATEGORY_CONDITION, CaseKind, CriteriaAnswers, Step, is_record_id
 from models.forms import FORMS
+from models.kernel.answerers import eligible_answerers
+from models.kernel.steps import CaseKind, Step
+from models.kernel.values import is_record_id
 from models.messages import case_reference
-from models.rules import decision_basis, eligible_answerers, summarise
+from models.sharing.criteria import CriteriaAnswers
+from models.sharing.decision import decision_basis
+from models.sharing.disclosure import SPECIAL_CATEGORY_CONDITION
+from models.summaries import summarise
 from models.tables import Agency, Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
 from tasks.notices import notices_of
 from tasks.records import (

@@ -38,11 +38,12 @@ from foundations.tokens import (
     read_token,
 )
 from models.accounts import someone_elses_link
-from models.domain import AgencyReceipt, Step
 from models.forms import InvalidAnswer, parse_answer
+from models.kernel.steps import Step
 from models.lifetimes import LONGEST
 from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
 from models.messages import case_reference
+from models.sharing.disclosure import AgencyReceipt
 from models.tables import utcnow
 from safeshare.web.front import COOKIE, add_front_door
 from tasks import accounts

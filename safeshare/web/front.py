@@ -26,8 +26,8 @@ from foundations.settings import get_settings
 from foundations.tokens import csrf_token, csrf_valid
 from models.access import MATRIX, Action
 from models.accounts import needs_second_factor
-from models.domain import Category, ConcernFacts
 from models.messages import case_reference
+from models.sharing.concern import Category, ConcernFacts
 from models.tables import Child
 from tasks import accounts
 from tasks.access import AccessDenied, hidden_from, require

@@ -291,7 +291,7 @@ def test_a_leavers_receipt_link_still_works_when_the_file_is_due_weeks_after_the
 ) -> None:
     import uuid
 
-    from models.domain import AgencyKind
+    from models.kernel.directory import AgencyKind
     from tasks.directory import add_agency, add_child
 
     backend = stack.backend

@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 
 from foundations.db import alembic_config, engine_for, migrate, session_scope
 from foundations.settings import get_settings
-from models.domain import Category, ConcernFacts, Role
+from models.kernel.roles import Role
 from models.messages import case_reference
+from models.sharing.concern import Category, ConcernFacts
 from models.tables import (
     AnswerCode,
     AnswerLink,

@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 
 from foundations.db import migrate, session_scope
 from foundations.settings import get_settings
-from models.domain import CaseKind, PlanEventFacts, PlanEventKind, Role
+from models.kernel.roles import Role
+from models.kernel.steps import CaseKind
+from models.plan_event.policy import PlanEventFacts, PlanEventKind
 from models.tables import Case, Child, Concern
 from safeshare.cli import app
 from tasks.directory import (

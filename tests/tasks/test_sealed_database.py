@@ -22,12 +22,9 @@ from foundations import sealing
 from foundations.db import engine_for, migrate, session_scope
 from foundations.sealing import CURRENT, Keyring, keys_path, load_keyring
 from foundations.settings import get_settings
-from models.domain import (
-    AgencyKind,
-    Category,
-    ConcernFacts,
-    Role,
-)
+from models.kernel.directory import AgencyKind
+from models.kernel.roles import Role
+from models.sharing.concern import Category, ConcernFacts
 from models.tables import CaseStep, Concern, Disclosure, Receipt, Staff, sealed_columns
 from safeshare.cli import app
 from tasks.accounts import new_totp_secret, set_second_factor

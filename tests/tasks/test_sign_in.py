@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings
-from models.domain import Role
+from models.kernel.roles import Role
 from models.tables import Staff, utcnow
 from safeshare.cli import app
 from tasks import accounts

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from models.deadlines import WRITTEN_CONFIRMATION
-from models.domain import Step
+from models.kernel.steps import Step
 from models.messages import Credentials, agency_message, overdue_message
 
 DUE = datetime(2026, 11, 26, 8, 5, tzinfo=UTC)
