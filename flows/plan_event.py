@@ -13,7 +13,7 @@ from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.kernel.steps import CaseKind, CaseStatus, Step
 from models.kernel.waits import RECEIPT_SLOT
-from models.messages import plan_event_note
+from models.messages.plan_event import plan_event_note
 from models.plan_event.policy import PLAN_EVENT_RECEIPT
 from models.runs import FLOW_OF_KIND
 from tasks.receipts import notify_agency

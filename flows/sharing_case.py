@@ -9,7 +9,8 @@ from flows.names import case_run_name
 from flows.waiting import wait_for_answer, wait_for_receipts
 from models.kernel.steps import CaseKind, CaseStatus, Step
 from models.kernel.waits import StepSummary
-from models.messages import not_ratified_message, outcome_message
+from models.messages.cases import outcome_message
+from models.messages.sharing import not_ratified_message
 from models.runs import FLOW_OF_KIND
 from models.sharing.criteria import Outcome, Reason
 from models.sharing.mash import MashContext

@@ -1278,7 +1278,7 @@ def _start_and_report(case_id: int, as_json: bool, recorded: str) -> None:
 
 
 def _ref(case_id: int) -> str:
-    from models.messages import case_reference
+    from models.messages.cases import case_reference
 
     return case_reference(case_id)
 

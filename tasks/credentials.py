@@ -25,7 +25,8 @@ from models.kernel.values import Frozen
 from models.kernel.waits import Slot
 from models.lifetimes import credential_expiry
 from models.links import LINK_STEPS, SOCIAL_WORKER, social_worker_tag
-from models.messages import Credentials, agency_message, personal_message
+from models.messages.disclosure import agency_message
+from models.messages.waits import Credentials, personal_message
 from models.tables import (
     AGENCY_RECIPIENT,
     AnswerCode,

@@ -34,7 +34,8 @@ from models.escalation import (
 from models.kernel.roles import Role, StaffMember
 from models.kernel.steps import Step
 from models.kernel.waits import Slot
-from models.messages import overdue_message, receipt_reminder_message
+from models.messages.disclosure import receipt_reminder_message
+from models.messages.waits import overdue_message
 from models.tables import Case
 from tasks.credentials import (
     ReceiptRecipient,

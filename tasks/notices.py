@@ -17,7 +17,8 @@ from foundations.settings import get_settings, secret_key
 from foundations.tokens import NOTICE_SALT, token_hash
 from models.kernel.steps import CaseKind, Step
 from models.links import LinkOutcome
-from models.messages import case_reference, notice_message
+from models.messages.cases import case_reference
+from models.messages.notice import notice_message
 from models.notice import NoticeFacts, NoticeReview, NoticeSource
 from models.tables import Child, Concern, NoticeLink, Staff, utcnow
 from tasks.credentials import add_signed

@@ -25,7 +25,7 @@ from models.links import (
     judge_receipt_link,
     social_worker_tag,
 )
-from models.messages import agency_message
+from models.messages.disclosure import agency_message
 from models.sharing.disclosure import AgencyReceipt, ReceiptChannel, ReceiptConfirmation
 from models.tables import (
     AGENCY_RECIPIENT,

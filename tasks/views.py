@@ -13,7 +13,7 @@ from models.forms import FORMS
 from models.kernel.answerers import eligible_answerers
 from models.kernel.steps import CaseKind, Step
 from models.kernel.values import is_record_id
-from models.messages import case_reference
+from models.messages.cases import case_reference
 from models.sharing.criteria import CriteriaAnswers
 from models.sharing.decision import decision_basis
 from models.sharing.disclosure import SPECIAL_CATEGORY_CONDITION

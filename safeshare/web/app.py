@@ -42,7 +42,7 @@ from models.forms import InvalidAnswer, parse_answer
 from models.kernel.steps import Step
 from models.lifetimes import LONGEST
 from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
-from models.messages import case_reference
+from models.messages.cases import case_reference
 from models.sharing.disclosure import AgencyReceipt
 from models.tables import utcnow
 from safeshare.web.front import COOKIE, add_front_door

@@ -26,7 +26,7 @@ from foundations.settings import get_settings
 from foundations.tokens import csrf_token, csrf_valid
 from models.access import MATRIX, Action
 from models.accounts import needs_second_factor
-from models.messages import case_reference
+from models.messages.cases import case_reference
 from models.sharing.concern import Category, ConcernFacts
 from models.tables import Child
 from tasks import accounts

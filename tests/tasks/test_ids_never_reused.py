@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from foundations.db import alembic_config, engine_for, migrate, session_scope
 from foundations.settings import get_settings
 from models.kernel.roles import Role
-from models.messages import case_reference
+from models.messages.cases import case_reference
 from models.sharing.concern import Category, ConcernFacts
 from models.tables import (
     AnswerCode,
