@@ -19,7 +19,8 @@ from prefect.settings import PREFECT_UI_URL
 from pydantic import ValidationError
 
 from foundations.settings import get_settings
-from models.forms import FORMS, problems_from_validation
+from models.forms.base import problems_from_validation
+from models.forms.registry import FORMS
 from models.kernel.steps import Step
 from models.kernel.waits import Slot, StepSummary, receipt_slot
 from models.messages.disclosure import receipt_note

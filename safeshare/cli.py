@@ -163,7 +163,7 @@ def friendly(func: F) -> F:
 
         from foundations.backups import BackupError
         from foundations.sealing import SealError
-        from models.forms import InvalidAnswer
+        from models.forms.base import InvalidAnswer
         from tasks.access import AccessDenied
         from tasks.directory import DirectoryError
         from tasks.records import CaseNotFound
@@ -1255,7 +1255,7 @@ def _validated(model: type[M], **fields: Any) -> M:
     try:
         return model(**fields)
     except ValidationError as exc:
-        from models.forms import problems_from_validation
+        from models.forms.base import problems_from_validation
 
         raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
 
@@ -1452,7 +1452,8 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
 
 def _example_input(waiting: dict[str, Any] | None) -> dict[str, Any] | None:
     """An answer to the step a case waits for, as `--input` takes it, to edit."""
-    from models.forms import FORMS, example_input
+    from models.forms.fields import example_input
+    from models.forms.registry import FORMS
 
     if waiting is None or Step(waiting["step"]) not in FORMS:
         return None
@@ -1560,7 +1561,8 @@ class AnswerHelp(TyperCommand):
 
     @property
     def epilog(self) -> str:
-        from models.forms import FORMS, fields_help
+        from models.forms.fields import fields_help
+        from models.forms.registry import FORMS
 
         lines = [
             "The fields of --input for each step (* must be given; `safeshare answer-fields "
@@ -1674,7 +1676,8 @@ def answer_fields(
 ) -> None:
     """What the answer to each step holds (`safeshare answer CASE_ID STEP --input JSON`): every
     field, the values it takes, whether it must be given and what it means, and an example."""
-    from models.forms import FORMS, example_input, step_fields
+    from models.forms.fields import example_input, step_fields
+    from models.forms.registry import FORMS
     from models.kernel.steps import HUMAN_STEPS
 
     if step is not None and step not in FORMS:

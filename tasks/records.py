@@ -22,7 +22,8 @@ from foundations.db import session_scope
 from foundations.settings import deadline_rules, get_settings, setting_calendar
 from models.access_request import AccessDecision, Requester, access_request_problems
 from models.deadlines import Whose, due_at, wait_due
-from models.forms import FORMS, InvalidAnswer, parse_answer
+from models.forms.base import InvalidAnswer
+from models.forms.registry import FORMS, parse_answer
 from models.kernel.answerers import answerer_problems, eligible_answerers
 from models.kernel.problems import Problem, future_times
 from models.kernel.roles import Role, StaffMember

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from foundations.db import session_scope
-from models.forms import FORMS
+from models.forms.registry import FORMS
 from models.kernel.answerers import eligible_answerers
 from models.kernel.steps import CaseKind, Step
 from models.kernel.values import is_record_id

@@ -38,7 +38,8 @@ from foundations.tokens import (
     read_token,
 )
 from models.accounts import someone_elses_link
-from models.forms import InvalidAnswer, parse_answer
+from models.forms.base import InvalidAnswer
+from models.forms.registry import parse_answer
 from models.kernel.steps import Step
 from models.lifetimes import LONGEST
 from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome

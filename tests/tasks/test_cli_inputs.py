@@ -387,7 +387,7 @@ def test_a_backup_nowhere_is_one_sentence(setting: Setting) -> None:
 
 
 def test_a_waiting_case_shows_an_example_answer(setting: Setting) -> None:
-    from models.forms import parse_answer
+    from models.forms.registry import parse_answer
     from models.kernel.steps import Step
 
     with session_scope() as session:

@@ -10,14 +10,8 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from models.forms import (
-    FORMS,
-    GIVEN_ELSEWHERE,
-    example_input,
-    fields_help,
-    parse_answer,
-    step_fields,
-)
+from models.forms.fields import GIVEN_ELSEWHERE, example_input, fields_help, step_fields
+from models.forms.registry import FORMS, parse_answer
 from models.kernel.directory import ChildFacts, child_problems
 from models.kernel.problems import CLOCK_SKEW, time_in_future
 from models.kernel.steps import HUMAN_STEPS, Step

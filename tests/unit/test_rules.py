@@ -1,5 +1,5 @@
 """Table-driven tests of the pure policy rules (models/kernel/, models/sharing/ and each kind of
-case's module) and answer forms (models/forms.py).
+case's module) and answer forms (models/forms/).
 
 Everything here is a plain function over domain values: no Prefect server, database or clock.
 """
@@ -15,7 +15,8 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from models.access_request import AccessRequestFacts
-from models.forms import InvalidAnswer, parse_answer
+from models.forms.base import InvalidAnswer
+from models.forms.registry import parse_answer
 from models.kernel.answerers import answerer_problems, eligible_answerers
 from models.kernel.problems import Problem, future_times
 from models.kernel.roles import Role, StaffMember
