@@ -30,7 +30,8 @@ from models.kernel.waits import Slot, StepSummary
 from models.sharing.criteria import CriteriaAnswers
 from models.sharing.disclosure import ReceiptChannel, ReceiptConfirmation
 from models.summaries import summarise
-from models.tables import Case, CaseStep, utcnow
+from models.tables.base import utcnow
+from models.tables.cases import Case, CaseStep
 from tasks.credentials import NotWaiting, current_slot, spend_code
 from tasks.records import (
     _case,

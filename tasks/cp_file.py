@@ -15,7 +15,8 @@ from foundations.db import session_scope
 from foundations.settings import get_settings
 from models.kernel.steps import CaseKind
 from models.kernel.values import is_record_id
-from models.tables import Case, Child, Concern
+from models.tables.cases import Case, Concern
+from models.tables.directory import Child
 from tasks.views import show_case
 
 #: Labels for the record that opened each kind of case.

@@ -27,17 +27,10 @@ from models.lifetimes import credential_expiry
 from models.links import LINK_STEPS, SOCIAL_WORKER, social_worker_tag
 from models.messages.disclosure import agency_message
 from models.messages.waits import Credentials, personal_message
-from models.tables import (
-    AGENCY_RECIPIENT,
-    AnswerCode,
-    AnswerLink,
-    Case,
-    Disclosure,
-    NoticeLink,
-    Receipt,
-    ReceiptLink,
-    utcnow,
-)
+from models.tables.base import utcnow
+from models.tables.cases import Case
+from models.tables.credentials import AnswerCode, AnswerLink, NoticeLink, ReceiptLink
+from models.tables.disclosures import AGENCY_RECIPIENT, Disclosure, Receipt
 from tasks.notify import already_sent, deliver
 from tasks.records import allegation_against, first_signer, plan_event_facts, staff_directory
 

@@ -21,7 +21,9 @@ from models.kernel.values import AGENCY_CODE_RULE, CHILD_REF_RULE, AgencyCode
 from models.plan_event.feed import RowProblem
 from models.plan_event.policy import PlanEventFacts, event_key, event_problems
 from models.sharing.concern import ConcernFacts, concern_problems
-from models.tables import Agency, Case, Child, Concern, Staff, utcnow
+from models.tables.base import utcnow
+from models.tables.cases import Case, Concern
+from models.tables.directory import Agency, Child, Staff
 
 
 class DirectoryError(ValueError):

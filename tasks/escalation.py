@@ -36,7 +36,7 @@ from models.kernel.steps import Step
 from models.kernel.waits import Slot
 from models.messages.disclosure import receipt_reminder_message
 from models.messages.waits import overdue_message
-from models.tables import Case
+from models.tables.cases import Case
 from tasks.credentials import (
     ReceiptRecipient,
     current_slot,

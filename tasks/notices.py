@@ -20,7 +20,10 @@ from models.links import LinkOutcome
 from models.messages.cases import case_reference
 from models.messages.notice import notice_message
 from models.notice import NoticeFacts, NoticeReview, NoticeSource
-from models.tables import Child, Concern, NoticeLink, Staff, utcnow
+from models.tables.base import utcnow
+from models.tables.cases import Concern
+from models.tables.credentials import NoticeLink
+from models.tables.directory import Child, Staff
 from tasks.credentials import add_signed
 from tasks.directory import open_case
 from tasks.notify import already_sent, deliver

@@ -27,14 +27,10 @@ from models.links import (
 )
 from models.messages.disclosure import agency_message
 from models.sharing.disclosure import AgencyReceipt, ReceiptChannel, ReceiptConfirmation
-from models.tables import (
-    AGENCY_RECIPIENT,
-    Case,
-    CaseStep,
-    Receipt,
-    ReceiptLink,
-    utcnow,
-)
+from models.tables.base import utcnow
+from models.tables.cases import Case, CaseStep
+from models.tables.credentials import ReceiptLink
+from models.tables.disclosures import AGENCY_RECIPIENT, Receipt
 from models.transfer import receipt_clock
 from tasks.answers import next_key
 from tasks.credentials import new_receipt_link, receipt_url, wait_lifetime

@@ -49,18 +49,10 @@ from models.sharing.disclosure import (
 )
 from models.sharing.parents import ParentsDecision
 from models.summaries import summarise
-from models.tables import (
-    AGENCY_RECIPIENT,
-    Agency,
-    Case,
-    CaseStep,
-    Child,
-    Concern,
-    Disclosure,
-    Receipt,
-    Staff,
-    utcnow,
-)
+from models.tables.base import utcnow
+from models.tables.cases import Case, CaseStep, Concern
+from models.tables.directory import Agency, Child, Staff
+from models.tables.disclosures import AGENCY_RECIPIENT, Disclosure, Receipt
 
 
 class CaseNotFound(LookupError):

@@ -18,7 +18,9 @@ from models.deadlines import ENGLAND
 from models.kernel.directory import AgencyKind
 from models.kernel.steps import CaseKind, Step
 from models.kernel.values import Frozen
-from models.tables import Agency, Case, CaseStep, Concern, Disclosure
+from models.tables.cases import Case, CaseStep, Concern
+from models.tables.directory import Agency
+from models.tables.disclosures import Disclosure
 from models.transfer import LeaverFacts, TransferReview, leaver_problems, receipt_clock
 from tasks.directory import DirectoryError, open_case
 from tasks.records import _case, latest_answer, policy_disclosure

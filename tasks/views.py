@@ -18,7 +18,10 @@ from models.sharing.criteria import CriteriaAnswers
 from models.sharing.decision import decision_basis
 from models.sharing.disclosure import SPECIAL_CATEGORY_CONDITION
 from models.summaries import summarise
-from models.tables import Agency, Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
+from models.tables.cases import Case, CaseStep, Concern
+from models.tables.directory import Agency, Child
+from models.tables.disclosures import Disclosure, Receipt
+from models.tables.outbox import Notification
 from tasks.notices import notices_of
 from tasks.records import (
     CaseNotFound,

@@ -45,7 +45,7 @@ from models.lifetimes import LONGEST
 from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
 from models.messages.cases import case_reference
 from models.sharing.disclosure import AgencyReceipt
-from models.tables import utcnow
+from models.tables.base import utcnow
 from safeshare.web.front import COOKIE, add_front_door
 from tasks import accounts
 from tasks.cp_file import child_file, child_of_case

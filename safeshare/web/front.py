@@ -28,7 +28,7 @@ from models.access import MATRIX, Action
 from models.accounts import needs_second_factor
 from models.messages.cases import case_reference
 from models.sharing.concern import Category, ConcernFacts
-from models.tables import Child
+from models.tables.directory import Child
 from tasks import accounts
 from tasks.access import AccessDenied, hidden_from, require
 from tasks.directory import DirectoryError, record_concern

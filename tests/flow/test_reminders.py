@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 
 from foundations.db import session_scope
 from foundations.tokens import token_hash
-from models.tables import AnswerCode, AnswerLink, ReceiptLink
+from models.tables.credentials import AnswerCode, AnswerLink, ReceiptLink
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow

@@ -22,7 +22,7 @@ from foundations.sealing import CURRENT, Keyring
 from foundations.settings import get_settings
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
-from models.tables import Case, Concern
+from models.tables.cases import Case, Concern
 from safeshare.cli import app
 from tasks.directory import add_child, add_staff, record_concern
 

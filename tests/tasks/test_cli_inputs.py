@@ -25,7 +25,10 @@ from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
-from models.tables import Agency, AuditLog, Case, Child, Concern, Staff, utcnow
+from models.tables.audit import AuditLog
+from models.tables.base import utcnow
+from models.tables.cases import Case, Concern
+from models.tables.directory import Agency, Child, Staff
 from safeshare.cli import app, main
 from tasks.directory import add_child, add_staff, record_concern
 

@@ -17,7 +17,7 @@ from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
-from models.tables import Case, CaseStep
+from models.tables.cases import Case, CaseStep
 from safeshare.cli import app
 from tasks.directory import add_child, add_staff, record_concern
 from tasks.views import overdue_cases

@@ -20,7 +20,8 @@ from foundations.settings import get_settings
 from models.kernel.roles import Role
 from models.kernel.steps import CaseKind
 from models.plan_event.policy import PlanEventFacts, PlanEventKind
-from models.tables import Case, Child, Concern
+from models.tables.cases import Case, Concern
+from models.tables.directory import Child
 from safeshare.cli import app
 from tasks.directory import (
     EventsRefused,

@@ -22,7 +22,9 @@ from models.kernel.waits import RECEIPT_SLOT
 from models.links import SOCIAL_WORKER, LinkOutcome
 from models.sharing.concern import Category, ConcernFacts
 from models.sharing.disclosure import AgencyReceipt
-from models.tables import Case, CaseStep, Disclosure, Receipt, ReceiptLink
+from models.tables.cases import Case, CaseStep
+from models.tables.credentials import ReceiptLink
+from models.tables.disclosures import Disclosure, Receipt
 from tasks.directory import add_child, add_staff, record_concern
 from tasks.receipts import confirm_receipt
 
