@@ -34,7 +34,8 @@ def fill(url: str, cases: int, overdue: int) -> None:
     from sqlalchemy import insert
 
     from foundations.db import engine_for
-    from models.tables import Case, CaseStep, Child, Concern, Staff
+    from models.tables.cases import Case, CaseStep, Concern
+    from models.tables.directory import Child, Staff
 
     engine = engine_for(url)
     with engine.begin() as connection:
@@ -130,7 +131,7 @@ def measure(kind: str, cases: int, overdue: int) -> None:
     from foundations.db import engine_for, migrate
     from foundations.sealing import CURRENT
     from foundations.settings import get_settings
-    from models.tables import Case, CaseStep
+    from models.tables.cases import Case, CaseStep
     from tasks.views import overdue_cases
 
     with tempfile.TemporaryDirectory() as tmp, case_database(kind, Path(tmp)) as url:

@@ -109,7 +109,8 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
 
     from foundations.db import migrate
     from foundations.settings import get_settings
-    from models.domain import Category, ConcernFacts, Role
+    from models.kernel.roles import Role
+    from models.sharing.concern import Category, ConcernFacts
     from tasks.directory import add_child, add_staff, record_concern
     from tasks.starting import start_case_run
     from tasks.views import show_case
@@ -241,7 +242,7 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
 
         def by_cli(case_id: int, answer: dict) -> None:
             """What `safeshare answer` does: record the answer with its code, wake the run."""
-            from models.domain import Step
+            from models.kernel.steps import Step
             from tasks.answers import give_answer
 
             raw = dict(answer)
@@ -275,7 +276,7 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
 
         def cli_once(case_id: int, answer: dict) -> str:
             """`safeshare answer`: recorded, and what became of waking the run."""
-            from models.domain import Step
+            from models.kernel.steps import Step
             from tasks.answers import give_answer
 
             raw = dict(answer)

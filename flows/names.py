@@ -10,7 +10,7 @@ from datetime import UTC
 
 from prefect.runtime import flow_run
 
-from models.messages import case_reference
+from models.messages.cases import case_reference
 
 
 def case_run_name(flow_name: str) -> Callable[[], str]:

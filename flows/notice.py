@@ -11,7 +11,8 @@ from flows.kinds import begin_case
 from flows.names import case_run_name
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
-from models.domain import CaseKind, CaseStatus, NoticeSource, Step
+from models.kernel.steps import CaseKind, CaseStatus, Step
+from models.notice import NoticeSource
 from models.runs import FLOW_OF_KIND
 from tasks.notices import notice_source, tell_staff
 from tasks.records import request_received_at

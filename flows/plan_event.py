@@ -11,9 +11,10 @@ from flows.kinds import begin_case
 from flows.names import case_run_name
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
-from models.domain import RECEIPT_SLOT, CaseKind, CaseStatus, Step
-from models.messages import plan_event_note
-from models.plan_events import PLAN_EVENT_RECEIPT
+from models.kernel.steps import CaseKind, CaseStatus, Step
+from models.kernel.waits import RECEIPT_SLOT
+from models.messages.plan_event import plan_event_note
+from models.plan_event.policy import PLAN_EVENT_RECEIPT
 from models.runs import FLOW_OF_KIND
 from tasks.receipts import notify_agency
 from tasks.records import write_plan_disclosure

@@ -7,9 +7,13 @@ from prefect import flow
 from flows.kinds import begin_case
 from flows.names import case_run_name
 from flows.waiting import wait_for_answer, wait_for_receipts
-from models.domain import CaseKind, CaseStatus, MashContext, Outcome, Reason, Step, StepSummary
-from models.messages import not_ratified_message, outcome_message
+from models.kernel.steps import CaseKind, CaseStatus, Step
+from models.kernel.waits import StepSummary
+from models.messages.cases import outcome_message
+from models.messages.sharing import not_ratified_message
 from models.runs import FLOW_OF_KIND
+from models.sharing.criteria import Outcome, Reason
+from models.sharing.mash import MashContext
 from tasks.notify import notify
 from tasks.receipts import notify_agency
 from tasks.records import close_case, record_emergency_share, write_disclosure

@@ -13,7 +13,8 @@ from flows.kinds import begin_case
 from flows.names import case_run_name
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
-from models.domain import RECEIPT_SLOT, CaseKind, CaseStatus, Step
+from models.kernel.steps import CaseKind, CaseStatus, Step
+from models.kernel.waits import RECEIPT_SLOT
 from models.runs import FLOW_OF_KIND
 from tasks.receipts import notify_agency
 from tasks.transfers import transfer_plan, write_transfer_disclosure

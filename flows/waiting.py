@@ -19,9 +19,12 @@ from prefect.settings import PREFECT_UI_URL
 from pydantic import ValidationError
 
 from foundations.settings import get_settings
-from models.domain import Slot, Step, StepSummary, receipt_slot
-from models.forms import FORMS, problems_from_validation
-from models.messages import code_help, form_description, receipt_note, waiting_message
+from models.forms.base import problems_from_validation
+from models.forms.registry import FORMS
+from models.kernel.steps import Step
+from models.kernel.waits import Slot, StepSummary, receipt_slot
+from models.messages.disclosure import receipt_note
+from models.messages.waits import code_help, form_description, waiting_message
 from tasks.answers import record_answer, record_rejection
 from tasks.credentials import issue_credentials
 from tasks.notify import notify

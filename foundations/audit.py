@@ -43,19 +43,11 @@ from models.audit import (
     entry_hash,
     first_break,
 )
-from models.tables import (
-    Agency,
-    AuditHead,
-    AuditLog,
-    Case,
-    CaseStep,
-    Child,
-    Concern,
-    Disclosure,
-    Receipt,
-    Staff,
-    utcnow,
-)
+from models.tables.audit import AuditHead, AuditLog
+from models.tables.base import utcnow
+from models.tables.cases import Case, CaseStep, Concern
+from models.tables.directory import Agency, Child, Staff
+from models.tables.disclosures import Disclosure, Receipt
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from foundations.audit import enter_writes
 from foundations.sealing import open_text, seal_text
 from foundations.settings import get_settings
-from models.tables import SEALING
+from models.tables.base import SEALING
 
 #: Every session enters the writes it flushes in the audit trail, in the same transaction.
 event.listen(Session, "after_flush", enter_writes)

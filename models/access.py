@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from models.domain import DSL_ROLES, MANAGEMENT_ROLES, Frozen, Problem, Role, Step
+from models.kernel.problems import Problem
+from models.kernel.roles import DSL_ROLES, MANAGEMENT_ROLES, Role
+from models.kernel.steps import Step
+from models.kernel.values import Frozen
 
 #: A principal that is not a member of staff: an agency, through its own link.
 AGENCY = "agency"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from models.domain import DSL_ROLES, MANAGEMENT_ROLES, Problem
+from models.kernel.problems import Problem
+from models.kernel.roles import DSL_ROLES, MANAGEMENT_ROLES
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 200

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
-from models.domain import Frozen, Problem
+from models.kernel.problems import Problem
+from models.kernel.values import Frozen
 
 #: No 0/O, 1/I/L: a code is read off a phone and typed.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
-from models.domain import Frozen
+from models.kernel.values import Frozen
 
 #: Safeguarding deadlines are counted on English clocks and calendars.
 ENGLAND = ZoneInfo("Europe/London")

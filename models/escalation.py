@@ -15,7 +15,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from models.access import MATRIX, Action, CaseView, Principal, decide
-from models.domain import DSL_ROLES, MANAGEMENT_ROLES, Frozen, Role, StaffMember, Step
+from models.kernel.roles import DSL_ROLES, MANAGEMENT_ROLES, Role, StaffMember
+from models.kernel.steps import Step
+from models.kernel.values import Frozen
 
 
 class Rung(Frozen):

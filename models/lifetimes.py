@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from models.domain import CaseKind
+from models.kernel.steps import CaseKind
 
 #: No link or code lives longer than this after it was issued, whatever its wait's deadline:
 #: the web app refuses signatures older than this too. A wait due later than that is served by

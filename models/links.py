@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from models.domain import Frozen, StaffMember, Step
-from models.rules import answerer_problems
+from models.kernel.answerers import answerer_problems
+from models.kernel.roles import StaffMember
+from models.kernel.steps import Step
+from models.kernel.values import Frozen
 
 #: Steps whose eligible people each get a personal link to answer from (the sign-off web app).
 LINK_STEPS = frozenset({Step.MANAGEMENT_SIGNOFF, Step.RATIFICATION})

@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from enum import StrEnum
 
-from models.domain import Category, Frozen, Problem
+from models.kernel.problems import Problem
+from models.kernel.values import Frozen
+from models.sharing.concern import Category
 
 RETENTION_YEARS = 25
 #: Categories whose records are never destroyed, whatever anyone decides.

@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from models.domain import CaseKind, Frozen
+from models.kernel.steps import CaseKind
+from models.kernel.values import Frozen
 
 #: Which flow carries each kind of case; its deployment is `<flow>/<stack>`.
 FLOW_OF_KIND: dict[CaseKind, str] = {

@@ -10,8 +10,11 @@ from sqlalchemy.orm import Session
 from foundations.audit import append
 from foundations.db import session_scope
 from models.access import UNKNOWN, Action, CaseView, Principal, decide
-from models.domain import Problem, is_record_id
-from models.tables import Case, Disclosure, Staff
+from models.kernel.problems import Problem
+from models.kernel.values import is_record_id
+from models.tables.cases import Case
+from models.tables.directory import Staff
+from models.tables.disclosures import Disclosure
 from tasks.records import CaseNotFound, allegation_against, allegations_against
 
 

@@ -21,8 +21,10 @@ from foundations.db import session_scope
 from foundations.settings import get_settings
 from foundations.tokens import token_hash
 from models.accounts import password_problems, session_ended, sign_in_slowed
-from models.domain import Problem
-from models.tables import SignInAttempt, Staff, WebSession, utcnow
+from models.kernel.problems import Problem
+from models.tables.accounts import SignInAttempt, WebSession
+from models.tables.base import utcnow
+from models.tables.directory import Staff
 from tasks.directory import DirectoryError
 
 _HASHER = PasswordHasher()  # argon2id, the library's current parameters

@@ -20,20 +20,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from models import rules
 from models.codes import CodeOutcome, code_problem
 from models.deadlines import WRITTEN_CONFIRMATION
-from models.domain import (
-    CriteriaAnswers,
-    Problem,
-    ReceiptChannel,
-    ReceiptConfirmation,
-    Slot,
-    Step,
-    StepSummary,
-)
-from models.forms import FORMS, InvalidAnswer, form_problems
-from models.tables import Case, CaseStep, utcnow
+from models.forms.base import InvalidAnswer
+from models.forms.registry import FORMS, form_problems
+from models.kernel.problems import Problem
+from models.kernel.steps import Step
+from models.kernel.waits import Slot, StepSummary
+from models.sharing.criteria import CriteriaAnswers
+from models.sharing.disclosure import ReceiptChannel, ReceiptConfirmation
+from models.summaries import summarise
+from models.tables.base import utcnow
+from models.tables.cases import Case, CaseStep
 from tasks.credentials import NotWaiting, current_slot, spend_code
 from tasks.records import (
     _case,
@@ -125,7 +123,7 @@ def settle(session: Session, slot: Slot, row: CaseStep) -> StepSummary | None:
     if isinstance(answer, CriteriaAnswers) and answer.phoned_at is not None:
         written = due_for(WRITTEN_CONFIRMATION, answer.phoned_at)
         case.written_due = min(case.written_due or written, written)
-    return rules.summarise(slot.step, slot.slot, answer)
+    return summarise(slot.step, slot.slot, answer)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from foundations.backups import BackupError, new_header, open_backup, write_back
 from foundations.db import alembic_config, engine_for, get_engine
 from foundations.sealing import CURRENT
 from foundations.settings import get_settings
-from models.tables import Base, Sealed, never_reused_tables, utcnow
+from models.tables.base import Base, Sealed, never_reused_tables, utcnow
 
 BATCH = 1000
 

@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from foundations.db import session_scope
 from foundations.settings import get_settings
-from models.domain import CaseKind, is_record_id
-from models.tables import Case, Child, Concern
+from models.kernel.steps import CaseKind
+from models.kernel.values import is_record_id
+from models.tables.cases import Case, Concern
+from models.tables.directory import Child
 from tasks.views import show_case
 
 #: Labels for the record that opened each kind of case.

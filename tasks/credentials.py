@@ -18,23 +18,19 @@ from foundations.db import session_scope
 from foundations.settings import get_settings, secret_key
 from foundations.tokens import LINK_SALT, RECEIPT_SALT, code_hash, make_token, token_hash
 from models.codes import CodeFacts, CodeOutcome, judge_code, new_code, normalise_code
-from models.domain import Frozen, Slot, Step
 from models.escalation import ladder, ladder_span
+from models.kernel.answerers import eligible_answerers
+from models.kernel.steps import Step
+from models.kernel.values import Frozen
+from models.kernel.waits import Slot
 from models.lifetimes import credential_expiry
 from models.links import LINK_STEPS, SOCIAL_WORKER, social_worker_tag
-from models.messages import Credentials, agency_message, personal_message
-from models.rules import eligible_answerers
-from models.tables import (
-    AGENCY_RECIPIENT,
-    AnswerCode,
-    AnswerLink,
-    Case,
-    Disclosure,
-    NoticeLink,
-    Receipt,
-    ReceiptLink,
-    utcnow,
-)
+from models.messages.disclosure import agency_message
+from models.messages.waits import Credentials, personal_message
+from models.tables.base import utcnow
+from models.tables.cases import Case
+from models.tables.credentials import AnswerCode, AnswerLink, NoticeLink, ReceiptLink
+from models.tables.disclosures import AGENCY_RECIPIENT, Disclosure, Receipt
 from tasks.notify import already_sent, deliver
 from tasks.records import allegation_against, first_signer, plan_event_facts, staff_directory
 

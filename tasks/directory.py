@@ -12,21 +12,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from models import rules
-from models.domain import (
-    AGENCY_CODE_RULE,
-    CHILD_REF_RULE,
-    AccessRequestFacts,
-    AgencyCode,
-    AgencyKind,
-    CaseKind,
-    ChildFacts,
-    ConcernFacts,
-    PlanEventFacts,
-    Role,
-)
-from models.plan_events import RowProblem, event_key, event_problems
-from models.tables import Agency, Case, Child, Concern, Staff, utcnow
+from models.access_request import AccessRequestFacts
+from models.kernel.directory import AgencyKind, ChildFacts, child_problems
+from models.kernel.problems import time_in_future
+from models.kernel.roles import Role
+from models.kernel.steps import CaseKind
+from models.kernel.values import AGENCY_CODE_RULE, CHILD_REF_RULE, AgencyCode
+from models.plan_event.feed import RowProblem
+from models.plan_event.policy import PlanEventFacts, event_key, event_problems
+from models.sharing.concern import ConcernFacts, concern_problems
+from models.tables.base import utcnow
+from models.tables.cases import Case, Concern
+from models.tables.directory import Agency, Child, Staff
 
 
 class DirectoryError(ValueError):
@@ -67,7 +64,7 @@ def add_child(
         facts = ChildFacts(child_ref=child_ref, date_of_birth=date_of_birth, cp_plan=cp_plan)
     except ValidationError:
         raise DirectoryError(CHILD_REF_RULE[0].upper() + CHILD_REF_RULE[1:] + ".") from None
-    problems = rules.child_problems(facts, today=utcnow().date())
+    problems = child_problems(facts, today=utcnow().date())
     if problems:
         raise DirectoryError(_sentence(p.message for p in problems))
     with session_scope() as session:
@@ -250,7 +247,7 @@ def _case_of_submission(submission_key: str) -> int | None:
 
 
 def _record_concern(facts: ConcernFacts, submission_key: str | None) -> int:
-    problems = rules.concern_problems(facts, now=utcnow())
+    problems = concern_problems(facts, now=utcnow())
     if problems:
         raise DirectoryError(_sentence(p.message for p in problems))
     with session_scope() as session:
@@ -452,7 +449,7 @@ def open_case(
     recorder = session.get(Staff, recorded_by)
     if recorder is None or not recorder.active:
         raise DirectoryError(f"No active member of staff has the id '{recorded_by}'.")
-    future = rules.time_in_future(occurred_at, now) if now is not None else None
+    future = time_in_future(occurred_at, now) if now is not None else None
     if future is not None:
         raise DirectoryError(_sentence([future.message]))
     concern = Concern(

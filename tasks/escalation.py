@@ -22,7 +22,6 @@ from prefect.exceptions import MissingContextError
 from foundations.db import session_scope
 from foundations.settings import get_settings
 from models.access import CaseView
-from models.domain import Role, Slot, StaffMember, Step
 from models.escalation import (
     RUNG_ROLES,
     ReminderKit,
@@ -32,8 +31,12 @@ from models.escalation import (
     reminder_kit,
     shared_inbox_kit,
 )
-from models.messages import overdue_message, receipt_reminder_message
-from models.tables import Case
+from models.kernel.roles import Role, StaffMember
+from models.kernel.steps import Step
+from models.kernel.waits import Slot
+from models.messages.disclosure import receipt_reminder_message
+from models.messages.waits import overdue_message
+from models.tables.cases import Case
 from tasks.credentials import (
     ReceiptRecipient,
     current_slot,

@@ -24,7 +24,8 @@ from foundations.sealing import (
     write_keyring,
 )
 from foundations.settings import get_settings
-from models.tables import AuditHead, sealed_columns
+from models.tables.audit import AuditHead
+from models.tables.base import sealed_columns
 
 BATCH = 500
 

@@ -13,15 +13,12 @@ from sqlalchemy.orm import Session
 from foundations.db import session_scope
 from foundations.settings import get_settings
 from foundations.tokens import fingerprint, token_hash
-from models.domain import Slot, Step
+from models.kernel.steps import Step
+from models.kernel.waits import Slot
 from models.links import LinkFacts, LinkOutcome, WaitFacts, judge_link, throttled
-from models.tables import (
-    AnswerLink,
-    Case,
-    CaseStep,
-    LinkAttempt,
-    Staff,
-)
+from models.tables.cases import Case, CaseStep
+from models.tables.credentials import AnswerLink, LinkAttempt
+from models.tables.directory import Staff
 from tasks.answers import answer_row, next_key, settle
 from tasks.records import _insert_step, allegation_against, first_signer, staff_directory
 

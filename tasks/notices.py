@@ -15,10 +15,15 @@ from sqlalchemy.orm import Session
 from foundations.db import session_scope
 from foundations.settings import get_settings, secret_key
 from foundations.tokens import NOTICE_SALT, token_hash
-from models.domain import CaseKind, NoticeFacts, NoticeReview, NoticeSource, Step
+from models.kernel.steps import CaseKind, Step
 from models.links import LinkOutcome
-from models.messages import case_reference, notice_message
-from models.tables import Child, Concern, NoticeLink, Staff, utcnow
+from models.messages.cases import case_reference
+from models.messages.notice import notice_message
+from models.notice import NoticeFacts, NoticeReview, NoticeSource
+from models.tables.base import utcnow
+from models.tables.cases import Concern
+from models.tables.credentials import NoticeLink
+from models.tables.directory import Child, Staff
 from tasks.credentials import add_signed
 from tasks.directory import open_case
 from tasks.notify import already_sent, deliver

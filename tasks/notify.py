@@ -23,7 +23,10 @@ from sqlalchemy.exc import IntegrityError
 
 from foundations.db import session_scope
 from foundations.settings import get_settings
-from models.tables import Agency, Case, Child, Concern, Notification, Staff, utcnow
+from models.tables.base import utcnow
+from models.tables.cases import Case, Concern
+from models.tables.directory import Agency, Child, Staff
+from models.tables.outbox import Notification
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:

@@ -14,14 +14,9 @@ from sqlalchemy.orm import Session
 from foundations.db import session_scope
 from foundations.settings import get_settings
 from foundations.tokens import token_hash
-from models.domain import (
-    AgencyReceipt,
-    CaseKind,
-    ReceiptChannel,
-    ReceiptConfirmation,
-    Step,
-    receipt_slot,
-)
+from models.kernel.answerers import eligible_answerers
+from models.kernel.steps import CaseKind, Step
+from models.kernel.waits import receipt_slot
 from models.lifetimes import RECEIPT_RULES
 from models.links import (
     SOCIAL_WORKER,
@@ -30,16 +25,13 @@ from models.links import (
     judge_receipt_link,
     social_worker_tag,
 )
-from models.messages import agency_message
-from models.rules import eligible_answerers, receipt_clock
-from models.tables import (
-    AGENCY_RECIPIENT,
-    Case,
-    CaseStep,
-    Receipt,
-    ReceiptLink,
-    utcnow,
-)
+from models.messages.disclosure import agency_message
+from models.sharing.disclosure import AgencyReceipt, ReceiptChannel, ReceiptConfirmation
+from models.tables.base import utcnow
+from models.tables.cases import Case, CaseStep
+from models.tables.credentials import ReceiptLink
+from models.tables.disclosures import AGENCY_RECIPIENT, Receipt
+from models.transfer import receipt_clock
 from tasks.answers import next_key
 from tasks.credentials import new_receipt_link, receipt_url, wait_lifetime
 from tasks.notify import already_sent, deliver

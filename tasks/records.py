@@ -20,48 +20,39 @@ from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
 from foundations.settings import deadline_rules, get_settings, setting_calendar
-from models import rules
+from models.access_request import AccessDecision, Requester, access_request_problems
 from models.deadlines import Whose, due_at, wait_due
-from models.domain import (
-    SPECIAL_CATEGORY_CONDITION,
-    AccessDecision,
-    CaseKind,
-    CaseNote,
-    CaseStatus,
-    Consent,
-    CriteriaAnswers,
-    DecisionBasis,
-    LawfulBasis,
-    NoticeReview,
-    ParentsDecision,
+from models.forms.base import InvalidAnswer
+from models.forms.registry import FORMS, parse_answer
+from models.kernel.answerers import answerer_problems, eligible_answerers
+from models.kernel.problems import Problem, future_times
+from models.kernel.roles import Role, StaffMember
+from models.kernel.steps import CaseKind, CaseNote, CaseStatus, Step
+from models.kernel.values import is_record_id
+from models.kernel.waits import Slot, StepSummary, receipt_index
+from models.notice import NoticeReview
+from models.plan_event.policy import (
+    PLAN_EVENT_AGENCY,
+    PLAN_EVENT_DECIDER,
+    PURPOSE,
     PlanEventFacts,
     PlanEventKind,
-    Problem,
+    disclosure_text,
+)
+from models.sharing.criteria import Consent, CriteriaAnswers, LawfulBasis
+from models.sharing.decision import DecisionBasis, assess, is_emergency
+from models.sharing.decision import decision_basis as basis_of
+from models.sharing.disclosure import (
+    SPECIAL_CATEGORY_CONDITION,
     ReceiptChannel,
     ReceiptConfirmation,
-    Requester,
-    Role,
-    Slot,
-    StaffMember,
-    Step,
-    StepSummary,
-    is_record_id,
-    receipt_index,
 )
-from models.forms import FORMS, InvalidAnswer, parse_answer
-from models.plan_events import PLAN_EVENT_AGENCY, PLAN_EVENT_DECIDER, PURPOSE, disclosure_text
-from models.tables import (
-    AGENCY_RECIPIENT,
-    Agency,
-    Case,
-    CaseStep,
-    Child,
-    Concern,
-    Disclosure,
-    Receipt,
-    Staff,
-    utcnow,
-)
+from models.sharing.parents import ParentsDecision
+from models.summaries import summarise
+from models.tables.base import utcnow
+from models.tables.cases import Case, CaseStep, Concern
+from models.tables.directory import Agency, Child, Staff
+from models.tables.disclosures import AGENCY_RECIPIENT, Disclosure, Receipt
 
 
 class CaseNotFound(LookupError):
@@ -150,7 +141,7 @@ def decision_basis(case_id: int) -> DecisionBasis | None:
     accepted assessment's); None before there is one."""
     with session_scope() as session:
         answer = latest_answer(session, case_id, Step.ASSESS_CRITERIA)
-    return rules.decision_basis(answer) if isinstance(answer, CriteriaAnswers) else None
+    return basis_of(answer) if isinstance(answer, CriteriaAnswers) else None
 
 
 def phone_referral(session: Session, case_id: int) -> CriteriaAnswers | None:
@@ -167,15 +158,15 @@ def phone_referral(session: Session, case_id: int) -> CriteriaAnswers | None:
 def answer_problems(session: Session, case_id: int, step: Step, answer: Any) -> list[Problem]:
     """Checks that need the case database: who may answer, two people, known agency and staff."""
     staff = staff_directory(session)
-    problems = rules.answerer_problems(
+    problems = answerer_problems(
         step,
         staff.get(answer.answered_by),
         first_signer=first_signer(session, case_id),
         subject=allegation_against(session, case_id),
     )
-    problems.extend(rules.future_times(answer, utcnow()))
+    problems.extend(future_times(answer, utcnow()))
     if isinstance(answer, AccessDecision):
-        problems.extend(rules.access_request_problems(answer, request_of(session, case_id)))
+        problems.extend(access_request_problems(answer, request_of(session, case_id)))
     if isinstance(answer, NoticeReview):
         unknown = [s for s in answer.staff_to_tell if s not in staff or not staff[s].active]
         if unknown:
@@ -420,7 +411,7 @@ def write_plan_disclosure(case_id: int) -> str:
 
 
 def _summary(step: Step, row: CaseStep) -> StepSummary:
-    return rules.summarise(step, row.slot, FORMS[step].domain.model_validate(row.data))
+    return summarise(step, row.slot, FORMS[step].domain.model_validate(row.data))
 
 
 def answered_step(case_id: int, step: Step, slot: str) -> StepSummary | None:
@@ -481,7 +472,7 @@ def open_step(
             case.waiting_slot = slot
             case.waiting_key = key
         last_problems = rows[-1].problems if rows else None
-        who = rules.eligible_answerers(
+        who = eligible_answerers(
             step,
             staff_directory(session),
             first_signer=signer,
@@ -559,7 +550,7 @@ def write_disclosure(case_id: int) -> list[str]:
         if existing:
             return [d.agency_code for d in existing]
         assessment = latest_answer(session, case_id, Step.ASSESS_CRITERIA)
-        if not isinstance(assessment, CriteriaAnswers) or not rules.assess(assessment).shares:
+        if not isinstance(assessment, CriteriaAnswers) or not assess(assessment).shares:
             raise RuntimeError(f"case {case_id} has no assessment that decides to share")
         signoffs = accepted_rows(session, case_id, Step.MANAGEMENT_SIGNOFF)
         for agency in assessment.agencies:
@@ -592,7 +583,7 @@ def record_emergency_share(case_id: int) -> datetime:
     ratify it; returns that deadline. Recorded once: a re-run keeps the first deadline."""
     with session_scope() as session:
         assessment = latest_answer(session, case_id, Step.ASSESS_CRITERIA)
-        if not isinstance(assessment, CriteriaAnswers) or not rules.is_emergency(assessment):
+        if not isinstance(assessment, CriteriaAnswers) or not is_emergency(assessment):
             raise RuntimeError(f"case {case_id} has no assessment that asks for an emergency share")
         now = utcnow()
         rule = deadline_rules(get_settings())[Step.RATIFICATION.value]

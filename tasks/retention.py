@@ -14,24 +14,15 @@ from sqlalchemy.orm import Session
 
 from foundations.audit import append
 from foundations.db import clear_write_ahead_log, session_scope
-from models.domain import Problem
+from models.kernel.problems import Problem
 from models.retention import KEEP_FOR, ChildFile, Decision, destruction_problem, hold, is_due
 from models.retention import review_date as due_date
-from models.tables import (
-    AnswerCode,
-    AnswerLink,
-    Case,
-    CaseStep,
-    Child,
-    Concern,
-    Disclosure,
-    LinkAttempt,
-    NoticeLink,
-    Notification,
-    Receipt,
-    ReceiptLink,
-    RetentionDecision,
-)
+from models.tables.cases import Case, CaseStep, Concern
+from models.tables.credentials import AnswerCode, AnswerLink, LinkAttempt, NoticeLink, ReceiptLink
+from models.tables.directory import Child
+from models.tables.disclosures import Disclosure, Receipt
+from models.tables.outbox import Notification
+from models.tables.retention import RetentionDecision
 from tasks.directory import DirectoryError
 from tasks.notify import deliver
 

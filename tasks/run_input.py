@@ -20,7 +20,7 @@ from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.runtime import flow_run
 
 from foundations.db import session_scope
-from models.tables import CaseStep
+from models.tables.cases import CaseStep
 from tasks.flow_runs import case_runs
 
 logger = logging.getLogger("safeshare.recovery")

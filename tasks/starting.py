@@ -21,9 +21,9 @@ from sqlalchemy import select, update
 
 from foundations.db import session_scope
 from foundations.settings import get_settings, prefect_settings
-from models.domain import CaseKind
+from models.kernel.steps import CaseKind
 from models.runs import deployment_name, start_key
-from models.tables import Case, new_run_key
+from models.tables.cases import Case, new_run_key
 from tasks.directory import DirectoryError, set_flow_run
 from tasks.flow_runs import restart
 

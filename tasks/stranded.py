@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from foundations.db import session_scope
 from foundations.settings import get_settings
-from models.messages import case_reference, stranded_message
+from models.messages.cases import case_reference, stranded_message
 from models.runs import STOPPED, CaseRun, Verdict, judge_run
-from models.tables import Case
+from models.tables.cases import Case
 from tasks.flow_runs import RESTARTED, flow_runs_by_id, restart
 from tasks.notify import deliver
 

@@ -15,16 +15,13 @@ from sqlalchemy.orm import Session
 from foundations.db import session_scope
 from foundations.settings import get_settings
 from models.deadlines import ENGLAND
-from models.domain import (
-    AgencyKind,
-    CaseKind,
-    Frozen,
-    LeaverFacts,
-    Step,
-    TransferReview,
-)
-from models.rules import leaver_problems, receipt_clock
-from models.tables import Agency, Case, CaseStep, Concern, Disclosure
+from models.kernel.directory import AgencyKind
+from models.kernel.steps import CaseKind, Step
+from models.kernel.values import Frozen
+from models.tables.cases import Case, CaseStep, Concern
+from models.tables.directory import Agency
+from models.tables.disclosures import Disclosure
+from models.transfer import LeaverFacts, TransferReview, leaver_problems, receipt_clock
 from tasks.directory import DirectoryError, open_case
 from tasks.records import _case, latest_answer, policy_disclosure
 

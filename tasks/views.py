@@ -9,11 +9,19 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from foundations.db import session_scope
-from models import rules
-from models.domain import SPECIAL_CATEGORY_CONDITION, CaseKind, CriteriaAnswers, Step, is_record_id
-from models.forms import FORMS
-from models.messages import case_reference
-from models.tables import Agency, Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
+from models.forms.registry import FORMS
+from models.kernel.answerers import eligible_answerers
+from models.kernel.steps import CaseKind, Step
+from models.kernel.values import is_record_id
+from models.messages.cases import case_reference
+from models.sharing.criteria import CriteriaAnswers
+from models.sharing.decision import decision_basis
+from models.sharing.disclosure import SPECIAL_CATEGORY_CONDITION
+from models.summaries import summarise
+from models.tables.cases import Case, CaseStep, Concern
+from models.tables.directory import Agency, Child
+from models.tables.disclosures import Disclosure, Receipt
+from models.tables.outbox import Notification
 from tasks.notices import notices_of
 from tasks.records import (
     CaseNotFound,
@@ -38,7 +46,7 @@ def _waiting(session: Any, case: Case) -> dict[str, Any] | None:
     if case.waiting_step is None:
         return None
     step = Step(case.waiting_step)
-    who = rules.eligible_answerers(
+    who = eligible_answerers(
         step,
         staff_directory(session),
         first_signer=first_signer(session, case.id),
@@ -111,7 +119,7 @@ def computed(row: CaseStep) -> dict[str, Any]:
         answer = FORMS[step].domain.model_validate(row.data)
     except ValidationError:
         return {"outcome": None, "reasons": []}
-    summary = rules.summarise(step, row.slot, answer)
+    summary = summarise(step, row.slot, answer)
     return {"outcome": summary.outcome, "reasons": list(summary.reasons)}
 
 
@@ -223,7 +231,7 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
         "shared": None,
     }
     if isinstance(assessment, CriteriaAnswers):
-        basis = rules.decision_basis(assessment)
+        basis = decision_basis(assessment)
         summary |= {
             "outcome": basis.outcome.value,
             "reasons": list(basis.reasons),
@@ -298,7 +306,7 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
                     "due": _iso(case.waiting_due),
                     "deadline": case.waiting_deadline or case.waiting_step,
                     "overdue_hours": round((now - case.waiting_due).total_seconds() / 3600, 1),
-                    "who_must_act": rules.eligible_answerers(
+                    "who_must_act": eligible_answerers(
                         step,
                         staff,
                         first_signer=signers[case.id],

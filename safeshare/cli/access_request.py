@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from models.access import Action
-from models.domain import AccessRequestFacts, Requester
+from models.access_request import AccessRequestFacts, Requester
 from safeshare.cli.groups import group
 from safeshare.cli.inputs import parse_when, validated
 from safeshare.cli.output import friendly

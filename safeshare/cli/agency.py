@@ -8,7 +8,7 @@ import typer
 from rich.text import Text
 
 from models.access import Action
-from models.domain import AgencyKind
+from models.kernel.directory import AgencyKind
 from safeshare.cli.directory import check_apprise_url, record_directory_read
 from safeshare.cli.groups import group
 from safeshare.cli.output import UserError, emit_json, friendly, out

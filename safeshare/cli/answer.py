@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperCommand
 
 from foundations.settings import get_settings, prefect_settings
-from models.domain import Step
+from models.kernel.steps import Step
 from safeshare.cli.output import UserError, emit_json, err, fail, friendly, out
 from safeshare.cli.user import at_keyboard
 from safeshare.terminal import Table
@@ -29,7 +29,8 @@ class AnswerHelp(TyperCommand):
 
     @property
     def epilog(self) -> str:
-        from models.forms import FORMS, fields_help
+        from models.forms.fields import fields_help
+        from models.forms.registry import FORMS
 
         lines = [
             "The fields of --input for each step (* must be given; `safeshare answer-fields "
@@ -143,8 +144,9 @@ def answer_fields(
 ) -> None:
     """What the answer to each step holds (`safeshare answer CASE_ID STEP --input JSON`): every
     field, the values it takes, whether it must be given and what it means, and an example."""
-    from models.domain import HUMAN_STEPS
-    from models.forms import FORMS, example_input, step_fields
+    from models.forms.fields import example_input, step_fields
+    from models.forms.registry import FORMS
+    from models.kernel.steps import HUMAN_STEPS
 
     if step is not None and step not in FORMS:
         raise UserError(

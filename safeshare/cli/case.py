@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from models.access import Action
-from models.domain import Step
+from models.kernel.steps import Step
 from safeshare.cli.groups import group
 from safeshare.cli.output import UserError, emit_json, fail, friendly, out
 from safeshare.cli.recording import start_run
@@ -213,7 +213,8 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
 
 def _example_input(waiting: dict[str, Any] | None) -> dict[str, Any] | None:
     """An answer to the step a case waits for, as `--input` takes it, to edit."""
-    from models.forms import FORMS, example_input
+    from models.forms.fields import example_input
+    from models.forms.registry import FORMS
 
     if waiting is None or Step(waiting["step"]) not in FORMS:
         return None

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from models.access import Action
-from models.domain import Category, ConcernFacts
+from models.sharing.concern import Category, ConcernFacts
 from safeshare.cli.groups import group
 from safeshare.cli.inputs import parse_when, validated
 from safeshare.cli.output import friendly

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from models.access import Action
-from models.domain import PlanEventFacts
+from models.plan_event.policy import PlanEventFacts
 from safeshare.cli.groups import group
 from safeshare.cli.inputs import parse_when, validated
 from safeshare.cli.output import UserError, emit_json, err, fail, friendly, out
@@ -19,7 +19,7 @@ from safeshare.cli.recording import start_run
 from safeshare.cli.user import recorder
 
 if TYPE_CHECKING:
-    from models.plan_events import RowProblem
+    from models.plan_event.feed import RowProblem
 
 # each command imports inside itself what it alone needs, so that every command starts fast
 
@@ -50,7 +50,7 @@ def events_record(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Record a Child Protection Plan event and tell children's social care at once."""
-    from models.plan_events import parse_kind
+    from models.plan_event.policy import parse_kind
 
     recorder(recorded_by, Action.RECORD_CONCERN, "--recorded-by")
     try:
@@ -97,7 +97,7 @@ def events_import(
     names an unknown pupil or one not on a plan, or gives a time to come is reported with its
     line number, and then nothing is imported. Events imported before are not recorded or sent
     twice."""
-    from models.plan_events import FeedError, RowProblem, read_feed, row_facts
+    from models.plan_event.feed import FeedError, RowProblem, read_feed, row_facts
     from tasks.directory import plan_event_problems
 
     recorder(recorded_by, Action.RECORD_CONCERN, "--recorded-by")

@@ -20,7 +20,7 @@ def validated(model: type[M], **fields: Any) -> M:
     try:
         return model(**fields)
     except ValidationError as exc:
-        from models.forms import problems_from_validation
+        from models.forms.base import problems_from_validation
 
         raise UserError("; ".join(p.message for p in problems_from_validation(exc))) from None
 

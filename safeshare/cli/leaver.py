@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from models.access import Action
-from models.domain import LeaverFacts, MoveKind
+from models.transfer import LeaverFacts, MoveKind
 from safeshare.cli.groups import group
 from safeshare.cli.inputs import validated
 from safeshare.cli.output import UserError, friendly

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from models.access import Action
-from models.domain import NoticeFacts, NoticeSource
+from models.notice import NoticeFacts, NoticeSource
 from safeshare.cli.groups import group
 from safeshare.cli.inputs import parse_when, validated
 from safeshare.cli.output import friendly

@@ -41,7 +41,7 @@ def friendly(func: F) -> F:
 
         from foundations.backups import BackupError
         from foundations.sealing import SealError
-        from models.forms import InvalidAnswer
+        from models.forms.base import InvalidAnswer
         from tasks.access import AccessDenied
         from tasks.directory import DirectoryError
         from tasks.records import CaseNotFound

@@ -34,7 +34,7 @@ class Started:
 
 def start_run(case_id: int) -> Started:
     """Start (or find) the workflow run of a recorded case."""
-    from models.messages import case_reference
+    from models.messages.cases import case_reference
     from tasks.starting import start_case_run
 
     flow_run_id, problem = start_case_run(case_id)

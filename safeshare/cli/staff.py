@@ -11,7 +11,7 @@ from rich.text import Text
 
 from foundations.settings import get_settings
 from models.access import Action
-from models.domain import Role
+from models.kernel.roles import Role
 from safeshare.cli.directory import check_apprise_url, record_directory_read
 from safeshare.cli.groups import group
 from safeshare.cli.output import UserError, emit_json, friendly, out
@@ -42,7 +42,7 @@ def staff_add(
     administrator adds themselves."""
     from pydantic import TypeAdapter
 
-    from models.domain import StaffId
+    from models.kernel.values import StaffId
     from tasks.directory import add_staff, has_admin
 
     if not (role is Role.ADMIN and not has_admin()):

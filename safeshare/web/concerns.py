@@ -16,9 +16,9 @@ from sqlalchemy import select
 from foundations.audit import acting
 from foundations.db import session_scope
 from models.access import Action
-from models.domain import Category, ConcernFacts
-from models.messages import case_reference
-from models.tables import Child
+from models.messages.cases import case_reference
+from models.sharing.concern import Category, ConcernFacts
+from models.tables.directory import Child
 from safeshare.web.sessions import allowed_to, csrf_for, csrf_ok
 from safeshare.web.site import SigningKey, message, page
 from tasks.accounts import SignedIn

@@ -26,7 +26,7 @@ from foundations.tokens import (
 from models.accounts import someone_elses_link
 from models.lifetimes import LONGEST
 from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
-from models.tables import utcnow
+from models.tables.base import utcnow
 from safeshare.web.sessions import signed_in
 from safeshare.web.site import Refused, SigningKey, address, message
 from tasks.links import check_link, is_throttled, record_attempt

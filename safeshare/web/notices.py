@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from foundations.audit import record_read
 from foundations.db import session_scope
 from foundations.tokens import csrf_token, csrf_valid
-from models.messages import case_reference
+from models.messages.cases import case_reference
 from safeshare.web.links import NOTICE, TOKEN_MAX_AGE_SECONDS, Judged, judged_by
 from safeshare.web.site import SigningKey, page
 from tasks.notices import open_notice

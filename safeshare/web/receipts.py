@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from foundations.audit import record_read
 from foundations.db import session_scope
 from foundations.tokens import csrf_token, csrf_valid
-from models.domain import AgencyReceipt
 from models.links import LinkOutcome
+from models.sharing.disclosure import AgencyReceipt
 from safeshare.web.links import RECEIPT, TOKEN_MAX_AGE_SECONDS, Judged, judged_by
 from safeshare.web.site import SECURITY_HEADERS, SigningKey, message, page
 from tasks.cp_file import child_file, child_of_case

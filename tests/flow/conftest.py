@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from models.domain import Role
+from models.kernel.roles import Role
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 

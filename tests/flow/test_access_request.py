@@ -124,7 +124,7 @@ def case_count() -> int:
     from sqlalchemy import func, select
 
     from foundations.db import session_scope
-    from models.tables import Case
+    from models.tables.cases import Case
 
     with session_scope() as session:
         return session.scalar(select(func.count()).select_from(Case)) or 0

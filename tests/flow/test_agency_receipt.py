@@ -22,14 +22,16 @@ from harness.cases import (
 from sqlalchemy import select, update
 
 from foundations.db import session_scope
-from models.tables import Receipt, ReceiptLink, utcnow
+from models.tables.base import utcnow
+from models.tables.credentials import ReceiptLink
+from models.tables.disclosures import Receipt
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
 
 
 def receipt_of(case_id: int) -> Receipt | None:
-    from models.tables import Disclosure
+    from models.tables.disclosures import Disclosure
 
     with session_scope() as session:
         return session.scalar(select(Receipt).join(Disclosure).where(Disclosure.case_id == case_id))
@@ -126,7 +128,7 @@ def test_a_confirmation_racing_the_wait_is_picked_up_by_the_next_check(
     wait answered in the case database and resumes the run."""
     from harness.cases import cli, wait_until_suspended
 
-    from models.tables import Case
+    from models.tables.cases import Case
 
     case_id, mark, case = case_awaiting_receipt(people)
     waiting = case["waiting"]

@@ -27,7 +27,8 @@ from harness.cases import (
 from sqlalchemy import select, update
 
 from foundations.db import session_scope
-from models.tables import AnswerCode, utcnow
+from models.tables.base import utcnow
+from models.tables.credentials import AnswerCode
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
@@ -202,7 +203,7 @@ def test_the_assessor_cannot_co_sign_in_any_door_even_after_joining_the_manageme
 ) -> None:
     """A DSL who assessed, then moves to the management team mid-case, is still the first
     person: no link or code reaches them, and the dashboard and the CLI refuse them."""
-    from models.tables import Staff
+    from models.tables.directory import Staff
 
     api, dsl = prefect_server.api_url, people["dsl"]
     mark = marker()

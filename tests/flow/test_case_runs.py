@@ -29,7 +29,7 @@ from harness.cases import (
     wait_for_step,
 )
 
-from models.domain import CaseKind
+from models.kernel.steps import CaseKind
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow

@@ -17,7 +17,9 @@ from harness.web import ENROL, PHONES, csrf, password_of, second_step, sign_in
 from sqlalchemy import func, select
 
 from foundations.db import session_scope
-from models.tables import AuditLog, Concern, SignInAttempt
+from models.tables.accounts import SignInAttempt
+from models.tables.audit import AuditLog
+from models.tables.cases import Concern
 
 pytestmark = pytest.mark.flow
 

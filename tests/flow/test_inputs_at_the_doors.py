@@ -16,7 +16,8 @@ from harness.web import sign_in
 from sqlalchemy import func, select
 
 from foundations.db import session_scope
-from models.tables import Concern, Notification
+from models.tables.cases import Concern
+from models.tables.outbox import Notification
 
 pytestmark = pytest.mark.flow
 

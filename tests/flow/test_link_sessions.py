@@ -36,15 +36,10 @@ from sqlalchemy import select
 
 from foundations.db import session_scope
 from foundations.tokens import fingerprint
-from models.tables import (
-    AnswerLink,
-    AuditLog,
-    CaseStep,
-    Disclosure,
-    LinkAttempt,
-    Receipt,
-    ReceiptLink,
-)
+from models.tables.audit import AuditLog
+from models.tables.cases import CaseStep
+from models.tables.credentials import AnswerLink, LinkAttempt, ReceiptLink
+from models.tables.disclosures import Disclosure, Receipt
 
 pytestmark = pytest.mark.flow
 

@@ -37,7 +37,7 @@ from harness.cases import (
     wait_until_suspended,
 )
 
-from models.domain import AgencyKind
+from models.kernel.directory import AgencyKind
 from tasks.directory import add_agency, add_child
 from tasks.views import show_case
 

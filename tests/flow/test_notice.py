@@ -18,7 +18,8 @@ from sqlalchemy import update
 from foundations.db import session_scope
 from foundations.settings import get_settings, setting_calendar
 from models.deadlines import DEFAULT_RULES, due_at
-from models.tables import NoticeLink, utcnow
+from models.tables.base import utcnow
+from models.tables.credentials import NoticeLink
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow

@@ -118,7 +118,7 @@ def test_an_overdue_receipt_climbs_its_ladder_once_per_rung(
 def test_a_case_recorded_while_prefect_was_away_is_started_by_the_next_check(
     stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
-    from models.domain import Category, ConcernFacts
+    from models.sharing.concern import Category, ConcernFacts
     from tasks.directory import record_concern
     from tasks.views import show_case
 

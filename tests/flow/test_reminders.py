@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 
 from foundations.db import session_scope
 from foundations.tokens import token_hash
-from models.tables import AnswerCode, AnswerLink, ReceiptLink
+from models.tables.credentials import AnswerCode, AnswerLink, ReceiptLink
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
@@ -291,7 +291,7 @@ def test_a_leavers_receipt_link_still_works_when_the_file_is_due_weeks_after_the
 ) -> None:
     import uuid
 
-    from models.domain import AgencyKind
+    from models.kernel.directory import AgencyKind
     from tasks.directory import add_agency, add_child
 
     backend = stack.backend

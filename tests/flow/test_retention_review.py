@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from harness import web
 
-from models.domain import Category, ConcernFacts
+from models.sharing.concern import Category, ConcernFacts
 
 pytestmark = pytest.mark.flow
 

@@ -20,7 +20,8 @@ from sqlalchemy import select, update
 
 from foundations.db import session_scope
 from models.runs import CASE_FLOWS
-from models.tables import Case, CaseStep, Child, Concern
+from models.tables.cases import Case, CaseStep, Concern
+from models.tables.directory import Child
 from tasks.flow_runs import case_runs
 from tasks.run_input import resume_answered_runs
 

@@ -30,7 +30,9 @@ from harness.cases import (
 from sqlalchemy import select, update
 
 from foundations.db import session_scope
-from models.tables import AnswerLink, CaseStep, LinkAttempt, utcnow
+from models.tables.base import utcnow
+from models.tables.cases import CaseStep
+from models.tables.credentials import AnswerLink, LinkAttempt
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
@@ -241,7 +243,7 @@ def test_a_link_whose_holder_may_no_longer_sign_is_refused(
 ) -> None:
     case_id, _run_id = case_at_signoff(stack, listener, people)
     (url,) = links_for(listener, stack.backend, case_id, "head2")
-    from models.tables import Staff
+    from models.tables.directory import Staff
 
     with session_scope() as session:
         session.execute(update(Staff).where(Staff.staff_id == "head2").values(active=False))
@@ -310,7 +312,7 @@ def test_repeated_failures_are_slowed_down_and_every_attempt_is_kept(
     from harness.prefect_server import free_port
 
     from foundations.db import engine_for, migrate
-    from models.tables import LinkAttempt
+    from models.tables.credentials import LinkAttempt
 
     with case_database(stack.backend, tmp_path) as url:
         migrate(url)

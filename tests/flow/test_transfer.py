@@ -27,7 +27,7 @@ from harness.cases import (
 )
 from pypdf import PdfReader
 
-from models.domain import AgencyKind
+from models.kernel.directory import AgencyKind
 from tasks.directory import add_agency, add_child
 
 pytestmark = pytest.mark.flow

@@ -193,7 +193,7 @@ def assessment(marker: str, **overrides: Any) -> dict[str, Any]:
 
 def assessment_record(marker: str, by: str = "dsl1", **overrides: Any) -> dict[str, Any]:
     """An accepted assessment as the case database keeps it (for rows written directly)."""
-    from models.domain import CriteriaAnswers
+    from models.sharing.criteria import CriteriaAnswers
 
     answer = {"answered_by": by, **assessment(marker, **overrides)}
     return CriteriaAnswers.model_validate(answer).model_dump(mode="json")

@@ -28,7 +28,8 @@ from foundations.db import engine_for, migrate, session_scope
 from foundations.sealing import CURRENT, Keyring, keys_path, load_keyring, write_keyring
 from foundations.settings import get_settings
 from models.audit import GENESIS, AuditEntry, entry_hash
-from models.domain import Category, ConcernFacts, Role
+from models.kernel.roles import Role
+from models.sharing.concern import Category, ConcernFacts
 from safeshare.cli.app import app
 from tasks.directory import add_child, add_staff, record_concern
 

@@ -67,7 +67,7 @@ def test_help_is_still_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_the_help_of_answer_lists_the_fields_of_every_step(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from models.forms import FORMS
+    from models.forms.registry import FORMS
 
     assert cli.main(["answer", "--help"]) == 0
     said = " ".join(capsys.readouterr().out.replace("│", " ").split())

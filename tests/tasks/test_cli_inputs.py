@@ -23,8 +23,12 @@ from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings
-from models.domain import Category, ConcernFacts, Role
-from models.tables import Agency, AuditLog, Case, Child, Concern, Staff, utcnow
+from models.kernel.roles import Role
+from models.sharing.concern import Category, ConcernFacts
+from models.tables.audit import AuditLog
+from models.tables.base import utcnow
+from models.tables.cases import Case, Concern
+from models.tables.directory import Agency, Child, Staff
 from safeshare.cli.app import app, main
 from tasks.directory import add_child, add_staff, record_concern
 
@@ -386,8 +390,8 @@ def test_a_backup_nowhere_is_one_sentence(setting: Setting) -> None:
 
 
 def test_a_waiting_case_shows_an_example_answer(setting: Setting) -> None:
-    from models.domain import Step
-    from models.forms import parse_answer
+    from models.forms.registry import parse_answer
+    from models.kernel.steps import Step
 
     with session_scope() as session:
         session.execute(

@@ -19,20 +19,14 @@ from typer.testing import CliRunner
 
 from foundations.db import alembic_config, engine_for, migrate, session_scope
 from foundations.settings import get_settings
-from models.domain import Category, ConcernFacts, Role
-from models.messages import case_reference
-from models.tables import (
-    AnswerCode,
-    AnswerLink,
-    Base,
-    Case,
-    CaseStep,
-    Disclosure,
-    NoticeLink,
-    Notification,
-    ReceiptLink,
-    never_reused_tables,
-)
+from models.kernel.roles import Role
+from models.messages.cases import case_reference
+from models.sharing.concern import Category, ConcernFacts
+from models.tables.base import Base, never_reused_tables
+from models.tables.cases import Case, CaseStep
+from models.tables.credentials import AnswerCode, AnswerLink, NoticeLink, ReceiptLink
+from models.tables.disclosures import Disclosure
+from models.tables.outbox import Notification
 from safeshare.cli.app import app
 from tasks.directory import add_child, add_staff, record_concern
 

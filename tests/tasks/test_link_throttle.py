@@ -12,7 +12,7 @@ from harness.databases import case_database
 
 from foundations.db import migrate, session_scope
 from foundations.settings import Settings, get_settings
-from models.tables import utcnow
+from models.tables.base import utcnow
 from tasks.links import is_throttled, record_attempt
 
 TOKEN, OTHER = "token-of-a-used-link", "token-of-another-link"

@@ -21,12 +21,13 @@ from typer.testing import CliRunner
 from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings, secret_key
 from models.access import Action
-from models.domain import (
-    Category,
-    ConcernFacts,
-    Role,
-)
-from models.tables import AnswerLink, AuditLog, Case, CaseStep, Staff, utcnow
+from models.kernel.roles import Role
+from models.sharing.concern import Category, ConcernFacts
+from models.tables.audit import AuditLog
+from models.tables.base import utcnow
+from models.tables.cases import Case, CaseStep
+from models.tables.credentials import AnswerLink
+from models.tables.directory import Staff
 from safeshare.cli.app import app
 from tasks.directory import add_child, add_staff, record_concern
 

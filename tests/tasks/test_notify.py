@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings
-from models.domain import Role
-from models.tables import Notification
+from models.kernel.roles import Role
+from models.tables.outbox import Notification
 from tasks.directory import add_staff
 from tasks.notify import deliver, notify
 

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings
-from models.domain import Category, ConcernFacts, Role
-from models.tables import Case, CaseStep
+from models.kernel.roles import Role
+from models.sharing.concern import Category, ConcernFacts
+from models.tables.cases import Case, CaseStep
 from safeshare.cli.app import app
 from tasks.directory import add_child, add_staff, record_concern
 from tasks.views import overdue_cases

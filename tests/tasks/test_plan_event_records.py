@@ -17,8 +17,11 @@ from typer.testing import CliRunner
 
 from foundations.db import migrate, session_scope
 from foundations.settings import get_settings
-from models.domain import CaseKind, PlanEventFacts, PlanEventKind, Role
-from models.tables import Case, Child, Concern
+from models.kernel.roles import Role
+from models.kernel.steps import CaseKind
+from models.plan_event.policy import PlanEventFacts, PlanEventKind
+from models.tables.cases import Case, Concern
+from models.tables.directory import Child
 from safeshare.cli.app import app
 from tasks.directory import (
     EventsRefused,

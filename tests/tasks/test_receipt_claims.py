@@ -17,9 +17,14 @@ from sqlalchemy import select
 
 from foundations.db import migrate, session_scope
 from foundations.settings import get_settings
-from models.domain import RECEIPT_SLOT, AgencyReceipt, Category, ConcernFacts, Role
+from models.kernel.roles import Role
+from models.kernel.waits import RECEIPT_SLOT
 from models.links import SOCIAL_WORKER, LinkOutcome
-from models.tables import Case, CaseStep, Disclosure, Receipt, ReceiptLink
+from models.sharing.concern import Category, ConcernFacts
+from models.sharing.disclosure import AgencyReceipt
+from models.tables.cases import Case, CaseStep
+from models.tables.credentials import ReceiptLink
+from models.tables.disclosures import Disclosure, Receipt
 from tasks.directory import add_child, add_staff, record_concern
 from tasks.receipts import confirm_receipt
 

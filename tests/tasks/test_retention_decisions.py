@@ -17,8 +17,12 @@ from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings
-from models.domain import Category, ConcernFacts, Role
-from models.tables import AuditLog, CaseStep, Child, Concern, RetentionDecision
+from models.kernel.roles import Role
+from models.sharing.concern import Category, ConcernFacts
+from models.tables.audit import AuditLog
+from models.tables.cases import CaseStep, Concern
+from models.tables.directory import Child
+from models.tables.retention import RetentionDecision
 from safeshare.cli.app import app
 from tasks.directory import add_child, add_staff, record_concern
 

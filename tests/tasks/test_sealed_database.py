@@ -22,13 +22,13 @@ from foundations import sealing
 from foundations.db import engine_for, migrate, session_scope
 from foundations.sealing import CURRENT, Keyring, keys_path, load_keyring
 from foundations.settings import get_settings
-from models.domain import (
-    AgencyKind,
-    Category,
-    ConcernFacts,
-    Role,
-)
-from models.tables import CaseStep, Concern, Disclosure, Receipt, Staff, sealed_columns
+from models.kernel.directory import AgencyKind
+from models.kernel.roles import Role
+from models.sharing.concern import Category, ConcernFacts
+from models.tables.base import sealed_columns
+from models.tables.cases import CaseStep, Concern
+from models.tables.directory import Staff
+from models.tables.disclosures import Disclosure, Receipt
 from safeshare.cli.app import app
 from tasks.accounts import new_totp_secret, set_second_factor
 from tasks.directory import add_agency, add_child, add_staff, record_concern
@@ -250,7 +250,9 @@ def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(
     from sqlalchemy import update
 
     from foundations.settings import secret_key
-    from models.tables import AnswerLink, Case, utcnow
+    from models.tables.base import utcnow
+    from models.tables.cases import Case
+    from models.tables.credentials import AnswerLink
     from safeshare.web.app import create_app
     from tasks.credentials import add_signed
 

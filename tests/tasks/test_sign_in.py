@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings
-from models.domain import Role
-from models.tables import Staff, utcnow
+from models.kernel.roles import Role
+from models.tables.base import utcnow
+from models.tables.directory import Staff
 from safeshare.cli.app import app
 from tasks import accounts
 from tasks.directory import add_staff

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from models.access import AGENCY, MATRIX, Action, CaseView, Principal, decide
-from models.domain import Role, StaffMember, Step
-from models.rules import answerer_problems, eligible_answerers
+from models.kernel.answerers import answerer_problems, eligible_answerers
+from models.kernel.roles import Role, StaffMember
+from models.kernel.steps import Step
 
 Y, N = True, False
 #: action: (staff, dsl, deputy-dsl, slt, admin, agency), as the policy and the issue say.

@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 
+from models.access_request import AccessDecision, Requester, access_request_problems
 from models.deadlines import DEFAULT_RULES, WorkingCalendar, due_at, parse_rule
-from models.domain import AccessDecision, Requester, Role, StaffMember, Step
-from models.forms import InvalidAnswer, parse_answer
-from models.rules import access_request_problems, answerer_problems, eligible_answerers, summarise
+from models.forms.base import InvalidAnswer
+from models.forms.registry import parse_answer
+from models.kernel.answerers import answerer_problems, eligible_answerers
+from models.kernel.roles import Role, StaffMember
+from models.kernel.steps import Step
+from models.summaries import summarise
 
 NONE = {"serious_harm": "does-not-apply", "child_abuse_data": "does-not-apply",
         "third_parties": "does-not-apply"}  # fmt: skip

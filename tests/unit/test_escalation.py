@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from models.access import CaseView
-from models.domain import Role, StaffMember, Step
 from models.escalation import (
     ladder,
     ladder_span,
@@ -17,6 +16,8 @@ from models.escalation import (
     reminder_kit,
     shared_inbox_kit,
 )
+from models.kernel.roles import Role, StaffMember
+from models.kernel.steps import Step
 
 DUE = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 EVERY = timedelta(hours=4)

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from prefect._internal.pydantic.v2_schema import create_v2_schema
 
-from models.domain import CriteriaAnswers, Step
-from models.forms import FORMS, InvalidAnswer, parse_answer
+from models.forms.base import InvalidAnswer
+from models.forms.registry import FORMS, parse_answer
+from models.kernel.steps import Step
+from models.sharing.criteria import CriteriaAnswers
 
 
 def stored_schema(form: Any) -> dict[str, Any]:

@@ -10,25 +10,13 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from models.domain import (
-    HUMAN_STEPS,
-    MAX_RECORD_ID,
-    AgencyCode,
-    Category,
-    ChildFacts,
-    ConcernFacts,
-    Step,
-    is_record_id,
-)
-from models.forms import (
-    FORMS,
-    GIVEN_ELSEWHERE,
-    example_input,
-    fields_help,
-    parse_answer,
-    step_fields,
-)
-from models.rules import CLOCK_SKEW, child_problems, concern_problems, time_in_future
+from models.forms.fields import GIVEN_ELSEWHERE, example_input, fields_help, step_fields
+from models.forms.registry import FORMS, parse_answer
+from models.kernel.directory import ChildFacts, child_problems
+from models.kernel.problems import CLOCK_SKEW, time_in_future
+from models.kernel.steps import HUMAN_STEPS, Step
+from models.kernel.values import MAX_RECORD_ID, AgencyCode, is_record_id
+from models.sharing.concern import Category, ConcernFacts, concern_problems
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

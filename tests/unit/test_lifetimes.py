@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from models.deadlines import DEFAULT_RULES, ENGLAND, WorkingCalendar, due_at
-from models.domain import CaseKind, LeaverFacts, MoveKind, Step
 from models.escalation import ladder, ladder_span
+from models.kernel.steps import CaseKind, Step
 from models.lifetimes import LONGEST, RECEIPT_RULES, credential_expiry
-from models.rules import receipt_clock
+from models.transfer import LeaverFacts, MoveKind, receipt_clock
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)

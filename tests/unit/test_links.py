@@ -16,7 +16,8 @@ from foundations.tokens import (
     read_token,
     token_hash,
 )
-from models.domain import Role, StaffMember, Step
+from models.kernel.roles import Role, StaffMember
+from models.kernel.steps import Step
 from models.links import (
     LINK_STATUS,
     LinkFacts,

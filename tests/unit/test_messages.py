@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from models.deadlines import WRITTEN_CONFIRMATION
-from models.domain import Step
-from models.messages import Credentials, agency_message, overdue_message
+from models.kernel.steps import Step
+from models.messages.disclosure import agency_message
+from models.messages.waits import Credentials, overdue_message
 
 DUE = datetime(2026, 11, 26, 8, 5, tzinfo=UTC)
 case = pytest.param
@@ -132,7 +133,7 @@ def test_a_reminder_carries_only_what_its_reader_can_act_on(
 
 
 def test_an_agency_reminder_carries_its_new_link_and_when_it_ends() -> None:
-    from models.messages import receipt_reminder_message
+    from models.messages.disclosure import receipt_reminder_message
 
     title, body = receipt_reminder_message(
         42, level=4, rung="the agency's duty line", due=DUE, link=f"{WEB}/receipt/T2",
@@ -159,14 +160,14 @@ def test_an_agency_reminder_carries_its_new_link_and_when_it_ends() -> None:
 def test_a_waiting_message_to_the_management_team_carries_no_command_they_cannot_use(
     step: Step, command: bool
 ) -> None:
-    from models.messages import waiting_message
+    from models.messages.waits import waiting_message
 
     _, body = waiting_message(42, step, who=["head1"], link=None)
     assert ("safeshare case show 42" in body) is command
 
 
 def test_the_management_team_hears_of_a_refused_ratification_without_the_dsls_commands() -> None:
-    from models.messages import not_ratified_message
+    from models.messages.sharing import not_ratified_message
 
     _, to_dsl = not_ratified_message(42, for_dsl=True)
     _, to_slt = not_ratified_message(42, for_dsl=False)
@@ -176,7 +177,7 @@ def test_the_management_team_hears_of_a_refused_ratification_without_the_dsls_co
 
 
 def test_a_dashboard_form_links_back_to_the_case_page_and_says_nothing_of_the_case() -> None:
-    from models.messages import form_description
+    from models.messages.waits import form_description
 
     text = form_description(
         42, Step.ASSESS_CRITERIA, who=["dsl1"], case_page="http://127.0.0.1:8400/cases/42"

@@ -15,9 +15,11 @@ from models.deadlines import (
     due_at,
     parse_rule,
 )
-from models.domain import NoticeReview, Step
-from models.forms import InvalidAnswer, parse_answer
-from models.rules import summarise
+from models.forms.base import InvalidAnswer
+from models.forms.registry import parse_answer
+from models.kernel.steps import Step
+from models.notice import NoticeReview
+from models.summaries import summarise
 
 
 def review(**overrides: Any) -> dict[str, Any]:

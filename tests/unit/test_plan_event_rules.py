@@ -8,18 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models.deadlines import DEFAULT_RULES, WorkingCalendar, due_at, parse_rule
-from models.domain import PlanEventFacts, PlanEventKind
-from models.plan_events import (
+from models.plan_event.feed import FeedError, RowProblem, read_feed, row_facts
+from models.plan_event.policy import (
     PLAN_EVENT_RECEIPT,
-    FeedError,
-    RowProblem,
+    PlanEventFacts,
+    PlanEventKind,
     disclosure_text,
     event_key,
     event_problems,
     parse_kind,
     parse_occurred,
-    read_feed,
-    row_facts,
 )
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -1,10 +1,12 @@
-"""Table-driven tests of the pure policy rules (models/rules.py) and answer forms (models/forms.py).
+"""Table-driven tests of the pure policy rules (models/kernel/, models/sharing/ and each kind of
+case's module) and answer forms (models/forms/).
 
 Everything here is a plain function over domain values: no Prefect server, database or clock.
 """
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, get_args
@@ -12,41 +14,24 @@ from typing import Any, get_args
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from models import domain
-from models.domain import (
-    HUMAN_STEPS,
-    AccessRequestFacts,
-    Assessment,
-    ConcernFacts,
-    CriteriaAnswers,
-    MashAdvice,
-    MashContext,
-    NoticeFacts,
-    Outcome,
-    ParentsDecision,
-    PlanEventFacts,
-    Reason,
-    ReceiptConfirmation,
-    Role,
-    Signoff,
-    StaffMember,
-    Step,
-)
-from models.forms import InvalidAnswer, parse_answer
-from models.rules import (
-    answerer_problems,
-    assess,
-    criteria_problems,
-    decision_basis,
-    eligible_answerers,
-    future_times,
-    is_emergency,
-    mash_problems,
-    parents_problems,
-    parents_route,
-    signoff_problems,
-    summarise,
-)
+from models.access_request import AccessRequestFacts
+from models.forms.base import InvalidAnswer
+from models.forms.registry import parse_answer
+from models.kernel.answerers import answerer_problems, eligible_answerers
+from models.kernel.problems import Problem, future_times
+from models.kernel.roles import Role, StaffMember
+from models.kernel.steps import HUMAN_STEPS, Step
+from models.kernel.values import Frozen
+from models.notice import NoticeFacts
+from models.plan_event.policy import PlanEventFacts
+from models.sharing.concern import ConcernFacts
+from models.sharing.criteria import MAX_OTHER_AGENCIES, Assessment, CriteriaAnswers, Outcome, Reason
+from models.sharing.decision import assess, criteria_problems, decision_basis, is_emergency
+from models.sharing.disclosure import ReceiptConfirmation
+from models.sharing.mash import MashAdvice, MashContext, mash_problems
+from models.sharing.parents import ParentsDecision, parents_problems, parents_route
+from models.sharing.signoff import Signoff, signoff_problems
+from models.summaries import summarise
 
 Y, N, U = "yes", "no", "unsure"
 C1, C2, C3 = Reason.EVIDENCE_OF_HARM, Reason.REASONABLE_CAUSE, Reason.PREVENT_HARM_OR_CRIME
@@ -206,7 +191,7 @@ def member(staff_id: str = "dsl1", role: Role = Role.DSL, active: bool = True) -
     return StaffMember(staff_id=staff_id, role=role, active=active)
 
 
-def codes(problems: list[domain.Problem]) -> list[str]:
+def codes(problems: list[Problem]) -> list[str]:
     return [p.code for p in problems]
 
 
@@ -521,7 +506,7 @@ def test_a_decision_names_its_agencies_in_order_and_a_second_person_sees_them_al
 
 
 def test_a_decision_names_at_most_nine_agencies() -> None:
-    many = [f"agency-{n}" for n in range(domain.MAX_OTHER_AGENCIES + 1)]
+    many = [f"agency-{n}" for n in range(MAX_OTHER_AGENCIES + 1)]
     assert parse_codes(ASSESS, criteria_raw(**_SHARED_BY_PHONE, other_agencies=many)) == [
         "invalid:other_agencies:too_long"
     ]
@@ -1043,11 +1028,34 @@ def _mentions_datetime(annotation: Any) -> bool:
     return annotation is datetime or any(_mentions_datetime(a) for a in get_args(annotation))
 
 
+#: Where the domain values are declared: the kernel and each kind of case.
+DOMAIN_MODULES = (
+    "models.kernel.values",
+    "models.kernel.problems",
+    "models.kernel.roles",
+    "models.kernel.steps",
+    "models.kernel.waits",
+    "models.kernel.directory",
+    "models.sharing.concern",
+    "models.sharing.criteria",
+    "models.sharing.decision",
+    "models.sharing.signoff",
+    "models.sharing.mash",
+    "models.sharing.parents",
+    "models.sharing.disclosure",
+    "models.access_request",
+    "models.notice",
+    "models.transfer",
+    "models.plan_event.policy",
+)
+
+
 def test_time_fields_table_covers_every_domain_time() -> None:
     found = {
         (model, name)
-        for model in vars(domain).values()
-        if isinstance(model, type) and issubclass(model, domain.Frozen)
+        for module in DOMAIN_MODULES
+        for model in vars(importlib.import_module(module)).values()
+        if isinstance(model, type) and issubclass(model, Frozen)
         for name, field in model.model_fields.items()
         if _mentions_datetime(field.annotation)
     }

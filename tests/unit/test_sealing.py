@@ -25,7 +25,7 @@ from foundations.sealing import (
     write_keyring,
 )
 from foundations.settings import get_settings
-from models.tables import Sealed, sealed_columns
+from models.tables.base import Sealed, sealed_columns
 
 LABEL = "concerns.what_happened"
 

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from models.deadlines import DEFAULT_RULES, WorkingCalendar, due_at
-from models.domain import LeaverFacts, Step
-from models.forms import InvalidAnswer, parse_answer
-from models.rules import leaver_problems
+from models.forms.base import InvalidAnswer
+from models.forms.registry import parse_answer
+from models.kernel.steps import Step
+from models.transfer import LeaverFacts, leaver_problems
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,4 @@
-"""Which Child Protection Plan events are passed on, and how a feed of them is read (pure).
-
-The policy: children's social care is told immediately when a pupil on a Child Protection Plan is
-excluded (fixed term or permanently), is absent without explanation, or has any change in
-circumstances. Events come one at a time (the CLI) or as a feed: a CSV or JSON export from a school
+"""How a feed of Child Protection Plan events is read: a CSV or JSON export from a school
 information system. A feed is read whole before anything is written: every malformed row is
 reported with its line number, and a feed with any is refused entirely.
 """
@@ -10,48 +6,20 @@ reported with its line number, and a feed with any is refused entirely.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from typing import Any
 
 from pydantic import ValidationError
 
-from models.deadlines import ENGLAND
-from models.domain import PlanEventFacts, PlanEventKind
-from models.rules import CLOCK_SKEW, time_in_future
+from models.plan_event.policy import PlanEventFacts, parse_kind, parse_occurred
 
-#: The agency the policy names: the pupil's children's social care unit.
-PLAN_EVENT_AGENCY = "csc"
-#: Who decides that a plan event goes out: the policy itself, with no one's choice in it (who
-#: recorded the event is kept beside it).
-PLAN_EVENT_DECIDER = "policy:cp-plan-event"
-#: The deadline rule of the confirmation of receipt (same day, by default).
-PLAN_EVENT_RECEIPT = "plan-event-receipt"
-#: A time this far ahead of the clock is a mistake, not an event: the skew allowed for answers.
-FUTURE_SLACK = CLOCK_SKEW
 #: A feed larger than this is refused before it is read (an export, not a database dump).
 MAX_FEED_ROWS = 10_000
 
-#: What school information systems and people call each kind, after lower-casing and turning
-#: spaces and underscores into dashes.
-KIND_NAMES: Mapping[str, PlanEventKind] = {
-    **{kind.value: kind for kind in PlanEventKind},
-    "fixed-term-exclusion": PlanEventKind.EXCLUSION_FIXED_TERM,
-    "fixed-term": PlanEventKind.EXCLUSION_FIXED_TERM,
-    "suspension": PlanEventKind.EXCLUSION_FIXED_TERM,
-    "permanent-exclusion": PlanEventKind.EXCLUSION_PERMANENT,
-    "permanent": PlanEventKind.EXCLUSION_PERMANENT,
-    "absence": PlanEventKind.UNEXPLAINED_ABSENCE,
-    "unauthorised-absence": PlanEventKind.UNEXPLAINED_ABSENCE,
-    "change-in-circumstance": PlanEventKind.CHANGE_IN_CIRCUMSTANCES,
-    "change-of-circumstances": PlanEventKind.CHANGE_IN_CIRCUMSTANCES,
-    "change": PlanEventKind.CHANGE_IN_CIRCUMSTANCES,
-}
 
 #: The feed's columns (or JSON keys), and the other names an export may give them.
 COLUMNS: Mapping[str, tuple[str, ...]] = {
@@ -85,79 +53,6 @@ class RowProblem:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
-
-
-def parse_kind(text: str) -> PlanEventKind:
-    """The kind an event's name means; ValueError naming the accepted kinds otherwise."""
-    name = re.sub(r"[\s_]+", "-", text.strip().lower())
-    if name in KIND_NAMES:
-        return KIND_NAMES[name]
-    raise ValueError(
-        f"'{text.strip()}' is not a kind of event; use one of "
-        f"{', '.join(kind.value for kind in PlanEventKind)}"
-    )
-
-
-def parse_occurred(text: str) -> datetime:
-    """An event's time: ISO-8601 with an offset; without one, English local time; a date alone
-    is the start of that day in England (exports often give only the day)."""
-    value = text.strip()
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=ENGLAND)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(
-            f"'{value}' is not a date (YYYY-MM-DD) or an ISO-8601 date and time"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=ENGLAND)
-
-
-def event_problems(
-    facts: PlanEventFacts, *, on_plan: bool | None, recorder_active: bool, now: datetime
-) -> list[str]:
-    """Why an event cannot be recorded as it stands (empty when it can). `on_plan` is None
-    when no pupil has the reference."""
-    problems = []
-    if on_plan is None:
-        problems.append(f"no pupil has the reference '{facts.child_ref}'")
-    elif not on_plan:
-        problems.append(
-            f"pupil {facts.child_ref} is not on a Child Protection Plan: record a concern "
-            "instead, or mark the plan with `safeshare child update --cp-plan`"
-        )
-    if not recorder_active:
-        problems.append(f"no active member of staff has the id '{facts.recorded_by}'")
-    future = time_in_future(facts.occurred_at, now, what="the event's time")
-    if future is not None:
-        problems.append(future.message)
-    return problems
-
-
-def event_key(facts: PlanEventFacts) -> str:
-    """One event, however often it is recorded or imported: the pupil, the kind and the
-    moment (to the minute, in UTC)."""
-    minute = int(facts.occurred_at.timestamp() // 60)
-    text = f"plan-event|{facts.child_ref}|{facts.kind.value}|{minute}"
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def disclosure_text(facts: PlanEventFacts) -> str:
-    """What children's social care is told: the kind, when, and the details given."""
-    when = facts.occurred_at.astimezone(ENGLAND)
-    head = f"Child Protection Plan event: {facts.kind.value}, {when:%Y-%m-%d %H:%M} (UK time)."
-    return f"{head}\n{facts.details}" if facts.details else head
-
-
-PURPOSE = (
-    "The setting's policy: notify the pupil's children's social care unit immediately when a "
-    "pupil on a Child Protection Plan is excluded, is absent without explanation, or has any "
-    "change in circumstances."
-)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading a feed.
 
 
 def read_feed(text: str, fmt: str) -> list[FeedRow]:
