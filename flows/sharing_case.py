@@ -14,6 +14,8 @@ from models.messages.sharing import not_ratified_message
 from models.runs import FLOW_OF_KIND
 from models.sharing.criteria import Outcome, Reason
 from models.sharing.mash import MashContext
+from models.sharing.parents import ParentsChoice
+from models.sharing.signoff import SignoffDecision
 from tasks.notify import notify
 from tasks.receipts import notify_agency
 from tasks.records import close_case, record_emergency_share, write_disclosure
@@ -58,17 +60,17 @@ def sharing_case(case_id: int) -> str:
         ratification = wait_for_answer(
             case_id, run_id, Step.RATIFICATION, "ratification-0", due=due
         )
-        if ratification.outcome == "decline":
+        if ratification.outcome == SignoffDecision.DECLINE:
             tell_not_ratified(case_id)
     elif assessment.outcome == Outcome.SHARE_WITHOUT_CONSENT:
         signoff = wait_for_answer(case_id, run_id, Step.MANAGEMENT_SIGNOFF, "management-signoff-0")
-        if signoff.outcome == "decline":
+        if signoff.outcome == SignoffDecision.DECLINE:
             return finish(case_id, CaseStatus.NOT_SHARED, signoff)
 
     # 4. Parents: tell them first, or seek MASH advice when telling them could add to the risk.
     #    (After an emergency share they are told afterwards, and advice cannot undo the sharing.)
     parents = wait_for_answer(case_id, run_id, Step.PARENTS, "parents-0")
-    if parents.outcome == "not-told-risk":
+    if parents.outcome == ParentsChoice.NOT_TOLD_RISK:
         context = MashContext.PARENTS_RISK
         advice = wait_for_answer(
             case_id, run_id, Step.MASH_ADVICE, f"mash-advice-{context}-0", context=context
