@@ -606,7 +606,7 @@ def staff_add(
     from pydantic import TypeAdapter
 
     from models.domain import StaffId
-    from tasks.directory import add_staff, has_admin
+    from tasks.staff import add_staff, has_admin
 
     if not (role is Role.ADMIN and not has_admin()):
         allowed(Action.MANAGE_DIRECTORY)
@@ -709,7 +709,7 @@ def child_add(
 ) -> None:
     """Add a child under a pseudonymous reference."""
     allowed(Action.MANAGE_DIRECTORY)
-    from tasks.directory import add_child
+    from tasks.children import add_child
 
     try:
         born = date.fromisoformat(dob)
@@ -744,7 +744,7 @@ def child_update(
     """Record that a child is on (or off) a Child Protection Plan, and who their social worker
     is: plan events go to them as well as to children's social care."""
     allowed(Action.MANAGE_PLANS)
-    from tasks.directory import update_child
+    from tasks.children import update_child
 
     if cp_plan is None and social_worker_notify is None:
         raise UserError(
@@ -770,7 +770,7 @@ def agency_add(
 ) -> None:
     """Add an agency that cases can share with."""
     allowed(Action.MANAGE_DIRECTORY)
-    from tasks.directory import add_agency
+    from tasks.agencies import add_agency
 
     if notify is not None:
         _check_apprise_url(notify)
@@ -791,7 +791,7 @@ def agency_update(
     """Change an agency's name, kind or address: the seeded csc, mash, police and lado come
     without one (`safeshare agency update csc --notify URL`)."""
     allowed(Action.MANAGE_DIRECTORY)
-    from tasks.directory import update_agency
+    from tasks.agencies import update_agency
 
     if name is None and kind is None and notify is None:
         raise UserError("nothing to change: give --name, --kind or --notify.")
@@ -813,7 +813,7 @@ def agency_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     allowed(Action.READ_DIRECTORY)
     from dataclasses import asdict
 
-    from tasks.directory import list_agencies
+    from tasks.agencies import list_agencies
 
     agencies = list_agencies()
     _record_directory_read("agency-list", len(agencies))
@@ -841,7 +841,7 @@ def staff_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     allowed(Action.READ_DIRECTORY)
     from dataclasses import asdict
 
-    from tasks.directory import list_staff
+    from tasks.staff import list_staff
 
     staff = list_staff()
     _record_directory_read("staff-list", len(staff))
@@ -864,7 +864,7 @@ def child_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     allowed(Action.READ_DIRECTORY)
     from dataclasses import asdict
 
-    from tasks.directory import list_children
+    from tasks.children import list_children
 
     children = list_children()
     _record_directory_read("child-list", len(children))
@@ -914,7 +914,7 @@ def concern_record(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Record a concern and start its sharing case."""
-    from tasks.directory import record_concern
+    from tasks.concerns import record_concern
 
     recorder(raised_by, Action.RECORD_CONCERN, "--raised-by")
 
@@ -1005,7 +1005,7 @@ def events_import(
     line number, and then nothing is imported. Events imported before are not recorded or sent
     twice."""
     from models.plan_events import FeedError, RowProblem, read_feed, row_facts
-    from tasks.directory import plan_event_problems
+    from tasks.plan_events import plan_event_problems
 
     recorder(recorded_by, Action.RECORD_CONCERN, "--recorded-by")
     fmt = (file_format or file.suffix.lstrip(".")).lower()
@@ -1185,7 +1185,7 @@ def access_request_record(
 ) -> None:
     """Record a request to see child protection records. It goes to the DSL and the management
     team to decide (never to whoever received it), within one month of its receipt."""
-    from tasks.directory import record_access_request
+    from tasks.access_requests import record_access_request
 
     recorder(received_by, Action.RECORD_CONCERN, "--received-by")
     facts = _validated(
@@ -1217,7 +1217,7 @@ def _record_events(
 ) -> list[dict[str, Any]]:
     """Record the events (all or nothing) and start (or find: runs are keyed by their case) the
     workflow of each, so importing a feed again starts what an outage left unstarted."""
-    from tasks.directory import EventsRefused, record_plan_events
+    from tasks.plan_events import EventsRefused, record_plan_events
 
     try:
         recorded = record_plan_events(events, now=datetime.now(UTC))

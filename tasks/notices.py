@@ -19,8 +19,8 @@ from models.domain import CaseKind, NoticeFacts, NoticeReview, NoticeSource, Ste
 from models.links import LinkOutcome
 from models.messages import case_reference, notice_message
 from models.tables import Child, Concern, NoticeLink, Staff, utcnow
+from tasks.concerns import open_case
 from tasks.credentials import add_signed
-from tasks.directory import open_case
 from tasks.notify import already_sent, deliver
 from tasks.records import _case, _system_step, latest_answer
 

@@ -24,7 +24,8 @@ from foundations.settings import get_settings, prefect_settings
 from models.domain import CaseKind
 from models.runs import deployment_name, start_key
 from models.tables import Case, new_run_key
-from tasks.directory import DirectoryError, set_flow_run
+from tasks.concerns import set_flow_run
+from tasks.directory import DirectoryError
 from tasks.flow_runs import restart
 
 logger = logging.getLogger("safeshare.starting")

@@ -25,7 +25,8 @@ from models.domain import (
 )
 from models.rules import leaver_problems, receipt_clock
 from models.tables import Agency, Case, CaseStep, Concern, Disclosure
-from tasks.directory import DirectoryError, open_case
+from tasks.concerns import open_case
+from tasks.directory import DirectoryError
 from tasks.records import _case, latest_answer, policy_disclosure
 
 PURPOSE = (

@@ -26,7 +26,9 @@ from foundations.settings import get_settings
 from models.domain import Category, ConcernFacts, Role
 from models.tables import Agency, AuditLog, Case, Child, Concern, Staff, utcnow
 from safeshare.cli import app, main
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 
 runner = CliRunner()
 HUGE = "99999999999999999999999"

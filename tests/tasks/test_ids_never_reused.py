@@ -34,7 +34,9 @@ from models.tables import (
     never_reused_tables,
 )
 from safeshare.cli import app
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 
 runner = CliRunner()
 TODAY = "2026-11-25"

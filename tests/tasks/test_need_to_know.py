@@ -28,7 +28,9 @@ from models.domain import (
 )
 from models.tables import AnswerLink, AuditLog, Case, CaseStep, Staff, utcnow
 from safeshare.cli import app
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 
 runner = CliRunner()
 PEOPLE = {

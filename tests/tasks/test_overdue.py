@@ -18,7 +18,9 @@ from foundations.settings import get_settings
 from models.domain import Category, ConcernFacts, Role
 from models.tables import Case, CaseStep
 from safeshare.cli import app
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 from tasks.views import overdue_cases
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

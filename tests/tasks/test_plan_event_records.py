@@ -20,13 +20,9 @@ from foundations.settings import get_settings
 from models.domain import CaseKind, PlanEventFacts, PlanEventKind, Role
 from models.tables import Case, Child, Concern
 from safeshare.cli import app
-from tasks.directory import (
-    EventsRefused,
-    RecordedEvent,
-    add_child,
-    add_staff,
-    record_plan_events,
-)
+from tasks.children import add_child
+from tasks.plan_events import EventsRefused, RecordedEvent, record_plan_events
+from tasks.staff import add_staff
 
 runner = CliRunner()
 NOW = datetime.now(UTC).replace(microsecond=0)

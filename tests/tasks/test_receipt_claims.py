@@ -20,8 +20,10 @@ from foundations.settings import get_settings
 from models.domain import RECEIPT_SLOT, AgencyReceipt, Category, ConcernFacts, Role
 from models.links import SOCIAL_WORKER, LinkOutcome
 from models.tables import Case, CaseStep, Disclosure, Receipt, ReceiptLink
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
 from tasks.receipts import confirm_receipt
+from tasks.staff import add_staff
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 WAIT_KEY = f"{RECEIPT_SLOT}-a0"

@@ -20,7 +20,9 @@ from foundations.settings import get_settings
 from models.domain import Category, ConcernFacts, Role
 from models.tables import AuditLog, CaseStep, Child, Concern, RetentionDecision
 from safeshare.cli import app
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 
 runner = CliRunner()
 TODAY = "2026-11-25"

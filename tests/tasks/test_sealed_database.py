@@ -31,7 +31,10 @@ from models.domain import (
 from models.tables import CaseStep, Concern, Disclosure, Receipt, Staff, sealed_columns
 from safeshare.cli import app
 from tasks.accounts import new_totp_secret, set_second_factor
-from tasks.directory import add_agency, add_child, add_staff, record_concern
+from tasks.agencies import add_agency
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 
 runner = CliRunner()
 

@@ -19,7 +19,7 @@ from models.domain import Role
 from models.tables import Staff, utcnow
 from safeshare.cli import app
 from tasks import accounts
-from tasks.directory import add_staff
+from tasks.staff import add_staff
 
 runner = CliRunner()
 PASSWORD = "correct horse battery staple"
