@@ -13,8 +13,8 @@ from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.domain import CaseKind, CaseStatus, NoticeSource, Step
 from models.runs import FLOW_OF_KIND
+from tasks.case_facts import request_received_at
 from tasks.notices import notice_source, tell_staff
-from tasks.records import request_received_at
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
 FLOW_NAME = FLOW_OF_KIND[CaseKind.NOTICE]

@@ -12,7 +12,7 @@ from foundations.db import session_scope
 from models.access import UNKNOWN, Action, CaseView, Principal, decide
 from models.domain import Problem, is_record_id
 from models.tables import Case, Disclosure, Staff
-from tasks.records import CaseNotFound, allegation_against, allegations_against
+from tasks.case_facts import CaseNotFound, allegation_against, allegations_against
 
 
 class AccessDenied(Exception):

@@ -41,18 +41,13 @@ from models.tables import (
     utcnow,
 )
 from tasks.answers import next_key
-from tasks.credentials import new_receipt_link, receipt_url, wait_lifetime
+from tasks.case_facts import allegation_against, phone_referral, plan_event_facts, staff_directory
+from tasks.closing import disclosures_of, write_receipt
+from tasks.lifetimes import wait_lifetime
 from tasks.notify import already_sent, deliver
-from tasks.records import (
-    _insert_step,
-    _write_receipt,
-    allegation_against,
-    disclosures_of,
-    due_for,
-    phone_referral,
-    plan_event_facts,
-    staff_directory,
-)
+from tasks.receipt_links import new_receipt_link
+from tasks.signed_links import receipt_url
+from tasks.steps import due_for, insert_step
 from tasks.transfers import leaver_of, transfer_kind
 
 
@@ -299,8 +294,8 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
                 else f"{link.slot}-{recipient}"
             )
             first = step_row(link.slot, str(key))
-            if _insert_step(session, first) is first:
-                _write_receipt(session, link.disclosure_id, answer, recipient=recipient)
+            if insert_step(session, first) is first:
+                write_receipt(session, link.disclosure_id, answer, recipient=recipient)
                 if not waiting_now:
                     return ReceiptClaim(LinkOutcome.VALID)
                 case.stop_waiting()
@@ -316,6 +311,6 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
             session.rollback()
             return ReceiptClaim(LinkOutcome.ANSWERED)
         also = f"{link.slot}:{recipient}"
-        _insert_step(session, step_row(also, also))
-        _write_receipt(session, link.disclosure_id, answer, recipient=recipient)
+        insert_step(session, step_row(also, also))
+        write_receipt(session, link.disclosure_id, answer, recipient=recipient)
         return ReceiptClaim(LinkOutcome.VALID)

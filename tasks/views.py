@@ -14,19 +14,18 @@ from models.domain import SPECIAL_CATEGORY_CONDITION, CaseKind, CriteriaAnswers,
 from models.forms import FORMS
 from models.messages import case_reference
 from models.tables import Agency, Case, CaseStep, Child, Concern, Disclosure, Notification, Receipt
-from tasks.notices import notices_of
-from tasks.records import (
+from tasks.case_facts import (
     CaseNotFound,
     allegation_against,
     allegations_against,
-    disclosure_of_slot,
-    disclosures_of,
     first_signer,
     first_signers,
     latest_answer,
     phone_referral,
     staff_directory,
 )
+from tasks.closing import disclosure_of_slot, disclosures_of
+from tasks.notices import notices_of
 from tasks.transfers import leaver_summary
 
 

@@ -50,8 +50,8 @@ from tasks.cp_file import child_file, child_of_case
 from tasks.links import check_link, claim_and_record, is_throttled, record_attempt
 from tasks.notices import check_notice_link, open_notice
 from tasks.receipts import check_receipt_link, confirm_receipt, link_holder
-from tasks.records import answer_problems
 from tasks.run_input import Woken, hand_over
+from tasks.steps import answer_problems
 from tasks.transfers import transfer_kind
 from tasks.views import disclosure_summary, signoff_summary
 

@@ -31,9 +31,9 @@ from models.messages import case_reference
 from models.tables import Child
 from tasks import accounts
 from tasks.access import AccessDenied, hidden_from, require
+from tasks.case_facts import CaseNotFound
 from tasks.concerns import record_concern
 from tasks.directory import DirectoryError
-from tasks.records import CaseNotFound
 from tasks.starting import start_case_run
 from tasks.views import list_open_cases, show_case
 

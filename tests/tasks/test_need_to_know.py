@@ -199,7 +199,7 @@ def test_the_sign_off_page_is_refused_to_the_subject_of_the_allegation(setting: 
     from fastapi.testclient import TestClient
 
     from safeshare.web.app import create_app
-    from tasks.credentials import add_signed
+    from tasks.signed_links import add_signed
 
     tokens = {}
     with session_scope() as session:

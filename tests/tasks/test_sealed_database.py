@@ -255,7 +255,7 @@ def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(
     from foundations.settings import secret_key
     from models.tables import AnswerLink, Case, utcnow
     from safeshare.web.app import create_app
-    from tasks.credentials import add_signed
+    from tasks.signed_links import add_signed
 
     monkeypatch.setenv("SAFESHARE_SECRET_KEY", secrets.token_urlsafe(48))
     get_settings.cache_clear()
