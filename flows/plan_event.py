@@ -15,8 +15,8 @@ from models.domain import RECEIPT_SLOT, CaseKind, CaseStatus, Step
 from models.messages import plan_event_note
 from models.plan_events import PLAN_EVENT_RECEIPT
 from models.runs import FLOW_OF_KIND
+from tasks.agency_messages import notify_agency
 from tasks.closing import write_plan_disclosure
-from tasks.receipts import notify_agency
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
 FLOW_NAME = FLOW_OF_KIND[CaseKind.PLAN_EVENT]

@@ -10,9 +10,9 @@ from flows.waiting import wait_for_answer, wait_for_receipts
 from models.domain import CaseKind, CaseStatus, MashContext, Outcome, Reason, Step, StepSummary
 from models.messages import not_ratified_message, outcome_message
 from models.runs import FLOW_OF_KIND
+from tasks.agency_messages import notify_agency
 from tasks.closing import close_case, record_emergency_share, write_disclosure
 from tasks.notify import notify
-from tasks.receipts import notify_agency
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
 FLOW_NAME = FLOW_OF_KIND[CaseKind.SHARING]

@@ -15,7 +15,7 @@ from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.domain import RECEIPT_SLOT, CaseKind, CaseStatus, Step
 from models.runs import FLOW_OF_KIND
-from tasks.receipts import notify_agency
+from tasks.agency_messages import notify_agency
 from tasks.transfers import transfer_plan, write_transfer_disclosure
 
 #: The flow's name in Prefect (and the first half of its deployment's name).

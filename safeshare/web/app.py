@@ -52,8 +52,8 @@ from tasks.notices import check_notice_link, open_notice
 from tasks.receipts import check_receipt_link, confirm_receipt, link_holder
 from tasks.run_input import Woken, hand_over
 from tasks.steps import answer_problems
+from tasks.summaries import disclosure_summary, signoff_summary
 from tasks.transfers import transfer_kind
-from tasks.views import disclosure_summary, signoff_summary
 
 logger = logging.getLogger("safeshare.web")
 
