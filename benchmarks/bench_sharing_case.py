@@ -111,7 +111,9 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
     from foundations.settings import get_settings
     from models.kernel.roles import Role
     from models.sharing.concern import Category, ConcernFacts
-    from tasks.directory import add_child, add_staff, record_concern
+    from tasks.children import add_child
+    from tasks.concerns import record_concern
+    from tasks.staff import add_staff
     from tasks.starting import start_case_run
     from tasks.views import show_case
 

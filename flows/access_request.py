@@ -12,7 +12,7 @@ from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.kernel.steps import CaseKind, CaseStatus, Step
 from models.runs import FLOW_OF_KIND
-from tasks.records import request_received_at
+from tasks.case_facts import request_received_at
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
 FLOW_NAME = FLOW_OF_KIND[CaseKind.ACCESS_REQUEST]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect.runtime import flow_run
 
 from foundations.audit import act_as
-from tasks.records import start_case
 from tasks.starting import own_run
+from tasks.steps import start_case
 
 
 def begin_case(case_id: int, flow_name: str) -> str:

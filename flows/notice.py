@@ -14,8 +14,8 @@ from flows.waiting import wait_for_answer
 from models.kernel.steps import CaseKind, CaseStatus, Step
 from models.notice import NoticeSource
 from models.runs import FLOW_OF_KIND
+from tasks.case_facts import request_received_at
 from tasks.notices import notice_source, tell_staff
-from tasks.records import request_received_at
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
 FLOW_NAME = FLOW_OF_KIND[CaseKind.NOTICE]

@@ -16,8 +16,8 @@ from models.kernel.waits import RECEIPT_SLOT
 from models.messages.plan_event import plan_event_note
 from models.plan_event.policy import PLAN_EVENT_RECEIPT
 from models.runs import FLOW_OF_KIND
-from tasks.receipts import notify_agency
-from tasks.records import write_plan_disclosure
+from tasks.agency_messages import notify_agency
+from tasks.closing import write_plan_disclosure
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
 FLOW_NAME = FLOW_OF_KIND[CaseKind.PLAN_EVENT]

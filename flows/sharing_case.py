@@ -16,9 +16,9 @@ from models.sharing.criteria import Outcome, Reason
 from models.sharing.mash import MashContext
 from models.sharing.parents import ParentsChoice
 from models.sharing.signoff import SignoffDecision
+from tasks.agency_messages import notify_agency
+from tasks.closing import close_case, record_emergency_share, write_disclosure
 from tasks.notify import notify
-from tasks.receipts import notify_agency
-from tasks.records import close_case, record_emergency_share, write_disclosure
 
 #: The flow's name in Prefect (and the first half of its deployment's name).
 FLOW_NAME = FLOW_OF_KIND[CaseKind.SHARING]

@@ -16,7 +16,7 @@ from flows.waiting import wait_for_answer
 from models.kernel.steps import CaseKind, CaseStatus, Step
 from models.kernel.waits import RECEIPT_SLOT
 from models.runs import FLOW_OF_KIND
-from tasks.receipts import notify_agency
+from tasks.agency_messages import notify_agency
 from tasks.transfers import transfer_plan, write_transfer_disclosure
 
 #: The flow's name in Prefect (and the first half of its deployment's name).

@@ -26,9 +26,11 @@ from models.kernel.waits import Slot, StepSummary, receipt_slot
 from models.messages.disclosure import receipt_note
 from models.messages.waits import code_help, form_description, waiting_message
 from tasks.answers import record_answer, record_rejection
+from tasks.case_facts import answered_step, decision_basis
+from tasks.closing import disclosed
 from tasks.credentials import issue_credentials
 from tasks.notify import notify
-from tasks.records import answered_step, decision_basis, disclosed, open_step
+from tasks.steps import open_step
 
 #: The Apprise tag told when each kind of step waits.
 WAITING_TAGS: dict[Step, str] = {

@@ -15,7 +15,7 @@ from models.kernel.values import is_record_id
 from models.tables.cases import Case
 from models.tables.directory import Staff
 from models.tables.disclosures import Disclosure
-from tasks.records import CaseNotFound, allegation_against, allegations_against
+from tasks.case_facts import CaseNotFound, allegation_against, allegations_against
 
 
 class AccessDenied(Exception):

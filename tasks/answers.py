@@ -32,16 +32,11 @@ from models.sharing.disclosure import ReceiptChannel, ReceiptConfirmation
 from models.summaries import summarise
 from models.tables.base import utcnow
 from models.tables.cases import Case, CaseStep
-from tasks.credentials import NotWaiting, current_slot, spend_code
-from tasks.records import (
-    _case,
-    _insert_step,
-    _write_receipt,
-    disclosure_of_slot,
-    due_for,
-    validate_answer,
-)
+from tasks.case_facts import NotWaiting, current_slot, find_case
+from tasks.closing import disclosure_of_slot, write_receipt
+from tasks.codes import spend_code
 from tasks.run_input import Woken, forget_answer, hand_over
+from tasks.steps import due_for, insert_step, validate_answer
 
 
 def waiting_slot(session: Session, case: Case) -> Slot:
@@ -116,8 +111,8 @@ def settle(session: Session, slot: Slot, row: CaseStep) -> StepSummary | None:
     # a link's confirmation wrote its own receipt, with its recipient, in its transaction
     if slot.step is Step.CONFIRM_RECEIPT and row.channel != ReceiptChannel.AGENCY_LINK.value:
         disclosure = disclosure_of_slot(session, slot.case_id, slot.slot)
-        _write_receipt(session, disclosure.id, ReceiptConfirmation.model_validate(row.data))
-    case = _case(session, slot.case_id)
+        write_receipt(session, disclosure.id, ReceiptConfirmation.model_validate(row.data))
+    case = find_case(session, slot.case_id)
     case.stop_waiting()
     answer = FORMS[slot.step].domain.model_validate(row.data)
     if isinstance(answer, CriteriaAnswers) and answer.phoned_at is not None:
@@ -155,7 +150,7 @@ def give_answer(
     dashboard's form refuses it before anything is sent: the code stays usable.
     NotWaiting when the case does not wait for `step`."""
     with session_scope() as session:
-        case = _case(session, case_id)
+        case = find_case(session, case_id)
         slot = waiting_slot(session, case)
         if slot.step is not step:
             raise NotWaiting(f"case {case_id} waits for {slot.step.value}, not {step.value}.")
@@ -164,7 +159,7 @@ def give_answer(
         if problems := form_problems(step, raw):
             raise InvalidAnswer(problems)
         row = checked_row(session, slot, raw, code, channel=channel)
-        if (taken := _insert_step(session, row)) is not row:
+        if (taken := insert_step(session, row)) is not row:
             # (raising rolls back: the code spent with the row stays usable)
             if taken.accepted:
                 raise NotWaiting(f"case {case_id}'s {step.value} was answered a moment ago.")
@@ -193,7 +188,7 @@ def give_answer(
 def record_rejection(slot: Slot, problems: list[Problem]) -> None:
     """Keep an unusable answer's problems (codes and messages, not its text) and forget it."""
     with session_scope() as session:
-        _insert_step(session, answer_row(slot, channel="form", problems=problems))
+        insert_step(session, answer_row(slot, channel="form", problems=problems))
     forget_answer(slot.key)
 
 
@@ -216,7 +211,7 @@ def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
             )
         )
         if row is None:
-            row = _insert_step(session, checked_row(session, slot, raw, typed_code, channel="form"))
+            row = insert_step(session, checked_row(session, slot, raw, typed_code, channel="form"))
         summary = settle(session, slot, row)
     forget_answer(slot.key)
     return summary

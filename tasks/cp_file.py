@@ -5,10 +5,13 @@ to a child protection conference (`safeshare case export`)."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
 from sqlalchemy import select
 
 from foundations.db import session_scope
@@ -93,9 +96,6 @@ def _text(value: Any) -> str:
 
 def render(child_ref: str, cases: list[dict[str, Any]], *, purpose: str, now: datetime) -> bytes:
     """The document itself (pure but for the font file): a title page, then each case."""
-    from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
-
     font = get_settings().pdf_font
     if not font.is_file():
         raise FileError(
@@ -176,8 +176,6 @@ def render(child_ref: str, cases: list[dict[str, Any]], *, purpose: str, now: da
 
 def write_file(path: Path, document: bytes) -> None:
     """Write a document readable by its owner only."""
-    import os
-
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:

@@ -1,13 +1,12 @@
-"""Where the proofs of who answers are written and spent: each person who may answer a wait gets
-their own one-time code, and for steps answered from a notification also their own link, in one
-message on their own channel. A code is checked, and spent, in the transaction that records the
-answer it came with. Codes and links live at least until their wait's deadline plus its
-escalation ladder (models/lifetimes.py); each reminder of an overdue wait carries fresh ones."""
+"""Where the proofs of who answers are issued: each person who may answer a wait gets their own
+one-time code, and for steps answered from a notification also their own link, in one message on
+their own channel; asked again, everyone gets new ones and the old ones stop working. Codes and
+links live at least until their wait's deadline plus its escalation ladder (tasks/lifetimes.py);
+each reminder of an overdue wait carries fresh ones. A code is spent in tasks/codes.py."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -16,43 +15,20 @@ from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
 from foundations.settings import get_settings, secret_key
-from foundations.tokens import LINK_SALT, RECEIPT_SALT, code_hash, make_token, token_hash
-from models.codes import CodeFacts, CodeOutcome, judge_code, new_code, normalise_code
-from models.escalation import ladder, ladder_span
-from models.kernel.answerers import eligible_answerers
+from foundations.tokens import code_hash
+from models.codes import new_code, normalise_code
 from models.kernel.steps import Step
-from models.kernel.values import Frozen
 from models.kernel.waits import Slot
-from models.lifetimes import credential_expiry
-from models.links import LINK_STEPS, SOCIAL_WORKER, social_worker_tag
-from models.messages.disclosure import agency_message
+from models.links import LINK_STEPS
 from models.messages.waits import Credentials, personal_message
 from models.tables.base import utcnow
 from models.tables.cases import Case
-from models.tables.credentials import AnswerCode, AnswerLink, NoticeLink, ReceiptLink
-from models.tables.disclosures import AGENCY_RECIPIENT, Disclosure, Receipt
+from models.tables.credentials import AnswerCode, AnswerLink
+from tasks.case_facts import NotWaiting, current_slot
+from tasks.lifetimes import wait_lifetime
 from tasks.notify import already_sent, deliver
-from tasks.records import allegation_against, first_signer, plan_event_facts, staff_directory
-
-
-def add_signed(
-    session: Session,
-    link: AnswerLink | ReceiptLink | NoticeLink,
-    key: bytes,
-    *,
-    salt: str = LINK_SALT,
-) -> str:
-    """Add a new link and return its token. The token lives only in the message that carries
-    it; the row keeps its hash, so a database copy opens nothing."""
-    session.add(link)
-    session.flush()
-    token = make_token(key, link.id, salt=salt)
-    link.token_hash = token_hash(token)
-    return token
-
-
-def link_url(token: str) -> str:
-    return f"{get_settings().web_url}/answer/{token}"
+from tasks.receipt_links import receipt_links_last, resend_receipt_links
+from tasks.signed_links import add_signed, link_url
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
@@ -62,12 +38,8 @@ def issue_credentials(slot: Slot, flow_run_id: str, dashboard: str | None = None
     did not go is spent, and the next run of the step sends a new one. A receipt wait's links,
     sent with the disclosure, are made to last as long as its codes, first."""
     if slot.step is Step.CONFIRM_RECEIPT:
-        _receipt_links_last(slot)
+        receipt_links_last(slot)
     return _send(slot, flow_run_id, dashboard, round_="")
-
-
-class NotWaiting(LookupError):
-    """The case does not wait for that (or for anybody) now: nothing was recorded or sent."""
 
 
 def resend_credentials(case_id: int, dashboard: str | None = None) -> list[str]:
@@ -91,55 +63,8 @@ def resend_credentials(case_id: int, dashboard: str | None = None) -> list[str]:
     round_ = f":r{issued or 0}"
     sent_to = _send(slot, flow_run_id, dashboard, round_=round_)
     if slot.step is Step.CONFIRM_RECEIPT:
-        sent_to += _resend_receipt_links(case_id, slot.key, round_)
+        sent_to += resend_receipt_links(case_id, slot.key, round_)
     return sent_to
-
-
-def current_slot(session: Session, case: Case) -> Slot:
-    """The wait a case is in now, with who may answer it."""
-    assert case.waiting_step is not None and case.waiting_key is not None
-    step = Step(str(case.waiting_step))
-    signer = first_signer(session, case.id)
-    return Slot(
-        case_id=case.id,
-        step=step,
-        slot=str(case.waiting_slot),
-        key=case.waiting_key,
-        who=tuple(
-            eligible_answerers(
-                step,
-                staff_directory(session),
-                first_signer=signer,
-                subject=allegation_against(session, case.id),
-            )
-        ),
-        first_signer=signer,
-    )
-
-
-def wait_lifetime(
-    session: Session,
-    case_id: int,
-    step: Step,
-    who: Sequence[str],
-    ttl_hours: float,
-    *,
-    due: datetime | None,
-    now: datetime,
-) -> datetime:
-    """Until when a credential for a wait of `step` due at `due` works: its own lifetime at
-    least, and past the deadline until the wait's escalation ladder has run its course."""
-    settings = get_settings()
-    agency = session.scalar(
-        select(Disclosure.agency_code).where(Disclosure.case_id == case_id).limit(1)
-    )
-    rungs = ladder(step, who, agency=agency, rungs=settings.escalation_ladder)
-    return credential_expiry(
-        now=now,
-        ttl=timedelta(hours=ttl_hours),
-        due=due,
-        span=ladder_span(rungs, timedelta(hours=settings.escalate_every_hours)),
-    )
 
 
 def _send(slot: Slot, flow_run_id: str, dashboard: str | None, *, round_: str) -> list[str]:
@@ -229,204 +154,6 @@ def issue_one(
     )
 
 
-def new_receipt_link(
-    session: Session,
-    *,
-    case_id: int,
-    disclosure_id: int,
-    agency: str,
-    recipient: str | None,
-    slot: str,
-    flow_run_id: str,
-    expires_at: datetime,
-    now: datetime,
-) -> str:
-    """A new receipt link for one recipient of a disclosure (its agency's duty inbox, or the
-    pupil's social worker), replacing the ones it had that are still unused; returns the token,
-    which exists only in the message that carries it."""
-    same_recipient = (
-        ReceiptLink.recipient.is_(None) if recipient is None else ReceiptLink.recipient == recipient
-    )
-    session.execute(
-        update(ReceiptLink)
-        .where(
-            ReceiptLink.disclosure_id == disclosure_id,
-            same_recipient,
-            ReceiptLink.used_at.is_(None),
-        )
-        .values(used_at=now, outcome="superseded")
-        .execution_options(synchronize_session=False)
-    )
-    link = ReceiptLink(
-        case_id=case_id,
-        disclosure_id=disclosure_id,
-        agency_code=agency,
-        recipient=recipient,
-        slot=slot,
-        flow_run_id=flow_run_id,
-        expires_at=expires_at,
-    )
-    return add_signed(session, link, secret_key(get_settings()), salt=RECEIPT_SALT)
-
-
-def receipt_url(token: str) -> str:
-    return f"{get_settings().web_url}/receipt/{token}"
-
-
-class ReceiptRecipient(Frozen):
-    """One recipient of a disclosure's receipt link: codes and the Apprise tag it is told on."""
-
-    disclosure_id: int
-    agency: str
-    recipient: str | None  # None: the agency's duty inbox; or the pupil's social worker
-    tag: str
-    slot: str  # the receipt wait of its disclosure
-
-
-def unconfirmed_recipients(session: Session, case_id: int) -> list[ReceiptRecipient]:
-    """Each recipient a receipt link of the case went to that has not confirmed receipt, in
-    the order their links went out."""
-
-    found: dict[tuple[int, str | None], ReceiptRecipient] = {}
-    for link in session.scalars(
-        select(ReceiptLink).where(ReceiptLink.case_id == case_id).order_by(ReceiptLink.id)
-    ):
-        if (link.disclosure_id, link.recipient) in found:
-            continue
-        if receipt_confirmed(session, link.disclosure_id, link.recipient):
-            continue
-        if link.recipient == SOCIAL_WORKER:
-            tag = social_worker_tag(plan_event_facts(session, case_id).child_ref)
-        else:
-            tag = f"agency:{link.agency_code}"
-        found[(link.disclosure_id, link.recipient)] = ReceiptRecipient(
-            disclosure_id=link.disclosure_id,
-            agency=link.agency_code,
-            recipient=link.recipient,
-            tag=tag,
-            slot=link.slot,
-        )
-    return list(found.values())
-
-
-def receipt_confirmed(session: Session, disclosure_id: int, recipient: str | None) -> bool:
-    """Whether this recipient's receipt of the disclosure is recorded (by any door)."""
-    confirmed = session.scalar(
-        select(Receipt.id).where(
-            Receipt.disclosure_id == disclosure_id,
-            Receipt.recipient == (recipient or AGENCY_RECIPIENT),
-        )
-    )
-    return confirmed is not None
-
-
-def fresh_receipt_link(
-    case_id: int, wait_key: str, recipient: ReceiptRecipient, *, due: datetime | None
-) -> tuple[str, datetime] | None:
-    """A new receipt link for a recipient that has not confirmed, replacing its old ones, for
-    as long as the receipt wait (due at `due`) and its ladder last; its address and end. None
-    when the case no longer waits under `wait_key` or the recipient has confirmed since."""
-    settings = get_settings()
-    now = utcnow()
-    with session_scope() as session:
-        case = session.get(Case, case_id)
-        if case is None or case.waiting_key != wait_key or case.flow_run_id is None:
-            return None
-        if receipt_confirmed(session, recipient.disclosure_id, recipient.recipient):
-            return None
-        slot = current_slot(session, case)
-        expires_at = wait_lifetime(
-            session,
-            case_id,
-            slot.step,
-            slot.who,
-            settings.receipt_link_ttl_hours,
-            due=due,
-            now=now,
-        )
-        token = new_receipt_link(
-            session,
-            case_id=case_id,
-            disclosure_id=recipient.disclosure_id,
-            agency=recipient.agency,
-            recipient=recipient.recipient,
-            slot=recipient.slot,
-            flow_run_id=case.flow_run_id,
-            expires_at=expires_at,
-            now=now,
-        )
-    return receipt_url(token), expires_at
-
-
-def _resend_receipt_links(case_id: int, wait_key: str, round_: str) -> list[str]:
-    """New receipt links, for a receipt wait, to each recipient that has not confirmed (the
-    tags sent to): an agency whose link expired or went astray asks the DSL for another."""
-
-    with session_scope() as session:
-        case = session.get(Case, case_id)
-        due = case.waiting_due if case is not None else None
-        recipients = unconfirmed_recipients(session, case_id)
-    sent_to = []
-    for recipient in recipients:
-        key = f"case:{case_id}:{wait_key}:receipt-link:{recipient.tag}{round_}"
-
-        def compose(recipient: ReceiptRecipient = recipient) -> tuple[str, str] | None:
-            fresh = fresh_receipt_link(case_id, wait_key, recipient, due=due)
-            if fresh is None:
-                return None
-            url, expires_at = fresh
-            return agency_message(
-                case_id,
-                recipient.agency,
-                link=url,
-                expires_at=expires_at,
-                to_social_worker=recipient.recipient == SOCIAL_WORKER,
-            )
-
-        if already_sent(key) or deliver(
-            key,
-            case_id=case_id,
-            tag=recipient.tag,
-            kind="disclosure",
-            compose=compose,
-            exclusive=True,
-        ):
-            sent_to.append(recipient.tag)
-    return sent_to
-
-
-def _receipt_links_last(slot: Slot) -> None:
-    """When a receipt wait opens (perhaps long after its links went out, as after an emergency
-    share), the receipt links still unused and unexpired live as long as its credentials do."""
-    settings = get_settings()
-    now = utcnow()
-    with session_scope() as session:
-        case = session.get(Case, slot.case_id)
-        if case is None or case.waiting_key != slot.key:
-            return
-        until = wait_lifetime(
-            session,
-            slot.case_id,
-            slot.step,
-            slot.who,
-            settings.receipt_link_ttl_hours,
-            due=case.waiting_due,
-            now=now,
-        )
-        session.execute(
-            update(ReceiptLink)
-            .where(
-                ReceiptLink.case_id == slot.case_id,
-                ReceiptLink.slot == slot.slot,
-                ReceiptLink.used_at.is_(None),
-                ReceiptLink.expires_at > now,
-                ReceiptLink.expires_at < until,
-            )
-            .values(expires_at=until)
-            .execution_options(synchronize_session=False)
-        )
-
-
 def _spend_unsent(
     session: Session, slot: Slot, staff_id: str, now: datetime, *, whole_slot: bool = False
 ) -> None:
@@ -448,46 +175,3 @@ def _spend_unsent(
             .values(used_at=now, outcome="superseded")
             .execution_options(synchronize_session=False)
         )
-
-
-def spend_code(
-    session: Session, slot: Slot, staff_id: str, typed: str | None, *, now: datetime
-) -> CodeOutcome:
-    """Check the code given with an answer in `staff_id`'s name and, if it proves them, spend it
-    (in the caller's transaction: the answer and the spending commit together)."""
-    key = secret_key(get_settings())
-    row = None
-    if typed is not None:
-        wanted = code_hash(key, slot.case_id, slot.key, staff_id, normalise_code(typed))
-        row = session.scalar(
-            select(AnswerCode)
-            .where(
-                AnswerCode.case_id == slot.case_id,
-                AnswerCode.key == slot.key,
-                AnswerCode.staff_id == staff_id,
-                AnswerCode.code_hash == wanted,
-            )
-            .order_by(AnswerCode.id.desc())
-        )
-    facts = (
-        CodeFacts(
-            staff_id=row.staff_id,
-            key=row.key,
-            expires_at=row.expires_at,
-            used_at=row.used_at,
-            matches=True,
-        )
-        if row is not None
-        else None
-    )
-    outcome = judge_code(typed, facts, now=now)
-    if outcome is CodeOutcome.VALID and row is not None:
-        spent = session.execute(
-            update(AnswerCode)
-            .where(AnswerCode.id == row.id, AnswerCode.used_at.is_(None))
-            .values(used_at=now, outcome="answered")
-            .execution_options(synchronize_session=False)
-        )
-        if spent.rowcount != 1:  # type: ignore[attr-defined]
-            return CodeOutcome.USED
-    return outcome

@@ -37,15 +37,10 @@ from models.kernel.waits import Slot
 from models.messages.disclosure import receipt_reminder_message
 from models.messages.waits import overdue_message
 from models.tables.cases import Case
-from tasks.credentials import (
-    ReceiptRecipient,
-    current_slot,
-    fresh_receipt_link,
-    issue_one,
-    unconfirmed_recipients,
-)
+from tasks.case_facts import allegation_against, current_slot, staff_directory
+from tasks.credentials import issue_one
 from tasks.notify import already_sent, deliver, has_address, shared_tag
-from tasks.records import allegation_against, staff_directory
+from tasks.receipt_links import ReceiptRecipient, fresh_receipt_link, unconfirmed_recipients
 from tasks.views import overdue_cases
 
 

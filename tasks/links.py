@@ -20,7 +20,8 @@ from models.tables.cases import Case, CaseStep
 from models.tables.credentials import AnswerLink, LinkAttempt
 from models.tables.directory import Staff
 from tasks.answers import answer_row, next_key, settle
-from tasks.records import _insert_step, allegation_against, first_signer, staff_directory
+from tasks.case_facts import allegation_against, first_signer, staff_directory
+from tasks.steps import insert_step
 
 # ---------------------------------------------------------------------------------------------
 # Used by the web app (outside any flow).
@@ -152,7 +153,7 @@ def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> Claim:
             key=next_key(session, link.case_id, link.slot),
         )
         mine = answer_row(slot, channel="link", answer=answer, actor=link.staff_id)
-        if _insert_step(session, mine) is not mine:
+        if insert_step(session, mine) is not mine:
             session.rollback()  # another answer took the key this moment: the link is unused
             return Claim(LinkOutcome.ANSWERED)
         settle(session, slot, mine)

@@ -24,10 +24,11 @@ from models.tables.base import utcnow
 from models.tables.cases import Concern
 from models.tables.credentials import NoticeLink
 from models.tables.directory import Child, Staff
-from tasks.credentials import add_signed
-from tasks.directory import open_case
+from tasks.case_facts import find_case, latest_answer
+from tasks.concerns import open_case
 from tasks.notify import already_sent, deliver
-from tasks.records import _case, _system_step, latest_answer
+from tasks.signed_links import add_signed
+from tasks.steps import system_step
 
 
 def record_notice(facts: NoticeFacts, *, now: datetime) -> int:
@@ -54,7 +55,7 @@ def notice_source(case_id: int) -> str:
 
 
 def _source(session: Session, case_id: int) -> str:
-    case = _case(session, case_id)
+    case = find_case(session, case_id)
     category = session.scalar(select(Concern.category).where(Concern.id == case.concern_id))
     return str(category).removeprefix("notice-")
 
@@ -111,7 +112,7 @@ def tell_staff(case_id: int, flow_run_id: str) -> int:
         else:
             failed.append(staff_id)
     with session_scope() as session:
-        _system_step(session, case_id, Step.STAFF_TOLD, {"told": told, "failed": failed})
+        system_step(session, case_id, Step.STAFF_TOLD, {"told": told, "failed": failed})
     return len(told)
 
 
@@ -183,7 +184,7 @@ def open_notice(link_id: int, *, now: datetime) -> dict[str, Any]:
             link.opened_at = now
         review = latest_answer(session, link.case_id, Step.NOTICE_REVIEW)
         assert isinstance(review, NoticeReview)
-        case = _case(session, link.case_id)
+        case = find_case(session, link.case_id)
         concern = session.get(Concern, case.concern_id)
         assert concern is not None
         child = session.get(Child, concern.child_id)

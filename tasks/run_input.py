@@ -16,8 +16,12 @@ from uuid import UUID
 
 from prefect import get_client, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.runtime import flow_run
+from prefect.states import Scheduled
+from sqlalchemy import or_, select
 
 from foundations.db import session_scope
 from models.tables.cases import CaseStep
@@ -66,10 +70,6 @@ def wake_run(flow_run_id: str, case_id: int, *, settle_seconds: float = 30) -> t
     Prefect's client retries a busy server (429, 502, 503) with backoff; what remains is
     UNREACHABLE, and the next overdue check wakes the run: the answer is safe in the case
     database whatever Prefect says."""
-    from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
-    from prefect.states import Scheduled
-
     deadline = time.monotonic() + settle_seconds
     try:
         with get_client(sync_client=True) as client:
@@ -126,8 +126,6 @@ def recorded_under(case_id: int, pause_key: str) -> bool:
     a refusal under the wait's own key (a door recorded it while Prefect was away), or an
     accepted answer to its slot given ahead of the wait (an agency confirmed at the very moment
     the wait began)."""
-    from sqlalchemy import or_, select
-
     found = _PAUSE_KEY.match(pause_key)
     if found is None:
         return False
@@ -149,8 +147,6 @@ def recorded_under(case_id: int, pause_key: str) -> bool:
 def resume_answered_runs(flow_names: Sequence[str], deployment_name: str) -> list[str]:
     """Wake suspended runs whose wait is already answered (or refused) in the case database;
     the ids of those woken. Run when serving starts and by every overdue check."""
-    from prefect.client.schemas.objects import StateType
-
     resumed: list[str] = []
     with get_client(sync_client=True) as client:
         runs = case_runs(client, flow_names, deployment_name, [StateType.PAUSED])

@@ -14,9 +14,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from typing import cast
+from uuid import UUID
 
-from prefect import task
+from prefect import get_client, task
 from prefect.cache_policies import DEFAULT, NO_CACHE
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.deployments import run_deployment
 from sqlalchemy import select, update
 
 from foundations.db import session_scope
@@ -24,7 +27,8 @@ from foundations.settings import get_settings, prefect_settings
 from models.kernel.steps import CaseKind
 from models.runs import deployment_name, start_key
 from models.tables.cases import Case, new_run_key
-from tasks.directory import DirectoryError, set_flow_run
+from tasks.concerns import set_flow_run
+from tasks.directory import DirectoryError
 from tasks.flow_runs import restart
 
 logger = logging.getLogger("safeshare.starting")
@@ -71,10 +75,6 @@ def start_case_run(case_id: int) -> tuple[str | None, str | None]:
     that is over (Completed, Cancelled) while the case is still open is replaced by a new run."""
     settings = get_settings()
     prefect_settings(settings)
-    from prefect import get_client
-    from prefect.client.schemas.objects import FlowRun, StateType
-    from prefect.deployments import run_deployment
-
     kind, run_key, status = _case_key(case_id)
     try:
         for _attempt in range(2):
@@ -114,10 +114,6 @@ def own_run(case_id: int, flow_run_id: str) -> None:
     """Refuse to go on unless this run is the case's own (it carries the case's start key): a
     run left by a case database that was replaced, or started by hand, touches nothing.
     Checked once per run: its key never changes, and a case's changes only once its run is over."""
-    from uuid import UUID
-
-    from prefect import get_client
-
     kind, run_key, _status = _case_key(case_id)
     with get_client(sync_client=True) as client:
         carried = client.read_flow_run(UUID(flow_run_id)).idempotency_key

@@ -22,8 +22,10 @@ from models.tables.cases import Case, CaseStep, Concern
 from models.tables.directory import Agency
 from models.tables.disclosures import Disclosure
 from models.transfer import LeaverFacts, TransferReview, leaver_problems, receipt_clock
-from tasks.directory import DirectoryError, open_case
-from tasks.records import _case, latest_answer, policy_disclosure
+from tasks.case_facts import find_case, latest_answer
+from tasks.closing import policy_disclosure
+from tasks.concerns import open_case
+from tasks.directory import DirectoryError
 
 PURPOSE = (
     "Keeping children safe in education: a leaver's child protection file goes to their next "
@@ -108,7 +110,7 @@ def transfer_plan(case_id: int) -> TransferPlan:
 
 def _records_in_file(session: Session, case_id: int) -> int:
     """How many cases the child's file holds (transfers themselves left out)."""
-    case = _case(session, case_id)
+    case = find_case(session, case_id)
     child_id = session.scalar(select(Concern.child_id).where(Concern.id == case.concern_id))
     return (
         session.scalar(
@@ -160,7 +162,7 @@ def write_transfer_disclosure(case_id: int, plan: TransferPlan) -> str:
 def transfer_kind(session: Session, case_id: int) -> str | None:
     """For the agency's message and page: "file" when a file goes to a school, "unknown" when
     the local authority is told of an unknown destination; None for other cases."""
-    case = _case(session, case_id)
+    case = find_case(session, case_id)
     if case.kind != CaseKind.TRANSFER.value:
         return None
     return "file" if leaver_of(session, case_id).destination is not None else "unknown"

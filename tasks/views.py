@@ -1,4 +1,5 @@
-"""Read-only views of cases for people who may read them (the CLI's `case show` and `case list`)."""
+"""Read-only views of cases for people who may read them (the CLI's `case show` and `case list`,
+the overdue list), and the fields of a disclosure as every view shows them."""
 
 from __future__ import annotations
 
@@ -12,33 +13,27 @@ from foundations.db import session_scope
 from models.forms.registry import FORMS
 from models.kernel.answerers import eligible_answerers
 from models.kernel.steps import CaseKind, Step
-from models.kernel.values import is_record_id
 from models.messages.cases import case_reference
-from models.sharing.criteria import CriteriaAnswers
-from models.sharing.decision import decision_basis
-from models.sharing.disclosure import SPECIAL_CATEGORY_CONDITION
 from models.summaries import summarise
 from models.tables.cases import Case, CaseStep, Concern
-from models.tables.directory import Agency, Child
+from models.tables.directory import Child
 from models.tables.disclosures import Disclosure, Receipt
 from models.tables.outbox import Notification
-from tasks.notices import notices_of
-from tasks.records import (
-    CaseNotFound,
+from tasks.case_facts import (
     allegation_against,
     allegations_against,
-    disclosure_of_slot,
-    disclosures_of,
+    find_case,
     first_signer,
     first_signers,
-    latest_answer,
-    phone_referral,
     staff_directory,
 )
+from tasks.closing import disclosure_of_slot, disclosures_of
+from tasks.notices import notices_of
 from tasks.transfers import leaver_summary
 
 
-def _iso(value: Any) -> str | None:
+def iso(value: Any) -> str | None:
+    """A time as the views show it (ISO 8601), or None."""
     return value.isoformat() if value is not None else None
 
 
@@ -57,8 +52,8 @@ def _waiting(session: Any, case: Case) -> dict[str, Any] | None:
         "slot": case.waiting_slot,
         "key": case.waiting_key,
         "flow_run_id": case.flow_run_id,
-        "since": _iso(case.waiting_since),
-        "due": _iso(case.waiting_due),
+        "since": iso(case.waiting_since),
+        "due": iso(case.waiting_due),
         "deadline": case.waiting_deadline,
         "who_may_answer": who,
     }
@@ -83,7 +78,7 @@ def list_open_cases() -> list[dict[str, Any]]:
                 "reference": case_reference(case.id),
                 "kind": case.kind,
                 "category": category,
-                "opened_at": _iso(case.opened_at),
+                "opened_at": iso(case.opened_at),
                 "flow_run_id": case.flow_run_id,
                 "waiting": _waiting(session, case),
             }
@@ -97,7 +92,7 @@ def _receipt_fields(receipt: Receipt, agency_of: dict[int, str]) -> dict[str, An
         "recipient": receipt.recipient,
         "confirmed_by_name": receipt.confirmed_by_name,
         "confirmed_by_role": receipt.confirmed_by_role,
-        "confirmed_at": _iso(receipt.confirmed_at),
+        "confirmed_at": iso(receipt.confirmed_at),
         "agency_reference": receipt.agency_reference,
         "channel": receipt.channel,
         "recorded_by": receipt.recorded_by,
@@ -126,9 +121,7 @@ def computed(row: CaseStep) -> dict[str, Any]:
 def show_case(case_id: int) -> dict[str, Any]:
     """Everything recorded on a case, in order: the concern, each step, disclosure, receipt."""
     with session_scope() as session:
-        case = session.get(Case, case_id) if is_record_id(case_id) else None
-        if case is None:
-            raise CaseNotFound(f"No case has the id {case_id}.")
+        case = find_case(session, case_id)
         concern = session.get(Concern, case.concern_id)
         assert concern is not None
         child = session.get(Child, concern.child_id)
@@ -147,10 +140,10 @@ def show_case(case_id: int) -> dict[str, Any]:
         notes = session.scalars(
             select(Notification).where(Notification.case_id == case_id).order_by(Notification.id)
         ).all()
-        shared = [{"agency": d.agency_code, **_disclosure_fields(d)} for d in disclosures]
+        shared = [{"agency": d.agency_code, **disclosure_fields(d)} for d in disclosures]
         chronology: list[dict[str, Any]] = [
             {
-                "at": _iso(row.recorded_at),
+                "at": iso(row.recorded_at),
                 "step": row.step,
                 "slot": row.slot,
                 "key": row.key,
@@ -168,22 +161,22 @@ def show_case(case_id: int) -> dict[str, Any]:
             "reference": case_reference(case.id),
             "kind": case.kind,
             "status": case.status,
-            "opened_at": _iso(case.opened_at),
-            "closed_at": _iso(case.closed_at),
+            "opened_at": iso(case.opened_at),
+            "closed_at": iso(case.closed_at),
             "flow_run_id": case.flow_run_id,
             "waiting": _waiting(session, case),
-            "written_confirmation_due": _iso(case.written_due),
+            "written_confirmation_due": iso(case.written_due),
             "concern": {
                 "child_ref": child.child_ref if child else None,
                 "category": concern.category,
-                "occurred_at": _iso(concern.occurred_at),
+                "occurred_at": iso(concern.occurred_at),
                 "place": concern.place,
                 "what_happened": concern.what_happened,
                 "child_words": concern.child_words,
                 "action_taken": concern.action_taken,
                 "who_told": concern.who_told,
                 "raised_by": concern.raised_by,
-                "recorded_at": _iso(concern.recorded_at),
+                "recorded_at": iso(concern.recorded_at),
             },
             "chronology": chronology,
             # the first disclosure, and every one (a decision may share with several agencies)
@@ -204,75 +197,11 @@ def show_case(case_id: int) -> dict[str, Any]:
                     "status": n.status,
                     "attempts": n.attempts,
                     "error": n.last_error,
-                    "sent_at": _iso(n.sent_at),
+                    "sent_at": iso(n.sent_at),
                 }
                 for n in notes
             ],
         }
-
-
-def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
-    """What a senior leader needs to sign off (or ratify) a decision to share, and no more:
-    everything the decision rests on. The reference, the kind of concern, the criteria answers
-    and the DSL's reasons, consent and why it is overridden or not sought, the outcome the rule
-    computed with its reason codes, what is shared with whom, why and on what lawful basis;
-    once shared (an emergency share awaiting ratification), what was shared, as the disclosure
-    records it."""
-
-    case = session.get(Case, case_id)
-    if case is None:
-        raise CaseNotFound(f"No case has the id {case_id}.")
-    concern = session.get(Concern, case.concern_id)
-    assessment = latest_answer(session, case_id, Step.ASSESS_CRITERIA)
-    summary: dict[str, Any] = {
-        "reference": case_reference(case_id),
-        "category": concern.category if concern is not None else None,
-        "assessed_by": first_signer(session, case_id),
-        "shared": None,
-    }
-    if isinstance(assessment, CriteriaAnswers):
-        basis = decision_basis(assessment)
-        summary |= {
-            "outcome": basis.outcome.value,
-            "reasons": list(basis.reasons),
-            "criteria": {
-                "evidence of significant harm": assessment.evidence_of_harm.value,
-                "reasonable cause to believe": assessment.reasonable_cause.value,
-                "to prevent significant harm or serious crime": (
-                    assessment.prevent_harm_or_crime.value
-                ),
-                "not sharing could be worse than sharing": assessment.public_interest.value,
-            },
-            "assessment_reasons": assessment.reasons,
-            "consent": assessment.consent.value,
-            "consent_override_reason": assessment.consent_override_reason,
-            "consent_not_sought_reason": assessment.consent_not_sought_reason,
-            "information_to_share": assessment.information_to_share,
-            "agency": ", ".join(_agency_name(session, code) for code in assessment.agencies)
-            or None,
-            "agency_code": ", ".join(assessment.agencies) or None,
-            "purpose": assessment.purpose,
-            "lawful_basis": assessment.lawful_basis.value if assessment.lawful_basis else None,
-            "special_category_condition": SPECIAL_CATEGORY_CONDITION
-            if assessment.special_category_data
-            else None,
-            "emergency_reason": assessment.emergency_reason,
-            **_phone_referral(session, case_id),
-        }
-    disclosures = disclosures_of(session, case_id)
-    if disclosures:
-        summary["shared"] = {
-            "agency": ", ".join(_agency_name(session, d.agency_code) for d in disclosures),
-            "agency_code": ", ".join(d.agency_code for d in disclosures),
-            **_disclosure_fields(disclosures[0]),
-        }
-    return summary
-
-
-def _agency_name(session: Any, code: str) -> str:
-
-    agency = session.get(Agency, code)
-    return agency.name if agency is not None else code
 
 
 def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any]]:
@@ -302,8 +231,8 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
                     "reference": case_reference(case.id),
                     "step": case.waiting_step,
                     "key": case.waiting_key,
-                    "since": _iso(case.waiting_since),
-                    "due": _iso(case.waiting_due),
+                    "since": iso(case.waiting_since),
+                    "due": iso(case.waiting_due),
                     "deadline": case.waiting_deadline or case.waiting_step,
                     "overdue_hours": round((now - case.waiting_due).total_seconds() / 3600, 1),
                     "who_must_act": eligible_answerers(
@@ -317,23 +246,7 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
         return overdue
 
 
-def disclosure_summary(session: Any, disclosure_id: int) -> dict[str, Any]:
-    """Exactly what is shared with one agency, as its disclosure records it: what, why, on what
-    basis, who decided and who co-signed. Nothing else about the case (nor which other
-    agencies were told)."""
-    disclosure = session.get(Disclosure, disclosure_id)
-    if disclosure is None:
-        raise CaseNotFound(f"No disclosure has the id {disclosure_id}.")
-    case_id = disclosure.case_id
-    return {
-        "reference": case_reference(case_id),
-        "agency": _agency_name(session, disclosure.agency_code),
-        **_disclosure_fields(disclosure),
-        **_phone_referral(session, case_id),
-    }
-
-
-def _disclosure_fields(disclosure: Disclosure) -> dict[str, Any]:
+def disclosure_fields(disclosure: Disclosure) -> dict[str, Any]:
     """What a disclosure records was shared, why, on what basis, by whom and when."""
     return {
         "information": disclosure.information,
@@ -344,14 +257,5 @@ def _disclosure_fields(disclosure: Disclosure) -> dict[str, Any]:
         "decided_by": disclosure.decided_by,
         "recorded_by": disclosure.recorded_by,
         "cosigned_by": disclosure.cosigned_by,
-        "disclosed_at": _iso(disclosure.disclosed_at),
+        "disclosed_at": iso(disclosure.disclosed_at),
     }
-
-
-def _phone_referral(session: Any, case_id: int) -> dict[str, Any]:
-    """When the referral this disclosure confirms in writing was made by phone, and its
-    reference; empty when there was no call."""
-    called = phone_referral(session, case_id)
-    if called is None:
-        return {}
-    return {"phoned_at": _iso(called.phoned_at), "phone_reference": called.phone_reference}

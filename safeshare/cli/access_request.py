@@ -37,7 +37,7 @@ def access_request_record(
 ) -> None:
     """Record a request to see child protection records. It goes to the DSL and the management
     team to decide (never to whoever received it), within one month of its receipt."""
-    from tasks.directory import record_access_request
+    from tasks.access_requests import record_access_request
 
     recorder(received_by, Action.RECORD_CONCERN, "--received-by")
     facts = validated(

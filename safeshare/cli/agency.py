@@ -30,7 +30,7 @@ def agency_add(
 ) -> None:
     """Add an agency that cases can share with."""
     allowed(Action.MANAGE_DIRECTORY)
-    from tasks.directory import add_agency
+    from tasks.agencies import add_agency
 
     if notify is not None:
         check_apprise_url(notify)
@@ -51,7 +51,7 @@ def agency_update(
     """Change an agency's name, kind or address: the seeded csc, mash, police and lado come
     without one (`safeshare agency update csc --notify URL`)."""
     allowed(Action.MANAGE_DIRECTORY)
-    from tasks.directory import update_agency
+    from tasks.agencies import update_agency
 
     if name is None and kind is None and notify is None:
         raise UserError("nothing to change: give --name, --kind or --notify.")
@@ -73,7 +73,7 @@ def agency_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     allowed(Action.READ_DIRECTORY)
     from dataclasses import asdict
 
-    from tasks.directory import list_agencies
+    from tasks.agencies import list_agencies
 
     agencies = list_agencies()
     record_directory_read("agency-list", len(agencies))

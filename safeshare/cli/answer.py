@@ -68,7 +68,7 @@ def answer(
     from foundations.audit import act_as
     from models.codes import normalise_code
     from tasks.answers import give_answer
-    from tasks.credentials import NotWaiting
+    from tasks.case_facts import NotWaiting
     from tasks.run_input import Woken
 
     keyboard = at_keyboard()

@@ -84,7 +84,8 @@ def case_resend(case_id: int) -> None:
     sign-off), and, for a receipt, each recipient that has not confirmed a new link; those sent
     before stop working."""
     allowed(Action.ACT_ON_CASE, case_id)
-    from tasks.credentials import NotWaiting, resend_credentials
+    from tasks.case_facts import NotWaiting
+    from tasks.credentials import resend_credentials
 
     try:
         sent_to = resend_credentials(case_id)
@@ -136,7 +137,7 @@ def case_note(
     """Add a note to a case's chronology: what followed (a review after an emergency share
     was not ratified, a call, a meeting). Kept as written; a correction is a new note."""
     who = allowed(Action.ACT_ON_CASE, case_id)
-    from tasks.records import add_note
+    from tasks.steps import add_note
 
     slot = add_note(case_id, who, text)
     out.print(f"Note added to case {case_id} as {slot}, by {who}.", markup=False)

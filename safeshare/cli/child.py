@@ -32,7 +32,7 @@ def child_add(
 ) -> None:
     """Add a child under a pseudonymous reference."""
     allowed(Action.MANAGE_DIRECTORY)
-    from tasks.directory import add_child
+    from tasks.children import add_child
 
     try:
         born = date.fromisoformat(dob)
@@ -67,7 +67,7 @@ def child_update(
     """Record that a child is on (or off) a Child Protection Plan, and who their social worker
     is: plan events go to them as well as to children's social care."""
     allowed(Action.MANAGE_PLANS)
-    from tasks.directory import update_child
+    from tasks.children import update_child
 
     if cp_plan is None and social_worker_notify is None:
         raise UserError(
@@ -91,7 +91,7 @@ def child_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     allowed(Action.READ_DIRECTORY)
     from dataclasses import asdict
 
-    from tasks.directory import list_children
+    from tasks.children import list_children
 
     children = list_children()
     record_directory_read("child-list", len(children))

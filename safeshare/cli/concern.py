@@ -45,7 +45,7 @@ def concern_record(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Record a concern and start its sharing case."""
-    from tasks.directory import record_concern
+    from tasks.concerns import record_concern
 
     recorder(raised_by, Action.RECORD_CONCERN, "--raised-by")
 

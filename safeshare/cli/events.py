@@ -98,7 +98,7 @@ def events_import(
     line number, and then nothing is imported. Events imported before are not recorded or sent
     twice."""
     from models.plan_event.feed import FeedError, RowProblem, read_feed, row_facts
-    from tasks.directory import plan_event_problems
+    from tasks.plan_events import plan_event_problems
 
     recorder(recorded_by, Action.RECORD_CONCERN, "--recorded-by")
     fmt = (file_format or file.suffix.lstrip(".")).lower()
@@ -167,7 +167,7 @@ def _record_events(
 ) -> list[dict[str, Any]]:
     """Record the events (all or nothing) and start (or find: runs are keyed by their case) the
     workflow of each, so importing a feed again starts what an outage left unstarted."""
-    from tasks.directory import EventsRefused, record_plan_events
+    from tasks.plan_events import EventsRefused, record_plan_events
 
     try:
         recorded = record_plan_events(events, now=datetime.now(UTC))

@@ -43,8 +43,8 @@ def friendly(func: F) -> F:
         from foundations.sealing import SealError
         from models.forms.base import InvalidAnswer
         from tasks.access import AccessDenied
+        from tasks.case_facts import CaseNotFound
         from tasks.directory import DirectoryError
-        from tasks.records import CaseNotFound
 
         try:
             return func(*args, **kwargs)

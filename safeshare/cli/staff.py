@@ -43,7 +43,7 @@ def staff_add(
     from pydantic import TypeAdapter
 
     from models.kernel.values import StaffId
-    from tasks.directory import add_staff, has_admin
+    from tasks.staff import add_staff, has_admin
 
     if not (role is Role.ADMIN and not has_admin()):
         allowed(Action.MANAGE_DIRECTORY)
@@ -124,7 +124,7 @@ def staff_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     allowed(Action.READ_DIRECTORY)
     from dataclasses import asdict
 
-    from tasks.directory import list_staff
+    from tasks.staff import list_staff
 
     staff = list_staff()
     record_directory_read("staff-list", len(staff))

@@ -23,9 +23,9 @@ from models.links import LinkOutcome
 from safeshare.web.links import ANSWER, TOKEN_MAX_AGE_SECONDS, Judged, judged_by
 from safeshare.web.site import SigningKey, message, page
 from tasks.links import claim_and_record
-from tasks.records import answer_problems
 from tasks.run_input import Woken, hand_over
-from tasks.views import signoff_summary
+from tasks.steps import answer_problems
+from tasks.summaries import signoff_summary
 
 router = APIRouter()
 AnswerLink = Annotated[Judged, Depends(judged_by(ANSWER))]

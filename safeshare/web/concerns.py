@@ -22,7 +22,8 @@ from models.tables.directory import Child
 from safeshare.web.sessions import allowed_to, csrf_for, csrf_ok
 from safeshare.web.site import SigningKey, message, page
 from tasks.accounts import SignedIn
-from tasks.directory import DirectoryError, record_concern
+from tasks.concerns import record_concern
+from tasks.directory import DirectoryError
 from tasks.starting import start_case_run
 
 ENGLAND = ZoneInfo("Europe/London")

@@ -20,8 +20,8 @@ from safeshare.web.site import SECURITY_HEADERS, SigningKey, message, page
 from tasks.cp_file import child_file, child_of_case
 from tasks.receipts import confirm_receipt
 from tasks.run_input import hand_over
+from tasks.summaries import disclosure_summary
 from tasks.transfers import transfer_kind
-from tasks.views import disclosure_summary
 
 router = APIRouter()
 ReceiptLink = Annotated[Judged, Depends(judged_by(RECEIPT))]

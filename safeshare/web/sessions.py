@@ -16,7 +16,7 @@ from models.accounts import needs_second_factor
 from safeshare.web.site import Refused, go, message
 from tasks import accounts
 from tasks.access import AccessDenied, require
-from tasks.records import CaseNotFound
+from tasks.case_facts import CaseNotFound
 
 COOKIE = "safeshare_session"
 FORM_MAX_AGE = 12 * 3600

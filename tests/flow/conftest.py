@@ -17,7 +17,8 @@ CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 @pytest.fixture(scope="session")
 def people(stack: Any, listener: Any) -> dict[str, str]:
     """Staff of the setting, each notified on their own loopback address."""
-    from tasks.directory import add_child, add_staff
+    from tasks.children import add_child
+    from tasks.staff import add_staff
 
     for staff_id, role in (
         ("dsl1", Role.DSL),

@@ -38,7 +38,7 @@ pytestmark = pytest.mark.flow
 def test_a_concern_after_the_newest_case_is_destroyed_gets_a_new_id_and_run(
     stack: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
-    from tasks.directory import add_child
+    from tasks.children import add_child
 
     api, old_child = prefect_server.api_url, f"OLD-{uuid.uuid4().hex[:8]}"
     add_child(old_child, date_of_birth=date(1990, 1, 1), cp_plan=False)

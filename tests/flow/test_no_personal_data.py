@@ -38,7 +38,8 @@ from harness.cases import (
 )
 
 from models.kernel.directory import AgencyKind
-from tasks.directory import add_agency, add_child
+from tasks.agencies import add_agency
+from tasks.children import add_child
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow

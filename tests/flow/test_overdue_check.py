@@ -119,7 +119,7 @@ def test_a_case_recorded_while_prefect_was_away_is_started_by_the_next_check(
     stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
     from models.sharing.concern import Category, ConcernFacts
-    from tasks.directory import record_concern
+    from tasks.concerns import record_concern
     from tasks.views import show_case
 
     # The form (or the CLI) recorded the concern, then could not reach Prefect: no run.

@@ -31,7 +31,7 @@ from harness.cases import (
 
 from models.deadlines import DEFAULT_RULES, WorkingCalendar, due_at
 from models.plan_event.policy import PLAN_EVENT_RECEIPT
-from tasks.directory import add_child
+from tasks.children import add_child
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow

@@ -292,7 +292,8 @@ def test_a_leavers_receipt_link_still_works_when_the_file_is_due_weeks_after_the
     import uuid
 
     from models.kernel.directory import AgencyKind
-    from tasks.directory import add_agency, add_child
+    from tasks.agencies import add_agency
+    from tasks.children import add_child
 
     backend = stack.backend
     ref = f"LV-{uuid.uuid4().hex[:8]}"
@@ -339,7 +340,7 @@ def test_a_plan_events_reminder_gives_social_care_and_the_social_worker_a_new_li
 ) -> None:
     import uuid
 
-    from tasks.directory import add_child
+    from tasks.children import add_child
 
     backend = stack.backend
     ref = f"CP-{uuid.uuid4().hex[:8]}"

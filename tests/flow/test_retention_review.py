@@ -21,7 +21,8 @@ def test_the_dsl_is_told_once_a_day_how_many_files_await_a_decision(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
     from flows.retention_review import retention_review
-    from tasks.directory import add_child, record_concern
+    from tasks.children import add_child
+    from tasks.concerns import record_concern
 
     ref = f"R-{uuid.uuid4().hex[:8]}"
     add_child(ref, date_of_birth=date(1990, 1, 1), cp_plan=False)

@@ -42,7 +42,7 @@ def shared_with_csc_and_police(
 ) -> tuple[int, str]:
     """A case that decided to share with children's social care and the police, signed off,
     parents told: it waits for the receipts."""
-    from tasks.directory import update_agency
+    from tasks.agencies import update_agency
 
     update_agency("police", notify_url=listener.url(f"/{stack.backend}{POLICE}"))
     mark = marker()

@@ -28,7 +28,8 @@ from harness.cases import (
 from pypdf import PdfReader
 
 from models.kernel.directory import AgencyKind
-from tasks.directory import add_agency, add_child
+from tasks.agencies import add_agency
+from tasks.children import add_child
 
 pytestmark = pytest.mark.flow
 

@@ -24,7 +24,9 @@ from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
 from models.tables.cases import Case, Concern
 from safeshare.cli.app import app
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 
 runner = CliRunner()
 

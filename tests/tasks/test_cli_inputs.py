@@ -30,7 +30,9 @@ from models.tables.base import utcnow
 from models.tables.cases import Case, Concern
 from models.tables.directory import Agency, Child, Staff
 from safeshare.cli.app import app, main
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 
 runner = CliRunner()
 HUGE = "99999999999999999999999"

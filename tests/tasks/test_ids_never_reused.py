@@ -28,7 +28,9 @@ from models.tables.credentials import AnswerCode, AnswerLink, NoticeLink, Receip
 from models.tables.disclosures import Disclosure
 from models.tables.outbox import Notification
 from safeshare.cli.app import app
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 
 runner = CliRunner()
 TODAY = "2026-11-25"

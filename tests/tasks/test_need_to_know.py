@@ -29,7 +29,9 @@ from models.tables.cases import Case, CaseStep
 from models.tables.credentials import AnswerLink
 from models.tables.directory import Staff
 from safeshare.cli.app import app
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 
 runner = CliRunner()
 PEOPLE = {
@@ -198,7 +200,7 @@ def test_the_sign_off_page_is_refused_to_the_subject_of_the_allegation(setting: 
     from fastapi.testclient import TestClient
 
     from safeshare.web.app import create_app
-    from tasks.credentials import add_signed
+    from tasks.signed_links import add_signed
 
     tokens = {}
     with session_scope() as session:

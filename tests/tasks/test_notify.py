@@ -19,8 +19,8 @@ from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import get_settings
 from models.kernel.roles import Role
 from models.tables.outbox import Notification
-from tasks.directory import add_staff
 from tasks.notify import deliver, notify
+from tasks.staff import add_staff
 
 BACKENDS = ("sqlite", "postgresql")
 

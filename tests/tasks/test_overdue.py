@@ -19,7 +19,9 @@ from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
 from models.tables.cases import Case, CaseStep
 from safeshare.cli.app import app
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 from tasks.views import overdue_cases
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -23,13 +23,9 @@ from models.plan_event.policy import PlanEventFacts, PlanEventKind
 from models.tables.cases import Case, Concern
 from models.tables.directory import Child
 from safeshare.cli.app import app
-from tasks.directory import (
-    EventsRefused,
-    RecordedEvent,
-    add_child,
-    add_staff,
-    record_plan_events,
-)
+from tasks.children import add_child
+from tasks.plan_events import EventsRefused, RecordedEvent, record_plan_events
+from tasks.staff import add_staff
 
 runner = CliRunner()
 NOW = datetime.now(UTC).replace(microsecond=0)

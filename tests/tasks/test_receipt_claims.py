@@ -25,8 +25,10 @@ from models.sharing.disclosure import AgencyReceipt
 from models.tables.cases import Case, CaseStep
 from models.tables.credentials import ReceiptLink
 from models.tables.disclosures import Disclosure, Receipt
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
 from tasks.receipts import confirm_receipt
+from tasks.staff import add_staff
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 WAIT_KEY = f"{RECEIPT_SLOT}-a0"

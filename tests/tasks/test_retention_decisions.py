@@ -24,7 +24,9 @@ from models.tables.cases import CaseStep, Concern
 from models.tables.directory import Child
 from models.tables.retention import RetentionDecision
 from safeshare.cli.app import app
-from tasks.directory import add_child, add_staff, record_concern
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 
 runner = CliRunner()
 TODAY = "2026-11-25"

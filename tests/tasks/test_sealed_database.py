@@ -31,7 +31,10 @@ from models.tables.directory import Staff
 from models.tables.disclosures import Disclosure, Receipt
 from safeshare.cli.app import app
 from tasks.accounts import new_totp_secret, set_second_factor
-from tasks.directory import add_agency, add_child, add_staff, record_concern
+from tasks.agencies import add_agency
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.staff import add_staff
 
 runner = CliRunner()
 
@@ -254,7 +257,7 @@ def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(
     from models.tables.cases import Case
     from models.tables.credentials import AnswerLink
     from safeshare.web.app import create_app
-    from tasks.credentials import add_signed
+    from tasks.signed_links import add_signed
 
     monkeypatch.setenv("SAFESHARE_SECRET_KEY", secrets.token_urlsafe(48))
     get_settings.cache_clear()

@@ -20,7 +20,7 @@ from models.tables.base import utcnow
 from models.tables.directory import Staff
 from safeshare.cli.app import app
 from tasks import accounts
-from tasks.directory import add_staff
+from tasks.staff import add_staff
 
 runner = CliRunner()
 PASSWORD = "correct horse battery staple"
