@@ -22,7 +22,8 @@ from pathlib import Path
 from foundations.db import migrate
 from foundations.private import private_home
 from foundations.sealing import SealError, keys_path, load_keyring
-from foundations.settings import SecretKeyError, Settings, secret_key
+from foundations.secret_key import SecretKeyError, secret_key
+from foundations.settings import Settings
 from tasks.keys import key_the_chain
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from foundations.audit import check_anchors, read_anchors, verify_chain, write_anchor
+from foundations.audit_check import check_anchors, read_anchors, verify_chain, write_anchor
 from foundations.db import session_scope
 from foundations.settings import get_settings
 from models.audit import Anchor

@@ -21,7 +21,8 @@ from sqlalchemy import JSON, Column, Engine, MetaData, Table, Text, inspect, sel
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from foundations.audit import append, verify_chain
+from foundations.audit import append
+from foundations.audit_check import verify_chain
 from foundations.backups import BackupError, new_header, open_backup, write_backup
 from foundations.db import alembic_config, engine_for, get_engine
 from foundations.sealing import CURRENT

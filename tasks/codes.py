@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from foundations.settings import get_settings, secret_key
+from foundations.secret_key import secret_key
+from foundations.settings import get_settings
 from foundations.tokens import code_hash
 from models.codes import CodeFacts, CodeOutcome, judge_code, normalise_code
 from models.kernel.waits import Slot

@@ -14,7 +14,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from foundations.settings import get_settings, secret_key
+from foundations.secret_key import secret_key
+from foundations.settings import get_settings
 from foundations.tokens import code_hash
 from models.codes import new_code, normalise_code
 from models.kernel.steps import Step

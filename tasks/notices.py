@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from foundations.settings import get_settings, secret_key
+from foundations.secret_key import secret_key
+from foundations.settings import get_settings
 from foundations.tokens import NOTICE_SALT, token_hash
 from models.kernel.steps import CaseKind, Step
 from models.links import LinkOutcome

@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from foundations.settings import get_settings, secret_key
+from foundations.secret_key import secret_key
+from foundations.settings import get_settings
 from foundations.tokens import RECEIPT_SALT
 from models.kernel.values import Frozen
 from models.kernel.waits import Slot

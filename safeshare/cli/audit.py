@@ -32,7 +32,7 @@ def audit_verify(
     """Check the whole chain against its key and its anchors; name the first entry that is
     missing, altered, out of place, or no longer the one anchored."""
     allowed(Action.READ_AUDIT)
-    from foundations.audit import AnchorFileError, check_anchors, read_anchors, verify_chain
+    from foundations.audit_check import AnchorFileError, check_anchors, read_anchors, verify_chain
     from foundations.db import session_scope
     from models.audit import Anchor
 
@@ -78,7 +78,7 @@ def audit_anchor() -> None:
     """Anchor the audit trail's head now, as the scheduled anchor does: checked, appended to the
     anchor file and sent to the DSL."""
     allowed(Action.READ_AUDIT)
-    from foundations.audit import AnchorFileError, anchor_path
+    from foundations.audit_check import AnchorFileError, anchor_path
     from tasks.audit_anchor import anchor_now
 
     try:
@@ -113,7 +113,7 @@ def audit_show(
     allowed(Action.READ_AUDIT, case)
     from dataclasses import asdict
 
-    from foundations.audit import entries_for
+    from foundations.audit_check import entries_for
     from foundations.db import session_scope
 
     if case is None and actor is None:

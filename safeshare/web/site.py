@@ -13,7 +13,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import StatementError
 
 from foundations.sealing import SealError
-from foundations.settings import Settings, secret_key
+from foundations.secret_key import secret_key
+from foundations.settings import Settings
 
 logger = logging.getLogger("safeshare.web")
 

@@ -12,7 +12,7 @@ import pytest
 from harness import web
 from typer.testing import CliRunner
 
-from foundations.audit import head_of
+from foundations.audit_check import head_of
 from foundations.db import session_scope
 from foundations.settings import get_settings
 from safeshare.cli.app import app

@@ -23,7 +23,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 from typer.testing import CliRunner
 
-from foundations.audit import acting, entries_for, verify_chain
+from foundations.audit import acting
+from foundations.audit_check import entries_for, verify_chain
 from foundations.db import engine_for, migrate, session_scope
 from foundations.sealing import CURRENT, Keyring, keys_path, load_keyring, write_keyring
 from foundations.settings import get_settings

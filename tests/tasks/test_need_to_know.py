@@ -19,7 +19,8 @@ from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
-from foundations.settings import get_settings, secret_key
+from foundations.secret_key import secret_key
+from foundations.settings import get_settings
 from models.access import Action
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts

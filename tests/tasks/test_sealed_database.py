@@ -252,7 +252,7 @@ def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(
     from fastapi.testclient import TestClient
     from sqlalchemy import update
 
-    from foundations.settings import secret_key
+    from foundations.secret_key import secret_key
     from models.tables.base import utcnow
     from models.tables.cases import Case
     from models.tables.credentials import AnswerLink

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from foundations.settings import SecretKeyError, Settings, secret_key
+from foundations.secret_key import SecretKeyError, secret_key
+from foundations.settings import Settings
 
 
 @pytest.fixture(autouse=True)

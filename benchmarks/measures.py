@@ -1,0 +1,229 @@
+"""What the sharing-case benchmark measures with, beside its main run: the memory of a process
+tree, bursts of answers through one door, the time a served deployment takes to appear, the
+one-time code a person was sent, and a whole case against a bare flow of the same shape."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+NOW = "2026-11-25T09:30:00+00:00"
+#: A valid criteria assessment that leads to sharing without consent, then sign-off.
+ASSESSMENT = {
+    "answered_by": "dsl1",
+    "evidence_of_harm": "yes",
+    "reasonable_cause": "yes",
+    "prevent_harm_or_crime": "no",
+    "public_interest": "yes",
+    "reasons": "r",
+    "consent": "refused",
+    "consent_override_reason": "o",
+    "information_to_share": "i",
+    "agency": "csc",
+    "purpose": "p",
+    "lawful_basis": "art6-1-e-public-task",
+}
+#: Every answer of a whole case, in order: assess, sign-off, parents, receipt.
+WHOLE_CASE = (
+    ASSESSMENT,
+    {"answered_by": "head1", "decision": "approve"},
+    {"answered_by": "dsl1", "choice": "told", "told_at": NOW, "told_by": "dsl1", "response": "r"},
+    {
+        "answered_by": "dsl1",
+        "confirmed_by_name": "n",
+        "confirmed_at": NOW,
+        "channel": "phone",
+        "agency_reference": "R",
+    },
+)
+
+
+def rss_mb(pids: list[int]) -> float:
+    """Resident memory of these processes and all their descendants, in MB."""
+    total = 0
+    seen: set[int] = set()
+    stack = list(pids)
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        stack.extend(int(c) for c in children)
+    return total / 1024
+
+
+def burst(server, cases: list[int], give, with_code, door: str) -> None:  # noqa: ANN001
+    """Answer many waiting cases at the same moment through one door (a school day's first
+    sign-offs): what became of each at its first try, and how often Prefect's server found its
+    SQLite database locked meanwhile."""
+    import threading
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not cases:
+        return
+    answers = [(case_id, with_code(case_id, ASSESSMENT)) for case_id in cases]
+    log = server.log_path.read_text(errors="replace")
+    locked_before = log.count("database is locked")
+    start = threading.Barrier(len(answers))
+
+    def one(item: tuple[int, dict]) -> str:
+        case_id, answer = item
+        start.wait()
+        try:
+            return str(give(case_id, answer))
+        except Exception as exc:
+            return type(exc).__name__
+
+    t = time.monotonic()
+    with ThreadPoolExecutor(len(answers)) as pool:
+        outcomes = Counter(pool.map(one, answers))
+    locked = server.log_path.read_text(errors="replace").count("database is locked")
+    print(
+        f"burst of {len(answers)} answers at once, {door}: {dict(outcomes)} in "
+        f"{time.monotonic() - t:.1f} s; 'database is locked' {locked - locked_before} times "
+        "in Prefect's server log"
+    )
+
+
+def served(serve, timeout: float = 120) -> None:  # noqa: ANN001
+    """Wait until the serving process has registered the sharing case's deployment."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            if serve.poll() is not None:
+                raise RuntimeError(f"deployments.serve exited with {serve.returncode}")
+            try:
+                client.read_deployment_by_name("sharing-case/bench")
+                return
+            except ObjectNotFound:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the deployment was not served in time") from None
+                time.sleep(0.5)
+
+
+def code_of(listener, case_id: int, key: str, staff: str) -> str:  # noqa: ANN001
+    """Read the code `staff` was sent for this wait off the listener, as they would."""
+    ref, wait_key = f"SS-{case_id:06d}", f"({key})"
+
+    def mine(records: list) -> list:
+        return [
+            r
+            for r in records
+            if r.path == f"/staff/{staff}"
+            and isinstance(r.body, dict)
+            and ref in r.body.get("title", "")
+            and wait_key in r.body.get("title", "")
+        ]
+
+    message = mine(listener.wait_for(lambda rs: mine(rs), timeout=60))[-1].body["message"]
+    found = re.search(r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})", message)
+    if found is None:
+        raise RuntimeError(f"no code in the message to {staff} for {key}")
+    return found.group(1)
+
+
+def overhead(server, env, start, resume, suspended, wait, with_code, whole: int) -> None:  # noqa: ANN001
+    """Whole cases answered as soon as they wait, against the bare flow of the same shape."""
+    import subprocess
+
+    import httpx
+
+    from benchmarks.bare_flow import BARE_DEPLOYMENT
+    from tasks.views import show_case
+
+    api = server.api_url
+
+    def run_times(run_id: str) -> tuple[float, float]:
+        run = httpx.get(f"{api}/flow_runs/{run_id}").json()
+        return run["total_run_time"], _seconds(run["end_time"]) - _seconds(run["start_time"])
+
+    def task_runs(run_id: str) -> int:
+        body = {"flow_runs": {"id": {"any_": [run_id]}}}
+        return int(httpx.post(f"{api}/task_runs/count", json=body).json())
+
+    def completed(run_id: str) -> bool:
+        state = httpx.get(f"{api}/flow_runs/{run_id}").json()["state"]
+        return bool(state) and state["type"] == "COMPLETED"
+
+    case_times, case_tasks = [], 0
+    for _ in range(whole):
+        case_id = start()
+        run_id = show_case(case_id)["flow_run_id"]
+        for answer in WHOLE_CASE:
+            wait(lambda r=run_id: suspended(r))
+            resume(run_id, with_code(case_id, answer))
+        wait(lambda r=run_id: completed(r))
+        case_times.append(run_times(run_id))
+        case_tasks = task_runs(run_id)
+    suspensions = len(WHOLE_CASE)
+    segments = suspensions + 1
+    per_segment = max(1, round(case_tasks / (segments * (segments + 1) / 2)))
+
+    bare_serve = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.bare_flow"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        from prefect.deployments import run_deployment
+
+        bare_times, bare_tasks = [], 0
+        for _ in range(whole):
+            for _attempt in range(120):  # the deployment appears once the process serves it
+                try:
+                    flow_run = run_deployment(
+                        BARE_DEPLOYMENT,
+                        parameters={"tasks_per_segment": [per_segment] * segments},
+                        timeout=0,
+                    )
+                    break
+                except Exception:  # noqa: BLE001
+                    time.sleep(0.5)
+            run_id = str(flow_run.id)
+            for _resume in range(suspensions):
+                wait(lambda r=run_id: suspended(r))
+                resume(run_id, None)
+            wait(lambda r=run_id: completed(r))
+            bare_times.append(run_times(run_id))
+            bare_tasks = task_runs(run_id)
+    finally:
+        bare_serve.terminate()
+        bare_serve.wait(timeout=30)
+
+    case_run = statistics.median(t[0] for t in case_times)
+    bare_run = statistics.median(t[0] for t in bare_times)
+    case_wall = statistics.median(t[1] for t in case_times)
+    bare_wall = statistics.median(t[1] for t in bare_times)
+    print(
+        f"whole case, answered at once ({suspensions} waits, {case_tasks} task runs): "
+        f"running {case_run:.1f} s, start to end {case_wall:.1f} s (median of {whole})"
+    )
+    print(
+        f"bare flow, same shape ({suspensions} waits, {bare_tasks} task runs): "
+        f"running {bare_run:.1f} s, start to end {bare_wall:.1f} s (median of {whole})"
+    )
+    print(
+        f"orchestration overhead, case / bare: {case_run / bare_run:.2f}x running time, "
+        f"{case_wall / bare_wall:.2f}x start to end"
+    )
+
+
+def _seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp).timestamp()
