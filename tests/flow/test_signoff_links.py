@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from harness import web
 from harness.cases import (
     NOW,
+    about_case,
     answer,
     answer_ok,
     assessment,
@@ -22,6 +22,7 @@ from harness.cases import (
     new_case,
     notifications_for,
     open_wait,
+    sent_once,
     told_parents,
     wait_for_status,
     wait_for_step,
@@ -283,21 +284,35 @@ def test_twenty_simultaneous_posts_give_one_signoff_one_resume_one_notification(
 
     assert Counter(statuses) == Counter({200: 1, 409: 19}), statuses
     assert len(signoff_rows(case_id)) == 1
-    wait_for_step(case_id, "parents")
+    parents = wait_for_step(case_id, "parents")["waiting"]
     # One resume: the run's history shows one resume for the assessment, one for the sign-off.
     runs = web.get(f"{prefect_server.api_url}/flow_run_states/", params={"flow_run_id": run_id})
     resumed = [s for s in runs.json() if s["name"] == "Resuming"]
     assert len(resumed) == 2, [s["name"] for s in runs.json()]  # assessment, then sign-off
 
-    # One notification of the next step to each DSL address (the dsl tag, dsl1, dep1), and one
-    # personal code to each of dsl1 and dep1.
-    def parents_told(_records: Any) -> dict[tuple[str, str], int]:
-        counts = notifications_for(listener, stack.backend, case_id)
-        return {k: n for k, n in counts.items() if "parents or carers" in k[1]}
+    # One notification of the next step to the dsl tag (its three addresses: the config file's,
+    # dsl1, dep1), and one personal code to each of dsl1 and dep1, each delivered once.
+    about = about_case(stack.backend, case_id)
 
-    listener.wait_for(lambda records: len(parents_told(records)) == 5)
-    time.sleep(1)  # a repeat would arrive now
-    assert all(n == 1 for n in parents_told(None).values()), parents_told(None)
+    def parents_told(records: list[Any]) -> list[Any]:
+        return [r for r in about(records) if "parents or carers" in r.body["title"]]
+
+    rows = sent_once(
+        stack,
+        listener,
+        rows=3,
+        case_id=case_id,
+        pick=lambda row: row.kind.endswith(":parents"),
+        messages=parents_told,
+    )
+    wait = f"case:{case_id}:{parents['key']}"
+    assert {(row.key, row.tag, row.kind) for row in rows} == {
+        (f"case:{case_id}:{parents['slot']}:dsl", "dsl", "waiting:parents"),
+        (f"{wait}:personal:{people['dsl']}", f"staff:{people['dsl']}", "personal:parents"),
+        (f"{wait}:personal:{people['deputy']}", f"staff:{people['deputy']}", "personal:parents"),
+    }, rows
+    told = notifications_for(listener, stack.backend, case_id)
+    assert len([k for k in told if "parents or carers" in k[1]]) == 5, told
 
 
 def test_repeated_failures_are_slowed_down_and_every_attempt_is_kept(

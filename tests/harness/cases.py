@@ -8,13 +8,19 @@ import re
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from foundations.db import engine_for
 from harness import web
+from models.tables.outbox import Notification
 from safeshare.cli.app import app
+from tasks.notify import recipients, subject_of
 from tasks.views import show_case
 
 runner = CliRunner()
@@ -229,15 +235,99 @@ RECEIPT = {
 
 def notifications_for(listener: Any, backend: str, case_id: int) -> Counter[tuple[str, str]]:
     """(path, title) of every message about this stack's case that reached the listener."""
-    ref, prefix = f"SS-{case_id:06d}", f"/{backend}"
+    about = about_case(backend, case_id)(listener.records)
     return Counter(
-        (r.path.removeprefix(prefix), r.body["title"])
-        for r in listener.records
-        if isinstance(r.body, dict)
-        and r.path.startswith(prefix + "/")
-        and ref in r.body.get("title", "")
-        and r.status == 200
+        (r.path.removeprefix(f"/{backend}"), r.body["title"]) for r in about if r.status == 200
     )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One row of the case database's outbox: a message that goes out once, under its key."""
+
+    key: str
+    case_id: int | None
+    tag: str
+    kind: str
+    status: str
+    attempts: int
+
+
+def outbox(stack: Any, case_id: int | None = None) -> list[Outgoing]:
+    """The stack's outbox (only `case_id`'s rows, when one is given), oldest first."""
+    columns = (Notification.key, Notification.case_id, Notification.tag, Notification.kind)
+    query = select(*columns, Notification.status, Notification.attempts).order_by(Notification.id)
+    if case_id is not None:
+        query = query.where(Notification.case_id == case_id)
+    with engine_for(stack.database_url).connect() as connection:
+        return [Outgoing(*row) for row in connection.execute(query)]
+
+
+def about_case(backend: str, case_id: int) -> Callable[[list[Any]], list[Any]]:
+    """Picks, from what reached the listener, the messages about this stack's case."""
+    ref, prefix = f"SS-{case_id:06d}", f"/{backend}/"
+
+    def pick(records: list[Any]) -> list[Any]:
+        return [
+            r
+            for r in records
+            if isinstance(r.body, dict)
+            and r.path.startswith(prefix)
+            and ref in r.body.get("title", "")
+        ]
+
+    return pick
+
+
+def sent_once(
+    stack: Any,
+    listener: Any,
+    *,
+    rows: int,
+    case_id: int | None = None,
+    pick: Callable[[Outgoing], bool] = lambda row: True,
+    messages: Callable[[list[Any]], list[Any]] | None = None,
+    timeout: float = 90,
+) -> list[Outgoing]:
+    """The outbox rows `pick` chooses (of `case_id`, when one is given) once the work that
+    writes them is done: all `rows` of them exist and are sent, and no row of the case is still
+    to go or going. Each went in one attempt, and the listener holds exactly one of the
+    `messages` (by default: those about the case) for each address each row's tag reaches.
+
+    Nothing more can arrive after this: a message goes out only under a row of the outbox, a
+    sent row never goes again, and the listener records a message before it answers it (so a
+    row is sent only once its messages are recorded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        every = outbox(stack, case_id)
+        chosen = [row for row in every if pick(row)]
+        going = [row for row in (every if case_id is not None else chosen) if row.status != "sent"]
+        if len(chosen) >= rows and not going:
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not {rows} rows sent within {timeout} s: {every}")
+        time.sleep(0.3)
+    assert len(chosen) == rows, chosen
+    assert all(row.attempts == 1 for row in chosen), chosen
+    if messages is None:
+        assert case_id is not None, "rows of no case: say which messages are theirs"
+        messages = about_case(stack.backend, case_id)
+    picked = messages
+
+    def delivered(records: list[Any]) -> list[Any]:
+        return [r for r in picked(records) if r.status == 200]
+
+    expected = sum(_addresses(row) for row in chosen)
+    records = listener.wait_for(lambda records: len(delivered(records)) >= expected)
+    arrived = Counter((r.path, r.body["title"]) for r in delivered(records))
+    assert sum(arrived.values()) == expected, (expected, arrived)
+    assert all(n == 1 for n in arrived.values()), f"messages repeated: {arrived}"
+    return chosen
+
+
+def _addresses(row: Outgoing) -> int:
+    """How many addresses the row's tag reaches (never the subject of the case's allegation)."""
+    return sum(1 for _ in recipients(excluding=subject_of(row.case_id)).find(row.tag))
 
 
 def assert_once_each(listener: Any, backend: str, case_id: int) -> Counter[tuple[str, str]]:

@@ -25,7 +25,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 HOST = "127.0.0.1"
 #: How long a test waits for a message that must come. Generous: a message often follows a
 #: resumed run (poll, fork, start), slow on a loaded two-core machine; waiting costs nothing when
-#: the message comes, and tests that a message does NOT come give their own short wait.
+#: the message comes. A test that a message does NOT come never waits for it: it asserts on the
+#: outbox once the work is done (harness.cases.sent_once).
 DEFAULT_WAIT_S = 60.0
 
 R = TypeVar("R")
