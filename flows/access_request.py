@@ -11,6 +11,7 @@ from flows.names import case_run_name
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.kernel.steps import CaseKind, CaseStatus, Step
+from models.kernel.waits import Wait
 from models.runs import FLOW_OF_KIND
 from tasks.case_facts import request_received_at
 
@@ -35,8 +36,7 @@ def access_request(case_id: int) -> str:
     decision = wait_for_answer(
         case_id,
         run_id,
-        Step.ACCESS_DECISION,
-        "access-decision-0",
+        Wait(Step.ACCESS_DECISION),
         deadline=ACCESS_REQUEST_DEADLINE,
         clock_from=request_received_at(case_id),
     )

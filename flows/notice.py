@@ -12,6 +12,7 @@ from flows.names import case_run_name
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.kernel.steps import CaseKind, CaseStatus, Step
+from models.kernel.waits import Wait
 from models.notice import NoticeSource
 from models.runs import FLOW_OF_KIND
 from tasks.case_facts import request_received_at
@@ -37,8 +38,7 @@ def notice(case_id: int) -> str:
     review = wait_for_answer(
         case_id,
         run_id,
-        Step.NOTICE_REVIEW,
-        "notice-review-0",
+        Wait(Step.NOTICE_REVIEW),
         deadline="notice-review-police" if police else "notice-review",
         clock_from=request_received_at(case_id),
     )

@@ -11,8 +11,8 @@ from flows.kinds import begin_case
 from flows.names import case_run_name
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
-from models.kernel.steps import CaseKind, CaseStatus, Step
-from models.kernel.waits import RECEIPT_SLOT
+from models.kernel.steps import CaseKind, CaseStatus
+from models.kernel.waits import Wait
 from models.messages.plan_event import plan_event_note
 from models.plan_event.policy import PLAN_EVENT_RECEIPT
 from models.runs import FLOW_OF_KIND
@@ -44,8 +44,7 @@ def plan_event(case_id: int) -> str:
     receipt = wait_for_answer(
         case_id,
         run_id,
-        Step.CONFIRM_RECEIPT,
-        RECEIPT_SLOT,
+        Wait.receipt(0),
         deadline=PLAN_EVENT_RECEIPT,
         note=plan_event_note(case_id, kind),
     )

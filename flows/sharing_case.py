@@ -8,7 +8,7 @@ from flows.kinds import begin_case
 from flows.names import case_run_name
 from flows.waiting import wait_for_answer, wait_for_receipts
 from models.kernel.steps import CaseKind, CaseStatus, Step
-from models.kernel.waits import StepSummary
+from models.kernel.waits import StepSummary, Wait
 from models.messages.cases import outcome_message
 from models.messages.sharing import not_ratified_message
 from models.runs import FLOW_OF_KIND
@@ -36,17 +36,13 @@ def sharing_case(case_id: int) -> str:
     run_id = begin_case(case_id, FLOW_NAME)
 
     # 2. Assess criteria, seeking MASH advice while there is not enough to decide.
-    assessment = wait_for_answer(case_id, run_id, Step.ASSESS_CRITERIA, "assess-criteria-0")
+    assessment = wait_for_answer(case_id, run_id, Wait(Step.ASSESS_CRITERIA))
     round_ = 0
     while assessment.outcome == Outcome.INSUFFICIENT_INFORMATION:
         context = MashContext.INSUFFICIENT_INFORMATION
-        wait_for_answer(
-            case_id, run_id, Step.MASH_ADVICE, f"mash-advice-{context}-{round_}", context=context
-        )
+        wait_for_answer(case_id, run_id, Wait(Step.MASH_ADVICE, round_, context), context=context)
         round_ += 1
-        assessment = wait_for_answer(
-            case_id, run_id, Step.ASSESS_CRITERIA, f"assess-criteria-{round_}"
-        )
+        assessment = wait_for_answer(case_id, run_id, Wait(Step.ASSESS_CRITERIA, round_))
     if assessment.outcome == Outcome.DO_NOT_SHARE:
         return finish(case_id, CaseStatus.NOT_SHARED, assessment)
 
@@ -57,23 +53,21 @@ def sharing_case(case_id: int) -> str:
     if emergency:
         due = record_emergency_share(case_id)
         share_with_agency(case_id, run_id)
-        ratification = wait_for_answer(
-            case_id, run_id, Step.RATIFICATION, "ratification-0", due=due
-        )
+        ratification = wait_for_answer(case_id, run_id, Wait(Step.RATIFICATION), due=due)
         if ratification.outcome == SignoffDecision.DECLINE:
             tell_not_ratified(case_id)
     elif assessment.outcome == Outcome.SHARE_WITHOUT_CONSENT:
-        signoff = wait_for_answer(case_id, run_id, Step.MANAGEMENT_SIGNOFF, "management-signoff-0")
+        signoff = wait_for_answer(case_id, run_id, Wait(Step.MANAGEMENT_SIGNOFF))
         if signoff.outcome == SignoffDecision.DECLINE:
             return finish(case_id, CaseStatus.NOT_SHARED, signoff)
 
     # 4. Parents: tell them first, or seek MASH advice when telling them could add to the risk.
     #    (After an emergency share they are told afterwards, and advice cannot undo the sharing.)
-    parents = wait_for_answer(case_id, run_id, Step.PARENTS, "parents-0")
+    parents = wait_for_answer(case_id, run_id, Wait(Step.PARENTS))
     if parents.outcome == ParentsChoice.NOT_TOLD_RISK:
         context = MashContext.PARENTS_RISK
         advice = wait_for_answer(
-            case_id, run_id, Step.MASH_ADVICE, f"mash-advice-{context}-0", context=context
+            case_id, run_id, Wait(Step.MASH_ADVICE, 0, context), context=context
         )
         if advice.outcome == Outcome.DO_NOT_SHARE and not emergency:
             return finish(case_id, CaseStatus.NOT_SHARED, advice)

@@ -14,7 +14,7 @@ from flows.names import case_run_name
 from flows.sharing_case import finish
 from flows.waiting import wait_for_answer
 from models.kernel.steps import CaseKind, CaseStatus, Step
-from models.kernel.waits import RECEIPT_SLOT
+from models.kernel.waits import Wait
 from models.runs import FLOW_OF_KIND
 from tasks.agency_messages import notify_agency
 from tasks.transfers import transfer_plan, write_transfer_disclosure
@@ -35,7 +35,7 @@ def transfer(case_id: int) -> str:
     run_id = begin_case(case_id, FLOW_NAME)
 
     # 2. The DSL looks at the file and considers sharing ahead of the move.
-    wait_for_answer(case_id, run_id, Step.TRANSFER_REVIEW, "transfer-review-0")
+    wait_for_answer(case_id, run_id, Wait(Step.TRANSFER_REVIEW))
 
     # 3. The file goes to the new school's DSL (or the local authority hears of an unknown
     #    destination), with a link of their own to read it and confirm receipt.
@@ -47,8 +47,7 @@ def transfer(case_id: int) -> str:
     receipt = wait_for_answer(
         case_id,
         run_id,
-        Step.CONFIRM_RECEIPT,
-        RECEIPT_SLOT,
+        Wait.receipt(0),
         deadline="transfer-receipt",
         clock_from=plan.clock_from,
     )

@@ -22,7 +22,7 @@ from foundations.settings import get_settings
 from models.forms.base import problems_from_validation
 from models.forms.registry import FORMS
 from models.kernel.steps import Step
-from models.kernel.waits import Slot, StepSummary, receipt_slot
+from models.kernel.waits import Slot, StepSummary, Wait
 from models.messages.disclosure import receipt_note
 from models.messages.waits import code_help, form_description, waiting_message
 from tasks.answers import record_answer, record_rejection
@@ -59,8 +59,7 @@ def run_link(flow_run_id: str) -> str | None:
 def wait_for_answer(
     case_id: int,
     flow_run_id: str,
-    step: Step,
-    slot: str,
+    wait: Wait,
     due: datetime | None = None,
     *,
     deadline: str | None = None,
@@ -68,22 +67,23 @@ def wait_for_answer(
     note: str | None = None,
     **prefill: Any,
 ) -> StepSummary:
-    """The accepted answer to `slot`, waiting (suspended) for a person until there is one.
+    """The accepted answer to `wait`, waiting (suspended) for a person until there is one.
     `deadline` names the deadline rule when it is not the step's own, counted from `clock_from`
     when that is not the wait's start; `note` opens the message that tells people the wait has
     begun."""
-    answered = answered_step(case_id, step, slot)  # a replay: found without a task run
+    answered = answered_step(case_id, wait)  # a replay: found without a task run
     if answered is not None:
         return answered
+    step = wait.step
     while True:
-        waiting: Slot = open_step(case_id, step, slot, deadline, clock_from)
+        waiting: Slot = open_step(case_id, wait, deadline, clock_from)
         if waiting.answered is not None:
             return waiting.answered
         title, body = waiting_message(
             case_id, step, who=waiting.who, link=run_link(flow_run_id), due=due, note=note
         )
         notify(
-            f"case:{case_id}:{slot}:{WAITING_TAGS[step]}",
+            f"case:{case_id}:{wait.slot}:{WAITING_TAGS[step]}",
             case_id=case_id,
             tag=WAITING_TAGS[step],
             kind=f"waiting:{step.value}",
@@ -134,8 +134,7 @@ def wait_for_receipts(case_id: int, flow_run_id: str) -> StepSummary:
         receipt = wait_for_answer(
             case_id,
             flow_run_id,
-            Step.CONFIRM_RECEIPT,
-            receipt_slot(index),
+            Wait.receipt(index),
             clock_from=disclosed_at if index else None,
             note=receipt_note(agency, index, len(told)) if several else None,
         )

@@ -15,7 +15,7 @@ from foundations.db import session_scope
 from foundations.settings import get_settings
 from models.kernel.answerers import eligible_answerers
 from models.kernel.steps import CaseKind, Step
-from models.kernel.waits import receipt_slot
+from models.kernel.waits import Wait
 from models.lifetimes import RECEIPT_RULES
 from models.links import SOCIAL_WORKER, social_worker_tag
 from models.messages.disclosure import agency_message
@@ -69,7 +69,7 @@ def notify_agency(case_id: int, flow_run_id: str) -> list[str]:
                 flow_run_id,
                 recipient=recipient,
                 tag=tag,
-                slot=receipt_slot(index),
+                wait=Wait.receipt(index),
                 phoned_at=called.phoned_at if called else None,
                 event=event,
                 transfer=moving,
@@ -85,7 +85,7 @@ def _send_receipt_link(
     *,
     recipient: str | None,
     tag: str,
-    slot: str,
+    wait: Wait,
     phoned_at: datetime | None,
     event: str | None,
     transfer: str | None = None,
@@ -102,7 +102,7 @@ def _send_receipt_link(
             disclosure_id=disclosure_id,
             agency=agency,
             recipient=recipient,
-            slot=slot,
+            slot=wait.slot,
             flow_run_id=flow_run_id,
             expires_at=expires_at,
             now=now,

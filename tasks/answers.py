@@ -26,14 +26,14 @@ from models.forms.base import InvalidAnswer
 from models.forms.registry import FORMS, form_problems
 from models.kernel.problems import Problem
 from models.kernel.steps import Step
-from models.kernel.waits import Slot, StepSummary
+from models.kernel.waits import Slot, StepSummary, Wait
 from models.sharing.criteria import CriteriaAnswers
 from models.sharing.disclosure import ReceiptChannel, ReceiptConfirmation
 from models.summaries import summarise
 from models.tables.base import utcnow
 from models.tables.cases import Case, CaseStep
 from tasks.case_facts import NotWaiting, current_slot, find_case
-from tasks.closing import disclosure_of_slot, write_receipt
+from tasks.closing import disclosure_of_wait, write_receipt
 from tasks.codes import spend_code
 from tasks.run_input import Woken, forget_answer, hand_over
 from tasks.steps import due_for, insert_step, validate_answer
@@ -48,15 +48,15 @@ def waiting_slot(session: Session, case: Case) -> Slot:
     return current_slot(session, case)
 
 
-def next_key(session: Session, case_id: int, slot: str) -> str:
-    """The key the next answer to `slot` is recorded under: the wait's own key, unless a refusal
+def next_key(session: Session, case_id: int, wait: Wait) -> str:
+    """The key the next answer to `wait` is recorded under: the wait's own key, unless a refusal
     took it a moment ago (the run is then asking again, under this one)."""
     count = session.scalar(
         select(func.count())
         .select_from(CaseStep)
-        .where(CaseStep.case_id == case_id, CaseStep.slot == slot)
+        .where(CaseStep.case_id == case_id, CaseStep.slot == wait.slot)
     )
-    return f"{slot}-a{count or 0}"
+    return wait.key(count or 0)
 
 
 def answer_row(
@@ -72,8 +72,8 @@ def answer_row(
     accepted = problems is None
     return CaseStep(
         case_id=slot.case_id,
-        step=slot.step.value,
-        slot=slot.slot,
+        step=slot.wait.step.value,
+        slot=slot.wait.slot,
         key=slot.key,
         accepted=accepted,
         actor=actor if isinstance(actor, str) else None,
@@ -89,7 +89,7 @@ def checked_row(
     """The row an answer earns: accepted only when the form, the policy, the people and the
     code all agree. The code is spent in this transaction, with the row."""
     try:
-        answer = validate_answer(session, slot.case_id, slot.step, raw)
+        answer = validate_answer(session, slot.case_id, slot.wait.step, raw)
     except InvalidAnswer as exc:
         return answer_row(
             slot, channel=channel, problems=exc.problems, actor=raw.get("answered_by")
@@ -109,16 +109,16 @@ def settle(session: Session, slot: Slot, row: CaseStep) -> StepSummary | None:
     if not row.accepted:
         return None
     # a link's confirmation wrote its own receipt, with its recipient, in its transaction
-    if slot.step is Step.CONFIRM_RECEIPT and row.channel != ReceiptChannel.AGENCY_LINK.value:
-        disclosure = disclosure_of_slot(session, slot.case_id, slot.slot)
+    if slot.wait.step is Step.CONFIRM_RECEIPT and row.channel != ReceiptChannel.AGENCY_LINK.value:
+        disclosure = disclosure_of_wait(session, slot.case_id, slot.wait)
         write_receipt(session, disclosure.id, ReceiptConfirmation.model_validate(row.data))
     case = find_case(session, slot.case_id)
     case.stop_waiting()
-    answer = FORMS[slot.step].domain.model_validate(row.data)
+    answer = FORMS[slot.wait.step].domain.model_validate(row.data)
     if isinstance(answer, CriteriaAnswers) and answer.phoned_at is not None:
         written = due_for(WRITTEN_CONFIRMATION, answer.phoned_at)
         case.written_due = min(case.written_due or written, written)
-    return summarise(slot.step, slot.slot, answer)
+    return summarise(slot.wait.step, slot.wait.slot, answer)
 
 
 @dataclass(frozen=True)
@@ -131,11 +131,6 @@ class Given:
     accepted: bool
     problems: tuple[Problem, ...]
     woken: Woken
-
-
-def mash_context(slot: str) -> str:
-    """The context of a MASH advice wait, from its slot (`mash-advice-<context>-<round>`)."""
-    return slot.removeprefix(f"{Step.MASH_ADVICE.value}-").rsplit("-", 1)[0]
 
 
 def give_answer(
@@ -152,10 +147,10 @@ def give_answer(
     with session_scope() as session:
         case = find_case(session, case_id)
         slot = waiting_slot(session, case)
-        if slot.step is not step:
-            raise NotWaiting(f"case {case_id} waits for {slot.step.value}, not {step.value}.")
+        if slot.wait.step is not step:
+            raise NotWaiting(f"case {case_id} waits for {slot.wait.step.value}, not {step.value}.")
         if step is Step.MASH_ADVICE:
-            raw = {"context": mash_context(slot.slot)} | raw
+            raw = {"context": slot.wait.context} | raw
         if problems := form_problems(step, raw):
             raise InvalidAnswer(problems)
         row = checked_row(session, slot, raw, code, channel=channel)
@@ -170,7 +165,7 @@ def give_answer(
         settle(session, slot, row)
         given = Given(
             case_id=case_id,
-            slot=slot.slot,
+            slot=slot.wait.slot,
             key=slot.key,
             accepted=bool(row.accepted),
             problems=tuple(Problem.model_validate(p) for p in row.problems or ()),
@@ -206,7 +201,7 @@ def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
         ) or session.scalar(  # answered ahead of the wait (an agency's receipt link)
             select(CaseStep).where(
                 CaseStep.case_id == slot.case_id,
-                CaseStep.slot == slot.slot,
+                CaseStep.slot == slot.wait.slot,
                 CaseStep.accepted.is_(True),
             )
         )

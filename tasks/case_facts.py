@@ -20,7 +20,7 @@ from models.kernel.answerers import eligible_answerers
 from models.kernel.roles import Role, StaffMember
 from models.kernel.steps import CaseKind, Step
 from models.kernel.values import is_record_id
-from models.kernel.waits import Slot, StepSummary
+from models.kernel.waits import Slot, StepSummary, Wait
 from models.plan_event.policy import PlanEventFacts, PlanEventKind
 from models.sharing.criteria import CriteriaAnswers
 from models.sharing.decision import DecisionBasis
@@ -185,32 +185,35 @@ def step_summary(step: Step, row: CaseStep) -> StepSummary:
     return summarise(step, row.slot, FORMS[step].domain.model_validate(row.data))
 
 
-def answered_step(case_id: int, step: Step, slot: str) -> StepSummary | None:
-    """The accepted answer to a slot, if it has one: a plain read, not a task, so that a
+def answered_step(case_id: int, wait: Wait) -> StepSummary | None:
+    """The accepted answer to a wait, if it has one: a plain read, not a task, so that a
     resumed run replays the steps already answered without reporting a task run for each."""
     with session_scope() as session:
         row = session.scalar(
             select(CaseStep)
-            .where(CaseStep.case_id == case_id, CaseStep.slot == slot, CaseStep.accepted.is_(True))
+            .where(
+                CaseStep.case_id == case_id,
+                CaseStep.slot == wait.slot,
+                CaseStep.accepted.is_(True),
+            )
             .order_by(CaseStep.id)
             .limit(1)
         )
-        return step_summary(step, row) if row is not None else None
+        return step_summary(wait.step, row) if row is not None else None
 
 
 def current_slot(session: Session, case: Case) -> Slot:
     """The wait a case is in now, with who may answer it."""
-    assert case.waiting_step is not None and case.waiting_key is not None
-    step = Step(str(case.waiting_step))
+    assert case.waiting_slot is not None and case.waiting_key is not None
+    wait = Wait.parse(case.waiting_slot)
     signer = first_signer(session, case.id)
     return Slot(
         case_id=case.id,
-        step=step,
-        slot=str(case.waiting_slot),
+        wait=wait,
         key=case.waiting_key,
         who=tuple(
             eligible_answerers(
-                step,
+                wait.step,
                 staff_directory(session),
                 first_signer=signer,
                 subject=allegation_against(session, case.id),

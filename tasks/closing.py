@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from foundations.db import session_scope
 from foundations.settings import deadline_rules, get_settings
 from models.kernel.steps import CaseStatus, Step
-from models.kernel.waits import receipt_index
+from models.kernel.waits import Wait
 from models.plan_event.policy import PLAN_EVENT_AGENCY, PLAN_EVENT_DECIDER, PURPOSE, disclosure_text
 from models.sharing.criteria import Consent, CriteriaAnswers, LawfulBasis
 from models.sharing.decision import assess, is_emergency
@@ -99,13 +99,14 @@ def disclosed(case_id: int) -> list[tuple[str, datetime]]:
         return [(d.agency_code, d.disclosed_at) for d in disclosures_of(session, case_id)]
 
 
-def disclosure_of_slot(session: Session, case_id: int, slot: str) -> Disclosure:
-    """The disclosure a receipt wait belongs to: its n-th, for `confirm-receipt-<n>`."""
+def disclosure_of_wait(session: Session, case_id: int, wait: Wait) -> Disclosure:
+    """The disclosure a receipt wait belongs to: the case's n-th, for `Wait.receipt(n)`."""
+    if wait.disclosure is None:
+        raise ValueError(f"{wait.slot} is not a receipt wait")
     disclosures = disclosures_of(session, case_id)
-    index = receipt_index(slot)
-    if index >= len(disclosures):
-        raise RuntimeError(f"case {case_id} has no disclosure for the wait {slot}")
-    return disclosures[index]
+    if wait.disclosure >= len(disclosures):
+        raise RuntimeError(f"case {case_id} has no disclosure for the wait {wait.slot}")
+    return disclosures[wait.disclosure]
 
 
 def write_receipt(

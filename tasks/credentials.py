@@ -38,7 +38,7 @@ def issue_credentials(slot: Slot, flow_run_id: str, dashboard: str | None = None
     staff ids sent to. Codes and tokens exist only in the message: a credential whose message
     did not go is spent, and the next run of the step sends a new one. A receipt wait's links,
     sent with the disclosure, are made to last as long as its codes, first."""
-    if slot.step is Step.CONFIRM_RECEIPT:
+    if slot.wait.step is Step.CONFIRM_RECEIPT:
         receipt_links_last(slot)
     return _send(slot, flow_run_id, dashboard, round_="")
 
@@ -63,7 +63,7 @@ def resend_credentials(case_id: int, dashboard: str | None = None) -> list[str]:
         )
     round_ = f":r{issued or 0}"
     sent_to = _send(slot, flow_run_id, dashboard, round_=round_)
-    if slot.step is Step.CONFIRM_RECEIPT:
+    if slot.wait.step is Step.CONFIRM_RECEIPT:
         sent_to += resend_receipt_links(case_id, slot.key, round_)
     return sent_to
 
@@ -79,7 +79,7 @@ def _send(slot: Slot, flow_run_id: str, dashboard: str | None, *, round_: str) -
             continue  # the case waits for something else now: the next wait sends its own
         title, body = personal_message(
             slot.case_id,
-            slot.step,
+            slot.wait.step,
             slot.key,
             code=made.code,
             expires_at=made.expires_at,
@@ -90,7 +90,7 @@ def _send(slot: Slot, flow_run_id: str, dashboard: str | None, *, round_: str) -
             outbox_key,
             case_id=slot.case_id,
             tag=f"staff:{staff_id}",
-            kind=f"personal:{slot.step.value}",
+            kind=f"personal:{slot.wait.step.value}",
             title=title,
             body=body,
         ):
@@ -123,13 +123,19 @@ def issue_one(
 
         def until(ttl_hours: float) -> datetime:
             return wait_lifetime(
-                session, slot.case_id, slot.step, slot.who, ttl_hours, due=case.waiting_due, now=now
+                session,
+                slot.case_id,
+                slot.wait.step,
+                slot.who,
+                ttl_hours,
+                due=case.waiting_due,
+                now=now,
             )
 
         row = AnswerCode(
             case_id=slot.case_id,
-            step=slot.step.value,
-            slot=slot.slot,
+            step=slot.wait.step.value,
+            slot=slot.wait.slot,
             key=slot.key,
             staff_id=staff_id,
             flow_run_id=flow_run_id,
@@ -138,11 +144,11 @@ def issue_one(
         )
         session.add(row)
         expires_at = row.expires_at
-        if slot.step in LINK_STEPS:
+        if slot.wait.step in LINK_STEPS:
             link = AnswerLink(
                 case_id=slot.case_id,
-                step=slot.step.value,
-                slot=slot.slot,
+                step=slot.wait.step.value,
+                slot=slot.wait.slot,
                 key=slot.key,
                 staff_id=staff_id,
                 flow_run_id=flow_run_id,
@@ -163,7 +169,9 @@ def _spend_unsent(
     earlier askings of the wait, which answer it still (a reminder replaces them all)."""
     for table in (AnswerCode, AnswerLink):
         same_wait = (
-            table.slot == slot.slot if whole_slot and table is AnswerLink else table.key == slot.key
+            table.slot == slot.wait.slot
+            if whole_slot and table is AnswerLink
+            else table.key == slot.key
         )
         session.execute(
             update(table)

@@ -14,7 +14,7 @@ from foundations.db import session_scope
 from foundations.settings import get_settings
 from foundations.tokens import fingerprint, token_hash
 from models.kernel.steps import Step
-from models.kernel.waits import Slot
+from models.kernel.waits import Slot, Wait
 from models.links import LinkFacts, LinkOutcome, WaitFacts, judge_link, throttled
 from models.tables.cases import Case, CaseStep
 from models.tables.credentials import AnswerLink, LinkAttempt
@@ -146,12 +146,8 @@ def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> Claim:
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return Claim(LinkOutcome.USED)
-        slot = Slot(
-            case_id=link.case_id,
-            step=Step(link.step),
-            slot=link.slot,
-            key=next_key(session, link.case_id, link.slot),
-        )
+        asked = Wait.parse(link.slot)
+        slot = Slot(case_id=link.case_id, wait=asked, key=next_key(session, link.case_id, asked))
         mine = answer_row(slot, channel="link", answer=answer, actor=link.staff_id)
         if insert_step(session, mine) is not mine:
             session.rollback()  # another answer took the key this moment: the link is unused

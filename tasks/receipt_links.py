@@ -132,7 +132,7 @@ def fresh_receipt_link(
         expires_at = wait_lifetime(
             session,
             case_id,
-            slot.step,
+            slot.wait.step,
             slot.who,
             settings.receipt_link_ttl_hours,
             due=due,
@@ -201,7 +201,7 @@ def receipt_links_last(slot: Slot) -> None:
         until = wait_lifetime(
             session,
             slot.case_id,
-            slot.step,
+            slot.wait.step,
             slot.who,
             settings.receipt_link_ttl_hours,
             due=case.waiting_due,
@@ -211,7 +211,7 @@ def receipt_links_last(slot: Slot) -> None:
             update(ReceiptLink)
             .where(
                 ReceiptLink.case_id == slot.case_id,
-                ReceiptLink.slot == slot.slot,
+                ReceiptLink.slot == slot.wait.slot,
                 ReceiptLink.used_at.is_(None),
                 ReceiptLink.expires_at > now,
                 ReceiptLink.expires_at < until,

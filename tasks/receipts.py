@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from foundations.db import session_scope
 from foundations.tokens import token_hash
 from models.kernel.steps import Step
+from models.kernel.waits import Wait
 from models.links import LinkOutcome, ReceiptLinkFacts, judge_receipt_link
 from models.sharing.disclosure import AgencyReceipt, ReceiptChannel, ReceiptConfirmation
 from models.tables.cases import Case, CaseStep
@@ -136,23 +137,22 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
                 data=answer.model_dump(mode="json"),
             )
 
-        waiting_now = case.waiting_slot == link.slot and case.waiting_key is not None
+        wait = Wait.parse(link.slot)
+        waiting_now = case.waiting_slot == wait.slot and case.waiting_key is not None
         if _wait_answer(session, link) is None:
             # under the wait's own key when the case waits for it (or the key it is asked
             # again with, when a refused answer took that one a moment ago), so the woken run
             # finds it; otherwise ahead of the wait, which will then find the slot answered
             key = (
-                next_key(session, link.case_id, link.slot)
-                if waiting_now
-                else f"{link.slot}-{recipient}"
+                next_key(session, link.case_id, wait) if waiting_now else wait.ahead_key(recipient)
             )
-            first = step_row(link.slot, str(key))
+            first = step_row(wait.slot, key)
             if insert_step(session, first) is first:
                 write_receipt(session, link.disclosure_id, answer, recipient=recipient)
                 if not waiting_now:
                     return ReceiptClaim(LinkOutcome.VALID)
                 case.stop_waiting()
-                return ReceiptClaim(LinkOutcome.VALID, str(key), case.flow_run_id)
+                return ReceiptClaim(LinkOutcome.VALID, key, case.flow_run_id)
             if _wait_answer(session, link) is None:
                 # the key went this moment to an answer the DSL gave and the case refused (it
                 # now waits under a new key): nothing is kept, and the link works again
@@ -163,7 +163,7 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
         if recipient in _received(session, link):
             session.rollback()
             return ReceiptClaim(LinkOutcome.ANSWERED)
-        also = f"{link.slot}:{recipient}"
+        also = wait.beside(recipient)
         insert_step(session, step_row(also, also))
         write_receipt(session, link.disclosure_id, answer, recipient=recipient)
         return ReceiptClaim(LinkOutcome.VALID)

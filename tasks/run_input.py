@@ -6,7 +6,6 @@ runs whose answer was recorded while Prefect could not be told."""
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from prefect.states import Scheduled
 from sqlalchemy import or_, select
 
 from foundations.db import session_scope
+from models.kernel.waits import Wait
 from models.tables.cases import CaseStep
 from tasks.flow_runs import case_runs
 
@@ -118,16 +118,14 @@ def hand_over(flow_run_id: str | None, case_id: int, key: str) -> Woken:
     return woken
 
 
-_PAUSE_KEY = re.compile(r"^(?P<slot>.+)-a\d+$")
-
-
 def recorded_under(case_id: int, pause_key: str) -> bool:
     """Whether the case database holds what a run waiting on `pause_key` waits for: an answer or
     a refusal under the wait's own key (a door recorded it while Prefect was away), or an
     accepted answer to its slot given ahead of the wait (an agency confirmed at the very moment
     the wait began)."""
-    found = _PAUSE_KEY.match(pause_key)
-    if found is None:
+    try:
+        wait, _attempt = Wait.parse_key(pause_key)
+    except ValueError:
         return False
     with session_scope() as session:
         row = session.scalar(
@@ -136,7 +134,7 @@ def recorded_under(case_id: int, pause_key: str) -> bool:
                 CaseStep.case_id == case_id,
                 or_(
                     CaseStep.key == pause_key,
-                    (CaseStep.slot == found["slot"]) & CaseStep.accepted.is_(True),
+                    (CaseStep.slot == wait.slot) & CaseStep.accepted.is_(True),
                 ),
             )
             .limit(1)

@@ -30,7 +30,7 @@ from models.forms.registry import parse_answer
 from models.kernel.answerers import answerer_problems, eligible_answerers
 from models.kernel.problems import Problem, future_times
 from models.kernel.steps import CaseKind, CaseNote, Step
-from models.kernel.waits import Slot
+from models.kernel.waits import Slot, Wait, unwaited
 from models.notice import NoticeReview
 from models.sharing.criteria import CriteriaAnswers
 from models.sharing.parents import ParentsDecision
@@ -89,13 +89,14 @@ def system_step(
     session: Session, case_id: int, step: Step, data: dict[str, Any], actor: str | None = None
 ) -> CaseStep:
     """Record, once, a step the pipeline itself took (no one answered it)."""
+    slot, key = unwaited(step)
     return insert_step(
         session,
         CaseStep(
             case_id=case_id,
             step=step.value,
-            slot=step.value,
-            key=f"{step.value}-a0",
+            slot=slot,
+            key=key,
             accepted=True,
             actor=actor,
             channel="system",
@@ -155,14 +156,14 @@ def add_note(case_id: int, staff_id: str, text: str) -> str:
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def open_step(
     case_id: int,
-    step: Step,
-    slot: str,
+    wait: Wait,
     deadline: str | None = None,
     clock_from: datetime | None = None,
 ) -> Slot:
-    """Find the answer to a slot, or the key to wait under next and who may answer. The wait is
+    """Find the answer to a wait, or the key to wait under next and who may answer. The wait is
     due under the step's own deadline rule, or the one named by `deadline`, counted from when
     the wait began or from `clock_from` (a request received before it was recorded)."""
+    step, slot = wait.step, wait.slot
     with session_scope() as session:
         case = find_case(session, case_id)
         rows = list(
@@ -177,12 +178,11 @@ def open_step(
         if accepted is not None:
             return Slot(
                 case_id=case_id,
-                step=step,
-                slot=slot,
+                wait=wait,
                 key=accepted.key,
                 answered=step_summary(step, accepted),
             )
-        key = f"{slot}-a{len(rows)}"
+        key = wait.key(len(rows))
         if case.waiting_key != key:
             # A re-asked answer keeps the slot's original waiting time: deadlines run from it.
             if case.waiting_slot != slot or case.waiting_since is None:
@@ -205,8 +205,7 @@ def open_step(
         )
         return Slot(
             case_id=case_id,
-            step=step,
-            slot=slot,
+            wait=wait,
             key=key,
             previous_problems=tuple(Problem.model_validate(p) for p in last_problems or ()),
             who=tuple(who),

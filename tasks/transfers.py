@@ -18,6 +18,7 @@ from models.deadlines import ENGLAND
 from models.kernel.directory import AgencyKind
 from models.kernel.steps import CaseKind, Step
 from models.kernel.values import Frozen
+from models.kernel.waits import unwaited
 from models.tables.cases import Case, CaseStep, Concern
 from models.tables.directory import Agency
 from models.tables.disclosures import Disclosure
@@ -62,12 +63,13 @@ def record_leaver(facts: LeaverFacts) -> int:
             what_happened="",
             now=None,  # a leaving date may be ahead
         )
+        slot, key = unwaited(Step.RECORD_LEAVER)
         session.add(
             CaseStep(
                 case_id=case.id,
                 step=Step.RECORD_LEAVER.value,
-                slot=Step.RECORD_LEAVER.value,
-                key=f"{Step.RECORD_LEAVER.value}-a0",
+                slot=slot,
+                key=key,
                 accepted=True,
                 actor=facts.recorded_by,
                 channel="cli",

@@ -13,6 +13,7 @@ from foundations.db import session_scope
 from models.forms.registry import FORMS
 from models.kernel.answerers import eligible_answerers
 from models.kernel.steps import CaseKind, Step
+from models.kernel.waits import Wait
 from models.messages.cases import case_reference
 from models.summaries import summarise
 from models.tables.cases import Case, CaseStep, Concern
@@ -27,7 +28,7 @@ from tasks.case_facts import (
     first_signers,
     staff_directory,
 )
-from tasks.closing import disclosure_of_slot, disclosures_of
+from tasks.closing import disclosure_of_wait, disclosures_of
 from tasks.notices import notices_of
 from tasks.transfers import leaver_summary
 
@@ -59,7 +60,8 @@ def _waiting(session: Any, case: Case) -> dict[str, Any] | None:
     }
     if step is Step.CONFIRM_RECEIPT and case.waiting_slot is not None:
         # whose receipt (a decision may share with several agencies, each awaited in turn)
-        waiting["agency"] = disclosure_of_slot(session, case.id, case.waiting_slot).agency_code
+        wait = Wait.parse(case.waiting_slot)
+        waiting["agency"] = disclosure_of_wait(session, case.id, wait).agency_code
     return waiting
 
 

@@ -18,7 +18,6 @@ from sqlalchemy import select
 from foundations.db import migrate, session_scope
 from foundations.settings import get_settings
 from models.kernel.roles import Role
-from models.kernel.waits import RECEIPT_SLOT
 from models.links import SOCIAL_WORKER, LinkOutcome
 from models.sharing.concern import Category, ConcernFacts
 from models.sharing.disclosure import AgencyReceipt
@@ -31,6 +30,7 @@ from tasks.receipts import confirm_receipt
 from tasks.staff import add_staff
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+RECEIPT_SLOT = "confirm-receipt-0"  # as the case database holds it: the wait for the first receipt
 WAIT_KEY = f"{RECEIPT_SLOT}-a0"
 GIVEN = AgencyReceipt(confirmed_by_name="N", confirmed_by_role="R", agency_reference="REF-1")
 
