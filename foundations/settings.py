@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, time
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -11,13 +11,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from models.deadlines import (
-    CalendarFile,
-    DeadlineRule,
-    WorkingCalendar,
-    rules_with,
-    working_calendar,
-)
+from models.deadlines import rules_with
 from models.escalation import DEFAULT_LADDER, check_ladder
 
 
@@ -253,32 +247,6 @@ def normalise_database_url(url: str) -> str:
 def get_settings() -> Settings:
     """The process's settings, read once from the environment."""
     return Settings()
-
-
-class CalendarFileError(RuntimeError):
-    """The setting's calendar file cannot be read; the message says what to fix."""
-
-
-def deadline_rules(settings: Settings) -> dict[str, DeadlineRule]:
-    return rules_with(settings.deadlines)
-
-
-def setting_calendar(settings: Settings, around: date) -> WorkingCalendar:
-    """The working calendar: bank holidays, and the setting's terms and closures if given."""
-    import yaml
-    from pydantic import ValidationError
-
-    if settings.calendar_file is None:
-        return working_calendar(CalendarFile(), around)
-    path = settings.calendar_file
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-        return working_calendar(CalendarFile.model_validate(raw), around)
-    except OSError as exc:
-        raise CalendarFileError(f"cannot read the calendar file {path}: {exc.strerror}") from None
-    except (yaml.YAMLError, ValidationError) as exc:
-        first = str(exc).splitlines()[0]
-        raise CalendarFileError(f"the calendar file {path} is not valid: {first}") from None
 
 
 def prefect_settings(settings: Settings) -> None:
