@@ -12,7 +12,6 @@ the number of cases, the time for the same number of overdue waits stays flat as
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -129,16 +128,16 @@ def measure(kind: str, cases: int, overdue: int) -> None:
     from sqlalchemy import func, select
 
     from foundations.db import engine_for, migrate
-    from foundations.sealing import CURRENT
-    from foundations.settings import get_settings
+    from foundations.settings import Settings, settings_in_force
     from models.tables.cases import Case, CaseStep
     from tasks.views import overdue_cases
 
-    with tempfile.TemporaryDirectory() as tmp, case_database(kind, Path(tmp)) as url:
-        os.environ["DATABASE_URL"] = url
-        os.environ["SAFESHARE_HOME"] = tmp  # the data keys are made here, with the database
-        get_settings.cache_clear()
-        CURRENT.forget()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        case_database(kind, Path(tmp)) as url,
+        # the data keys are made in the data directory, with the database
+        settings_in_force(Settings(home=tmp, database_url=url, data_keys=None)),
+    ):
         migrate(url)
         t = time.perf_counter()
         fill(url, cases, overdue)

@@ -59,24 +59,9 @@ def main() -> None:
 
 
 def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> None:  # noqa: ANN001
-    import subprocess
-
-    import httpx
-
     from foundations.db import migrate
-    from foundations.settings import get_settings
-    from models.kernel.roles import Role
-    from models.sharing.concern import Category, ConcernFacts
-    from tasks.children import add_child
-    from tasks.concerns import record_concern
-    from tasks.staff import add_staff
-    from tasks.starting import start_case_run
-    from tasks.views import show_case
+    from foundations.settings import Settings, settings_env, settings_in_force
 
-    os.environ["SAFESHARE_HOME"] = str(work)  # the data keys are made here, with the database
-    os.environ.pop("SAFESHARE_DATA_KEYS", None)
-    get_settings.cache_clear()
-    migrate(url)
     apprise_config = work / "apprise.yml"
     apprise_config.write_text(
         "urls:\n"
@@ -85,29 +70,45 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
             for tag in ("dsl", "slt", "agency:csc")
         )
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SAFESHARE_"))}
-    env |= dict(server.env) | {
-        "PREFECT_LOCAL_STORAGE_PATH": str(work / "results"),
-        "SAFESHARE_HOME": str(work),
-        "DATABASE_URL": url,
-        "SAFESHARE_DEPLOYMENT": "bench",
-        "SAFESHARE_RUNNER_POLL_SECONDS": "0.5",
-        "SAFESHARE_APPRISE_CONFIG": str(apprise_config),
-        "SAFESHARE_RUN_START": args.run_start,
-        "SAFESHARE_SECRET_KEY": secrets.token_urlsafe(48),
-    }
-    os.environ.update(
-        {
-            k: env[k]
-            for k in (
-                "SAFESHARE_HOME",
-                "DATABASE_URL",
-                "SAFESHARE_DEPLOYMENT",
-                "SAFESHARE_SECRET_KEY",
-            )
-        }
+    settings = Settings(
+        home=work,
+        database_url=url,
+        data_keys=None,  # made in the data directory, with the database
+        deployment="bench",
+        runner_poll_seconds=0.5,
+        apprise_config=apprise_config,
+        run_start=args.run_start,
+        secret_key=secrets.token_urlsafe(48),
     )
-    get_settings.cache_clear()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
+    }
+    env |= (
+        dict(server.env)
+        | settings_env(settings)
+        | {"PREFECT_LOCAL_STORAGE_PATH": str(work / "results")}
+    )
+    with settings_in_force(settings):
+        migrate(url)
+        measure(server, env, listener, args)
+
+
+def measure(server, env: dict[str, str], listener, args: argparse.Namespace) -> None:  # noqa: ANN001
+    """Serve the deployments on the settings in force, and time cases through them."""
+    import subprocess
+
+    import httpx
+
+    from models.kernel.roles import Role
+    from models.sharing.concern import Category, ConcernFacts
+    from tasks.children import add_child
+    from tasks.concerns import record_concern
+    from tasks.staff import add_staff
+    from tasks.starting import start_case_run
+    from tasks.views import show_case
+
     add_staff("dsl1", name="D", role=Role.DSL, notify_url=listener.url("/staff/dsl1"))
     add_staff("head1", name="H", role=Role.SLT, notify_url=listener.url("/staff/head1"))
     add_child("B-1", date_of_birth=date(2015, 1, 1), cp_plan=False)

@@ -1,9 +1,14 @@
-"""Settings for every safeshare process, read from the environment (prefix SAFESHARE_)."""
+"""Settings for every safeshare process: read from the environment (prefix SAFESHARE_), or put
+in force by whoever runs the process (tests, benchmarks), and handed on to the processes it
+starts as the same environment variables."""
 
 from __future__ import annotations
 
+import json
 import os
-from datetime import date, time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -11,13 +16,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from models.deadlines import (
-    CalendarFile,
-    DeadlineRule,
-    WorkingCalendar,
-    rules_with,
-    working_calendar,
-)
+from models.deadlines import rules_with
 from models.escalation import DEFAULT_LADDER, check_ladder
 
 
@@ -249,36 +248,43 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-@lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read once from the environment."""
+    """The process's settings: those put in force, else those the environment gives."""
+    return _IN_FORCE[0] if _IN_FORCE else _from_environment()
+
+
+@lru_cache(maxsize=1)
+def _from_environment() -> Settings:
     return Settings()
 
 
-class CalendarFileError(RuntimeError):
-    """The setting's calendar file cannot be read; the message says what to fix."""
+_IN_FORCE: list[Settings] = []  # the settings put in force for this process, if any
 
 
-def deadline_rules(settings: Settings) -> dict[str, DeadlineRule]:
-    return rules_with(settings.deadlines)
-
-
-def setting_calendar(settings: Settings, around: date) -> WorkingCalendar:
-    """The working calendar: bank holidays, and the setting's terms and closures if given."""
-    import yaml
-    from pydantic import ValidationError
-
-    if settings.calendar_file is None:
-        return working_calendar(CalendarFile(), around)
-    path = settings.calendar_file
+@contextmanager
+def settings_in_force(settings: Settings) -> Iterator[Settings]:
+    """These settings in force for this process (every thread) while the block runs, then what
+    was in force before; the data keys, the engine and the sessions follow them."""
+    before = list(_IN_FORCE)
+    _IN_FORCE[:] = [settings]
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
-        return working_calendar(CalendarFile.model_validate(raw), around)
-    except OSError as exc:
-        raise CalendarFileError(f"cannot read the calendar file {path}: {exc.strerror}") from None
-    except (yaml.YAMLError, ValidationError) as exc:
-        first = str(exc).splitlines()[0]
-        raise CalendarFileError(f"the calendar file {path} is not valid: {first}") from None
+        yield settings
+    finally:
+        _IN_FORCE[:] = before
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment variables a child process reads these same settings from, secrets
+    included: start it with `{**os.environ, **settings_env(settings)}`. An unset setting (None)
+    is left out, so the rest of the child's environment should not set it either."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json", exclude_none=True).items():
+        alias, secret = Settings.model_fields[name].validation_alias, getattr(settings, name)
+        key = alias.choices[0] if isinstance(alias, AliasChoices) else f"SAFESHARE_{name}"
+        if isinstance(secret, SecretStr):
+            value = secret.get_secret_value()
+        env[str(key).upper()] = value if isinstance(value, str) else json.dumps(value)
+    return env
 
 
 def prefect_settings(settings: Settings) -> None:

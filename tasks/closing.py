@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from foundations.settings import deadline_rules, get_settings
+from foundations.deadline_settings import deadline_rules
+from foundations.settings import get_settings
 from models.kernel.steps import CaseStatus, Step
 from models.kernel.waits import Wait
 from models.plan_event.policy import PLAN_EVENT_AGENCY, PLAN_EVENT_DECIDER, PURPOSE, disclosure_text

@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from foundations.settings import deadline_rules, get_settings, setting_calendar
+from foundations.deadline_settings import deadline_rules, setting_calendar
+from foundations.settings import get_settings
 from models.access_request import AccessDecision, access_request_problems
 from models.deadlines import Whose, due_at, wait_due
 from models.forms.base import InvalidAnswer

@@ -9,13 +9,6 @@ import os
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-if "SAFESHARE_DATA_KEYS" not in os.environ:
-    # One keyring seals personal data in every test database, for this process and every
-    # process a test starts (tests of the key file itself remove it, as `safeshare up` does).
-    from foundations.sealing import Keyring
-
-    os.environ["SAFESHARE_DATA_KEYS"] = Keyring.new("tests").to_json()
-
 import secrets  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
@@ -27,7 +20,7 @@ from pathlib import Path  # noqa: E402
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
-from harness.databases import case_database  # noqa: E402
+from harness.databases import DATA_KEYS, case_database  # noqa: E402
 from harness.listeners import HttpListener  # noqa: E402
 from harness.prefect_server import (  # noqa: E402
     PrefectServer,
@@ -36,7 +29,19 @@ from harness.prefect_server import (  # noqa: E402
     use_prefect_api,
 )
 
+from foundations.settings import Settings, settings_env, settings_in_force  # noqa: E402
+
 BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """The settings in force for whatever a test runs in this process without settings of its
+    own: a data directory of the session's, and the tests' keyring (never a developer's own
+    data directory)."""
+    home = tmp_path_factory.mktemp("home")
+    with settings_in_force(Settings(home=home, data_keys=DATA_KEYS)) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +64,8 @@ class Stack:
     backend: str
     database_url: str
     home: Path
-    env: dict[str, str]
+    settings: Settings  # in force in the test process while the stack runs
+    env: dict[str, str]  # its processes' environment: the same settings
     serve_log: Path
     web_url: str
     process: subprocess.Popen[bytes] | None = None
@@ -102,7 +108,7 @@ class Stack:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        wait_for_deployment(self.env["SAFESHARE_DEPLOYMENT"], self.process)
+        wait_for_deployment(self.settings.deployment, self.process)
 
     def kill_serving(self) -> None:
         """kill -9 the serving process and its children, as a crash would."""
@@ -153,9 +159,7 @@ def stack(
     home = tmp_path_factory.mktemp(f"home-{backend}")
     with case_database(backend, home) as url:
         from foundations.db import engine_for, migrate
-        from foundations.settings import get_settings
 
-        migrate(url)
         apprise_config = home / "apprise.yml"
         apprise_config.write_text(
             "urls:\n"
@@ -164,63 +168,50 @@ def stack(
             f"  - {listener.url(f'/{backend}/tag/agency-csc')}:\n      tag: agency:csc\n"
             f"  - {listener.url(f'/{backend}/tag/agency-mash')}:\n      tag: agency:mash\n"
         )
-        web_port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SAFESHARE_"))}
-        env |= dict(prefect_server.env) | {
+        settings = Settings(
+            home=home,
+            database_url=url,
+            data_keys=DATA_KEYS,
+            apprise_config=apprise_config,
+            deployment=f"test-{backend}",
+            runner_poll_seconds=0.5,
+            notify_retry_delay_seconds=0.2,
+            web_port=free_port(),
+            secret_key=secrets.token_urlsafe(48),
+            link_failure_limit=1000,
+            sign_in_failure_limit=1000,  # the slowing down is tested on its own
+        )
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
+        }
+        env |= dict(prefect_server.env) | settings_env(settings) | {
             "PREFECT_LOCAL_STORAGE_PATH": str(home / "results"),
             "PREFECT_UI_URL": prefect_server.api_url.removesuffix("/api"),
-            "SAFESHARE_HOME": str(home),
-            "DATABASE_URL": url,
-            "SAFESHARE_APPRISE_CONFIG": str(apprise_config),
-            "SAFESHARE_DEPLOYMENT": f"test-{backend}",
-            "SAFESHARE_RUNNER_POLL_SECONDS": "0.5",
-            "SAFESHARE_NOTIFY_RETRY_DELAY_SECONDS": "0.2",
-            "SAFESHARE_WEB_PORT": str(web_port),
-            "SAFESHARE_SECRET_KEY": secrets.token_urlsafe(48),
-            "SAFESHARE_DATA_KEYS": os.environ["SAFESHARE_DATA_KEYS"],
             "SAFESHARE_USER": "dsl1",  # who runs the CLI's reading commands: the people's DSL
-            "SAFESHARE_LINK_FAILURE_LIMIT": "1000",
-            "SAFESHARE_SIGN_IN_FAILURE_LIMIT": "1000",  # the slowing down is tested on its own
         }
-        saved = {
-            k: os.environ.get(k)
-            for k in (
-                "SAFESHARE_HOME",
-                "DATABASE_URL",
-                "SAFESHARE_APPRISE_CONFIG",
-                "SAFESHARE_DEPLOYMENT",
-                "SAFESHARE_WEB_PORT",
-                "SAFESHARE_SECRET_KEY",
-                "SAFESHARE_LINK_FAILURE_LIMIT",
-                "SAFESHARE_SIGN_IN_FAILURE_LIMIT",
-                "SAFESHARE_USER",
-            )
-        }
-        os.environ.update({k: env[k] for k in saved})
-        get_settings.cache_clear()
         stack = Stack(
             backend=backend,
             database_url=url,
             home=home,
+            settings=settings,
             env=env,
             serve_log=home / "serve.log",
-            web_url=f"http://127.0.0.1:{web_port}",
+            web_url=settings.web_url,
         )
-        stack.start_serving()
-        stack.start_web()
-        try:
-            yield stack
-        finally:
-            stack.stop_web()
-            stack.stop_serving()
-            # A worker that goes on to tests of the other database stops this stack, and starts
-            # a new one, with a new case database, if tests of this one come again: its case ids
-            # start again at 1, and a message this stack sent must not pass for one of its.
-            listener.forget(lambda record: record.path.startswith(f"/{backend}/"))
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            get_settings.cache_clear()
-            engine_for(url).dispose()
+        with settings_in_force(settings):
+            migrate(url)
+            stack.start_serving()
+            stack.start_web()
+            try:
+                yield stack
+            finally:
+                stack.stop_web()
+                stack.stop_serving()
+                # A worker that goes on to tests of the other database stops this stack, and
+                # starts a new one, with a new case database, if tests of this one come again:
+                # its case ids start again at 1, and a message this stack sent must not pass for
+                # one of its.
+                listener.forget(lambda record: record.path.startswith(f"/{backend}/"))
+                engine_for(url).dispose()

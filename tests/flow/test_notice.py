@@ -16,7 +16,8 @@ from harness.cases import answer, answer_ok, cli, link_in, marker, wait_for_stat
 from sqlalchemy import update
 
 from foundations.db import session_scope
-from foundations.settings import get_settings, setting_calendar
+from foundations.deadline_settings import setting_calendar
+from foundations.settings import get_settings
 from models.deadlines import DEFAULT_RULES, due_at
 from models.tables.base import utcnow
 from models.tables.credentials import NoticeLink

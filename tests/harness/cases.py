@@ -23,7 +23,8 @@ from safeshare.cli.app import app
 from tasks.notify import recipients, subject_of
 from tasks.views import show_case
 
-runner = CliRunner()
+#: Who runs the CLI's reading commands, as in the stack's processes: the people's DSL.
+runner = CliRunner(env={"SAFESHARE_USER": "dsl1"})
 #: "When it happened" in answers: an hour ago (answers refuse times in the future).
 NOW = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
 

@@ -1,4 +1,5 @@
-"""A fresh, empty case database per use, on SQLite or on the local PostgreSQL server.
+"""A fresh, empty case database per use, on SQLite or on the local PostgreSQL server, and the
+keyring that seals them.
 
 Both databases are required: a PostgreSQL that cannot be reached is an error, not a skip.
 """
@@ -14,10 +15,16 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from foundations.sealing import Keyring
+
 KINDS = ("sqlite", "postgresql")
 POSTGRES_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432"
 POSTGRES_ADMIN_DB = "postgres"
 TEST_DB_PREFIX = "safeshare_test_"
+#: One keyring seals personal data in every test database of this process, and of every process
+#: a test starts with the same settings (`data_keys=DATA_KEYS`); tests of the key file itself
+#: give none, as `safeshare up` does.
+DATA_KEYS = Keyring.new("tests").to_json()
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 from typer.testing import CliRunner
@@ -26,8 +26,8 @@ from typer.testing import CliRunner
 from foundations.audit import acting
 from foundations.audit_check import entries_for, verify_chain
 from foundations.db import engine_for, migrate, session_scope
-from foundations.sealing import CURRENT, Keyring, keys_path, load_keyring, write_keyring
-from foundations.settings import get_settings
+from foundations.sealing import Keyring, keys_path, load_keyring, write_keyring
+from foundations.settings import Settings, get_settings, settings_in_force
 from models.audit import GENESIS, AuditEntry, entry_hash
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
@@ -40,20 +40,17 @@ runner = CliRunner()
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
-def database(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    with case_database(request.param, tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-        get_settings.cache_clear()
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with (
+        case_database(request.param, tmp_path) as url,
+        settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
+    ):
         migrate(url)
         add_staff("dsl1", name="Alice", role=Role.DSL, notify_url=None)
         add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
         add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
         yield url
         engine_for(url).dispose()
-    get_settings.cache_clear()
 
 
 def concern(marker: str = "x") -> ConcernFacts:
@@ -291,21 +288,16 @@ def test_a_chain_rewritten_with_the_key_fails_against_its_anchor(database: str) 
 
 @pytest.mark.parametrize("backend", ("sqlite", "postgresql"))
 def test_a_chain_written_before_it_was_keyed_is_keyed_from_its_next_entry(
-    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: str, tmp_path: Path
 ) -> None:
     """A data directory from before the audit key: its key file has none. `db migrate` (as
     `safeshare up` does) adds one keying the chain from its next entry on, re-hashing nothing;
     the entries before stay plain SHA-256, and the first keyed entry seals them."""
-    ring = Keyring.parse(os.environ["SAFESHARE_DATA_KEYS"], "test")
-    monkeypatch.delenv("SAFESHARE_DATA_KEYS")
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-    get_settings.cache_clear()
-    write_keyring(keys_path(get_settings()), dataclasses.replace(ring, audit=None))
-    CURRENT.forget()
-    try:
-        with case_database(backend, tmp_path) as url:
-            monkeypatch.setenv("DATABASE_URL", url)
-            get_settings.cache_clear()
+    ring = Keyring.parse(DATA_KEYS, "test")
+    with case_database(backend, tmp_path) as url:
+        settings = Settings(home=tmp_path, database_url=url, data_keys=None)  # the key file
+        write_keyring(keys_path(settings), dataclasses.replace(ring, audit=None))
+        with settings_in_force(settings):
             migrate(url)
             add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
             add_staff("dsl1", name="Alice", role=Role.DSL, notify_url=None)
@@ -332,6 +324,3 @@ def test_a_chain_written_before_it_was_keyed_is_keyed_from_its_next_entry(
             code, said = verify()
             assert code == 1 and f"broken at entry {plain + 1}:" in said, said
             engine_for(url).dispose()
-    finally:
-        get_settings.cache_clear()
-        CURRENT.forget()

@@ -13,13 +13,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
 from sqlalchemy import func, inspect, select
 from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
-from foundations.sealing import CURRENT, Keyring
-from foundations.settings import get_settings
+from foundations.sealing import Keyring
+from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
 from models.tables.cases import Case, Concern
@@ -31,9 +31,9 @@ from tasks.staff import add_staff
 runner = CliRunner()
 
 
-def use(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
+def on(url: str, home: Path, data_keys: str = DATA_KEYS) -> Settings:
+    """The settings of a setting whose case database is at `url`."""
+    return Settings(home=home, database_url=url, data_keys=data_keys)
 
 
 def concern(marker: str) -> ConcernFacts:
@@ -48,29 +48,23 @@ def concern(marker: str) -> ConcernFacts:
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
-def source(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[str, str]]:
+def source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A case database with a few cases in it, and the marker typed into each."""
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
     marker = f"PD{uuid.uuid4().hex[:10]}"
     with case_database(request.param, tmp_path / "source") as url:
-        use(url, monkeypatch)
-        migrate(url)
-        add_staff("dsl1", name=f"{marker} Alice", role=Role.DSL, notify_url=None)
-        add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
-        add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
-        for _ in range(3):
-            record_concern(concern(marker))
-        yield url, marker
+        with settings_in_force(on(url, tmp_path)):
+            migrate(url)
+            add_staff("dsl1", name=f"{marker} Alice", role=Role.DSL, notify_url=None)
+            add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
+            add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
+            for _ in range(3):
+                record_concern(concern(marker))
+            yield url, marker
         engine_for(url).dispose()
-    get_settings.cache_clear()
 
 
 @pytest.fixture
-def target(
-    source: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
+def target(source: tuple[str, str], tmp_path: Path) -> Iterator[str]:
     """A new, empty database of the same kind."""
     kind = "sqlite" if source[0].startswith("sqlite") else "postgresql"
     with case_database(kind, tmp_path / "target") as url:
@@ -87,7 +81,7 @@ def counts() -> tuple[int, int]:
 
 
 def test_a_backup_taken_while_cases_are_written_restores_and_verifies(
-    source: tuple[str, str], target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    source: tuple[str, str], target: str, tmp_path: Path
 ) -> None:
     url, marker = source
     stop, failures = threading.Event(), []
@@ -116,21 +110,21 @@ def test_a_backup_taken_while_cases_are_written_restores_and_verifies(
     assert marker.encode() not in held and backup.stat().st_mode & 0o777 == 0o600
     at_source = counts()
 
-    use(target, monkeypatch)
-    restored = runner.invoke(app, ["restore", str(backup)])
-    assert restored.exit_code == 0, restored.output
-    verified = runner.invoke(app, ["--user", "admin1", "audit", "verify"])
-    assert verified.exit_code == 0, verified.output
-    concerns, cases = counts()
-    assert 3 <= concerns == cases <= at_source[0]  # one moment: every concern with its case
-    shown = runner.invoke(app, ["--user", "dsl1", "case", "show", "1", "--json"])
-    assert shown.exit_code == 0 and json.loads(shown.stdout)["concern"]["child_words"] == (
-        f"{marker} words"
-    )
-    added = record_concern(concern(marker))  # the restored database goes on working
-    assert added > cases
-    again = runner.invoke(app, ["restore", str(backup)])
-    assert again.exit_code == 1 and "empty database" in again.stderr
+    with settings_in_force(on(target, tmp_path)):
+        restored = runner.invoke(app, ["restore", str(backup)])
+        assert restored.exit_code == 0, restored.output
+        verified = runner.invoke(app, ["--user", "admin1", "audit", "verify"])
+        assert verified.exit_code == 0, verified.output
+        concerns, cases = counts()
+        assert 3 <= concerns == cases <= at_source[0]  # one moment: every concern with its case
+        shown = runner.invoke(app, ["--user", "dsl1", "case", "show", "1", "--json"])
+        assert shown.exit_code == 0 and json.loads(shown.stdout)["concern"]["child_words"] == (
+            f"{marker} words"
+        )
+        added = record_concern(concern(marker))  # the restored database goes on working
+        assert added > cases
+        again = runner.invoke(app, ["restore", str(backup)])
+        assert again.exit_code == 1 and "empty database" in again.stderr
 
 
 @pytest.mark.parametrize(
@@ -150,7 +144,6 @@ def test_a_spoilt_backup_is_refused_and_changes_nothing(
     source: tuple[str, str],
     target: str,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     spoil: object,
     says: str,
 ) -> None:
@@ -158,36 +151,28 @@ def test_a_spoilt_backup_is_refused_and_changes_nothing(
     assert runner.invoke(app, ["--user", "admin1", "backup", str(backup)]).exit_code == 0
     spoilt = tmp_path / "spoilt.ssbk"
     spoilt.write_bytes(spoil(backup.read_bytes()))  # type: ignore[operator]
-    use(target, monkeypatch)
-    refused = runner.invoke(app, ["restore", str(spoilt)])
+    with settings_in_force(on(target, tmp_path)):
+        refused = runner.invoke(app, ["restore", str(spoilt)])
     assert refused.exit_code == 1 and says in refused.stderr, refused.output
     assert inspect(engine_for(target)).get_table_names() == []
 
 
 def test_a_backup_under_keys_this_server_lacks_is_refused(
-    source: tuple[str, str], target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    source: tuple[str, str], target: str, tmp_path: Path
 ) -> None:
     backup = tmp_path / "cases.ssbk"
     assert runner.invoke(app, ["--user", "admin1", "backup", str(backup)]).exit_code == 0
-    use(target, monkeypatch)
-    monkeypatch.setenv("SAFESHARE_DATA_KEYS", Keyring.new("other").to_json())
-    get_settings.cache_clear()
-    CURRENT.forget()
-    refused = runner.invoke(app, ["restore", str(backup)])
+    with settings_in_force(on(target, tmp_path, data_keys=Keyring.new("other").to_json())):
+        refused = runner.invoke(app, ["restore", str(backup)])
     assert refused.exit_code == 1 and "data key" in refused.stderr
     assert inspect(engine_for(target)).get_table_names() == []
-    CURRENT.forget()
 
 
-def test_a_sqlite_backup_restores_into_postgresql(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_sqlite_backup_restores_into_postgresql(tmp_path: Path) -> None:
     """How a setting that started on SQLite moves to PostgreSQL."""
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
     marker = f"PD{uuid.uuid4().hex[:10]}"
     backup = tmp_path / "cases.ssbk"
-    with case_database("sqlite", tmp_path / "source") as url:
-        use(url, monkeypatch)
+    with case_database("sqlite", tmp_path / "source") as url, settings_in_force(on(url, tmp_path)):
         migrate(url)
         add_staff("dsl1", name="Alice", role=Role.DSL, notify_url=None)
         add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
@@ -195,8 +180,10 @@ def test_a_sqlite_backup_restores_into_postgresql(
         case_id = record_concern(concern(marker))
         assert runner.invoke(app, ["--user", "admin1", "backup", str(backup)]).exit_code == 0
         engine_for(url).dispose()
-    with case_database("postgresql", tmp_path / "target") as url:
-        use(url, monkeypatch)
+    with (
+        case_database("postgresql", tmp_path / "target") as url,
+        settings_in_force(on(url, tmp_path)),
+    ):
         restored = runner.invoke(app, ["restore", str(backup)])
         assert restored.exit_code == 0, restored.output
         assert runner.invoke(app, ["--user", "admin1", "audit", "verify"]).exit_code == 0
@@ -204,4 +191,3 @@ def test_a_sqlite_backup_restores_into_postgresql(
         shown = runner.invoke(app, ["--user", "dsl1", "case", "show", str(case_id), "--json"])
         assert json.loads(shown.stdout)["concern"]["child_words"] == f"{marker} words"
         engine_for(url).dispose()
-    get_settings.cache_clear()

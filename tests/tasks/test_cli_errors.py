@@ -6,20 +6,19 @@ owner-only log in the data directory."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from foundations.settings import get_settings
+from foundations.settings import Settings, settings_in_force
 from safeshare.cli import app as cli
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
+def home(tmp_path: Path) -> Iterator[Path]:
+    with settings_in_force(Settings(home=tmp_path)):
+        yield tmp_path
 
 
 @pytest.mark.parametrize(

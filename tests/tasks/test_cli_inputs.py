@@ -17,12 +17,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
-from foundations.settings import get_settings
+from foundations.settings import Settings, settings_env, settings_in_force
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
 from models.tables.audit import AuditLog
@@ -34,7 +34,8 @@ from tasks.children import add_child
 from tasks.concerns import record_concern
 from tasks.staff import add_staff
 
-runner = CliRunner()
+#: Nobody at the keyboard unless a command says who (whatever the shell's SAFESHARE_USER).
+runner = CliRunner(env={"SAFESHARE_USER": None})
 HUGE = "99999999999999999999999"
 PEOPLE = {
     "teacher1": Role.STAFF,
@@ -47,42 +48,41 @@ PEOPLE = {
 
 @dataclass
 class Setting:
+    settings: Settings
     url: str
-    home: Path
     case_id: int
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
-def setting(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Setting]:
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-    monkeypatch.setenv("SAFESHARE_SECRET_KEY", secrets.token_urlsafe(48))
-    monkeypatch.delenv("SAFESHARE_USER", raising=False)
+def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting]:
     with case_database(request.param, tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
-        migrate(url)
-        for staff_id, role in PEOPLE.items():
-            add_staff(
-                staff_id,
-                name=f"Person {staff_id}",
-                role=role,
-                notify_url=f"json://127.0.0.1:9/{staff_id}",
-            )
-        add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
-        case_id = record_concern(
-            ConcernFacts(
-                child_ref="C-1",
-                raised_by="teacher1",
-                category=Category.PHYSICAL,
-                occurred_at=datetime.now(UTC) - timedelta(hours=1),
-                what_happened="what happened",
-            )
+        settings = Settings(
+            home=tmp_path,
+            database_url=url,
+            data_keys=DATA_KEYS,
+            secret_key=secrets.token_urlsafe(48),
         )
-        yield Setting(url=url, home=tmp_path, case_id=case_id)
+        with settings_in_force(settings):
+            migrate(url)
+            for staff_id, role in PEOPLE.items():
+                add_staff(
+                    staff_id,
+                    name=f"Person {staff_id}",
+                    role=role,
+                    notify_url=f"json://127.0.0.1:9/{staff_id}",
+                )
+            add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
+            case_id = record_concern(
+                ConcernFacts(
+                    child_ref="C-1",
+                    raised_by="teacher1",
+                    category=Category.PHYSICAL,
+                    occurred_at=datetime.now(UTC) - timedelta(hours=1),
+                    what_happened="what happened",
+                )
+            )
+            yield Setting(settings=settings, url=url, case_id=case_id)
         engine_for(url).dispose()
-    get_settings.cache_clear()
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -119,7 +119,7 @@ CONCERN = ("concern", "record", "--child", "C-1", "--category", "neglect", "--wh
 
 
 def test_user_is_taken_after_the_command_as_before_it(
-    setting: Setting, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    setting: Setting, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for argv in (
         ["case", "list", "--json", "--user", "dsl1"],
@@ -136,11 +136,11 @@ def test_user_is_taken_after_the_command_as_before_it(
     assert reads[-1].reason.startswith("safeshare case (os:")
 
     # it overrides SAFESHARE_USER, which alone still works
-    monkeypatch.setenv("SAFESHARE_USER", "teacher1")
-    assert run("case", "list", "--user", "dsl1")[0] == 0
-    code, _, err = run("case", "list")
-    assert code == 1 and "teacher1 (staff) is not allowed to list cases" in one_sentence(err)
-    monkeypatch.delenv("SAFESHARE_USER")
+    as_teacher = CliRunner(env={"SAFESHARE_USER": "teacher1"})
+    assert as_teacher.invoke(app, ["case", "list", "--user", "dsl1"]).exit_code == 0
+    alone = as_teacher.invoke(app, ["case", "list"])
+    said = one_sentence(alone.stderr)
+    assert alone.exit_code == 1 and "teacher1 (staff) is not allowed to list cases" in said
 
     # two different ids on one line is a mistake of usage (the console script's own words)
     code = main(["--user", "dsl1", "case", "list", "--user", "teacher1"])
@@ -267,7 +267,7 @@ def test_ids_no_case_can_have_are_no_such_case(setting: Setting) -> None:
         ["case", "note", HUGE, "--text", "t"],
         ["case", "start", HUGE],
         ["case", "resend", HUGE],
-        ["case", "export", HUGE, "--out", str(setting.home / "x.pdf")],
+        ["case", "export", HUGE, "--out", str(setting.settings.home / "x.pdf")],
         ["audit", "show", "--case", HUGE],
         ["case", "show", str(2**31)],
         ["case", "show", "0"],
@@ -348,7 +348,7 @@ def test_an_agency_gets_an_address_and_only_from_the_administrator(setting: Sett
 
 
 def console(setting: Setting, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"SAFESHARE_HOME": str(setting.home), "DATABASE_URL": setting.url}
+    env = os.environ | settings_env(setting.settings)
     code = "import sys; from safeshare.cli import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.run(
         [sys.executable, "-c", code, *argv],
@@ -376,13 +376,13 @@ def test_an_address_apprise_cannot_read_is_one_sentence_and_no_log_line(setting:
 
 
 def test_a_backup_nowhere_is_one_sentence(setting: Setting) -> None:
-    for place in ("/proc/nope/x.ssbk", str(setting.home / "no-such-dir" / "x.ssbk")):
+    for place in ("/proc/nope/x.ssbk", str(setting.settings.home / "no-such-dir" / "x.ssbk")):
         done = console(setting, "--user", "admin1", "backup", place)
         assert done.returncode == 1
         assert done.stderr.strip().splitlines() == [
             f"error: cannot write a backup at {place} (No such file or directory)"
         ]
-    assert not list((setting.home).glob("**/.*.partial"))
+    assert not list(setting.settings.home.glob("**/.*.partial"))
     done = console(setting, "--user", "admin1", "case", "export", "C-1", "--out", "/proc/no/f.pdf")
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
 

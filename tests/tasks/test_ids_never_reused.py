@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from alembic import command
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
 from sqlalchemy import Integer, func, select
 from typer.testing import CliRunner
 
 from foundations.db import alembic_config, engine_for, migrate, session_scope
-from foundations.settings import get_settings
+from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.messages.cases import case_reference
 from models.sharing.concern import Category, ConcernFacts
@@ -32,7 +32,8 @@ from tasks.children import add_child
 from tasks.concerns import record_concern
 from tasks.staff import add_staff
 
-runner = CliRunner()
+#: Nobody at the keyboard unless a command says who (whatever the shell's SAFESHARE_USER).
+runner = CliRunner(env={"SAFESHARE_USER": None})
 TODAY = "2026-11-25"
 
 
@@ -49,14 +50,11 @@ def test_every_table_with_a_surrogate_id_never_reuses_it() -> None:
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
-def setting(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-    monkeypatch.delenv("SAFESHARE_USER", raising=False)
-    with case_database(request.param, tmp_path / "db") as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
+def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with (
+        case_database(request.param, tmp_path / "db") as url,
+        settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
+    ):
         migrate(url)
         for staff_id, role in (("dsl1", Role.DSL), ("admin1", Role.ADMIN), ("t1", Role.STAFF)):
             add_staff(staff_id, name=staff_id, role=role, notify_url=None)
@@ -64,7 +62,6 @@ def setting(
         add_child("NEW", date_of_birth=date(2016, 1, 1), cp_plan=False)
         yield url
         engine_for(url).dispose()
-    get_settings.cache_clear()
 
 
 def cli(*argv: str, user: str = "dsl1") -> Any:
@@ -161,7 +158,7 @@ def test_the_destroyed_newest_case_never_gives_its_ids_again(setting: str) -> No
 
 
 def test_a_restored_backup_never_gives_a_destroyed_case_id_again(
-    setting: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    setting: str, tmp_path: Path
 ) -> None:
     concern("NEW")
     doomed = with_rows(concern("OLD"))
@@ -170,9 +167,10 @@ def test_a_restored_backup_never_gives_a_destroyed_case_id_again(
     taken = cli("backup", str(backup), user="admin1")
     assert taken.exit_code == 0, taken.output
     kind = "sqlite" if setting.startswith("sqlite") else "postgresql"
-    with case_database(kind, tmp_path / "restored") as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
+    with (
+        case_database(kind, tmp_path / "restored") as url,
+        settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
+    ):
         restored = runner.invoke(app, ["restore", str(backup)])
         assert restored.exit_code == 0, restored.output
 

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
 
 from foundations.db import migrate, session_scope
-from foundations.settings import Settings, get_settings
+from foundations.settings import Settings, get_settings, settings_in_force
 from models.tables.base import utcnow
 from tasks.links import is_throttled, record_attempt
 
@@ -19,17 +19,13 @@ TOKEN, OTHER = "token-of-a-used-link", "token-of-another-link"
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
-def database(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-    monkeypatch.delenv("SAFESHARE_LINK_FAILURE_LIMIT", raising=False)
-    with case_database(request.param, tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with (
+        case_database(request.param, tmp_path) as url,
+        settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
+    ):
         migrate(url)
         yield url
-    get_settings.cache_clear()
 
 
 def throttled_now(token: str, address: str) -> bool:

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from harness.cases import assessment_record
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
 from foundations.secret_key import secret_key
-from foundations.settings import get_settings
+from foundations.settings import Settings, get_settings, settings_in_force
 from models.access import Action
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
@@ -34,7 +34,8 @@ from tasks.children import add_child
 from tasks.concerns import record_concern
 from tasks.staff import add_staff
 
-runner = CliRunner()
+#: Nobody at the keyboard unless a command says who (whatever the shell's SAFESHARE_USER).
+runner = CliRunner(env={"SAFESHARE_USER": None})
 PEOPLE = {
     "teacher1": Role.STAFF,
     "dsl1": Role.DSL,
@@ -77,15 +78,18 @@ def concern(about: str | None = None) -> ConcernFacts:
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
-def setting(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Setting]:
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-    monkeypatch.setenv("SAFESHARE_SECRET_KEY", secrets.token_urlsafe(48))
-    monkeypatch.delenv("SAFESHARE_USER", raising=False)
-    with case_database(request.param, tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
+def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting]:
+    with (
+        case_database(request.param, tmp_path) as url,
+        settings_in_force(
+            Settings(
+                home=tmp_path,
+                database_url=url,
+                data_keys=DATA_KEYS,
+                secret_key=secrets.token_urlsafe(48),
+            )
+        ),
+    ):
         migrate(url)
         for staff_id, role in PEOPLE.items():
             add_staff(staff_id, name=f"Person {staff_id}", role=role, notify_url=None)
@@ -98,7 +102,6 @@ def setting(
             tmp=tmp_path,
         )
         engine_for(url).dispose()
-    get_settings.cache_clear()
 
 
 def commands(s: Setting, n: str) -> list[tuple[Action, list[str]]]:

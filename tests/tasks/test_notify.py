@@ -4,18 +4,19 @@ key, retries, and failures that are recorded rather than ignored."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
 from harness.listeners import HttpListener, SmtpListener
 from sqlalchemy import select
 
 from foundations.db import engine_for, migrate, session_scope
-from foundations.settings import get_settings
+from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.tables.outbox import Notification
 from tasks.notify import deliver, notify
@@ -41,25 +42,29 @@ def http() -> Iterator[HttpListener]:
 
 
 @pytest.fixture
-def configure(database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def configure(database: str, tmp_path: Path) -> Iterator[Any]:
     """Point safeshare at the database and an Apprise config file written by the test."""
+    with contextlib.ExitStack() as in_force:
 
-    def apply(config: str | None, suffix: str = ".yml", **settings: str) -> None:
-        monkeypatch.setenv("DATABASE_URL", database)
-        monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-        monkeypatch.setenv("SAFESHARE_NOTIFY_RETRY_DELAY_SECONDS", "0")
-        if config is None:
-            monkeypatch.delenv("SAFESHARE_APPRISE_CONFIG", raising=False)
-        else:
-            path = tmp_path / f"apprise{suffix}"
-            path.write_text(config)
-            monkeypatch.setenv("SAFESHARE_APPRISE_CONFIG", str(path))
-        for name, value in settings.items():
-            monkeypatch.setenv(f"SAFESHARE_{name.upper()}", value)
-        get_settings.cache_clear()
+        def apply(config: str | None, suffix: str = ".yml", **settings: Any) -> None:
+            apprise_config = None
+            if config is not None:
+                apprise_config = tmp_path / f"apprise{suffix}"
+                apprise_config.write_text(config)
+            in_force.enter_context(
+                settings_in_force(
+                    Settings(
+                        home=tmp_path,
+                        database_url=database,
+                        data_keys=DATA_KEYS,
+                        apprise_config=apprise_config,
+                        notify_retry_delay_seconds=0,
+                        **settings,
+                    )
+                )
+            )
 
-    yield apply
-    get_settings.cache_clear()
+        yield apply
 
 
 def outbox(key: str) -> Notification:
@@ -113,7 +118,7 @@ def test_a_key_is_delivered_once(configure: Any, http: HttpListener) -> None:
 def test_a_failed_delivery_is_retried_then_recorded_as_sent(
     configure: Any, http: HttpListener
 ) -> None:
-    configure(f"dsl={http.url('/dsl')}\n", ".txt", notify_retries="3")
+    configure(f"dsl={http.url('/dsl')}\n", ".txt", notify_retries=3)
     http.fail_next(2)
     k = key()
     assert send(k, "dsl") is True
@@ -125,7 +130,7 @@ def test_a_failed_delivery_is_retried_then_recorded_as_sent(
 def test_delivery_that_never_succeeds_is_recorded_as_failed(
     configure: Any, http: HttpListener
 ) -> None:
-    configure(f"dsl={http.url('/dsl')}\n", ".txt", notify_retries="2")
+    configure(f"dsl={http.url('/dsl')}\n", ".txt", notify_retries=2)
     http.fail_next(3)
     k = key()
     assert send(k, "dsl") is False
@@ -139,7 +144,7 @@ def test_delivery_that_never_succeeds_is_recorded_as_failed(
 
 
 def test_a_tag_nobody_has_is_a_recorded_failure(configure: Any, http: HttpListener) -> None:
-    configure(f"dsl={http.url('/dsl')}\n", ".txt", notify_retries="1")
+    configure(f"dsl={http.url('/dsl')}\n", ".txt", notify_retries=1)
     k = key()
     assert send(k, "agency:police") is False
     row = outbox(k)

@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
 from sqlalchemy import update
 from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
-from foundations.settings import get_settings
+from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
 from models.tables.cases import Case, CaseStep
@@ -38,16 +38,27 @@ def database(
 
 
 @pytest.fixture
-def cases(
-    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, int]]:
+def suffix(tmp_path: Path) -> str:
+    """What keeps this test's rows apart from the other tests' on the module's database."""
+    return tmp_path.name[-6:]
+
+
+@pytest.fixture
+def runner(suffix: str) -> CliRunner:
+    """The CLI, run by this test's DSL."""
+    return CliRunner(env={"SAFESHARE_USER": f"dsl-{suffix}"})
+
+
+@pytest.fixture
+def cases(database: str, tmp_path: Path, suffix: str) -> Iterator[dict[str, int]]:
+    """This test's cases, on the module's database."""
+    with settings_in_force(Settings(home=tmp_path, database_url=database, data_keys=DATA_KEYS)):
+        yield make_cases(suffix)
+
+
+def make_cases(suffix: str) -> dict[str, int]:
     """Five cases: two overdue, one due later, one answered, one closed while overdue."""
-    monkeypatch.setenv("DATABASE_URL", database)
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-    get_settings.cache_clear()
-    suffix = tmp_path.name[-6:]
     add_staff(f"dsl-{suffix}", name="D", role=Role.DSL, notify_url=None)
-    monkeypatch.setenv("SAFESHARE_USER", f"dsl-{suffix}")  # who runs `safeshare overdue`
     add_child(f"C-{suffix}", date_of_birth=date(2016, 5, 1), cp_plan=False)
 
     def case(step: str | None, due: datetime | None, status: str = "open") -> int:
@@ -105,8 +116,7 @@ def cases(
         "answered": case(None, None),
         "closed": case("confirm-receipt", NOW - timedelta(days=3), status="shared"),
     }
-    yield made
-    get_settings.cache_clear()
+    return made
 
 
 def mine(listed: list[dict], made: dict[str, int]) -> list[int]:
@@ -138,8 +148,7 @@ def test_each_wait_says_which_deadline_it_missed_and_who_must_act(cases: dict[st
     assert f"sb-{cases['signoff']}" in signoff["who_must_act"]
 
 
-def test_the_cli_prints_the_same_list(cases: dict[str, int]) -> None:
-    runner = CliRunner()
+def test_the_cli_prints_the_same_list(cases: dict[str, int], runner: CliRunner) -> None:
     result = runner.invoke(app, ["overdue", "--json", "--at", NOW.isoformat()])
     assert result.exit_code == 0, result.output
     assert mine(json.loads(result.stdout), cases) == [
@@ -152,7 +161,9 @@ def test_the_cli_prints_the_same_list(cases: dict[str, int]) -> None:
 
 
 @pytest.mark.parametrize("at", ["yesterday", "2026-11-25T12:00:00"])
-def test_a_bad_time_is_refused_in_one_sentence(cases: dict[str, int], at: str) -> None:
-    result = CliRunner().invoke(app, ["overdue", "--at", at])
+def test_a_bad_time_is_refused_in_one_sentence(
+    cases: dict[str, int], runner: CliRunner, at: str
+) -> None:
+    result = runner.invoke(app, ["overdue", "--at", at])
     assert result.exit_code == 1 and "--at" in result.stderr
     assert "Traceback" not in result.output

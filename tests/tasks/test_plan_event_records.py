@@ -11,12 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from foundations.db import migrate, session_scope
-from foundations.settings import get_settings
+from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.kernel.steps import CaseKind
 from models.plan_event.policy import PlanEventFacts, PlanEventKind
@@ -27,19 +27,17 @@ from tasks.children import add_child
 from tasks.plan_events import EventsRefused, RecordedEvent, record_plan_events
 from tasks.staff import add_staff
 
-runner = CliRunner()
+#: Nobody at the keyboard unless a command says who (whatever the shell's SAFESHARE_USER).
+runner = CliRunner(env={"SAFESHARE_USER": None})
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
-def setting(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-    monkeypatch.delenv("SAFESHARE_USER", raising=False)
-    with case_database(request.param, tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
+def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    with (
+        case_database(request.param, tmp_path) as url,
+        settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
+    ):
         migrate(url)
         for staff_id, role in (
             ("dsl1", Role.DSL),
@@ -52,7 +50,6 @@ def setting(
         add_child("C-PLAN2", date_of_birth=date(2014, 3, 1), cp_plan=True)
         add_child("C-NOPLAN", date_of_birth=date(2015, 3, 1), cp_plan=False)
         yield tmp_path
-    get_settings.cache_clear()
 
 
 def event(ref: str = "C-PLAN", hours_ago: float = 2, **overrides: object) -> PlanEventFacts:

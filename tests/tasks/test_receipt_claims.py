@@ -12,11 +12,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
 from sqlalchemy import select
 
 from foundations.db import migrate, session_scope
-from foundations.settings import get_settings
+from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.links import SOCIAL_WORKER, LinkOutcome
 from models.sharing.concern import Category, ConcernFacts
@@ -36,14 +36,12 @@ GIVEN = AgencyReceipt(confirmed_by_name="N", confirmed_by_role="R", agency_refer
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
-def links(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, int]]:
+def links(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, int]]:
     """A plan event's case waiting for receipt, and its two links: {"agency": id, ...}."""
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-    with case_database(request.param, tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
+    with (
+        case_database(request.param, tmp_path) as url,
+        settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
+    ):
         migrate(url)
         add_staff("dsl1", name="D", role=Role.DSL, notify_url=None)
         add_child("C-1", date_of_birth=date(2015, 3, 1), cp_plan=True)
@@ -93,7 +91,6 @@ def links(
             case.waiting_since = NOW
             case.flow_run_id = "00000000-0000-0000-0000-000000000001"
         yield ids | {"case": case_id}
-    get_settings.cache_clear()
 
 
 def recorded(case_id: int) -> tuple[list[tuple[str, str, str | None]], list[str]]:

@@ -11,12 +11,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
-from foundations.settings import get_settings
+from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
 from models.tables.audit import AuditLog
@@ -28,19 +28,17 @@ from tasks.children import add_child
 from tasks.concerns import record_concern
 from tasks.staff import add_staff
 
-runner = CliRunner()
+#: Nobody at the keyboard unless a command says who (whatever the shell's SAFESHARE_USER).
+runner = CliRunner(env={"SAFESHARE_USER": None})
 TODAY = "2026-11-25"
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
-def setting(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-    monkeypatch.delenv("SAFESHARE_USER", raising=False)
-    with case_database(request.param, tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
+def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with (
+        case_database(request.param, tmp_path) as url,
+        settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
+    ):
         migrate(url)
         for staff_id, role in (("dsl1", Role.DSL), ("admin1", Role.ADMIN), ("t1", Role.STAFF)):
             add_staff(staff_id, name=staff_id, role=role, notify_url=None)
@@ -74,7 +72,6 @@ def setting(
         add_child("NONE", date_of_birth=date(1980, 1, 1), cp_plan=False)  # never a concern
         yield url
         engine_for(url).dispose()
-    get_settings.cache_clear()
 
 
 def cli(*argv: str, user: str = "dsl1") -> object:

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 from harness.cases import assessment_record
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
+from pydantic import SecretStr
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from foundations import sealing
 from foundations.db import engine_for, migrate, session_scope
-from foundations.sealing import CURRENT, Keyring, keys_path, load_keyring
-from foundations.settings import get_settings
+from foundations.sealing import Keyring, keys_path, load_keyring
+from foundations.settings import Settings, settings_in_force
 from models.kernel.directory import AgencyKind
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
@@ -41,6 +42,7 @@ runner = CliRunner()
 
 @dataclass
 class Filled:
+    settings: Settings
     url: str
     marker: str
     case_id: int
@@ -116,22 +118,20 @@ def fill(marker: str) -> int:
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
-def filled(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Filled]:
+def filled(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Filled]:
     """A new database sealed under a key file in a new home, as `safeshare up` makes them."""
-    monkeypatch.delenv("SAFESHARE_DATA_KEYS", raising=False)
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path / "home"))
     with case_database(request.param, tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
-        CURRENT.forget()
-        migrate(url)
-        marker = f"PD{uuid.uuid4().hex[:12]}"
-        yield Filled(url=url, marker=marker, case_id=fill(marker))
+        settings = Settings(home=tmp_path / "home", database_url=url, data_keys=None)
+        with settings_in_force(settings):
+            migrate(url)
+            marker = f"PD{uuid.uuid4().hex[:12]}"
+            yield Filled(settings=settings, url=url, marker=marker, case_id=fill(marker))
         engine_for(url).dispose()
-    get_settings.cache_clear()
-    CURRENT.forget()
+
+
+def with_keys(settings: Settings, keys: Keyring) -> Settings:
+    """The same settings, the data keys given as SAFESHARE_DATA_KEYS."""
+    return settings.model_copy(update={"data_keys": SecretStr(keys.to_json())})
 
 
 def raw_bytes(url: str) -> bytes:
@@ -160,7 +160,7 @@ def test_a_rotation_reseals_everything_while_readers_keep_reading(
     filled: Filled, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sealing, "RELOAD_SECONDS", 0.2)
-    old = load_keyring(get_settings()).primary
+    old = load_keyring(filled.settings).primary
     failures: list[BaseException] = []
     stop = threading.Event()
 
@@ -183,7 +183,7 @@ def test_a_rotation_reseals_everything_while_readers_keep_reading(
         reader.join()
     assert rotated.exit_code == 0, rotated.output
     assert not failures, failures
-    ring = load_keyring(get_settings())
+    ring = load_keyring(filled.settings)
     assert ring.primary != old and set(ring.keys) == {old, ring.primary}
 
     # every value is now under the new key, and reads back the same
@@ -215,24 +215,17 @@ def test_a_rotation_reseals_everything_while_readers_keep_reading(
         )
     retired = runner.invoke(app, ["--user", "admin1", "keys", "retire", old])
     assert retired.exit_code == 0, retired.output
-    assert set(load_keyring(get_settings()).keys) == {ring.primary}
+    assert set(load_keyring(filled.settings).keys) == {ring.primary}
 
 
-def test_a_wrong_or_missing_key_is_a_clear_error_never_garbage(
-    filled: Filled, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SAFESHARE_DATA_KEYS", Keyring.new("other").to_json())
-    get_settings.cache_clear()
-    CURRENT.forget()
-    shown = runner.invoke(app, ["--user", "dsl1", "case", "show", str(filled.case_id)])
+def test_a_wrong_or_missing_key_is_a_clear_error_never_garbage(filled: Filled) -> None:
+    with settings_in_force(with_keys(filled.settings, Keyring.new("other"))):
+        shown = runner.invoke(app, ["--user", "dsl1", "case", "show", str(filled.case_id)])
     assert shown.exit_code == 1, shown.output
     assert "not in SAFESHARE_DATA_KEYS" in shown.stderr and "Traceback" not in shown.output
     assert filled.marker not in shown.output
 
-    monkeypatch.delenv("SAFESHARE_DATA_KEYS")
-    keys_path(get_settings()).unlink()
-    get_settings.cache_clear()
-    CURRENT.forget()
+    keys_path(filled.settings).unlink()  # and the key file is gone
     shown = runner.invoke(app, ["--user", "dsl1", "case", "show", str(filled.case_id)])
     assert shown.exit_code == 1 and "no data keys" in shown.stderr
     added = runner.invoke(
@@ -243,9 +236,7 @@ def test_a_wrong_or_missing_key_is_a_clear_error_never_garbage(
         assert connection.execute(text("SELECT count(*) FROM staff")).scalar() == 2
 
 
-def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(
-    filled: Filled, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(filled: Filled) -> None:
     import secrets
     from datetime import timedelta
 
@@ -259,50 +250,48 @@ def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(
     from safeshare.web.app import create_app
     from tasks.signed_links import add_signed
 
-    monkeypatch.setenv("SAFESHARE_SECRET_KEY", secrets.token_urlsafe(48))
-    get_settings.cache_clear()
-    add_staff("head1", name=f"{filled.marker} Head", role=Role.SLT, notify_url=None)
-    key, run_id = "management-signoff-0-a0", str(uuid.uuid4())
-    with session_scope() as session:
-        session.execute(
-            update(Case)
-            .where(Case.id == filled.case_id)
-            .values(
-                waiting_step="management-signoff",
-                waiting_slot="management-signoff-0",
-                waiting_key=key,
-                waiting_since=utcnow(),
-                flow_run_id=run_id,
+    settings = filled.settings.model_copy(
+        update={"secret_key": SecretStr(secrets.token_urlsafe(48))}
+    )
+    with settings_in_force(settings):
+        add_staff("head1", name=f"{filled.marker} Head", role=Role.SLT, notify_url=None)
+        key, run_id = "management-signoff-0-a0", str(uuid.uuid4())
+        with session_scope() as session:
+            session.execute(
+                update(Case)
+                .where(Case.id == filled.case_id)
+                .values(
+                    waiting_step="management-signoff",
+                    waiting_slot="management-signoff-0",
+                    waiting_key=key,
+                    waiting_since=utcnow(),
+                    flow_run_id=run_id,
+                )
             )
-        )
-        token = add_signed(
-            session,
-            AnswerLink(
-                case_id=filled.case_id,
-                step="management-signoff",
-                slot="management-signoff-0",
-                key=key,
-                staff_id="head1",
-                flow_run_id=run_id,
-                expires_at=utcnow() + timedelta(hours=1),
-            ),
-            secret_key(get_settings()),
-        )
-    client = TestClient(create_app())
-    assert client.get(f"/answer/{token}").status_code == 200  # the right keys: the page
+            token = add_signed(
+                session,
+                AnswerLink(
+                    case_id=filled.case_id,
+                    step="management-signoff",
+                    slot="management-signoff-0",
+                    key=key,
+                    staff_id="head1",
+                    flow_run_id=run_id,
+                    expires_at=utcnow() + timedelta(hours=1),
+                ),
+                secret_key(settings),
+            )
+        client = TestClient(create_app())
+        assert client.get(f"/answer/{token}").status_code == 200  # the right keys: the page
 
-    monkeypatch.setenv("SAFESHARE_DATA_KEYS", Keyring.new("other").to_json())
-    get_settings.cache_clear()
-    CURRENT.forget()
-    page = TestClient(create_app()).get(f"/answer/{token}")
+    with settings_in_force(with_keys(settings, Keyring.new("other"))):
+        page = TestClient(create_app()).get(f"/answer/{token}")
     assert page.status_code == 503 and "Records unavailable" in page.text
     assert filled.marker not in page.text
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_an_existing_database_is_sealed_in_place_by_its_upgrade(
-    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_existing_database_is_sealed_in_place_by_its_upgrade(kind: str, tmp_path: Path) -> None:
     """A setting upgrading from before sealing: its plaintext is sealed by the migration, and a
     downgrade gives it back."""
     from alembic import command
@@ -310,10 +299,10 @@ def test_an_existing_database_is_sealed_in_place_by_its_upgrade(
     from foundations.db import alembic_config
 
     marker = f"PD{uuid.uuid4().hex[:12]}"
-    with case_database(kind, tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
-        CURRENT.forget()
+    with (
+        case_database(kind, tmp_path) as url,
+        settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
+    ):
         config = alembic_config(url)
         command.upgrade(config, "0007")
         with engine_for(url).begin() as connection:
@@ -340,4 +329,3 @@ def test_an_existing_database_is_sealed_in_place_by_its_upgrade(
             born = connection.execute(text("SELECT date_of_birth FROM children")).scalar()
             assert str(born) == "2016-05-01"
         engine_for(url).dispose()
-    get_settings.cache_clear()

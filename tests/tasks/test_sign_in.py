@@ -9,12 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from harness.databases import case_database
+from harness.databases import DATA_KEYS, case_database
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
-from foundations.settings import get_settings
+from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.tables.base import utcnow
 from models.tables.directory import Staff
@@ -27,20 +27,18 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
-def database(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-    monkeypatch.setenv("SAFESHARE_SIGN_IN_FAILURE_LIMIT", "3")
-    with case_database(request.param, tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        get_settings.cache_clear()
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with (
+        case_database(request.param, tmp_path) as url,
+        settings_in_force(
+            Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS, sign_in_failure_limit=3)
+        ),
+    ):
         migrate(url)
         add_staff("dsl1", name="Alice", role=Role.DSL, notify_url=None)
         add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
         yield url
         engine_for(url).dispose()
-    get_settings.cache_clear()
 
 
 def test_only_a_hash_is_kept_and_a_reset_ends_sessions(database: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from foundations.settings import get_settings
+from foundations.settings import Settings, settings_in_force
 from safeshare.cli.app import app
 
 
@@ -22,11 +22,8 @@ def test_up_without_options_takes_its_ports_from_the_settings(
         port = taken.getsockname()[1]
         monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
         monkeypatch.setenv("SAFESHARE_PREFECT_PORT", str(port))
-        get_settings.cache_clear()
-        try:
+        with settings_in_force(Settings()):  # as the environment gives them
             result = CliRunner().invoke(app, ["up"])
-        finally:
-            get_settings.cache_clear()
     assert result.exit_code == 1, result.output
     assert f"port {port} on 127.0.0.1 is in use" in result.stderr
     assert "--prefect-port" in result.stderr and "Invalid value" not in result.output

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from foundations.settings import CalendarFileError, Settings, deadline_rules, setting_calendar
+from foundations.deadline_settings import CalendarFileError, deadline_rules, setting_calendar
+from foundations.settings import Settings
 from models.deadlines import DEFAULT_RULES, Unit, Whose
 
 

@@ -13,7 +13,6 @@ import pytest
 
 from foundations import sealing
 from foundations.sealing import (
-    CURRENT,
     Keyring,
     SealError,
     ensure_keyring,
@@ -24,7 +23,7 @@ from foundations.sealing import (
     seal_text,
     write_keyring,
 )
-from foundations.settings import get_settings
+from foundations.settings import Settings, get_settings, settings_in_force
 from models.tables.base import Sealed, sealed_columns
 
 LABEL = "concerns.what_happened"
@@ -168,14 +167,10 @@ def test_every_column_that_names_a_person_or_tells_what_happened_is_sealed() -> 
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.delenv("SAFESHARE_DATA_KEYS", raising=False)
-    monkeypatch.setenv("SAFESHARE_HOME", str(tmp_path))
-    get_settings.cache_clear()
-    CURRENT.forget()
-    yield tmp_path
-    get_settings.cache_clear()
-    CURRENT.forget()
+def home(tmp_path: Path) -> Iterator[Path]:
+    """A data directory whose settings give no data keys: only the key file there can."""
+    with settings_in_force(Settings(home=tmp_path, data_keys=None)):
+        yield tmp_path
 
 
 def test_without_keys_anywhere_the_error_says_where_to_put_them(home: Path) -> None:
@@ -199,8 +194,19 @@ def test_the_environment_wins_over_the_file(home: Path, monkeypatch: pytest.Monk
     ensure_keyring(get_settings())
     mine = Keyring.new("env")
     monkeypatch.setenv("SAFESHARE_DATA_KEYS", mine.to_json())
-    get_settings.cache_clear()
-    assert load_keyring(get_settings()).primary == mine.primary
+    assert load_keyring(Settings(home=home)).primary == mine.primary
+
+
+def test_the_keys_follow_the_settings_put_in_force(tmp_path: Path) -> None:
+    """Nothing of one setting's keys is kept once another's settings are in force."""
+    mine, theirs = Keyring.new("mine"), Keyring.new("theirs")
+    with settings_in_force(Settings(home=tmp_path, data_keys=mine.to_json())):
+        sealed = seal_text("the child's words", LABEL)
+        with settings_in_force(Settings(home=tmp_path, data_keys=theirs.to_json())):
+            with pytest.raises(SealError):
+                open_text(sealed, LABEL)
+            assert open_text(seal_text("x", LABEL), LABEL) == "x"
+        assert open_text(sealed, LABEL) == "the child's words"
 
 
 def test_a_process_picks_up_a_rotation_made_by_another(
