@@ -275,9 +275,9 @@ def test_an_answer_recorded_while_prefect_is_away_moves_on_at_the_next_check(
     assert "could not be told yet (unreachable)" in done.stderr
     accepted = [e for e in show_case(case_id)["chronology"] if e["key"] == waiting["key"]]
     assert [(e["accepted"], e["by"]) for e in accepted] == [(True, people["dsl"])]
-    run = web.get(f"{prefect_server.api_url}/flow_runs/{waiting['flow_run_id']}").json()
-    assert run["state"]["type"] == "PAUSED"  # Prefect was not told
-
+    # (Whether the run is still paused here is not asked: the stack's own scheduled check may
+    # have woken it already, which is the point. The CLI itself could not tell Prefect: it said
+    # so above, and its Prefect was a port nobody listens on.)
     result = cli("overdue", "--check-now", "--json")
     assert result.exit_code == 0, result.output
     assert wait_for_step(case_id, "management-signoff")["waiting"]["key"] != waiting["key"]
