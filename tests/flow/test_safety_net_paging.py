@@ -19,6 +19,8 @@ from prefect.states import Suspended
 from sqlalchemy import select, update
 
 from foundations.db import session_scope
+from models.kernel.steps import Step
+from models.kernel.waits import Wait
 from models.runs import CASE_FLOWS
 from models.tables.cases import Case, CaseStep, Concern
 from models.tables.directory import Child
@@ -57,7 +59,7 @@ def _answered_cases(count: int, people: dict[str, str], slot: str) -> list[int]:
                     case_id=case.id,
                     step="mash-advice",
                     slot=slot,
-                    key=f"{slot}-a0",
+                    key=Wait.parse(slot).key(0),
                     accepted=True,
                     actor=people["dsl"],
                     channel="cli",
@@ -81,7 +83,7 @@ async def _suspended_runs(deployment: str, slot: str, cases: list[int]) -> dict[
                 run = await client.create_flow_run_from_deployment(
                     deployment_id,
                     parameters={"case_id": case_id},
-                    state=Suspended(pause_key=f"{slot}-a0", timeout_seconds=None),
+                    state=Suspended(pause_key=Wait.parse(slot).key(0), timeout_seconds=None),
                 )
             return str(run.id)
 
@@ -92,7 +94,9 @@ async def _suspended_runs(deployment: str, slot: str, cases: list[int]) -> dict[
 def test_every_answered_wait_is_resumed_past_the_servers_page(
     stack: Any, people: dict[str, str], prefect_server: Any
 ) -> None:
-    name, slot = f"paging-{uuid.uuid4().hex[:8]}", f"mash-advice-paging-{uuid.uuid4().hex[:6]}"
+    name = f"paging-{uuid.uuid4().hex[:8]}"
+    # a wait of its own, spelt as every wait is (a MASH advice wait in a context nobody else uses)
+    slot = Wait(Step.MASH_ADVICE, 0, f"paging-{uuid.uuid4().hex[:6]}").slot
     cases = _answered_cases(MORE_THAN_A_PAGE, people, slot)
     try:
         waiting = asyncio.run(_suspended_runs(name, slot, cases))
