@@ -1,5 +1,6 @@
 """Where Child Protection Plan events are recorded, each opening its own case: all of a feed or
-none of it, and an event recorded before keeps its case (models/plan_event/feed.py reads the feed)."""
+none of it, and an event recorded before keeps its case (models/plan_event/feed.py reads the
+feed)."""
 
 from __future__ import annotations
 
