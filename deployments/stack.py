@@ -23,7 +23,7 @@ from foundations.db import migrate
 from foundations.private import private_home
 from foundations.sealing import SealError, keys_path, load_keyring
 from foundations.secret_key import SecretKeyError, secret_key
-from foundations.settings import Settings
+from foundations.settings import Settings, settings_env
 from tasks.keys import key_the_chain
 
 
@@ -32,7 +32,8 @@ class StackError(RuntimeError):
 
 
 def prefect_env(settings: Settings) -> dict[str, str]:
-    """The environment every process of the stack shares: where Prefect lives, no telemetry."""
+    """The environment every process of the stack shares: where Prefect lives, no telemetry,
+    and the stack's own settings."""
     env = dict(os.environ)
     env.update(
         {
@@ -42,10 +43,8 @@ def prefect_env(settings: Settings) -> dict[str, str]:
             "PREFECT_LOCAL_STORAGE_PATH": str(settings.prefect_home / "storage"),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
-            "SAFESHARE_HOME": str(settings.home),
-            "SAFESHARE_PREFECT_PORT": str(settings.prefect_port),
-            "SAFESHARE_WEB_PORT": str(settings.web_port),
         }
+        | settings_env(settings)  # the settings `up` runs with, its options included
     )
     env.setdefault(
         "PREFECT_SERVER_DATABASE_CONNECTION_URL",

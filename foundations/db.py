@@ -12,8 +12,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from foundations import sealing
 from foundations.audit import enter_writes
-from foundations.sealing import open_text, seal_text
 from foundations.settings import get_settings
 from models.tables.base import SEALING
 
@@ -21,20 +21,12 @@ from models.tables.base import SEALING
 event.listen(Session, "after_flush", enter_writes)
 
 
-class _ProcessSealing:
-    """The process's data keys (foundations/sealing.py), as the sealed columns ask for them."""
-
-    seal_text = staticmethod(seal_text)
-    open_text = staticmethod(open_text)
-
-
 def new_engine(url: str) -> Engine:
-    """An engine whose sealed columns seal and open with the process's data keys. SQLite gets
-    WAL, foreign keys, a busy wait, and deleted content overwritten with zeros (records
-    destroyed leave nothing in free pages)."""
+    """An engine whose sealed columns seal and open with the process's data keys
+    (foundations/sealing.py). SQLite gets WAL, foreign keys, a busy wait, and deleted content
+    overwritten with zeros (records destroyed leave nothing in free pages)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
-        setattr(engine.dialect, SEALING, _ProcessSealing())
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -45,9 +37,9 @@ def new_engine(url: str) -> Engine:
             cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
-        return engine
-    engine = create_engine(url, pool_pre_ping=True)
-    setattr(engine.dialect, SEALING, _ProcessSealing())
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    setattr(engine.dialect, SEALING, sealing)
     return engine
 
 
