@@ -74,6 +74,7 @@ def fill(url: str, cases: int, overdue: int) -> None:
                 {
                     "id": i,
                     "concern_id": i,
+                    "child_id": child_id,
                     "status": "shared" if closed else "open",
                     "waiting_step": None if closed else "confirm-receipt",
                     "waiting_slot": None if closed else "confirm-receipt-0",

@@ -1,10 +1,10 @@
 """Where the audit trail is written, and by whom it says things were done.
 
-Every write of case content (concerns, cases opened, steps, disclosures, receipts, and the
-directory of staff, children and agencies) is entered by a session hook, in the same transaction
-as the write: one is never committed without the other. Reads of case content are entered by
-the door that shows them (the CLI's `case show`, the sign-off and receipt pages). Entries carry
-ids, codes and reasons, never content.
+Every write of case content (concerns and the other records that open a case, cases opened,
+steps, disclosures, receipts, and the directory of staff, children and agencies) is entered by a
+session hook, in the same transaction as the write: one is never committed without the other.
+Reads of case content are entered by the door that shows them (the CLI's `case show`, the
+sign-off and receipt pages). Entries carry ids, codes and reasons, never content.
 
 Who and why come from the context: each door says who is acting (`acting`), and the default is
 the system. Appending locks the chain's head row, so concurrent writers queue and the chain
@@ -40,6 +40,7 @@ from models.tables.base import utcnow
 from models.tables.cases import Case, CaseStep, Concern
 from models.tables.directory import Agency, Child, Staff
 from models.tables.disclosures import Disclosure, Receipt
+from models.tables.openings import AccessRequest, Leaver, Notice, OpeningRecord, PlanEvent
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,19 @@ def record_read(session: Session, what: str, *, case_id: int | None = None, **de
 
 #: Inserts, updates and deletes of these are entered; of `cases`, only the insert (a case
 #: opened): its other columns are a listing projection rewritten as the case moves.
-_AUDITED = (Concern, CaseStep, Disclosure, Receipt, Staff, Child, Agency)
+_AUDITED = (
+    Concern,
+    AccessRequest,
+    Notice,
+    Leaver,
+    PlanEvent,
+    CaseStep,
+    Disclosure,
+    Receipt,
+    Staff,
+    Child,
+    Agency,
+)
 
 
 def _facts(connection: Connection, obj: Any) -> tuple[int | None, dict[str, Any]]:
@@ -158,6 +171,8 @@ def _facts(connection: Connection, obj: Any) -> tuple[int | None, dict[str, Any]
             text("SELECT id FROM cases WHERE concern_id = :c"), {"c": obj.id}
         ).scalar()
         return case_id, {"id": obj.id, "category": obj.category, "raised_by": obj.raised_by}
+    if isinstance(obj, OpeningRecord):  # what else opens a case: keyed by the case's id
+        return obj.case_id, {"label": obj.label, "recorded_by": obj.recorded_by}
     if isinstance(obj, Disclosure):
         return obj.case_id, {"id": obj.id, "agency": obj.agency_code}
     if isinstance(obj, Receipt):

@@ -8,6 +8,7 @@ from datetime import datetime
 from foundations.db import session_scope
 from models.access_request import AccessRequestFacts
 from models.kernel.steps import CaseKind
+from models.tables.openings import AccessRequest
 from tasks.concerns import open_case
 
 
@@ -20,9 +21,16 @@ def record_access_request(facts: AccessRequestFacts, *, now: datetime) -> int:
             kind=CaseKind.ACCESS_REQUEST,
             child_ref=facts.child_ref,
             recorded_by=facts.received_by,
-            category=f"request-{facts.requester.value}",
             occurred_at=facts.received_at,
-            what_happened=facts.request,
             now=now,
+        )
+        session.add(
+            AccessRequest(
+                case_id=case.id,
+                recorded_by=facts.received_by,
+                requester=facts.requester.value,
+                received_at=facts.received_at,
+                request=facts.request,
+            )
         )
         return case.id

@@ -1,6 +1,8 @@
 """What is read of a case: its row, who has acted on it and whom its concern is about, the
-latest answer to a step and its summary, the staff directory as the rules see it, what opened
-it, and the wait it is in now. Plain reads (and two read-only tasks); nothing here writes."""
+latest answer to a step and its summary, the staff directory as the rules see it, what the
+request, notice or plan event that opened it says (the whole opening, of any kind, is read in
+tasks/openings.py), and the wait it is in now. Plain reads (and two read-only tasks); nothing
+here writes."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from models.summaries import summarise
 from models.tables.base import utcnow
 from models.tables.cases import Case, CaseStep, Concern
 from models.tables.directory import Child, Staff
+from models.tables.openings import AccessRequest, Notice, PlanEvent
 
 
 class CaseNotFound(LookupError):
@@ -95,9 +98,9 @@ def first_signers(session: Session, case_ids: Sequence[int]) -> dict[int, str | 
     """first_signer for many cases in two queries (a listing of overdue cases, say)."""
     signers: dict[int, str | None] = dict.fromkeys(case_ids)
     received = session.execute(
-        select(Case.id, Concern.raised_by)
-        .join(Concern, Case.concern_id == Concern.id)
-        .where(Case.id.in_(case_ids), Case.kind == CaseKind.ACCESS_REQUEST.value)
+        select(AccessRequest.case_id, AccessRequest.recorded_by).where(
+            AccessRequest.case_id.in_(case_ids)
+        )
     )
     for case_id, receiver in received:
         signers[case_id] = receiver
@@ -145,10 +148,10 @@ def phone_referral(session: Session, case_id: int) -> CriteriaAnswers | None:
 
 def request_of(session: Session, case_id: int) -> Requester:
     """Who asked to see the records, for an access-request case."""
-    category = session.scalar(
-        select(Concern.category).join(Case, Case.concern_id == Concern.id).where(Case.id == case_id)
-    )
-    return Requester(str(category).removeprefix("request-"))
+    request = session.get(AccessRequest, case_id)
+    if request is None:
+        raise RuntimeError(f"case {case_id} is not a request to see records")
+    return Requester(request.requester)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
@@ -157,26 +160,29 @@ def request_received_at(case_id: int) -> datetime:
     runs from then."""
     with session_scope() as session:
         case = find_case(session, case_id)
-        concern = session.get(Concern, case.concern_id)
-        assert concern is not None
-        return concern.occurred_at
+        record: AccessRequest | Notice | None = (
+            session.get(AccessRequest, case_id)
+            if case.kind == CaseKind.ACCESS_REQUEST
+            else session.get(Notice, case_id)
+        )
+        if record is None:
+            raise RuntimeError(f"case {case_id} is neither a request to see records nor a notice")
+        return record.received_at
 
 
 def plan_event_facts(session: Session, case_id: int) -> PlanEventFacts:
     """The Child Protection Plan event a plan-event case was opened by."""
     case = find_case(session, case_id)
-    if case.kind != CaseKind.PLAN_EVENT:
+    event = session.get(PlanEvent, case_id)
+    child = session.get(Child, case.child_id)
+    if event is None or child is None:
         raise RuntimeError(f"case {case_id} is not a Child Protection Plan event")
-    concern = session.get(Concern, case.concern_id)
-    assert concern is not None
-    child = session.get(Child, concern.child_id)
-    assert child is not None
     return PlanEventFacts(
         child_ref=child.child_ref,
-        kind=PlanEventKind(concern.category),
-        occurred_at=concern.occurred_at,
-        details=concern.what_happened or None,
-        recorded_by=concern.raised_by,
+        kind=PlanEventKind(event.kind),
+        occurred_at=event.occurred_at,
+        details=event.details,
+        recorded_by=event.recorded_by,
     )
 
 

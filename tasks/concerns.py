@@ -1,6 +1,6 @@
-"""Where what opens a case is written: a concern from staff with its sharing case (a form sent
-twice records one), or the record a request, a notice or a leaver opens its case with; and which
-flow run carries a case."""
+"""Where a case is opened: a concern from staff with its sharing case (a form sent twice records
+one), or a case of another kind after the checks every record that opens one needs (the record
+itself is written by its own module); and which flow run carries a case."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def _record_concern(facts: ConcernFacts, submission_key: str | None) -> int:
         )
         session.add(concern)
         session.flush()
-        case = Case(concern_id=concern.id, status="open")
+        case = Case(concern_id=concern.id, child_id=child.id, status="open")
         session.add(case)
         try:
             session.flush()
@@ -100,14 +100,12 @@ def open_case(
     kind: CaseKind,
     child_ref: str,
     recorded_by: str,
-    category: str,
     occurred_at: datetime,
-    what_happened: str,
     now: datetime | None,
 ) -> Case:
-    """Write what opened a case (a request, a notice, a leaver) and the case itself, after the
-    checks every such record needs: a known child, an active recorder and, when `now` is
-    given, a time that is not in the future."""
+    """Open a case of `kind` about a child after the checks every record that opens one needs
+    (a known child, an active recorder and, when `now` is given, a time that is not in the
+    future); the caller adds its record (models/tables/openings.py) under the case's id."""
     child = session.scalar(select(Child).where(Child.child_ref == child_ref))
     if child is None:
         raise DirectoryError(f"No child has the reference '{child_ref}'.")
@@ -117,16 +115,7 @@ def open_case(
     future = time_in_future(occurred_at, now) if now is not None else None
     if future is not None:
         raise DirectoryError(sentence([future.message]))
-    concern = Concern(
-        child_id=child.id,
-        raised_by=recorded_by,
-        category=category,
-        occurred_at=occurred_at,
-        what_happened=what_happened,
-    )
-    session.add(concern)
-    session.flush()
-    case = Case(concern_id=concern.id, kind=kind.value, status="open")
+    case = Case(kind=kind.value, child_id=child.id, status="open")
     session.add(case)
     session.flush()
     return case

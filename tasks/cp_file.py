@@ -18,7 +18,7 @@ from foundations.db import session_scope
 from foundations.settings import get_settings
 from models.kernel.steps import CaseKind
 from models.kernel.values import is_record_id
-from models.tables.cases import Case, Concern
+from models.tables.cases import Case
 from models.tables.directory import Child
 from tasks.views import show_case
 
@@ -54,8 +54,7 @@ def cases_of_child(child_ref: str) -> list[int]:
         return list(
             session.scalars(
                 select(Case.id)
-                .join(Concern, Case.concern_id == Concern.id)
-                .join(Child, Concern.child_id == Child.id)
+                .join(Child, Case.child_id == Child.id)
                 .where(Child.child_ref == child_ref, Case.kind != CaseKind.TRANSFER.value)
                 .order_by(Case.id)
             )
@@ -67,10 +66,7 @@ def child_of_case(case_id: int) -> str:
         raise FileError(f"No case has the id {case_id}.")
     with session_scope() as session:
         ref = session.scalar(
-            select(Child.child_ref)
-            .join(Concern, Concern.child_id == Child.id)
-            .join(Case, Case.concern_id == Concern.id)
-            .where(Case.id == case_id)
+            select(Child.child_ref).join(Case, Case.child_id == Child.id).where(Case.id == case_id)
         )
     if ref is None:
         raise FileError(f"No case has the id {case_id}.")

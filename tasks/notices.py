@@ -22,9 +22,9 @@ from models.messages.cases import case_reference
 from models.messages.notice import notice_message
 from models.notice import NoticeFacts, NoticeReview, NoticeSource
 from models.tables.base import utcnow
-from models.tables.cases import Concern
 from models.tables.credentials import NoticeLink
 from models.tables.directory import Child, Staff
+from models.tables.openings import Notice
 from tasks.case_facts import find_case, latest_answer
 from tasks.concerns import open_case
 from tasks.notify import already_sent, deliver
@@ -40,10 +40,17 @@ def record_notice(facts: NoticeFacts, *, now: datetime) -> int:
             kind=CaseKind.NOTICE,
             child_ref=facts.child_ref,
             recorded_by=facts.recorded_by,
-            category=f"notice-{facts.source.value}",
             occurred_at=facts.received_at,
-            what_happened=facts.details,
             now=now,
+        )
+        session.add(
+            Notice(
+                case_id=case.id,
+                recorded_by=facts.recorded_by,
+                source=facts.source.value,
+                received_at=facts.received_at,
+                details=facts.details,
+            )
         )
         return case.id
 
@@ -52,13 +59,10 @@ def record_notice(facts: NoticeFacts, *, now: datetime) -> int:
 def notice_source(case_id: int) -> str:
     """Where the notice came from (a code): it decides how soon it must be reviewed."""
     with session_scope() as session:
-        return NoticeSource(_source(session, case_id)).value
-
-
-def _source(session: Session, case_id: int) -> str:
-    case = find_case(session, case_id)
-    category = session.scalar(select(Concern.category).where(Concern.id == case.concern_id))
-    return str(category).removeprefix("notice-")
+        notice = session.get(Notice, find_case(session, case_id).id)
+        if notice is None:
+            raise RuntimeError(f"case {case_id} records no notice")
+        return NoticeSource(notice.source).value
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
@@ -186,9 +190,7 @@ def open_notice(link_id: int, *, now: datetime) -> dict[str, Any]:
         review = latest_answer(session, link.case_id, Step.NOTICE_REVIEW)
         assert isinstance(review, NoticeReview)
         case = find_case(session, link.case_id)
-        concern = session.get(Concern, case.concern_id)
-        assert concern is not None
-        child = session.get(Child, concern.child_id)
+        child = session.get(Child, case.child_id)
         return {
             "reference": case_reference(link.case_id),
             "child_ref": child.child_ref if child else None,

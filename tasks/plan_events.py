@@ -16,8 +16,9 @@ from foundations.db import session_scope
 from models.kernel.steps import CaseKind
 from models.plan_event.feed import RowProblem
 from models.plan_event.policy import PlanEventFacts, event_key, event_problems
-from models.tables.cases import Case, Concern
+from models.tables.cases import Case
 from models.tables.directory import Child, Staff
+from models.tables.openings import PlanEvent
 from tasks.directory import DirectoryError
 
 
@@ -109,30 +110,33 @@ def _record_plan_events(
             known |= {
                 key: case_id
                 for key, case_id in session.execute(
-                    select(Concern.submission_key, Case.id)
-                    .join(Case, Case.concern_id == Concern.id)
-                    .where(Concern.submission_key.in_(key_chunk))
+                    select(PlanEvent.event_key, PlanEvent.case_id).where(
+                        PlanEvent.event_key.in_(key_chunk)
+                    )
                 )
-                if key is not None
             }
         recorded = []
         for (line, facts), key in zip(events, keys, strict=True):
             if key in known:
                 recorded.append(RecordedEvent(line, known[key], new=False))
                 continue
-            concern = Concern(
+            case = Case(
+                kind=CaseKind.PLAN_EVENT.value,
                 child_id=children[facts.child_ref].id,
-                raised_by=facts.recorded_by,
-                category=facts.kind.value,
-                occurred_at=facts.occurred_at,
-                what_happened=facts.details or "",
-                submission_key=key,
+                status="open",
             )
-            session.add(concern)
-            session.flush()
-            case = Case(concern_id=concern.id, kind=CaseKind.PLAN_EVENT.value, status="open")
             session.add(case)
             session.flush()
+            session.add(
+                PlanEvent(
+                    case_id=case.id,
+                    recorded_by=facts.recorded_by,
+                    kind=facts.kind.value,
+                    occurred_at=facts.occurred_at,
+                    details=facts.details,
+                    event_key=key,
+                )
+            )
             known[key] = case.id
             recorded.append(RecordedEvent(line, case.id, new=True))
         return recorded

@@ -21,6 +21,7 @@ from models.tables.cases import Case, CaseStep, Concern
 from models.tables.credentials import AnswerCode, AnswerLink, LinkAttempt, NoticeLink, ReceiptLink
 from models.tables.directory import Child
 from models.tables.disclosures import Disclosure, Receipt
+from models.tables.openings import AccessRequest, Leaver, Notice, PlanEvent
 from models.tables.outbox import Notification
 from models.tables.retention import RetentionDecision
 from tasks.directory import DirectoryError
@@ -57,16 +58,23 @@ def _files(session: Session, child_ref: str | None = None) -> list[ChildFile]:
         query = query.where(Child.child_ref == child_ref)
     children = session.scalars(query.order_by(Child.child_ref)).all()
     ids = [c.id for c in children]
+    counts: dict[int, int] = {
+        child_id: cases
+        for child_id, cases in session.execute(
+            select(Case.child_id, func.count(Case.id))
+            .where(Case.child_id.in_(ids))
+            .group_by(Case.child_id)
+        )
+    }
+    # what a hold looks at: the categories of the child's concerns
     categories: dict[int, set[str]] = {}
-    counts: dict[int, int] = {}
-    for child_id, category, cases in session.execute(
-        select(Concern.child_id, Concern.category, func.count(Case.id))
-        .join(Case, Case.concern_id == Concern.id)
-        .where(Concern.child_id.in_(ids))
-        .group_by(Concern.child_id, Concern.category)
+    for child_id, category in session.execute(
+        select(Case.child_id, Concern.category)
+        .join(Concern, Case.concern_id == Concern.id)
+        .where(Case.child_id.in_(ids))
+        .distinct()
     ):
         categories.setdefault(child_id, set()).add(category)
-        counts[child_id] = counts.get(child_id, 0) + cases
     kept: dict[str, date] = {}
     for ref, until in session.execute(
         select(RetentionDecision.child_ref, func.max(RetentionDecision.kept_until))
@@ -150,12 +158,7 @@ def decide(
 def _destroy(session: Session, child_ref: str) -> dict[str, Any]:
     """Delete every row of the child's records, children before parents; the counts."""
     child_id = session.scalar(select(Child.id).where(Child.child_ref == child_ref))
-    cases = (
-        select(Case.id)
-        .join(Concern, Case.concern_id == Concern.id)
-        .where(Concern.child_id == child_id)
-    )
-    case_ids = list(session.scalars(cases))
+    case_ids = list(session.scalars(select(Case.id).where(Case.child_id == child_id)))
     links = select(AnswerLink.id).where(AnswerLink.case_id.in_(case_ids))
     disclosures = select(Disclosure.id).where(Disclosure.case_id.in_(case_ids))
     removed: dict[str, Any] = {"child_ref": child_ref, "case_ids": case_ids}
@@ -169,6 +172,10 @@ def _destroy(session: Session, child_ref: str) -> dict[str, Any]:
         ("notifications", delete(Notification).where(Notification.case_id.in_(case_ids))),
         ("disclosures", delete(Disclosure).where(Disclosure.case_id.in_(case_ids))),
         ("case_steps", delete(CaseStep).where(CaseStep.case_id.in_(case_ids))),
+        *(
+            (record.__tablename__, delete(record).where(record.case_id.in_(case_ids)))
+            for record in (AccessRequest, Notice, Leaver, PlanEvent)
+        ),
         ("cases", delete(Case).where(Case.id.in_(case_ids))),
         ("concerns", delete(Concern).where(Concern.child_id == child_id)),
         ("children", delete(Child).where(Child.id == child_id)),

@@ -118,7 +118,9 @@ def start_case(case_id: int, flow_run_id: str) -> int:
             CaseKind.NOTICE.value: Step.RECORD_NOTICE,
             CaseKind.TRANSFER.value: Step.RECORD_LEAVER,
         }.get(case.kind, Step.RECORD_CONCERN)
-        system_step(session, case_id, first, {"concern_id": case.concern_id})
+        # a concern has an id of its own; every other opening record is keyed by the case's id
+        opened = {"concern_id": case.concern_id} if case.concern_id is not None else {}
+        system_step(session, case_id, first, opened)
     return case_id
 
 

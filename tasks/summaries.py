@@ -10,11 +10,12 @@ from models.messages.cases import case_reference
 from models.sharing.criteria import CriteriaAnswers
 from models.sharing.decision import decision_basis
 from models.sharing.disclosure import SPECIAL_CATEGORY_CONDITION
-from models.tables.cases import Case, Concern
+from models.tables.cases import Case
 from models.tables.directory import Agency
 from models.tables.disclosures import Disclosure
 from tasks.case_facts import CaseNotFound, first_signer, latest_answer, phone_referral
 from tasks.closing import disclosures_of
+from tasks.openings import openings
 from tasks.views import disclosure_fields, iso
 
 
@@ -29,11 +30,10 @@ def signoff_summary(session: Any, case_id: int) -> dict[str, Any]:
     case = session.get(Case, case_id)
     if case is None:
         raise CaseNotFound(f"No case has the id {case_id}.")
-    concern = session.get(Concern, case.concern_id)
     assessment = latest_answer(session, case_id, Step.ASSESS_CRITERIA)
     summary: dict[str, Any] = {
         "reference": case_reference(case_id),
-        "category": concern.category if concern is not None else None,
+        "category": openings(session, [case])[case_id].label,
         "assessed_by": first_signer(session, case_id),
         "shared": None,
     }

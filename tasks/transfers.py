@@ -19,10 +19,17 @@ from models.kernel.directory import AgencyKind
 from models.kernel.steps import CaseKind, Step
 from models.kernel.values import Frozen
 from models.kernel.waits import unwaited
-from models.tables.cases import Case, CaseStep, Concern
-from models.tables.directory import Agency
+from models.tables.cases import Case, CaseStep
+from models.tables.directory import Agency, Child
 from models.tables.disclosures import Disclosure
-from models.transfer import LeaverFacts, TransferReview, leaver_problems, receipt_clock
+from models.tables.openings import Leaver
+from models.transfer import (
+    LeaverFacts,
+    MoveKind,
+    TransferReview,
+    leaver_problems,
+    receipt_clock,
+)
 from tasks.case_facts import find_case, latest_answer
 from tasks.closing import policy_disclosure
 from tasks.concerns import open_case
@@ -58,10 +65,18 @@ def record_leaver(facts: LeaverFacts) -> int:
             kind=CaseKind.TRANSFER,
             child_ref=facts.child_ref,
             recorded_by=facts.recorded_by,
-            category=f"leaver-{facts.move.value}",
             occurred_at=datetime.combine(facts.leaving_on, time(0), tzinfo=ENGLAND),
-            what_happened="",
             now=None,  # a leaving date may be ahead
+        )
+        session.add(
+            Leaver(
+                case_id=case.id,
+                recorded_by=facts.recorded_by,
+                move=facts.move.value,
+                leaving_on=facts.leaving_on,
+                destination=facts.destination,
+                new_term_starts=facts.new_term_starts,
+            )
         )
         slot, key = unwaited(Step.RECORD_LEAVER)
         session.add(
@@ -73,7 +88,7 @@ def record_leaver(facts: LeaverFacts) -> int:
                 accepted=True,
                 actor=facts.recorded_by,
                 channel="cli",
-                data={"concern_id": case.concern_id, **facts.model_dump(mode="json")},
+                data=facts.model_dump(mode="json"),
             )
         )
         return case.id
@@ -81,14 +96,20 @@ def record_leaver(facts: LeaverFacts) -> int:
 
 def leaver_of(session: Session, case_id: int) -> LeaverFacts:
     """The leaver a transfer case was opened for, as recorded."""
-    data = session.scalar(
-        select(CaseStep.data).where(
-            CaseStep.case_id == case_id, CaseStep.step == Step.RECORD_LEAVER.value
-        )
+    leaver = session.get(Leaver, case_id)
+    child_ref = session.scalar(
+        select(Child.child_ref).join(Case, Case.child_id == Child.id).where(Case.id == case_id)
     )
-    if not isinstance(data, dict):
+    if leaver is None or child_ref is None:
         raise RuntimeError(f"case {case_id} records no leaver")
-    return LeaverFacts.model_validate({k: v for k, v in data.items() if k != "concern_id"})
+    return LeaverFacts(
+        child_ref=child_ref,
+        leaving_on=leaver.leaving_on,
+        destination=leaver.destination,
+        move=MoveKind(leaver.move),
+        new_term_starts=leaver.new_term_starts,
+        recorded_by=leaver.recorded_by,
+    )
 
 
 class TransferPlan(Frozen):
@@ -113,13 +134,11 @@ def transfer_plan(case_id: int) -> TransferPlan:
 def _records_in_file(session: Session, case_id: int) -> int:
     """How many cases the child's file holds (transfers themselves left out)."""
     case = find_case(session, case_id)
-    child_id = session.scalar(select(Concern.child_id).where(Concern.id == case.concern_id))
     return (
         session.scalar(
             select(func.count())
             .select_from(Case)
-            .join(Concern, Case.concern_id == Concern.id)
-            .where(Concern.child_id == child_id, Case.kind != CaseKind.TRANSFER.value)
+            .where(Case.child_id == case.child_id, Case.kind != CaseKind.TRANSFER.value)
         )
         or 0
     )

@@ -16,8 +16,7 @@ from models.kernel.steps import CaseKind, Step
 from models.kernel.waits import Wait
 from models.messages.cases import case_reference
 from models.summaries import summarise
-from models.tables.cases import Case, CaseStep, Concern
-from models.tables.directory import Child
+from models.tables.cases import Case, CaseStep
 from models.tables.disclosures import Disclosure, Receipt
 from models.tables.outbox import Notification
 from tasks.case_facts import (
@@ -30,6 +29,7 @@ from tasks.case_facts import (
 )
 from tasks.closing import disclosure_of_wait, disclosures_of
 from tasks.notices import notices_of
+from tasks.openings import opening, openings
 from tasks.transfers import leaver_summary
 
 
@@ -68,23 +68,23 @@ def _waiting(session: Any, case: Case) -> dict[str, Any] | None:
 def list_open_cases() -> list[dict[str, Any]]:
     """Open cases, oldest wait first, with what each waits for."""
     with session_scope() as session:
-        rows = session.execute(
-            select(Case, Concern.category)
-            .join(Concern, Concern.id == Case.concern_id)
+        cases = session.scalars(
+            select(Case)
             .where(Case.status == "open")
             .order_by(Case.waiting_since.is_(None), Case.waiting_since, Case.id)
         ).all()
+        opened = openings(session, cases)
         return [
             {
                 "case_id": case.id,
                 "reference": case_reference(case.id),
                 "kind": case.kind,
-                "category": category,
+                "category": opened[case.id].label,
                 "opened_at": iso(case.opened_at),
                 "flow_run_id": case.flow_run_id,
                 "waiting": _waiting(session, case),
             }
-            for case, category in rows
+            for case in cases
         ]
 
 
@@ -124,9 +124,7 @@ def show_case(case_id: int) -> dict[str, Any]:
     """Everything recorded on a case, in order: the concern, each step, disclosure, receipt."""
     with session_scope() as session:
         case = find_case(session, case_id)
-        concern = session.get(Concern, case.concern_id)
-        assert concern is not None
-        child = session.get(Child, concern.child_id)
+        opened = opening(session, case_id)
         disclosures = disclosures_of(session, case_id)
         agency_of = {d.id: d.agency_code for d in disclosures}
         receipts = (
@@ -168,17 +166,18 @@ def show_case(case_id: int) -> dict[str, Any]:
             "flow_run_id": case.flow_run_id,
             "waiting": _waiting(session, case),
             "written_confirmation_due": iso(case.written_due),
+            # what opened the case, whatever its kind (named "concern" as it always was)
             "concern": {
-                "child_ref": child.child_ref if child else None,
-                "category": concern.category,
-                "occurred_at": iso(concern.occurred_at),
-                "place": concern.place,
-                "what_happened": concern.what_happened,
-                "child_words": concern.child_words,
-                "action_taken": concern.action_taken,
-                "who_told": concern.who_told,
-                "raised_by": concern.raised_by,
-                "recorded_at": iso(concern.recorded_at),
+                "child_ref": opened.child_ref,
+                "category": opened.label,
+                "occurred_at": iso(opened.occurred_at),
+                "place": opened.place,
+                "what_happened": opened.text,
+                "child_words": opened.child_words,
+                "action_taken": opened.action_taken,
+                "who_told": opened.who_told,
+                "raised_by": opened.recorded_by,
+                "recorded_at": iso(opened.recorded_at),
             },
             "chronology": chronology,
             # the first disclosure, and every one (a decision may share with several agencies)

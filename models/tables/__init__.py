@@ -14,6 +14,7 @@ from models.tables import (
     credentials,
     directory,
     disclosures,
+    openings,
     outbox,
     retention,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "credentials",
     "directory",
     "disclosures",
+    "openings",
     "outbox",
     "retention",
 ]

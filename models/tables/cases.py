@@ -1,5 +1,5 @@
-"""A case's tables: what opened it (a concern, or what stands in for one), the case with its
-listing projection, and every answer or action on its steps.
+"""A case's tables: the concern that opens a sharing case, the case with its listing projection,
+and every answer or action on its steps. (What opens the other kinds of case is in openings.py.)
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ def new_run_key() -> str:
 
 
 class Concern(Base):
-    """What was recorded about a child that opened a case: a concern (a sharing case), or an
-    event in the life of a pupil on a Child Protection Plan (its category is the event's kind,
-    its details are in `what_happened`, and who recorded it in `raised_by`)."""
+    """What a member of staff saw or heard about a child, in their words: it opens a sharing
+    case, and nothing else is kept here."""
 
     __tablename__ = "concerns"
     __table_args__ = NEVER_REUSED
@@ -47,14 +46,18 @@ class Concern(Base):
 
 
 class Case(Base):
-    """A case: a sharing decision, or a Child Protection Plan event passed on (`kind`). Its facts
-    live in `case_steps`; the other columns are a listing projection."""
+    """A case about one child (`child_id`): a sharing decision, or another kind (`kind`) opened
+    by a record of its own (openings.py); only a sharing case has a concern. Its facts live in
+    `case_steps`; the other columns are a listing projection."""
 
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="sharing", server_default="sharing")
-    concern_id: Mapped[int] = mapped_column(ForeignKey("concerns.id"), unique=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), index=True)
+    concern_id: Mapped[int | None] = mapped_column(
+        ForeignKey("concerns.id"), unique=True, nullable=True
+    )
     status: Mapped[str] = mapped_column(String(16), default="open")
     flow_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     # names the case's run in Prefect (its start key), random so that no other case, in this

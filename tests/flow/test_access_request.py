@@ -44,8 +44,11 @@ def test_a_request_is_decided_by_someone_other_than_who_received_it(
 
     case = wait_for_step(case_id, "access-decision")
     assert case["kind"] == "access-request"
-    assert case["concern"]["category"] == "request-pupil"
+    # what opened it, as the request records it: who asked (a code of its own), when, and what
+    assert case["concern"]["category"] == "pupil"
     assert case["concern"]["raised_by"] == people["slt"]
+    assert datetime.fromisoformat(case["concern"]["occurred_at"]) == received
+    assert case["concern"]["what_happened"] == f"{mark} asks for everything the school holds"
     waiting = case["waiting"]
     # the DSL, the deputy and the other senior leader: not head1, who received it
     assert waiting["who_may_answer"] == sorted([people["dsl"], people["deputy"], people["slt2"]])

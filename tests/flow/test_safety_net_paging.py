@@ -51,7 +51,12 @@ def _answered_cases(count: int, people: dict[str, str], slot: str) -> list[int]:
             )
             session.add(concern)
             session.flush()
-            case = Case(concern_id=concern.id, status="open", flow_run_id=str(uuid.uuid4()))
+            case = Case(
+                concern_id=concern.id,
+                child_id=child,
+                status="open",
+                flow_run_id=str(uuid.uuid4()),
+            )
             session.add(case)
             session.flush()
             session.add(

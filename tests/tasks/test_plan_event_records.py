@@ -22,6 +22,7 @@ from models.kernel.steps import CaseKind
 from models.plan_event.policy import PlanEventFacts, PlanEventKind
 from models.tables.cases import Case, Concern
 from models.tables.directory import Child
+from models.tables.openings import PlanEvent
 from safeshare.cli.app import app
 from tasks.children import add_child
 from tasks.plan_events import EventsRefused, RecordedEvent, record_plan_events
@@ -64,10 +65,12 @@ def event(ref: str = "C-PLAN", hours_ago: float = 2, **overrides: object) -> Pla
 
 
 def counts() -> tuple[int, int]:
+    """(plan events, cases); a plan event is never kept as a concern."""
     with session_scope() as session:
-        concerns = session.scalar(select(func.count()).select_from(Concern)) or 0
+        assert session.scalar(select(func.count()).select_from(Concern)) == 0
+        events = session.scalar(select(func.count()).select_from(PlanEvent)) or 0
         cases = session.scalar(select(func.count()).select_from(Case)) or 0
-    return concerns, cases
+    return events, cases
 
 
 def test_events_open_plan_event_cases_with_what_was_recorded(setting: Path) -> None:
@@ -78,11 +81,14 @@ def test_events_open_plan_event_cases_with_what_was_recorded(setting: Path) -> N
     with session_scope() as session:
         case = session.get(Case, recorded[1].case_id)
         assert case is not None and case.kind == CaseKind.PLAN_EVENT and case.status == "open"
-        concern = session.get(Concern, case.concern_id)
-        assert concern is not None
-        assert concern.category == "exclusion-permanent" and concern.raised_by == "office1"
-        assert concern.what_happened == "not in school, no call from home"
-        child = session.get(Child, concern.child_id)
+        assert case.concern_id is None
+        recorded_event = session.get(PlanEvent, case.id)
+        assert recorded_event is not None
+        assert recorded_event.kind == "exclusion-permanent"
+        assert recorded_event.recorded_by == "office1"
+        assert recorded_event.details == "not in school, no call from home"
+        assert recorded_event.occurred_at == NOW - timedelta(hours=2)
+        child = session.get(Child, case.child_id)
         assert child is not None and child.child_ref == "C-PLAN2"
 
 

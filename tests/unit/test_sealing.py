@@ -157,6 +157,10 @@ def test_every_column_that_names_a_person_or_tells_what_happened_is_sealed() -> 
         ("receipts", "confirmed_by_role"),
         ("receipts", "agency_reference"),
         ("retention_decisions", "reason"),
+        ("access_requests", "request"),
+        ("notices", "details"),
+        ("leavers", "destination"),
+        ("plan_events", "details"),
     }
     for table, _, column, kind in sealed_columns():
         assert isinstance(kind, Sealed) and kind.label == f"{table}.{column}"
