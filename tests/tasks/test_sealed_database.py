@@ -23,19 +23,28 @@ from foundations import sealing
 from foundations.db import engine_for, migrate, session_scope
 from foundations.sealing import Keyring, keys_path, load_keyring
 from foundations.settings import Settings, settings_in_force
+from models.access_request import AccessRequestFacts, Requester
 from models.kernel.directory import AgencyKind
 from models.kernel.roles import Role
+from models.notice import NoticeFacts, NoticeSource
+from models.plan_event.policy import PlanEventFacts, PlanEventKind
 from models.sharing.concern import Category, ConcernFacts
 from models.tables.base import sealed_columns
 from models.tables.cases import CaseStep, Concern
 from models.tables.directory import Staff
 from models.tables.disclosures import Disclosure, Receipt
+from models.tables.openings import AccessRequest, Leaver, Notice, PlanEvent
+from models.transfer import LeaverFacts, MoveKind
 from safeshare.cli.app import app
+from tasks.access_requests import record_access_request
 from tasks.accounts import new_totp_secret, set_second_factor
 from tasks.agencies import add_agency
 from tasks.children import add_child
 from tasks.concerns import record_concern
+from tasks.notices import record_notice
+from tasks.plan_events import record_plan_events
 from tasks.staff import add_staff
+from tasks.transfers import record_leaver
 
 runner = CliRunner()
 
@@ -80,6 +89,7 @@ def fill(marker: str) -> int:
         )
     )
     set_second_factor("dsl1", new_totp_secret(), step=0)
+    fill_other_openings(marker)
     with session_scope() as session:
         session.add(
             CaseStep(
@@ -117,6 +127,49 @@ def fill(marker: str) -> int:
     return case_id
 
 
+def fill_other_openings(marker: str) -> None:
+    """A case of every other kind, each opened by a record whose text carries the marker."""
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    add_agency("northfield", name="Northfield School", kind=AgencyKind.SCHOOL, notify_url=None)
+    record_access_request(
+        AccessRequestFacts(
+            child_ref="C-1",
+            requester=Requester.PARENT,
+            received_by="dsl1",
+            received_at=now,
+            request=f"{marker} the request",
+        ),
+        now=now,
+    )
+    record_notice(
+        NoticeFacts(
+            child_ref="C-1",
+            source=NoticeSource.POLICE_DOMESTIC_ABUSE,
+            received_at=now,
+            details=f"{marker} the notice",
+            recorded_by="dsl1",
+        ),
+        now=now,
+    )
+    record_leaver(
+        LeaverFacts(
+            child_ref="C-1",
+            leaving_on=date(2026, 12, 18),
+            destination="northfield",
+            move=MoveKind.IN_YEAR,
+            recorded_by="dsl1",
+        )
+    )
+    event = PlanEventFacts(
+        child_ref="C-1",
+        kind=PlanEventKind.UNEXPLAINED_ABSENCE,
+        occurred_at=now,
+        details=f"{marker} the event",
+        recorded_by="dsl1",
+    )
+    record_plan_events([(1, event)], now=now)
+
+
 @pytest.fixture(params=("sqlite", "postgresql"))
 def filled(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Filled]:
     """A new database sealed under a key file in a new home, as `safeshare up` makes them."""
@@ -149,7 +202,14 @@ def test_neither_the_file_nor_a_dump_holds_any_personal_data(filled: Filled) -> 
         assert session.get(Staff, "dsl1").name == f"{filled.marker} Alice"  # type: ignore[union-attr]
         concern = session.scalars(select(Concern)).one()
         assert concern.child_words == f"{filled.marker} the child's words"
-        assert session.scalars(select(CaseStep)).one().data == assessment(filled.marker)
+        assessed = session.scalars(select(CaseStep).where(CaseStep.step == "assess-criteria"))
+        assert assessed.one().data == assessment(filled.marker)
+        assert (
+            session.scalars(select(AccessRequest)).one().request == f"{filled.marker} the request"
+        )
+        assert session.scalars(select(Notice)).one().details == f"{filled.marker} the notice"
+        assert session.scalars(select(Leaver)).one().destination == "northfield"
+        assert session.scalars(select(PlanEvent)).one().details == f"{filled.marker} the event"
     held = raw_bytes(filled.url)
     assert held.count(b"s1:") >= len(sealed_columns())  # ... and is held sealed
     assert filled.marker.encode() not in held
