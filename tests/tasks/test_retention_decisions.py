@@ -1,7 +1,7 @@
 """Retention decisions on both case databases: the review lists files past their date; a
-person keeps or destroys them; destroying removes every row of the child's cases and keeps the
-audit chain whole (and on SQLite leaves no copy of them in the database's files); held files are
-never destroyed, and the attempt is recorded."""
+person keeps or destroys them; destroying removes every row of the child's cases (of every kind)
+and keeps the audit chain whole (and on SQLite leaves no copy of them in the database's files);
+held files are never destroyed, and the attempt is recorded."""
 
 from __future__ import annotations
 
@@ -17,16 +17,23 @@ from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
 from foundations.settings import Settings, settings_in_force
+from models.access_request import AccessRequestFacts, Requester
 from models.kernel.roles import Role
+from models.notice import NoticeFacts, NoticeSource
 from models.sharing.concern import Category, ConcernFacts
 from models.tables.audit import AuditLog
-from models.tables.cases import CaseStep, Concern
+from models.tables.cases import Case, CaseStep, Concern
 from models.tables.directory import Child
+from models.tables.openings import AccessRequest, Leaver, Notice
 from models.tables.retention import RetentionDecision
+from models.transfer import LeaverFacts, MoveKind
 from safeshare.cli.app import app
+from tasks.access_requests import record_access_request
 from tasks.children import add_child
 from tasks.concerns import record_concern
+from tasks.notices import record_notice
 from tasks.staff import add_staff
+from tasks.transfers import record_leaver
 
 #: Nobody at the keyboard unless a command says who (whatever the shell's SAFESHARE_USER).
 runner = CliRunner(env={"SAFESHARE_USER": None})
@@ -181,3 +188,43 @@ def test_bad_decisions_are_refused_and_change_nothing(
     assert result.exit_code == 1 and says in result.stderr  # type: ignore[attr-defined]
     assert count(Child, child_ref="OLD") == 1
     assert count(RetentionDecision) == 0
+
+
+def test_a_file_of_every_kind_of_case_is_counted_and_destroyed_whole(setting: str) -> None:
+    """A request, a notice and a leaver are the child's records too: counted in the review,
+    and their own rows go with the child's file."""
+    received = datetime(2005, 2, 1, tzinfo=UTC)
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    record_access_request(
+        AccessRequestFacts(
+            child_ref="OLD",
+            requester=Requester.PUPIL,
+            received_by="t1",
+            received_at=received,
+            request="my file",
+        ),
+        now=now,
+    )
+    record_notice(
+        NoticeFacts(
+            child_ref="OLD",
+            source=NoticeSource.OTHER_AGENCY,
+            received_at=received,
+            details="a notice",
+            recorded_by="dsl1",
+        ),
+        now=now,
+    )
+    record_leaver(
+        LeaverFacts(
+            child_ref="OLD", leaving_on=date(2006, 7, 20), move=MoveKind.IN_YEAR, recorded_by="t1"
+        )
+    )
+    assert review()["OLD"]["cases"] == 4 and review()["OLD"]["hold"] is None
+
+    done = cli("retention", "decide", "OLD", "--destroy", "--reason", "reviewed", "--at", TODAY)
+
+    assert done.exit_code == 0, done.output  # type: ignore[attr-defined]
+    assert (count(AccessRequest), count(Notice), count(Leaver), count(Case)) == (0, 0, 0, 2)
+    verified = cli("audit", "verify", user="admin1")
+    assert verified.exit_code == 0, verified.output  # type: ignore[attr-defined]
