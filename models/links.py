@@ -15,6 +15,17 @@ from models.kernel.roles import StaffMember
 from models.kernel.steps import Step
 from models.kernel.values import Frozen
 
+
+class LinkPurpose(StrEnum):
+    """What a personal link (or code) is for: every kind is a row of one table, issued,
+    superseded, verified and spent by one service (tasks/personal_links.py)."""
+
+    ANSWER_LINK = "answer-link"  # a member of staff answers a wait from the web app
+    ANSWER_CODE = "answer-code"  # a member of staff proves who answers, in the dashboard or CLI
+    RECEIPT_LINK = "receipt-link"  # a recipient confirms receipt of a disclosure
+    NOTICE_LINK = "notice-link"  # a member of staff reads a need-to-know notice
+
+
 #: Steps whose eligible people each get a personal link to answer from (the sign-off web app).
 LINK_STEPS = frozenset({Step.MANAGEMENT_SIGNOFF, Step.RATIFICATION})
 
@@ -140,6 +151,28 @@ def judge_receipt_link(link: ReceiptLinkFacts | None, *, now: datetime) -> LinkO
         return LinkOutcome.ANSWERED
     if not link.case_open and not link.case_received:
         return LinkOutcome.WRONG_STEP
+    return LinkOutcome.VALID
+
+
+class NoticeLinkFacts(Frozen):
+    """What the case database holds about a link to a need-to-know notice, and its holder."""
+
+    expires_at: datetime
+    superseded: bool = False  # a newer link went to its holder (this one's message did not go)
+    holder_active: bool  # its holder is still on the staff list
+
+
+def judge_notice_link(link: NoticeLinkFacts | None, *, now: datetime) -> LinkOutcome:
+    """Whether a notice link may be opened now, or the first reason it may not. Reading does
+    not spend it: its holder may open it as often as they need while it lasts."""
+    if link is None:
+        return LinkOutcome.FORGED
+    if link.superseded:
+        return LinkOutcome.SUPERSEDED
+    if now >= link.expires_at:
+        return LinkOutcome.EXPIRED
+    if not link.holder_active:
+        return LinkOutcome.WRONG_PERSON
     return LinkOutcome.VALID
 
 

@@ -21,6 +21,7 @@ from models.links import SOCIAL_WORKER, social_worker_tag
 from models.messages.disclosure import agency_message
 from models.tables.base import utcnow
 from models.tables.cases import Case
+from models.tables.disclosures import AGENCY_RECIPIENT
 from models.transfer import receipt_clock
 from tasks.case_facts import allegation_against, phone_referral, plan_event_facts, staff_directory
 from tasks.closing import disclosures_of
@@ -58,7 +59,7 @@ def notify_agency(case_id: int, flow_run_id: str) -> list[str]:
             event = facts.kind.value
             social_worker = social_worker_tag(facts.child_ref)
     for index, (disclosure_id, agency) in enumerate(disclosures):
-        recipients: list[tuple[str | None, str]] = [(None, f"agency:{agency}")]
+        recipients = [(AGENCY_RECIPIENT, f"agency:{agency}")]
         if social_worker is not None:
             recipients.append((SOCIAL_WORKER, social_worker))
         for recipient, tag in recipients:
@@ -83,7 +84,7 @@ def _send_receipt_link(
     agency: str,
     flow_run_id: str,
     *,
-    recipient: str | None,
+    recipient: str,
     tag: str,
     wait: Wait,
     phoned_at: datetime | None,

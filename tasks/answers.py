@@ -34,7 +34,7 @@ from models.tables.base import utcnow
 from models.tables.cases import Case, CaseStep
 from tasks.case_facts import NotWaiting, current_slot, find_case
 from tasks.closing import disclosure_of_wait, write_receipt
-from tasks.codes import spend_code
+from tasks.personal_links import spend_code
 from tasks.run_input import Woken, forget_answer, hand_over
 from tasks.steps import due_for, insert_step, validate_answer
 

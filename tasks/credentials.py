@@ -2,34 +2,29 @@
 one-time code, and for steps answered from a notification also their own link, in one message on
 their own channel; asked again, everyone gets new ones and the old ones stop working. Codes and
 links live at least until their wait's deadline plus its escalation ladder (tasks/lifetimes.py);
-each reminder of an overdue wait carries fresh ones. A code is spent in tasks/codes.py."""
+each reminder of an overdue wait carries fresh ones. Each is a personal link
+(tasks/personal_links.py), which also spends a code."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from foundations.secret_key import secret_key
 from foundations.settings import get_settings
-from foundations.tokens import code_hash
-from models.codes import new_code, normalise_code
 from models.kernel.steps import Step
 from models.kernel.waits import Slot
-from models.links import LINK_STEPS
+from models.links import LINK_STEPS, LinkPurpose
 from models.messages.waits import Credentials, personal_message
 from models.tables.base import utcnow
 from models.tables.cases import Case
-from models.tables.credentials import AnswerCode, AnswerLink
+from models.tables.credentials import PersonalLink
 from tasks.case_facts import NotWaiting, current_slot
 from tasks.lifetimes import wait_lifetime
 from tasks.notify import already_sent, deliver
+from tasks.personal_links import count_issued, issue_code, issue_link
 from tasks.receipt_links import receipt_links_last, resend_receipt_links
-from tasks.signed_links import add_signed, link_url
+from tasks.signed_links import link_url
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
@@ -56,12 +51,10 @@ def resend_credentials(case_id: int, dashboard: str | None = None) -> list[str]:
             raise NotWaiting(f"case {case_id} is not waiting for anyone right now.")
         slot = current_slot(session, case)
         flow_run_id = case.flow_run_id
-        issued = session.scalar(
-            select(func.count())
-            .select_from(AnswerCode)
-            .where(AnswerCode.case_id == case_id, AnswerCode.key == case.waiting_key)
+        issued = count_issued(
+            session, LinkPurpose.ANSWER_CODE, case_id=case_id, key=case.waiting_key
         )
-    round_ = f":r{issued or 0}"
+    round_ = f":r{issued}"
     sent_to = _send(slot, flow_run_id, dashboard, round_=round_)
     if slot.wait.step is Step.CONFIRM_RECEIPT:
         sent_to += resend_receipt_links(case_id, slot.key, round_)
@@ -111,76 +104,42 @@ def issue_one(
     case no longer waits under the slot's key. The code and token exist only in what is
     returned: the caller's message is their one copy."""
     settings = get_settings()
-    key = secret_key(settings)
     now = utcnow()
     url = None
-    code = new_code()
     with session_scope() as session:
         case = session.get(Case, slot.case_id)
         if case is None or case.waiting_key != slot.key:
             return None
-        _spend_unsent(session, slot, staff_id, now, whole_slot=whole_slot)
 
-        def until(ttl_hours: float) -> datetime:
-            return wait_lifetime(
-                session,
-                slot.case_id,
-                slot.wait.step,
-                slot.who,
-                ttl_hours,
-                due=case.waiting_due,
-                now=now,
-            )
-
-        row = AnswerCode(
-            case_id=slot.case_id,
-            step=slot.wait.step.value,
-            slot=slot.wait.slot,
-            key=slot.key,
-            staff_id=staff_id,
-            flow_run_id=flow_run_id,
-            code_hash=code_hash(key, slot.case_id, slot.key, staff_id, normalise_code(code)),
-            expires_at=until(settings.code_ttl_hours),
-        )
-        session.add(row)
-        expires_at = row.expires_at
-        if slot.wait.step in LINK_STEPS:
-            link = AnswerLink(
+        def credential(purpose: LinkPurpose, ttl_hours: float) -> PersonalLink:
+            return PersonalLink(
+                purpose=purpose.value,
                 case_id=slot.case_id,
+                holder=staff_id,
                 step=slot.wait.step.value,
                 slot=slot.wait.slot,
                 key=slot.key,
-                staff_id=staff_id,
                 flow_run_id=flow_run_id,
-                expires_at=until(settings.link_ttl_hours),
+                expires_at=wait_lifetime(
+                    session,
+                    slot.case_id,
+                    slot.wait.step,
+                    slot.who,
+                    ttl_hours,
+                    due=case.waiting_due,
+                    now=now,
+                ),
             )
-            url = link_url(add_signed(session, link, key))
+
+        row = credential(LinkPurpose.ANSWER_CODE, settings.code_ttl_hours)
+        code = issue_code(session, row, same=("key",), now=now)
+        expires_at = row.expires_at
+        if slot.wait.step in LINK_STEPS:
+            link = credential(LinkPurpose.ANSWER_LINK, settings.link_ttl_hours)
+            # a reminder replaces the links of the wait's earlier askings too: they answer it
+            same = ("slot",) if whole_slot else ("key",)
+            url = link_url(issue_link(session, link, same=same, now=now))
             expires_at = min(expires_at, link.expires_at)
     return Credentials(
         wait_key=slot.key, code=code, expires_at=expires_at, link=url, dashboard=dashboard
     )
-
-
-def _spend_unsent(
-    session: Session, slot: Slot, staff_id: str, now: datetime, *, whole_slot: bool = False
-) -> None:
-    """Credentials sent before for this wait and person: replaced by the ones about to go (an
-    earlier try whose message did not go, or a resend). `whole_slot`: also the links sent for
-    earlier askings of the wait, which answer it still (a reminder replaces them all)."""
-    for table in (AnswerCode, AnswerLink):
-        same_wait = (
-            table.slot == slot.wait.slot
-            if whole_slot and table is AnswerLink
-            else table.key == slot.key
-        )
-        session.execute(
-            update(table)
-            .where(
-                table.case_id == slot.case_id,
-                same_wait,
-                table.staff_id == staff_id,
-                table.used_at.is_(None),
-            )
-            .values(used_at=now, outcome="superseded")
-            .execution_options(synchronize_session=False)
-        )

@@ -1,5 +1,6 @@
-"""Where answer links are used: claimed, once, when their holder answers through the web app.
-(They are issued with the one-time codes, in tasks/credentials.py.)"""
+"""Where answer links are used: claimed, once, when their holder answers through the web app;
+and every attempt at any link, kept to slow down guessing. (Answer links are issued with the
+one-time codes, in tasks/credentials.py; found, judged and spent in tasks/personal_links.py.)"""
 
 from __future__ import annotations
 
@@ -7,70 +8,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
 from foundations.settings import get_settings
-from foundations.tokens import fingerprint, token_hash
-from models.kernel.steps import Step
+from foundations.tokens import fingerprint
 from models.kernel.waits import Slot, Wait
-from models.links import LinkFacts, LinkOutcome, WaitFacts, judge_link, throttled
-from models.tables.cases import Case, CaseStep
-from models.tables.credentials import AnswerLink, LinkAttempt
+from models.links import LinkOutcome, throttled
+from models.tables.credentials import LinkAttempt, PersonalLink
 from models.tables.directory import Staff
 from tasks.answers import answer_row, next_key, settle
-from tasks.case_facts import allegation_against, first_signer, staff_directory
+from tasks.personal_links import judge, spend
 from tasks.steps import insert_step
 
 # ---------------------------------------------------------------------------------------------
 # Used by the web app (outside any flow).
-
-
-@dataclass(frozen=True)
-class LinkCheck:
-    outcome: LinkOutcome
-    link: AnswerLink | None = None
-
-
-def _facts(session: Session, link: AnswerLink) -> tuple[LinkFacts, WaitFacts]:
-    case = session.get(Case, link.case_id)
-    assert case is not None
-    answered = session.scalar(
-        select(CaseStep.actor).where(
-            CaseStep.case_id == link.case_id,
-            CaseStep.slot == link.slot,
-            CaseStep.accepted.is_(True),
-        )
-    )
-    facts = LinkFacts(
-        case_id=link.case_id,
-        step=Step(link.step),
-        slot=link.slot,
-        staff_id=link.staff_id,
-        flow_run_id=link.flow_run_id,
-        expires_at=link.expires_at,
-        used_at=link.used_at,
-        superseded=link.outcome == "superseded",
-    )
-    wait = WaitFacts(
-        waiting_slot=case.waiting_slot if case.waiting_key is not None else None,
-        flow_run_id=case.flow_run_id,
-        answered_by=answered,
-        first_signer=first_signer(session, link.case_id),
-        subject=allegation_against(session, link.case_id),
-    )
-    return facts, wait
-
-
-def check_link(session: Session, link_id: int | None, token: str, *, now: datetime) -> LinkCheck:
-    """Judge a link as it stands: the token's hash must match the link it names."""
-    link = session.get(AnswerLink, link_id) if link_id is not None else None
-    if link is None or link.token_hash != token_hash(token):
-        return LinkCheck(LinkOutcome.FORGED)
-    facts, wait = _facts(session, link)
-    person = staff_directory(session).get(link.staff_id)
-    return LinkCheck(judge_link(facts, wait, person, now=now), link)
 
 
 def is_throttled(session: Session, token: str, address: str, *, now: datetime) -> bool:
@@ -131,24 +84,16 @@ def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> Claim:
     """
 
     with session_scope() as session:
-        link = session.get(AnswerLink, link_id)
-        assert link is not None
-        facts, wait = _facts(session, link)
-        person = staff_directory(session).get(link.staff_id)
-        outcome = judge_link(facts, wait, person, now=now)
+        link = session.get(PersonalLink, link_id)
+        assert link is not None and link.slot is not None
+        outcome = judge(session, link, now=now)
         if outcome is not LinkOutcome.VALID:
             return Claim(outcome)
-        claimed = session.execute(
-            update(AnswerLink)
-            .where(AnswerLink.id == link_id, AnswerLink.used_at.is_(None))
-            .values(used_at=now, outcome="answered")
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if not spend(session, link_id, outcome="answered", now=now):
             return Claim(LinkOutcome.USED)
         asked = Wait.parse(link.slot)
         slot = Slot(case_id=link.case_id, wait=asked, key=next_key(session, link.case_id, asked))
-        mine = answer_row(slot, channel="link", answer=answer, actor=link.staff_id)
+        mine = answer_row(slot, channel="link", answer=answer, actor=link.holder)
         if insert_step(session, mine) is not mine:
             session.rollback()  # another answer took the key this moment: the link is unused
             return Claim(LinkOutcome.ANSWERED)

@@ -3,32 +3,28 @@ member of staff the DSL chose, with when it went and when it was first opened.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from foundations.secret_key import secret_key
 from foundations.settings import get_settings
-from foundations.tokens import NOTICE_SALT, token_hash
 from models.kernel.steps import CaseKind, Step
-from models.links import LinkOutcome
+from models.links import LinkPurpose
 from models.messages.cases import case_reference
 from models.messages.notice import notice_message
 from models.notice import NoticeFacts, NoticeReview, NoticeSource
 from models.tables.base import utcnow
-from models.tables.credentials import NoticeLink
-from models.tables.directory import Child, Staff
+from models.tables.credentials import PersonalLink
+from models.tables.directory import Child
 from models.tables.openings import Notice
 from tasks.case_facts import find_case, latest_answer
 from tasks.concerns import open_case
 from tasks.notify import already_sent, deliver
-from tasks.signed_links import add_signed
+from tasks.personal_links import issue_link, links_of, mark_sent
 from tasks.steps import system_step
 
 
@@ -84,22 +80,14 @@ def tell_staff(case_id: int, flow_run_id: str) -> int:
             continue
         now = utcnow()
         with session_scope() as session:
-            session.execute(
-                update(NoticeLink)
-                .where(
-                    NoticeLink.case_id == case_id,
-                    NoticeLink.staff_id == staff_id,
-                    NoticeLink.superseded_at.is_(None),
-                )
-                .values(superseded_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            link = NoticeLink(
+            link = PersonalLink(
+                purpose=LinkPurpose.NOTICE_LINK.value,
                 case_id=case_id,
-                staff_id=staff_id,
+                holder=staff_id,
                 expires_at=now + timedelta(hours=settings.notice_link_ttl_hours),
             )
-            token = add_signed(session, link, secret_key(settings), salt=NOTICE_SALT)
+            # replacing their earlier link to the notice: a case holds one notice
+            token = issue_link(session, link, same=(), now=now)
             expires_at = link.expires_at
         title, body = notice_message(
             case_id, link=f"{settings.web_url}/notice/{token}", expires_at=expires_at
@@ -123,33 +111,19 @@ def tell_staff(case_id: int, flow_run_id: str) -> int:
 
 def _mark_sent(case_id: int, staff_id: str) -> None:
     with session_scope() as session:
-        session.execute(
-            update(NoticeLink)
-            .where(
-                NoticeLink.case_id == case_id,
-                NoticeLink.staff_id == staff_id,
-                NoticeLink.superseded_at.is_(None),
-                NoticeLink.sent_at.is_(None),
-            )
-            .values(sent_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        mark_sent(session, LinkPurpose.NOTICE_LINK, staff_id, case_id, now=utcnow())
 
 
 def notices_of(session: Session, case_id: int) -> list[dict[str, Any]]:
     """Who was told of a notice, when, and when each first opened it."""
-    links = session.scalars(
-        select(NoticeLink)
-        .where(NoticeLink.case_id == case_id, NoticeLink.superseded_at.is_(None))
-        .order_by(NoticeLink.id)
-    )
     return [
         {
-            "staff_id": link.staff_id,
+            "staff_id": link.holder,
             "sent_at": link.sent_at.isoformat() if link.sent_at else None,
             "opened_at": link.opened_at.isoformat() if link.opened_at else None,
         }
-        for link in links
+        for link in links_of(session, LinkPurpose.NOTICE_LINK, case_id)
+        if link.outcome != "superseded"
     ]
 
 
@@ -157,33 +131,10 @@ def notices_of(session: Session, case_id: int) -> list[dict[str, Any]]:
 # Used by the web app (outside any flow).
 
 
-@dataclass(frozen=True)
-class NoticeCheck:
-    outcome: LinkOutcome
-    link: NoticeLink | None = None
-
-
-def check_notice_link(
-    session: Session, link_id: int | None, token: str, *, now: datetime
-) -> NoticeCheck:
-    """Judge a notice link: its holder may open it as often as they need while it lasts."""
-    link = session.get(NoticeLink, link_id) if link_id is not None else None
-    if link is None or link.token_hash != token_hash(token):
-        return NoticeCheck(LinkOutcome.FORGED)
-    if link.superseded_at is not None:
-        return NoticeCheck(LinkOutcome.SUPERSEDED, link)
-    if now >= link.expires_at:
-        return NoticeCheck(LinkOutcome.EXPIRED, link)
-    holder = session.get(Staff, link.staff_id)
-    if holder is None or not holder.active:
-        return NoticeCheck(LinkOutcome.WRONG_PERSON, link)
-    return NoticeCheck(LinkOutcome.VALID, link)
-
-
 def open_notice(link_id: int, *, now: datetime) -> dict[str, Any]:
     """What the holder is shown, and no more; their first opening is recorded."""
     with session_scope() as session:
-        link = session.get(NoticeLink, link_id)
+        link = session.get(PersonalLink, link_id)
         assert link is not None
         if link.opened_at is None:
             link.opened_at = now

@@ -6,25 +6,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from foundations.secret_key import secret_key
 from foundations.settings import get_settings
-from foundations.tokens import RECEIPT_SALT
 from models.kernel.values import Frozen
 from models.kernel.waits import Slot
-from models.links import SOCIAL_WORKER, social_worker_tag
+from models.links import SOCIAL_WORKER, LinkPurpose, social_worker_tag
 from models.messages.disclosure import agency_message
 from models.tables.base import utcnow
 from models.tables.cases import Case
-from models.tables.credentials import ReceiptLink
-from models.tables.disclosures import AGENCY_RECIPIENT, Receipt
+from models.tables.credentials import PersonalLink
 from tasks.case_facts import current_slot, plan_event_facts
 from tasks.lifetimes import wait_lifetime
 from tasks.notify import already_sent, deliver
-from tasks.signed_links import add_signed, receipt_url
+from tasks.personal_links import extend, issue_link, links_of, received_by
+from tasks.signed_links import receipt_url
 
 
 def new_receipt_link(
@@ -33,7 +30,7 @@ def new_receipt_link(
     case_id: int,
     disclosure_id: int,
     agency: str,
-    recipient: str | None,
+    recipient: str,
     slot: str,
     flow_run_id: str,
     expires_at: datetime,
@@ -42,29 +39,17 @@ def new_receipt_link(
     """A new receipt link for one recipient of a disclosure (its agency's duty inbox, or the
     pupil's social worker), replacing the ones it had that are still unused; returns the token,
     which exists only in the message that carries it."""
-    same_recipient = (
-        ReceiptLink.recipient.is_(None) if recipient is None else ReceiptLink.recipient == recipient
-    )
-    session.execute(
-        update(ReceiptLink)
-        .where(
-            ReceiptLink.disclosure_id == disclosure_id,
-            same_recipient,
-            ReceiptLink.used_at.is_(None),
-        )
-        .values(used_at=now, outcome="superseded")
-        .execution_options(synchronize_session=False)
-    )
-    link = ReceiptLink(
+    link = PersonalLink(
+        purpose=LinkPurpose.RECEIPT_LINK.value,
         case_id=case_id,
-        disclosure_id=disclosure_id,
+        holder=recipient,
         agency_code=agency,
-        recipient=recipient,
+        disclosure_id=disclosure_id,
         slot=slot,
         flow_run_id=flow_run_id,
         expires_at=expires_at,
     )
-    return add_signed(session, link, secret_key(get_settings()), salt=RECEIPT_SALT)
+    return issue_link(session, link, same=("disclosure_id",), now=now)
 
 
 class ReceiptRecipient(Frozen):
@@ -72,7 +57,7 @@ class ReceiptRecipient(Frozen):
 
     disclosure_id: int
     agency: str
-    recipient: str | None  # None: the agency's duty inbox; or the pupil's social worker
+    recipient: str  # "agency" (its duty inbox) or "social-worker" (the pupil's social worker)
     tag: str
     slot: str  # the receipt wait of its disclosure
 
@@ -81,37 +66,30 @@ def unconfirmed_recipients(session: Session, case_id: int) -> list[ReceiptRecipi
     """Each recipient a receipt link of the case went to that has not confirmed receipt, in
     the order their links went out."""
 
-    found: dict[tuple[int, str | None], ReceiptRecipient] = {}
-    for link in session.scalars(
-        select(ReceiptLink).where(ReceiptLink.case_id == case_id).order_by(ReceiptLink.id)
-    ):
-        if (link.disclosure_id, link.recipient) in found:
+    found: dict[tuple[int, str], ReceiptRecipient] = {}
+    for link in links_of(session, LinkPurpose.RECEIPT_LINK, case_id):
+        assert link.disclosure_id is not None and link.agency_code and link.slot
+        if (link.disclosure_id, link.holder) in found:
             continue
-        if receipt_confirmed(session, link.disclosure_id, link.recipient):
+        if receipt_confirmed(session, link.disclosure_id, link.holder):
             continue
-        if link.recipient == SOCIAL_WORKER:
+        if link.holder == SOCIAL_WORKER:
             tag = social_worker_tag(plan_event_facts(session, case_id).child_ref)
         else:
             tag = f"agency:{link.agency_code}"
-        found[(link.disclosure_id, link.recipient)] = ReceiptRecipient(
+        found[(link.disclosure_id, link.holder)] = ReceiptRecipient(
             disclosure_id=link.disclosure_id,
             agency=link.agency_code,
-            recipient=link.recipient,
+            recipient=link.holder,
             tag=tag,
             slot=link.slot,
         )
     return list(found.values())
 
 
-def receipt_confirmed(session: Session, disclosure_id: int, recipient: str | None) -> bool:
+def receipt_confirmed(session: Session, disclosure_id: int, recipient: str) -> bool:
     """Whether this recipient's receipt of the disclosure is recorded (by any door)."""
-    confirmed = session.scalar(
-        select(Receipt.id).where(
-            Receipt.disclosure_id == disclosure_id,
-            Receipt.recipient == (recipient or AGENCY_RECIPIENT),
-        )
-    )
-    return confirmed is not None
+    return recipient in received_by(session, disclosure_id)
 
 
 def fresh_receipt_link(
@@ -207,15 +185,11 @@ def receipt_links_last(slot: Slot) -> None:
             due=case.waiting_due,
             now=now,
         )
-        session.execute(
-            update(ReceiptLink)
-            .where(
-                ReceiptLink.case_id == slot.case_id,
-                ReceiptLink.slot == slot.wait.slot,
-                ReceiptLink.used_at.is_(None),
-                ReceiptLink.expires_at > now,
-                ReceiptLink.expires_at < until,
-            )
-            .values(expires_at=until)
-            .execution_options(synchronize_session=False)
+        extend(
+            session,
+            LinkPurpose.RECEIPT_LINK,
+            until=until,
+            now=now,
+            case_id=slot.case_id,
+            slot=slot.wait.slot,
         )

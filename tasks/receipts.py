@@ -7,41 +7,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
-from foundations.tokens import token_hash
 from models.kernel.steps import Step
 from models.kernel.waits import Wait
-from models.links import LinkOutcome, ReceiptLinkFacts, judge_receipt_link
+from models.links import LinkOutcome
 from models.sharing.disclosure import AgencyReceipt, ReceiptChannel, ReceiptConfirmation
 from models.tables.cases import Case, CaseStep
-from models.tables.credentials import ReceiptLink
-from models.tables.disclosures import AGENCY_RECIPIENT, Receipt
+from models.tables.credentials import PersonalLink
 from tasks.answers import next_key
 from tasks.closing import write_receipt
+from tasks.personal_links import holder_of, judge, received_by, spend
 from tasks.steps import insert_step
 
 
-def recipient_of(link: ReceiptLink) -> str:
-    """Whose receipt a link confirms: the agency's (its duty inbox) or the social worker's."""
-    return link.recipient or AGENCY_RECIPIENT
-
-
-def link_holder(link: ReceiptLink) -> str:
-    """Who a receipt link answers as, in the record: `agency.<code>` for the agency's duty
-    inbox, `social-worker.<code>` for the pupil's social worker at that agency."""
-    return f"{recipient_of(link)}.{link.agency_code}"
-
-
-@dataclass(frozen=True)
-class ReceiptCheck:
-    outcome: LinkOutcome
-    link: ReceiptLink | None = None
-
-
-def _wait_answer(session: Session, link: ReceiptLink) -> CaseStep | None:
+def _wait_answer(session: Session, link: PersonalLink) -> CaseStep | None:
     """The accepted answer to the receipt wait the link belongs to, if there is one."""
     return session.scalar(
         select(CaseStep)
@@ -53,37 +35,6 @@ def _wait_answer(session: Session, link: ReceiptLink) -> CaseStep | None:
         .order_by(CaseStep.id)
         .limit(1)
     )
-
-
-def _received(session: Session, link: ReceiptLink) -> set[str]:
-    """The recipients whose receipt of the link's disclosure is recorded. Every accepted answer
-    to a receipt wait writes its receipt in its own transaction, so none means none answered."""
-    of_disclosure = Receipt.disclosure_id == link.disclosure_id
-    return set(session.scalars(select(Receipt.recipient).where(of_disclosure)))
-
-
-def _facts(session: Session, link: ReceiptLink) -> ReceiptLinkFacts:
-    case = session.get(Case, link.case_id)
-    assert case is not None
-    received = _received(session, link)
-    return ReceiptLinkFacts(
-        expires_at=link.expires_at,
-        used_at=link.used_at,
-        superseded=link.outcome == "superseded",
-        case_open=case.status == "open",
-        receipt_recorded=recipient_of(link) in received,
-        case_received=bool(received),
-    )
-
-
-def check_receipt_link(
-    session: Session, link_id: int | None, token: str, *, now: datetime
-) -> ReceiptCheck:
-    """Judge a receipt link as it stands: the token's hash must match the link it names."""
-    link = session.get(ReceiptLink, link_id) if link_id is not None else None
-    if link is None or link.token_hash != token_hash(token):
-        return ReceiptCheck(LinkOutcome.FORGED)
-    return ReceiptCheck(judge_receipt_link(_facts(session, link), now=now), link)
 
 
 @dataclass(frozen=True)
@@ -100,24 +51,19 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
     after the DSL's record of the agency's, is recorded beside it, in a step of its own."""
 
     with session_scope() as session:
-        link = session.get(ReceiptLink, link_id)
-        assert link is not None
-        outcome = judge_receipt_link(_facts(session, link), now=now)
+        link = session.get(PersonalLink, link_id)
+        assert link is not None and link.slot is not None and link.disclosure_id is not None
+        outcome = judge(session, link, now=now)
         if outcome is not LinkOutcome.VALID:
             return ReceiptClaim(outcome)
-        claimed = session.execute(
-            update(ReceiptLink)
-            .where(ReceiptLink.id == link_id, ReceiptLink.used_at.is_(None))
-            .values(used_at=now, outcome="confirmed")
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if not spend(session, link_id, outcome="confirmed", now=now):
             return ReceiptClaim(LinkOutcome.USED)
         case = session.get(Case, link.case_id)
         assert case is not None
-        recipient = recipient_of(link)
+        recipient = link.holder  # whose receipt it confirms: the agency's or the social worker's
+        disclosure_id = link.disclosure_id
         answer = ReceiptConfirmation(
-            answered_by=link_holder(link),
+            answered_by=holder_of(link),
             confirmed_by_name=given.confirmed_by_name,
             confirmed_by_role=given.confirmed_by_role,
             confirmed_at=now,
@@ -148,7 +94,7 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
             )
             first = step_row(wait.slot, key)
             if insert_step(session, first) is first:
-                write_receipt(session, link.disclosure_id, answer, recipient=recipient)
+                write_receipt(session, disclosure_id, answer, recipient=recipient)
                 if not waiting_now:
                     return ReceiptClaim(LinkOutcome.VALID)
                 case.stop_waiting()
@@ -160,10 +106,10 @@ def confirm_receipt(link_id: int, given: AgencyReceipt, *, now: datetime) -> Rec
                 return ReceiptClaim(LinkOutcome.ANSWERED)
         # The wait is answered already (by the other recipient, or by the DSL, perhaps this
         # very moment): this recipient's confirmation is recorded beside it, unless theirs is.
-        if recipient in _received(session, link):
+        if recipient in received_by(session, disclosure_id):
             session.rollback()
             return ReceiptClaim(LinkOutcome.ANSWERED)
         also = wait.beside(recipient)
         insert_step(session, step_row(also, also))
-        write_receipt(session, link.disclosure_id, answer, recipient=recipient)
+        write_receipt(session, disclosure_id, answer, recipient=recipient)
         return ReceiptClaim(LinkOutcome.VALID)

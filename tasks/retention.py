@@ -18,7 +18,7 @@ from models.kernel.problems import Problem
 from models.retention import KEEP_FOR, ChildFile, Decision, destruction_problem, hold, is_due
 from models.retention import review_date as due_date
 from models.tables.cases import Case, CaseStep, Concern
-from models.tables.credentials import AnswerCode, AnswerLink, LinkAttempt, NoticeLink, ReceiptLink
+from models.tables.credentials import LinkAttempt, PersonalLink
 from models.tables.directory import Child
 from models.tables.disclosures import Disclosure, Receipt
 from models.tables.openings import AccessRequest, Leaver, Notice, PlanEvent
@@ -159,15 +159,12 @@ def _destroy(session: Session, child_ref: str) -> dict[str, Any]:
     """Delete every row of the child's records, children before parents; the counts."""
     child_id = session.scalar(select(Child.id).where(Child.child_ref == child_ref))
     case_ids = list(session.scalars(select(Case.id).where(Case.child_id == child_id)))
-    links = select(AnswerLink.id).where(AnswerLink.case_id.in_(case_ids))
+    links = select(PersonalLink.id).where(PersonalLink.case_id.in_(case_ids))
     disclosures = select(Disclosure.id).where(Disclosure.case_id.in_(case_ids))
     removed: dict[str, Any] = {"child_ref": child_ref, "case_ids": case_ids}
     for name, statement in (
         ("link_attempts", delete(LinkAttempt).where(LinkAttempt.link_id.in_(links))),
-        ("answer_links", delete(AnswerLink).where(AnswerLink.case_id.in_(case_ids))),
-        ("answer_codes", delete(AnswerCode).where(AnswerCode.case_id.in_(case_ids))),
-        ("receipt_links", delete(ReceiptLink).where(ReceiptLink.case_id.in_(case_ids))),
-        ("notice_links", delete(NoticeLink).where(NoticeLink.case_id.in_(case_ids))),
+        ("personal_links", delete(PersonalLink).where(PersonalLink.case_id.in_(case_ids))),
         ("receipts", delete(Receipt).where(Receipt.disclosure_id.in_(disclosures))),
         ("notifications", delete(Notification).where(Notification.case_id.in_(case_ids))),
         ("disclosures", delete(Disclosure).where(Disclosure.case_id.in_(case_ids))),

@@ -1,5 +1,6 @@
-"""The ways in that a person is sent: links and one-time codes to answer a wait, an agency's
-receipt link, a member of staff's link to a notice, and every use of a link.
+"""The ways in that a person is sent (links and one-time codes to answer a wait, an agency's
+receipt link, a member of staff's link to a notice: all personal links, one table), and every
+use of a link.
 """
 
 from __future__ import annotations
@@ -12,28 +13,48 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.tables.base import NEVER_REUSED, Base, UTCDateTime, utcnow
 
 
-class AnswerLink(Base):
-    """A signed, expiring, single-use link that lets one person answer one wait of one case.
+class PersonalLink(Base):
+    """A signed, expiring link or a one-time code held by one person (or one recipient of a
+    disclosure), of one kind (`purpose`, a models.links.LinkPurpose): every kind is issued,
+    superseded, verified and spent the same way (tasks/personal_links.py).
 
-    Only a hash of the token is kept: a copy of the database cannot answer for anyone.
+    `holder` is who may use it: a member of staff's id, or for a receipt link its recipient
+    ("agency", the agency's duty inbox, or "social-worker", the pupil's social worker), with
+    the agency in `agency_code`; together they name who confirmed. So it is no foreign key to
+    staff. It answers a wait (`step`, `slot`, `key`), confirms a disclosure (`disclosure_id`),
+    or opens a notice (the case alone). Only a hash of the secret is kept (a token's SHA-256, a
+    code's keyed hash), so a copy of the database opens nothing. Codes are short: two may hash
+    alike, so the hash is indexed, never unique. `used_at` with `outcome` says how it was spent
+    ("answered", "confirmed", or "superseded" by a newer one to its holder); a notice link is
+    never spent by reading, only superseded.
     """
 
-    __tablename__ = "answer_links"
+    __tablename__ = "personal_links"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
-    step: Mapped[str] = mapped_column(String(32))
-    slot: Mapped[str] = mapped_column(String(64))
-    key: Mapped[str] = mapped_column(String(80))  # the wait this link answers
-    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.staff_id"))
-    flow_run_id: Mapped[str] = mapped_column(String(36))
-    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    agency_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    step: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    slot: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    disclosure_id: Mapped[int | None] = mapped_column(ForeignKey("disclosures.id"), nullable=True)
+    flow_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
 
-    __table_args__ = (Index("ix_answer_links_case_key", "case_id", "key"), NEVER_REUSED)
+    __table_args__ = (
+        Index("ix_personal_links_secret_hash", "secret_hash"),
+        Index("ix_personal_links_case_key_holder", "case_id", "key", "holder"),
+        Index("ix_personal_links_disclosure_holder", "disclosure_id", "holder"),
+        NEVER_REUSED,
+    )
 
 
 class LinkAttempt(Base):
@@ -42,7 +63,7 @@ class LinkAttempt(Base):
     __tablename__ = "link_attempts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    link_id: Mapped[int | None] = mapped_column(ForeignKey("answer_links.id"), nullable=True)
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("personal_links.id"), nullable=True)
     token_fingerprint: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(64))
     method: Mapped[str] = mapped_column(String(8))
@@ -55,71 +76,3 @@ class LinkAttempt(Base):
         Index("ix_link_attempts_address_at", "address", "at"),
         NEVER_REUSED,
     )
-
-
-class AnswerCode(Base):
-    """A one-time code that proves one person answers one wait of one case, in the dashboard or
-    the CLI. Only a keyed hash of the code is kept."""
-
-    __tablename__ = "answer_codes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
-    step: Mapped[str] = mapped_column(String(32))
-    slot: Mapped[str] = mapped_column(String(64))
-    key: Mapped[str] = mapped_column(String(80))  # the wait this code answers
-    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.staff_id"))
-    flow_run_id: Mapped[str] = mapped_column(String(36))
-    code_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
-
-    __table_args__ = (
-        Index("ix_answer_codes_case_key_staff", "case_id", "key", "staff_id"),
-        NEVER_REUSED,
-    )
-
-
-class ReceiptLink(Base):
-    """A signed, expiring, single-use link for an agency to confirm that it received one
-    disclosure. Only a hash of the token is kept."""
-
-    __tablename__ = "receipt_links"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
-    disclosure_id: Mapped[int] = mapped_column(ForeignKey("disclosures.id"))
-    agency_code: Mapped[str] = mapped_column(String(32))
-    # who in the agency it was sent to: its duty inbox (None) or the pupil's social worker
-    recipient: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    slot: Mapped[str] = mapped_column(String(64))  # the receipt wait it answers
-    flow_run_id: Mapped[str] = mapped_column(String(36))
-    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
-
-    __table_args__ = (Index("ix_receipt_links_case", "case_id"), NEVER_REUSED)
-
-
-class NoticeLink(Base):
-    """One member of staff's link to a need-to-know notice: who was told, when, and when they
-    first opened it. Only a hash of the token is kept."""
-
-    __tablename__ = "notice_links"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
-    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.staff_id"))
-    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # a link replaced by a newer one for the same person (its message did not go)
-    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-    __table_args__ = (Index("ix_notice_links_case_staff", "case_id", "staff_id"), NEVER_REUSED)

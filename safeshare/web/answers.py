@@ -28,11 +28,11 @@ from tasks.steps import answer_problems
 from tasks.summaries import signoff_summary
 
 router = APIRouter()
-AnswerLink = Annotated[Judged, Depends(judged_by(ANSWER))]
+JudgedAnswer = Annotated[Judged, Depends(judged_by(ANSWER))]
 
 
 @router.api_route("/answer/{token}", methods=["GET", "HEAD"])
-def show(request: Request, judged: AnswerLink, key: SigningKey) -> Response:
+def show(request: Request, judged: JudgedAnswer, key: SigningKey) -> Response:
     link = judged.link
     with ANSWER.acting(link), session_scope() as session:
         case = signoff_summary(session, link.case_id)
@@ -43,7 +43,7 @@ def show(request: Request, judged: AnswerLink, key: SigningKey) -> Response:
         200,
         case=case,
         ratifying=link.step == Step.RATIFICATION.value,
-        signer=link.staff_id,
+        signer=link.holder,
         csrf=csrf_token(key, judged.token),
         values={},
         problems=[],
@@ -54,7 +54,7 @@ def show(request: Request, judged: AnswerLink, key: SigningKey) -> Response:
 @router.post("/answer/{token}")
 def answer(
     request: Request,
-    judged: AnswerLink,
+    judged: JudgedAnswer,
     key: SigningKey,
     csrf: str = Form(default=""),
     decision: str = Form(default=""),
@@ -63,9 +63,10 @@ def answer(
     link = judged.link
     if not csrf_valid(key, judged.token, csrf, max_age_seconds=TOKEN_MAX_AGE_SECONDS):
         return judged.forged_form(request, "answer")
+    assert link.step is not None  # an answer link is issued for a step
 
     values = {"decision": decision, "reason": reason}
-    raw = {"answered_by": link.staff_id, "decision": decision or None}
+    raw = {"answered_by": link.holder, "decision": decision or None}
     if reason.strip():
         raw["reason"] = reason
     try:
@@ -83,7 +84,7 @@ def answer(
             422,
             case=case,
             ratifying=link.step == Step.RATIFICATION.value,
-            signer=link.staff_id,
+            signer=link.holder,
             csrf=csrf,
             values=values,
             problems=[p.message for p in exc.problems],

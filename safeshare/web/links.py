@@ -8,30 +8,22 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from foundations.audit import acting, append
 from foundations.db import session_scope
-from foundations.tokens import (
-    LINK_SALT,
-    NOTICE_SALT,
-    RECEIPT_SALT,
-    ExpiredToken,
-    ForgedToken,
-    read_token,
-)
+from foundations.tokens import ExpiredToken, ForgedToken, read_token
 from models.accounts import someone_elses_link
 from models.lifetimes import LONGEST
-from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome
+from models.links import LINK_MESSAGES, LINK_STATUS, LinkOutcome, LinkPurpose
 from models.tables.base import utcnow
+from models.tables.credentials import PersonalLink
 from safeshare.web.sessions import signed_in
 from safeshare.web.site import Refused, SigningKey, address, message
-from tasks.links import check_link, is_throttled, record_attempt
-from tasks.notices import check_notice_link
-from tasks.receipts import check_receipt_link, link_holder
+from tasks.links import is_throttled, record_attempt
+from tasks.personal_links import SALTS, holder_of, verify_link
 
 #: Signatures older than this are refused whatever the database says; the link's own expiry
 #: (models/lifetimes.py: never later than this after it was issued) is the one that applies.
@@ -40,42 +32,23 @@ TOKEN_MAX_AGE_SECONDS = int(LONGEST.total_seconds())
 
 @dataclass(frozen=True)
 class Door:
-    """A kind of personal link: how its token is signed, how its row is judged, and how its
-    attempts are named in the attempt log."""
+    """A kind of personal link as the web app takes it: its purpose (which says how its token
+    is signed and how its row is judged), and how its attempts are named in the attempt log."""
 
-    salt: str
-    check: Callable[..., Any]
+    purpose: LinkPurpose
     attempt_prefix: str
-    holder: Callable[[Any], str]  # who the audit trail says acted through such a link
     reason: str
     staff_holder: bool = True  # held by a member of staff (else by an agency or a school)
 
-    def acting(self, link: Any) -> AbstractContextManager[None]:
-        return acting(self.holder(link), self.reason)
+    def acting(self, link: PersonalLink) -> AbstractContextManager[None]:
+        return acting(holder_of(link), self.reason)
 
 
-ANSWER = Door(
-    salt=LINK_SALT,
-    check=check_link,
-    attempt_prefix="",
-    holder=lambda link: str(link.staff_id),
-    reason="sign-off link",
-)
+ANSWER = Door(LinkPurpose.ANSWER_LINK, attempt_prefix="", reason="sign-off link")
 RECEIPT = Door(
-    salt=RECEIPT_SALT,
-    check=check_receipt_link,
-    attempt_prefix="receipt-",
-    holder=link_holder,
-    reason="receipt link",
-    staff_holder=False,
+    LinkPurpose.RECEIPT_LINK, attempt_prefix="receipt-", reason="receipt link", staff_holder=False
 )
-NOTICE = Door(
-    salt=NOTICE_SALT,
-    check=check_notice_link,
-    attempt_prefix="notice-",
-    holder=lambda link: str(link.staff_id),
-    reason="notice link",
-)
+NOTICE = Door(LinkPurpose.NOTICE_LINK, attempt_prefix="notice-", reason="notice link")
 
 HEADINGS = {
     LinkOutcome.FORGED: "Link not valid",
@@ -92,7 +65,7 @@ HEADINGS = {
 def finish(
     request: Request,
     token: str,
-    link: Any,
+    link: PersonalLink | None,
     door: Door,
     outcome: str,
     status: int,
@@ -110,7 +83,9 @@ def finish(
     return response
 
 
-def refused(request: Request, token: str, link: Any, door: Door, outcome: LinkOutcome) -> Response:
+def refused(
+    request: Request, token: str, link: PersonalLink | None, door: Door, outcome: LinkOutcome
+) -> Response:
     """The page for a link that may not be used, its attempt recorded."""
     status = LINK_STATUS[outcome]
     response: HTMLResponse = message(request, status, HEADINGS[outcome], LINK_MESSAGES[outcome])
@@ -125,7 +100,7 @@ class Judged:
     time it was judged at."""
 
     token: str
-    link: Any
+    link: PersonalLink
     door: Door
     now: datetime
 
@@ -144,23 +119,26 @@ class Judged:
 
 def _judge(
     request: Request, token: str, now: datetime, key: bytes, door: Door
-) -> tuple[LinkOutcome, Any]:
+) -> tuple[LinkOutcome, PersonalLink | None]:
     """The link's outcome before anything else is looked at, and its row when valid."""
     with session_scope() as session:
         if is_throttled(session, token, address(request), now=now):
             return LinkOutcome.THROTTLED, None
         try:
-            link_id = read_token(key, token, max_age_seconds=TOKEN_MAX_AGE_SECONDS, salt=door.salt)
+            # the signature and its age; the row is found by the token's hash, not by the id
+            # the token carries (one issued before the links became one table carries an id
+            # of the table it came from)
+            read_token(key, token, max_age_seconds=TOKEN_MAX_AGE_SECONDS, salt=SALTS[door.purpose])
         except ExpiredToken:
             return LinkOutcome.EXPIRED, None
         except ForgedToken:
             return LinkOutcome.FORGED, None
-        check = door.check(session, link_id, token, now=now)
+        check = verify_link(session, door.purpose, token, now=now)
     return check.outcome, check.link
 
 
 def _someone_elses(
-    request: Request, token: str, link: Any, door: Door, signed_in_as: str
+    request: Request, token: str, link: PersonalLink, door: Door, signed_in_as: str
 ) -> Response:
     """A valid link opened in a browser signed in as someone else than its holder: 403, saying
     who is signed in; nothing recorded but the refused attempt, in the attempt log and the
@@ -173,7 +151,7 @@ def _someone_elses(
             detail={
                 "link": link.id,
                 "door": door.reason,
-                "holder": door.holder(link),
+                "holder": holder_of(link),
                 "why": "signed-in-as-someone-else",
             },
         )
@@ -198,10 +176,11 @@ def judged_by(door: Door) -> Callable[[Request, str, bytes], Judged]:
         outcome, link = _judge(request, token, now, key, door)
         if outcome is not LinkOutcome.VALID:
             raise Refused(refused(request, token, link, door, outcome))
+        assert link is not None
         # every door's first question once its link is valid, before anything is shown or
         # recorded: is this browser signed in as someone else than the link's holder?
         who = signed_in(request)
-        holder = door.holder(link) if door.staff_holder else None
+        holder = holder_of(link) if door.staff_holder else None
         if who is not None and someone_elses_link(who.staff_id, holder):
             raise Refused(_someone_elses(request, token, link, door, who.staff_id))
         return Judged(token, link, door, now)

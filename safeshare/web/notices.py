@@ -17,17 +17,17 @@ from safeshare.web.site import SigningKey, page
 from tasks.notices import open_notice
 
 router = APIRouter()
-NoticeLink = Annotated[Judged, Depends(judged_by(NOTICE))]
+JudgedNotice = Annotated[Judged, Depends(judged_by(NOTICE))]
 
 
 @router.api_route("/notice/{token}", methods=["GET", "HEAD"])
-def notice_gate(request: Request, judged: NoticeLink, key: SigningKey) -> Response:
+def notice_gate(request: Request, judged: JudgedNotice, key: SigningKey) -> Response:
     """Says whose notice it is; shows nothing of it."""
     response = page(
         request,
         "notice_gate.html",
         200,
-        holder=judged.link.staff_id,
+        holder=judged.link.holder,
         reference=case_reference(judged.link.case_id),
         csrf=csrf_token(key, judged.token),
     )
@@ -36,7 +36,7 @@ def notice_gate(request: Request, judged: NoticeLink, key: SigningKey) -> Respon
 
 @router.post("/notice/{token}")
 def notice_open(
-    request: Request, judged: NoticeLink, key: SigningKey, csrf: str = Form(default="")
+    request: Request, judged: JudgedNotice, key: SigningKey, csrf: str = Form(default="")
 ) -> Response:
     """The minimal view, to its holder, with the opening recorded."""
     link = judged.link

@@ -24,7 +24,7 @@ from tasks.summaries import disclosure_summary
 from tasks.transfers import transfer_kind
 
 router = APIRouter()
-ReceiptLink = Annotated[Judged, Depends(judged_by(RECEIPT))]
+JudgedReceipt = Annotated[Judged, Depends(judged_by(RECEIPT))]
 LABELS = {"confirmed_by_name": "Your name", "confirmed_by_role": "Your role"}
 
 
@@ -37,6 +37,7 @@ def receipt_page(
     problems: list[str],
 ) -> HTMLResponse:
     link = judged.link
+    assert link.disclosure_id is not None  # a receipt link is issued for a disclosure
     with RECEIPT.acting(link), session_scope() as session:
         shared = disclosure_summary(session, link.disclosure_id)
         record_read(session, "disclosure", case_id=link.case_id, link=link.id)
@@ -54,7 +55,7 @@ def receipt_page(
 
 
 @router.get("/receipt/{token}/file")
-def receipt_file(request: Request, judged: ReceiptLink) -> Response:
+def receipt_file(request: Request, judged: JudgedReceipt) -> Response:
     """The child protection file a transfer sends, for the new school's DSL to download
     (as often as they need while the link lasts; confirming receipt spends it)."""
     link = judged.link
@@ -82,7 +83,7 @@ def receipt_file(request: Request, judged: ReceiptLink) -> Response:
 
 
 @router.api_route("/receipt/{token}", methods=["GET", "HEAD"])
-def show_receipt(request: Request, judged: ReceiptLink, key: SigningKey) -> Response:
+def show_receipt(request: Request, judged: JudgedReceipt, key: SigningKey) -> Response:
     response = receipt_page(request, judged, 200, csrf_token(key, judged.token), {}, [])
     return judged.finish(request, "shown", 200, response)
 
@@ -90,7 +91,7 @@ def show_receipt(request: Request, judged: ReceiptLink, key: SigningKey) -> Resp
 @router.post("/receipt/{token}")
 def confirm(
     request: Request,
-    judged: ReceiptLink,
+    judged: JudgedReceipt,
     key: SigningKey,
     csrf: str = Form(default=""),
     name: str = Form(default=""),

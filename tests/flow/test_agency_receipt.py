@@ -19,15 +19,21 @@ from harness.cases import (
     wait_for_status,
     wait_for_step,
 )
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from foundations.db import session_scope
+from models.links import LinkPurpose
 from models.tables.base import utcnow
-from models.tables.credentials import ReceiptLink
+from models.tables.credentials import PersonalLink
 from models.tables.disclosures import Receipt
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
+
+
+def receipt_links(case_id: int) -> list[ColumnElement[bool]]:
+    """Which personal links are the case's receipt links."""
+    return [PersonalLink.purpose == LinkPurpose.RECEIPT_LINK, PersonalLink.case_id == case_id]
 
 
 def receipt_of(case_id: int) -> Receipt | None:
@@ -94,13 +100,13 @@ def test_the_agency_may_confirm_before_the_case_asks(
 
     with session_scope() as session:  # an expired link says so, and changes nothing
         session.execute(
-            update(ReceiptLink).where(ReceiptLink.case_id == case_id).values(expires_at=utcnow())
+            update(PersonalLink).where(*receipt_links(case_id)).values(expires_at=utcnow())
         )
     assert web.get(url).status_code == 410
     with session_scope() as session:
         session.execute(
-            update(ReceiptLink)
-            .where(ReceiptLink.case_id == case_id)
+            update(PersonalLink)
+            .where(*receipt_links(case_id))
             .values(expires_at=utcnow().replace(year=utcnow().year + 1))
         )
 

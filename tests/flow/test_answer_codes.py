@@ -24,11 +24,12 @@ from harness.cases import (
     wait_for_step,
     wait_until_suspended,
 )
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from foundations.db import session_scope
+from models.links import LinkPurpose
 from models.tables.base import utcnow
-from models.tables.credentials import AnswerCode
+from models.tables.credentials import PersonalLink
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
@@ -43,6 +44,11 @@ def next_wait(case_id: int, after_key: str, timeout: float = 60) -> dict[str, An
             return case
         time.sleep(0.3)
     raise AssertionError(f"case {case_id} still waits under {after_key}")
+
+
+def codes_of(case_id: int) -> list[ColumnElement[bool]]:
+    """Which personal links are the case's one-time codes."""
+    return [PersonalLink.purpose == LinkPurpose.ANSWER_CODE, PersonalLink.case_id == case_id]
 
 
 def refused_codes(case: dict[str, Any]) -> list[str]:
@@ -116,10 +122,10 @@ def test_dashboard_answers_count_only_with_their_persons_code(
 
     # Only keyed hashes are kept, each code is spent once, and Prefect keeps no answer.
     with session_scope() as session:
-        rows = list(session.scalars(select(AnswerCode).where(AnswerCode.case_id == case_id)))
-    assert rows and all(len(r.code_hash) == 64 for r in rows)
+        rows = list(session.scalars(select(PersonalLink).where(*codes_of(case_id))))
+    assert rows and all(len(r.secret_hash or "") == 64 for r in rows)
     assert sum(r.outcome == "answered" for r in rows) == 2
-    assert typed.upper().replace(" ", "") not in json.dumps([r.code_hash for r in rows])
+    assert typed.upper().replace(" ", "") not in json.dumps([r.secret_hash for r in rows])
     inputs = web.post(
         f"{api}/flow_runs/{run_id}/input/filter", json={"prefix": "suspended", "limit": 200}
     ).json()
@@ -145,8 +151,8 @@ def test_cli_refuses_wrong_and_expired_codes_and_asks_again(
     code = code_for(case_id, key, dsl)
     with session_scope() as session:
         session.execute(
-            update(AnswerCode)
-            .where(AnswerCode.case_id == case_id, AnswerCode.key == key)
+            update(PersonalLink)
+            .where(*codes_of(case_id), PersonalLink.key == key)
             .values(expires_at=utcnow())
         )
     expired = answer(case_id, "assess-criteria", dsl, assessment(mark), code=code)

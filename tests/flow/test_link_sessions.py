@@ -36,9 +36,10 @@ from sqlalchemy import select
 
 from foundations.db import session_scope
 from foundations.tokens import fingerprint
+from models.links import LinkPurpose
 from models.tables.audit import AuditLog
 from models.tables.cases import CaseStep
-from models.tables.credentials import AnswerLink, LinkAttempt, ReceiptLink
+from models.tables.credentials import LinkAttempt, PersonalLink
 from models.tables.disclosures import Disclosure, Receipt
 
 pytestmark = pytest.mark.flow
@@ -114,8 +115,10 @@ def test_a_link_opened_while_signed_in_as_someone_else_is_refused(
     assert signoffs(case_id) == []
     with session_scope() as session:
         link = session.scalar(
-            select(AnswerLink).where(
-                AnswerLink.case_id == case_id, AnswerLink.staff_id == people["slt"]
+            select(PersonalLink).where(
+                PersonalLink.purpose == LinkPurpose.ANSWER_LINK,
+                PersonalLink.case_id == case_id,
+                PersonalLink.holder == people["slt"],
             )
         )
         assert link is not None and link.used_at is None
@@ -156,7 +159,11 @@ def test_a_receipt_link_opened_in_a_staff_members_session_is_refused(
         receipt = session.scalar(
             select(Receipt).join(Disclosure).where(Disclosure.case_id == case_id)
         )
-        link = session.scalar(select(ReceiptLink).where(ReceiptLink.case_id == case_id))
+        link = session.scalar(
+            select(PersonalLink).where(
+                PersonalLink.purpose == LinkPurpose.RECEIPT_LINK, PersonalLink.case_id == case_id
+            )
+        )
         assert receipt is None and link is not None and link.used_at is None
     refused = [a for a in outcomes(url) if a[1] == "receipt-someone-else"]
     assert refused == [("GET", "receipt-someone-else", 403), ("POST", "receipt-someone-else", 403)]

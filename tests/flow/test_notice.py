@@ -19,8 +19,9 @@ from foundations.db import session_scope
 from foundations.deadline_settings import setting_calendar
 from foundations.settings import get_settings
 from models.deadlines import DEFAULT_RULES, due_at
+from models.links import LinkPurpose
 from models.tables.base import utcnow
-from models.tables.credentials import NoticeLink
+from models.tables.credentials import PersonalLink
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
@@ -88,8 +89,12 @@ def test_staff_who_need_to_know_are_told_only_that_and_their_reading_is_recorded
     other = notice_link(listener, stack.backend, case_id, people["slt"])
     with session_scope() as session:
         session.execute(
-            update(NoticeLink)
-            .where(NoticeLink.case_id == case_id, NoticeLink.staff_id == people["slt"])
+            update(PersonalLink)
+            .where(
+                PersonalLink.purpose == LinkPurpose.NOTICE_LINK,
+                PersonalLink.case_id == case_id,
+                PersonalLink.holder == people["slt"],
+            )
             .values(expires_at=utcnow() - timedelta(minutes=1))
         )
     assert web.get(other).status_code == 410

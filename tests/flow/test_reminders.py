@@ -33,7 +33,8 @@ from sqlalchemy import select, update
 
 from foundations.db import session_scope
 from foundations.tokens import token_hash
-from models.tables.credentials import AnswerCode, AnswerLink, ReceiptLink
+from models.links import LinkPurpose
+from models.tables.credentials import PersonalLink
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
@@ -77,24 +78,26 @@ def found(pattern: re.Pattern[str], text: str) -> str:
     return match.group(1)
 
 
-def answer_link_row(url: str) -> AnswerLink:
+def link_row(url: str, purpose: LinkPurpose) -> PersonalLink:
+    """The row of the link an address carries, found by its token's hash."""
     with session_scope() as session:
         row = session.scalar(
-            select(AnswerLink).where(AnswerLink.token_hash == token_hash(url.rsplit("/", 1)[1]))
+            select(PersonalLink).where(
+                PersonalLink.purpose == purpose,
+                PersonalLink.secret_hash == token_hash(url.rsplit("/", 1)[1]),
+            )
         )
         assert row is not None, url
         session.expunge(row)
         return row
 
 
-def receipt_link_row(url: str) -> ReceiptLink:
-    with session_scope() as session:
-        row = session.scalar(
-            select(ReceiptLink).where(ReceiptLink.token_hash == token_hash(url.rsplit("/", 1)[1]))
-        )
-        assert row is not None, url
-        session.expunge(row)
-        return row
+def answer_link_row(url: str) -> PersonalLink:
+    return link_row(url, LinkPurpose.ANSWER_LINK)
+
+
+def receipt_link_row(url: str) -> PersonalLink:
+    return link_row(url, LinkPurpose.RECEIPT_LINK)
 
 
 def no_command_they_cannot_use(body: str) -> None:
@@ -200,9 +203,13 @@ def test_an_overdue_assessment_gives_a_deputy_the_case_page_and_a_code_the_cli_a
     with session_scope() as session:
         outcomes = list(
             session.scalars(
-                select(AnswerCode.outcome)
-                .where(AnswerCode.case_id == case_id, AnswerCode.staff_id == deputy)
-                .order_by(AnswerCode.id)
+                select(PersonalLink.outcome)
+                .where(
+                    PersonalLink.purpose == LinkPurpose.ANSWER_CODE,
+                    PersonalLink.case_id == case_id,
+                    PersonalLink.holder == deputy,
+                )
+                .order_by(PersonalLink.id)
             )
         )
     assert outcomes == ["superseded", "superseded", None], outcomes  # first message, rung 1, 2
@@ -230,8 +237,8 @@ def test_an_agency_that_has_not_confirmed_gets_a_new_link_that_works_after_the_f
     # ... and then its time is up (as it is days later: the row is what the web app reads).
     with session_scope() as session:
         session.execute(
-            update(ReceiptLink)
-            .where(ReceiptLink.id == receipt_link_row(first).id)
+            update(PersonalLink)
+            .where(PersonalLink.id == receipt_link_row(first).id)
             .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
         )
     assert web.get(first).status_code == 410
@@ -273,8 +280,8 @@ def test_a_receipt_link_sent_long_before_its_wait_lives_until_that_wait_has_run(
     soon = datetime.now(UTC) + timedelta(hours=1)  # as if most of its life had gone by
     with session_scope() as session:
         session.execute(
-            update(ReceiptLink)
-            .where(ReceiptLink.id == receipt_link_row(link).id)
+            update(PersonalLink)
+            .where(PersonalLink.id == receipt_link_row(link).id)
             .values(expires_at=soon)
         )
     answer_ok(case_id, "ratification", people["slt"], {"decision": "approve"})

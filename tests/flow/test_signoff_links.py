@@ -31,9 +31,10 @@ from harness.cases import (
 from sqlalchemy import select, update
 
 from foundations.db import session_scope
+from models.links import LinkPurpose
 from models.tables.base import utcnow
 from models.tables.cases import CaseStep
-from models.tables.credentials import AnswerLink, LinkAttempt
+from models.tables.credentials import LinkAttempt, PersonalLink
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
@@ -174,8 +175,12 @@ def test_forged_altered_expired_and_wrong_step_links_are_refused(
     # Expired (the link's own expiry, as issued): 410, and a page that says what to do.
     with session_scope() as session:
         session.execute(
-            update(AnswerLink)
-            .where(AnswerLink.case_id == case_id, AnswerLink.staff_id == people["slt"])
+            update(PersonalLink)
+            .where(
+                PersonalLink.purpose == LinkPurpose.ANSWER_LINK,
+                PersonalLink.case_id == case_id,
+                PersonalLink.holder == people["slt"],
+            )
             .values(expires_at=utcnow() - timedelta(minutes=1))
         )
     expired = web.get(url)
@@ -230,7 +235,11 @@ def test_a_link_stays_good_for_its_wait_when_the_wait_is_asked_again(
     assert Settings.model_fields["link_ttl_hours"].default == 24
     token = first.rsplit("/", 1)[1]
     with session_scope() as session:
-        links = session.scalars(select(AnswerLink).where(AnswerLink.case_id == case_id)).all()
+        links = session.scalars(
+            select(PersonalLink).where(
+                PersonalLink.purpose == LinkPurpose.ANSWER_LINK, PersonalLink.case_id == case_id
+            )
+        ).all()
         assert links and all(
             abs(link.expires_at - (due + timedelta(hours=12))) < timedelta(seconds=5)
             and link.expires_at - link.created_at > timedelta(hours=24)

@@ -20,11 +20,12 @@ from typer.testing import CliRunner
 from foundations.db import alembic_config, engine_for, migrate, session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
+from models.links import LinkPurpose
 from models.messages.cases import case_reference
 from models.sharing.concern import Category, ConcernFacts
 from models.tables.base import Base, never_reused_tables
 from models.tables.cases import Case, CaseStep
-from models.tables.credentials import AnswerCode, AnswerLink, NoticeLink, ReceiptLink
+from models.tables.credentials import LinkAttempt, PersonalLink
 from models.tables.disclosures import Disclosure
 from models.tables.outbox import Notification
 from safeshare.cli.app import app
@@ -46,7 +47,7 @@ def test_every_table_with_a_surrogate_id_never_reuses_it() -> None:
         and table.name != "audit_head"  # one row, always id 1
     }
     assert set(never_reused_tables()) == surrogate
-    assert {"cases", "concerns", "disclosures", "answer_links", "answer_codes"} <= surrogate
+    assert {"cases", "concerns", "disclosures", "personal_links", "link_attempts"} <= surrogate
 
 
 @pytest.fixture(params=("sqlite", "postgresql"))
@@ -107,23 +108,34 @@ def with_rows(case_id: int) -> dict[str, int]:
         session.add_all([step, note, disclosure])
         session.flush()
         wait = {"case_id": case_id, "step": "parents", "slot": "parents-0", "key": "parents-0-a0"}
-        code = AnswerCode(**wait, staff_id="dsl1", flow_run_id="r", code_hash="h", expires_at=later)
-        link = AnswerLink(**wait, staff_id="dsl1", flow_run_id="r", expires_at=later)
-        receipt_link = ReceiptLink(
-            case_id=case_id,
-            disclosure_id=disclosure.id,
-            agency_code="csc",
-            slot="confirm-receipt-0",
-            flow_run_id="r",
-            expires_at=later,
-        )
-        notice_link = NoticeLink(case_id=case_id, staff_id="dsl1", expires_at=later)
-        session.add_all([code, link, receipt_link, notice_link])
-        session.flush()
-        rows = [step, note, disclosure, code, link, receipt_link, notice_link]
-        return {"cases": case_id, "concerns": concern_id or 0} | {
-            type(row).__tablename__: row.id for row in rows
+        links = {
+            LinkPurpose.ANSWER_CODE: PersonalLink(**wait, secret_hash="h"),
+            LinkPurpose.ANSWER_LINK: PersonalLink(**wait),
+            LinkPurpose.RECEIPT_LINK: PersonalLink(
+                case_id=case_id, disclosure_id=disclosure.id, agency_code="csc"
+            ),
+            LinkPurpose.NOTICE_LINK: PersonalLink(case_id=case_id),
         }
+        for purpose, link in links.items():
+            link.purpose, link.holder, link.expires_at = purpose, "dsl1", later
+        session.add_all([step, note, disclosure, *links.values()])
+        session.flush()
+        attempt = LinkAttempt(
+            link_id=links[LinkPurpose.ANSWER_LINK].id,
+            token_fingerprint="f",
+            address="127.0.0.1",
+            method="GET",
+            outcome="shown",
+            status=200,
+        )
+        session.add(attempt)
+        session.flush()
+        rows = [step, note, disclosure, attempt]
+        return (
+            {"cases": case_id, "concerns": concern_id or 0}
+            | {type(row).__tablename__: row.id for row in rows}
+            | {purpose.value: link.id for purpose, link in links.items()}
+        )
 
 
 def destroy_old() -> None:

@@ -19,15 +19,15 @@ from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from foundations.db import engine_for, migrate, session_scope
-from foundations.secret_key import secret_key
-from foundations.settings import Settings, get_settings, settings_in_force
+from foundations.settings import Settings, settings_in_force
 from models.access import Action
 from models.kernel.roles import Role
+from models.links import LinkPurpose
 from models.sharing.concern import Category, ConcernFacts
 from models.tables.audit import AuditLog
 from models.tables.base import utcnow
 from models.tables.cases import Case, CaseStep
-from models.tables.credentials import AnswerLink
+from models.tables.credentials import PersonalLink
 from models.tables.directory import Staff
 from safeshare.cli.app import app
 from tasks.children import add_child
@@ -204,7 +204,7 @@ def test_the_sign_off_page_is_refused_to_the_subject_of_the_allegation(setting: 
     from fastapi.testclient import TestClient
 
     from safeshare.web.app import create_app
-    from tasks.signed_links import add_signed
+    from tasks.personal_links import issue_link
 
     tokens = {}
     with session_scope() as session:
@@ -234,16 +234,17 @@ def test_the_sign_off_page_is_refused_to_the_subject_of_the_allegation(setting: 
                     data=assessment_record("x", agency="csc"),
                 )
             )
-            link = AnswerLink(
+            link = PersonalLink(
+                purpose=LinkPurpose.ANSWER_LINK,
                 case_id=case_id,
                 step="management-signoff",
                 slot="management-signoff-0",
                 key=key,
-                staff_id="head1",
+                holder="head1",
                 flow_run_id=run_id,
                 expires_at=utcnow() + timedelta(hours=1),
             )
-            tokens[case_id] = add_signed(session, link, secret_key(get_settings()))
+            tokens[case_id] = issue_link(session, link, same=("key",), now=utcnow())
     client = TestClient(create_app())
     assert client.get(f"/answer/{tokens[setting.case_id]}").status_code == 200
     refused = client.get(f"/answer/{tokens[setting.about_head1]}")

@@ -18,11 +18,11 @@ from sqlalchemy import select
 from foundations.db import migrate, session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
-from models.links import SOCIAL_WORKER, LinkOutcome
+from models.links import SOCIAL_WORKER, LinkOutcome, LinkPurpose
 from models.sharing.concern import Category, ConcernFacts
 from models.sharing.disclosure import AgencyReceipt
 from models.tables.cases import Case, CaseStep
-from models.tables.credentials import ReceiptLink
+from models.tables.credentials import PersonalLink
 from models.tables.disclosures import Disclosure, Receipt
 from tasks.children import add_child
 from tasks.concerns import record_concern
@@ -67,20 +67,21 @@ def links(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, 
             session.add(disclosure)
             session.flush()
             ids = {}
-            for recipient in (None, SOCIAL_WORKER):
-                link = ReceiptLink(
+            for recipient in ("agency", SOCIAL_WORKER):
+                link = PersonalLink(
+                    purpose=LinkPurpose.RECEIPT_LINK,
                     case_id=case_id,
                     disclosure_id=disclosure.id,
                     agency_code="csc",
-                    recipient=recipient,
+                    holder=recipient,
                     slot=RECEIPT_SLOT,
                     flow_run_id="00000000-0000-0000-0000-000000000001",
-                    token_hash=secrets.token_hex(32),
+                    secret_hash=secrets.token_hex(32),
                     expires_at=NOW + timedelta(days=7),
                 )
                 session.add(link)
                 session.flush()
-                ids[recipient or "agency"] = link.id
+                ids[recipient] = link.id
             case = session.get(Case, case_id)
             assert case is not None
             case.waiting_step, case.waiting_slot, case.waiting_key = (

@@ -303,12 +303,12 @@ def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(filled: 
     from fastapi.testclient import TestClient
     from sqlalchemy import update
 
-    from foundations.secret_key import secret_key
+    from models.links import LinkPurpose
     from models.tables.base import utcnow
     from models.tables.cases import Case
-    from models.tables.credentials import AnswerLink
+    from models.tables.credentials import PersonalLink
     from safeshare.web.app import create_app
-    from tasks.signed_links import add_signed
+    from tasks.personal_links import issue_link
 
     settings = filled.settings.model_copy(
         update={"secret_key": SecretStr(secrets.token_urlsafe(48))}
@@ -328,18 +328,20 @@ def test_the_web_app_says_the_records_are_unavailable_and_shows_nothing(filled: 
                     flow_run_id=run_id,
                 )
             )
-            token = add_signed(
+            token = issue_link(
                 session,
-                AnswerLink(
+                PersonalLink(
+                    purpose=LinkPurpose.ANSWER_LINK,
                     case_id=filled.case_id,
                     step="management-signoff",
                     slot="management-signoff-0",
                     key=key,
-                    staff_id="head1",
+                    holder="head1",
                     flow_run_id=run_id,
                     expires_at=utcnow() + timedelta(hours=1),
                 ),
-                secret_key(settings),
+                same=("key",),
+                now=utcnow(),
             )
         client = TestClient(create_app())
         assert client.get(f"/answer/{token}").status_code == 200  # the right keys: the page

@@ -22,9 +22,11 @@ from models.links import (
     LINK_STATUS,
     LinkFacts,
     LinkOutcome,
+    NoticeLinkFacts,
     ReceiptLinkFacts,
     WaitFacts,
     judge_link,
+    judge_notice_link,
     judge_receipt_link,
     throttled,
 )
@@ -190,3 +192,30 @@ def test_every_outcome_of_a_receipt_link(
     facts: ReceiptLinkFacts | None, outcome: LinkOutcome
 ) -> None:
     assert judge_receipt_link(facts, now=_RNOW) is outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# A member of staff's link to a notice: opened as often as they need, never spent by reading.
+
+
+def _notice(**overrides: object) -> NoticeLinkFacts:
+    base: dict[str, object] = {"expires_at": _RNOW + timedelta(days=7), "holder_active": True}
+    return NoticeLinkFacts.model_validate(base | overrides)
+
+
+@pytest.mark.parametrize(
+    ("facts", "outcome"),
+    [
+        (_notice(), LinkOutcome.VALID),
+        (None, LinkOutcome.FORGED),
+        (_notice(superseded=True), LinkOutcome.SUPERSEDED),
+        (_notice(expires_at=_RNOW), LinkOutcome.EXPIRED),
+        (_notice(holder_active=False), LinkOutcome.WRONG_PERSON),  # left the school since
+        (_notice(superseded=True, expires_at=_RNOW), LinkOutcome.SUPERSEDED),
+        (_notice(expires_at=_RNOW, holder_active=False), LinkOutcome.EXPIRED),
+    ],
+)
+def test_every_outcome_of_a_notice_link(
+    facts: NoticeLinkFacts | None, outcome: LinkOutcome
+) -> None:
+    assert judge_notice_link(facts, now=_RNOW) is outcome
