@@ -142,12 +142,15 @@ def recorded_under(case_id: int, pause_key: str) -> bool:
     return row is not None
 
 
-def resume_answered_runs(flow_names: Sequence[str], deployment_name: str) -> list[str]:
+def resume_answered_runs(
+    flow_names: Sequence[str], deployment_name: str, *, page: int | None = None
+) -> list[str]:
     """Wake suspended runs whose wait is already answered (or refused) in the case database;
-    the ids of those woken. Run when serving starts and by every overdue check."""
+    the ids of those woken. Run when serving starts and by every overdue check. The runs are
+    read `page` at a time (Prefect's most, unless a smaller page is asked for: see case_runs)."""
     resumed: list[str] = []
     with get_client(sync_client=True) as client:
-        runs = case_runs(client, flow_names, deployment_name, [StateType.PAUSED])
+        runs = case_runs(client, flow_names, deployment_name, [StateType.PAUSED], page=page)
         for run in runs:
             pause_key = run.state.state_details.pause_key if run.state else None
             case_id = run.parameters.get("case_id")

@@ -20,7 +20,7 @@ from pathlib import Path  # noqa: E402
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
-from harness.databases import DATA_KEYS, case_database  # noqa: E402
+from harness.databases import DATA_KEYS, migrated_database  # noqa: E402
 from harness.listeners import HttpListener  # noqa: E402
 from harness.prefect_server import (  # noqa: E402
     PrefectServer,
@@ -157,8 +157,8 @@ def stack(
 ) -> Iterator[Stack]:
     backend: str = request.param
     home = tmp_path_factory.mktemp(f"home-{backend}")
-    with case_database(backend, home) as url:
-        from foundations.db import engine_for, migrate
+    with migrated_database(backend, home) as url:
+        from foundations.db import engine_for
 
         apprise_config = home / "apprise.yml"
         apprise_config.write_text(
@@ -201,7 +201,6 @@ def stack(
             web_url=settings.web_url,
         )
         with settings_in_force(settings):
-            migrate(url)
             stack.start_serving()
             stack.start_web()
             try:

@@ -1,9 +1,14 @@
 """The overdue check's and serving start's resumption of answered waits looks at every waiting
-run, not only the first page Prefect answers with: more suspended runs than one page of the real
-server (200), each of a case whose wait is answered in the case database, are all resumed.
+run, not only the first page Prefect answers with: asked to read 10 runs at a time, it resumes all
+25 suspended runs, each of a case whose wait is answered in the case database, though no read of
+Prefect answered with more than 10.
+
+A page of 10 rather than the real server's 200 keeps this to 25 runs instead of 205 on each
+database; that the reader pages the same way at the real server's page, and at any page size, is
+tests/tasks/test_flow_run_paging.py's (205 runs against the real server, and pages of 1 to 12).
 
 The runs are real flow runs of the sharing-case flow, created suspended, under a deployment of
-their own that nothing serves (tests/tasks/test_flow_run_paging.py has the reading itself)."""
+their own that nothing serves."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from typing import Any
 
 import pytest
 from prefect import get_client
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.objects import StateType
 from prefect.states import Suspended
 from sqlalchemy import select, update
@@ -29,8 +35,9 @@ from tasks.run_input import resume_answered_runs
 
 pytestmark = pytest.mark.flow
 
-#: More than one page of Prefect's API as the real server answers it (200).
-MORE_THAN_A_PAGE = 205
+#: The page the runs are read in, and more runs than two and a half such pages.
+PAGE = 10
+MORE_THAN_A_PAGE = 25
 
 
 def _answered_cases(count: int, people: dict[str, str], slot: str) -> list[int]:
@@ -96,22 +103,37 @@ async def _suspended_runs(deployment: str, slot: str, cases: list[int]) -> dict[
     return dict(zip(cases, runs, strict=True))
 
 
-def test_every_answered_wait_is_resumed_past_the_servers_page(
-    stack: Any, people: dict[str, str], prefect_server: Any
+def test_every_answered_wait_is_resumed_past_a_page(
+    stack: Any, people: dict[str, str], prefect_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = f"paging-{uuid.uuid4().hex[:8]}"
     # a wait of its own, spelt as every wait is (a MASH advice wait in a context nobody else uses)
     slot = Wait(Step.MASH_ADVICE, 0, f"paging-{uuid.uuid4().hex[:6]}").slot
     cases = _answered_cases(MORE_THAN_A_PAGE, people, slot)
+    # how many runs each read of this deployment's runs answered with (the reads are real)
+    answered: list[int] = []
+    read_flow_runs = SyncPrefectClient.read_flow_runs
+
+    def counted(client: SyncPrefectClient, **filters: Any) -> Any:
+        runs = read_flow_runs(client, **filters)
+        named = filters.get("deployment_filter")
+        if named is not None and named.name is not None and named.name.any_ == [name]:
+            answered.append(len(runs))
+        return runs
+
     try:
         waiting = asyncio.run(_suspended_runs(name, slot, cases))
         with session_scope() as session:
             for case_id, run_id in waiting.items():
                 session.execute(update(Case).where(Case.id == case_id).values(flow_run_id=run_id))
 
-        resumed = resume_answered_runs(CASE_FLOWS, name)
+        monkeypatch.setattr(SyncPrefectClient, "read_flow_runs", counted)
+        resumed = resume_answered_runs(CASE_FLOWS, name, page=PAGE)
+        monkeypatch.undo()
 
         assert sorted(resumed) == sorted(waiting.values())
+        # no read answered with more than a page, and more than a page was resumed
+        assert answered and max(answered) <= PAGE < len(resumed)
         with get_client(sync_client=True) as client:
             assert not case_runs(client, CASE_FLOWS, name, [StateType.PAUSED])
     finally:  # these cases are not for the stack's own checks

@@ -332,14 +332,13 @@ def test_repeated_failures_are_slowed_down_and_every_attempt_is_kept(
     anything after it from that address, is refused with 429; every attempt is recorded."""
     import dataclasses
 
-    from harness.databases import case_database
+    from harness.databases import migrated_database
     from harness.prefect_server import free_port
 
-    from foundations.db import engine_for, migrate
+    from foundations.db import engine_for
     from models.tables.credentials import LinkAttempt
 
-    with case_database(stack.backend, tmp_path) as url:
-        migrate(url)
+    with migrated_database(stack.backend, tmp_path) as url:
         port = free_port()
         strict = dataclasses.replace(
             stack,

@@ -7,7 +7,6 @@ machine and Prefect version (under a file lock) and copied into each session's w
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -25,14 +24,13 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from .cache import cache_dir, locked
+
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 120.0
 STOP_GRACE_S = 15.0
 LOG_TAIL_LINES = 40
 PORT_ATTEMPTS = 3
-
-# Override with SAFESHARE_TEST_CACHE_DIR; it must survive between pytest sessions to be useful.
-DEFAULT_CACHE_DIR = Path("/tmp/safeshare-test-cache")
 
 # Settings every Prefect process we start (server or client) gets: nothing leaves the machine.
 _OFFLINE_ENV = {
@@ -67,10 +65,6 @@ def prefect_command() -> list[str]:
     return [sys.executable, "-m", "prefect"]
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("SAFESHARE_TEST_CACHE_DIR", DEFAULT_CACHE_DIR))
-
-
 def _base_env() -> dict[str, str]:
     """The current environment minus any PREFECT_* a developer's shell may carry."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -98,8 +92,7 @@ def prefect_template_database(directory: Path | None = None) -> Path:
     template = directory / f"prefect-template-{version('prefect')}.db"
     if _is_migrated(template):
         return template
-    with open(directory / f"{template.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another session may be building it right now
+    with locked(directory / f"{template.name}.lock"):  # another session may be building it
         if _is_migrated(template):
             return template
         build_dir = directory / f"build-{os.getpid()}"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 import threading
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,15 @@ import pytest
 from prefect import flow, task
 from sqlalchemy import create_engine, text
 
-from .databases import POSTGRES_SERVER_URL, case_database
+from .databases import (
+    KINDS,
+    POSTGRES_SERVER_URL,
+    TEMPLATE_DB_PREFIX,
+    case_database,
+    migrated_database,
+    migrations_dir,
+    schema_key,
+)
 from .listeners import HttpListener, SmtpListener
 from .prefect_server import (
     PrefectServer,
@@ -265,3 +275,98 @@ def test_unknown_kind_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown database kind"):
         with case_database("mysql", tmp_path):
             pass
+
+
+def _revisions(url: str) -> tuple[set[str], set[str]]:
+    """The database's current Alembic revisions, and the heads of this checkout's migrations."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from foundations.db import alembic_config
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+    return current, set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_migrated_database_is_at_head_and_its_own(kind: str, tmp_path: Path) -> None:
+    """What the fixtures take instead of migrating: the head schema, in a database of each
+    test's own (a row written in one copy is in no other), a SQLite one owner-only."""
+    with (
+        migrated_database(kind, tmp_path / "one") as one,
+        migrated_database(kind, tmp_path / "two") as two,
+    ):
+        current, head = _revisions(one)
+        assert head and current == head
+        engine = create_engine(one)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO agencies (code, name, kind, created_at) "
+                    "VALUES ('only-here', 'Only here', 'csc', CURRENT_TIMESTAMP)"
+                )
+            )
+        engine.dispose()
+        engine = create_engine(two)
+        with engine.connect() as conn:
+            codes = set(conn.execute(text("SELECT code FROM agencies")).scalars())
+        engine.dispose()
+        assert "csc" in codes and "only-here" not in codes
+        if kind == "sqlite":
+            path = Path(one.removeprefix("sqlite:///"))
+            assert path.parent == tmp_path / "one" and path.stat().st_mode & 0o777 == 0o600
+    if kind == "postgresql":  # both dropped
+        assert not {url.rsplit("/", 1)[1] for url in (one, two)} & _test_databases()
+
+
+def test_the_schema_key_follows_the_migrations(tmp_path: Path) -> None:
+    """A template is named by its schema: a migration changed or added (another branch's 0020,
+    merged) names another template; the same migrations anywhere name the same one."""
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrations_dir(), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert schema_key(copy) == schema_key()
+    first = sorted((copy / "versions").glob("*.py"))[0]
+    first.write_text(first.read_text() + "\n# a change\n")
+    changed = schema_key(copy)
+    assert changed != schema_key()
+    (copy / "versions" / "0099_another_branch.py").write_text('revision = "0099"\n')
+    assert schema_key(copy) not in {changed, schema_key()}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_new_schema_key_builds_a_new_template(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key no template has yet gets one of its own, built at head, not a copy of another's;
+    a PostgreSQL one takes no connections, so copying it is never refused for being in use."""
+    monkeypatch.setenv("SAFESHARE_TEST_CACHE_DIR", str(tmp_path / "cache"))
+    key = f"test{uuid.uuid4().hex[:12]}"
+    template = f"{TEMPLATE_DB_PREFIX}{key}"
+    admin = create_engine(f"{POSTGRES_SERVER_URL}/postgres", isolation_level="AUTOCOMMIT")
+
+    def connectable() -> bool | None:
+        """None while there is no template of `key`; else whether it takes connections."""
+        if kind == "sqlite":
+            return True if (tmp_path / "cache" / f"cases-template-{key}.db").exists() else None
+        with admin.connect() as conn:
+            found = conn.execute(
+                text("SELECT datallowconn FROM pg_database WHERE datname = :name"),
+                {"name": template},
+            )
+            return found.scalar_one_or_none()
+
+    try:
+        assert connectable() is None
+        with migrated_database(kind, tmp_path, key=key) as url:
+            current, head = _revisions(url)
+            assert head and current == head
+        assert connectable() is (True if kind == "sqlite" else False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{template}"'))
+        admin.dispose()

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, case_database, migrated_database
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 from typer.testing import CliRunner
@@ -42,10 +42,9 @@ runner = CliRunner()
 @pytest.fixture(params=("sqlite", "postgresql"))
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with (
-        case_database(request.param, tmp_path) as url,
+        migrated_database(request.param, tmp_path) as url,
         settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
     ):
-        migrate(url)
         add_staff("dsl1", name="Alice", role=Role.DSL, notify_url=None)
         add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
         add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)

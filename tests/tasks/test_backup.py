@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, case_database, migrated_database
 from sqlalchemy import func, inspect, select
 from typer.testing import CliRunner
 
-from foundations.db import engine_for, migrate, session_scope
+from foundations.db import engine_for, session_scope
 from foundations.sealing import Keyring
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
@@ -51,9 +51,8 @@ def concern(marker: str) -> ConcernFacts:
 def source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A case database with a few cases in it, and the marker typed into each."""
     marker = f"PD{uuid.uuid4().hex[:10]}"
-    with case_database(request.param, tmp_path / "source") as url:
+    with migrated_database(request.param, tmp_path / "source") as url:
         with settings_in_force(on(url, tmp_path)):
-            migrate(url)
             add_staff("dsl1", name=f"{marker} Alice", role=Role.DSL, notify_url=None)
             add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
             add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
@@ -172,8 +171,10 @@ def test_a_sqlite_backup_restores_into_postgresql(tmp_path: Path) -> None:
     """How a setting that started on SQLite moves to PostgreSQL."""
     marker = f"PD{uuid.uuid4().hex[:10]}"
     backup = tmp_path / "cases.ssbk"
-    with case_database("sqlite", tmp_path / "source") as url, settings_in_force(on(url, tmp_path)):
-        migrate(url)
+    with (
+        migrated_database("sqlite", tmp_path / "source") as url,
+        settings_in_force(on(url, tmp_path)),
+    ):
         add_staff("dsl1", name="Alice", role=Role.DSL, notify_url=None)
         add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
         add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)

@@ -17,11 +17,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, migrated_database
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from foundations.db import engine_for, migrate, session_scope
+from foundations.db import engine_for, session_scope
 from foundations.settings import Settings, settings_env, settings_in_force
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
@@ -55,7 +55,7 @@ class Setting:
 
 @pytest.fixture(params=("sqlite", "postgresql"))
 def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting]:
-    with case_database(request.param, tmp_path) as url:
+    with migrated_database(request.param, tmp_path) as url:
         settings = Settings(
             home=tmp_path,
             database_url=url,
@@ -63,7 +63,6 @@ def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting]
             secret_key=secrets.token_urlsafe(48),
         )
         with settings_in_force(settings):
-            migrate(url)
             for staff_id, role in PEOPLE.items():
                 add_staff(
                     staff_id,

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 from alembic import command
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, case_database, migrated_database
 from sqlalchemy import Integer, func, select
 from typer.testing import CliRunner
 
-from foundations.db import alembic_config, engine_for, migrate, session_scope
+from foundations.db import alembic_config, engine_for, session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.links import LinkPurpose
@@ -53,10 +53,9 @@ def test_every_table_with_a_surrogate_id_never_reuses_it() -> None:
 @pytest.fixture(params=("sqlite", "postgresql"))
 def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with (
-        case_database(request.param, tmp_path / "db") as url,
+        migrated_database(request.param, tmp_path / "db") as url,
         settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
     ):
-        migrate(url)
         for staff_id, role in (("dsl1", Role.DSL), ("admin1", Role.ADMIN), ("t1", Role.STAFF)):
             add_staff(staff_id, name=staff_id, role=role, notify_url=None)
         add_child("OLD", date_of_birth=date(1990, 1, 1), cp_plan=False)

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, migrated_database
 
-from foundations.db import migrate, session_scope
+from foundations.db import session_scope
 from foundations.settings import Settings, get_settings, settings_in_force
 from models.tables.base import utcnow
 from tasks.links import is_throttled, record_attempt
@@ -21,10 +21,9 @@ TOKEN, OTHER = "token-of-a-used-link", "token-of-another-link"
 @pytest.fixture(params=("sqlite", "postgresql"))
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with (
-        case_database(request.param, tmp_path) as url,
+        migrated_database(request.param, tmp_path) as url,
         settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
     ):
-        migrate(url)
         yield url
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from harness.cases import assessment_record
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, migrated_database
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from foundations.db import engine_for, migrate, session_scope
+from foundations.db import engine_for, session_scope
 from foundations.settings import Settings, settings_in_force
 from models.access import Action
 from models.kernel.roles import Role
@@ -80,7 +80,7 @@ def concern(about: str | None = None) -> ConcernFacts:
 @pytest.fixture(params=("sqlite", "postgresql"))
 def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting]:
     with (
-        case_database(request.param, tmp_path) as url,
+        migrated_database(request.param, tmp_path) as url,
         settings_in_force(
             Settings(
                 home=tmp_path,
@@ -90,7 +90,6 @@ def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting]
             )
         ),
     ):
-        migrate(url)
         for staff_id, role in PEOPLE.items():
             add_staff(staff_id, name=f"Person {staff_id}", role=role, notify_url=None)
         add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)

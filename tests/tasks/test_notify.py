@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, migrated_database
 from harness.listeners import HttpListener, SmtpListener
 from sqlalchemy import select
 
-from foundations.db import engine_for, migrate, session_scope
+from foundations.db import engine_for, session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.tables.outbox import Notification
@@ -29,8 +29,7 @@ BACKENDS = ("sqlite", "postgresql")
 def database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    with case_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
-        migrate(url)
+    with migrated_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
         yield url
         engine_for(url).dispose()
 

@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, migrated_database
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from foundations.db import migrate, session_scope
+from foundations.db import session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.kernel.steps import CaseKind
@@ -36,10 +36,9 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 @pytest.fixture(params=("sqlite", "postgresql"))
 def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     with (
-        case_database(request.param, tmp_path) as url,
+        migrated_database(request.param, tmp_path) as url,
         settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
     ):
-        migrate(url)
         for staff_id, role in (
             ("dsl1", Role.DSL),
             ("admin1", Role.ADMIN),

@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, migrated_database
 from sqlalchemy import select
 
-from foundations.db import migrate, session_scope
+from foundations.db import session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.links import SOCIAL_WORKER, LinkOutcome, LinkPurpose
@@ -39,10 +39,9 @@ GIVEN = AgencyReceipt(confirmed_by_name="N", confirmed_by_role="R", agency_refer
 def links(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, int]]:
     """A plan event's case waiting for receipt, and its two links: {"agency": id, ...}."""
     with (
-        case_database(request.param, tmp_path) as url,
+        migrated_database(request.param, tmp_path) as url,
         settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
     ):
-        migrate(url)
         add_staff("dsl1", name="D", role=Role.DSL, notify_url=None)
         add_child("C-1", date_of_birth=date(2015, 3, 1), cp_plan=True)
         case_id = record_concern(

@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, migrated_database
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
-from foundations.db import engine_for, migrate, session_scope
+from foundations.db import engine_for, session_scope
 from foundations.settings import Settings, settings_in_force
 from models.access_request import AccessRequestFacts, Requester
 from models.kernel.roles import Role
@@ -43,10 +43,9 @@ TODAY = "2026-11-25"
 @pytest.fixture(params=("sqlite", "postgresql"))
 def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with (
-        case_database(request.param, tmp_path) as url,
+        migrated_database(request.param, tmp_path) as url,
         settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
     ):
-        migrate(url)
         for staff_id, role in (("dsl1", Role.DSL), ("admin1", Role.ADMIN), ("t1", Role.STAFF)):
             add_staff(staff_id, name=staff_id, role=role, notify_url=None)
         for ref, born, category in (

@@ -9,11 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, migrated_database
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from foundations.db import engine_for, migrate, session_scope
+from foundations.db import engine_for, session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.tables.base import utcnow
@@ -29,12 +29,11 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture(params=("sqlite", "postgresql"))
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with (
-        case_database(request.param, tmp_path) as url,
+        migrated_database(request.param, tmp_path) as url,
         settings_in_force(
             Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS, sign_in_failure_limit=3)
         ),
     ):
-        migrate(url)
         add_staff("dsl1", name="Alice", role=Role.DSL, notify_url=None)
         add_staff("admin1", name="Ada", role=Role.ADMIN, notify_url=None)
         yield url
