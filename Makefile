@@ -41,7 +41,7 @@ up: $(STAMP) $(PDF_FONT)
 test: $(STAMP) $(BROWSER_DRIVER) $(PDF_FONT)
 	$(BIN)/ruff check safeshare deployments flows tasks foundations models tests benchmarks
 	$(BIN)/mypy safeshare deployments flows tasks foundations models
-	$(BIN)/pytest -q -p no:cacheprovider --durations=15 -n 6 --maxschedchunk 2
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15 -n 6
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_sharing_case

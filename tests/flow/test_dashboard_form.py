@@ -8,7 +8,6 @@ in the dashboard, its optional fields left empty, is accepted as not giving them
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -78,20 +77,22 @@ def open_resume_form(driver: Any, ui_url: str, run_id: str, ui: str) -> Any:
         [i for i in driver.find_elements(By.CSS_SELECTOR, "[role=menuitem]") if i.text == "Resume"][
             0
         ].click()
-    wait.until(
+    (dialog,) = wait.until(
         lambda d: [
             e
             for e in d.find_elements(By.CSS_SELECTOR, "[role=dialog]")
             if "One-time code" in e.text
         ]
     )
-    time.sleep(0.5)  # the dialog's opening animation
-    (dialog,) = [
-        e
-        for e in driver.find_elements(By.CSS_SELECTOR, "[role=dialog]")
-        if "One-time code" in e.text
-    ]
+    # the dialog has opened when its opening animation has finished, not after a guessed time
+    wait.until(lambda d: d.execute_script(_SETTLED, dialog))
     return dialog
+
+
+#: Whether no animation or transition of an element (or inside it) is still running.
+_SETTLED = """
+return arguments[0].getAnimations({subtree: true}).every(a => a.playState !== "running");
+"""
 
 
 def assert_seen(driver: Any, element: Any, what: str) -> None:
