@@ -17,7 +17,6 @@ from foundations.tokens import fingerprint
 from models.kernel.waits import Slot, Wait
 from models.links import LinkOutcome, throttled
 from models.tables.credentials import LinkAttempt, PersonalLink
-from models.tables.directory import Staff
 from tasks.answers import answer_row, next_key, settle
 from tasks.personal_links import judge, spend
 from tasks.steps import insert_step
@@ -100,7 +99,3 @@ def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> Claim:
         settle(session, slot, mine)
         return Claim(LinkOutcome.VALID, slot.key, link.flow_run_id)
 
-
-def staff_name(session: Session, staff_id: str) -> str:
-    member = session.get(Staff, staff_id)
-    return member.name if member is not None else staff_id

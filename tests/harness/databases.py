@@ -150,17 +150,6 @@ def sqlite_template(key: str, directory: Path | None = None) -> Path:
     return template
 
 
-def postgres_template(key: str, server_url: str = POSTGRES_SERVER_URL) -> str:
-    """The name of the migrated PostgreSQL template of schema `key`, built if the server has
-    none yet: see `_postgres_template`."""
-    admin = _admin_engine(server_url)
-    try:
-        with admin.connect() as conn:
-            return _postgres_template(conn, server_url, key)
-    finally:
-        admin.dispose()
-
-
 def _postgres_template(conn: Connection, server_url: str, key: str) -> str:
     """Built under an advisory lock named by the template (concurrent workers and sessions wait
     for the one building it), under another name, then renamed: a template that exists is
