@@ -44,6 +44,13 @@ def main() -> None:
     parser.add_argument(
         "--burst", type=int, default=20, help="cases answered at the same moment, per door"
     )
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=5.0,
+        help="the runner's safety-net poll, seconds (SAFESHARE_RUNNER_POLL_SECONDS); the events "
+        "stream wakes it when a run is resumed",
+    )
     args = parser.parse_args()
 
     from harness.databases import case_database
@@ -75,7 +82,7 @@ def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> Non
         database_url=url,
         data_keys=None,  # made in the data directory, with the database
         deployment="bench",
-        runner_poll_seconds=0.5,
+        runner_poll_seconds=args.poll,
         apprise_config=apprise_config,
         run_start=args.run_start,
         secret_key=secrets.token_urlsafe(48),

@@ -70,9 +70,7 @@ class Eraser:
         """Clear the log shortly (once, however many deletes ask in the meantime)."""
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="wal-eraser", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="wal-eraser", daemon=True)
                 self._thread.start()
         self._wanted.set()
 

@@ -11,14 +11,19 @@ to load from its entrypoint: the runner then starts each run with `run_flow_in_s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
 
+from prefect import Flow
 from prefect.exceptions import TerminationSignal
 from prefect.runner import Runner
 
 from deployments.forkserver import preload_for, start_runs_from_forkserver, start_runs_spawned
 from deployments.recovery import restart_runs
+from deployments.wake import wake_when_ready
 from flows.access_request import access_request
 from flows.audit_anchor import audit_anchor
 from flows.notice import notice
@@ -36,70 +41,64 @@ from tasks.starting import start_unstarted
 log = logging.getLogger("safeshare.serve")
 
 
-def runner(settings: Settings) -> Runner:
-    """A runner with every deployment this stack serves, named after the stack."""
+#: What each served flow is, as the dashboard describes its deployment.
+DESCRIPTIONS: dict[str, str] = {
+    "sharing-case": "One safeguarding sharing case; its only parameter is the case id.",
+    "plan-event": "One Child Protection Plan event passed on at once; its only parameter is "
+    "the case id.",
+    "access-request": "One request to see child protection records, decided by the DSL or the "
+    "SLT; its only parameter is the case id.",
+    "notice": "One need-to-know notice: reviewed by the DSL, told to those who need to know; "
+    "its only parameter is the case id.",
+    "transfer": "One leaver's child protection file, sent to their next school and received; "
+    "its only parameter is the case id.",
+    "overdue-check": "Escalates every wait past its deadline, one rung of its ladder at a time.",
+    "audit-anchor": "Writes the audit trail's head down outside the case database (the anchor "
+    "file, a message to the DSL), once the trail is checked.",
+    "retention-review": "Tells the DSL how many children's records await a retention decision.",
+}
+
+
+def runner(settings: Settings) -> tuple[Runner, list[UUID]]:
+    """A runner with every deployment this stack serves, named after the stack, and the ids of
+    those deployments."""
     served = Runner(
         name=f"safeshare-{settings.deployment}",
         pause_on_shutdown=False,
         query_seconds=settings.runner_poll_seconds,
     )
-    served.add_flow(
-        sharing_case,
-        name=settings.deployment,
-        description="One safeguarding sharing case; its only parameter is the case id.",
-        tags=["safeshare"],
-    )
-    served.add_flow(
-        plan_event,
-        name=settings.deployment,
-        description="One Child Protection Plan event passed on at once; its only parameter is "
-        "the case id.",
-        tags=["safeshare"],
-    )
-    served.add_flow(
-        access_request,
-        name=settings.deployment,
-        description="One request to see child protection records, decided by the DSL or the "
-        "SLT; its only parameter is the case id.",
-        tags=["safeshare"],
-    )
-    served.add_flow(
-        notice,
-        name=settings.deployment,
-        description="One need-to-know notice: reviewed by the DSL, told to those who need to "
-        "know; its only parameter is the case id.",
-        tags=["safeshare"],
-    )
-    served.add_flow(
-        transfer,
-        name=settings.deployment,
-        description="One leaver's child protection file, sent to their next school and "
-        "received; its only parameter is the case id.",
-        tags=["safeshare"],
-    )
-    served.add_flow(
-        overdue_check,
-        name=settings.deployment,
-        cron=settings.overdue_cron,
-        description="Escalates every wait past its deadline, one rung of its ladder at a time.",
-        tags=["safeshare"],
-    )
-    served.add_flow(
-        audit_anchor,
-        name=settings.deployment,
-        cron=settings.audit_anchor_cron,
-        description="Writes the audit trail's head down outside the case database (the anchor "
-        "file, a message to the DSL), once the trail is checked.",
-        tags=["safeshare"],
-    )
-    served.add_flow(
-        retention_review,
-        name=settings.deployment,
-        cron=settings.retention_cron,
-        description="Tells the DSL how many children's records await a retention decision.",
-        tags=["safeshare"],
-    )
-    return served
+    flows: list[tuple[Flow[..., Any], str | None]] = [
+        (sharing_case, None),
+        (plan_event, None),
+        (access_request, None),
+        (notice, None),
+        (transfer, None),
+        (overdue_check, settings.overdue_cron),
+        (audit_anchor, settings.audit_anchor_cron),
+        (retention_review, settings.retention_cron),
+    ]
+    ids = [
+        served.add_flow(  # synchronous here: outside an event loop it returns the id
+            flow,
+            name=settings.deployment,
+            cron=cron,
+            description=DESCRIPTIONS[flow.name],
+            tags=["safeshare"],
+        )
+        for flow, cron in flows
+    ]
+    return served, [id for id in ids if isinstance(id, UUID)]
+
+
+async def serve(served: Runner, deployment_ids: list[UUID]) -> None:
+    """Run the runner, woken by the events stream whenever one of its runs is ready."""
+    waking = asyncio.create_task(wake_when_ready(served, deployment_ids))
+    try:
+        await served.start()
+    finally:
+        waking.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waking
 
 
 def main() -> None:
@@ -117,13 +116,13 @@ def main() -> None:
         start_runs_from_forkserver(preload_for(settings.case_database_url))
     else:
         start_runs_spawned()
-    served = runner(settings)
+    served, deployment_ids = runner(settings)
     try:  # cases recorded while Prefect was away, now that their deployments exist
         start_unstarted(datetime.now(UTC))
     except Exception:  # the case database is down, say: the next overdue check tries again
         log.exception("cases recorded without a run were not started")
     try:
-        asyncio.run(served.start())
+        asyncio.run(serve(served, deployment_ids))
     except (KeyboardInterrupt, TerminationSignal) as stop:
         log.info("%s: stopped serving", type(stop).__name__)
 

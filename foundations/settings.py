@@ -44,9 +44,13 @@ class Settings(BaseSettings):
         description="Name of the served deployments; one stack per name.",
     )
     runner_poll_seconds: float = Field(
-        default=1.0,
+        default=5.0,
         gt=0,
-        description="How often the serving process looks for resumed or scheduled runs.",
+        description=(
+            "How often the serving process looks for runs to start, besides being woken by "
+            "Prefect's events stream the moment one is resumed or scheduled: the safety net "
+            "for runs due later and for a moment the stream was away."
+        ),
     )
     run_start: Literal["forkserver", "spawn"] = Field(
         default="forkserver",

@@ -174,7 +174,7 @@ def stack(
             data_keys=DATA_KEYS,
             apprise_config=apprise_config,
             deployment=f"test-{backend}",
-            runner_poll_seconds=0.5,
+            runner_poll_seconds=5,  # a safety net: the events stream wakes the runner
             notify_retry_delay_seconds=0.2,
             web_port=free_port(),
             secret_key=secrets.token_urlsafe(48),
@@ -214,3 +214,4 @@ def stack(
                 # one of its.
                 listener.forget(lambda record: record.path.startswith(f"/{backend}/"))
                 engine_for(url).dispose()
+

@@ -1,4 +1,5 @@
-"""The serving process's children live only as long as it does, on the real stack and both case
+"""The serving process: it is woken by Prefect's events, not its poll, when a run is resumed;
+its children live only as long as it does, on the real stack and both case
 databases: when it alone is killed (kill -9 of its pid, not of its group) while a run is sending
 a message, the run's process, the forkserver and everything else it started die with it at
 once, so nothing goes on writing or sending (no second try of that message); served again, the
@@ -71,3 +72,27 @@ def test_killing_the_serving_process_alone_leaves_no_run_behind(
     assert {title for _, title in again} <= {sending.body["title"]}, again
     # the message in flight: the copy held at the kill and the restarted run's, no other try
     assert counts[(in_flight.removeprefix(f"/{stack.backend}"), sending.body["title"])] <= 2
+
+
+def test_runs_start_when_resumed_not_when_the_runner_next_polls(
+    stack: Any, listener: Any, people: dict[str, str]
+) -> None:
+    """With the runner's own poll an hour apart, only Prefect's events stream can start a
+    resumed run: each answer moves the case on at once, though the process that suspended the
+    run is often still ending when the answer resumes it."""
+    plain = stack.env
+    stack.stop_serving()
+    stack.env = plain | {"SAFESHARE_RUNNER_POLL_SECONDS": "3600"}
+    try:
+        stack.start_serving()
+        mark = marker()
+        case_id = new_case(people, mark)
+        wait_for_step(case_id, "assess-criteria")
+        answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+        wait_for_step(case_id, "management-signoff", timeout=60)
+        answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
+        wait_for_step(case_id, "parents", timeout=60)
+    finally:
+        stack.stop_serving()
+        stack.env = plain
+        stack.start_serving()
