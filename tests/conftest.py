@@ -215,3 +215,9 @@ def stack(
                 listener.forget(lambda record: record.path.startswith(f"/{backend}/"))
                 engine_for(url).dispose()
 
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Hand tests to xdist's workers in lanes, one at a time (tests/harness/lanes.py)."""
+    from harness.lanes import LaneScheduling
+
+    return LaneScheduling(config, log)

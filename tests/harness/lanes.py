@@ -1,0 +1,113 @@
+"""How the suite's tests are handed to xdist's workers: in lanes, one test at a time.
+
+xdist's default hands out runs of consecutive tests (a quarter of a worker's share at first,
+then half of what is left), so one worker got every end-to-end test and seventy flow tests
+while three others ran out of unit tests after four minutes and sat idle for ten. Here:
+
+- Tests are heavy (they start a Prefect server and a served stack, and wait on whole runs:
+  `tests/e2e`, `tests/flow`, and the few task tests that need a server of their own) or light.
+- The first `heavy_lanes` workers take heavy tests, the others light ones; each worker is given
+  one more test as it finishes one (xdist needs the next one queued to know what to tear down),
+  so a worker with long tests never hoards short ones. Heavy tests go longest first (the
+  end-to-end ones start whole stacks).
+- A heavy lane keeps to one case database while it can (even lanes SQLite, odd PostgreSQL), so
+  it starts each database's stack once.
+- A lane whose kind has run out takes the other kind: the suite ends with every worker busy.
+
+The number of heavy lanes bounds how many stacks wait on runs at once, which is what loads the
+two cores; `SAFESHARE_TEST_HEAVY_LANES` sets it (the default is two thirds of the workers).
+"""
+
+from __future__ import annotations
+
+import os
+
+from xdist.scheduler import LoadScheduling
+from xdist.workermanage import WorkerController
+
+#: Tests that start a Prefect server, a stack or a whole `safeshare up`.
+HEAVY = (
+    "tests/e2e/",
+    "tests/flow/",
+    "tests/tasks/test_flow_run_paging.py",
+    "tests/harness/test_harness.py",
+)
+#: Heavy tests that go first: each runs a whole stack for a minute or more.
+LONGEST = ("tests/e2e/",)
+#: Backends in the order of the heavy lanes that prefer them.
+BACKENDS = ("sqlite", "postgresql")
+
+
+def is_heavy(nodeid: str) -> bool:
+    return nodeid.startswith(HEAVY)
+
+
+def backend_of(nodeid: str) -> str | None:
+    for backend in BACKENDS:
+        if f"[{backend}" in nodeid or f"-{backend}]" in nodeid or f"-{backend}-" in nodeid:
+            return backend
+    return None
+
+
+class LaneScheduling(LoadScheduling):
+    """xdist's load scheduling, handing out one chosen test at a time (see the module)."""
+
+    def heavy_lanes(self) -> int:
+        default = max(1, (2 * len(self.nodes)) // 3)
+        return int(os.environ.get("SAFESHARE_TEST_HEAVY_LANES", default))
+
+    def schedule(self) -> None:
+        assert self.collection_is_completed
+        if self.collection is not None:
+            for node in self.nodes:
+                self.check_schedule(node)
+            return
+        if not self._check_nodes_have_same_collection():
+            self.log("**Different tests collected, aborting run**")
+            return
+        self.collection = list(next(iter(self.node2collection.values())))
+
+        # longest first: the whole-stack tests, then the other heavy ones, then the light ones,
+        # each in collection order (which keeps a module's tests and a database's together)
+        def rank(index: int) -> int:
+            nodeid = self.collection[index]  # type: ignore[index]
+            return 0 if nodeid.startswith(LONGEST) else 1 if is_heavy(nodeid) else 2
+
+        self.pending[:] = sorted(range(len(self.collection)), key=rank)
+        if not self.collection:
+            return
+        for node in self.nodes:
+            self.check_schedule(node)
+
+    def check_schedule(self, node: WorkerController, duration: float = 0) -> None:
+        if node.shutting_down:
+            return
+        while len(self.node2pending[node]) < 2 and self.pending:
+            index = self._next_for(node)
+            self.pending.remove(index)
+            self.node2pending[node].append(index)
+            node.send_runtest_some([index])
+        if not self.pending:
+            node.shutdown()
+
+    def _next_for(self, node: WorkerController) -> int:
+        """The first pending test of the node's lane, on its preferred database if it has one."""
+        assert self.collection is not None
+        lane = int(str(node.gateway.id).removeprefix("gw"))  # gw0, gw1, ...
+        heavy = lane < self.heavy_lanes()
+        backend = BACKENDS[lane % len(BACKENDS)] if heavy else None
+        # a lane already holding a test of one database keeps to it while it can
+        for held in reversed(self.node2pending[node]):
+            backend = backend_of(self.collection[held]) or backend
+            break
+        fallback: int | None = None
+        for index in self.pending:
+            nodeid = self.collection[index]
+            if is_heavy(nodeid) != heavy:
+                continue
+            if backend is None or backend_of(nodeid) in (None, backend):
+                return index
+            if fallback is None:
+                fallback = index
+        # nothing of its database left: another database; nothing of its kind: the other kind
+        return fallback if fallback is not None else self.pending[0]
