@@ -9,6 +9,7 @@ bank holidays and, for the setting's own people, its term dates and closures.
 from __future__ import annotations
 
 import calendar as calendar_module
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -201,6 +202,13 @@ def is_overdue(due: datetime, now: datetime) -> bool:
 
 def england_and_wales_bank_holidays(years: Iterable[int]) -> frozenset[date]:
     """The bank holidays of England and Wales (a maintained calendar: the holidays package)."""
+    return _bank_holidays(tuple(sorted(set(years))))
+
+
+@functools.cache
+def _bank_holidays(years: tuple[int, ...]) -> frozenset[date]:
+    """Worked out once per process and span of years (the serving process's forkserver works
+    out this year's before it forks any run: deployments/warm.py)."""
     import holidays
 
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=list(years)).keys())

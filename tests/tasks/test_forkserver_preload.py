@@ -63,3 +63,16 @@ def test_importing_warm_loads_every_apprise_plugin_before_any_notification() -> 
         " 'file' in C()._schema_map)\n"
     )
     assert in_fresh_interpreter(probe) == ["False", "True", "True", "True"]
+
+
+def test_importing_warm_loads_what_a_run_would_import_and_this_years_bank_holidays() -> None:
+    """In a fresh interpreter: after the import, every module a served run imported after the
+    fork is loaded, and this year's bank holidays are worked out (a run finds them cached)."""
+    probe = (
+        "import sys\n"
+        "import deployments.warm as w\n"
+        "from models.deadlines import _bank_holidays\n"
+        "print(all(m in sys.modules for m in w.RUN_IMPORTS), 'holidays' in sys.modules,"
+        " _bank_holidays.cache_info().currsize)\n"
+    )
+    assert in_fresh_interpreter(probe) == ["True", "True", "1"]
