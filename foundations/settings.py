@@ -46,11 +46,8 @@ class Settings(BaseSettings):
     runner_poll_seconds: float = Field(
         default=5.0,
         gt=0,
-        description=(
-            "How often the serving process looks for runs to start, besides being woken by "
-            "Prefect's events stream the moment one is resumed or scheduled: the safety net "
-            "for runs due later and for a moment the stream was away."
-        ),
+        description="The serving process's safety-net poll for runs to start (Prefect's "
+        "events stream wakes it when one is resumed or scheduled).",
     )
     run_start: Literal["forkserver", "spawn"] = Field(
         default="forkserver",
