@@ -9,8 +9,9 @@ button in the dashboard).
 
 A run is often resumed while the process that suspended it is still ending (its last ~0.8 s:
 Prefect's heartbeat and observers shutting down); the runner skips a run it is still running.
-Such a run is watched, locally and without asking the API, until its process is gone, and
-then looked for again.
+Such a run is watched, locally and without asking the API, until its process is gone. And the
+server may tell the event a moment before a query sees the run in its new state: each ready
+run is looked for again, a few times over a few seconds, until it is started.
 
 The runner's own poll stays as the safety net, at a slower pace: a run scheduled for later (a
 cron slot, a retry's delay), an event lost while the stream was reconnecting.
@@ -20,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from typing import Any
 from uuid import UUID
 
 from prefect.events import Event
@@ -63,50 +65,82 @@ def in_flight(served: Runner) -> set[UUID]:
     return set(getattr(poller, "_submitting_flow_run_ids", ()))
 
 
+class Looks:
+    """The runner's looks for ready runs, one at a time: a caller that asks while one is under
+    way waits for the next, which a burst of callers shares."""
+
+    def __init__(self, served: Runner) -> None:
+        self._served = served
+        self._lock = asyncio.Lock()
+        self._begun = 0
+        self._done = 0
+
+    async def after_now(self) -> None:
+        """Return once a look that began after this call has ended."""
+        wanted = self._begun + 1
+        async with self._lock:
+            if self._done >= wanted or not self._served.started or self._served.stopping:
+                return
+            self._begun += 1
+            try:
+                # the runner's own poll, done now (Prefect has no public door for it)
+                await self._served._get_and_submit_flow_runs()  # type: ignore[no-untyped-call]
+            except Exception:  # the API is away: the poll and the next event try again
+                log.warning("looking for ready runs failed", exc_info=True)
+            finally:
+                self._done = self._begun
+
+
+#: Pauses between looks for one ready run until it is started (the server may tell the event a
+#: moment before a query sees the run); after them, the runner's own poll.
+CHASE_PAUSES = (0.0, 0.2, 0.5, 1.0, 2.0)
+#: How long a ready run not started for want of a free slot is looked for as slots free up.
+AT_CAPACITY_SECONDS = 300.0
+
+
 async def wake_when_ready(served: Runner, deployment_ids: Iterable[UUID]) -> None:
-    """Until cancelled: each event of a ready run makes the runner look for ready runs.
-
-    Events that arrive while the runner is already looking are folded into one more look
-    after it, so a burst of fifty answers costs a few looks, not fifty."""
+    """Until cancelled: each run of ours that becomes ready is looked for until it is started
+    (by this process: another serving process may take it first, and then the looks stop after
+    a few seconds)."""
     wanted = runs_of(deployment_ids)
-    ready = asyncio.Event()
-    watched: set[UUID] = set()
+    looks = Looks(served)
+    chased: set[UUID] = set()
+    tasks: set[asyncio.Task[None]] = set()
 
-    async def look() -> None:
-        while True:
-            await ready.wait()
-            ready.clear()
-            if served.started and not served.stopping:
-                try:
-                    # the runner's own poll, done now (Prefect has no public door for it)
-                    await served._get_and_submit_flow_runs()  # type: ignore[no-untyped-call]
-                except Exception:  # the API is away: the poll and the next event try again
-                    log.warning("looking for ready runs failed", exc_info=True)
-
-    async def once_ended(run_id: UUID) -> None:
+    async def chase(run_id: UUID, ending: bool) -> None:
         try:
-            while run_id in in_flight(served):
+            while ending and run_id in in_flight(served):  # its last process is still ending
                 await asyncio.sleep(IN_FLIGHT_CHECK_SECONDS)
-            ready.set()
+            for pause in CHASE_PAUSES:
+                await asyncio.sleep(pause)
+                await looks.after_now()
+                if run_id in in_flight(served):
+                    return
+            # every slot taken (a burst): look again the moment one is free, for a while
+            loop = asyncio.get_running_loop()
+            until = loop.time() + AT_CAPACITY_SECONDS
+            while not served.has_slots_available() and loop.time() < until:
+                await asyncio.sleep(IN_FLIGHT_CHECK_SECONDS)
+                if served.has_slots_available():
+                    await looks.after_now()
         finally:
-            watched.discard(run_id)
+            chased.discard(run_id)
 
-    tasks = {asyncio.create_task(look(), name="safeshare-wake")}
+    def spawn(work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
     try:
         while True:
             try:
                 async with get_events_subscriber(filter=wanted) as events:
-                    ready.set()  # whatever became ready while nobody listened
+                    spawn(looks.after_now())  # whatever became ready while nobody listened
                     async for event in events:
                         run_id = ready_run(event)
-                        if run_id is None:
-                            continue
-                        ready.set()
-                        if run_id in in_flight(served) and run_id not in watched:
-                            watched.add(run_id)
-                            task = asyncio.create_task(once_ended(run_id))
-                            tasks.add(task)
-                            task.add_done_callback(tasks.discard)
+                        if run_id is not None and run_id not in chased:
+                            chased.add(run_id)
+                            spawn(chase(run_id, ending=run_id in in_flight(served)))
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the server restarting, say: the poll covers the gap
