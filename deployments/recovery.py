@@ -15,10 +15,9 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from prefect import get_client
 from prefect.client.schemas.objects import FlowRun, StateType
 
-from tasks.flow_runs import case_runs, restart
+from tasks.flow_runs import case_runs, prefect_client, restart
 
 logger = logging.getLogger("safeshare.recovery")
 
@@ -38,7 +37,7 @@ def runs_to_restart(
     """Runs of the deployment left orphaned or stopped, whose state is older than `older_than`
     (all of them: every page of Prefect's answer)."""
     cutoff = datetime.now(UTC) - older_than
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         runs = case_runs(client, flow_names, deployment_name, [*ORPHANED, *STOPPED], page=page)
     return [
         run
@@ -58,7 +57,7 @@ def restart_runs(
 ) -> list[str]:
     """Put every run left behind by a crash back to Scheduled; the ids of those restarted."""
     restarted: list[str] = []
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         for run in runs_to_restart(flow_names, deployment_name, older_than=older_than, page=page):
             previous = run.state.type.value if run.state else "unknown"
             restart(client, run.id)

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from prefect import get_client, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
@@ -25,7 +25,7 @@ from sqlalchemy import or_, select
 from foundations.db import session_scope
 from models.kernel.waits import Wait
 from models.tables.cases import CaseStep
-from tasks.flow_runs import case_runs
+from tasks.flow_runs import case_runs, prefect_client
 
 logger = logging.getLogger("safeshare.recovery")
 
@@ -40,7 +40,7 @@ def forget_answer(pause_key: str, flow_run_id: str | None = None) -> None:
     run_id = flow_run_id or flow_run.get_id()
     if run_id is None:
         raise RuntimeError("forget_answer needs a flow run id outside a flow run")
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         try:
             client.delete_flow_run_input(UUID(str(run_id)), response_key(pause_key))
         except ObjectNotFound:
@@ -72,7 +72,7 @@ def wake_run(flow_run_id: str, case_id: int, *, settle_seconds: float = 30) -> t
     database whatever Prefect says."""
     deadline = time.monotonic() + settle_seconds
     try:
-        with get_client(sync_client=True) as client:
+        with prefect_client() as client:
             while True:
                 state = client.read_flow_run(UUID(flow_run_id)).state
                 if state is None or state.is_final():
@@ -149,7 +149,7 @@ def resume_answered_runs(
     the ids of those woken. Run when serving starts and by every overdue check. The runs are
     read `page` at a time (Prefect's most, unless a smaller page is asked for: see case_runs)."""
     resumed: list[str] = []
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         runs = case_runs(client, flow_names, deployment_name, [StateType.PAUSED], page=page)
         for run in runs:
             pause_key = run.state.state_details.pause_key if run.state else None

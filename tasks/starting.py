@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import cast
 from uuid import UUID
 
-from prefect import get_client, task
+from prefect import task
 from prefect.cache_policies import DEFAULT, NO_CACHE
-from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.deployments import run_deployment
+from prefect.client.schemas.objects import StateType
+from prefect.states import Scheduled
 from sqlalchemy import select, update
 
 from foundations.db import session_scope
@@ -29,7 +28,7 @@ from models.runs import deployment_name, start_key
 from models.tables.cases import Case, new_run_key
 from tasks.concerns import set_flow_run
 from tasks.directory import DirectoryError
-from tasks.flow_runs import restart
+from tasks.flow_runs import prefect_client, restart
 
 logger = logging.getLogger("safeshare.starting")
 
@@ -78,18 +77,19 @@ def start_case_run(case_id: int) -> tuple[str | None, str | None]:
     kind, run_key, status = _case_key(case_id)
     try:
         for _attempt in range(2):
-            run = cast(
-                FlowRun,
-                run_deployment(
-                    name=deployment_name(settings.deployment, kind),
+            # what Prefect's run_deployment(timeout=0, as_subflow=False) does, on our client:
+            # started from the overdue check too, the case's run is its own, not a child
+            with prefect_client() as client:
+                deployment = client.read_deployment_by_name(
+                    deployment_name(settings.deployment, kind)
+                )
+                run = client.create_flow_run_from_deployment(
+                    deployment.id,
                     parameters={"case_id": case_id},
-                    timeout=0,
+                    state=Scheduled(),
                     idempotency_key=start_key(settings.deployment, kind, case_id, run_key),
                     tags=["safeshare"],
-                    # started from the overdue check too: the case's run is its own, not a child
-                    as_subflow=False,
-                ),
-            )
+                )
             state = run.state.type if run.state is not None else None
             if status != "open" or state not in (StateType.COMPLETED, StateType.CANCELLED):
                 break
@@ -98,7 +98,7 @@ def start_case_run(case_id: int) -> tuple[str | None, str | None]:
             )
             run_key = _renew_run_key(case_id, run_key)
         if status == "open" and state in (StateType.FAILED, StateType.CRASHED):
-            with get_client(sync_client=True) as client:
+            with prefect_client() as client:
                 restart(client, run.id)
             logger.warning("case %s's run %s was %s: restarted", case_id, run.id, state)
     except Exception as exc:  # the Prefect API is down or the deployment is not served
@@ -115,7 +115,7 @@ def own_run(case_id: int, flow_run_id: str) -> None:
     run left by a case database that was replaced, or started by hand, touches nothing.
     Checked once per run: its key never changes, and a case's changes only once its run is over."""
     kind, run_key, _status = _case_key(case_id)
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         carried = client.read_flow_run(UUID(flow_run_id)).idempotency_key
     if carried != start_key(get_settings().deployment, kind, case_id, run_key):
         raise NotTheCaseRun(

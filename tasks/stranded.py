@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from prefect import get_client, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
@@ -20,7 +20,7 @@ from foundations.settings import get_settings
 from models.messages.cases import case_reference, stranded_message
 from models.runs import STOPPED, CaseRun, Verdict, judge_run
 from models.tables.cases import Case
-from tasks.flow_runs import RESTARTED, flow_runs_by_id, restart
+from tasks.flow_runs import RESTARTED, flow_runs_by_id, prefect_client, restart
 from tasks.notify import deliver
 
 logger = logging.getLogger("safeshare.recovery")
@@ -53,7 +53,7 @@ def case_runs_judged(now: datetime, *, page: int | None = None) -> list[tuple[Ca
             .order_by(Case.id)
         ).all()
     judged = []
-    with get_client(sync_client=True) as client:
+    with prefect_client() as client:
         runs = flow_runs_by_id(client, [c.flow_run_id for c in cases if c.flow_run_id], page=page)
         for case in cases:
             run = runs.get(case.flow_run_id or "")
@@ -104,7 +104,7 @@ def restart_or_report(now: datetime, *, page: int | None = None) -> dict[str, li
     done: dict[str, list[int]] = {"restarted": [], "stranded": []}
     for facts, judgement in case_runs_judged(now, page=page):
         if judgement.verdict is Verdict.RESTART and facts.run_id is not None:
-            with get_client(sync_client=True) as client:
+            with prefect_client() as client:
                 restart(client, UUID(facts.run_id))
             logger.warning(
                 "case %s's run %s was %s: restarted", facts.case_id, facts.run_id, facts.state
