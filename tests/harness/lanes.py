@@ -10,8 +10,11 @@ while three others ran out of unit tests after four minutes and sat idle for ten
   one more test as it finishes one (xdist needs the next one queued to know what to tear down),
   so a worker with long tests never hoards short ones. Heavy tests go longest first (the
   end-to-end ones start whole stacks).
-- A heavy lane keeps to one case database while it can (even lanes SQLite, odd PostgreSQL), so
-  it starts each database's stack once.
+- Each lane keeps to one case database (even lanes SQLite, odd PostgreSQL): a heavy lane whose
+  database's heavy tests have run out takes light tests before it starts a second stack, and a
+  light lane whose light tests have run out takes heavy tests of its database first. Every
+  stack start (a serving process, its forkserver, a web app, the people) costs CPU the others
+  wait for.
 - A lane whose kind has run out takes the other kind: the suite ends with every worker busy.
 
 The number of heavy lanes bounds how many stacks wait on runs at once, which is what loads the
@@ -21,6 +24,7 @@ two cores; `SAFESHARE_TEST_HEAVY_LANES` sets it (the default is two thirds of th
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from xdist.scheduler import LoadScheduling
 from xdist.workermanage import WorkerController
@@ -51,6 +55,11 @@ def backend_of(nodeid: str) -> str | None:
 
 class LaneScheduling(LoadScheduling):
     """xdist's load scheduling, handing out one chosen test at a time (see the module)."""
+
+    def __init__(self, config: Any, log: Any = None) -> None:
+        super().__init__(config, log)
+        #: The case database each worker's stack is on (the last it ran a heavy test of).
+        self._database: dict[WorkerController, str] = {}
 
     def heavy_lanes(self) -> int:
         default = max(1, (2 * len(self.nodes)) // 3)
@@ -91,23 +100,26 @@ class LaneScheduling(LoadScheduling):
             node.shutdown()
 
     def _next_for(self, node: WorkerController) -> int:
-        """The first pending test of the node's lane, on its preferred database if it has one."""
+        """The first pending test the node's lane prefers: a heavy lane, heavy tests on its case
+        database (or on none), then light tests, then heavy tests on the other database (a
+        second stack); a light lane, light tests, then heavy ones in the same order."""
         assert self.collection is not None
         lane = int(str(node.gateway.id).removeprefix("gw"))  # gw0, gw1, ...
-        heavy = lane < self.heavy_lanes()
-        backend = BACKENDS[lane % len(BACKENDS)] if heavy else None
-        # a lane already holding a test of one database keeps to it while it can
-        for held in reversed(self.node2pending[node]):
-            backend = backend_of(self.collection[held]) or backend
-            break
-        fallback: int | None = None
+        heavy_lane = lane < self.heavy_lanes()
+        database = self._database.setdefault(node, BACKENDS[lane % len(BACKENDS)])
+        first: dict[int, int] = {}
         for index in self.pending:
             nodeid = self.collection[index]
-            if is_heavy(nodeid) != heavy:
-                continue
-            if backend is None or backend_of(nodeid) in (None, backend):
-                return index
-            if fallback is None:
-                fallback = index
-        # nothing of its database left: another database; nothing of its kind: the other kind
-        return fallback if fallback is not None else self.pending[0]
+            if not is_heavy(nodeid):
+                rank = 1 if heavy_lane else 0
+            elif backend_of(nodeid) in (None, database):
+                rank = 0 if heavy_lane else 1
+            else:
+                rank = 2
+            first.setdefault(rank, index)
+            if rank == 0:
+                break
+        index = first[min(first)]
+        if is_heavy(self.collection[index]):  # a light test's database is its own, no stack's
+            self._database[node] = backend_of(self.collection[index]) or database
+        return index
