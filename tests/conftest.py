@@ -20,6 +20,7 @@ from pathlib import Path  # noqa: E402
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
+from harness import web  # noqa: E402
 from harness.databases import DATA_KEYS, migrated_database  # noqa: E402
 from harness.listeners import HttpListener  # noqa: E402
 from harness.prefect_server import (  # noqa: E402
@@ -86,7 +87,10 @@ class Stack:
             if self.web.poll() is not None:
                 raise RuntimeError(f"the web app exited with {self.web.returncode}")
             try:
-                if httpx.get(f"{self.web_url}/health", timeout=2).status_code == 200:
+                if (
+                    httpx.get(f"{self.web_url}/health", timeout=2, verify=web.TLS).status_code
+                    == 200
+                ):
                     return
             except httpx.HTTPError:
                 pass
@@ -186,11 +190,15 @@ def stack(
             for k, v in os.environ.items()
             if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
         }
-        env |= dict(prefect_server.env) | settings_env(settings) | {
-            "PREFECT_LOCAL_STORAGE_PATH": str(home / "results"),
-            "PREFECT_UI_URL": prefect_server.api_url.removesuffix("/api"),
-            "SAFESHARE_USER": "dsl1",  # who runs the CLI's reading commands: the people's DSL
-        }
+        env |= (
+            dict(prefect_server.env)
+            | settings_env(settings)
+            | {
+                "PREFECT_LOCAL_STORAGE_PATH": str(home / "results"),
+                "PREFECT_UI_URL": prefect_server.api_url.removesuffix("/api"),
+                "SAFESHARE_USER": "dsl1",  # who runs the CLI's reading commands: the people's DSL
+            }
+        )
         stack = Stack(
             backend=backend,
             database_url=url,
