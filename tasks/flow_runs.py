@@ -29,6 +29,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.context import SyncClientContext
 from prefect.settings import (
     PREFECT_API_SSL_CERT_FILE,
     PREFECT_API_TLS_INSECURE_SKIP_VERIFY,
@@ -57,7 +58,11 @@ def _tls() -> ssl.SSLContext:
 
 
 def prefect_client() -> SyncPrefectClient:
-    """A client of the Prefect API in force (use it as a context manager)."""
+    """A client of the Prefect API in force (use it as a context manager): inside a run, the
+    run's own (Prefect hands it out only when no settings are asked for); elsewhere a new one on
+    the process's TLS context."""
+    if SyncClientContext.get() is not None:
+        return get_client(sync_client=True)
     return get_client(sync_client=True, httpx_settings={"verify": _tls()})
 
 
