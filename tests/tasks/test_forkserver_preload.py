@@ -76,3 +76,29 @@ def test_importing_warm_loads_what_a_run_would_import_and_this_years_bank_holida
         " _bank_holidays.cache_info().currsize)\n"
     )
     assert in_fresh_interpreter(probe) == ["True", "True", "1"]
+
+
+def test_importing_warm_makes_prefects_clients_share_one_verified_tls_context() -> None:
+    """In a fresh interpreter: before the import each Prefect client reads the CA bundle into a
+    context of its own; after it, three clients build one, which they share, and an unverified
+    context (skip-verify) is still a new one of the stdlib's."""
+    probe = (
+        "import ssl\n"
+        "from prefect.client.orchestration import SyncPrefectClient\n"
+        "real, built = ssl.create_default_context, []\n"
+        "def counting(*a, **k):\n"
+        "    built.append(k)\n"
+        "    return real(*a, **k)\n"
+        "ssl.create_default_context = counting\n"
+        "SyncPrefectClient('http://127.0.0.1:9/api'); SyncPrefectClient('http://127.0.0.1:9/api')\n"
+        "before = len(built)\n"
+        "import deployments.warm as w\n"
+        "built.clear()\n"
+        "clients = [SyncPrefectClient('http://127.0.0.1:9/api') for _ in range(3)]\n"
+        "after = len(built)\n"
+        "shared = {id(c._client._transport._pool._ssl_context) for c in clients}\n"
+        "import certifi\n"
+        "loose = w.OneVerifiedContext().create_default_context()\n"
+        "print(before, after, len(shared), loose is not w.verified_context(certifi.where()))\n"
+    )
+    assert in_fresh_interpreter(probe) == ["2", "1", "1", "True"]
