@@ -94,7 +94,8 @@ class Looks:
 #: Pauses between looks for one ready run until it is started (the server may tell the event a
 #: moment before a query sees the run); after them, the runner's own poll.
 CHASE_PAUSES = (0.0, 0.2, 0.5, 1.0, 2.0)
-#: How long a ready run not started for want of a free slot is looked for as slots free up.
+#: How long a ready run not started for want of a free slot is looked for as slots free up
+#: (another serving process may have taken it).
 AT_CAPACITY_SECONDS = 300.0
 
 
@@ -107,6 +108,10 @@ async def wake_when_ready(served: Runner, deployment_ids: Iterable[UUID]) -> Non
     chased: set[UUID] = set()
     tasks: set[asyncio.Task[None]] = set()
 
+    loop = asyncio.get_running_loop()
+    #: Ready runs not started for want of a free slot, and until when to look for them.
+    want_slot: dict[UUID, float] = {}
+
     async def chase(run_id: UUID, ending: bool) -> None:
         try:
             while ending and run_id in in_flight(served):  # its last process is still ending
@@ -116,21 +121,28 @@ async def wake_when_ready(served: Runner, deployment_ids: Iterable[UUID]) -> Non
                 await looks.after_now()
                 if run_id in in_flight(served):
                     return
-            # every slot taken (a burst): look again the moment one is free, for a while
-            loop = asyncio.get_running_loop()
-            until = loop.time() + AT_CAPACITY_SECONDS
-            while not served.has_slots_available() and loop.time() < until:
-                await asyncio.sleep(IN_FLIGHT_CHECK_SECONDS)
-                if served.has_slots_available():
-                    await looks.after_now()
+            if not served.has_slots_available():  # a burst: `free_slots` takes it from here
+                want_slot[run_id] = loop.time() + AT_CAPACITY_SECONDS
         finally:
             chased.discard(run_id)
+
+    async def free_slots() -> None:
+        """One watcher for every run waiting for a slot: a look as soon as one is free."""
+        while True:
+            await asyncio.sleep(IN_FLIGHT_CHECK_SECONDS)
+            if want_slot and served.has_slots_available():
+                await looks.after_now()
+                started, now = in_flight(served), loop.time()
+                for run_id, until in list(want_slot.items()):
+                    if run_id in started or now > until:
+                        del want_slot[run_id]
 
     def spawn(work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
+    spawn(free_slots())
     try:
         while True:
             try:
