@@ -111,6 +111,7 @@ async def wake_when_ready(served: Runner, deployment_ids: Iterable[UUID]) -> Non
     loop = asyncio.get_running_loop()
     #: Ready runs not started for want of a free slot, and until when to look for them.
     want_slot: dict[UUID, float] = {}
+    wanting = asyncio.Event()
 
     async def chase(run_id: UUID, ending: bool) -> None:
         try:
@@ -123,19 +124,24 @@ async def wake_when_ready(served: Runner, deployment_ids: Iterable[UUID]) -> Non
                     return
             if not served.has_slots_available():  # a burst: `free_slots` takes it from here
                 want_slot[run_id] = loop.time() + AT_CAPACITY_SECONDS
+                wanting.set()
         finally:
             chased.discard(run_id)
 
     async def free_slots() -> None:
-        """One watcher for every run waiting for a slot: a look as soon as one is free."""
+        """One watcher for every run waiting for a slot: a look as soon as one is free. It
+        sleeps on an event while no run waits."""
         while True:
+            await wanting.wait()
             await asyncio.sleep(IN_FLIGHT_CHECK_SECONDS)
-            if want_slot and served.has_slots_available():
+            if served.has_slots_available():
                 await looks.after_now()
                 started, now = in_flight(served), loop.time()
                 for run_id, until in list(want_slot.items()):
                     if run_id in started or now > until:
                         del want_slot[run_id]
+            if not want_slot:
+                wanting.clear()
 
     def spawn(work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
