@@ -234,10 +234,14 @@ def test_the_assessor_cannot_co_sign_in_any_door_even_after_joining_the_manageme
         refused = answer(case_id, "management-signoff", dsl, {"decision": "approve"}, code="AAAA")
         assert refused.exit_code == 1 and "second, different person" in refused.stderr
 
+        # the CLI's refusal was recorded and the step asked again: the dashboard answers that
+        # new wait, and its own refusal shows once the case waits under a key after that one
         wait_until_suspended(api, waiting["flow_run_id"])
+        asked_again = show_case(case_id)["waiting"]["key"]
+        assert asked_again != waiting["key"]
         form = {"answered_by": dsl, "decision": "approve", "one_time_code": "AAAA-AAAA"}
         assert resume_via_api(api, waiting["flow_run_id"], form)["status"] == "ACCEPT"
-        case = next_wait(case_id, waiting["key"])
+        case = next_wait(case_id, asked_again)
         assert refused_codes(case) == ["same-person"]
     finally:
         with session_scope() as session:
