@@ -50,7 +50,19 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_SERVER_DATABASE_CONNECTION_URL",
         f"sqlite+aiosqlite:///{settings.prefect_home / 'prefect.db'}",
     )
+    for name, value in client_env(env).items():
+        env.setdefault(name, value)  # an operator's own setting stands
     return env
+
+
+def client_env(env: dict[str, str]) -> dict[str, str]:
+    """What every Prefect client of the stack may skip, given the server `env` configures: each
+    new client (a run makes about six) first asks the server for a CSRF token, which a server
+    without CSRF protection (Prefect's default, and `up`'s) refuses; one request each, saved."""
+    protected = env.get("PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED", "").lower()
+    if protected in ("1", "true", "yes", "on"):
+        return {}
+    return {"PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false"}
 
 
 def wait_healthy(

@@ -9,7 +9,9 @@ starts with what it would otherwise load itself, on every resume:
 - one verified TLS context for every Prefect client a run makes: Prefect's client module builds
   a new one for each client (the engine, its log and event workers and its suspension observer
   make several per run), reading the whole CA bundle each time, even for an http:// API: 27% of
-  the CPU of a served run's processes (py-spy over the serving processes of the suite).
+  the CPU of a served run's processes (py-spy over the serving processes of the suite);
+- the server's answer to Prefect's version handshake, which each client otherwise asks for once
+  per process (a request, and another TLS context, in every run).
 
 Importing this module does the loading; it has no other effect.
 """
@@ -22,7 +24,11 @@ import ssl
 from datetime import UTC, datetime
 from typing import Any
 
+import prefect
 import prefect.client.orchestration
+from prefect._internal import version_checking
+from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_API_URL
 from apprise.manager_attachment import AttachmentManager
 from apprise.manager_config import ConfigurationManager
 from apprise.manager_plugins import NotificationManager
@@ -92,6 +98,27 @@ def load_run_imports() -> None:
     england_and_wales_bank_holidays(range(year - 1, year + 3))  # as working_calendar asks
 
 
+def check_server_version_once() -> None:
+    """Check the API's version here, once, as each run's first client would, and remember it as
+    Prefect does for the rest of a process's life: every run forked from here has it remembered.
+    Prefect keys what it remembers by the URL as each kind of client spells it (with and without
+    the trailing slash httpx adds). A server that cannot be reached, or is of another major
+    version, is left for each run to find, as before."""
+    api_url = PREFECT_API_URL.value()
+    if not api_url:
+        return
+    try:
+        with get_client(sync_client=True) as client:
+            client.raise_for_api_version_mismatch()
+            spellings = {api_url, str(client.api_url)}
+    except RuntimeError:
+        return
+    for url in spellings:
+        key = version_checking._api_version_check_key(url, prefect.__version__)
+        version_checking._cache_api_version_check(key)
+
+
 load_apprise_plugins()
 load_run_imports()
 share_prefect_tls()
+check_server_version_once()

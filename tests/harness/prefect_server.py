@@ -37,6 +37,9 @@ _OFFLINE_ENV = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }
+# What a client of these servers may skip, as every process of `safeshare up` does: the servers
+# run without CSRF protection, so no client need ask for a token first (deployments/stack.py).
+_CLIENT_ENV = {"PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false"}
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ def running_prefect_server(
         break
     client_env = {
         **_OFFLINE_ENV,
+        **_CLIENT_ENV,
         "PREFECT_API_URL": api_url,
         "PREFECT_HOME": str(home),
     }
@@ -296,12 +300,17 @@ def use_prefect_api(api_url: str) -> Iterator[None]:
     import prefect.context
     from prefect.settings import (
         PREFECT_API_URL,
+        PREFECT_CLIENT_CSRF_SUPPORT_ENABLED,
         PREFECT_SERVER_ALLOW_EPHEMERAL_MODE,
         temporary_settings,
     )
 
     with temporary_settings(
-        updates={PREFECT_API_URL: api_url, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: False}
+        updates={
+            PREFECT_API_URL: api_url,
+            PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: False,
+            PREFECT_CLIENT_CSRF_SUPPORT_ENABLED: False,  # as in _CLIENT_ENV
+        }
     ):
         # temporary_settings only changes this context; threads and contexts copied earlier
         # read the process-global settings context, so replace that too.

@@ -5,10 +5,14 @@ an http:// API); inside a run, the run's own client is used, as Prefect's get_cl
 
 from __future__ import annotations
 
+import os
 import ssl
+import subprocess
+import sys
 from typing import Any
 
 import pytest
+from harness.prefect_server import free_port
 from prefect import flow
 from prefect.context import SyncClientContext
 
@@ -42,3 +46,51 @@ def client_inside_a_run() -> bool:
 
 def test_inside_a_run_the_runs_own_client_is_used(prefect_server: Any) -> None:
     assert client_inside_a_run() is True
+
+
+def _warm_and_ask(api_url: str) -> list[str]:
+    """In a new interpreter pointed at `api_url`: import what the forkserver loads, then fork,
+    and say whether the forked child has the server's version remembered, under each spelling
+    of the URL Prefect's clients use, and whether it still checks (a request to /admin/version)
+    when its engine opens a client."""
+    probe = (
+        "import os, prefect\n"
+        "import deployments.warm\n"
+        "from prefect._internal import version_checking as v\n"
+        "from prefect.client.orchestration import SyncPrefectClient\n"
+        "url = os.environ['PREFECT_API_URL']\n"
+        "asked = []\n"
+        "real = SyncPrefectClient.api_version\n"
+        "SyncPrefectClient.api_version = lambda self: asked.append(1) or real(self)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    known = [v._is_api_version_check_cached(v._api_version_check_key(u, prefect.__version__))"
+        " for u in (url, url + '/')]\n"
+        "    from prefect.context import SyncClientContext\n"
+        "    try:\n"
+        "        with SyncClientContext.get_or_create():\n"
+        "            pass\n"
+        "    except RuntimeError:\n"
+        "        pass  # the server is not there: the run's own check says so\n"
+        "    print(*known, len(asked), flush=True)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {"PREFECT_API_URL": api_url, "PREFECT_CLIENT_MAX_RETRIES": "0"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_runs_forked_after_warming_skip_the_version_handshake(prefect_server: Any) -> None:
+    """The forkserver asks the server's version once; a run forked from it asks no more."""
+    assert _warm_and_ask(prefect_server.api_url) == ["True", "True", "0"]
+
+
+def test_a_server_not_there_when_warming_is_left_for_each_run_to_check() -> None:
+    """Nothing remembered, nothing raised: a run checks for itself, as without the warm-up."""
+    closed = f"http://127.0.0.1:{free_port()}/api"
+    assert _warm_and_ask(closed) == ["False", "False", "1"]

@@ -1,0 +1,27 @@
+"""The environment `safeshare up` gives every process of its stack (deployments/stack.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deployments.stack import client_env, prefect_env
+from foundations.settings import Settings
+
+
+def test_clients_of_the_stacks_own_server_ask_for_no_csrf_token(tmp_path: Path) -> None:
+    env = prefect_env(Settings(home=tmp_path))
+    assert env["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"] == "false"
+    assert env["PREFECT_API_URL"].startswith("http://127.0.0.1:")
+
+
+@pytest.mark.parametrize("value", ["true", "True", "1", "yes", "on"])
+def test_clients_of_a_server_with_csrf_protection_keep_asking(value: str) -> None:
+    assert client_env({"PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED": value}) == {}
+
+
+@pytest.mark.parametrize("value", ["", "false", "0", "off"])
+def test_clients_of_a_server_without_it_skip_the_request(value: str) -> None:
+    env = {"PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED": value}
+    assert client_env(env) == {"PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false"}
