@@ -26,12 +26,12 @@ from typing import Any
 
 import prefect
 import prefect.client.orchestration
-from prefect._internal import version_checking
-from prefect.client.orchestration import get_client
-from prefect.settings import PREFECT_API_URL
 from apprise.manager_attachment import AttachmentManager
 from apprise.manager_config import ConfigurationManager
 from apprise.manager_plugins import NotificationManager
+from prefect._internal import version_checking
+from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_API_URL
 
 from models.deadlines import england_and_wales_bank_holidays
 
