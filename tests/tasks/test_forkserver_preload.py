@@ -3,6 +3,7 @@ plugins, and the case database's driver when it is not SQLite's."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -28,9 +29,11 @@ def test_the_case_database_driver_is_preloaded_unless_it_is_sqlite(
 
 
 def in_fresh_interpreter(probe: str) -> list[str]:
-    """The words `probe` prints, run by a new Python process (nothing imported before it)."""
+    """The words `probe` prints, run by a new Python process (nothing imported before it, and
+    no Prefect API: importing `deployments.warm` with one would make a client of it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
