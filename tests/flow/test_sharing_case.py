@@ -350,7 +350,9 @@ def test_run_killed_mid_step_is_restarted_and_completes(
     stack.start_serving()
     # Restarted, the run sends its codes for the sign-off and waits: answered before it got to
     # head2's, it would rightly send head2 none, and the outbox would hold one row fewer.
-    wait_until_suspended(prefect_server.api_url, run_id)
+    # The serving process starts again first (its imports, its forkserver's): 15 s alone, over
+    # a minute once in a loaded suite.
+    wait_until_suspended(prefect_server.api_url, run_id, timeout=180)
 
     answer_ok(case_id, "management-signoff", people["slt"], {"decision": "approve"})
     answer_ok(case_id, "parents", people["dsl"], told_parents(people, mark))
