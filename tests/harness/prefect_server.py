@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from deployments.stack import client_env
+
 from .cache import cache_dir, locked
 
 HOST = "127.0.0.1"
@@ -37,9 +39,9 @@ _OFFLINE_ENV = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }
-# What a client of these servers may skip, as every process of `safeshare up` does: the servers
-# run without CSRF protection, so no client need ask for a token first (deployments/stack.py).
-_CLIENT_ENV = {"PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false"}
+# What a client of these servers may skip, decided as for every process of `safeshare up`: the
+# servers run without CSRF protection, so no client need ask for a token first.
+_CLIENT_ENV = client_env({})
 
 
 @dataclass(frozen=True)
