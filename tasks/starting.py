@@ -5,7 +5,7 @@ door could not reach Prefect, by the next overdue check or serving start.
 The run's key (Prefect's idempotency key) names the stack, the flow, the case's id and its run
 key: a random token kept on the case row. The id alone could recur (a database replaced while
 Prefect's is kept, a restore of an older backup); the token cannot, so no case ever finds
-another case's run, and a run acts only on the case whose key it carries (`own_run`). A new
+another case's run, and a run acts only on the case whose key it carries (`begun`). A new
 token is drawn only when the case is open and its run is over (Completed or Cancelled): starting
 it again then makes a new run instead of finding the old one."""
 
@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from uuid import UUID
 
 from prefect import task
-from prefect.cache_policies import DEFAULT, NO_CACHE
+from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import StateType
 from prefect.states import Scheduled
 from sqlalchemy import select, update
 
 from foundations.db import session_scope
 from foundations.settings import get_settings, prefect_settings
-from models.kernel.steps import CaseKind
+from models.kernel.steps import FIRST_STEP, CaseKind
 from models.runs import deployment_name, start_key
-from models.tables.cases import Case, new_run_key
+from models.tables.cases import Case, CaseStep, new_run_key
 from tasks.concerns import set_flow_run
 from tasks.directory import DirectoryError
 from tasks.flow_runs import prefect_client, restart
@@ -109,19 +108,32 @@ def start_case_run(case_id: int) -> tuple[str | None, str | None]:
     return str(run.id), None
 
 
-@task(name="own-run", cache_policy=DEFAULT, retries=2, retry_delay_seconds=1)
-def own_run(case_id: int, flow_run_id: str) -> None:
-    """Refuse to go on unless this run is the case's own (it carries the case's start key): a
-    run left by a case database that was replaced, or started by hand, touches nothing.
-    Checked once per run: its key never changes, and a case's changes only once its run is over."""
-    kind, run_key, _status = _case_key(case_id)
-    with prefect_client() as client:
-        carried = client.read_flow_run(UUID(flow_run_id)).idempotency_key
-    if carried != start_key(get_settings().deployment, kind, case_id, run_key):
-        raise NotTheCaseRun(
-            f"flow run {flow_run_id} was not started for case {case_id} as it is now (its key "
-            "differs): it does nothing; start the case with `safeshare case start`"
+def begun(case_id: int, flow_run_id: str, carried_key: str | None) -> bool:
+    """Whether run `flow_run_id` has begun its case already (a resume then replays the
+    beginning without a task run), once the run is known to be the case's own: NotTheCaseRun
+    unless it carries the case's start key (`carried_key`, the run's idempotency key as the
+    engine read it), for a run left by a case database that was replaced, or started by hand,
+    touches nothing. One read of the case database on every attempt, no request to Prefect."""
+    with session_scope() as session:
+        found = session.execute(
+            select(Case.kind, Case.run_key, Case.flow_run_id).where(Case.id == case_id)
+        ).one_or_none()
+        if found is None:
+            raise DirectoryError(f"No case has the id {case_id}.")
+        kind = CaseKind(found.kind)
+        if carried_key != start_key(get_settings().deployment, kind, case_id, found.run_key):
+            raise NotTheCaseRun(
+                f"flow run {flow_run_id} was not started for case {case_id} as it is now (its "
+                "key differs): it does nothing; start the case with `safeshare case start`"
+            )
+        if found.flow_run_id != flow_run_id:
+            return False
+        first = session.scalar(
+            select(CaseStep.id)
+            .where(CaseStep.case_id == case_id, CaseStep.step == FIRST_STEP[kind].value)
+            .limit(1)
         )
+    return first is not None
 
 
 def unstarted_cases(now: datetime) -> list[int]:

@@ -30,7 +30,7 @@ from models.forms.base import InvalidAnswer
 from models.forms.registry import parse_answer
 from models.kernel.answerers import answerer_problems, eligible_answerers
 from models.kernel.problems import Problem, future_times
-from models.kernel.steps import CaseKind, CaseNote, Step
+from models.kernel.steps import FIRST_STEP, CaseKind, CaseNote, Step
 from models.kernel.waits import Slot, Wait, unwaited
 from models.notice import NoticeReview
 from models.sharing.criteria import CriteriaAnswers
@@ -112,12 +112,7 @@ def start_case(case_id: int, flow_run_id: str) -> int:
     with session_scope() as session:
         case = find_case(session, case_id)
         case.flow_run_id = flow_run_id
-        first = {
-            CaseKind.PLAN_EVENT.value: Step.RECORD_EVENT,
-            CaseKind.ACCESS_REQUEST.value: Step.RECORD_REQUEST,
-            CaseKind.NOTICE.value: Step.RECORD_NOTICE,
-            CaseKind.TRANSFER.value: Step.RECORD_LEAVER,
-        }.get(case.kind, Step.RECORD_CONCERN)
+        first = FIRST_STEP[CaseKind(case.kind)]
         # a concern has an id of its own; every other opening record is keyed by the case's id
         opened = {"concern_id": case.concern_id} if case.concern_id is not None else {}
         system_step(session, case_id, first, opened)

@@ -45,6 +45,16 @@ class Step(StrEnum):
     NOTE = "note"  # a note the DSL adds to the chronology: what followed, outside the steps
 
 
+
+#: The step each kind of case begins with: its opening record, in when the pipeline starts.
+FIRST_STEP: dict[CaseKind, Step] = {
+    CaseKind.SHARING: Step.RECORD_CONCERN,
+    CaseKind.PLAN_EVENT: Step.RECORD_EVENT,
+    CaseKind.ACCESS_REQUEST: Step.RECORD_REQUEST,
+    CaseKind.NOTICE: Step.RECORD_NOTICE,
+    CaseKind.TRANSFER: Step.RECORD_LEAVER,
+}
+
 #: Steps a person answers, and the roles that may answer them.
 HUMAN_STEPS: dict[Step, frozenset[Role]] = {
     Step.ASSESS_CRITERIA: DSL_ROLES,
