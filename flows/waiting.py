@@ -12,14 +12,15 @@ under a new key; it never fails the case.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from prefect.flow_runs import suspend_flow_run
+from prefect.input import RunInput
 from prefect.settings import PREFECT_UI_URL
 from pydantic import ValidationError
 
 from foundations.settings import get_settings
-from models.forms.base import problems_from_validation
+from models.forms.base import AnswerForm, problems_from_validation
 from models.forms.registry import FORMS
 from models.kernel.steps import Step
 from models.kernel.waits import Slot, StepSummary, Wait
@@ -49,6 +50,17 @@ WAITING_TAGS: dict[Step, str] = {
 #: The steps where a second person co-signs a decision to share: their form shows, in codes,
 #: what the decision rests on.
 CO_SIGNED = frozenset({Step.MANAGEMENT_SIGNOFF, Step.RATIFICATION})
+
+
+def run_input(form: type[AnswerForm]) -> type[RunInput]:
+    """The form as Prefect's run input, the type a suspended run waits on: the same name (an
+    answer that fails it is known by it), fields, schema and checks, and the wait's description
+    for the dashboard to show above it."""
+    waited = cast(
+        type[RunInput], type(form.__name__, (RunInput, form), {"__module__": form.__module__})
+    )
+    waited._description = form.wait_description  # what Prefect stores as the form's description
+    return waited
 
 
 def run_link(flow_run_id: str) -> str | None:
@@ -111,7 +123,9 @@ def wait_for_answer(
             **prefill,
         )
         try:
-            answer = suspend_flow_run(wait_for_input=form, key=waiting.key, timeout=None)
+            answer = suspend_flow_run(
+                wait_for_input=run_input(form), key=waiting.key, timeout=None
+            )
         except ValidationError as exc:
             if exc.title != FORMS[step].__name__:
                 raise  # not the person's answer: a fault to see, not a question to re-ask

@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 from foundations.db import session_scope
 from models.codes import CodeOutcome, code_problem
 from models.deadlines import WRITTEN_CONFIRMATION
-from models.forms.base import InvalidAnswer
 from models.forms.registry import FORMS, form_problems
-from models.kernel.problems import Problem
+from models.kernel.problems import InvalidAnswer, Problem
 from models.kernel.steps import Step
 from models.kernel.waits import Slot, StepSummary, Wait
 from models.sharing.criteria import CriteriaAnswers

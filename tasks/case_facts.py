@@ -1,7 +1,7 @@
 """What is read of a case: its row, who has acted on it and whom its concern is about, the
 latest answer to a step and its summary, the staff directory as the rules see it, what the
 request, notice or plan event that opened it says (the whole opening, of any kind, is read in
-tasks/openings.py), and the wait it is in now. Plain reads (and two read-only tasks); nothing
+tasks/openings.py), and the wait it is in now. Plain reads, none a Prefect task; nothing
 here writes."""
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -126,7 +124,6 @@ def latest_answer(session: Session, case_id: int, step: Step) -> Any | None:
     return FORMS[step].domain.model_validate(rows[-1].data)
 
 
-@task(cache_policy=NO_CACHE)
 def decision_basis(case_id: int) -> DecisionBasis | None:
     """What the decision a second person is asked to co-sign rests on, in codes (the latest
     accepted assessment's); None before there is one."""
@@ -154,7 +151,6 @@ def request_of(session: Session, case_id: int) -> Requester:
     return Requester(request.requester)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def request_received_at(case_id: int) -> datetime:
     """When what opened the case came in (a request to see records, a notice): its deadline
     runs from then."""

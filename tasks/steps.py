@@ -26,10 +26,9 @@ from foundations.deadline_settings import deadline_rules, setting_calendar
 from foundations.settings import get_settings
 from models.access_request import AccessDecision, access_request_problems
 from models.deadlines import Whose, due_at, wait_due
-from models.forms.base import InvalidAnswer
 from models.forms.registry import parse_answer
 from models.kernel.answerers import answerer_problems, eligible_answerers
-from models.kernel.problems import Problem, future_times
+from models.kernel.problems import InvalidAnswer, Problem, future_times
 from models.kernel.steps import FIRST_STEP, CaseKind, CaseNote, Step
 from models.kernel.waits import Slot, Wait, unwaited
 from models.notice import NoticeReview

@@ -1,4 +1,5 @@
-"""The forms a person answers when a case waits (Prefect RunInput), one per human step.
+"""The forms a person answers when a case waits, one per human step (plain pydantic models; a
+run waits on each as Prefect's run input, flows/waiting.py).
 
 Each form is its domain value plus the rule checks that need nothing but the answer itself, so
 the dashboard, the CLI and the flow all refuse the same answers. Checks that need the case

@@ -7,7 +7,8 @@ from typing import Self
 from pydantic import model_validator
 
 from models.access_request import AccessDecision, access_decision_problems
-from models.forms.base import AnswerForm, raise_problems
+from models.forms.base import AnswerForm
+from models.kernel.problems import raise_problems
 
 
 class AccessDecisionForm(AnswerForm, AccessDecision):

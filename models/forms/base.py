@@ -1,6 +1,7 @@
 """What every answer form is (`AnswerForm`): its one-time code first, optional fields left out
 when sent empty, drawn as the dashboard should draw it, and turned into its domain value; an
-answer the policy refuses (`InvalidAnswer`), and the problems a refused answer carries.
+answer the policy refuses (`InvalidAnswer`, models/kernel/problems.py) and the problems a refused
+answer carries.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from collections.abc import Callable
 from copy import copy
 from typing import Any, ClassVar, Self
 
-from prefect.input import RunInput
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     GetJsonSchemaHandler,
     ValidationError,
@@ -21,33 +22,25 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, ErrorDetails
 
-from models.kernel.problems import Problem
+from models.kernel.problems import InvalidAnswer, Problem
 
 
-class InvalidAnswer(ValueError):
-    """An answer the policy does not accept; carries problem codes and messages."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(p.message for p in problems))
-        self.problems = problems
-
-
-def raise_problems(problems: list[Problem]) -> None:
-    """Refuse an answer that has problems (InvalidAnswer carries them); accept one that has none."""
-    if problems:
-        raise InvalidAnswer(problems)
-
-
-class AnswerForm(RunInput):
+class AnswerForm(BaseModel):
     """One human step's form. In the dashboard its first field is the one-time code, which the
     dashboard requires (and Prefect's server refuses a resume without), described with the
     essentials of the wait (`code_help`); optional fields are plain inputs, left out when left
     empty. The form itself parses without a code, as the CLI and the links carry their proof
-    beside the answer, and an optional field sent empty is not given."""
+    beside the answer, and an optional field sent empty is not given; a field it does not have
+    is refused. A plain pydantic model: the flow makes it Prefect's run input where a run
+    waits on it (flows/waiting.py), so reading and checking answers needs no Prefect."""
+
+    model_config = ConfigDict(extra="forbid")
 
     domain: ClassVar[type[BaseModel]]
     #: The help under the code field for one wait (see `for_wait`).
     code_help: ClassVar[str | None] = None
+    #: What the dashboard shows above the form for one wait (see `for_wait`).
+    wait_description: ClassVar[str | None] = None
 
     one_time_code: str | None = Field(
         default=None,
@@ -88,7 +81,7 @@ class AnswerForm(RunInput):
             field.default = value
             fields[name] = (field.annotation, field)
         form = create_model(cls.__name__, __base__=cls, **fields)
-        form._description = description  # what Prefect stores as the form's description
+        form.wait_description = description
         form.code_help = code_help
         return form
 

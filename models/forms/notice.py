@@ -6,7 +6,8 @@ from typing import Self
 
 from pydantic import model_validator
 
-from models.forms.base import AnswerForm, raise_problems
+from models.forms.base import AnswerForm
+from models.kernel.problems import raise_problems
 from models.notice import NoticeReview, notice_review_problems
 
 

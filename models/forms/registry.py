@@ -9,12 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from models.forms.access_request import AccessDecisionForm
-from models.forms.base import (
-    AnswerForm,
-    InvalidAnswer,
-    problems_from_errors,
-    problems_from_validation,
-)
+from models.forms.base import AnswerForm, problems_from_errors, problems_from_validation
 from models.forms.notice import NoticeReviewForm
 from models.forms.sharing import (
     AssessCriteriaForm,
@@ -25,7 +20,7 @@ from models.forms.sharing import (
     SignoffForm,
 )
 from models.forms.transfer import TransferReviewForm
-from models.kernel.problems import Problem
+from models.kernel.problems import InvalidAnswer, Problem
 from models.kernel.steps import Step
 
 FORMS: dict[Step, type[AnswerForm]] = {

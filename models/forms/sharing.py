@@ -8,7 +8,8 @@ from typing import Self
 
 from pydantic import model_validator
 
-from models.forms.base import AnswerForm, raise_problems
+from models.forms.base import AnswerForm
+from models.kernel.problems import raise_problems
 from models.sharing.criteria import CriteriaAnswers
 from models.sharing.decision import criteria_problems
 from models.sharing.disclosure import ReceiptConfirmation

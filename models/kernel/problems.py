@@ -1,5 +1,6 @@
-"""Why an answer or a record is refused (`Problem`: a code and a sentence), and the check every
-recorded time passes whatever the kind of case: none is in the future.
+"""Why an answer or a record is refused (`Problem`: a code and a sentence; `InvalidAnswer`,
+the error that carries them), and the check every recorded time passes whatever the kind of
+case: none is in the future.
 """
 
 from __future__ import annotations
@@ -16,6 +17,20 @@ class Problem(Frozen):
 
     code: str
     message: str
+
+
+class InvalidAnswer(ValueError):
+    """An answer the policy does not accept; carries problem codes and messages."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+def raise_problems(problems: list[Problem]) -> None:
+    """Refuse an answer that has problems (InvalidAnswer carries them); accept one that has none."""
+    if problems:
+        raise InvalidAnswer(problems)
 
 
 #: How far ahead of the server's clock a recorded time may be (clocks on phones drift).

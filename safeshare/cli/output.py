@@ -41,7 +41,7 @@ def friendly(func: F) -> F:
 
         from foundations.backups import BackupError
         from foundations.sealing import SealError
-        from models.forms.base import InvalidAnswer
+        from models.kernel.problems import InvalidAnswer
         from tasks.access import AccessDenied
         from tasks.case_facts import CaseNotFound
         from tasks.directory import DirectoryError

@@ -16,8 +16,8 @@ from fastapi.responses import Response
 from foundations.audit import record_read
 from foundations.db import session_scope
 from foundations.tokens import csrf_token, csrf_valid
-from models.forms.base import InvalidAnswer
 from models.forms.registry import parse_answer
+from models.kernel.problems import InvalidAnswer
 from models.kernel.steps import Step
 from models.links import LinkOutcome
 from safeshare.web.links import ANSWER, TOKEN_MAX_AGE_SECONDS, Judged, judged_by

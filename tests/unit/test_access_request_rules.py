@@ -10,9 +10,9 @@ import pytest
 
 from models.access_request import AccessDecision, Requester, access_request_problems
 from models.deadlines import DEFAULT_RULES, WorkingCalendar, due_at, parse_rule
-from models.forms.base import InvalidAnswer
 from models.forms.registry import parse_answer
 from models.kernel.answerers import answerer_problems, eligible_answerers
+from models.kernel.problems import InvalidAnswer
 from models.kernel.roles import Role, StaffMember
 from models.kernel.steps import Step
 from models.summaries import summarise

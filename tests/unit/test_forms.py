@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from prefect._internal.pydantic.v2_schema import create_v2_schema
 
-from models.forms.base import InvalidAnswer
 from models.forms.registry import FORMS, parse_answer
+from models.kernel.problems import InvalidAnswer
 from models.kernel.steps import Step
 from models.sharing.criteria import CriteriaAnswers
 

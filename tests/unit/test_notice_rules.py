@@ -15,8 +15,8 @@ from models.deadlines import (
     due_at,
     parse_rule,
 )
-from models.forms.base import InvalidAnswer
 from models.forms.registry import parse_answer
+from models.kernel.problems import InvalidAnswer
 from models.kernel.steps import Step
 from models.notice import NoticeReview
 from models.summaries import summarise

@@ -15,10 +15,9 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from models.access_request import AccessRequestFacts
-from models.forms.base import InvalidAnswer
 from models.forms.registry import parse_answer
 from models.kernel.answerers import answerer_problems, eligible_answerers
-from models.kernel.problems import Problem, future_times
+from models.kernel.problems import InvalidAnswer, Problem, future_times
 from models.kernel.roles import Role, StaffMember
 from models.kernel.steps import HUMAN_STEPS, Step
 from models.kernel.values import Frozen

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from models.deadlines import DEFAULT_RULES, WorkingCalendar, due_at
-from models.forms.base import InvalidAnswer
 from models.forms.registry import parse_answer
+from models.kernel.problems import InvalidAnswer
 from models.kernel.steps import Step
 from models.transfer import LeaverFacts, leaver_problems
 
