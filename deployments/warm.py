@@ -11,7 +11,9 @@ starts with what it would otherwise load itself, on every resume:
   make several per run), reading the whole CA bundle each time, even for an http:// API: 27% of
   the CPU of a served run's processes (py-spy over the serving processes of the suite);
 - the server's answer to Prefect's version handshake, which each client otherwise asks for once
-  per process (a request, and another TLS context, in every run).
+  per process (a request, and another TLS context, in every run);
+- the Prefect task of every function of tasks/ the flows call, which is made at its first call
+  (`tasks.prefect_task`).
 
 Importing this module does the loading; it has no other effect.
 """
@@ -34,6 +36,7 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL
 
 from models.deadlines import england_and_wales_bank_holidays
+from tasks.prefect_task import make_all
 
 #: Modules a forked run imported after the fork (PYTHONPROFILEIMPORTTIME=1 on a served run).
 RUN_IMPORTS = (
@@ -122,3 +125,4 @@ load_apprise_plugins()
 load_run_imports()
 share_prefect_tls()
 check_server_version_once()
+make_all()  # the forkserver imported the flows, and with them every task, before this module

@@ -26,9 +26,9 @@ def overdue_check(at: str | None = None) -> int:
         raise ValueError("give `at` with its UTC offset")
     # a safety net first: waits answered in the case database whose run was not resumed
     # (its failure, Prefect's API busy say, must not stop the reminders: the next check retries)
-    resume_answered(CASE_FLOWS, get_settings().deployment, return_state=True)
+    resume_answered.final_state(CASE_FLOWS, get_settings().deployment)
     # and cases recorded while Prefect was unreachable, which have no run to remind anyone
-    start_unstarted_cases(now.isoformat(), return_state=True)
+    start_unstarted_cases.final_state(now.isoformat())
     # and runs a crash or a failure stopped; any open case nothing moves on is told to the DSL
-    restart_stopped_runs(now.isoformat(), return_state=True)
+    restart_stopped_runs.final_state(now.isoformat())
     return escalate_overdue(now)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
@@ -27,13 +25,14 @@ from tasks.case_facts import allegation_against, phone_referral, plan_event_fact
 from tasks.closing import disclosures_of
 from tasks.lifetimes import wait_lifetime
 from tasks.notify import already_sent, deliver
+from tasks.prefect_task import task
 from tasks.receipt_links import new_receipt_link
 from tasks.signed_links import receipt_url
 from tasks.steps import due_for
 from tasks.transfers import leaver_of, transfer_kind
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def notify_agency(case_id: int, flow_run_id: str) -> list[str]:
     """Tell each agency the case shares with, once, that information is shared with it, with
     its own link to read its disclosure and confirm receipt (the receipt wait of its own

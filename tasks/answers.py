@@ -14,8 +14,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -34,6 +32,7 @@ from models.tables.cases import Case, CaseStep
 from tasks.case_facts import NotWaiting, current_slot, find_case
 from tasks.closing import disclosure_of_wait, write_receipt
 from tasks.personal_links import spend_code
+from tasks.prefect_task import task
 from tasks.run_input import Woken, forget_answer, hand_over
 from tasks.steps import due_for, insert_step, validate_answer
 
@@ -178,7 +177,7 @@ def give_answer(
 # The dashboard's door: the run reads its form's answer from Prefect and copies it here.
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def record_rejection(slot: Slot, problems: list[Problem]) -> None:
     """Keep an unusable answer's problems (codes and messages, not its text) and forget it."""
     with session_scope() as session:
@@ -186,7 +185,7 @@ def record_rejection(slot: Slot, problems: list[Problem]) -> None:
     forget_answer(slot.key)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def record_answer(slot: Slot, raw: dict[str, Any]) -> StepSummary | None:
     """Check a dashboard answer in full, and the one-time code of the person it names, and
     write it; None when it was refused. An answer already recorded under this wait (by another

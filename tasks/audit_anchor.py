@@ -10,14 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from foundations.audit_check import check_anchors, read_anchors, verify_chain, write_anchor
 from foundations.db import session_scope
 from foundations.settings import get_settings
 from models.audit import Anchor
 from tasks.notify import deliver
+from tasks.prefect_task import task
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ def anchor_now(now: datetime | None = None) -> AnchorReport:
     return AnchorReport(outcome, seq, sent)
 
 
-@task(name="anchor-audit-trail", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=10)
+@task(name="anchor-audit-trail", retries=1, retry_delay_seconds=10)
 def anchor_audit_trail() -> str:
     """Anchor the audit trail's head outside the case database (file and message):
     `anchored:<entry>`, `unchanged:<entry>`, `empty:0` or `broken:<entry>`."""

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +26,7 @@ from models.sharing.disclosure import (
 from models.tables.base import utcnow
 from models.tables.disclosures import AGENCY_RECIPIENT, Disclosure, Receipt
 from tasks.case_facts import accepted_rows, find_case, latest_answer, plan_event_facts
+from tasks.prefect_task import task
 from tasks.steps import due_for, system_step
 
 
@@ -64,7 +63,7 @@ def policy_disclosure(
     system_step(session, case_id, Step.NOTIFY_AGENCY, {"agency": agency, **detail})
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def write_plan_disclosure(case_id: int) -> str:
     """Record, once, that the event goes to children's social care at once, as the policy
     requires (no management wait): what, why, on what basis, and who recorded it; returns the
@@ -137,7 +136,7 @@ def write_receipt(
         )
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def write_disclosure(case_id: int) -> list[str]:
     """Record what is shared, with whom, why and on what basis, once for each agency the
     decision names, in its order; returns the agency codes."""
@@ -173,7 +172,7 @@ def write_disclosure(case_id: int) -> list[str]:
         return list(assessment.agencies)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def record_emergency_share(case_id: int) -> datetime:
     """Record that the DSL shares at once, before sign-off, and by when the management team must
     ratify it; returns that deadline. Recorded once: a re-run keeps the first deadline."""
@@ -198,7 +197,7 @@ def record_emergency_share(case_id: int) -> datetime:
         return datetime.fromisoformat(row.data["ratify_by"])
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def close_case(case_id: int, status: CaseStatus, reasons: tuple[str, ...]) -> None:
     """Close the case with its outcome and reasons; closing twice changes nothing."""
     with session_scope() as session:

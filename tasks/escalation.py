@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import get_run_logger
 from prefect.exceptions import MissingContextError
 
 from foundations.db import session_scope
@@ -40,6 +39,7 @@ from models.tables.cases import Case
 from tasks.case_facts import allegation_against, current_slot, staff_directory
 from tasks.credentials import issue_one
 from tasks.notify import already_sent, deliver, has_address, shared_tag
+from tasks.prefect_task import task
 from tasks.receipt_links import ReceiptRecipient, fresh_receipt_link, unconfirmed_recipients
 from tasks.views import overdue_cases
 
@@ -51,7 +51,7 @@ def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return logging.getLogger("safeshare.escalation")
 
 
-@task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+@task(retries=1, retry_delay_seconds=5)
 def escalate_overdue(now: datetime) -> int:
     """Climb every overdue wait's ladder as far as `now` says; returns how many waits were late.
     A case whose reminders fail does not stop the others' (the task fails after trying them

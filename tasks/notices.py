@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
@@ -25,6 +23,7 @@ from tasks.case_facts import find_case, latest_answer
 from tasks.concerns import open_case
 from tasks.notify import already_sent, deliver
 from tasks.personal_links import issue_link, links_of, mark_sent
+from tasks.prefect_task import task
 from tasks.steps import system_step
 
 
@@ -51,7 +50,7 @@ def record_notice(facts: NoticeFacts, *, now: datetime) -> int:
         return case.id
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def notice_source(case_id: int) -> str:
     """Where the notice came from (a code): it decides how soon it must be reviewed."""
     with session_scope() as session:
@@ -61,7 +60,7 @@ def notice_source(case_id: int) -> str:
         return NoticeSource(notice.source).value
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def tell_staff(case_id: int, flow_run_id: str) -> int:
     """Send each member of staff the DSL chose a link of their own to the notice, once; record
     who was told. Returns how many were told. The token exists only in its message: a link

@@ -15,9 +15,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import apprise
-from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-from prefect.exceptions import MissingContextError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -27,9 +24,14 @@ from models.tables.base import utcnow
 from models.tables.cases import Case, Concern
 from models.tables.directory import Agency, Child, Staff
 from models.tables.outbox import Notification
+from tasks.prefect_task import task
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    # here, not at the top: reading a case's messages imports this module without Prefect
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
     try:
         return get_run_logger()
     except MissingContextError:
@@ -140,7 +142,7 @@ def _record(key: str, *, sent: bool, error: str | None) -> None:
             row.status, row.last_error = "failed", error
 
 
-@task(cache_policy=NO_CACHE, retries=0)  # delivery retries are counted in the outbox, below
+@task(retries=0)  # delivery retries are counted in the outbox, below
 def notify(key: str, *, case_id: int | None, tag: str, kind: str, title: str, body: str) -> bool:
     """Deliver one message to everyone with `tag`, once per key; retried, recorded, never silent."""
     return deliver(key, case_id=case_id, tag=tag, kind=kind, title=title, body=body)

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -26,9 +24,10 @@ from models.tables.outbox import Notification
 from models.tables.retention import RetentionDecision
 from tasks.directory import DirectoryError
 from tasks.notify import deliver
+from tasks.prefect_task import task
 
 
-@task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+@task(retries=1, retry_delay_seconds=5)
 def tell_review(today: date) -> int:
     """Tell the DSL, once a day at most, how many children's records await a retention decision
     (a count: the references are in `safeshare retention review`)."""

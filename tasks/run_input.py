@@ -13,8 +13,6 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
@@ -26,6 +24,7 @@ from foundations.db import session_scope
 from models.kernel.waits import Wait
 from models.tables.cases import CaseStep
 from tasks.flow_runs import case_runs, prefect_client
+from tasks.prefect_task import task
 
 logger = logging.getLogger("safeshare.recovery")
 
@@ -164,7 +163,7 @@ def resume_answered_runs(
     return resumed
 
 
-@task(name="resume-answered-runs", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+@task(name="resume-answered-runs", retries=1, retry_delay_seconds=5)
 def resume_answered(flow_names: Sequence[str], deployment_name: str) -> list[str]:
     """The overdue check's safety net: a wait answered in the case database whose run was not
     resumed (Prefect was away, or the answer came at the very moment the wait began) moves on

@@ -14,8 +14,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import StateType
 from prefect.states import Scheduled
 from sqlalchemy import select, update
@@ -28,6 +26,7 @@ from models.tables.cases import Case, CaseStep, new_run_key
 from tasks.concerns import set_flow_run
 from tasks.directory import DirectoryError
 from tasks.flow_runs import prefect_client, restart
+from tasks.prefect_task import task
 
 logger = logging.getLogger("safeshare.starting")
 
@@ -166,7 +165,7 @@ def start_unstarted(now: datetime) -> list[int]:
     return started
 
 
-@task(name="start-unstarted-cases", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+@task(name="start-unstarted-cases", retries=1, retry_delay_seconds=5)
 def start_unstarted_cases(at: str) -> list[int]:
     """The overdue check's other safety net: a case recorded while Prefect was unreachable is
     started at the next check, so it never sits open with nobody told."""

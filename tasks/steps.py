@@ -14,8 +14,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +43,7 @@ from tasks.case_facts import (
     staff_directory,
     step_summary,
 )
+from tasks.prefect_task import task
 
 
 def due_for(kind: str, since: datetime) -> datetime:
@@ -105,7 +104,7 @@ def system_step(
     )
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def start_case(case_id: int, flow_run_id: str) -> int:
     """Record that the concern (or the plan event) is in and the case's pipeline has started."""
     with session_scope() as session:
@@ -150,7 +149,7 @@ def add_note(case_id: int, staff_id: str, text: str) -> str:
     return slot
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def open_step(
     case_id: int,
     wait: Wait,

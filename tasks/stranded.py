@@ -11,8 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
 from foundations.db import session_scope
@@ -22,6 +20,7 @@ from models.runs import STOPPED, CaseRun, Verdict, judge_run
 from models.tables.cases import Case
 from tasks.flow_runs import RESTARTED, flow_runs_by_id, prefect_client, restart
 from tasks.notify import deliver
+from tasks.prefect_task import task
 
 logger = logging.getLogger("safeshare.recovery")
 
@@ -126,7 +125,7 @@ def restart_or_report(now: datetime, *, page: int | None = None) -> dict[str, li
     return done
 
 
-@task(name="restart-stopped-runs", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
+@task(name="restart-stopped-runs", retries=1, retry_delay_seconds=5)
 def restart_stopped_runs(at: str) -> dict[str, list[int]]:
     """The overdue check's third safety net: an open case's run that a crash or a failure
     stopped is restarted, and the DSL hears of any open case that nothing moves on."""

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -34,6 +32,7 @@ from tasks.case_facts import find_case, latest_answer
 from tasks.closing import policy_disclosure
 from tasks.concerns import open_case
 from tasks.directory import DirectoryError
+from tasks.prefect_task import task
 
 PURPOSE = (
     "Keeping children safe in education: a leaver's child protection file goes to their next "
@@ -120,7 +119,7 @@ class TransferPlan(Frozen):
     clock_from: datetime  # when the 5 days for the file's receipt start
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def transfer_plan(case_id: int) -> TransferPlan:
     with session_scope() as session:
         leaver = leaver_of(session, case_id)
@@ -144,7 +143,7 @@ def _records_in_file(session: Session, case_id: int) -> int:
     )
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+@task(retries=2, retry_delay_seconds=1)
 def write_transfer_disclosure(case_id: int, plan: TransferPlan) -> str:
     """Record, once, what goes to the next school (the whole file) or to the local authority
     (that the pupil left for an unknown destination), decided by the DSL who reviewed it."""

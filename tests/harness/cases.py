@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from foundations.db import engine_for, session_scope
 from harness import web
-from models.tables.cases import Case
+from models.tables.cases import Case, CaseStep
 from models.tables.outbox import Notification
 from safeshare.cli.app import app
 from tasks.notify import recipients, subject_of
@@ -90,6 +90,23 @@ def wait_for_step(
     )
 
 
+def fresh_wait(case_id: int) -> str | None:
+    """The step the case waits for now, if nothing has been recorded against its wait's key yet
+    (three columns and one lookup: what `open_wait` polls, instead of the whole case view)."""
+    with session_scope() as session:
+        row = session.execute(
+            select(Case.waiting_step, Case.waiting_key).where(Case.id == case_id)
+        ).one_or_none()
+        if row is None or row.waiting_key is None:
+            return None
+        answered = session.scalar(
+            select(CaseStep.id)
+            .where(CaseStep.case_id == case_id, CaseStep.key == row.waiting_key)
+            .limit(1)
+        )
+    return None if answered is not None else row.waiting_step
+
+
 def open_wait(case_id: int, step: str, timeout: float = 90) -> dict[str, Any]:
     """The case once it waits for `step` under a key nothing has been recorded against yet.
 
@@ -98,12 +115,14 @@ def open_wait(case_id: int, step: str, timeout: float = 90) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     case: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        case = show_case(case_id)
-        waiting = case["waiting"]
-        if waiting and waiting["step"] == step:
-            if not any(e.get("key") == waiting["key"] for e in case["chronology"]):
-                return case
+        if fresh_wait(case_id) == step:
+            case = show_case(case_id)  # the view of it, if it still waits there
+            waiting = case["waiting"]
+            if waiting and waiting["step"] == step:
+                if not any(e.get("key") == waiting["key"] for e in case["chronology"]):
+                    return case
         time.sleep(0.3)
+    case = show_case(case_id)
     raise AssertionError(
         f"case {case_id} never newly waited for {step}: {json.dumps(case, default=str)[:2000]}"
     )
@@ -137,10 +156,14 @@ def wait_for_status(case_id: int, status: str, timeout: float = 90) -> dict[str,
     deadline = time.monotonic() + timeout
     case: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        case = show_case(case_id)
-        if case["status"] == status:
-            return case
+        with session_scope() as session:
+            now = session.scalar(select(Case.status).where(Case.id == case_id))
+        if now == status:
+            case = show_case(case_id)  # the view of it, read once
+            if case["status"] == status:
+                return case
         time.sleep(0.3)
+    case = show_case(case_id)
     raise AssertionError(
         f"case {case_id} never became {status}: {json.dumps(case, default=str)[:2000]}"
     )

@@ -379,7 +379,8 @@ def test_an_address_apprise_cannot_read_is_one_sentence_and_no_log_line(setting:
 
 def test_commands_that_start_no_run_load_no_prefect(setting: Setting) -> None:
     """Prefect is most of what a command would import (about 1.5 s of a 2.5 s start): reading
-    the directory, and a backup that cannot be written, never load it."""
+    a case, the list of cases, the directory, and a backup that cannot be written never load
+    it."""
     code = (
         "import sys\n"
         "from safeshare.cli import main\n"
@@ -392,6 +393,8 @@ def test_commands_that_start_no_run_load_no_prefect(setting: Setting) -> None:
     for argv in (
         ["--user", "dsl1", "staff", "list", "--json"],
         ["--user", "dsl1", "child", "list", "--json"],
+        ["--user", "dsl1", "case", "list", "--json"],
+        ["--user", "dsl1", "case", "show", str(setting.case_id), "--json"],
         ["--user", "admin1", "backup", "/proc/nope/x.ssbk"],
     ):
         done = subprocess.run(
