@@ -66,7 +66,17 @@ def _chromium(width: int, height: int) -> Any:
     os.environ["SE_OFFLINE"] = "true"  # never let Selenium look for drivers on the network
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+    # No WebGL: Prefect's dashboard draws a run's graph on a WebGL canvas redrawn every frame,
+    # which headless Chromium, with no GPU, renders in software: 73 of the 96 CPU-seconds of the
+    # two dashboard form tests alone went to its GPU process (15 without; 58 s -> 15 s). The
+    # forms under test are HTML; the graph is not under test.
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--disable-3d-apis",
+    ):
         options.add_argument(arg)
     options.add_argument(f"--window-size={width},{height}")
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
