@@ -380,42 +380,37 @@ def test_an_address_apprise_cannot_read_is_one_sentence_and_no_log_line(setting:
 def test_commands_that_start_no_run_load_no_prefect(setting: Setting) -> None:
     """Prefect is most of what a command would import (about 1.5 s of a 2.5 s start): reading
     a case, the list of cases, the directory, and a backup that cannot be written never load
-    it."""
-    code = (
-        "import sys\n"
-        "from safeshare.cli import main\n"
-        "try:\n"
-        "    main(sys.argv[1:])\n"
-        "finally:\n"
-        "    print('prefect loaded:', 'prefect' in sys.modules, file=sys.stderr)\n"
-    )
-    env = os.environ | settings_env(setting.settings)
-    for argv in (
+    it. One fresh interpreter runs them in turn, saying after each whether Prefect is loaded,
+    then imports the flows' waiting, which does load it (the probe is not blind)."""
+    commands = [
         ["--user", "dsl1", "staff", "list", "--json"],
         ["--user", "dsl1", "child", "list", "--json"],
         ["--user", "dsl1", "case", "list", "--json"],
         ["--user", "dsl1", "case", "show", str(setting.case_id), "--json"],
         ["--user", "admin1", "backup", "/proc/nope/x.ssbk"],
-    ):
-        done = subprocess.run(
-            [sys.executable, "-c", code, *argv],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.stderr.strip().splitlines()[-1] == "prefect loaded: False", (argv, done.stderr)
-    # and the flow's own door does load it: the probe is not blind
+    ]
+    code = (
+        "import json, sys\n"
+        "from safeshare.cli import main\n"
+        "for argv in json.loads(sys.argv[1]):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "    print('prefect loaded:', 'prefect' in sys.modules, file=sys.stderr)\n"
+        "import flows.waiting\n"
+        "print('prefect loaded:', 'prefect' in sys.modules, file=sys.stderr)\n"
+    )
     done = subprocess.run(
-        [sys.executable, "-c", code.replace("main(sys.argv[1:])", "import flows.waiting")],
-        env=env,
+        [sys.executable, "-c", code, json.dumps(commands)],
+        env=os.environ | settings_env(setting.settings),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert done.stderr.strip().splitlines()[-1] == "prefect loaded: True", done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("prefect loaded:")]
+    assert said == ["prefect loaded: False"] * len(commands) + ["prefect loaded: True"], done.stderr
 
 
 def test_a_backup_nowhere_is_one_sentence(setting: Setting) -> None:
