@@ -123,9 +123,7 @@ def wait_for_answer(
             **prefill,
         )
         try:
-            answer = suspend_flow_run(
-                wait_for_input=run_input(form), key=waiting.key, timeout=None
-            )
+            answer = suspend_flow_run(wait_for_input=run_input(form), key=waiting.key, timeout=None)
         except ValidationError as exc:
             if exc.title != FORMS[step].__name__:
                 raise  # not the person's answer: a fault to see, not a question to re-ask

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 
 from prefect.client.schemas.objects import StateType
 from prefect.states import Scheduled
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
 from foundations.settings import get_settings, prefect_settings
@@ -39,15 +40,20 @@ class NotTheCaseRun(RuntimeError):
     """A flow run carries a case id but not that case's run key: it must not touch the case."""
 
 
-def _case_key(case_id: int) -> tuple[CaseKind, str | None, str]:
-    """(kind, run key, status) of a case."""
-
-    with session_scope() as session:
-        found = session.execute(
-            select(Case.kind, Case.run_key, Case.status).where(Case.id == case_id)
-        ).one_or_none()
+def _case_row(session: Session, case_id: int) -> Row[str, str | None, str, str | None]:
+    """A case's kind, run key, status and run; DirectoryError when there is no such case."""
+    found = session.execute(
+        select(Case.kind, Case.run_key, Case.status, Case.flow_run_id).where(Case.id == case_id)
+    ).one_or_none()
     if found is None:
         raise DirectoryError(f"No case has the id {case_id}.")
+    return found
+
+
+def _case_key(case_id: int) -> tuple[CaseKind, str | None, str]:
+    """(kind, run key, status) of a case."""
+    with session_scope() as session:
+        found = _case_row(session, case_id)
     return CaseKind(found.kind), found.run_key, found.status
 
 
@@ -114,11 +120,7 @@ def begun(case_id: int, flow_run_id: str, carried_key: str | None) -> bool:
     engine read it), for a run left by a case database that was replaced, or started by hand,
     touches nothing. One read of the case database on every attempt, no request to Prefect."""
     with session_scope() as session:
-        found = session.execute(
-            select(Case.kind, Case.run_key, Case.flow_run_id).where(Case.id == case_id)
-        ).one_or_none()
-        if found is None:
-            raise DirectoryError(f"No case has the id {case_id}.")
+        found = _case_row(session, case_id)
         kind = CaseKind(found.kind)
         if carried_key != start_key(get_settings().deployment, kind, case_id, found.run_key):
             raise NotTheCaseRun(
