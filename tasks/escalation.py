@@ -10,13 +10,9 @@ credential is issued only by the process that sends its message, just before it 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
-
-from prefect import get_run_logger
-from prefect.exceptions import MissingContextError
 
 from foundations.db import session_scope
 from foundations.settings import get_settings
@@ -39,16 +35,9 @@ from models.tables.cases import Case
 from tasks.case_facts import allegation_against, current_slot, staff_directory
 from tasks.credentials import issue_one
 from tasks.notify import already_sent, deliver, has_address, shared_tag
-from tasks.prefect_task import task
+from tasks.prefect_task import run_logger, task
 from tasks.receipt_links import ReceiptRecipient, fresh_receipt_link, unconfirmed_recipients
 from tasks.views import overdue_cases
-
-
-def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("safeshare.escalation")
 
 
 @task(retries=1, retry_delay_seconds=5)
@@ -70,7 +59,9 @@ def escalate_overdue(now: datetime) -> int:
         try:
             _climb(case, now, every, staff, inboxes)
         except Exception as exc:  # raised below, once the other cases had their reminders
-            _logger().error("reminders of case %s failed: %s", case["case_id"], type(exc).__name__)
+            run_logger("safeshare.escalation").error(
+                "reminders of case %s failed: %s", case["case_id"], type(exc).__name__
+            )
             failed = failed or exc
     if failed is not None:
         raise failed

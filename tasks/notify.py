@@ -9,7 +9,6 @@ allegation is about, by any tag.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -24,18 +23,7 @@ from models.tables.base import utcnow
 from models.tables.cases import Case, Concern
 from models.tables.directory import Agency, Child, Staff
 from models.tables.outbox import Notification
-from tasks.prefect_task import task
-
-
-def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    # here, not at the top: reading a case's messages imports this module without Prefect
-    from prefect import get_run_logger
-    from prefect.exceptions import MissingContextError
-
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("safeshare.notify")
+from tasks.prefect_task import run_logger, task
 
 
 def recipients(excluding: str | None = None) -> apprise.Apprise:
@@ -191,7 +179,7 @@ def deliver(
     `compose`: the title and body are made only once this process may deliver them (a message
     that carries a fresh credential issues it then, so no other sender's credential replaces
     it); None when the message is no longer needed, which then never goes."""
-    logger = _logger()
+    logger = run_logger("safeshare.notify")
     if not _claim(key, case_id, tag, kind):
         logger.info("notification %s already delivered", key)
         return True

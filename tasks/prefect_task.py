@@ -1,5 +1,6 @@
 """How every task of a case's run is declared: `@task(...)`, a Prefect task (no cache: each call
-runs, and what it writes is keyed in the case database), made at its first call.
+runs, and what it writes is keyed in the case database), made at its first call; and the logger
+a task's lines go to (`run_logger`).
 
 Prefect is most of what a process would import to read a case (about 1.5 s of CPU): the CLI's
 reading commands and the web app's pages import the modules that hold the tasks for their plain
@@ -12,6 +13,7 @@ Prefect's standalone task run, as before.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
@@ -66,6 +68,18 @@ def task(
         return Task(fn, options)
 
     return declare
+
+
+def run_logger(fallback: str) -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The logger of the run or task being run (its lines reach the dashboard), or the logger
+    `fallback` outside one (a CLI command, a test calling `.fn`)."""
+    from prefect import get_run_logger  # here: see the module's docstring
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(fallback)
 
 
 def make_all() -> None:

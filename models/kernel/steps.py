@@ -45,7 +45,6 @@ class Step(StrEnum):
     NOTE = "note"  # a note the DSL adds to the chronology: what followed, outside the steps
 
 
-
 #: The step each kind of case begins with: its opening record, in when the pipeline starts.
 FIRST_STEP: dict[CaseKind, Step] = {
     CaseKind.SHARING: Step.RECORD_CONCERN,
@@ -54,6 +53,7 @@ FIRST_STEP: dict[CaseKind, Step] = {
     CaseKind.NOTICE: Step.RECORD_NOTICE,
     CaseKind.TRANSFER: Step.RECORD_LEAVER,
 }
+
 
 #: Steps a person answers, and the roles that may answer them.
 HUMAN_STEPS: dict[Step, frozenset[Role]] = {
