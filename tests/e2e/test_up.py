@@ -1,11 +1,13 @@
-"""The README's first command, as a person runs it: `safeshare up` on a fresh data directory
-starts the Prefect server, migrates the case database, serves every deployment and the web app,
-says where they are, and stops everything cleanly on Ctrl-C (SIGINT to its process group, as
-a terminal sends it) and on SIGTERM (as a service manager sends it). On embedded defaults
-(SQLite for both databases, stopped by Ctrl-C) and with `DATABASE_URL` and Prefect's own
-database setting on PostgreSQL (stopped by SIGTERM), where a case is also recorded and waits
-for its first answer. After a case answered in the dashboard: every file of the data directory
-is its owner's alone, and no file of Prefect's keeps the answer Prefect deleted."""
+"""The README's first command, as a person runs it: `safeshare up` on a data directory with no
+databases yet starts the Prefect server, migrates the case database, serves every deployment
+and the web app, says where they are, and stops everything cleanly on Ctrl-C (SIGINT to its
+process group, as a terminal sends it) and on SIGTERM (as a service manager sends it). On
+embedded defaults (SQLite for both databases, stopped by Ctrl-C) and with `DATABASE_URL` and
+Prefect's own database setting on PostgreSQL (stopped by SIGTERM), where a case is also
+recorded and waits for its first answer. After a case answered in the dashboard: every file of
+the data directory is its owner's alone, and no file of Prefect's keeps the answer Prefect
+deleted. The embedded `up` is one for the module (each start of a whole stack costs a minute
+of a loaded machine), checked as it comes up and again once it has stopped."""
 
 from __future__ import annotations
 
@@ -185,6 +187,20 @@ def answered_in_the_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Itera
     with HttpListener() as listener:
         with _up(env, prefect_port, web_port, signal.SIGINT) as output:
             api = f"http://127.0.0.1:{prefect_port}/api"
+            site = f"http://127.0.0.1:{web_port}"
+            # what a person finds once it says it is up, before they do anything
+            started = {
+                "ports": (prefect_port, web_port),
+                "sign-in": web.get(f"{site}/sign-in").status_code,
+                "api health": web.get(f"{api}/health").status_code,
+                "web health": web.get(f"{site}/health").json(),
+                "served": _served_flows(api),
+                "modes": {
+                    name: (home / name).stat().st_mode & 0o777 if (home / name).exists() else None
+                    for name in ("cases.db", "prefect/prefect.db", "secret.key", "data.keys")
+                },
+                "data key": json.loads((home / "data.keys").read_text())["primary"],
+            }
             safeshare = _cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
             safeshare("staff", "add", "it1", "--name", "IT", "--role", "admin")
             env["SAFESHARE_USER"] = "it1"
@@ -230,13 +246,13 @@ def answered_in_the_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Itera
             else:
                 raise AssertionError(f"the answer is still in Prefect: {inputs}")
             running = {p.relative_to(home).as_posix() for p in home.rglob("*")}, loose_paths(home)
-        yield home, mark, output, running
+        yield home, mark, output, running, started
 
 
 def test_every_file_of_the_data_directory_is_its_owners_alone(
     answered_in_the_dashboard: Any,
 ) -> None:
-    home, _, output, (names, loose_while_running) = answered_in_the_dashboard
+    home, _, output, (names, loose_while_running), _ = answered_in_the_dashboard
     assert "was readable by others" in output and "now owner-only" in output
     made = ("cases.db-wal", "cases.db-shm", "prefect/prefect.db-wal", "prefect/prefect.db-shm")
     made += ("cases.db", "prefect/prefect.db", "secret.key", "data.keys", "logs/serve.log")
@@ -246,31 +262,29 @@ def test_every_file_of_the_data_directory_is_its_owners_alone(
 
 
 def test_prefect_keeps_no_copy_of_a_deleted_answer(answered_in_the_dashboard: Any) -> None:
-    home, mark, _, _ = answered_in_the_dashboard
+    home, mark, _, _, _ = answered_in_the_dashboard
     files = [p for p in (home / "prefect").rglob("*") if p.is_file()]
     assert any(p.name == "prefect.db" for p in files)
     kept = [str(p) for p in files if mark.encode() in p.read_bytes()]
     assert kept == []
 
 
-def test_safeshare_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
-    prefect_port, web_port = free_port(), free_port()
-    with _up(_clean_env(tmp_path / "home"), prefect_port, web_port, signal.SIGINT) as output:
-        assert f"Dashboard: http://127.0.0.1:{prefect_port}" in output
-        assert f"Sign-off links: http://127.0.0.1:{web_port}" in output
-        assert f"http://127.0.0.1:{web_port}/sign-in" in output
-        assert web.get(f"http://127.0.0.1:{web_port}/sign-in").status_code == 200
-
-        api = f"http://127.0.0.1:{prefect_port}/api"
-        assert web.get(f"{api}/health").status_code == 200
-        assert web.get(f"http://127.0.0.1:{web_port}/health").json() == {"status": "ok"}
-        assert (tmp_path / "home" / "cases.db").exists()
-        assert (tmp_path / "home" / "prefect" / "prefect.db").exists()
-        assert (tmp_path / "home" / "secret.key").stat().st_mode & 0o777 == 0o600
-        keys = tmp_path / "home" / "data.keys"  # made with the new database, owner-only
-        assert keys.stat().st_mode & 0o777 == 0o600
-        assert f"sealed with data key {json.loads(keys.read_text())['primary']}" in output
-        assert _served_flows(api) == SERVED
+def test_safeshare_up_starts_everything_and_stops_cleanly(answered_in_the_dashboard: Any) -> None:
+    """The module's `safeshare up` (stopped by Ctrl-C, cleanly, its ports closed: `_up`)."""
+    _, _, output, _, started = answered_in_the_dashboard
+    prefect_port, web_port = started["ports"]
+    assert f"Dashboard: http://127.0.0.1:{prefect_port}" in output
+    assert f"Sign-off links: http://127.0.0.1:{web_port}" in output
+    assert f"http://127.0.0.1:{web_port}/sign-in" in output
+    assert started["sign-in"] == 200
+    assert started["api health"] == 200
+    assert started["web health"] == {"status": "ok"}
+    modes = started["modes"]
+    assert modes["cases.db"] is not None and modes["prefect/prefect.db"] is not None
+    assert modes["secret.key"] == 0o600
+    assert modes["data.keys"] == 0o600  # made with the new database, owner-only
+    assert f"sealed with data key {started['data key']}" in output
+    assert started["served"] == SERVED
 
 
 def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> None:

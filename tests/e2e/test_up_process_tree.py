@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,10 +22,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.listeners import HttpListener
-from harness.prefect_server import free_port
+from harness.prefect_server import free_port, prefect_template_database
 from harness.processes import descendants, with_environment
 
 SAFESHARE = Path(sys.executable).parent / "safeshare"
+
+
+def _home(tmp_path: Path) -> Path:
+    """A data directory whose Prefect database is already migrated (copied from the suite's
+    template, as a second start of `up` finds it): these tests are about how the stack stops,
+    and the first start's migrations (test_up.py) cost each of them ~8 CPU-seconds more."""
+    home = tmp_path / "home"
+    (home / "prefect").mkdir(parents=True, mode=0o700)
+    home.chmod(0o700)
+    shutil.copyfile(prefect_template_database(), home / "prefect" / "prefect.db")
+    (home / "prefect" / "prefect.db").chmod(0o600)
+    return home
 
 
 def _clean_env(home: Path) -> dict[str, str]:
@@ -108,7 +121,7 @@ def _nothing_left(home: Path, ports: tuple[int, ...], timeout: float = 90) -> No
 
 def test_killing_the_serving_process_alone_stops_the_whole_stack(tmp_path: Path) -> None:
     prefect_port, web_port = free_port(), free_port()
-    home = tmp_path / "home"
+    home = _home(tmp_path)
     env = _clean_env(home)
     with HttpListener() as listener:
         config = tmp_path / "apprise.yml"
@@ -153,7 +166,7 @@ def test_killing_the_serving_process_alone_stops_the_whole_stack(tmp_path: Path)
 
 def test_a_hangup_stops_the_whole_stack(tmp_path: Path) -> None:
     prefect_port, web_port = free_port(), free_port()
-    home = tmp_path / "home"
+    home = _home(tmp_path)
     with _up(_clean_env(home), prefect_port, web_port) as up:
         assert with_environment("SAFESHARE_HOME", str(home))
 
@@ -165,7 +178,7 @@ def test_a_hangup_stops_the_whole_stack(tmp_path: Path) -> None:
 
 def test_killing_up_itself_takes_its_parts_down(tmp_path: Path) -> None:
     prefect_port, web_port = free_port(), free_port()
-    home = tmp_path / "home"
+    home = _home(tmp_path)
     with _up(_clean_env(home), prefect_port, web_port) as up:
         deadline = time.monotonic() + 90  # the serving process starts its forkserver at once
         while not any("forkserver" in p.cmdline for p in descendants(up.process.pid)):

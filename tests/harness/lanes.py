@@ -16,6 +16,8 @@ while three others ran out of unit tests after four minutes and sat idle for ten
   stack start (a serving process, its forkserver, a web app, the people) costs CPU the others
   wait for.
 - A lane whose kind has run out takes the other kind: the suite ends with every worker busy.
+- The tests of a module that share one module-scoped stack (TOGETHER) go to one lane, the one
+  that took the first of them: handed out one at a time, they would start it on every lane.
 
 The number of heavy lanes bounds how many stacks wait on runs at once, which is what loads the
 two cores; `SAFESHARE_TEST_HEAVY_LANES` sets it (the default is two thirds of the workers).
@@ -41,6 +43,9 @@ HEAVY = (
 #: tests, Prefect's UI in Chromium, were tried here too: beside the end-to-end stacks they took
 #: longer still, 636 s and 311 s, and Chromium's CPU doubled; the suite went from 20:17 to 21:25.)
 LONGEST = ("tests/e2e/",)
+#: Modules whose tests share one module-scoped stack (a whole `safeshare up`): the lane that takes
+#: the first takes the rest next, or every lane handed one of them would start that stack again.
+TOGETHER = ("tests/e2e/test_up.py::",)
 #: Backends in the order of the heavy lanes that prefer them.
 BACKENDS = ("sqlite", "postgresql")
 
@@ -63,6 +68,8 @@ class LaneScheduling(LoadScheduling):
         super().__init__(config, log)
         #: The case database each worker's stack is on (the last it ran a heavy test of).
         self._database: dict[WorkerController, str] = {}
+        #: The lane each module of TOGETHER went to, once one of its tests did.
+        self._together: dict[str, WorkerController] = {}
 
     def heavy_lanes(self) -> int:
         default = max(1, (2 * len(self.nodes)) // 3)
@@ -113,6 +120,13 @@ class LaneScheduling(LoadScheduling):
         first: dict[int, int] = {}
         for index in self.pending:
             nodeid = self.collection[index]
+            owner = self._together.get(nodeid.split("::", 1)[0])
+            if owner is node:  # the rest of a module whose stack this lane has started
+                first[-1] = index
+                break
+            if owner is not None:  # another lane's, unless nothing else is left
+                first.setdefault(3, index)
+                continue
             if not is_heavy(nodeid):
                 rank = 1 if heavy_lane else 0
             elif backend_of(nodeid) in (None, database):
@@ -123,6 +137,8 @@ class LaneScheduling(LoadScheduling):
             if rank == 0:
                 break
         index = first[min(first)]
+        if self.collection[index].startswith(TOGETHER):
+            self._together.setdefault(self.collection[index].split("::", 1)[0], node)
         if is_heavy(self.collection[index]):  # a light test's database is its own, no stack's
             self._database[node] = backend_of(self.collection[index]) or database
         return index

@@ -11,7 +11,6 @@ import textwrap
 import threading
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import apprise
@@ -33,7 +32,6 @@ from .prefect_server import (
     PrefectServer,
     _wait_until_healthy,
     free_port,
-    running_prefect_server,
     use_prefect_api,
 )
 
@@ -41,10 +39,10 @@ from .prefect_server import (
 # Prefect server
 
 
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
-    with running_prefect_server(tmp_path_factory.mktemp("prefect")) as server:
-        yield server
+# `prefect_server` is the session's (tests/conftest.py), which the lane running these tests has
+# most often started already: a server of this module's own cost two more starts per run (each
+# ~15 CPU-seconds, 45 s on a loaded machine), as xdist hands the module's tests to two lanes.
+# The flows below are named for this module alone, so the runs they count are theirs.
 
 
 @task
