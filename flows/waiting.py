@@ -25,13 +25,11 @@ from models.forms.registry import FORMS
 from models.kernel.steps import Step
 from models.kernel.waits import Slot, StepSummary, Wait
 from models.messages.disclosure import receipt_note
-from models.messages.waits import code_help, form_description, waiting_message
+from models.messages.waits import code_help, form_description
 from tasks.answers import record_answer, record_rejection
 from tasks.case_facts import answered_step, decision_basis
 from tasks.closing import disclosed
-from tasks.credentials import issue_credentials
-from tasks.notify import notify
-from tasks.steps import open_step
+from tasks.opening import open_wait
 
 #: The Apprise tag told when each kind of step waits.
 WAITING_TAGS: dict[Step, str] = {
@@ -88,21 +86,19 @@ def wait_for_answer(
         return answered
     step = wait.step
     while True:
-        waiting: Slot = open_step(case_id, wait, deadline, clock_from)
+        waiting: Slot = open_wait(
+            case_id,
+            wait,
+            tag=WAITING_TAGS[step],
+            flow_run_id=flow_run_id,
+            dashboard=run_link(flow_run_id),
+            deadline=deadline,
+            clock_from=clock_from,
+            due=due,
+            note=note,
+        )
         if waiting.answered is not None:
             return waiting.answered
-        title, body = waiting_message(
-            case_id, step, who=waiting.who, link=run_link(flow_run_id), due=due, note=note
-        )
-        notify(
-            f"case:{case_id}:{wait.slot}:{WAITING_TAGS[step]}",
-            case_id=case_id,
-            tag=WAITING_TAGS[step],
-            kind=f"waiting:{step.value}",
-            title=title,
-            body=body,
-        )
-        issue_credentials(waiting, flow_run_id, dashboard=run_link(flow_run_id))
         case_page = f"{get_settings().web_url}/cases/{case_id}"
         form = FORMS[step].for_wait(
             description=form_description(

@@ -20,12 +20,10 @@ from tasks.case_facts import NotWaiting, current_slot
 from tasks.lifetimes import wait_lifetime
 from tasks.notify import already_sent, deliver
 from tasks.personal_links import count_issued, issue_code, issue_link
-from tasks.prefect_task import task
 from tasks.receipt_links import receipt_links_last, resend_receipt_links
 from tasks.signed_links import link_url
 
 
-@task(retries=2, retry_delay_seconds=1)
 def issue_credentials(slot: Slot, flow_run_id: str, dashboard: str | None = None) -> list[str]:
     """Send each person who may answer this wait their own code (and link), once; returns the
     staff ids sent to. Codes and tokens exist only in the message: a credential whose message

@@ -149,7 +149,6 @@ def add_note(case_id: int, staff_id: str, text: str) -> str:
     return slot
 
 
-@task(retries=2, retry_delay_seconds=1)
 def open_step(
     case_id: int,
     wait: Wait,
