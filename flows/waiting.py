@@ -27,9 +27,9 @@ from models.kernel.waits import Slot, StepSummary, Wait
 from models.messages.disclosure import receipt_note
 from models.messages.waits import code_help, form_description
 from tasks.answers import record_answer, record_rejection
+from tasks.asking import open_wait
 from tasks.case_facts import answered_step, decision_basis
 from tasks.closing import disclosed
-from tasks.opening import open_wait
 
 #: The Apprise tag told when each kind of step waits.
 WAITING_TAGS: dict[Step, str] = {

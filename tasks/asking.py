@@ -1,9 +1,9 @@
-"""Where a wait is opened: the case marked as waiting under the wait's next key (tasks/steps.py),
-the people told on the step's tag, and each person who may answer sent their own code and link
-(tasks/credentials.py), in one task run. They were three, one after another at every wait, and
-each task run costs Prefect's server about 44 ms of CPU (its three events, the run and its
-states recorded) on top of the engine's own work; each part is idempotent by its keys, so the
-whole is retried as one."""
+"""Where people are asked: a wait opened (the case marked as waiting under the wait's next key,
+tasks/steps.py), the people told on the step's tag, and each person who may answer sent their
+own code and link (tasks/credentials.py), in one task run. They were three, one after another at
+every wait, and each task run costs Prefect's server about 44 ms of CPU (its three events, the
+run and its states recorded) on top of the engine's own work; each part is idempotent by its
+keys, so the whole is retried as one."""
 
 from __future__ import annotations
 
