@@ -19,6 +19,7 @@ from harness.cases import (
     wait_for_status,
     wait_for_step,
 )
+from harness.databases import on_sqlite_only
 from sqlalchemy import ColumnElement, select, update
 
 from foundations.db import session_scope
@@ -43,6 +44,7 @@ def receipt_of(case_id: int) -> Receipt | None:
         return session.scalar(select(Receipt).join(Disclosure).where(Disclosure.case_id == case_id))
 
 
+@on_sqlite_only
 def test_the_agency_reads_what_is_shared_and_confirms_once(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -82,6 +84,7 @@ def test_the_agency_reads_what_is_shared_and_confirms_once(
     assert web.get(url.replace("/receipt/", "/answer/")).status_code == 403
 
 
+@on_sqlite_only
 def test_the_agency_may_confirm_before_the_case_asks(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:

@@ -24,6 +24,7 @@ from harness.cases import (
     wait_for_step,
     wait_until_suspended,
 )
+from harness.databases import on_sqlite_only
 from sqlalchemy import ColumnElement, select, update
 
 from foundations.db import session_scope
@@ -55,6 +56,7 @@ def refused_codes(case: dict[str, Any]) -> list[str]:
     return [p["code"] for p in case["chronology"][-1]["problems"]]
 
 
+@on_sqlite_only
 def test_dashboard_answers_count_only_with_their_persons_code(
     stack: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
@@ -132,6 +134,7 @@ def test_dashboard_answers_count_only_with_their_persons_code(
     assert not [i for i in inputs if i["key"].endswith("-response")]
 
 
+@on_sqlite_only
 def test_cli_refuses_wrong_and_expired_codes_and_asks_again(
     stack: Any, people: dict[str, str]
 ) -> None:
@@ -169,6 +172,7 @@ def test_cli_refuses_wrong_and_expired_codes_and_asks_again(
     wait_for_step(case_id, "management-signoff")
 
 
+@on_sqlite_only
 def test_resend_replaces_everyones_codes_for_the_current_step(
     stack: Any, people: dict[str, str]
 ) -> None:
@@ -250,6 +254,7 @@ def test_the_assessor_cannot_co_sign_in_any_door_even_after_joining_the_manageme
     wait_for_step(case_id, "parents")
 
 
+@on_sqlite_only
 def test_an_answer_recorded_while_prefect_is_away_moves_on_at_the_next_check(
     stack: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from harness import web
 from harness.cases import sent_once
+from harness.databases import on_sqlite_only
 from typer.testing import CliRunner
 
 from foundations.audit_check import head_of
@@ -20,6 +21,7 @@ from safeshare.cli.app import app
 pytestmark = pytest.mark.flow
 
 
+@on_sqlite_only
 def test_the_head_is_anchored_in_the_file_and_sent_to_the_dsl(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from harness import web
 from harness.cases import marker, wait_for_step
+from harness.databases import on_sqlite_only
 from harness.web import PHONES, fresh_code, password_of
 
 pytestmark = pytest.mark.flow
@@ -52,6 +53,7 @@ def sign_in(browser: Any, web_url: str, staff_id: str, password: str) -> None:
     go_on(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
 
 
+@on_sqlite_only
 def test_a_teacher_records_and_the_dsl_works_the_case(
     stack: Any, browser: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:

@@ -16,12 +16,14 @@ from harness.cases import (
     personal_message,
     wait_for_step,
 )
+from harness.databases import on_sqlite_only
 
 pytestmark = pytest.mark.flow
 
 LINK = re.compile(r"personal link \(works once\): (\S+)")
 
 
+@on_sqlite_only
 def test_signing_off_from_the_link_in_a_browser(
     stack: Any, browser: Any, people: dict[str, str]
 ) -> None:

@@ -28,6 +28,7 @@ from harness.cases import (
     wait_for_status,
     wait_for_step,
 )
+from harness.databases import on_sqlite_only
 
 from models.kernel.steps import CaseKind
 from tasks.views import show_case
@@ -77,6 +78,7 @@ def test_a_concern_after_the_newest_case_is_destroyed_gets_a_new_id_and_run(
     assert case["flow_run_id"] in started.stdout
 
 
+@on_sqlite_only
 def test_a_run_that_is_not_the_cases_own_touches_nothing(
     stack: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
@@ -177,6 +179,7 @@ def test_an_open_case_whose_run_ended_is_told_to_the_dsl_once_and_started_again(
     wait_for_step(case_id, "management-signoff")
 
 
+@on_sqlite_only
 def test_a_waiting_case_whose_run_crashed_is_restarted_by_the_next_check(
     stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from harness.cases import cli, marker, new_case, wait_for_step
+from harness.databases import on_sqlite_only
 
 pytestmark = pytest.mark.flow
 
 
+@on_sqlite_only
 def test_the_dsl_lists_reads_and_annotates_a_waiting_case(
     stack: Any, people: dict[str, str]
 ) -> None:
@@ -82,6 +84,7 @@ HOSTILE = (
 _RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+@on_sqlite_only
 def test_stored_text_reaches_the_terminal_shown_never_obeyed(
     stack: Any, people: dict[str, str]
 ) -> None:
@@ -119,6 +122,7 @@ def test_stored_text_reaches_the_terminal_shown_never_obeyed(
     assert as_json["concern"]["what_happened"] == f"{mark} {HOSTILE} what happened"
 
 
+@on_sqlite_only
 def test_runs_are_named_after_their_case_and_checks_after_their_time(
     stack: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:

@@ -25,6 +25,7 @@ from harness.cases import (
     wait_for_step,
     wait_until_suspended,
 )
+from harness.databases import on_sqlite_only
 
 pytestmark = pytest.mark.flow
 
@@ -55,6 +56,7 @@ def form_inputs(api: str, run_id: str) -> tuple[str, dict[str, Any]]:
     return description, schema
 
 
+@on_sqlite_only
 def test_the_signer_sees_everything_the_decision_rests_on(
     stack: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
@@ -120,6 +122,7 @@ def test_the_signer_sees_everything_the_decision_rests_on(
     assert computed.replace(" ", "") in cells.replace(" ", "")
 
 
+@on_sqlite_only
 def test_after_an_emergency_share_the_ratifier_sees_what_was_shared(
     stack: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:

@@ -22,6 +22,7 @@ from harness.cases import (
     wait_for_step,
     wait_until_suspended,
 )
+from harness.databases import on_sqlite_only
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -132,7 +133,7 @@ def check_form(
 
 # How Prefect's UIs draw the form depends on Prefect, not on the case database (answers through
 # the dashboard are recorded on both databases in test_answer_codes and test_no_personal_data).
-@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+@on_sqlite_only
 def test_the_dsl_reads_and_answers_the_assessment_form_in_the_dashboard(
     stack: Any, prefect_server: Any, people: dict[str, str], desktop: Any, tmp_path: Path
 ) -> None:
@@ -198,7 +199,7 @@ def test_the_dsl_reads_and_answers_the_assessment_form_in_the_dashboard(
 
 # How Prefect's UIs draw the form depends on Prefect, not on the case database (answers through
 # the dashboard are recorded on both databases in test_answer_codes and test_no_personal_data).
-@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+@on_sqlite_only
 def test_the_co_signer_sees_what_the_decision_rests_on_in_the_dashboard(
     stack: Any, prefect_server: Any, people: dict[str, str], desktop: Any, tmp_path: Path
 ) -> None:

@@ -25,6 +25,7 @@ from harness.cases import (
     wait_for_status,
     wait_for_step,
 )
+from harness.databases import on_sqlite_only
 
 from tasks.views import show_case
 
@@ -100,6 +101,7 @@ def test_shared_at_once_then_ratified_through_the_link(
     assert (ratified["by"], ratified["channel"]) == (people["slt"], "link")
 
 
+@on_sqlite_only
 def test_not_ratified_is_told_at_once_and_recorded_to_the_end(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:

@@ -13,6 +13,7 @@ import pyotp
 import pytest
 from harness import web
 from harness.cases import marker, wait_for_step
+from harness.databases import on_sqlite_only
 from harness.web import ENROL, PHONES, csrf, password_of, second_step, sign_in
 from sqlalchemy import func, select
 
@@ -52,6 +53,7 @@ def record(client: httpx.Client, mark: str, **extra: str) -> httpx.Response:
     return client.post("/concerns/new", data=fields)
 
 
+@on_sqlite_only
 def test_every_page_for_every_role(stack: Any, people: dict[str, str]) -> None:
     teacher = sign_in(stack.web_url, people["teacher"])
     mark = marker()
@@ -77,6 +79,7 @@ def test_every_page_for_every_role(stack: Any, people: dict[str, str]) -> None:
         assert got.status_code == 303 and got.headers["location"].startswith("/sign-in")
 
 
+@on_sqlite_only
 def test_the_dsl_reads_a_case_only_after_the_second_factor(
     stack: Any, people: dict[str, str]
 ) -> None:
@@ -120,6 +123,7 @@ def test_the_dsl_reads_a_case_only_after_the_second_factor(
         assert "wrong" in codes and "ok" in codes
 
 
+@on_sqlite_only
 def test_wrong_passwords_and_codes_are_refused_and_recorded(
     stack: Any, people: dict[str, str]
 ) -> None:
@@ -148,6 +152,7 @@ def test_wrong_passwords_and_codes_are_refused_and_recorded(
         assert outcomes == ["wrong"]
 
 
+@on_sqlite_only
 def test_signing_out_ends_the_session(stack: Any, people: dict[str, str]) -> None:
     client = sign_in(stack.web_url, people["dsl"])
     home = client.get("/")
@@ -159,6 +164,7 @@ def test_signing_out_ends_the_session(stack: Any, people: dict[str, str]) -> Non
     assert replay.get("/cases").headers["location"].startswith("/sign-in")
 
 
+@on_sqlite_only
 def test_a_bad_concern_form_says_what_to_fix_and_keeps_what_was_typed(
     stack: Any, people: dict[str, str]
 ) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from harness.cases import NOW, answer_ok, assessment, cli, marker, personal_message, wait_for_step
+from harness.databases import on_sqlite_only
 from harness.web import sign_in
 from sqlalchemy import func, select
 
@@ -64,6 +65,7 @@ def record_allegation(people: dict[str, str], mark: str, subject: str) -> int:
     return int(json.loads(result.stdout)["case_id"])
 
 
+@on_sqlite_only
 def test_the_subject_of_an_allegation_receives_nothing_about_it_by_any_tag(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -134,6 +136,7 @@ def test_the_concern_form_refuses_a_time_to_come_and_a_subject_nobody_is(
     assert concerns() == before
 
 
+@on_sqlite_only
 def test_a_case_number_no_case_can_have_is_no_such_case(stack: Any, people: dict[str, str]) -> None:
     dsl = sign_in(stack.web_url, people["dsl"])
     for number in ("99999999999999999999999", str(2**31), "0"):

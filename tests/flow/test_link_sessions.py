@@ -31,6 +31,7 @@ from harness.cases import (
     new_case,
     wait_for_step,
 )
+from harness.databases import on_sqlite_only
 from harness.prefect_server import free_port
 from sqlalchemy import select
 
@@ -139,6 +140,7 @@ def test_a_link_opened_while_signed_in_as_someone_else_is_refused(
     assert signoffs(case_id) == [people["slt"]]
 
 
+@on_sqlite_only
 def test_a_receipt_link_opened_in_a_staff_members_session_is_refused(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -218,6 +220,7 @@ def forged_attempts(url: str, forwarded: list[str]) -> list[tuple[str, int, str]
     return [(t, status, kept[fingerprint(t)]) for t, status in tried]
 
 
+@on_sqlite_only
 def test_forwarded_addresses_are_believed_only_from_a_named_proxy(stack: Any) -> None:
     limit = 5
     base = random.randrange(0, 240)

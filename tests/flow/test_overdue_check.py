@@ -28,6 +28,7 @@ from harness.cases import (
     wait_for_status,
     wait_for_step,
 )
+from harness.databases import on_sqlite_only
 
 pytestmark = pytest.mark.flow
 
@@ -50,6 +51,7 @@ def check(at: datetime) -> list[dict[str, Any]]:
     return list(json.loads(result.stdout))
 
 
+@on_sqlite_only
 def test_an_overdue_receipt_climbs_its_ladder_once_per_rung(
     stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
@@ -138,6 +140,7 @@ def test_an_overdue_receipt_climbs_its_ladder_once_per_rung(
     arrived()
 
 
+@on_sqlite_only
 def test_a_case_recorded_while_prefect_was_away_is_started_by_the_next_check(
     stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
@@ -192,6 +195,7 @@ def test_a_case_recorded_while_prefect_was_away_is_started_by_the_next_check(
     assert len(told) == 1 and told[0]["status"] == "sent", told
 
 
+@on_sqlite_only
 def test_the_check_is_served_on_a_schedule(stack: Any, prefect_server: Any) -> None:
     deployment = web.get(
         f"{prefect_server.api_url}/deployments/name/overdue-check/{stack.env['SAFESHARE_DEPLOYMENT']}"

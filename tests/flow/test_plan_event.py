@@ -28,6 +28,7 @@ from harness.cases import (
     wait_for_status,
     wait_for_step,
 )
+from harness.databases import on_sqlite_only
 
 from models.deadlines import DEFAULT_RULES, WorkingCalendar, due_at
 from models.plan_event.policy import PLAN_EVENT_RECEIPT
@@ -69,6 +70,7 @@ def record_event(ref: str, kind: str, recorded_by: str, details: str) -> dict[st
     return dict(json.loads(result.stdout))
 
 
+@on_sqlite_only
 def test_an_exclusion_goes_to_social_care_and_the_social_worker_at_once(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:

@@ -29,6 +29,7 @@ from harness.cases import (
     wait_for_status,
     wait_for_step,
 )
+from harness.databases import on_sqlite_only
 from sqlalchemy import select, update
 
 from foundations.db import session_scope
@@ -105,6 +106,7 @@ def no_command_they_cannot_use(body: str) -> None:
         assert command not in body, body
 
 
+@on_sqlite_only
 def test_an_overdue_signoff_reaches_each_senior_leader_with_a_new_link_of_their_own(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -173,6 +175,7 @@ def test_an_overdue_signoff_reaches_each_senior_leader_with_a_new_link_of_their_
     assert (signed["by"], signed["channel"]) == (head, "link")
 
 
+@on_sqlite_only
 def test_an_overdue_assessment_gives_a_deputy_the_case_page_and_a_code_the_cli_accepts(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -225,6 +228,7 @@ def test_an_overdue_assessment_gives_a_deputy_the_case_page_and_a_code_the_cli_a
     assert key == assessed["key"]
 
 
+@on_sqlite_only
 def test_an_agency_that_has_not_confirmed_gets_a_new_link_that_works_after_the_first_expired(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -261,6 +265,7 @@ def test_an_agency_that_has_not_confirmed_gets_a_new_link_that_works_after_the_f
     assert web.get(first).status_code != 200
 
 
+@on_sqlite_only
 def test_a_receipt_link_sent_long_before_its_wait_lives_until_that_wait_has_run(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -293,6 +298,7 @@ def test_a_receipt_link_sent_long_before_its_wait_lives_until_that_wait_has_run(
     assert web.get(link).status_code == 200
 
 
+@on_sqlite_only
 def test_a_leavers_receipt_link_still_works_when_the_file_is_due_weeks_after_the_move(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -342,6 +348,7 @@ def test_a_leavers_receipt_link_still_works_when_the_file_is_due_weeks_after_the
     assert show_case(case_id)["status"] == "open"
 
 
+@on_sqlite_only
 def test_a_plan_events_reminder_gives_social_care_and_the_social_worker_a_new_link_each(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -385,6 +392,7 @@ def test_a_plan_events_reminder_gives_social_care_and_the_social_worker_a_new_li
     assert wait_for_status(case_id, "shared")["status"] == "shared"
 
 
+@on_sqlite_only
 def test_a_resend_gives_the_agency_a_new_receipt_link_too(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -409,6 +417,7 @@ def test_a_resend_gives_the_agency_a_new_receipt_link_too(
     assert receipt_link_row(fresh).expires_at >= datetime.fromisoformat(case["waiting"]["due"])
 
 
+@on_sqlite_only
 def test_a_reminder_replaces_the_links_of_every_asking_of_the_wait(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:

@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from harness import web
 from harness.cases import sent_once
+from harness.databases import on_sqlite_only
 
 from models.sharing.concern import Category, ConcernFacts
 
 pytestmark = pytest.mark.flow
 
 
+@on_sqlite_only
 def test_the_dsl_is_told_once_a_day_how_many_files_await_a_decision(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -67,6 +69,7 @@ def test_the_dsl_is_told_once_a_day_how_many_files_await_a_decision(
     told_once()
 
 
+@on_sqlite_only
 def test_the_review_is_served_on_a_schedule(stack: Any, prefect_server: Any) -> None:
     name = stack.env["SAFESHARE_DEPLOYMENT"]
     deployment = web.get(

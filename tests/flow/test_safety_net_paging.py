@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from harness.databases import on_sqlite_only
 from prefect import get_client
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.objects import StateType
@@ -103,6 +104,7 @@ async def _suspended_runs(deployment: str, slot: str, cases: list[int]) -> dict[
     return dict(zip(cases, runs, strict=True))
 
 
+@on_sqlite_only
 def test_every_answered_wait_is_resumed_past_a_page(
     stack: Any, people: dict[str, str], prefect_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

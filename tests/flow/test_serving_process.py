@@ -22,11 +22,13 @@ from harness.cases import (
     run_state,
     wait_for_step,
 )
+from harness.databases import on_sqlite_only
 from harness.processes import descendants, owner_of_connection, wait_until_gone
 
 pytestmark = pytest.mark.flow
 
 
+@on_sqlite_only
 def test_killing_the_serving_process_alone_leaves_no_run_behind(
     stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
@@ -74,6 +76,7 @@ def test_killing_the_serving_process_alone_leaves_no_run_behind(
     assert counts[(in_flight.removeprefix(f"/{stack.backend}"), sending.body["title"])] <= 2
 
 
+@on_sqlite_only
 def test_runs_start_when_resumed_not_when_the_runner_next_polls(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:

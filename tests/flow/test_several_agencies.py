@@ -23,6 +23,7 @@ from harness.cases import (
     wait_for_status,
     wait_for_step,
 )
+from harness.databases import on_sqlite_only
 
 from tasks.views import show_case
 
@@ -88,6 +89,7 @@ def test_each_agency_reads_its_own_disclosure_and_the_case_waits_for_every_recei
     assert web.get(police).status_code == 409 and web.get(csc).status_code == 409
 
 
+@on_sqlite_only
 def test_the_dsl_records_a_receipt_for_the_agency_still_awaited_and_the_ladder_chases_it(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:

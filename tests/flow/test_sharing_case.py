@@ -30,6 +30,7 @@ from harness.cases import (
     wait_for_step,
     wait_until_suspended,
 )
+from harness.databases import on_sqlite_only
 
 from tasks.views import show_case
 
@@ -65,6 +66,7 @@ def test_shared_after_telling_parents(stack: Any, listener: Any, people: dict[st
         assert mark not in json.dumps(record.body), "personal data in a notification"
 
 
+@on_sqlite_only
 def test_shared_after_mash_advice_when_telling_parents_adds_risk(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -106,6 +108,7 @@ def test_shared_after_mash_advice_when_telling_parents_adds_risk(
     assert_once_each(listener, stack.backend, case_id)
 
 
+@on_sqlite_only
 def test_not_shared_at_assessment(stack: Any, listener: Any, people: dict[str, str]) -> None:
     mark = marker()
     case_id = new_case(people, mark)
@@ -130,6 +133,7 @@ def test_not_shared_at_assessment(stack: Any, listener: Any, people: dict[str, s
     assert_once_each(listener, stack.backend, case_id)
 
 
+@on_sqlite_only
 def test_insufficient_information_seeks_mash_advice_then_reassesses(
     stack: Any, people: dict[str, str]
 ) -> None:
@@ -183,6 +187,7 @@ def test_insufficient_information_seeks_mash_advice_then_reassesses(
     ]
 
 
+@on_sqlite_only
 def test_declined_at_signoff_and_same_person_refused(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -212,6 +217,7 @@ def test_declined_at_signoff_and_same_person_refused(
     ]
 
 
+@on_sqlite_only
 def test_invalid_dashboard_answers_are_asked_again(
     stack: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
@@ -322,6 +328,7 @@ def test_killed_serving_process_loses_nothing_and_repeats_nothing(
     assert sum(notifications_for(listener, stack.backend, case_id).values()) == expected
 
 
+@on_sqlite_only
 def test_run_killed_mid_step_is_restarted_and_completes(
     stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:

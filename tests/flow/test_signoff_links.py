@@ -28,6 +28,7 @@ from harness.cases import (
     wait_for_step,
     wait_until_suspended,
 )
+from harness.databases import on_sqlite_only
 from sqlalchemy import select, update
 
 from foundations.db import session_scope
@@ -108,6 +109,7 @@ def attempts(url: str) -> list[tuple[str, str, int]]:
         ]
 
 
+@on_sqlite_only
 def test_valid_link_shows_what_the_signer_needs_and_approves_once(
     stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
@@ -154,6 +156,7 @@ def test_valid_link_shows_what_the_signer_needs_and_approves_once(
     wait_for_status(case_id, "shared")
 
 
+@on_sqlite_only
 def test_forged_altered_expired_and_wrong_step_links_are_refused(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -197,6 +200,7 @@ def test_forged_altered_expired_and_wrong_step_links_are_refused(
     assert token not in str(attempts(url))
 
 
+@on_sqlite_only
 def test_a_link_stays_good_for_its_wait_when_the_wait_is_asked_again(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -324,6 +328,7 @@ def test_twenty_simultaneous_posts_give_one_signoff_one_resume_one_notification(
     assert len([k for k in told if "parents or carers" in k[1]]) == 5, told
 
 
+@on_sqlite_only
 def test_repeated_failures_are_slowed_down_and_every_attempt_is_kept(
     stack: Any, tmp_path: Any
 ) -> None:

@@ -25,6 +25,7 @@ from harness.cases import (
     wait_for_status,
     wait_for_step,
 )
+from harness.databases import on_sqlite_only
 from pypdf import PdfReader
 
 from models.kernel.directory import AgencyKind
@@ -116,6 +117,7 @@ def test_the_file_goes_to_the_next_school_and_its_receipt_is_confirmed(
     assert mark not in everything and ref not in everything
 
 
+@on_sqlite_only
 def test_an_unknown_destination_keeps_the_file_and_tells_the_local_authority(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
@@ -138,6 +140,7 @@ def test_an_unknown_destination_keeps_the_file_and_tells_the_local_authority(
     assert web.get(f"{link}/file").status_code == 403  # the file stays with the school
 
 
+@on_sqlite_only
 def test_the_file_is_exported_for_a_conference_by_those_who_may_read_it(
     stack: Any, people: dict[str, str], tmp_path: Path
 ) -> None:

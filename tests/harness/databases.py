@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -30,6 +31,12 @@ from foundations.sealing import Keyring
 from .cache import cache_dir, locked
 
 KINDS = ("sqlite", "postgresql")
+#: A flow test whose subject does not hang on the case database (a door's wording, a reminder's
+#: timing, a page in a browser, the serving process) runs on SQLite alone; the flow tests that
+#: run on PostgreSQL too are those about how the database behaves (answers at once, a crash, a
+#: refusal that changes nothing), each kind of case whole, and those that send a statement no
+#: other PostgreSQL test sends (README, "Which tests run on which database").
+on_sqlite_only = pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 POSTGRES_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432"
 POSTGRES_ADMIN_DB = "postgres"
 TEST_DB_PREFIX = "safeshare_test_"
