@@ -9,7 +9,7 @@ BROWSER_DRIVER := /usr/bin/chromedriver
 PDF_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: up test install browser lint bench clean
+.PHONY: up test install browser lint bench statements clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ test: $(STAMP) $(BROWSER_DRIVER) $(PDF_FONT)
 	$(BIN)/ruff check safeshare deployments flows tasks foundations models tests benchmarks
 	$(BIN)/mypy safeshare deployments flows tasks foundations models
 	$(BIN)/pytest -q -p no:cacheprovider --durations=15 -n 6
+
+# Which statements only the flow tests kept to SQLite would send to PostgreSQL (every PostgreSQL
+# test, those included, each statement put to its test: tests/harness/statements/).
+statements: $(STAMP) $(BROWSER_DRIVER) $(PDF_FONT)
+	rm -rf .statements && mkdir -m 700 .statements
+	SAFESHARE_TEST_EVERY_DATABASE=1 SAFESHARE_TEST_STATEMENTS=$(CURDIR)/.statements \
+	PYTHONPATH=$(CURDIR)/tests/harness/statements $(BIN)/pytest -q -p no:cacheprovider \
+	  -p statements_plugin -n 6 -k postgresql tests/flow tests/tasks tests/e2e tests/harness
+	PYTHONPATH=tests $(BIN)/python -m harness.statements .statements
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_sharing_case

@@ -36,7 +36,12 @@ KINDS = ("sqlite", "postgresql")
 #: run on PostgreSQL too are those about how the database behaves (answers at once, a crash, a
 #: refusal that changes nothing), each kind of case whole, and those that send a statement no
 #: other PostgreSQL test sends (README, "Which tests run on which database").
-on_sqlite_only = pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+#: `make statements` runs them on PostgreSQL too (SAFESHARE_TEST_EVERY_DATABASE=1), to list
+#: what they alone would send there.
+if os.environ.get("SAFESHARE_TEST_EVERY_DATABASE"):
+    on_sqlite_only = pytest.mark.on_sqlite_only
+else:
+    on_sqlite_only = pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 POSTGRES_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432"
 POSTGRES_ADMIN_DB = "postgres"
 TEST_DB_PREFIX = "safeshare_test_"
