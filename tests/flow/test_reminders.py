@@ -348,7 +348,7 @@ def test_a_leavers_receipt_link_still_works_when_the_file_is_due_weeks_after_the
     assert show_case(case_id)["status"] == "open"
 
 
-@on_sqlite_only
+# on PostgreSQL too: the only test there whose reminder supersedes receipt links (`make statements`)
 def test_a_plan_events_reminder_gives_social_care_and_the_social_worker_a_new_link_each(
     stack: Any, listener: Any, people: dict[str, str]
 ) -> None:
