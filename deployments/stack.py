@@ -66,15 +66,19 @@ def client_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def wait_healthy(
-    api_url: str, process: subprocess.Popen[bytes], timeout: float, name: str = "Prefect server"
+    api_url: str,
+    process: subprocess.Popen[bytes],
+    timeout: float,
+    name: str = "Prefect server",
+    path: str = "/health",
 ) -> None:
-    """Wait for a server's /health to answer, or fail if its process exits first."""
+    """Wait for a server's health page (`path`) to answer, or fail if its process exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise StackError(f"the {name} exited with code {process.returncode}")
         try:
-            with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+            with urllib.request.urlopen(f"{api_url}{path}", timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):
@@ -218,7 +222,9 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         runner = _spawn([sys.executable, "-m", "deployments.serve"], env, logs / "serve.log")
         say(f"Starting the web app on 127.0.0.1:{settings.web_port} ...")
         web = _spawn([sys.executable, "-m", "safeshare.web"], env, logs / "web.log")
-        wait_healthy(f"http://127.0.0.1:{settings.web_port}", web, timeout=90, name="web app")
+        web_url = f"http://127.0.0.1:{settings.web_port}"
+        # alive is enough to go on: /health itself says when a dependency is down
+        wait_healthy(web_url, web, timeout=90, name="web app", path="/health/live")
         say(f"safeshare is up. Dashboard: {settings.prefect_api_url.removesuffix('/api')}")
         say(f"Sign-off links: {settings.web_url}")
         say(f"Staff sign in (record a concern; the DSL's cases): {settings.web_url}/sign-in")

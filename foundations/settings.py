@@ -35,13 +35,11 @@ class Settings(BaseSettings):
         description="Case database; SQLite under the data directory when unset.",
     )
     apprise_config: Path | None = Field(
-        default=None,
-        description="Apprise config file (YAML or text) with tagged services.",
+        default=None, description="Apprise config file (YAML or text) with tagged services."
     )
     prefect_port: int = Field(default=4200, ge=1, le=65535)
     deployment: str = Field(
-        default="safeshare",
-        description="Name of the served deployments; one stack per name.",
+        default="safeshare", description="Name of the served deployments; one stack per name."
     )
     runner_poll_seconds: float = Field(
         default=5.0,
@@ -173,6 +171,8 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(default=12, gt=0, description="... and this long after sign-in.")
     notify_retries: int = Field(default=3, ge=0, le=20)
+    #: `safeshare health` and /health say the outbox is down past this long undelivered
+    outbox_late_minutes: float = Field(default=30, gt=0)
     notify_retry_delay_seconds: float = Field(default=2.0, ge=0)
 
     @field_validator("deadlines")

@@ -40,6 +40,7 @@ def start_key(stack: str, kind: CaseKind, case_id: int, run_key: str | None) -> 
     key = f"{stack}:{FLOW_OF_KIND[kind]}-{case_id}"
     return key if run_key is None else f"{key}:{run_key}"
 
+
 #: Prefect's state types in which a run still moves its case on (or waits for a person).
 MOVING = frozenset({"PAUSED", "SCHEDULED", "PENDING", "RUNNING", "CANCELLING"})
 #: Ended by a crash or a failure: restarted under its own id.

@@ -98,4 +98,3 @@ def claim_and_record(link_id: int, answer: Any, *, now: datetime) -> Claim:
             return Claim(LinkOutcome.ANSWERED)
         settle(session, slot, mine)
         return Claim(LinkOutcome.VALID, slot.key, link.flow_run_id)
-

@@ -88,7 +88,7 @@ class Stack:
                 raise RuntimeError(f"the web app exited with {self.web.returncode}")
             try:
                 if (
-                    httpx.get(f"{self.web_url}/health", timeout=2, verify=web.TLS).status_code
+                    httpx.get(f"{self.web_url}/health/live", timeout=2, verify=web.TLS).status_code
                     == 200
                 ):
                     return

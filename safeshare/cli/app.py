@@ -24,6 +24,7 @@ from safeshare.cli.concern import concern_app
 from safeshare.cli.db import db_app, up_commands
 from safeshare.cli.events import events_app
 from safeshare.cli.groups import Commands
+from safeshare.cli.health import health_commands
 from safeshare.cli.keys import keys_app
 from safeshare.cli.leaver import leaver_app
 from safeshare.cli.notice import notice_app
@@ -41,7 +42,7 @@ app = typer.Typer(
     help=__doc__,
 )
 # the commands of safeshare itself first, then its groups: `safeshare --help` lists them so
-for commands in (up_commands, backup_commands, overdue_commands, answer_commands):
+for commands in (up_commands, health_commands, backup_commands, overdue_commands, answer_commands):
     app.add_typer(commands)
 for sub, name in (
     (staff_app, "staff"),

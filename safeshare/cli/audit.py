@@ -61,8 +61,7 @@ def audit_verify(
     )
     last = max(anchors + given, key=lambda a: a.seq, default=None)
     held = (
-        f"matches its {len(anchors + given)} anchor(s), the last at entry {last.seq} "
-        f"({last.at})"
+        f"matches its {len(anchors + given)} anchor(s), the last at entry {last.seq} ({last.at})"
         if last is not None
         else "not anchored yet"
     )

@@ -15,8 +15,10 @@ from sqlalchemy.exc import StatementError
 
 from foundations.sealing import SealError
 from foundations.settings import get_settings
+from models.health import verdict
 from safeshare.web import answers, cases, concerns, notices, receipts, sign_in
 from safeshare.web.site import Refused, made_with, sealed_shut
+from tasks.health import check_all
 
 
 def create_app() -> FastAPI:
@@ -29,9 +31,16 @@ def create_app() -> FastAPI:
     def answer_instead(request: Request, exc: Refused) -> Response:
         return exc.response
 
+    @app.get("/health/live")
+    def alive() -> JSONResponse:
+        """The app answers: what starting it waits for (a dependency down is not its fault)."""
+        return JSONResponse({"status": "ok"})
+
     @app.get("/health")
     def health() -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        """Every dependency, by name (models/health.py); 503 when one is down."""
+        found = verdict(check_all(get_settings()))
+        return JSONResponse(found, status_code=503 if found["down"] else 200)
 
     for part in (answers, receipts, notices, sign_in, cases, concerns):
         app.include_router(part.router)

@@ -278,7 +278,10 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(answered_in_the_dashbo
     assert f"http://127.0.0.1:{web_port}/sign-in" in output
     assert started["sign-in"] == 200
     assert started["api health"] == 200
-    assert started["web health"] == {"status": "ok"}
+    # every dependency of the web app, by name, up
+    health = started["web health"]
+    assert health["status"] == "ok" and health["down"] == [], health
+    assert set(health["checks"]) == {"case database", "prefect api", "outbox"}
     modes = started["modes"]
     assert modes["cases.db"] is not None and modes["prefect/prefect.db"] is not None
     assert modes["secret.key"] == 0o600

@@ -192,7 +192,7 @@ def web_app(stack: Any, **settings: str) -> Iterator[str]:
             assert process.poll() is None, f"the web app exited with {process.returncode}"
             assert time.monotonic() < deadline, "the web app did not answer within 60 s"
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=2, verify=web.TLS).status_code == 200:
+                if httpx.get(f"{url}/health/live", timeout=2, verify=web.TLS).status_code == 200:
                     break
             time.sleep(0.3)
         yield url

@@ -379,8 +379,8 @@ def test_an_address_apprise_cannot_read_is_one_sentence_and_no_log_line(setting:
 
 def test_commands_that_start_no_run_load_no_prefect(setting: Setting) -> None:
     """Prefect is most of what a command would import (about 1.5 s of a 2.5 s start): reading
-    a case, the list of cases, the directory, and a backup that cannot be written never load
-    it. One fresh interpreter runs them in turn, saying after each whether Prefect is loaded,
+    a case, the list of cases, the directory, a backup that cannot be written and the health
+    check never load it. One fresh interpreter runs them in turn, saying after each whether Prefect is loaded,
     then imports the flows' waiting, which does load it (the probe is not blind)."""
     commands = [
         ["--user", "dsl1", "staff", "list", "--json"],
@@ -388,6 +388,7 @@ def test_commands_that_start_no_run_load_no_prefect(setting: Setting) -> None:
         ["--user", "dsl1", "case", "list", "--json"],
         ["--user", "dsl1", "case", "show", str(setting.case_id), "--json"],
         ["--user", "admin1", "backup", "/proc/nope/x.ssbk"],
+        ["health"],
     ]
     code = (
         "import json, sys\n"

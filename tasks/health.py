@@ -1,0 +1,86 @@
+"""Where safeshare's dependencies are looked at: the case database, Prefect's API, the outbox
+(the rules over what is found: models/health.py). Each check answers within a few seconds,
+whatever is down, and loads no Prefect (a plain HTTP request to its /health), so that
+`safeshare health` starts fast and the web app's /health stays cheap."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, timedelta
+from pathlib import Path
+
+import httpx
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, select, text
+
+from foundations.db import alembic_config, engine_for
+from foundations.settings import Settings
+from models.health import Check, error_kind, outbox_check
+from models.tables.base import utcnow
+from models.tables.outbox import Notification
+
+#: How long a dependency may take to answer before it counts as down.
+TIMEOUT_SECONDS = 5.0
+
+
+def check_case_database(settings: Settings) -> Check:
+    """Reachable, and its schema at the version this code needs (`safeshare db migrate`)."""
+    url = settings.case_database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return Check("case database", False, "no database yet: run `safeshare db migrate`")
+    try:
+        with engine_for(url).connect() as connection:
+            connection.execute(text("SELECT 1"))
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except Exception as exc:  # any failure to reach it is the answer, said by its kind
+        return Check("case database", False, f"unreachable ({error_kind(exc)})")
+    needed = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    if current != needed:
+        return Check("case database", False, "schema not current: run `safeshare db migrate`")
+    return Check("case database", True, "reachable, schema current")
+
+
+def prefect_api_url(settings: Settings) -> str:
+    """The API this process's Prefect clients use (PREFECT_API_URL, as `prefect_settings`
+    leaves it), else the stack's own."""
+    return os.environ.get("PREFECT_API_URL") or settings.prefect_api_url
+
+
+def check_prefect_api(settings: Settings) -> Check:
+    """Prefect's API answers its /health."""
+    try:
+        response = httpx.get(f"{prefect_api_url(settings)}/health", timeout=TIMEOUT_SECONDS)
+    except httpx.HTTPError as exc:
+        return Check("prefect api", False, f"unreachable ({error_kind(exc)})")
+    if response.status_code != 200:
+        return Check("prefect api", False, f"answered {response.status_code}")
+    return Check("prefect api", True, "answering")
+
+
+def check_outbox(settings: Settings) -> Check:
+    """How long the oldest message not yet delivered has waited."""
+    try:
+        with engine_for(settings.case_database_url).connect() as connection:
+            oldest, count = connection.execute(
+                select(func.min(Notification.created_at), func.count()).where(
+                    Notification.status != "sent"
+                )
+            ).one()
+    except Exception as exc:  # said by its kind; the case database's own check says more
+        return Check("outbox", False, f"unreadable ({error_kind(exc)})")
+    if oldest is not None and oldest.tzinfo is None:  # SQLite's min() gives back naive UTC
+        oldest = oldest.replace(tzinfo=UTC)
+    late_after = timedelta(minutes=settings.outbox_late_minutes)
+    return outbox_check(oldest, int(count), utcnow(), late_after)
+
+
+def check_all(settings: Settings) -> list[Check]:
+    """Every dependency, in the order an operator would look: the database first."""
+    database = check_case_database(settings)
+    checks = [database, check_prefect_api(settings)]
+    if database.ok:
+        checks.append(check_outbox(settings))
+    else:
+        checks.append(Check("outbox", False, "not read: the case database is down"))
+    return checks
