@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy.exc import StatementError
 
 from foundations.sealing import SealError
@@ -19,6 +20,7 @@ from models.health import verdict
 from safeshare.web import answers, cases, concerns, notices, receipts, sign_in
 from safeshare.web.site import Refused, made_with, sealed_shut
 from tasks.health import check_all
+from tasks.metrics import CaseMetrics
 
 
 def create_app() -> FastAPI:
@@ -41,6 +43,14 @@ def create_app() -> FastAPI:
         """Every dependency, by name (models/health.py); 503 when one is down."""
         found = verdict(check_all(get_settings()))
         return JSONResponse(found, status_code=503 if found["down"] else 200)
+
+    scraped = CollectorRegistry()
+    scraped.register(CaseMetrics())
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        """Prometheus's figures (tasks/metrics.py): counts and ages, never a name."""
+        return Response(generate_latest(scraped), media_type=CONTENT_TYPE_LATEST)
 
     for part in (answers, receipts, notices, sign_in, cases, concerns):
         app.include_router(part.router)

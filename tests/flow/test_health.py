@@ -1,5 +1,5 @@
-"""`safeshare health` and the web app's /health on a served stack, with a real Prefect server:
-every dependency up. (Each one down, on both case databases: tests/tasks/test_health.py.)"""
+"""`safeshare health`, the web app's /health and its /metrics on a served stack, with a real
+Prefect server: every dependency up. (Each one down, on both case databases: tests/tasks/test_health.py.)"""
 
 from __future__ import annotations
 
@@ -40,3 +40,7 @@ def test_every_dependency_of_a_running_stack_is_up(stack: Any) -> None:
     }
     page = httpx.get(f"{stack.web_url}/health", timeout=30, verify=web.TLS)
     assert page.status_code == 200 and page.json()["down"] == []
+    figures = httpx.get(f"{stack.web_url}/metrics", timeout=30, verify=web.TLS).text
+    for dependency in ("case database", "prefect api", "outbox"):
+        assert f'safeshare_up{{dependency="{dependency}"}} 1.0' in figures, figures
+    assert "safeshare_cases_open" in figures

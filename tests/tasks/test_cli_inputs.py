@@ -380,8 +380,9 @@ def test_an_address_apprise_cannot_read_is_one_sentence_and_no_log_line(setting:
 def test_commands_that_start_no_run_load_no_prefect(setting: Setting) -> None:
     """Prefect is most of what a command would import (about 1.5 s of a 2.5 s start): reading
     a case, the list of cases, the directory, a backup that cannot be written and the health
-    check never load it. One fresh interpreter runs them in turn, saying after each whether Prefect is loaded,
-    then imports the flows' waiting, which does load it (the probe is not blind)."""
+    check never load it. One fresh interpreter runs them in turn, saying after each whether
+    Prefect is loaded, then imports the flows' waiting, which does load it (the probe is not
+    blind)."""
     commands = [
         ["--user", "dsl1", "staff", "list", "--json"],
         ["--user", "dsl1", "child", "list", "--json"],

@@ -143,3 +143,82 @@ def test_an_unreachable_database_is_said_without_its_address_or_password(
     assert said.splitlines()[0] == "DOWN  case database: unreachable (OperationalError)"
     for shown in (said, web):
         assert "s3cret" not in shown and "127.0.0.1" not in shown
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus's figures: counted from the case database at each scrape
+
+
+def scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = TestClient(create_app()).get("/metrics").text
+    assert "what happened" not in text  # counts and ages, never what a person typed
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith("safeshare_")
+    }
+
+
+def test_metrics_count_open_waiting_and_overdue_cases_and_the_outbox(migrated: Settings) -> None:
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import update
+
+    from models.kernel.roles import Role
+    from models.sharing.concern import Category, ConcernFacts
+    from models.tables.cases import Case
+    from tasks.children import add_child
+    from tasks.concerns import record_concern
+    from tasks.staff import add_staff
+
+    add_staff(
+        "teacher1", name="Person teacher1", role=Role.STAFF, notify_url="json://127.0.0.1:9/t"
+    )
+    add_child("C-1", date_of_birth=date(2016, 5, 1), cp_plan=False)
+    facts = ConcernFacts(
+        child_ref="C-1",
+        raised_by="teacher1",
+        category=Category.PHYSICAL,
+        occurred_at=datetime.now(UTC) - timedelta(hours=1),
+        what_happened="what happened",
+    )
+    ids = [record_concern(facts) for _ in range(3)]
+    now = utcnow()
+    with session_scope() as session:
+        for case_id, step, due in (
+            (ids[0], "assess-criteria", now - timedelta(hours=2)),  # overdue
+            (ids[1], "assess-criteria", now + timedelta(hours=2)),
+        ):
+            session.execute(
+                update(Case).where(Case.id == case_id).values(waiting_step=step, waiting_due=due)
+            )
+        session.execute(update(Case).where(Case.id == ids[2]).values(status="shared"))
+    outbox(("refused", "failed", timedelta(minutes=10)), ("sent", "sent", timedelta(days=1)))
+    found = scrape()
+    assert found[("safeshare_up", (("dependency", "case database"),))] == 1
+    assert found[("safeshare_up", (("dependency", "prefect api"),))] == 0
+    assert found[("safeshare_cases_open", (("kind", "sharing"),))] == 2
+    waiting = (("kind", "sharing"), ("step", "assess-criteria"))
+    assert found[("safeshare_cases_waiting", waiting)] == 2
+    assert found[("safeshare_waits_overdue", (("step", "assess-criteria"),))] == 1
+    assert found[("safeshare_messages_undelivered", (("status", "failed"),))] == 1
+    assert ("safeshare_messages_undelivered", (("status", "sent"),)) not in found
+    age = found[("safeshare_outbox_oldest_undelivered_seconds", ())]
+    assert 600 <= age < 900, age
+
+
+def test_metrics_of_a_database_that_is_down_say_only_that(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    url = f"sqlite:///{tmp_path}/cases.db"
+    with settings_in_force(settings_for(url, tmp_path)):
+        found = scrape()
+    assert found == {
+        ("safeshare_up", (("dependency", "case database"),)): 0,
+        ("safeshare_up", (("dependency", "prefect api"),)): 0,
+        ("safeshare_up", (("dependency", "outbox"),)): 0,
+    }
