@@ -31,6 +31,16 @@ class StackError(RuntimeError):
     """The stack could not start; the message says what to do."""
 
 
+#: Prefect's database keeps what runs did for 30 days after they end: Prefect's own vacuum
+#: service deletes older runs with their logs and artifacts (hourly), and events after 7 days
+#: (its default). The case database is the record; a waiting case's run has not ended and is
+#: kept. An operator's own PREFECT_SERVER_SERVICES_DB_VACUUM_* settings stand.
+PREFECT_RETENTION = {
+    "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,flow_runs",
+    "PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD": str(30 * 24 * 3600),
+}
+
+
 def prefect_env(settings: Settings) -> dict[str, str]:
     """The environment every process of the stack shares: where Prefect lives, no telemetry,
     and the stack's own settings."""
@@ -50,7 +60,7 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_SERVER_DATABASE_CONNECTION_URL",
         f"sqlite+aiosqlite:///{settings.prefect_home / 'prefect.db'}",
     )
-    for name, value in client_env(env).items():
+    for name, value in (client_env(env) | PREFECT_RETENTION).items():
         env.setdefault(name, value)  # an operator's own setting stands
     return env
 

@@ -193,6 +193,9 @@ def answered_in_the_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Itera
                 "ports": (prefect_port, web_port),
                 "sign-in": web.get(f"{site}/sign-in").status_code,
                 "api health": web.get(f"{api}/health").status_code,
+                "vacuum": web.get(f"{api}/admin/settings").json()["server"]["services"][
+                    "db_vacuum"
+                ],
                 "web health": web.get(f"{site}/health").json(),
                 "served": _served_flows(api),
                 "modes": {
@@ -278,6 +281,9 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(answered_in_the_dashbo
     assert f"http://127.0.0.1:{web_port}/sign-in" in output
     assert started["sign-in"] == 200
     assert started["api health"] == 200
+    # Prefect's own vacuum forgets ended runs after 30 days, events after its default 7
+    assert set(started["vacuum"]["enabled"]) == {"events", "flow_runs"}, started["vacuum"]
+    assert started["vacuum"]["retention_period"] in (2592000, 2592000.0, "P30D"), started["vacuum"]
     # every dependency of the web app, by name, up
     health = started["web health"]
     assert health["status"] == "ok" and health["down"] == [], health

@@ -1,5 +1,6 @@
 """`safeshare health`, the web app's /health and its /metrics on a served stack, with a real
-Prefect server: every dependency up. (Each one down, on both case databases: tests/tasks/test_health.py.)"""
+Prefect server: every dependency up. (Each one down, on both case databases:
+tests/tasks/test_health.py.)"""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deployments.stack import client_env, prefect_env
+from deployments.stack import PREFECT_RETENTION, client_env, prefect_env
 from foundations.settings import Settings
 
 
@@ -25,3 +25,18 @@ def test_clients_of_a_server_with_csrf_protection_keep_asking(value: str) -> Non
 def test_clients_of_a_server_without_it_skip_the_request(value: str) -> None:
     env = {"PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED": value}
     assert client_env(env) == {"PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false"}
+
+
+def test_prefects_database_forgets_ended_runs_after_30_days(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in PREFECT_RETENTION:
+        monkeypatch.delenv(name, raising=False)
+    env = prefect_env(Settings(home=tmp_path))
+    assert env["PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED"] == "events,flow_runs"
+    assert env["PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD"] == "2592000"
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD", "86400")
+    assert (
+        prefect_env(Settings(home=tmp_path))["PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD"]
+        == "86400"
+    )  # the operator's own stands
