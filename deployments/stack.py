@@ -230,9 +230,11 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         wait_healthy(settings.prefect_api_url, server, timeout=180)
         say("Serving the deployments ...")
         runner = _spawn([sys.executable, "-m", "deployments.serve"], env, logs / "serve.log")
-        say(f"Starting the web app on 127.0.0.1:{settings.web_port} ...")
+        say(f"Starting the web app on {settings.web_host}:{settings.web_port} ...")
         web = _spawn([sys.executable, "-m", "safeshare.web"], env, logs / "web.log")
-        web_url = f"http://127.0.0.1:{settings.web_port}"
+        listening = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::") else settings.web_host
+        bracketed = f"[{listening}]" if ":" in listening else listening  # an IPv6 address
+        web_url = f"http://{bracketed}:{settings.web_port}"
         # alive is enough to go on: /health itself says when a dependency is down
         wait_healthy(web_url, web, timeout=90, name="web app", path="/health/live")
         say(f"safeshare is up. Dashboard: {settings.prefect_api_url.removesuffix('/api')}")

@@ -13,11 +13,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.deadlines import rules_with
 from models.escalation import DEFAULT_LADDER, check_ladder
+from models.web_address import web_address_problem
 
 
 class Settings(BaseSettings):
@@ -41,30 +42,19 @@ class Settings(BaseSettings):
     deployment: str = Field(
         default="safeshare", description="Name of the served deployments; one stack per name."
     )
-    runner_poll_seconds: float = Field(
-        default=5.0,
-        gt=0,
-        description="The serving process's safety-net poll for runs to start (Prefect's "
-        "events stream wakes it when one is resumed or scheduled).",
-    )
-    run_start: Literal["forkserver", "spawn"] = Field(
-        default="forkserver",
-        description=(
-            "How the serving process starts a run: forked from a process that has imported "
-            "Prefect and the flows already (fast), or Prefect's own fresh spawn (slow)."
-        ),
-    )
-    restart_after_seconds: float = Field(
-        default=0,
-        ge=0,
-        description=(
-            "On start, the serving process restarts runs left Running, Crashed or Failed for at "
-            "least this long (the overdue check, an open case's Crashed or Failed run). 0 suits "
-            "one serving process per deployment name; with several, "
-            "set it above the longest time a run spends between two waits."
-        ),
-    )
+    #: The serving process's safety-net poll for runs to start (Prefect's events stream wakes
+    #: it when one is resumed or scheduled).
+    runner_poll_seconds: float = Field(default=5.0, gt=0)
+    #: How the serving process starts a run: forked from a process that has imported Prefect
+    #: and the flows already (fast), or Prefect's own fresh spawn (slow).
+    run_start: Literal["forkserver", "spawn"] = "forkserver"
+    #: On start, the serving process restarts runs left Running, Crashed or Failed for at least
+    #: this long (the overdue check, an open case's Crashed or Failed run). 0 suits one serving
+    #: process per deployment name; with several, above the longest a run spends between waits.
+    restart_after_seconds: float = Field(default=0, ge=0)
     web_port: int = Field(default=8400, ge=1, le=65535, description="The web app's port.")
+    #: Where the web app listens (`safeshare up --host`): beyond 127.0.0.1 only behind TLS
+    web_host: str = "127.0.0.1"
     trusted_proxies: str = Field(
         default="",
         description="Addresses or networks (comma-separated) of the reverse proxies in front of "
@@ -74,7 +64,7 @@ class Settings(BaseSettings):
     web_base_url: str | None = Field(
         default=None,
         description="Address people use to reach the web app (links are built on it); "
-        "http://127.0.0.1:<web port> when unset.",
+        "http://127.0.0.1:<web port> when unset; https when not loopback.",
     )
     secret_key: SecretStr | None = Field(
         default=None,
@@ -198,6 +188,13 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return _items(self.trusted_proxies)
+
+    @model_validator(mode="after")
+    def _links_over_tls(self) -> Settings:
+        problem = web_address_problem(self.web_base_url, self.web_host)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @field_validator("escalation_ladder")
     @classmethod

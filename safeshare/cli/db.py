@@ -25,6 +25,13 @@ def up(
     web_port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="Web app port (default 8400).")
     ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the web app listens (default 127.0.0.1); beyond it, "
+            "SAFESHARE_WEB_BASE_URL must be its https address."
+        ),
+    ] = None,
 ) -> None:
     """Start the whole stack locally: Prefect server, case database, served flows."""
     from deployments.stack import StackError, run_stack
@@ -34,6 +41,13 @@ def up(
         settings = settings.model_copy(update={"prefect_port": prefect_port})
     if web_port:
         settings = settings.model_copy(update={"web_port": web_port})
+    if host:
+        from models.web_address import web_address_problem
+
+        problem = web_address_problem(settings.web_base_url, host)
+        if problem:
+            fail(problem)
+        settings = settings.model_copy(update={"web_host": host})
     try:
         raise typer.Exit(run_stack(settings, lambda line: out.print(line, markup=False)))
     except StackError as exc:

@@ -1,4 +1,5 @@
-"""`python -m safeshare.web`: serve the web app on 127.0.0.1 (what `safeshare up` starts)."""
+"""`python -m safeshare.web`: serve the web app on 127.0.0.1, or where SAFESHARE_WEB_HOST says
+(what `safeshare up` starts)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def main() -> None:
     settings = get_settings()
     uvicorn.run(
         create_app(),
-        host="127.0.0.1",
+        host=settings.web_host,
         port=settings.web_port,
         log_level="warning",
         # X-Forwarded-For is believed only from the proxies named: from anyone else (uvicorn

@@ -1,0 +1,42 @@
+"""Which rule decides where the web app may listen and what address its links carry.
+
+The links people open (sign-off, receipts, notices) hold a token that acts for a person: beyond
+this machine they must travel over TLS. So the web app listens on 127.0.0.1 unless told
+otherwise (`--host`, SAFESHARE_WEB_HOST), and when it listens beyond it, or when its address
+(SAFESHARE_WEB_BASE_URL) names another machine, that address must be https: the app itself
+speaks plain HTTP behind a TLS reverse proxy (README, "Beyond this machine").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def web_address_problem(base_url: str | None, host: str) -> str | None:
+    """What is wrong with the web app's address given where it listens, or None."""
+    if base_url is None:
+        if is_loopback(host):
+            return None
+        return (
+            f"the web app listens on {host}: set SAFESHARE_WEB_BASE_URL to the https address "
+            "people reach it at (its links are built on it)"
+        )
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"SAFESHARE_WEB_BASE_URL {base_url!r} is not an http(s) address"
+    if parts.scheme != "https" and not is_loopback(parts.hostname):
+        return (
+            f"SAFESHARE_WEB_BASE_URL {base_url!r} must be https: links carry tokens that act "
+            "for a person (put the web app behind a TLS reverse proxy)"
+        )
+    return None
