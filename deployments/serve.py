@@ -32,6 +32,7 @@ from flows.plan_event import plan_event
 from flows.retention_review import retention_review
 from flows.sharing_case import sharing_case
 from flows.transfer import transfer
+from foundations.logs import configure_logging
 from foundations.private import owner_only
 from foundations.settings import Settings, get_settings
 from models.runs import CASE_FLOWS
@@ -104,7 +105,9 @@ async def serve(served: Runner, deployment_ids: list[UUID]) -> None:
 def main() -> None:
     owner_only()  # runs fork or spawn from here: their results and logs are owner-only too
     settings = get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Prefect gave the root logger its console handler at WARNING, so the serving process's own
+    # lines (runs restarted, cases started) went unsaid: ours, at INFO, in the settings' format
+    configure_logging(settings)
     restarted = restart_runs(
         CASE_FLOWS,
         settings.deployment,

@@ -62,6 +62,8 @@ def prefect_env(settings: Settings) -> dict[str, str]:
     )
     for name, value in (client_env(env) | PREFECT_RETENTION).items():
         env.setdefault(name, value)  # an operator's own setting stands
+    if settings.log_format == "json":  # Prefect's console handler, in its own JSON
+        env.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FORMATTER", "json")
     return env
 
 

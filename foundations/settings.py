@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     #: process per deployment name; with several, above the longest a run spends between waits.
     restart_after_seconds: float = Field(default=0, ge=0)
     web_port: int = Field(default=8400, ge=1, le=65535, description="The web app's port.")
+    #: How every process logs: text, or JSON lines for a log collector (foundations/logs.py)
+    log_format: Literal["text", "json"] = "text"
     #: Where the web app listens (`safeshare up --host`): beyond 127.0.0.1 only behind TLS
     web_host: str = "127.0.0.1"
     trusted_proxies: str = Field(
