@@ -60,14 +60,21 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
-def runner(settings: Settings) -> tuple[Runner, list[UUID]]:
-    """A runner with every deployment this stack serves, named after the stack, and the ids of
-    those deployments."""
-    served = Runner(
+def new_runner(settings: Settings) -> Runner:
+    """Prefect's runner as the settings say: at most `runner_limit` runs at once, looking for
+    runs to start every `runner_poll_seconds` besides being woken (deployments/wake.py)."""
+    return Runner(
         name=f"safeshare-{settings.deployment}",
         pause_on_shutdown=False,
         query_seconds=settings.runner_poll_seconds,
+        limit=settings.runner_limit,
     )
+
+
+def runner(settings: Settings) -> tuple[Runner, list[UUID]]:
+    """A runner with every deployment this stack serves, named after the stack, and the ids of
+    those deployments."""
+    served = new_runner(settings)
     flows: list[tuple[Flow[..., Any], str | None]] = [
         (sharing_case, None),
         (plan_event, None),

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     #: The serving process's safety-net poll for runs to start (Prefect's events stream wakes
     #: it when one is resumed or scheduled).
     runner_poll_seconds: float = Field(default=5.0, gt=0)
+    #: How many runs one serving process runs at once (Prefect's runner limit); more wait
+    runner_limit: int = Field(default=5, ge=1, le=100)
     #: How the serving process starts a run: forked from a process that has imported Prefect
     #: and the flows already (fast), or Prefect's own fresh spawn (slow).
     run_start: Literal["forkserver", "spawn"] = "forkserver"
@@ -144,19 +146,13 @@ class Settings(BaseSettings):
     code_ttl_hours: float = Field(
         default=24, gt=0, description="How long a one-time code for a waiting step stays valid."
     )
-    link_failure_limit: int = Field(
-        default=10,
-        ge=1,
-        description="Failed link attempts from one address or for one link, within "
-        "link_failure_window_minutes, before further attempts are refused for a while.",
-    )
+    #: Failed link attempts from one address or for one link, within the window, before
+    #: further attempts are refused for a while.
+    link_failure_limit: int = Field(default=10, ge=1)
     link_failure_window_minutes: float = Field(default=15, gt=0)
-    sign_in_failure_limit: int = Field(
-        default=5,
-        ge=1,
-        description="Failed sign-ins for one staff id or from one address, within "
-        "sign_in_failure_window_minutes, before further attempts are refused for a while.",
-    )
+    #: Failed sign-ins for one staff id or from one address, within the window, before
+    #: further attempts are refused for a while.
+    sign_in_failure_limit: int = Field(default=5, ge=1)
     sign_in_failure_window_minutes: float = Field(default=15, gt=0)
     session_idle_minutes: float = Field(
         default=30, gt=0, description="A web session ends after this long unused."

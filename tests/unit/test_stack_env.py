@@ -40,3 +40,11 @@ def test_prefects_database_forgets_ended_runs_after_30_days(
         prefect_env(Settings(home=tmp_path))["PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD"]
         == "86400"
     )  # the operator's own stands
+
+
+def test_the_runner_runs_as_many_at_once_as_the_settings_say(tmp_path: Path) -> None:
+    from deployments.serve import new_runner
+
+    assert new_runner(Settings(home=tmp_path)).limit == 5  # Prefect's own default
+    served = new_runner(Settings(home=tmp_path, runner_limit=12, runner_poll_seconds=2))
+    assert (served.limit, served.query_seconds) == (12, 2)
