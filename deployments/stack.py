@@ -9,16 +9,17 @@ started).
 from __future__ import annotations
 
 import ctypes
+import http.client
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from deployments.topology import Part, Topology, parts, production_env, production_problem
 from foundations.db import migrate
 from foundations.private import private_home
 from foundations.sealing import SealError, keys_path, load_keyring
@@ -78,25 +79,21 @@ def client_env(env: dict[str, str]) -> dict[str, str]:
 
 
 def wait_healthy(
-    api_url: str,
-    process: subprocess.Popen[bytes],
-    timeout: float,
-    name: str = "Prefect server",
-    path: str = "/health",
+    url: str, process: subprocess.Popen[bytes], timeout: float, name: str = "Prefect server"
 ) -> None:
-    """Wait for a server's health page (`path`) to answer, or fail if its process exits first."""
+    """Wait for a server's health page (`url`) to answer, or fail if its process exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise StackError(f"the {name} exited with code {process.returncode}")
         try:
-            with urllib.request.urlopen(f"{api_url}{path}", timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, http.client.HTTPException):  # not up, or not it
             pass
         time.sleep(0.5)
-    raise StackError(f"the {name} did not answer at {api_url} within {timeout:.0f} s")
+    raise StackError(f"the {name} did not answer at {url} within {timeout:.0f} s")
 
 
 def port_free(port: int) -> bool:
@@ -158,8 +155,11 @@ def stop(process: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
     process.wait()
 
 
-def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
-    """Start everything, wait for a signal or a child's death, stop everything."""
+def run_stack(
+    settings: Settings, say: Callable[[str], None], topology: Topology = "embedded"
+) -> int:
+    """Start everything (deployments/topology.py), wait for a signal or a child's death, stop
+    everything."""
     loose = private_home(settings.home)  # and owner-only files from here on, in every child
     if loose:
         say(
@@ -169,9 +169,10 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
     (settings.prefect_home / "storage").mkdir(parents=True, exist_ok=True)
     logs = settings.home / "logs"
     logs.mkdir(exist_ok=True)
+    web_apps = settings.web_processes if topology == "production" else 1
     for port, option in (
         (settings.prefect_port, "--prefect-port"),
-        (settings.web_port, "--web-port"),
+        *((settings.web_port + n, "--web-port") for n in range(web_apps)),
     ):
         if not port_free(port):
             raise StackError(
@@ -200,6 +201,12 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
         if keyed is not None:
             say(f"The audit trail is keyed from entry {keyed} on; its key is in the key file.")
     env = prefect_env(settings)
+    if topology == "production":
+        problem = production_problem(settings, env)
+        if problem:
+            raise StackError(problem)
+        for name, value in production_env(settings).items():
+            env.setdefault(name, value)  # an operator's own setting stands
     stopping = False
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -211,51 +218,29 @@ def run_stack(settings: Settings, say: Callable[[str], None]) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, _on_signal)
 
-    server = runner = web = None
+    started: list[tuple[Part, subprocess.Popen[bytes]]] = []
     try:
-        say(f"Starting the Prefect server on 127.0.0.1:{settings.prefect_port} ...")
-        server = _spawn(
-            [
-                sys.executable,
-                "-m",
-                "deployments.prefect_server",  # Prefect's server, keeping no deleted answer
-                "server",
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(settings.prefect_port),
-            ],
-            env,
-            logs / "prefect-server.log",
-        )
-        wait_healthy(settings.prefect_api_url, server, timeout=180)
-        say("Serving the deployments ...")
-        runner = _spawn([sys.executable, "-m", "deployments.serve"], env, logs / "serve.log")
-        say(f"Starting the web app on {settings.web_host}:{settings.web_port} ...")
-        web = _spawn([sys.executable, "-m", "safeshare.web"], env, logs / "web.log")
-        listening = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::") else settings.web_host
-        bracketed = f"[{listening}]" if ":" in listening else listening  # an IPv6 address
-        web_url = f"http://{bracketed}:{settings.web_port}"
-        # alive is enough to go on: /health itself says when a dependency is down
-        wait_healthy(web_url, web, timeout=90, name="web app", path="/health/live")
+        for part in parts(settings, topology):
+            say(f"Starting the {part.name} ...")
+            process = _spawn(part.argv, env | part.env, logs / part.log)
+            started.append((part, process))
+            if part.health:
+                wait_healthy(part.health, process, timeout=part.timeout, name=part.name)
         say(f"safeshare is up. Dashboard: {settings.prefect_api_url.removesuffix('/api')}")
         say(f"Sign-off links: {settings.web_url}")
         say(f"Staff sign in (record a concern; the DSL's cases): {settings.web_url}/sign-in")
         say(f"Data directory: {settings.home}  (logs in {logs}). Ctrl-C stops everything.")
         while not stopping:
-            children = (("Prefect server", server), ("deployment server", runner), ("web app", web))
-            for name, child in children:
-                if child.poll() is not None:
-                    say(f"The {name} stopped (exit {child.returncode}); stopping the stack.")
+            for part, process in started:
+                if process.poll() is not None:
+                    say(f"The {part.name} stopped (exit {process.returncode}); stopping the stack.")
                     return 1
             time.sleep(0.5)
         say("Stopping ...")
         return 0
     finally:
-        stop(web)
-        stop(runner)
-        stop(server)
+        for _, process in reversed(started):
+            stop(process)
 
 
 #: prctl(2): the signal a process gets when its parent dies.

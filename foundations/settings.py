@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     #: process per deployment name; with several, above the longest a run spends between waits.
     restart_after_seconds: float = Field(default=0, ge=0)
     web_port: int = Field(default=8400, ge=1, le=65535, description="The web app's port.")
+    #: Redis, for the production topology: Prefect's messaging, event order, leases, services
+    redis_url: SecretStr | None = None
+    #: The production topology's serving and web processes (`safeshare up --topology production`)
+    serving_processes: int = Field(default=2, ge=1, le=32)
+    web_processes: int = Field(default=2, ge=1, le=32)
     #: How every process logs: text, or JSON lines for a log collector (foundations/logs.py)
     log_format: Literal["text", "json"] = "text"
     #: Where the web app listens (`safeshare up --host`): beyond 127.0.0.1 only behind TLS

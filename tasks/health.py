@@ -1,7 +1,7 @@
-"""Where safeshare's dependencies are looked at: the case database, Prefect's API, the outbox
-(the rules over what is found: models/health.py). Each check answers within a few seconds,
-whatever is down, and loads no Prefect (a plain HTTP request to its /health), so that
-`safeshare health` starts fast and the web app's /health stays cheap."""
+"""Where safeshare's dependencies are looked at: the case database, Prefect's API, Redis when
+the production topology uses it, the outbox (the rules over what is found: models/health.py).
+Each check answers within a few seconds, whatever is down, and loads no Prefect (a plain HTTP
+request to its /health), so that `safeshare health` starts fast and /health stays cheap."""
 
 from __future__ import annotations
 
@@ -58,6 +58,25 @@ def check_prefect_api(settings: Settings) -> Check:
     return Check("prefect api", True, "answering")
 
 
+def check_redis(settings: Settings) -> Check:
+    """Redis answers a PING (the production topology's messaging: models/health.py)."""
+    import redis  # only where Redis is used
+
+    assert settings.redis_url is not None
+    client = redis.Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        socket_timeout=TIMEOUT_SECONDS,
+        socket_connect_timeout=TIMEOUT_SECONDS,
+    )
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return Check("redis", False, f"unreachable ({error_kind(exc)})")
+    finally:
+        client.close()
+    return Check("redis", True, "answering")
+
+
 def check_outbox(settings: Settings) -> Check:
     """How long the oldest message not yet delivered has waited."""
     try:
@@ -79,6 +98,8 @@ def check_all(settings: Settings) -> list[Check]:
     """Every dependency, in the order an operator would look: the database first."""
     database = check_case_database(settings)
     checks = [database, check_prefect_api(settings)]
+    if settings.redis_url is not None:
+        checks.append(check_redis(settings))
     if database.ok:
         checks.append(check_outbox(settings))
     else:

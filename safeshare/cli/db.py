@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -11,6 +12,11 @@ from safeshare.cli.groups import group
 from safeshare.cli.output import err, fail, friendly, out
 
 # each command imports inside itself what it alone needs, so that every command starts fast
+
+class TopologyName(StrEnum):
+    EMBEDDED = "embedded"
+    PRODUCTION = "production"
+
 
 up_commands = typer.Typer()  # commands of safeshare itself, not of a group
 db_app = group("The case database.")
@@ -32,6 +38,14 @@ def up(
             "SAFESHARE_WEB_BASE_URL must be its https address."
         ),
     ] = None,
+    topology: Annotated[
+        TopologyName,
+        typer.Option(
+            help="embedded: one Prefect server, one serving process, one web app. production: "
+            "Prefect's API and services apart, on PostgreSQL and Redis; several serving "
+            "processes and web apps (README, The production topology).",
+        ),
+    ] = TopologyName.EMBEDDED,
 ) -> None:
     """Start the whole stack locally: Prefect server, case database, served flows."""
     from deployments.stack import StackError, run_stack
@@ -49,7 +63,8 @@ def up(
             fail(problem)
         settings = settings.model_copy(update={"web_host": host})
     try:
-        raise typer.Exit(run_stack(settings, lambda line: out.print(line, markup=False)))
+        said = lambda line: out.print(line, markup=False)  # noqa: E731
+        raise typer.Exit(run_stack(settings, said, topology.value))
     except StackError as exc:
         fail(str(exc))
 

@@ -11,18 +11,13 @@ of a loaded machine), checked as it comes up and again once it has stopped."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import queue
 import re
 import signal
-import socket
 import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,142 +27,17 @@ from harness.cases import assessment, marker, resume_via_api, wait_until_suspend
 from harness.databases import case_database
 from harness.listeners import HttpListener
 from harness.prefect_server import free_port
+from harness.up import (
+    SAFESHARE,
+    SERVED,
+    case_waiting_for,
+    clean_env,
+    cli,
+    loose_paths,
+    served_flows,
+    up,
+)
 from sqlalchemy import create_engine, text
-
-SAFESHARE = Path(sys.executable).parent / "safeshare"
-SERVED = {
-    "sharing-case",
-    "plan-event",
-    "access-request",
-    "notice",
-    "transfer",
-    "overdue-check",
-    "retention-review",
-    "audit-anchor",
-}
-
-
-def _clean_env(home: Path) -> dict[str, str]:
-    """A person's shell: none of the suite's own Prefect or safeshare settings."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
-    }
-    env["SAFESHARE_HOME"] = str(home)
-    return env
-
-
-@contextlib.contextmanager
-def _up(
-    env: dict[str, str], prefect_port: int, web_port: int, stop: signal.Signals
-) -> Iterator[str]:
-    """Run `safeshare up` until it is up; yield what it said; send `stop` to its process group;
-    check that it stopped, cleanly, and that nothing still answers on its ports."""
-    process = subprocess.Popen(
-        [str(SAFESHARE), "up", "--prefect-port", str(prefect_port), "--web-port", str(web_port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(
-        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
-    ).start()  # type: ignore[union-attr]
-    said: list[str] = []
-    try:
-        deadline = time.monotonic() + 240
-        # everything `up` says, up to its last line
-        while not any(line.startswith("Data directory:") for line in said):
-            assert time.monotonic() < deadline, "\n".join(said)
-            assert process.poll() is None or not lines.empty(), "\n".join(said)
-            try:
-                said.append(lines.get(timeout=1))
-            except queue.Empty:
-                pass
-        output = "".join(said)
-        assert "safeshare is up" in output
-        yield output
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, stop)
-        code = process.wait(timeout=90)
-    assert code == 0
-    for port in (prefect_port, web_port):
-        with socket.socket() as sock:
-            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
-
-
-def _served_flows(api: str, timeout: float = 90) -> set[str]:
-    flows: set[str] = set()
-    deadline = time.monotonic() + timeout
-    while flows != SERVED and time.monotonic() < deadline:
-        deployments = web.post(f"{api}/deployments/filter", json={}).json()
-        found = web.post(
-            f"{api}/flows/filter",
-            json={"flows": {"id": {"any_": [d["flow_id"] for d in deployments]}}},
-        ).json()
-        flows = {f["name"] for f in found}
-        time.sleep(1)
-    return flows
-
-
-def loose_paths(home: Path) -> list[str]:
-    """Everything under `home` its owner's group or anyone else could read, write or enter."""
-    loose = []
-    for directory, _, files in os.walk(home):
-        for path in (Path(directory), *(Path(directory) / name for name in files)):
-            mode = path.lstat().st_mode
-            if mode & 0o077:
-                loose.append(f"{path.relative_to(home.parent)} {oct(mode & 0o777)}")
-    return loose
-
-
-def _cli(env: dict[str, str]) -> Callable[..., str]:
-    def safeshare(*argv: str) -> str:
-        done = subprocess.run(
-            [str(SAFESHARE), *argv],
-            env=env,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    return safeshare
-
-
-def _waiting(
-    safeshare: Callable[..., str], case_id: int, step: str, cases_url: str
-) -> dict[str, Any]:
-    """The case, as `safeshare case show` tells it, once it waits for `step`. Until then the
-    test reads the one column that says so from the case database (a CLI process each second
-    cost about a second of CPU each, on a machine the rest of the suite keeps busy); the CLI
-    is asked once, after."""
-    engine = create_engine(cases_url)
-    try:
-        deadline = time.monotonic() + 120
-        waiting: str | None = None
-        while time.monotonic() < deadline:
-            with engine.connect() as conn:
-                waiting = conn.execute(
-                    text("SELECT waiting_step FROM cases WHERE id = :id"), {"id": case_id}
-                ).scalar()
-            if waiting == step:
-                break
-            time.sleep(0.5)
-        else:
-            raise AssertionError(f"case {case_id} never waited for {step}: {waiting}")
-    finally:
-        engine.dispose()
-    case: dict[str, Any] = json.loads(safeshare("case", "show", str(case_id), "--json"))
-    assert case["waiting"] and case["waiting"]["step"] == step, case
-    return case
 
 
 @pytest.fixture(scope="module")
@@ -182,10 +52,10 @@ def answered_in_the_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Itera
     os.chmod(home, 0o755)
     os.chmod(home / "logs" / "old.log", 0o644)
     prefect_port, web_port = free_port(), free_port()
-    env = _clean_env(home)
+    env = clean_env(home)
     mark = marker()
     with HttpListener() as listener:
-        with _up(env, prefect_port, web_port, signal.SIGINT) as output:
+        with up(env, prefect_port, web_port, signal.SIGINT) as output:
             api = f"http://127.0.0.1:{prefect_port}/api"
             site = f"http://127.0.0.1:{web_port}"
             # what a person finds once it says it is up, before they do anything
@@ -197,17 +67,17 @@ def answered_in_the_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Itera
                     "db_vacuum"
                 ],
                 "web health": web.get(f"{site}/health").json(),
-                "served": _served_flows(api),
+                "served": served_flows(api),
                 "modes": {
                     name: (home / name).stat().st_mode & 0o777 if (home / name).exists() else None
                     for name in ("cases.db", "prefect/prefect.db", "secret.key", "data.keys")
                 },
                 "data key": json.loads((home / "data.keys").read_text())["primary"],
             }
-            safeshare = _cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
+            safeshare = cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
             safeshare("staff", "add", "it1", "--name", "IT", "--role", "admin")
             env["SAFESHARE_USER"] = "it1"
-            safeshare = _cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
+            safeshare = cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
             dsl_inbox = listener.url("/dsl1")
             safeshare("staff", "add", "dsl1", "--name", "D", "--role", "dsl", "--notify", dsl_inbox)
             safeshare("staff", "add", "teacher1", "--name", "T", "--role", "staff")
@@ -221,9 +91,9 @@ def answered_in_the_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Itera
             )  # fmt: skip
             case_id = int(recorded["case_id"])
             env["SAFESHARE_USER"] = "dsl1"
-            safeshare = _cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
+            safeshare = cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
             cases_url = f"sqlite:///file:{home / 'cases.db'}?mode=ro&uri=true"  # only reads
-            waiting = _waiting(safeshare, case_id, "assess-criteria", cases_url)["waiting"]
+            waiting = case_waiting_for(safeshare, case_id, "assess-criteria", cases_url)["waiting"]
             run_id, key = waiting["flow_run_id"], waiting["key"]
             sent = listener.wait_for(
                 lambda rs: [r for r in rs if r.path == "/dsl1" and f"({key})" in str(r.body)],
@@ -234,7 +104,7 @@ def answered_in_the_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Itera
             wait_until_suspended(api, run_id)
             form = {"answered_by": "dsl1", "one_time_code": code.group(1), **assessment(mark)}
             assert resume_via_api(api, run_id, form)["status"] == "ACCEPT"
-            case = _waiting(safeshare, case_id, "management-signoff", cases_url)
+            case = case_waiting_for(safeshare, case_id, "management-signoff", cases_url)
             taken = [e for e in case["chronology"] if e.get("step") == "assess-criteria"]
             assert [(e["accepted"], e["channel"]) for e in taken] == [(True, "form")], taken
             deadline = time.monotonic() + 60
@@ -301,7 +171,7 @@ def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> No
     directory, and a recorded concern's run starts and waits for the DSL's assessment."""
     prefect_port, web_port = free_port(), free_port()
     home = tmp_path / "home"
-    env = _clean_env(home)
+    env = clean_env(home)
     with (
         case_database("postgresql", tmp_path) as cases_url,
         case_database("postgresql", tmp_path) as prefect_url,
@@ -310,9 +180,9 @@ def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> No
         env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = prefect_url.replace(
             "postgresql+psycopg://", "postgresql+asyncpg://"
         )
-        with _up(env, prefect_port, web_port, signal.SIGTERM):
+        with up(env, prefect_port, web_port, signal.SIGTERM):
             api = f"http://127.0.0.1:{prefect_port}/api"
-            assert _served_flows(api) == SERVED
+            assert served_flows(api) == SERVED
             assert not (home / "cases.db").exists()
             assert not (home / "prefect" / "prefect.db").exists()
 
@@ -344,7 +214,9 @@ def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> No
             )  # fmt: skip
             assert recorded["started"] is True
             shell["SAFESHARE_USER"] = "dsl1"
-            case = _waiting(safeshare, int(recorded["case_id"]), "assess-criteria", cases_url)
+            case = case_waiting_for(
+                safeshare, int(recorded["case_id"]), "assess-criteria", cases_url
+            )
             run_id = case["waiting"]["flow_run_id"]
             run = web.get(f"{api}/flow_runs/{run_id}").json()
             assert run["state"]["type"] == "PAUSED"

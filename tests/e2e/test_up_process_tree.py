@@ -24,6 +24,7 @@ from pathlib import Path
 from harness.listeners import HttpListener
 from harness.prefect_server import free_port, prefect_template_database
 from harness.processes import descendants, with_environment
+from harness.up import clean_env
 
 SAFESHARE = Path(sys.executable).parent / "safeshare"
 
@@ -38,17 +39,6 @@ def _home(tmp_path: Path) -> Path:
     shutil.copyfile(prefect_template_database(), home / "prefect" / "prefect.db")
     (home / "prefect" / "prefect.db").chmod(0o600)
     return home
-
-
-def _clean_env(home: Path) -> dict[str, str]:
-    """A person's shell: none of the suite's own Prefect or safeshare settings."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
-    }
-    env["SAFESHARE_HOME"] = str(home)
-    return env
 
 
 class Up:
@@ -122,7 +112,7 @@ def _nothing_left(home: Path, ports: tuple[int, ...], timeout: float = 90) -> No
 def test_killing_the_serving_process_alone_stops_the_whole_stack(tmp_path: Path) -> None:
     prefect_port, web_port = free_port(), free_port()
     home = _home(tmp_path)
-    env = _clean_env(home)
+    env = clean_env(home)
     with HttpListener() as listener:
         config = tmp_path / "apprise.yml"
         config.write_text(f"urls:\n  - {listener.url('/dsl')}:\n      tag: dsl\n")
@@ -161,13 +151,13 @@ def test_killing_the_serving_process_alone_stops_the_whole_stack(tmp_path: Path)
             assert up.process.wait(timeout=120) == 1
     _nothing_left(home, (prefect_port, web_port))
     said = up.said()
-    assert any("The deployment server stopped" in line for line in said), said
+    assert any("The serving process stopped" in line for line in said), said
 
 
 def test_a_hangup_stops_the_whole_stack(tmp_path: Path) -> None:
     prefect_port, web_port = free_port(), free_port()
     home = _home(tmp_path)
-    with _up(_clean_env(home), prefect_port, web_port) as up:
+    with _up(clean_env(home), prefect_port, web_port) as up:
         assert with_environment("SAFESHARE_HOME", str(home))
 
         os.kill(up.process.pid, signal.SIGHUP)  # to `up` alone, as a closed terminal does
@@ -179,7 +169,7 @@ def test_a_hangup_stops_the_whole_stack(tmp_path: Path) -> None:
 def test_killing_up_itself_takes_its_parts_down(tmp_path: Path) -> None:
     prefect_port, web_port = free_port(), free_port()
     home = _home(tmp_path)
-    with _up(_clean_env(home), prefect_port, web_port) as up:
+    with _up(clean_env(home), prefect_port, web_port) as up:
         deadline = time.monotonic() + 90  # the serving process starts its forkserver at once
         while not any("forkserver" in p.cmdline for p in descendants(up.process.pid)):
             assert time.monotonic() < deadline, descendants(up.process.pid)

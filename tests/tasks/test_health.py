@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from harness.databases import DATA_KEYS, case_database, migrated_database
 from harness.prefect_server import free_port
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from foundations.db import engine_for, session_scope
@@ -222,3 +223,19 @@ def test_metrics_of_a_database_that_is_down_say_only_that(
         ("safeshare_up", (("dependency", "prefect api"),)): 0,
         ("safeshare_up", (("dependency", "outbox"),)): 0,
     }
+
+
+def test_redis_is_checked_where_it_is_used(migrated: Settings, tmp_path: Path) -> None:
+    """A port nothing listens on, then the machine's own Redis."""
+    down = migrated.model_copy(
+        update={"redis_url": SecretStr(f"redis://127.0.0.1:{free_port()}/0")}
+    )
+    with settings_in_force(down):
+        found = json.loads(health("--json")[1])
+    assert found["checks"]["redis"] == {"ok": False, "detail": "unreachable (ConnectionError)"}
+    assert "redis" in found["down"]
+    up = migrated.model_copy(update={"redis_url": SecretStr("redis://127.0.0.1:6379/0")})
+    with settings_in_force(up):
+        found = json.loads(health("--json")[1])
+    assert found["checks"]["redis"] == {"ok": True, "detail": "answering"}
+    assert list(found["checks"]) == ["case database", "prefect api", "redis", "outbox"]

@@ -1,0 +1,166 @@
+"""`safeshare up` as a person runs it, for the end-to-end tests: a person's shell, `up` started
+and stopped as a terminal or a service manager would, the CLI in its own processes, and what
+the case database and Prefect's API say meanwhile."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from harness import web
+
+SAFESHARE = Path(sys.executable).parent / "safeshare"
+SERVED = {
+    "sharing-case",
+    "plan-event",
+    "access-request",
+    "notice",
+    "transfer",
+    "overdue-check",
+    "retention-review",
+    "audit-anchor",
+}
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """A person's shell: none of the suite's own Prefect or safeshare settings."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
+    }
+    env["SAFESHARE_HOME"] = str(home)
+    return env
+
+
+@contextlib.contextmanager
+def up(
+    env: dict[str, str], prefect_port: int, web_port: int, stop: signal.Signals, *options: str
+) -> Iterator[str]:
+    """Run `safeshare up` until it is up; yield what it said; send `stop` to its process group;
+    check that it stopped, cleanly, and that nothing still answers on its ports."""
+    process = subprocess.Popen(
+        [
+            str(SAFESHARE),
+            "up",
+            "--prefect-port",
+            str(prefect_port),
+            "--web-port",
+            str(web_port),
+            *options,
+        ],  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
+    ).start()  # type: ignore[union-attr]
+    said: list[str] = []
+    try:
+        deadline = time.monotonic() + 240
+        # everything `up` says, up to its last line
+        while not any(line.startswith("Data directory:") for line in said):
+            assert time.monotonic() < deadline, "\n".join(said)
+            assert process.poll() is None or not lines.empty(), "\n".join(said)
+            try:
+                said.append(lines.get(timeout=1))
+            except queue.Empty:
+                pass
+        output = "".join(said)
+        assert "safeshare is up" in output
+        yield output
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, stop)
+        code = process.wait(timeout=90)
+    assert code == 0
+    for port in (prefect_port, web_port):
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
+
+
+def served_flows(api: str, timeout: float = 90) -> set[str]:
+    flows: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while flows != SERVED and time.monotonic() < deadline:
+        deployments = web.post(f"{api}/deployments/filter", json={}).json()
+        found = web.post(
+            f"{api}/flows/filter",
+            json={"flows": {"id": {"any_": [d["flow_id"] for d in deployments]}}},
+        ).json()
+        flows = {f["name"] for f in found}
+        time.sleep(1)
+    return flows
+
+
+def loose_paths(home: Path) -> list[str]:
+    """Everything under `home` its owner's group or anyone else could read, write or enter."""
+    loose = []
+    for directory, _, files in os.walk(home):
+        for path in (Path(directory), *(Path(directory) / name for name in files)):
+            mode = path.lstat().st_mode
+            if mode & 0o077:
+                loose.append(f"{path.relative_to(home.parent)} {oct(mode & 0o777)}")
+    return loose
+
+
+def cli(env: dict[str, str]) -> Callable[..., str]:
+    def safeshare(*argv: str) -> str:
+        done = subprocess.run(
+            [str(SAFESHARE), *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    return safeshare
+
+
+def case_waiting_for(
+    safeshare: Callable[..., str], case_id: int, step: str, cases_url: str
+) -> dict[str, Any]:
+    """The case, as `safeshare case show` tells it, once it waits for `step`. Until then the
+    test reads the one column that says so from the case database (a CLI process each second
+    cost about a second of CPU each, on a machine the rest of the suite keeps busy); the CLI
+    is asked once, after."""
+    engine = create_engine(cases_url)
+    try:
+        deadline = time.monotonic() + 120
+        waiting: str | None = None
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                waiting = conn.execute(
+                    text("SELECT waiting_step FROM cases WHERE id = :id"), {"id": case_id}
+                ).scalar()
+            if waiting == step:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"case {case_id} never waited for {step}: {waiting}")
+    finally:
+        engine.dispose()
+    case: dict[str, Any] = json.loads(safeshare("case", "show", str(case_id), "--json"))
+    assert case["waiting"] and case["waiting"]["step"] == step, case
+    return case
