@@ -22,7 +22,7 @@ from harness.cases import assessment, marker
 from harness.databases import case_database
 from harness.listeners import HttpListener
 from harness.prefect_server import free_port
-from harness.up import SERVED, case_waiting_for, clean_env, cli, served_flows, up
+from harness.up import SERVED, case_waiting_for, clean_env, first_concern, served_flows, up
 
 CODE = re.compile(r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
 
@@ -75,24 +75,9 @@ def test_a_case_moves_across_the_production_topologys_processes(
             # schedules the overdue check's runs
             assert _scheduled_runs_of(api, "overdue-check") > 0
 
-            safeshare = cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
-            safeshare("staff", "add", "it1", "--name", "IT", "--role", "admin")
-            env["SAFESHARE_USER"] = "it1"
-            safeshare = cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
-            dsl_inbox = listener.url("/dsl1")
-            safeshare("staff", "add", "dsl1", "--name", "D", "--role", "dsl", "--notify", dsl_inbox)
-            safeshare("staff", "add", "teacher1", "--name", "T", "--role", "staff")
-            safeshare("child", "add", "C-0001", "--dob", "2016-05-01")
-            recorded = json.loads(
-                safeshare(
-                    "concern", "record", "--child", "C-0001", "--raised-by", "teacher1",
-                    "--category", "physical", "--what", f"{mark} what", "--json",
-                    "--user", "teacher1",
-                )
-            )  # fmt: skip
-            case_id = int(recorded["case_id"])
-            env["SAFESHARE_USER"] = "dsl1"
-            safeshare = cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
+            case_id, recorded, safeshare = first_concern(
+                env, prefect_port, mark, listener.url("/dsl1")
+            )
             case = case_waiting_for(safeshare, case_id, "assess-criteria", cases_url)
             key = case["waiting"]["key"]
             sent = listener.wait_for(

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,11 +27,10 @@ from harness.databases import case_database
 from harness.listeners import HttpListener
 from harness.prefect_server import free_port
 from harness.up import (
-    SAFESHARE,
     SERVED,
     case_waiting_for,
     clean_env,
-    cli,
+    first_concern,
     loose_paths,
     served_flows,
     up,
@@ -74,24 +72,7 @@ def answered_in_the_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Itera
                 },
                 "data key": json.loads((home / "data.keys").read_text())["primary"],
             }
-            safeshare = cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
-            safeshare("staff", "add", "it1", "--name", "IT", "--role", "admin")
-            env["SAFESHARE_USER"] = "it1"
-            safeshare = cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
-            dsl_inbox = listener.url("/dsl1")
-            safeshare("staff", "add", "dsl1", "--name", "D", "--role", "dsl", "--notify", dsl_inbox)
-            safeshare("staff", "add", "teacher1", "--name", "T", "--role", "staff")
-            safeshare("child", "add", "C-0001", "--dob", "2016-05-01")
-            recorded = json.loads(
-                safeshare(
-                    "concern", "record", "--child", "C-0001", "--raised-by", "teacher1",
-                    "--category", "physical", "--what", f"{mark} what", "--json",
-                    "--user", "teacher1",
-                )
-            )  # fmt: skip
-            case_id = int(recorded["case_id"])
-            env["SAFESHARE_USER"] = "dsl1"
-            safeshare = cli({**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)})
+            case_id, _, safeshare = first_concern(env, prefect_port, mark, listener.url("/dsl1"))
             cases_url = f"sqlite:///file:{home / 'cases.db'}?mode=ro&uri=true"  # only reads
             waiting = case_waiting_for(safeshare, case_id, "assess-criteria", cases_url)["waiting"]
             run_id, key = waiting["flow_run_id"], waiting["key"]
@@ -186,37 +167,8 @@ def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> No
             assert not (home / "cases.db").exists()
             assert not (home / "prefect" / "prefect.db").exists()
 
-            shell = {**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)}
-
-            def safeshare(*argv: str) -> str:
-                done = subprocess.run(
-                    [str(SAFESHARE), *argv],
-                    env=shell,
-                    capture_output=True,
-                    text=True,
-                    stdin=subprocess.DEVNULL,
-                    timeout=120,
-                )
-                assert done.returncode == 0, done.stderr
-                return done.stdout
-
-            safeshare("staff", "add", "it1", "--name", "IT", "--role", "admin")
-            shell["SAFESHARE_USER"] = "it1"
-            safeshare("staff", "add", "dsl1", "--name", "D", "--role", "dsl")
-            safeshare("staff", "add", "teacher1", "--name", "T", "--role", "staff")
-            safeshare("child", "add", "C-0001", "--dob", "2016-05-01")
-            recorded = json.loads(
-                safeshare(
-                    "concern", "record", "--child", "C-0001", "--raised-by", "teacher1",
-                    "--category", "physical", "--what", "bruise on the arm", "--json",
-                    "--user", "teacher1",
-                )
-            )  # fmt: skip
-            assert recorded["started"] is True
-            shell["SAFESHARE_USER"] = "dsl1"
-            case = case_waiting_for(
-                safeshare, int(recorded["case_id"]), "assess-criteria", cases_url
-            )
+            case_id, _, safeshare = first_concern(env, prefect_port, marker())
+            case = case_waiting_for(safeshare, case_id, "assess-criteria", cases_url)
             run_id = case["waiting"]["flow_run_id"]
             run = web.get(f"{api}/flow_runs/{run_id}").json()
             assert run["state"]["type"] == "PAUSED"

@@ -164,3 +164,26 @@ def case_waiting_for(
     case: dict[str, Any] = json.loads(safeshare("case", "show", str(case_id), "--json"))
     assert case["waiting"] and case["waiting"]["step"] == step, case
     return case
+
+
+def first_concern(
+    env: dict[str, str], prefect_port: int, mark: str, dsl_inbox: str | None = None
+) -> tuple[int, dict[str, Any], Callable[..., str]]:
+    """On a fresh `up`, through the CLI: an administrator adds the DSL (notified at `dsl_inbox`
+    when given), a teacher and a child; the teacher records a concern. The case's id, what
+    `concern record --json` said, and the CLI acting as the DSL from then on."""
+    shell = {**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)}
+    cli(shell)("staff", "add", "it1", "--name", "IT", "--role", "admin")
+    admin = cli(shell | {"SAFESHARE_USER": "it1"})
+    notify = ("--notify", dsl_inbox) if dsl_inbox else ()
+    admin("staff", "add", "dsl1", "--name", "D", "--role", "dsl", *notify)
+    admin("staff", "add", "teacher1", "--name", "T", "--role", "staff")
+    admin("child", "add", "C-0001", "--dob", "2016-05-01")
+    recorded: dict[str, Any] = json.loads(
+        cli(shell | {"SAFESHARE_USER": "teacher1"})(
+            "concern", "record", "--child", "C-0001", "--raised-by", "teacher1",
+            "--category", "physical", "--what", f"{mark} what", "--json",
+        )
+    )  # fmt: skip
+    assert recorded["started"] is True, recorded
+    return int(recorded["case_id"]), recorded, cli(shell | {"SAFESHARE_USER": "dsl1"})

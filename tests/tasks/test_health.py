@@ -40,11 +40,14 @@ def settings_for(url: str, home: Path) -> Settings:
     )
 
 
+@pytest.fixture(autouse=True)
+def _prefect_api_of_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prefect's API is the settings' own port, not one a shell or the suite set."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+
+
 @pytest.fixture(params=("sqlite", "postgresql"))
-def migrated(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Settings]:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)  # the settings' own port is asked
+def migrated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     with migrated_database(request.param, tmp_path) as url:
         with settings_in_force(settings_for(url, tmp_path)) as settings:
             yield settings
@@ -101,10 +104,7 @@ def test_the_web_app_says_the_same_and_answers_503(migrated: Settings) -> None:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_a_database_not_migrated_is_down_and_its_outbox_not_read(
-    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+def test_a_database_not_migrated_is_down_and_its_outbox_not_read(kind: str, tmp_path: Path) -> None:
     with case_database(kind, tmp_path) as url:
         if kind == "sqlite":  # an empty file, as a failed first start would leave
             engine_for(url).connect().close()
@@ -118,10 +118,7 @@ def test_a_database_not_migrated_is_down_and_its_outbox_not_read(
     assert "DOWN  outbox: not read: the case database is down" in said
 
 
-def test_no_case_database_yet_is_said_and_none_is_made(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+def test_no_case_database_yet_is_said_and_none_is_made(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/cases.db"
     with settings_in_force(settings_for(url, tmp_path)):
         code, said = health()
@@ -132,10 +129,7 @@ def test_no_case_database_yet_is_said_and_none_is_made(
     assert not (tmp_path / "cases.db").exists()
 
 
-def test_an_unreachable_database_is_said_without_its_address_or_password(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+def test_an_unreachable_database_is_said_without_its_address_or_password(tmp_path: Path) -> None:
     url = f"postgresql://postgres:s3cret@127.0.0.1:{free_port()}/cases"
     with settings_in_force(settings_for(url, tmp_path)):
         code, said = health()
@@ -211,10 +205,7 @@ def test_metrics_count_open_waiting_and_overdue_cases_and_the_outbox(migrated: S
     assert 600 <= age < 900, age
 
 
-def test_metrics_of_a_database_that_is_down_say_only_that(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+def test_metrics_of_a_database_that_is_down_say_only_that(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/cases.db"
     with settings_in_force(settings_for(url, tmp_path)):
         found = scrape()
