@@ -1,7 +1,7 @@
 """`safeshare health` and the web app's /health, on both case databases: each dependency said
 by name, which is down and why in a few words, nothing of its address or password; exit status
 1 (503 on the web) when one is down. Prefect's API here is a port nothing listens on; the API
-up is checked on a real stack (tests/flow/test_health.py) and under `safeshare up`
+up is checked on a real stack (tests/flow/test_health_of_a_served_stack.py) and under `safeshare up`
 (tests/e2e/test_up.py)."""
 
 from __future__ import annotations
