@@ -41,7 +41,7 @@ up: $(STAMP) $(PDF_FONT)
 test: $(STAMP) $(BROWSER_DRIVER) $(PDF_FONT)
 	$(BIN)/ruff check safeshare deployments flows tasks foundations models tests benchmarks
 	$(BIN)/mypy safeshare deployments flows tasks foundations models
-	$(BIN)/pytest -q -p no:cacheprovider --durations=15 -n 6
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15 -n 4
 
 # Which statements only the flow tests kept to SQLite would send to PostgreSQL (every PostgreSQL
 # test, those included, each statement put to its test: tests/harness/statements/).
