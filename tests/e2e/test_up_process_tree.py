@@ -24,7 +24,7 @@ from pathlib import Path
 from harness.listeners import HttpListener
 from harness.prefect_server import free_port, prefect_template_database
 from harness.processes import descendants, with_environment
-from harness.up import clean_env
+from harness.up import clean_env, start_up
 
 SAFESHARE = Path(sys.executable).parent / "safeshare"
 
@@ -64,20 +64,7 @@ class Up:
 @contextlib.contextmanager
 def _up(env: dict[str, str], prefect_port: int, web_port: int) -> Iterator[Up]:
     """`safeshare up`, once it says it is up; killed with its group if a test leaves it."""
-    up = Up(
-        subprocess.Popen(
-            [
-                str(SAFESHARE), "up", "--prefect-port", str(prefect_port),
-                "--web-port", str(web_port),
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            text=True,
-        )
-    )  # fmt: skip
+    up = Up(start_up(env, prefect_port, web_port))
     said: list[str] = []
     try:
         deadline = time.monotonic() + 240

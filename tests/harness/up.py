@@ -46,29 +46,30 @@ def clean_env(home: Path) -> dict[str, str]:
     return env
 
 
-@contextlib.contextmanager
-def up(
-    env: dict[str, str], prefect_port: int, web_port: int, stop: signal.Signals, *options: str
-) -> Iterator[str]:
-    """Run `safeshare up` until it is up; yield what it said; send `stop` to its process group;
-    check that it stopped, cleanly, and that nothing still answers on its ports."""
-    process = subprocess.Popen(
-        [
-            str(SAFESHARE),
-            "up",
-            "--prefect-port",
-            str(prefect_port),
-            "--web-port",
-            str(web_port),
-            *options,
-        ],  # fmt: skip
+def start_up(
+    env: dict[str, str], prefect_port: int, web_port: int, *options: str
+) -> subprocess.Popen[str]:
+    """`safeshare up` started as from a terminal of its own (a process group), its output read
+    as text."""
+    return subprocess.Popen(
+        [str(SAFESHARE), "up", "--prefect-port", str(prefect_port), "--web-port", str(web_port),
+         *options],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
         text=True,
-    )
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def up(
+    env: dict[str, str], prefect_port: int, web_port: int, stop: signal.Signals, *options: str
+) -> Iterator[str]:
+    """Run `safeshare up` until it is up; yield what it said; send `stop` to its process group;
+    check that it stopped, cleanly, and that nothing still answers on its ports."""
+    process = start_up(env, prefect_port, web_port, *options)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(
         target=lambda: [lines.put(line) for line in process.stdout], daemon=True
