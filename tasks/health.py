@@ -6,13 +6,13 @@ request to its /health), so that `safeshare health` starts fast and /health stay
 from __future__ import annotations
 
 import os
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 
 from foundations.db import alembic_config, engine_for
 from foundations.settings import Settings
@@ -77,21 +77,32 @@ def check_redis(settings: Settings) -> Check:
     return Check("redis", True, "answering")
 
 
+def undelivered(connection: Connection) -> dict[str, tuple[int, datetime]]:
+    """The outbox's messages not yet delivered, by status: how many, and when the oldest of
+    them was made (UTC)."""
+    rows = connection.execute(
+        select(Notification.status, func.count(), func.min(Notification.created_at))
+        .where(Notification.status != "sent")
+        .group_by(Notification.status)
+    ).all()
+    return {
+        # SQLite's min() gives back naive UTC
+        status: (int(count), first if first.tzinfo else first.replace(tzinfo=UTC))
+        for status, count, first in rows
+    }
+
+
 def check_outbox(settings: Settings) -> Check:
     """How long the oldest message not yet delivered has waited."""
     try:
         with engine_for(settings.case_database_url).connect() as connection:
-            oldest, count = connection.execute(
-                select(func.min(Notification.created_at), func.count()).where(
-                    Notification.status != "sent"
-                )
-            ).one()
+            by_status = undelivered(connection)
     except Exception as exc:  # said by its kind; the case database's own check says more
         return Check("outbox", False, f"unreadable ({error_kind(exc)})")
-    if oldest is not None and oldest.tzinfo is None:  # SQLite's min() gives back naive UTC
-        oldest = oldest.replace(tzinfo=UTC)
+    count = sum(count for count, _ in by_status.values())
+    oldest = min((first for _, first in by_status.values()), default=None)
     late_after = timedelta(minutes=settings.outbox_late_minutes)
-    return outbox_check(oldest, int(count), utcnow(), late_after)
+    return outbox_check(oldest, count, utcnow(), late_after)
 
 
 def check_all(settings: Settings) -> list[Check]:

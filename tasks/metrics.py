@@ -5,7 +5,6 @@ keeps state of its own. Ids and counts only: no label holds anything a person ty
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -16,8 +15,8 @@ from foundations.settings import Settings, get_settings
 from models.kernel.steps import CaseStatus
 from models.tables.base import utcnow
 from models.tables.cases import Case
-from models.tables.outbox import Notification
-from tasks.health import check_all
+from tasks.health import check_all, undelivered
+from tasks.views import overdue_at
 
 
 class CaseMetrics(Collector):
@@ -54,14 +53,10 @@ class CaseMetrics(Collector):
             ).all()
             overdue = connection.execute(
                 select(Case.waiting_step, func.count())
-                .where(open_cases, Case.waiting_due <= now)
+                .where(overdue_at(now))
                 .group_by(Case.waiting_step)
             ).all()
-            undelivered = connection.execute(
-                select(Notification.status, func.count(), func.min(Notification.created_at))
-                .where(Notification.status != "sent")
-                .group_by(Notification.status)
-            ).all()
+            by_status = undelivered(connection)
         family = GaugeMetricFamily("safeshare_cases_open", "Open cases", labels=["kind"])
         for kind, count in by_kind:
             family.add_metric([kind], count)
@@ -81,13 +76,10 @@ class CaseMetrics(Collector):
         family = GaugeMetricFamily(
             "safeshare_messages_undelivered", "Outbox messages not delivered", labels=["status"]
         )
-        oldest = None
-        for status, count, first in undelivered:
+        for status, (count, _) in by_status.items():
             family.add_metric([status], count)
-            if first is not None:
-                first = first if first.tzinfo else first.replace(tzinfo=UTC)
-                oldest = first if oldest is None else min(oldest, first)
         yield family
+        oldest = min((first for _, first in by_status.values()), default=None)
         yield GaugeMetricFamily(
             "safeshare_outbox_oldest_undelivered_seconds",
             "How long the oldest undelivered message has waited (0 when none)",

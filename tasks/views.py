@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 
 from foundations.db import session_scope
 from models.forms.registry import FORMS
@@ -205,6 +205,12 @@ def show_case(case_id: int) -> dict[str, Any]:
         }
 
 
+def overdue_at(now: datetime) -> ColumnElement[bool]:
+    """Open cases whose waiting step is past its deadline at `now` (the (status, waiting_due)
+    index serves it)."""
+    return and_(Case.waiting_due <= now, Case.status == "open")
+
+
 def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any]]:
     """Open cases whose waiting step is past its deadline at `now`, most overdue first.
 
@@ -213,7 +219,7 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
     with session_scope() as session:
         query = (
             select(Case)
-            .where(Case.waiting_due <= now, Case.status == "open")
+            .where(overdue_at(now))
             .order_by(Case.waiting_due, Case.id)
         )
         if limit is not None:
