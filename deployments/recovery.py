@@ -1,66 +1,147 @@
-"""Restart the runs a crash left behind, before serving starts.
+"""How a case's run whose process died is found and restarted: by Prefect's own engine.
 
-A served run lives in a child of the serving process. If that process dies while a run is
-Running (between a resume and the next suspend), Prefect keeps the run Running forever; if it is
-stopped, the run may end Crashed. Each such run is put back to Scheduled under its own id, so the
-served deployment re-runs it from the top: the case database says which steps are done, and every
-step is keyed, so nothing is recorded twice. Runs that are suspended, waiting for a person, are
-left alone: they hold no process and lose nothing. (While serving, the overdue check restarts
-the crashed or failed run of an open case the same way: tasks/stranded.py.)
+A served run lives in a child of a serving process; several serving processes, on several
+machines, may serve one stack's deployments. If a serving process dies while a run is Running
+(between a resume and the next suspend), Prefect would keep the run Running forever. So:
+
+- every run sends Prefect a heartbeat (`SAFESHARE_RUN_HEARTBEAT_SECONDS`, Prefect's own
+  PREFECT_FLOWS_HEARTBEAT_FREQUENCY, set by the serving process for the runs it starts);
+- an automation on Prefect's server (a proactive trigger of the `recover-run` deployment) fires
+  for any run of a case that, once it beat or was made Pending, says nothing more for
+  `SAFESHARE_RUN_SILENT_SECONDS`: no heartbeat, no change of state;
+- a second trigger fires the moment a run of a case is Crashed (the runner saw its process die);
+- each starts a `recover-run` for that run, and that deployment runs one at a time (Prefect's
+  deployment concurrency limit; the rest wait their turn), so a run is never restarted twice.
+
+The automations are kept as they are when a serving process starts and finds them already in
+place (`install`): Prefect keeps, per automation, the heartbeat it last heard of each run, and
+an automation made again would forget the runs of the serving process that just died (so not
+the deployment's own `triggers=`, which Prefect makes again each time a deployment is applied).
+Two serving processes starting together may both make one: the one with the lowest id stays.
+
+What stays ours (flows/recover_run.py, tasks/stranded.py), because Prefect cannot: telling a
+run that is really silent from one that suspended at its wait a moment after its last heartbeat
+(the run's state now, and whether Prefect heard from it since); restarting a run under its own
+id, so the case keeps its run and its answers; counting restarts in a row and telling the DSL,
+not restarting again, when a case's run keeps crashing.
+
+A serving process that starts does not touch runs left Running: one may be another live
+process's. Those whose process is gone fall silent, and the automation finds them.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.events.actions import RunDeployment
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from prefect.events.schemas.events import ResourceSpecification
 
-from tasks.flow_runs import case_runs, prefect_client, restart
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
 
-logger = logging.getLogger("safeshare.recovery")
+log = logging.getLogger("safeshare.recovery")
 
-#: Left by a serving process that died mid-run: nobody will move these on.
-ORPHANED = (StateType.RUNNING, StateType.PENDING)
-#: Ended by a crash or a failure (a database outage outlasting the retries, say).
-STOPPED = (StateType.CRASHED, StateType.FAILED)
+#: `recover-run` runs one at a time per stack; a second one waits for the first to end.
+ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
+
+#: The run an event is about, as `recover-run`'s parameter (Prefect renders the template).
+THE_EVENTS_RUN = {"run_id": "{{ event.resource.id }}"}
 
 
-def runs_to_restart(
-    flow_names: Sequence[str],
-    deployment_name: str,
-    *,
-    older_than: timedelta,
-    page: int | None = None,
-) -> list[FlowRun]:
-    """Runs of the deployment left orphaned or stopped, whose state is older than `older_than`
-    (all of them: every page of Prefect's answer)."""
-    cutoff = datetime.now(UTC) - older_than
-    with prefect_client() as client:
-        runs = case_runs(client, flow_names, deployment_name, [*ORPHANED, *STOPPED], page=page)
+def _runs(deployment_ids: Sequence[UUID]) -> tuple[ResourceSpecification, ResourceSpecification]:
+    """The events of the runs of these deployments: (match, match_related)."""
+    return (
+        ResourceSpecification({"prefect.resource.id": "prefect.flow-run.*"}),
+        ResourceSpecification(
+            {
+                "prefect.resource.role": "deployment",
+                "prefect.resource.id": [f"prefect.deployment.{id}" for id in deployment_ids],
+            }
+        ),
+    )
+
+
+def recovery_automations(
+    stack: str, recovery_id: UUID, case_deployment_ids: Sequence[UUID], silent_seconds: int
+) -> list[AutomationCore]:
+    """The two automations that start the stack's `recover-run` (deployment `recovery_id`)
+    for the runs of its cases: one fell silent, one was Crashed."""
+    match, related = _runs(case_deployment_ids)
+    recover: list[Any] = [
+        RunDeployment(
+            source="selected",
+            deployment_id=recovery_id,
+            parameters=THE_EVENTS_RUN,
+            job_variables=None,
+        )
+    ]
     return [
-        run
-        for run in runs
-        if run.state is not None
-        and run.state.timestamp is not None
-        and run.state.timestamp <= cutoff
+        AutomationCore(
+            name=f"safeshare {stack}: a case's run fell silent",
+            description="A run of a case said nothing (no heartbeat, no change of state) for "
+            f"{silent_seconds} s while running or pending: recover-run looks at it.",
+            trigger=EventTrigger(
+                posture=Posture.Proactive,
+                after={"prefect.flow-run.heartbeat", "prefect.flow-run.Pending"},
+                expect={"prefect.flow-run.*"},
+                for_each={"prefect.resource.id"},
+                threshold=1,
+                within=timedelta(seconds=silent_seconds),
+                match=match,
+                match_related=related,
+            ),
+            actions=recover,
+        ),
+        AutomationCore(
+            name=f"safeshare {stack}: a case's run crashed",
+            description="A run of a case was Crashed: recover-run restarts it.",
+            trigger=EventTrigger(
+                posture=Posture.Reactive,
+                expect={"prefect.flow-run.Crashed"},
+                for_each={"prefect.resource.id"},
+                threshold=1,
+                within=timedelta(0),
+                match=match,
+                match_related=related,
+            ),
+            actions=recover,
+        ),
     ]
 
 
-def restart_runs(
-    flow_names: Sequence[str],
-    deployment_name: str,
-    *,
-    older_than: timedelta,
-    page: int | None = None,
-) -> list[str]:
-    """Put every run left behind by a crash back to Scheduled; the ids of those restarted."""
-    restarted: list[str] = []
-    with prefect_client() as client:
-        for run in runs_to_restart(flow_names, deployment_name, older_than=older_than, page=page):
-            previous = run.state.type.value if run.state else "unknown"
-            restart(client, run.id)
-            logger.warning("flow run %s was %s: restarted", run.id, previous)
-            restarted.append(str(run.id))
-    return restarted
+def _spec(automation: AutomationCore) -> dict[str, Any]:
+    """What an automation does, without the ids Prefect gives it."""
+    return automation.model_dump(
+        mode="json",
+        include={"description", "enabled", "trigger", "actions"},
+        exclude={"trigger": {"id"}},
+    )
+
+
+def install(client: SyncPrefectClient, automations: Sequence[AutomationCore]) -> list[UUID]:
+    """Each automation in place on Prefect's server, once, by its name: one already there that
+    does the same is kept (with what it has heard), one that differs is replaced, a second copy
+    is removed. The ids of those in place."""
+    ids = []
+    for wanted in automations:
+        found = client.read_automations_by_name(wanted.name)
+        same = [a for a in found if _spec(a) == _spec(wanted)]
+        for stale in (a for a in found if a not in same):
+            client.delete_automation(stale.id)
+            log.info("automation %r changed: replaced", wanted.name)
+        if not same:
+            client.create_automation(wanted)
+            same = [
+                a for a in client.read_automations_by_name(wanted.name) if _spec(a) == _spec(wanted)
+            ]
+        keep, *copies = sorted(same, key=lambda a: a.id)
+        for copy in copies:
+            client.delete_automation(copy.id)
+        ids.append(keep.id)
+    return ids

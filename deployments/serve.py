@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime, timedelta
+import os
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,13 +23,14 @@ from prefect.exceptions import TerminationSignal
 from prefect.runner import Runner
 
 from deployments.forkserver import preload_for, start_runs_from_forkserver, start_runs_spawned
-from deployments.recovery import restart_runs
+from deployments.recovery import ONE_AT_A_TIME, install, recovery_automations
 from deployments.wake import wake_when_ready
 from flows.access_request import access_request
 from flows.audit_anchor import audit_anchor
 from flows.notice import notice
 from flows.overdue_check import overdue_check
 from flows.plan_event import plan_event
+from flows.recover_run import recover_run
 from flows.retention_review import retention_review
 from flows.sharing_case import sharing_case
 from flows.transfer import transfer
@@ -36,6 +38,7 @@ from foundations.logs import configure_logging
 from foundations.private import owner_only
 from foundations.settings import Settings, get_settings
 from models.runs import CASE_FLOWS
+from tasks.flow_runs import prefect_client
 from tasks.run_input import resume_answered_runs
 from tasks.starting import start_unstarted
 
@@ -53,6 +56,8 @@ DESCRIPTIONS: dict[str, str] = {
     "its only parameter is the case id.",
     "transfer": "One leaver's child protection file, sent to their next school and received; "
     "its only parameter is the case id.",
+    "recover-run": "Restarts one case's run that crashed or fell silent (started by Prefect's "
+    "automations and the overdue check; one at a time).",
     "overdue-check": "Escalates every wait past its deadline, one rung of its ladder at a time.",
     "audit-anchor": "Writes the audit trail's head down outside the case database (the anchor "
     "file, a message to the DSL), once the trail is checked.",
@@ -73,29 +78,35 @@ def new_runner(settings: Settings) -> Runner:
 
 def runner(settings: Settings) -> tuple[Runner, list[UUID]]:
     """A runner with every deployment this stack serves, named after the stack, and the ids of
-    those deployments."""
+    those deployments; and the automations that start `recover-run` for the case flows' runs
+    (deployments/recovery.py), unless they are in place already."""
     served = new_runner(settings)
-    flows: list[tuple[Flow[..., Any], str | None]] = [
-        (sharing_case, None),
-        (plan_event, None),
-        (access_request, None),
-        (notice, None),
-        (transfer, None),
-        (overdue_check, settings.overdue_cron),
-        (audit_anchor, settings.audit_anchor_cron),
-        (retention_review, settings.retention_cron),
-    ]
-    ids = [
-        served.add_flow(  # synchronous here: outside an event loop it returns the id
+
+    def add(flow: Flow[..., Any], cron: str | None = None, **options: Any) -> UUID:
+        id = served.add_flow(  # synchronous here: outside an event loop it returns the id
             flow,
             name=settings.deployment,
             cron=cron,
             description=DESCRIPTIONS[flow.name],
             tags=["safeshare"],
+            **options,
         )
-        for flow, cron in flows
+        assert isinstance(id, UUID)
+        return id
+
+    cases = [add(flow) for flow in (sharing_case, plan_event, access_request, notice, transfer)]
+    recovery = add(recover_run, concurrency_limit=ONE_AT_A_TIME)
+    with prefect_client() as client:
+        install(
+            client,
+            recovery_automations(settings.deployment, recovery, cases, settings.run_silent_seconds),
+        )
+    scheduled = [
+        add(overdue_check, settings.overdue_cron),
+        add(audit_anchor, settings.audit_anchor_cron),
+        add(retention_review, settings.retention_cron),
     ]
-    return served, [id for id in ids if isinstance(id, UUID)]
+    return served, [*cases, recovery, *scheduled]
 
 
 async def serve(served: Runner, deployment_ids: list[UUID]) -> None:
@@ -115,12 +126,10 @@ def main() -> None:
     # Prefect gave the root logger its console handler at WARNING, so the serving process's own
     # lines (runs restarted, cases started) went unsaid: ours, at INFO, in the settings' format
     configure_logging(settings)
-    restarted = restart_runs(
-        CASE_FLOWS,
-        settings.deployment,
-        older_than=timedelta(seconds=settings.restart_after_seconds),
-    )
-    log.info("restarted %d run(s) left by a crash", len(restarted))
+    # every run it starts beats (Prefect's heartbeat): one that falls silent is found dead by
+    # Prefect's automation and restarted (deployments/recovery.py); a run left Running here is
+    # not restarted on sight, as it may be another live serving process's
+    os.environ["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] = str(settings.run_heartbeat_seconds)
     resume_answered_runs(CASE_FLOWS, settings.deployment)
     if settings.run_start == "forkserver":
         start_runs_from_forkserver(preload_for(settings.case_database_url))

@@ -14,17 +14,15 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from foundations.serving_settings import ServingSettings
 from models.deadlines import rules_with
 from models.escalation import DEFAULT_LADDER, check_ladder
 from models.web_address import web_address_problem
 
 
-class Settings(BaseSettings):
+class Settings(ServingSettings):
     """Where the data lives, which databases and servers to use, and how to notify people."""
-
-    model_config = SettingsConfigDict(env_prefix="SAFESHARE_", extra="ignore")
 
     home: Path = Field(
         default=Path(".safeshare"),
@@ -42,24 +40,7 @@ class Settings(BaseSettings):
     deployment: str = Field(
         default="safeshare", description="Name of the served deployments; one stack per name."
     )
-    #: The serving process's safety-net poll for runs to start (Prefect's events stream wakes
-    #: it when one is resumed or scheduled).
-    runner_poll_seconds: float = Field(default=5.0, gt=0)
-    #: How many runs one serving process runs at once (Prefect's runner limit); more wait
-    runner_limit: int = Field(default=5, ge=1, le=100)
-    #: How the serving process starts a run: forked from a process that has imported Prefect
-    #: and the flows already (fast), or Prefect's own fresh spawn (slow).
-    run_start: Literal["forkserver", "spawn"] = "forkserver"
-    #: On start, the serving process restarts runs left Running, Crashed or Failed for at least
-    #: this long (the overdue check, an open case's Crashed or Failed run). 0 suits one serving
-    #: process per deployment name; with several, above the longest a run spends between waits.
-    restart_after_seconds: float = Field(default=0, ge=0)
     web_port: int = Field(default=8400, ge=1, le=65535, description="The web app's port.")
-    #: Redis, for the production topology: Prefect's messaging, event order, leases, services
-    redis_url: SecretStr | None = None
-    #: The production topology's serving and web processes (`safeshare up --topology production`)
-    serving_processes: int = Field(default=2, ge=1, le=32)
-    web_processes: int = Field(default=2, ge=1, le=32)
     #: How every process logs: text, or JSON lines for a log collector (foundations/logs.py)
     log_format: Literal["text", "json"] = "text"
     #: Where the web app listens (`safeshare up --host`): beyond 127.0.0.1 only behind TLS

@@ -43,6 +43,8 @@ def start_key(stack: str, kind: CaseKind, case_id: int, run_key: str | None) -> 
 
 #: Prefect's state types in which a run still moves its case on (or waits for a person).
 MOVING = frozenset({"PAUSED", "SCHEDULED", "PENDING", "RUNNING", "CANCELLING"})
+#: In a process: started by a serving process, or about to be.
+IN_PROCESS = frozenset({"PENDING", "RUNNING"})
 #: Ended by a crash or a failure: restarted under its own id.
 STOPPED = frozenset({"FAILED", "CRASHED"})
 
@@ -77,13 +79,21 @@ def judge_run(
     *,
     now: datetime,
     grace: timedelta,
-    restart_after: timedelta,
     max_restarts: int,
 ) -> Judgement:
     """Whether an open case's run moves it on, should be restarted, or leaves it stranded.
-    `grace`: how long a case just opened, or a run that just changed state, is left alone;
-    `restart_after`: how long a stopped run is left before it is restarted; `max_restarts`:
-    restarts in a row without reaching a wait before a person must look instead."""
+    `grace`: how long a case just opened, or a run that just changed state, is left alone (it
+    may be moving right now); `max_restarts`: restarts in a row without reaching a wait before
+    a person must look instead. A run a crash or a failure stopped is not moving, however new
+    its case: it is restarted at once."""
+    if run.state in STOPPED:
+        if run.restarts_in_a_row < max_restarts:
+            return Judgement(verdict=Verdict.RESTART)
+        return Judgement(
+            verdict=Verdict.STRANDED,
+            why=f"its workflow run {run.state.lower()} again after {run.restarts_in_a_row} "
+            "restarts",
+        )
     if run.opened_at > now - grace:
         return Judgement(verdict=Verdict.TOO_SOON)
     if run.run_id is None:
@@ -92,17 +102,13 @@ def judge_run(
         return Judgement(verdict=Verdict.STRANDED, why="its workflow run is not in Prefect")
     if run.state in MOVING:
         return Judgement(verdict=Verdict.MOVING)
-    at = run.state_at or run.opened_at
-    state = run.state.lower()
-    if run.state in STOPPED:
-        if at > now - restart_after:
-            return Judgement(verdict=Verdict.TOO_SOON)
-        if run.restarts_in_a_row < max_restarts:
-            return Judgement(verdict=Verdict.RESTART)
-        return Judgement(
-            verdict=Verdict.STRANDED,
-            why=f"its workflow run {state} again after {run.restarts_in_a_row} restarts",
-        )
-    if at > now - grace:
+    if (run.state_at or run.opened_at) > now - grace:
         return Judgement(verdict=Verdict.TOO_SOON)
-    return Judgement(verdict=Verdict.STRANDED, why=f"its workflow run is {state}")
+    return Judgement(verdict=Verdict.STRANDED, why=f"its workflow run is {run.state.lower()}")
+
+
+def taken_for_dead(state: str | None, heard_lately: bool) -> bool:
+    """Whether a run Prefect's automation found silent is dead: still in the process that fell
+    silent (running, or pending its start) and not heard from since. A run that has moved on
+    (suspended at its wait, restarted, ended) or spoke again is left alone."""
+    return state in IN_PROCESS and not heard_lately

@@ -1,6 +1,9 @@
-"""Open cases whose workflow run has stopped, as the overdue check finds them: a run that a
-crash or a failure stopped is restarted under its own id (as when serving starts: see
-deployments/recovery.py); an open case that waits for nobody and has no run that will move it
+"""Open cases whose workflow run has stopped, and runs Prefect found silent.
+
+A run that a crash or a failure stopped is restarted under its own id by the `recover-run`
+flow, one run at a time (its deployment runs one at once: deployments/recovery.py), whoever
+asks: Prefect's automations, the moment a run is Crashed or falls silent, and the overdue
+check, for any it finds. An open case that waits for nobody and has no run that will move it
 on is stranded, and the DSL is told, once per fault, so whatever strands a case is seen within
 minutes. `safeshare overdue` lists the stranded cases beside the overdue ones."""
 
@@ -11,12 +14,20 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from prefect.events.filters import (
+    EventFilter,
+    EventNameFilter,
+    EventOccurredFilter,
+    EventResourceFilter,
+)
+from prefect.exceptions import ObjectNotFound
+from prefect.states import Crashed
 from sqlalchemy import select
 
 from foundations.db import session_scope
 from foundations.settings import get_settings
 from models.messages.cases import case_reference, stranded_message
-from models.runs import STOPPED, CaseRun, Verdict, judge_run
+from models.runs import IN_PROCESS, STOPPED, CaseRun, Judgement, Verdict, judge_run, taken_for_dead
 from models.tables.cases import Case
 from tasks.flow_runs import RESTARTED, flow_runs_by_id, prefect_client, restart
 from tasks.notify import deliver
@@ -44,7 +55,6 @@ def _restarts_in_a_row(client: Any, run_id: UUID) -> int:
 def case_runs_judged(now: datetime, *, page: int | None = None) -> list[tuple[CaseRun, Any]]:
     """Every open case with what Prefect says of its run and what that means: (facts,
     judgement), oldest case first. Reads every open case, and their runs a page at a time."""
-    settings = get_settings()
     with session_scope() as session:
         cases = session.execute(
             select(Case.id, Case.opened_at, Case.flow_run_id)
@@ -73,7 +83,6 @@ def case_runs_judged(now: datetime, *, page: int | None = None) -> list[tuple[Ca
                 facts,
                 now=now,
                 grace=GRACE,
-                restart_after=timedelta(seconds=settings.restart_after_seconds),
                 max_restarts=MAX_RESTARTS,
             )
             judged.append((facts, judgement))
@@ -97,32 +106,112 @@ def stranded_cases(now: datetime, *, page: int | None = None) -> list[dict[str, 
     ]
 
 
+def recovery_deployment() -> str:
+    """The deployment that restarts this stack's stopped runs, one at a time."""
+    return f"recover-run/{get_settings().deployment}"
+
+
+def ask_recovery(run_id: str) -> None:
+    """Have the `recover-run` deployment look at this run (it restarts it if it is still
+    stopped): never restarted from here, so two checks never restart one run twice."""
+    from prefect.deployments import run_deployment
+
+    run_deployment(
+        recovery_deployment(), parameters={"run_id": run_id}, timeout=0, as_subflow=False
+    )
+
+
+def tell_stranded(facts: CaseRun, judgement: Judgement) -> None:
+    """Tell the DSL that nothing moves this open case on (once per case, run and state)."""
+    title, body = stranded_message(facts.case_id, judgement.why or "")
+    deliver(
+        f"case:{facts.case_id}:stranded:{facts.run_id or 'none'}:{facts.state or 'none'}",
+        case_id=facts.case_id,
+        tag="dsl",
+        kind="stranded",
+        title=title,
+        body=body,
+        exclusive=True,
+    )
+    logger.warning("case %s is stranded: %s", facts.case_id, judgement.why)
+
+
 def restart_or_report(now: datetime, *, page: int | None = None) -> dict[str, list[int]]:
-    """Restart every open case's run that a crash or a failure stopped, and tell the DSL of
-    every stranded case (once per case, run and state); the case ids of each."""
+    """Have every open case's run that a crash or a failure stopped restarted, and tell the DSL
+    of every stranded case; the case ids of each."""
     done: dict[str, list[int]] = {"restarted": [], "stranded": []}
     for facts, judgement in case_runs_judged(now, page=page):
         if judgement.verdict is Verdict.RESTART and facts.run_id is not None:
-            with prefect_client() as client:
-                restart(client, UUID(facts.run_id))
-            logger.warning(
-                "case %s's run %s was %s: restarted", facts.case_id, facts.run_id, facts.state
-            )
+            ask_recovery(facts.run_id)
             done["restarted"].append(facts.case_id)
         elif judgement.verdict is Verdict.STRANDED:
-            title, body = stranded_message(facts.case_id, judgement.why or "")
-            deliver(
-                f"case:{facts.case_id}:stranded:{facts.run_id or 'none'}:{facts.state or 'none'}",
-                case_id=facts.case_id,
-                tag="dsl",
-                kind="stranded",
-                title=title,
-                body=body,
-                exclusive=True,
-            )
-            logger.warning("case %s is stranded: %s", facts.case_id, judgement.why)
+            tell_stranded(facts, judgement)
             done["stranded"].append(facts.case_id)
     return done
+
+
+def heard_from(client: Any, run_id: UUID, since: datetime) -> bool:
+    """Whether Prefect heard anything of the run (a heartbeat, a change of state) since then."""
+    page = client.read_events(
+        filter=EventFilter(
+            occurred=EventOccurredFilter.model_validate({"since": since}),
+            event=EventNameFilter(prefix=["prefect.flow-run."]),
+            resource=EventResourceFilter(id=[f"prefect.flow-run.{run_id}"]),
+        ),
+        limit=1,
+    )
+    return bool(page.events)
+
+
+def recover_run(run_id: UUID, now: datetime) -> str:
+    """What `recover-run` does for one run: a running or pending run not heard from for the
+    silence the settings allow is marked Crashed (its process is gone); a run a crash or a
+    failure stopped is restarted under its own id, or, after too many restarts in a row, the
+    DSL is told. What was done, in a word: `alive`, `moving`, `not-a-case`, `closed`,
+    `restarted`, `stranded` or `unknown`."""
+    silence = timedelta(seconds=get_settings().run_silent_seconds)
+    with prefect_client() as client:
+        try:
+            run = client.read_flow_run(run_id)
+        except ObjectNotFound:
+            return "unknown"
+        state = run.state.type.value if run.state is not None else None
+        if state in IN_PROCESS:
+            if not taken_for_dead(state, heard_from(client, run_id, now - silence)):
+                return "alive"
+            client.set_flow_run_state(
+                run_id,
+                Crashed(message=f"Not heard from for {silence.seconds} s: its process is gone"),
+            )
+            logger.warning("flow run %s was silent while %s: crashed", run_id, state)
+            run = client.read_flow_run(run_id)
+            state = run.state.type.value if run.state is not None else None
+        if state not in STOPPED:
+            return "moving"
+        with session_scope() as session:
+            case = session.execute(
+                select(Case.id, Case.opened_at, Case.status).where(Case.flow_run_id == str(run_id))
+            ).first()
+        if case is None:
+            return "not-a-case"
+        if case.status != "open":
+            return "closed"
+        facts = CaseRun(
+            case_id=case.id,
+            opened_at=case.opened_at,
+            run_id=str(run_id),
+            found=True,
+            state=state,
+            state_at=run.state.timestamp if run.state is not None else None,
+            restarts_in_a_row=_restarts_in_a_row(client, run_id),
+        )
+        judgement = judge_run(facts, now=now, grace=GRACE, max_restarts=MAX_RESTARTS)
+        if judgement.verdict is Verdict.RESTART:
+            restart(client, run_id)
+            logger.warning("case %s's run %s was %s: restarted", case.id, run_id, state)
+            return "restarted"
+    tell_stranded(facts, judgement)
+    return "stranded"
 
 
 @task(name="restart-stopped-runs", retries=1, retry_delay_seconds=5)

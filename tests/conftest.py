@@ -179,6 +179,7 @@ def stack(
             apprise_config=apprise_config,
             deployment=f"test-{backend}",
             runner_poll_seconds=5,  # a safety net: the events stream wakes the runner
+            run_silent_seconds=40,  # a dead run is found within 40 s of its last heartbeat
             notify_retry_delay_seconds=0.2,
             web_port=free_port(),
             secret_key=secrets.token_urlsafe(48),

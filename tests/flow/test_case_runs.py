@@ -3,13 +3,14 @@ the newest case is destroyed, the next concern gets a new id, reference and run 
 the destroyed case's finished one) and waits for the DSL; a run that does not carry a case's
 start key (one left by a case database that was replaced) touches nothing of the case; an open
 case whose run ended is told to the DSL by the overdue check, once, and `case start` starts it
-again; and a waiting case whose run crashed is restarted by the next check."""
+again; and a waiting case whose run crashed is restarted at once, through Prefect's automation."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from harness import web
 from harness.cases import (
     answer_ok,
     assessment,
@@ -118,6 +120,17 @@ def check(at: datetime) -> list[dict[str, Any]]:
     return list(json.loads(result.stdout))
 
 
+def was_crashed(api: str, run_id: str, timeout: float = 60) -> None:
+    """Wait until the run's history holds a Crashed state (it may be restarted at once)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = web.get(f"{api}/flow_run_states/", params={"flow_run_id": run_id}).json()
+        if any(state["type"] == "CRASHED" for state in states):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"flow run {run_id} was never Crashed")
+
+
 def outbox(case_id: int) -> Counter[str]:
     """The case's outbox rows by key, each with how many rows it has and whether it went."""
     return Counter(f"{n['key']} {n['status']}" for n in show_case(case_id)["notifications"])
@@ -180,13 +193,15 @@ def test_an_open_case_whose_run_ended_is_told_to_the_dsl_once_and_started_again(
 
 
 @on_sqlite_only
-def test_a_waiting_case_whose_run_crashed_is_restarted_by_the_next_check(
+def test_a_waiting_case_whose_run_crashed_is_restarted_at_once(
     stack: Any, listener: Any, prefect_server: Any, people: dict[str, str]
 ) -> None:
     """The run's process dies (kill -9) while it sends the sign-off request: Prefect marks the
-    run Crashed and the serving process goes on. The next overdue check restarts the run under
-    its own id; it reaches its wait, each outbox key has one row and every message but the one
-    in flight at the crash (one outbox row, to every address of its tag) arrived once."""
+    run Crashed and the serving process goes on. Prefect's automation starts `recover-run` for
+    it at once, which restarts the run under its own id (no overdue check needed); it reaches its
+    wait, each outbox key has one row and every message but the one in flight at the crash (one
+    outbox row, to every address of its tag) arrived once. An overdue check meanwhile asks for
+    its recovery again: the second `recover-run` finds it moving and does nothing."""
     from harness.processes import owner_of_connection
 
     api, mark = prefect_server.api_url, marker()
@@ -207,12 +222,10 @@ def test_a_waiting_case_whose_run_crashed_is_restarted_by_the_next_check(
         pid = owner_of_connection(sending.client_port)
         assert pid is not None and pid != os.getpid()
         os.kill(pid, signal.SIGKILL)
-        run_state(api, run_id, {"CRASHED"})
+        was_crashed(api, run_id)  # said by the runner; restarted a moment later
     assert show_case(case_id)["waiting"]["step"] == "management-signoff"
 
-    later = datetime.now(UTC) + timedelta(minutes=5)
-    listed = check(later)
-
+    listed = check(datetime.now(UTC) + timedelta(minutes=5))
     assert case_id not in [c["case_id"] for c in listed if c["stranded"]]
     run_state(api, run_id, {"PAUSED"})  # the same run, at its wait again
     case = wait_for_step(case_id, "management-signoff")

@@ -2,9 +2,10 @@
 its children live only as long as it does, on the real stack and both case
 databases: when it alone is killed (kill -9 of its pid, not of its group) while a run is sending
 a message, the run's process, the forkserver and everything else it started die with it at
-once, so nothing goes on writing or sending (no second try of that message); served again, the
-run is restarted under its own id and reaches its wait, each message (but the one in flight)
-sent once."""
+once, so nothing goes on writing or sending (no second try of that message). The run is left
+Running; served again, the serving process leaves it be (it could be another live process's);
+Prefect's automation finds it silent, `recover-run` marks it Crashed and restarts it under its
+own id, and it reaches its wait, each message (but the one in flight) sent once."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import signal
 from typing import Any
 
 import pytest
+from harness import web
 from harness.cases import (
     answer_ok,
     assessment,
@@ -24,6 +26,8 @@ from harness.cases import (
 )
 from harness.databases import on_sqlite_only
 from harness.processes import descendants, owner_of_connection, wait_until_gone
+
+from tasks.flow_runs import RESTARTED
 
 pytestmark = pytest.mark.flow
 
@@ -62,9 +66,17 @@ def test_killing_the_serving_process_alone_leaves_no_run_behind(
         assert wait_until_gone(children, timeout=10) == []
     assert run_state(api, run_id, {"RUNNING"})  # nobody told Prefect
 
-    stack.start_serving()  # restarts the run a crash left Running
+    stack.start_serving()
+    silence = stack.settings.run_silent_seconds
 
-    run_state(api, run_id, {"PAUSED"})
+    run_state(api, run_id, {"PAUSED"}, timeout=silence + 60)
+    history = [
+        (s["type"], s["name"], s["message"] or "")
+        for s in web.get(f"{api}/flow_run_states/", params={"flow_run_id": run_id}).json()
+    ]
+    crashed = [h for h in history if h[0] == "CRASHED"]
+    assert len(crashed) == 1 and "Not heard from" in crashed[0][2], history
+    assert [h[1] for h in history].count(RESTARTED) == 1, history
     case = wait_for_step(case_id, "management-signoff")
     assert case["flow_run_id"] == run_id
     keys = [n["key"] for n in case["notifications"]]

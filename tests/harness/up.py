@@ -29,6 +29,7 @@ SERVED = {
     "access-request",
     "notice",
     "transfer",
+    "recover-run",
     "overdue-check",
     "retention-review",
     "audit-anchor",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,9 +20,8 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterNam
 from prefect.client.schemas.objects import StateType
 from prefect.states import Crashed, State, Suspended
 
-from deployments.recovery import restart_runs
 from models.runs import CASE_FLOWS
-from tasks.flow_runs import RESTARTED, case_runs, every_flow_run, flow_runs_by_id
+from tasks.flow_runs import RESTARTED, case_runs, every_flow_run, flow_runs_by_id, restart
 
 #: More than one page of Prefect's API as the real server answers it (200).
 MORE_THAN_A_PAGE = 205
@@ -51,18 +49,20 @@ def runs_in(deployment_id: UUID, states: list[State[Any]], case_ids: list[int]) 
         ]
 
 
-def test_every_run_a_crash_left_behind_is_restarted_past_the_servers_page(
+def test_every_run_a_crash_left_behind_is_found_and_restarted_past_the_servers_page(
     unserved: tuple[str, UUID],
 ) -> None:
     name, deployment_id = unserved
     count = MORE_THAN_A_PAGE
     crashed = runs_in(deployment_id, [Crashed() for _ in range(count)], list(range(count)))
 
-    restarted = restart_runs(CASE_FLOWS, name, older_than=timedelta(0))
-
-    assert sorted(restarted) == sorted(crashed)
     with get_client(sync_client=True) as client:
+        found = case_runs(client, CASE_FLOWS, name, [StateType.CRASHED])
+        for run in found:
+            restart(client, run.id)
         now = case_runs(client, CASE_FLOWS, name, [StateType.SCHEDULED])
+
+    assert sorted(str(r.id) for r in found) == sorted(crashed)
     assert sorted(str(r.id) for r in now) == sorted(crashed)
     assert {r.state.name for r in now if r.state is not None} == {RESTARTED}
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.runs import CaseRun, Verdict, judge_run
+from models.runs import CaseRun, Verdict, judge_run, taken_for_dead
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-GRACE, AFTER = timedelta(minutes=2), timedelta(seconds=30)
+GRACE = timedelta(minutes=2)
 OLD = NOW - timedelta(hours=1)
 
 
@@ -41,7 +41,14 @@ def run(**facts: object) -> CaseRun:
         ({"state": "COMPLETED", "state_at": NOW - timedelta(minutes=1)}, Verdict.TOO_SOON, None),
         ({"state": "CRASHED"}, Verdict.RESTART, None),
         ({"state": "FAILED", "restarts_in_a_row": 2}, Verdict.RESTART, None),
-        ({"state": "FAILED", "state_at": NOW - timedelta(seconds=10)}, Verdict.TOO_SOON, None),
+        # stopped a moment ago, in a case opened a moment ago: nothing will move it, restart now
+        ({"state": "FAILED", "state_at": NOW - timedelta(seconds=10)}, Verdict.RESTART, None),
+        ({"state": "CRASHED", "opened_at": NOW - timedelta(seconds=20)}, Verdict.RESTART, None),
+        (
+            {"state": "CRASHED", "opened_at": NOW, "restarts_in_a_row": 3},
+            Verdict.STRANDED,
+            "crashed again after 3 restarts",
+        ),
         (
             {"state": "FAILED", "restarts_in_a_row": 3},
             Verdict.STRANDED,
@@ -52,9 +59,28 @@ def run(**facts: object) -> CaseRun:
 def test_what_a_run_state_means(
     facts: dict[str, object], verdict: Verdict, why: str | None
 ) -> None:
-    judged = judge_run(run(**facts), now=NOW, grace=GRACE, restart_after=AFTER, max_restarts=3)
+    judged = judge_run(run(**facts), now=NOW, grace=GRACE, max_restarts=3)
     assert judged.verdict is verdict
     if why is None:
         assert judged.why is None
     else:
         assert judged.why is not None and why in judged.why
+
+
+@pytest.mark.parametrize(
+    ("state", "heard_lately", "dead"),
+    [
+        ("RUNNING", False, True),
+        ("PENDING", False, True),  # its serving process died between Pending and its start
+        ("RUNNING", True, False),  # a heartbeat came late: alive after all
+        ("PAUSED", False, False),  # suspended at its wait after its last heartbeat
+        ("SCHEDULED", False, False),  # restarted already
+        ("CRASHED", False, False),  # the runner said so already: restarted, not crashed again
+        ("COMPLETED", False, False),
+        (None, False, False),  # Prefect does not know it
+    ],
+)
+def test_which_silent_run_is_taken_for_dead(
+    state: str | None, heard_lately: bool, dead: bool
+) -> None:
+    assert taken_for_dead(state, heard_lately) is dead

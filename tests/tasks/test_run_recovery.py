@@ -1,0 +1,207 @@
+"""Finding a case's run whose process died, on a real Prefect server and both case databases.
+
+The automations that start `recover-run` are put in place once: a serving process that starts
+again keeps them (and what they have heard of each run's heartbeat), a changed setting replaces
+them, a second copy made by a serving process starting at the same moment is removed.
+`recover-run`'s own work: a running run heard from lately is left alone, a silent one is marked
+Crashed; a case's stopped run is restarted under its own id, three times in a row at most, and
+then the DSL is told instead; a run at its wait, or that is no case's, is not touched.
+
+The runs are real flow runs created in the state each test needs, under a deployment nothing
+serves, so what recovery does to them stays in view.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from harness.databases import DATA_KEYS, migrated_database
+from prefect import get_client
+from prefect.states import Crashed, Running, State, Suspended
+from sqlalchemy import select, update
+
+from deployments.recovery import install, recovery_automations
+from foundations.db import engine_for, session_scope
+from foundations.settings import Settings, settings_in_force
+from models.kernel.roles import Role
+from models.runs import CASE_FLOWS
+from models.sharing.concern import Category, ConcernFacts
+from models.tables.cases import Case
+from models.tables.outbox import Notification
+from tasks.children import add_child
+from tasks.concerns import record_concern
+from tasks.flow_runs import RESTARTED
+from tasks.staff import add_staff
+from tasks.stranded import heard_from, recover_run
+
+
+@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    with migrated_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
+        yield url
+        engine_for(url).dispose()
+
+
+@pytest.fixture
+def deployments(prefect_server: Any) -> tuple[UUID, UUID]:
+    """A case flow's deployment and a `recover-run` deployment, neither served: their ids."""
+    name = f"recovery-{uuid.uuid4().hex[:8]}"
+    with get_client(sync_client=True) as client:
+        case = client.create_deployment(client.create_flow_from_name(CASE_FLOWS[0]), name)
+        recover = client.create_deployment(client.create_flow_from_name("recover-run"), name)
+    return case, recover
+
+
+@pytest.fixture
+def in_force(database: str, tmp_path: Path) -> Iterator[Settings]:
+    with settings_in_force(
+        Settings(home=tmp_path, database_url=database, data_keys=DATA_KEYS, run_silent_seconds=40)
+    ) as settings:
+        yield settings
+
+
+def by_name(name: str) -> list[Any]:
+    with get_client(sync_client=True) as client:
+        return client.read_automations_by_name(name)
+
+
+def test_automations_are_made_once_and_kept_when_serving_starts_again(
+    deployments: tuple[UUID, UUID],
+) -> None:
+    case, recover = deployments
+    stack = f"s-{uuid.uuid4().hex[:6]}"
+    wanted = recovery_automations(stack, recover, [case], 90)
+    with get_client(sync_client=True) as client:
+        first = install(client, wanted)
+        again = install(client, recovery_automations(stack, recover, [case], 90))
+
+    assert again == first  # the same automations, with what they heard
+    assert [[a.id for a in by_name(w.name)] for w in wanted] == [[id] for id in first]
+    silent = by_name(wanted[0].name)[0]
+    assert silent.trigger.posture == "Proactive"
+    assert silent.trigger.within == timedelta(seconds=90)
+    assert silent.actions[0].deployment_id == recover
+
+
+def test_a_changed_silence_replaces_the_automation_and_a_second_copy_is_removed(
+    deployments: tuple[UUID, UUID],
+) -> None:
+    case, recover = deployments
+    stack = f"s-{uuid.uuid4().hex[:6]}"
+    with get_client(sync_client=True) as client:
+        first = install(client, recovery_automations(stack, recover, [case], 90))
+        changed = recovery_automations(stack, recover, [case], 120)
+        copy = client.create_automation(changed[1])  # a second serving process, at once
+        now = install(client, changed)
+
+    assert now[0] != first[0]  # replaced: the silence changed
+    assert [a.trigger.within for a in by_name(changed[0].name)] == [timedelta(seconds=120)]
+    assert [a.id for a in by_name(changed[1].name)] == [min(first[1], copy)]
+    assert now[1] == min(first[1], copy)
+
+
+def run_in(deployment: UUID, state: State[Any]) -> UUID:
+    with get_client(sync_client=True) as client:
+        return client.create_flow_run_from_deployment(
+            deployment, parameters={"case_id": 1}, state=state
+        ).id
+
+
+def state_of(run_id: UUID) -> tuple[str, str | None, str]:
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    assert state is not None
+    return state.type.value, state.name, state.message or ""
+
+
+def heard(run_id: UUID, timeout: float = 30) -> None:
+    """Wait until Prefect's event store holds the run's latest event (it stores them in
+    batches, a few seconds after they happen)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with get_client(sync_client=True) as client:
+            if heard_from(client, run_id, datetime.now(UTC) - timedelta(minutes=1)):
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"no event of run {run_id} was stored")
+
+
+def case_with_run(suffix: str, run_id: UUID) -> int:
+    add_staff(f"dsl-{suffix}", name="D", role=Role.DSL, notify_url=None)
+    add_child(f"C-{suffix}", date_of_birth=date(2016, 5, 1), cp_plan=False)
+    case_id = record_concern(
+        ConcernFacts(
+            child_ref=f"C-{suffix}",
+            raised_by=f"dsl-{suffix}",
+            category=Category.NEGLECT,
+            occurred_at=datetime.now(UTC),
+            what_happened="x",
+        )
+    )
+    with session_scope() as session:
+        session.execute(update(Case).where(Case.id == case_id).values(flow_run_id=str(run_id)))
+    return case_id
+
+
+def test_a_running_run_heard_from_lately_is_left_alone_and_a_silent_one_is_crashed(
+    deployments: tuple[UUID, UUID], in_force: Settings
+) -> None:
+    case, _ = deployments
+    alive, silent = run_in(case, Running()), run_in(case, Running())
+    heard(alive)
+    heard(silent)
+
+    assert recover_run(alive, datetime.now(UTC)) == "alive"
+    assert state_of(alive)[0] == "RUNNING"
+    # as the automation sees it once the silence has passed (40 s here): nothing since
+    later = datetime.now(UTC) + timedelta(seconds=in_force.run_silent_seconds + 5)
+    assert recover_run(silent, later) == "not-a-case"
+    kind, _, message = state_of(silent)
+    assert kind == "CRASHED" and "Not heard from for 40 s" in message
+
+
+def test_a_run_at_its_wait_is_not_touched(
+    deployments: tuple[UUID, UUID], in_force: Settings
+) -> None:
+    case, _ = deployments
+    waiting = run_in(case, Suspended(pause_key="k", timeout_seconds=None))
+
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    assert recover_run(waiting, later) == "moving"
+    assert state_of(waiting)[:2] == ("PAUSED", "Suspended")
+
+
+def test_a_cases_crashed_run_is_restarted_three_times_then_the_dsl_is_told(
+    deployments: tuple[UUID, UUID], in_force: Settings, tmp_path: Path
+) -> None:
+    case, _ = deployments
+    run_id = run_in(case, Crashed())
+    case_id = case_with_run(tmp_path.name[-6:], run_id)
+
+    for _ in range(3):
+        assert recover_run(run_id, datetime.now(UTC)) == "restarted"
+        assert state_of(run_id)[:2] == ("SCHEDULED", RESTARTED)
+        assert recover_run(run_id, datetime.now(UTC)) == "moving"  # asked twice: once
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(run_id, Crashed(), force=True)
+    assert recover_run(run_id, datetime.now(UTC)) == "stranded"
+
+    assert state_of(run_id)[0] == "CRASHED"  # left for a person
+    with session_scope() as session:
+        told = session.scalars(
+            select(Notification.key).where(Notification.case_id == case_id)
+        ).all()
+    assert told == [f"case:{case_id}:stranded:{run_id}:CRASHED"]
+
+
+def test_a_run_prefect_does_not_know_is_unknown(in_force: Settings, prefect_server: Any) -> None:
+    assert recover_run(uuid.uuid4(), datetime.now(UTC)) == "unknown"
