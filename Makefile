@@ -9,7 +9,7 @@ BROWSER_DRIVER := /usr/bin/chromedriver
 PDF_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: up test install browser lint bench statements clean
+.PHONY: up test install browser lint bench bench-topology statements clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ statements: $(STAMP) $(BROWSER_DRIVER) $(PDF_FONT)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_sharing_case
+
+bench-topology: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_topology
 
 clean:
 	rm -rf $(VENV) .safeshare

@@ -6,8 +6,8 @@ machines, may serve one stack's deployments. If a serving process dies while a r
 
 - every run sends Prefect a heartbeat (`SAFESHARE_RUN_HEARTBEAT_SECONDS`, Prefect's own
   PREFECT_FLOWS_HEARTBEAT_FREQUENCY, set by the serving process for the runs it starts);
-- an automation on Prefect's server (a proactive trigger of the `recover-run` deployment) fires
-  for any run of a case that, once it beat or was made Pending, says nothing more for
+- an automation on Prefect's server (a proactive trigger) fires for any run of a case that,
+  once it beat or was handed to a process (Pending, Submitting, Running), says nothing for
   `SAFESHARE_RUN_SILENT_SECONDS`: no heartbeat, no change of state;
 - a second trigger fires the moment a run of a case is Crashed (the runner saw its process die);
 - each starts a `recover-run` for that run, and that deployment runs one at a time (Prefect's
@@ -50,6 +50,18 @@ log = logging.getLogger("safeshare.recovery")
 #: `recover-run` runs one at a time per stack; a second one waits for the first to end.
 ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
 
+#: What a run in a process says: its heartbeat, and its states on the way from the runner's
+#: hands to running (Pending, then Submitting while its process starts, then Running). Each
+#: starts the silence again; anything else of the run (a wait, an end) counts as said too, but
+#: a run at its wait or ended is not expected to say more.
+IN_PROCESS_EVENTS = {
+    "prefect.flow-run.heartbeat",
+    "prefect.flow-run.Pending",
+    "prefect.flow-run.Submitting",
+    "prefect.flow-run.Running",
+    "prefect.flow-run.Retrying",
+}
+
 #: The run an event is about, as `recover-run`'s parameter (Prefect renders the template).
 THE_EVENTS_RUN = {"run_id": "{{ event.resource.id }}"}
 
@@ -88,7 +100,7 @@ def recovery_automations(
             f"{silent_seconds} s while running or pending: recover-run looks at it.",
             trigger=EventTrigger(
                 posture=Posture.Proactive,
-                after={"prefect.flow-run.heartbeat", "prefect.flow-run.Pending"},
+                after=IN_PROCESS_EVENTS,
                 expect={"prefect.flow-run.*"},
                 for_each={"prefect.resource.id"},
                 threshold=1,
@@ -116,9 +128,9 @@ def recovery_automations(
 
 
 def _spec(automation: AutomationCore) -> dict[str, Any]:
-    """What an automation does, without the ids Prefect gives it."""
+    """What an automation does, without the ids Prefect gives it. (Python values, not JSON: the
+    trigger's event names are sets, whose JSON order differs from one process to the next.)"""
     return automation.model_dump(
-        mode="json",
         include={"description", "enabled", "trigger", "actions"},
         exclude={"trigger": {"id"}},
     )
@@ -131,17 +143,16 @@ def install(client: SyncPrefectClient, automations: Sequence[AutomationCore]) ->
     ids = []
     for wanted in automations:
         found = client.read_automations_by_name(wanted.name)
-        same = [a for a in found if _spec(a) == _spec(wanted)]
-        for stale in (a for a in found if a not in same):
+        same = [a.id for a in found if _spec(a) == _spec(wanted)]
+        for stale in (a for a in found if a.id not in same):
             client.delete_automation(stale.id)
             log.info("automation %r changed: replaced", wanted.name)
         if not same:
-            client.create_automation(wanted)
-            same = [
-                a for a in client.read_automations_by_name(wanted.name) if _spec(a) == _spec(wanted)
-            ]
-        keep, *copies = sorted(same, key=lambda a: a.id)
+            made = client.create_automation(wanted)
+            again = client.read_automations_by_name(wanted.name)
+            same = [a.id for a in again if a.id == made or _spec(a) == _spec(wanted)]
+        keep, *copies = sorted(same)
         for copy in copies:
-            client.delete_automation(copy.id)
-        ids.append(keep.id)
+            client.delete_automation(copy)
+        ids.append(keep)
     return ids

@@ -19,7 +19,14 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from deployments.topology import Part, Topology, parts, production_env, production_problem
+from deployments.topology import (
+    Part,
+    Topology,
+    parts,
+    production_env,
+    production_problem,
+    restart_delay,
+)
 from foundations.db import migrate
 from foundations.private import private_home
 from foundations.sealing import SealError, keys_path, load_keyring
@@ -158,8 +165,9 @@ def stop(process: subprocess.Popen[bytes] | None, timeout: float = 20) -> None:
 def run_stack(
     settings: Settings, say: Callable[[str], None], topology: Topology = "embedded"
 ) -> int:
-    """Start everything (deployments/topology.py), wait for a signal or a child's death, stop
-    everything."""
+    """Start everything (deployments/topology.py), wait for a signal, stop everything. A part
+    that dies stops everything in the embedded topology, and is started again in the
+    production one (`restart_delay`)."""
     loose = private_home(settings.home)  # and owner-only files from here on, in every child
     if loose:
         say(
@@ -230,11 +238,26 @@ def run_stack(
         say(f"Sign-off links: {settings.web_url}")
         say(f"Staff sign in (record a concern; the DSL's cases): {settings.web_url}/sign-in")
         say(f"Data directory: {settings.home}  (logs in {logs}). Ctrl-C stops everything.")
+        restarts: dict[str, list[float]] = {}
+        due: dict[int, float] = {}  # a part that died: when it starts again
         while not stopping:
-            for part, process in started:
-                if process.poll() is not None:
-                    say(f"The {part.name} stopped (exit {process.returncode}); stopping the stack.")
+            now = time.monotonic()
+            for index, (part, process) in enumerate(started):
+                if index in due:
+                    if now >= due[index]:
+                        del due[index]
+                        say(f"Starting the {part.name} again ...")
+                        started[index] = (part, _spawn(part.argv, env | part.env, logs / part.log))
+                    continue
+                if process.poll() is None:
+                    continue
+                code = process.returncode
+                delay = restart_delay(topology, restarts.setdefault(part.name, []), now)
+                if delay is None:
+                    say(f"The {part.name} stopped (exit {code}); stopping the stack.")
                     return 1
+                say(f"The {part.name} stopped (exit {code}); starting it again in {delay:g} s.")
+                due[index] = now + delay
             time.sleep(0.5)
         say("Stopping ...")
         return 0

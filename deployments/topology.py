@@ -107,3 +107,26 @@ def production_problem(settings: Settings, env: dict[str, str]) -> str | None:
     if settings.redis_url is None:
         return "the production topology needs Redis: set SAFESHARE_REDIS_URL (redis://...)"
     return None
+
+
+#: The production topology starts a part that died again, as a service manager would, after a
+#: pause that doubles each time (1, 2, 4 ... 30 s: a serving process that cannot reach Prefect's
+#: API while the API itself starts again tries again later), unless it died this many times
+#: within the window: then something is wrong that a restart won't mend.
+RESTARTS_ALLOWED = 6
+RESTART_WINDOW_SECONDS = 600.0
+LONGEST_PAUSE_SECONDS = 30.0
+
+
+def restart_delay(topology: Topology, restarted_at: list[float], now: float) -> float | None:
+    """How long to wait before starting again a part that died (noting when, in
+    `restarted_at`), or None to stop the stack instead: always in the embedded topology, where
+    the person at the terminal sees the stack stop, and in the production one once the part
+    died RESTARTS_ALLOWED times within the window."""
+    if topology != "production":
+        return None
+    restarted_at[:] = [at for at in restarted_at if at > now - RESTART_WINDOW_SECONDS]
+    if len(restarted_at) >= RESTARTS_ALLOWED:
+        return None
+    restarted_at.append(now)
+    return min(2.0 ** (len(restarted_at) - 1), LONGEST_PAUSE_SECONDS)

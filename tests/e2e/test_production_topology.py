@@ -21,7 +21,7 @@ from harness import web
 from harness.cases import assessment, marker
 from harness.databases import case_database
 from harness.listeners import HttpListener
-from harness.prefect_server import free_port
+from harness.prefect_server import free_port, free_ports
 from harness.up import SERVED, case_waiting_for, clean_env, first_concern, served_flows, up
 
 CODE = re.compile(r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
@@ -51,9 +51,7 @@ def test_a_case_moves_across_the_production_topologys_processes(
         case_database("postgresql", tmp_path) as prefect_url,
         HttpListener() as listener,
     ):
-        prefect_port, web_port = free_port(), free_port()
-        while not _free(web_port + 1):  # the second web app takes the next port
-            web_port = free_port()
+        prefect_port, web_port = free_port(), free_ports(2)  # the second web app: the next
         env |= {
             "DATABASE_URL": cases_url,
             "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_url.replace(
@@ -96,13 +94,6 @@ def test_a_case_moves_across_the_production_topologys_processes(
             assert redis.Redis.from_url(redis_url).dbsize() > 0
         logs = {p.name for p in (home / "logs").iterdir()}
         assert {"prefect-api.log", "prefect-services.log", "serve-1.log", "serve-2.log"} <= logs
-
-
-def _free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 def _scheduled_runs_of(api: str, flow: str, timeout: float = 120) -> int:

@@ -39,6 +39,7 @@ HEAVY = (
     "tests/flow/",
     "tests/tasks/test_flow_run_paging.py",
     "tests/tasks/test_prefect_client.py",
+    "tests/tasks/test_run_recovery.py",
     "tests/harness/test_harness.py",
 )
 #: Heavy tests that go first: each runs a whole stack for a minute or more. (The dashboard form

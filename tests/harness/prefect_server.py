@@ -62,6 +62,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free TCP ports on 127.0.0.1, below the range the kernel
+    hands out to outgoing connections (32768 and up here), so that none of them is taken by
+    one of the suite's own connections between now and when they are bound (as the web apps
+    of the production topology take `SAFESHARE_WEB_PORT` and the ports after it)."""
+    import random
+
+    for _ in range(1000):
+        first = random.randrange(20000, 32000 - count)
+        ports = range(first, first + count)
+        if all(_bindable(port) for port in ports):
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports below 32000")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
 def prefect_command() -> list[str]:
     """The `prefect` CLI of the interpreter running the tests."""
     script = Path(sys.executable).parent / "prefect"

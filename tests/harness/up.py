@@ -141,7 +141,7 @@ def cli(env: dict[str, str]) -> Callable[..., str]:
 
 
 def case_waiting_for(
-    safeshare: Callable[..., str], case_id: int, step: str, cases_url: str
+    safeshare: Callable[..., str], case_id: int, step: str, cases_url: str, timeout: float = 120
 ) -> dict[str, Any]:
     """The case, as `safeshare case show` tells it, once it waits for `step`. Until then the
     test reads the one column that says so from the case database (a CLI process each second
@@ -149,7 +149,7 @@ def case_waiting_for(
     is asked once, after."""
     engine = create_engine(cases_url)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + timeout
         waiting: str | None = None
         while time.monotonic() < deadline:
             with engine.connect() as conn:

@@ -13,6 +13,9 @@ serves, so what recovery does to them stays in view.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -90,6 +93,39 @@ def test_automations_are_made_once_and_kept_when_serving_starts_again(
     assert silent.trigger.posture == "Proactive"
     assert silent.trigger.within == timedelta(seconds=90)
     assert silent.actions[0].deployment_id == recover
+
+
+INSTALL = """
+import sys
+from uuid import UUID
+from prefect import get_client
+from deployments.recovery import install, recovery_automations
+stack, recover, case = sys.argv[1], UUID(sys.argv[2]), UUID(sys.argv[3])
+with get_client(sync_client=True) as client:
+    print(*install(client, recovery_automations(stack, recover, [case], 90)))
+"""
+
+
+def test_serving_processes_started_apart_keep_the_same_automations(
+    deployments: tuple[UUID, UUID], prefect_server: Any
+) -> None:
+    """Each serving process is a new interpreter: the trigger's sets of event names come out
+    in another order in each (string hashing is seeded per process), and must still match."""
+    case, recover = deployments
+    stack = f"s-{uuid.uuid4().hex[:6]}"
+
+    def serving_starts(seed: int) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", INSTALL, stack, str(recover), str(case)],
+            env={**os.environ, **prefect_server.env, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert {serving_starts(seed) for seed in (1, 2, 3, 4)} == {serving_starts(5)}
 
 
 def test_a_changed_silence_replaces_the_automation_and_a_second_copy_is_removed(
