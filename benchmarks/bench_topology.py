@@ -355,6 +355,7 @@ def events(stack: Stack, n: int) -> None:
 def server_cpu(stack: Stack, suspended: int) -> None:
     """CPU seconds of Prefect's API and services over a minute, idle: as they are, then with
     `suspended` more suspended runs (made directly, as the runs of waiting cases are)."""
+    from harness.prefect_server import use_prefect_api
     from harness.processes import descendants
     from prefect import get_client
     from prefect.states import Suspended
@@ -375,8 +376,7 @@ def server_cpu(stack: Stack, suspended: int) -> None:
         return cpu() - before
 
     idle = over_a_minute()
-    os.environ["PREFECT_API_URL"] = stack.api
-    with get_client(sync_client=True) as client:
+    with use_prefect_api(stack.api), get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name("sharing-case/safeshare")
         for i in range(suspended):
             client.create_flow_run_from_deployment(

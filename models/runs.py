@@ -43,6 +43,9 @@ def start_key(stack: str, kind: CaseKind, case_id: int, run_key: str | None) -> 
 
 #: Prefect's state types in which a run still moves its case on (or waits for a person).
 MOVING = frozenset({"PAUSED", "SCHEDULED", "PENDING", "RUNNING", "CANCELLING"})
+#: The audit trail's entries for what recover-run did to a case's run (counted by /metrics).
+RUN_CRASHED, RUN_RESTARTED = "run:crashed", "run:restarted"
+
 #: In a process: started by a serving process, or about to be.
 IN_PROCESS = frozenset({"PENDING", "RUNNING"})
 #: Ended by a crash or a failure: restarted under its own id.

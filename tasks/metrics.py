@@ -4,24 +4,34 @@ keeps state of its own. Ids and counts only: no label holds anything a person ty
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterator
+from datetime import UTC, timedelta
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from foundations.db import engine_for
 from foundations.settings import Settings, get_settings
 from models.kernel.steps import CaseStatus
+from models.runs import RUN_CRASHED, RUN_RESTARTED
+from models.tables.audit import AuditLog
 from models.tables.base import utcnow
-from models.tables.cases import Case
+from models.tables.cases import Case, CaseStep
 from tasks.health import check_all, undelivered
 from tasks.views import overdue_at
+
+#: The answers whose time to the next wait /metrics reports: those of waits opened this lately.
+LATELY = timedelta(hours=1)
+#: Rows of case_steps that are not a person's answer to a wait.
+NOT_ANSWERS = ("system", "note")
 
 
 class CaseMetrics(Collector):
     """safeshare_up by dependency; open cases by kind; cases waiting and waits overdue by step;
-    undelivered messages by status and the oldest one's age."""
+    undelivered messages by status and the oldest one's age; runs crashed and restarted; the
+    time from an answer to the next wait, lately."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings
@@ -57,6 +67,25 @@ class CaseMetrics(Collector):
                 .group_by(Case.waiting_step)
             ).all()
             by_status = undelivered(connection)
+            recovered = dict(
+                connection.execute(
+                    select(AuditLog.action, func.count())
+                    .where(AuditLog.action.in_((RUN_CRASHED, RUN_RESTARTED)))
+                    .group_by(AuditLog.action)
+                ).all()
+            )
+            answered = connection.execute(
+                select(Case.waiting_since, func.max(CaseStep.recorded_at))
+                .join(CaseStep, CaseStep.case_id == Case.id)
+                .where(
+                    open_cases,
+                    Case.waiting_since >= now - LATELY,
+                    CaseStep.accepted.is_(True),
+                    CaseStep.channel.not_in(NOT_ANSWERS),
+                    CaseStep.recorded_at <= Case.waiting_since,
+                )
+                .group_by(Case.id, Case.waiting_since)
+            ).all()
         family = GaugeMetricFamily("safeshare_cases_open", "Open cases", labels=["kind"])
         for kind, count in by_kind:
             family.add_metric([kind], count)
@@ -85,3 +114,39 @@ class CaseMetrics(Collector):
             "How long the oldest undelivered message has waited (0 when none)",
             value=(now - oldest).total_seconds() if oldest else 0.0,
         )
+        runs = CounterMetricFamily(
+            "safeshare_runs_recovered",
+            "Case runs found dead and marked Crashed, and runs restarted (the audit trail's count)",
+            labels=["what"],
+        )
+        runs.add_metric(["crashed"], recovered.get(RUN_CRASHED, 0))
+        runs.add_metric(["restarted"], recovered.get(RUN_RESTARTED, 0))
+        yield runs
+        yield from answer_to_next_wait(
+            [
+                # SQLite's max() gives back naive UTC
+                (opened - (at if at.tzinfo else at.replace(tzinfo=UTC))).total_seconds()
+                for opened, at in answered
+                if opened is not None and at is not None
+            ]
+        )
+
+
+def answer_to_next_wait(seconds: list[float]) -> Iterator[Metric]:
+    """The time from an answer to the case's next wait, for the open cases whose wait opened
+    within the last hour: its median and 90th percentile, and how many there were."""
+    family = GaugeMetricFamily(
+        "safeshare_answer_to_next_wait_seconds",
+        "From an answer to the case's next wait, for waits opened in the last hour",
+        labels=["quantile"],
+    )
+    if seconds:
+        ordered = sorted(seconds)
+        family.add_metric(["0.5"], statistics.median(ordered))
+        family.add_metric(["0.9"], ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))])
+    yield family
+    yield GaugeMetricFamily(
+        "safeshare_answer_to_next_wait_count",
+        "How many answers the quantiles of safeshare_answer_to_next_wait_seconds are over",
+        value=len(seconds),
+    )

@@ -24,10 +24,21 @@ from prefect.exceptions import ObjectNotFound
 from prefect.states import Crashed
 from sqlalchemy import select
 
+from foundations.audit import append
 from foundations.db import session_scope
 from foundations.settings import get_settings
 from models.messages.cases import case_reference, stranded_message
-from models.runs import IN_PROCESS, STOPPED, CaseRun, Judgement, Verdict, judge_run, taken_for_dead
+from models.runs import (
+    IN_PROCESS,
+    RUN_CRASHED,
+    RUN_RESTARTED,
+    STOPPED,
+    CaseRun,
+    Judgement,
+    Verdict,
+    judge_run,
+    taken_for_dead,
+)
 from models.tables.cases import Case
 from tasks.flow_runs import RESTARTED, flow_runs_by_id, prefect_client, restart
 from tasks.notify import deliver
@@ -163,13 +174,26 @@ def heard_from(client: Any, run_id: UUID, since: datetime) -> bool:
     return bool(page.events)
 
 
+def _enter(action: str, case_id: int | None, run_id: UUID, was: str | None) -> None:
+    """Enter what recover-run did to a run in the audit trail: ids and states only."""
+    with session_scope() as session:
+        append(
+            session.connection(), action, case_id=case_id, detail={"run": str(run_id), "was": was}
+        )
+
+
 def recover_run(run_id: UUID, now: datetime) -> str:
     """What `recover-run` does for one run: a running or pending run not heard from for the
     silence the settings allow is marked Crashed (its process is gone); a run a crash or a
     failure stopped is restarted under its own id, or, after too many restarts in a row, the
-    DSL is told. What was done, in a word: `alive`, `moving`, `not-a-case`, `closed`,
-    `restarted`, `stranded` or `unknown`."""
+    DSL is told. Each crash and restart of a case's run is entered in the audit trail. What was
+    done, in a word: `alive`, `moving`, `not-a-case`, `closed`, `restarted`, `stranded` or
+    `unknown`."""
     silence = timedelta(seconds=get_settings().run_silent_seconds)
+    with session_scope() as session:
+        case = session.execute(
+            select(Case.id, Case.opened_at, Case.status).where(Case.flow_run_id == str(run_id))
+        ).first()
     with prefect_client() as client:
         try:
             run = client.read_flow_run(run_id)
@@ -184,14 +208,11 @@ def recover_run(run_id: UUID, now: datetime) -> str:
                 Crashed(message=f"Not heard from for {silence.seconds} s: its process is gone"),
             )
             logger.warning("flow run %s was silent while %s: crashed", run_id, state)
+            _enter(RUN_CRASHED, case.id if case else None, run_id, state)
             run = client.read_flow_run(run_id)
             state = run.state.type.value if run.state is not None else None
         if state not in STOPPED:
             return "moving"
-        with session_scope() as session:
-            case = session.execute(
-                select(Case.id, Case.opened_at, Case.status).where(Case.flow_run_id == str(run_id))
-            ).first()
         if case is None:
             return "not-a-case"
         if case.status != "open":
@@ -209,6 +230,7 @@ def recover_run(run_id: UUID, now: datetime) -> str:
         if judgement.verdict is Verdict.RESTART:
             restart(client, run_id)
             logger.warning("case %s's run %s was %s: restarted", case.id, run_id, state)
+            _enter(RUN_RESTARTED, case.id, run_id, state)
             return "restarted"
     tell_stranded(facts, judgement)
     return "stranded"

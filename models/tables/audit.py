@@ -27,6 +27,7 @@ class AuditLog(Base):
     __table_args__ = (
         Index("ix_audit_log_case", "case_id", "seq"),
         Index("ix_audit_log_actor", "actor", "seq"),
+        Index("ix_audit_log_action", "action", "seq"),  # /metrics: the runs recovered
     )
 
 

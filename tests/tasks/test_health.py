@@ -162,9 +162,10 @@ def test_metrics_count_open_waiting_and_overdue_cases_and_the_outbox(migrated: S
 
     from sqlalchemy import update
 
+    from foundations.audit import append
     from models.kernel.roles import Role
     from models.sharing.concern import Category, ConcernFacts
-    from models.tables.cases import Case
+    from models.tables.cases import Case, CaseStep
     from tasks.children import add_child
     from tasks.concerns import record_concern
     from tasks.staff import add_staff
@@ -191,6 +192,23 @@ def test_metrics_count_open_waiting_and_overdue_cases_and_the_outbox(migrated: S
                 update(Case).where(Case.id == case_id).values(waiting_step=step, waiting_due=due)
             )
         session.execute(update(Case).where(Case.id == ids[2]).values(status="shared"))
+        # each wait opened a few seconds after the answer before it (ids[0]: 3 s, ids[1]: 1 s);
+        # the flow's own row just before ids[0]'s wait is no one's answer
+        for case_id, opened, rows in (
+            (ids[0], now - timedelta(minutes=10), (("cli", 3.0), ("system", 0.5))),
+            (ids[1], now - timedelta(minutes=5), (("link", 1.0),)),
+        ):
+            session.execute(update(Case).where(Case.id == case_id).values(waiting_since=opened))
+            for n, (channel, before) in enumerate(rows):
+                session.add(
+                    CaseStep(
+                        case_id=case_id, step="triage", slot=f"s{n}", key=f"k{n}", accepted=True,
+                        actor="dsl1", channel=channel,
+                        recorded_at=opened - timedelta(seconds=before),
+                    )
+                )  # fmt: skip
+        for action in ("run:crashed", "run:restarted", "run:restarted"):
+            append(session.connection(), action, case_id=ids[0], detail={"run": "r"})
     outbox(("refused", "failed", timedelta(minutes=10)), ("sent", "sent", timedelta(days=1)))
     found = scrape()
     assert found[("safeshare_up", (("dependency", "case database"),))] == 1
@@ -203,6 +221,11 @@ def test_metrics_count_open_waiting_and_overdue_cases_and_the_outbox(migrated: S
     assert ("safeshare_messages_undelivered", (("status", "sent"),)) not in found
     age = found[("safeshare_outbox_oldest_undelivered_seconds", ())]
     assert 600 <= age < 900, age
+    assert found[("safeshare_runs_recovered_total", (("what", "crashed"),))] == 1
+    assert found[("safeshare_runs_recovered_total", (("what", "restarted"),))] == 2
+    assert found[("safeshare_answer_to_next_wait_seconds", (("quantile", "0.5"),))] == 2.0
+    assert found[("safeshare_answer_to_next_wait_seconds", (("quantile", "0.9"),))] == 3.0
+    assert found[("safeshare_answer_to_next_wait_count", ())] == 2
 
 
 def test_metrics_of_a_database_that_is_down_say_only_that(tmp_path: Path) -> None:

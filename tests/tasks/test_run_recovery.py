@@ -36,6 +36,7 @@ from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.runs import CASE_FLOWS
 from models.sharing.concern import Category, ConcernFacts
+from models.tables.audit import AuditLog
 from models.tables.cases import Case
 from models.tables.outbox import Notification
 from tasks.children import add_child
@@ -203,6 +204,11 @@ def test_a_running_run_heard_from_lately_is_left_alone_and_a_silent_one_is_crash
     assert recover_run(silent, later) == "not-a-case"
     kind, _, message = state_of(silent)
     assert kind == "CRASHED" and "Not heard from for 40 s" in message
+    with session_scope() as session:
+        crashed = session.scalars(
+            select(AuditLog.detail).where(AuditLog.action == "run:crashed")
+        ).all()
+    assert [d for d in crashed if str(silent) in d] != []
 
 
 def test_a_run_at_its_wait_is_not_touched(
@@ -236,7 +242,13 @@ def test_a_cases_crashed_run_is_restarted_three_times_then_the_dsl_is_told(
         told = session.scalars(
             select(Notification.key).where(Notification.case_id == case_id)
         ).all()
+        entered = session.scalars(
+            select(AuditLog.action).where(
+                AuditLog.case_id == case_id, AuditLog.action.like("run:%")
+            )
+        ).all()
     assert told == [f"case:{case_id}:stranded:{run_id}:CRASHED"]
+    assert entered == ["run:restarted"] * 3  # each restart, in the audit trail
 
 
 def test_a_run_prefect_does_not_know_is_unknown(in_force: Settings, prefect_server: Any) -> None:
