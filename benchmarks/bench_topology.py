@@ -18,15 +18,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ from benchmarks.measures import ASSESSMENT, WHOLE_CASE, code_of, rss_mb  # noqa:
 SAFESHARE = Path(sys.executable).parent / "safeshare"
 #: The tags the topology's Apprise configuration sends to, each to its own path.
 TAGS = ("dsl", "slt", "agency:csc")
+#: The pupils on a Child Protection Plan the feed of events is about, in turn.
+PUPILS_ON_PLAN = 50
 
 
 def main() -> None:
@@ -49,15 +53,20 @@ def main() -> None:
         "--serving", type=int, nargs="+", default=[1, 2], help="serving processes, in turn"
     )
     args = parser.parse_args()
+    # stopped (SIGTERM), stop what it started too: the topology's `up` and its Redis
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     for count in args.serving:
         with topology(count) as stack:
             print(f"\n== {count} serving process(es) ==", flush=True)
+            last = count == args.serving[-1]
+            quiet = prefect_cpu(stack) if last and args.suspended else None
             whole_cases(stack, args.cases)
-            if count == args.serving[-1]:
+            if last and (args.burst or args.events):
                 idle = rss_mb([stack.up.pid])
+                before = sum(1 for step, _ in waiting_steps(stack).values() if step)
                 burst(stack, args.burst)
                 events(stack, args.events)
-                waiting = args.burst + args.events
+                waiting = sum(1 for step, _ in waiting_steps(stack).values() if step) - before
                 busy = rss_mb([stack.up.pid])
                 print(
                     f"memory of the whole topology: {idle:.0f} MB with the whole cases done, "
@@ -65,7 +74,8 @@ def main() -> None:
                     f"{(busy - idle) * 1024 / waiting:.0f} KB per waiting case",
                     flush=True,
                 )
-                server_cpu(stack, args.suspended)
+            if quiet is not None:
+                with_suspended(stack, args.suspended, quiet)
 
 
 class Stack:
@@ -97,16 +107,14 @@ class topology:  # noqa: N801 - used as a context manager, read as a noun
     def __enter__(self) -> Stack:
         from contextlib import ExitStack
 
-        from harness.databases import case_database
         from harness.listeners import HttpListener
         from harness.prefect_server import free_port, free_ports
         from harness.redis_server import own_redis
-        from harness.up import clean_env, start_up
+        from harness.up import clean_env, production_databases, start_up
 
         self._exit = ExitStack()
         work = Path(self._exit.enter_context(tempfile.TemporaryDirectory()))
-        cases_url = self._exit.enter_context(case_database("postgresql", work))
-        prefect_url = self._exit.enter_context(case_database("postgresql", work))
+        _, databases = self._exit.enter_context(production_databases(work))
         redis = self._exit.enter_context(own_redis())
         listener = self._exit.enter_context(HttpListener())
         config = work / "apprise.yml"
@@ -114,18 +122,18 @@ class topology:  # noqa: N801 - used as a context manager, read as a noun
             "urls:\n" + "".join(f"  - {listener.url('/' + t)}:\n      tag: {t}\n" for t in TAGS)
         )
         prefect_port, web_port = free_port(), free_ports(1)
-        env = clean_env(work / "home") | {
-            "DATABASE_URL": cases_url,
-            "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_url.replace(
-                "postgresql+psycopg://", "postgresql+asyncpg://"
-            ),
-            "SAFESHARE_REDIS_URL": redis.url,
-            "SAFESHARE_SERVING_PROCESSES": str(self.serving),
-            "SAFESHARE_WEB_PROCESSES": "1",
-            "SAFESHARE_APPRISE_CONFIG": str(config),
-            "SAFESHARE_PREFECT_PORT": str(prefect_port),
-            "SAFESHARE_WEB_PORT": str(web_port),
-        }
+        env = (
+            clean_env(work / "home")
+            | databases
+            | {
+                "SAFESHARE_REDIS_URL": redis.url,
+                "SAFESHARE_SERVING_PROCESSES": str(self.serving),
+                "SAFESHARE_WEB_PROCESSES": "1",
+                "SAFESHARE_APPRISE_CONFIG": str(config),
+                "SAFESHARE_PREFECT_PORT": str(prefect_port),
+                "SAFESHARE_WEB_PORT": str(web_port),
+            }
+        )
         up = start_up(env, prefect_port, web_port, "--topology", "production")
         self._up = up
         said: list[str] = []
@@ -141,12 +149,14 @@ class topology:  # noqa: N801 - used as a context manager, read as a noun
             stack.cli("it1", "staff", "add", staff, "--name", staff, "--role", role,
                       "--notify", listener.url(f"/staff/{staff}"))  # fmt: skip
         stack.cli("it1", "child", "add", "B-1", "--dob", "2015-01-01")
-        stack.cli("it1", "child", "add", "P-1", "--dob", "2015-01-01", "--cp-plan")
+        with in_process(stack):  # the pupils on a plan, whose events the feed brings
+            from tasks.children import add_child
+
+            for n in range(1, PUPILS_ON_PLAN + 1):
+                add_child(f"P-{n}", date_of_birth=date(2015, 1, 1), cp_plan=True)
         return stack
 
     def __exit__(self, *exc: object) -> None:
-        import signal
-
         try:
             if self._up.poll() is None:
                 os.killpg(self._up.pid, signal.SIGTERM)
@@ -156,21 +166,58 @@ class topology:  # noqa: N801 - used as a context manager, read as a noun
 
 
 def record(stack: Stack, n: int) -> list[int]:
-    """n sharing concerns recorded through the CLI at once (a few at a time); their case ids."""
+    """n sharing concerns recorded and their runs started, as the web app's form does it (in
+    this process: a CLI process per concern would cost the machine more than the case's own
+    first step); their case ids."""
+    from models.sharing.concern import Category, ConcernFacts
+    from tasks.concerns import record_concern
+    from tasks.starting import start_case_run
 
-    def one(i: int) -> int:
-        out = stack.cli(
-            "dsl1", "concern", "record", "--child", "B-1", "--raised-by", "dsl1",
-            "--category", "neglect", "--what", f"bench {i}", "--json",
-        )  # fmt: skip
-        return int(json.loads(out)["case_id"])
+    ids = []
+    with in_process(stack):
+        for i in range(n):
+            case_id = record_concern(
+                ConcernFacts(
+                    child_ref="B-1",
+                    raised_by="dsl1",
+                    category=Category.NEGLECT,
+                    occurred_at=datetime.now(UTC),
+                    what_happened=f"bench {i}",
+                )
+            )
+            _, problem = start_case_run(case_id)
+            if problem is not None:
+                raise RuntimeError(problem)
+            ids.append(case_id)
+    return ids
 
-    with ThreadPoolExecutor(4) as pool:
-        return list(pool.map(one, range(n)))
+
+@contextmanager
+def in_process(stack: Stack) -> Iterator[None]:
+    """This process acting on the topology's case database and Prefect's API."""
+    from harness.prefect_server import use_prefect_api
+
+    from foundations.settings import Settings, settings_in_force
+
+    settings = Settings(
+        home=Path(stack.env["SAFESHARE_HOME"]),
+        database_url=stack.env["DATABASE_URL"],
+        prefect_port=int(stack.env["SAFESHARE_PREFECT_PORT"]),
+    )
+    with settings_in_force(settings), use_prefect_api(stack.api):
+        yield
 
 
-def case(stack: Stack, case_id: int) -> dict[str, Any]:
-    return dict(json.loads(stack.cli("dsl1", "case", "show", str(case_id), "--json")))
+def run_of(stack: Stack, case_id: int) -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = _engine(stack.env["DATABASE_URL"], create_engine)
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                text("SELECT flow_run_id FROM cases WHERE id = :id"), {"id": case_id}
+            ).scalar_one()
+        )
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 1800, every: float = 0.5) -> None:
@@ -206,7 +253,7 @@ def whole_cases(stack: Stack, n: int) -> None:
 
     start = time.monotonic()
     ids = record(stack, n)
-    runs = {i: case(stack, i)["flow_run_id"] for i in ids}
+    runs = {i: run_of(stack, i) for i in ids}
     steps = ("assess-criteria", "management-signoff", "parents", "confirm-receipt")
 
     def drive(case_id: int) -> None:
@@ -218,15 +265,17 @@ def whole_cases(stack: Stack, n: int) -> None:
             coded = answer | {
                 "one_time_code": code_of(stack.listener, case_id, key, answer["answered_by"])
             }
-            for _ in range(60):
-                response = httpx.post(
+            for _ in range(120):  # until accepted: Prefect stores the wait's form a moment
+                response = httpx.post(  # after the run is suspended, and refuses till then
                     f"{stack.api}/flow_runs/{run_id}/resume",
                     json={"run_input": coded},
                     timeout=60,
                 )
-                if response.status_code < 500:
+                if response.status_code < 300 and response.json().get("status") == "ACCEPT":
                     break
-                time.sleep(1)
+                time.sleep(0.5)
+            else:
+                raise RuntimeError(f"case {case_id}'s {step} was never accepted: {response.text}")
         wait_until(lambda: run_state(stack, run_id).get("type") == "COMPLETED", every=1)
 
     with ThreadPoolExecutor(n) as pool:
@@ -288,6 +337,8 @@ def percentile(values: list[float], p: float) -> float:
 def burst(stack: Stack, n: int) -> None:
     """n cases waiting for the DSL's assessment, all answered at the same moment through the CLI
     door (as 50 sign-offs at the start of a school day): until all wait for their next step."""
+    if not n:
+        return
     ids = record(stack, n)
     wait_until(lambda: all(waiting_steps(stack)[i][0] == "assess-criteria" for i in ids))
     keys = {i: waiting_steps(stack)[i][1] for i in ids}
@@ -318,17 +369,20 @@ def burst(stack: Stack, n: int) -> None:
 def events(stack: Stack, n: int) -> None:
     """A feed of n plan events imported at once: until the agency was told of each, and until
     each waits for its receipt."""
+    if not n:
+        return
     first = datetime.now(UTC) - timedelta(days=1)
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as feed:
         feed.write("child_ref,kind,occurred_at,details\n")
         for i in range(n):
-            at = (first + timedelta(seconds=i)).isoformat()
-            feed.write(f"P-1,unexplained-absence,{at},bench {i}\n")
+            at = (first + timedelta(minutes=i)).isoformat()  # a minute each: one event a
+            pupil = f"P-{i % PUPILS_ON_PLAN + 1}"  # pupil, kind and minute
+            feed.write(f"{pupil},unexplained-absence,{at},bench {i}\n")
     before = set(waiting_steps(stack))
     start = time.monotonic()
     stack.cli("dsl1", "events", "import", feed.name, "--recorded-by", "dsl1")
     imported = time.monotonic() - start
-    ids = [i for i in waiting_steps(stack) if i not in before]
+    ids = sorted(i for i in waiting_steps(stack) if i not in before)
     refs = {f"SS-{i:06d}" for i in ids}
 
     def told(records: list[Any]) -> bool:
@@ -341,41 +395,51 @@ def events(stack: Stack, n: int) -> None:
         }
         return len(seen) == len(refs)
 
-    stack.listener.wait_for(told, timeout=3600)
+    records = stack.listener.wait_for(told, timeout=3600)
     agency = time.monotonic() - start
+    order = [
+        ids[sorted(refs).index(ref)]
+        for r in records
+        if r.path == "/agency:csc" and isinstance(r.body, dict)
+        for ref in sorted(refs)
+        if ref in r.body.get("title", "")
+    ]
+    late = sum(1 for n, case_id in enumerate(order) if case_id < max(order[: n + 1]))
     wait_until(lambda: all(waiting_steps(stack)[i][0] == "confirm-receipt" for i in ids))
     print(
         f"{n} plan events imported: the import took {imported:.0f} s; the agency told of the "
         f"last {agency:.0f} s after it began; the last waiting for receipt after "
-        f"{time.monotonic() - start:.0f} s",
+        f"{time.monotonic() - start:.0f} s; {late} of {len(order)} agency messages arrived "
+        "after one for a later event",
         flush=True,
     )
 
 
-def server_cpu(stack: Stack, suspended: int) -> None:
-    """CPU seconds of Prefect's API and services over a minute, idle: as they are, then with
-    `suspended` more suspended runs (made directly, as the runs of waiting cases are)."""
-    from harness.prefect_server import use_prefect_api
+def prefect_cpu(stack: Stack) -> float:
+    """CPU seconds Prefect's API and services spend over a minute, left alone."""
     from harness.processes import descendants
-    from prefect import get_client
-    from prefect.states import Suspended
 
     prefect = [p.pid for p in descendants(stack.up.pid) if "prefect_server" in p.cmdline]
 
     def cpu() -> float:
-        ticks = os.sysconf("SC_CLK_TCK")
         total = 0
         for pid in prefect:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
-        return total / ticks
+        return total / os.sysconf("SC_CLK_TCK")
 
-    def over_a_minute() -> float:
-        before = cpu()
-        time.sleep(60)
-        return cpu() - before
+    before = cpu()
+    time.sleep(60)
+    return cpu() - before
 
-    idle = over_a_minute()
+
+def with_suspended(stack: Stack, suspended: int, quiet: float) -> None:
+    """Prefect's CPU left alone, with `suspended` more suspended runs (made directly, as the runs
+    of waiting cases are), against `quiet`: the same minute on the freshly started topology."""
+    from harness.prefect_server import use_prefect_api
+    from prefect import get_client
+    from prefect.states import Suspended
+
     with use_prefect_api(stack.api), get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name("sharing-case/safeshare")
         for i in range(suspended):
@@ -384,11 +448,11 @@ def server_cpu(stack: Stack, suspended: int) -> None:
                 parameters={"case_id": 10_000_000 + i},
                 state=Suspended(pause_key=f"bench-{i}", timeout_seconds=None),
             )
-    time.sleep(10)
-    busy = over_a_minute()
+    time.sleep(60)  # what the cases before it left to do
+    busy = prefect_cpu(stack)
     print(
-        f"Prefect's API and services, idle: {idle:.1f} CPU-s a minute as they were, "
-        f"{busy:.1f} with {suspended} more suspended runs",
+        f"Prefect's API and services left alone for a minute: {quiet:.1f} CPU-s freshly "
+        f"started (no suspended run), {busy:.1f} CPU-s with {suspended} more suspended runs",
         flush=True,
     )
 

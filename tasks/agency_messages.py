@@ -23,6 +23,7 @@ from models.tables.disclosures import AGENCY_RECIPIENT
 from models.transfer import receipt_clock
 from tasks.case_facts import allegation_against, phone_referral, plan_event_facts, staff_directory
 from tasks.closing import disclosures_of
+from tasks.event_order import after_earlier_events
 from tasks.lifetimes import wait_lifetime
 from tasks.notify import already_sent, deliver
 from tasks.prefect_task import task
@@ -57,6 +58,8 @@ def notify_agency(case_id: int, flow_run_id: str) -> list[str]:
             facts = plan_event_facts(session, case_id)
             event = facts.kind.value
             social_worker = social_worker_tag(facts.child_ref)
+    if event is not None:  # after the pupil's earlier events, in the order they were recorded
+        after_earlier_events(case_id)
     for index, (disclosure_id, agency) in enumerate(disclosures):
         recipients = [(AGENCY_RECIPIENT, f"agency:{agency}")]
         if social_worker is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from models.deadlines import ENGLAND
@@ -46,6 +46,12 @@ PLAN_EVENT_AGENCY = "csc"
 PLAN_EVENT_DECIDER = "policy:cp-plan-event"
 #: The deadline rule of the confirmation of receipt (same day, by default).
 PLAN_EVENT_RECEIPT = "plan-event-receipt"
+#: A pupil's plan events reach children's social care in the order they were recorded (a feed's
+#: rows in order): an event's message waits for those of the same pupil's events recorded
+#: within ORDER_WINDOW before it, ORDER_PATIENCE at most (one that crashed is restarted within
+#: two minutes; one stuck longer does not hold the rest back for good).
+ORDER_WINDOW = timedelta(minutes=30)
+ORDER_PATIENCE = timedelta(minutes=2)
 #: A time this far ahead of the clock is a mistake, not an event: the skew allowed for answers.
 FUTURE_SLACK = CLOCK_SKEW
 

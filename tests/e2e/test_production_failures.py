@@ -30,12 +30,19 @@ from typing import Any
 import httpx
 from harness import web
 from harness.cases import assessment, marker
-from harness.databases import case_database
 from harness.listeners import HttpListener, HttpRecord
 from harness.prefect_server import free_port, free_ports
 from harness.processes import Proc, descendants, wait_until_gone
 from harness.redis_server import own_redis
-from harness.up import SAFESHARE, case_waiting_for, clean_env, cli, first_concern, start_up
+from harness.up import (
+    SAFESHARE,
+    case_waiting_for,
+    clean_env,
+    cli,
+    first_concern,
+    production_databases,
+    start_up,
+)
 
 CODE = re.compile(r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
 CASES = 4
@@ -89,17 +96,12 @@ def test_the_production_topology_outlives_its_parts(tmp_path: Path) -> None:
     env = clean_env(home)
     mark = marker()
     with (
-        case_database("postgresql", tmp_path) as cases_url,
-        case_database("postgresql", tmp_path) as prefect_url,
+        production_databases(tmp_path) as (cases_url, databases),
         HttpListener() as listener,
         own_redis() as redis_server,
     ):
         prefect_port, web_port = free_port(), free_ports(1)
-        env |= {
-            "DATABASE_URL": cases_url,
-            "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_url.replace(
-                "postgresql+psycopg://", "postgresql+asyncpg://"
-            ),
+        env |= databases | {
             "SAFESHARE_REDIS_URL": redis_server.url,
             "SAFESHARE_WEB_PROCESSES": "1",
             "SAFESHARE_RUN_SILENT_SECONDS": str(SILENT_SECONDS),

@@ -19,10 +19,17 @@ import pytest
 import redis
 from harness import web
 from harness.cases import assessment, marker
-from harness.databases import case_database
 from harness.listeners import HttpListener
 from harness.prefect_server import free_port, free_ports
-from harness.up import SERVED, case_waiting_for, clean_env, first_concern, served_flows, up
+from harness.up import (
+    SERVED,
+    case_waiting_for,
+    clean_env,
+    first_concern,
+    production_databases,
+    served_flows,
+    up,
+)
 
 CODE = re.compile(r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
 
@@ -46,17 +53,9 @@ def test_a_case_moves_across_the_production_topologys_processes(
     home = tmp_path / "home"
     env = clean_env(home)
     mark = marker()
-    with (
-        case_database("postgresql", tmp_path) as cases_url,
-        case_database("postgresql", tmp_path) as prefect_url,
-        HttpListener() as listener,
-    ):
+    with production_databases(tmp_path) as (cases_url, databases), HttpListener() as listener:
         prefect_port, web_port = free_port(), free_ports(2)  # the second web app: the next
-        env |= {
-            "DATABASE_URL": cases_url,
-            "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_url.replace(
-                "postgresql+psycopg://", "postgresql+asyncpg://"
-            ),
+        env |= databases | {
             "SAFESHARE_REDIS_URL": redis_url,
         }
         with up(env, prefect_port, web_port, signal.SIGTERM, "--topology", "production") as said:

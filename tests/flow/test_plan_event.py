@@ -264,3 +264,36 @@ def test_a_feed_is_imported_once_and_the_dsl_records_a_phoned_confirmation(
 
 def show_due(case_id: int) -> datetime:
     return datetime.fromisoformat(show_case(case_id)["waiting"]["due"])
+
+
+@on_sqlite_only
+def test_a_pupils_events_reach_social_care_in_the_order_they_were_recorded(
+    stack: Any, listener: Any, people: dict[str, str], tmp_path: Path
+) -> None:
+    """A feed of one pupil's events, run at once (as many at a time as the runner takes): the
+    agency hears of them in the feed's order, each once."""
+    pupil, _ = pupil_on_plan(stack, listener)
+    start = datetime.now(UTC) - timedelta(days=1)
+    feed = tmp_path / "absences.csv"
+    feed.write_text(
+        "child_ref,kind,occurred_at,details\n"
+        + "".join(
+            f"{pupil},unexplained-absence,{(start + timedelta(hours=n)).isoformat()},day {n}\n"
+            for n in range(8)
+        )
+    )
+    result = cli("events", "import", str(feed), "--recorded-by", people["teacher"], "--json")
+    assert result.exit_code == 0, result.output
+    ids = [int(e["case_id"]) for e in json.loads(result.stdout)["events"]]
+    assert ids == sorted(ids)
+    for case_id in ids:
+        wait_for_step(case_id, "confirm-receipt")
+    agency = f"/{stack.backend}/tag/agency-csc"
+    arrived = [
+        case_id
+        for r in listener.records
+        if r.path == agency and isinstance(r.body, dict)
+        for case_id in ids
+        if f"SS-{case_id:06d}" in r.body["title"]
+    ]
+    assert arrived == ids

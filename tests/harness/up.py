@@ -47,6 +47,27 @@ def clean_env(home: Path) -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def production_databases(directory: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """The production topology's two PostgreSQL databases, made for the test and dropped after:
+    the case database's URL, and the environment that names both."""
+    from harness.databases import case_database
+
+    with (
+        case_database("postgresql", directory) as cases_url,
+        case_database("postgresql", directory) as prefect_url,
+    ):
+        yield (
+            cases_url,
+            {
+                "DATABASE_URL": cases_url,
+                "PREFECT_SERVER_DATABASE_CONNECTION_URL": prefect_url.replace(
+                    "postgresql+psycopg://", "postgresql+asyncpg://"
+                ),
+            },
+        )
+
+
 def start_up(
     env: dict[str, str], prefect_port: int, web_port: int, *options: str
 ) -> subprocess.Popen[str]:

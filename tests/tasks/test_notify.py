@@ -11,27 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness.databases import DATA_KEYS, migrated_database
+from harness.databases import DATA_KEYS
 from harness.listeners import HttpListener, SmtpListener
 from sqlalchemy import select
 
-from foundations.db import engine_for, session_scope
+from foundations.db import session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.tables.outbox import Notification
 from tasks.notify import deliver, notify
 from tasks.staff import add_staff
-
-BACKENDS = ("sqlite", "postgresql")
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
-        yield url
-        engine_for(url).dispose()
 
 
 @pytest.fixture

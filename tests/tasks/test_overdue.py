@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from harness.databases import DATA_KEYS, migrated_database
+from harness.databases import DATA_KEYS
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from foundations.db import engine_for, session_scope
+from foundations.db import session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.sharing.concern import Category, ConcernFacts
@@ -25,15 +25,6 @@ from tasks.staff import add_staff
 from tasks.views import overdue_cases
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
-        yield url
-        engine_for(url).dispose()
 
 
 @pytest.fixture

@@ -25,13 +25,13 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from harness.databases import DATA_KEYS, migrated_database
+from harness.databases import DATA_KEYS
 from prefect import get_client
 from prefect.states import Crashed, Running, State, Suspended
 from sqlalchemy import select, update
 
 from deployments.recovery import install, recovery_automations
-from foundations.db import engine_for, session_scope
+from foundations.db import session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
 from models.runs import CASE_FLOWS
@@ -44,15 +44,6 @@ from tasks.concerns import record_concern
 from tasks.flow_runs import RESTARTED
 from tasks.staff import add_staff
 from tasks.stranded import heard_from, recover_run
-
-
-@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
-def database(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
-        yield url
-        engine_for(url).dispose()
 
 
 @pytest.fixture
