@@ -32,7 +32,7 @@ from harness import web
 from harness.cases import assessment, marker
 from harness.listeners import HttpListener, HttpRecord
 from harness.prefect_server import free_port, free_ports
-from harness.processes import Proc, descendants, wait_until_gone
+from harness.processes import Proc, connected_to, descendants, wait_until_gone
 from harness.redis_server import own_redis
 from harness.up import (
     SAFESHARE,
@@ -151,10 +151,8 @@ def test_the_production_topology_outlives_its_parts(tmp_path: Path) -> None:
                 )
                 serving = parts_of(up, "deployments.serve")
                 assert len(serving) == 2, serving
-                # the serving process with the most runs in progress (each blocked sending, or
-                # about to): its runs are the children of its forkserver
-                victim = max(serving, key=lambda p: len(_runs_in_progress(p)))
-                assert _runs_in_progress(victim), [descendants(p.pid) for p in serving]
+                # the serving process of a run still sending to the listener (held there)
+                victim = _sending(serving, listener.port)
                 its_runs = descendants(victim.pid)
                 os.kill(victim.pid, signal.SIGKILL)
                 assert wait_until_gone([victim, *its_runs], timeout=10) == []
@@ -170,6 +168,10 @@ def test_the_production_topology_outlives_its_parts(tmp_path: Path) -> None:
             except AssertionError as exc:
                 raise AssertionError(_diagnosis(api, runs, home, lines)) from exc
             assert {i: signoff[i]["flow_run_id"] for i in ids} == runs  # each case's own run
+            # a case waits once its run has written so, before its wait's messages go: the runs
+            # at their wait (suspended) have sent them, the restarted ones included
+            for i in ids:
+                _suspended(api, runs[i])
             # the run caught sending was found silent and crashed, and restarted
             assert [i for i in ids if "CRASHED" in _history(api, runs[i])], lines[-20:]
             _each_message_once(dsl, listener, ids, in_flight=held)
@@ -232,10 +234,23 @@ def _diagnosis(api: str, runs: dict[int, str], home: Path, lines: list[str]) -> 
     return "\n".join(said)
 
 
-def _runs_in_progress(serving: Proc) -> list[Proc]:
-    below = descendants(serving.pid)
-    forkservers = {p.pid for p in below if "forkserver" in p.cmdline}
-    return [p for p in below if p.ppid in forkservers]
+def _sending(serving: list[Proc], port: int, timeout: float = 10) -> Proc:
+    """The serving process one of whose runs has a connection open to the listener."""
+    deadline = time.monotonic() + timeout
+    while True:
+        senders = connected_to(port)
+        for process in serving:
+            if set(senders) & {d.pid for d in descendants(process.pid)}:
+                return process
+        assert time.monotonic() < deadline, (senders, [descendants(p.pid) for p in serving])
+        time.sleep(0.05)
+
+
+def _suspended(api: str, run_id: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while (web.get(f"{api}/flow_runs/{run_id}").json()["state"] or {}).get("type") != "PAUSED":
+        assert time.monotonic() < deadline, f"flow run {run_id} never got to its wait"
+        time.sleep(0.5)
 
 
 def _history(api: str, run_id: str) -> list[str]:

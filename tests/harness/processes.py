@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,23 @@ def descendants(pid: int) -> list[Proc]:
 
 def owner_of_connection(local_port: int) -> int | None:
     """The process holding the loopback TCP socket whose own port is `local_port`."""
+    owners = _owners(_sockets(lambda fields: int(fields[1].rsplit(":", 1)[1], 16) == local_port))
+    return owners[0] if owners else None
+
+
+def connected_to(port: int) -> list[int]:
+    """The processes with an open (established) TCP connection to `port` on this machine: who
+    is sending to a listener right now."""
+    established = "01"
+    return _owners(
+        _sockets(
+            lambda fields: int(fields[2].rsplit(":", 1)[1], 16) == port and fields[3] == established
+        )
+    )
+
+
+def _sockets(wanted: Callable[[list[str]], bool]) -> set[str]:
+    """The inodes of the TCP sockets (IPv4 and 6) whose /proc/net line `wanted` picks."""
     inodes = set()
     for table in ("tcp", "tcp6"):
         try:
@@ -79,8 +97,14 @@ def owner_of_connection(local_port: int) -> int | None:
             continue
         for line in lines:
             fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == local_port:
+            if wanted(fields) and fields[9] != "0":
                 inodes.add(fields[9])
+    return inodes
+
+
+def _owners(inodes: set[str]) -> list[int]:
+    """The processes holding any of these sockets."""
+    owners = []
     for proc in PROC.iterdir():
         if not proc.name.isdigit():
             continue
@@ -94,8 +118,9 @@ def owner_of_connection(local_port: int) -> int | None:
             except OSError:
                 continue
             if target.startswith("socket:[") and target[8:-1] in inodes:
-                return int(proc.name)
-    return None
+                owners.append(int(proc.name))
+                break
+    return owners
 
 
 def wait_until_gone(procs: list[Proc], timeout: float = 30) -> list[Proc]:
