@@ -17,30 +17,32 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from benchmarks.measures import ASSESSMENT, WHOLE_CASE, code_of, rss_mb  # noqa: E402
-
-SAFESHARE = Path(sys.executable).parent / "safeshare"
-#: The tags the topology's Apprise configuration sends to, each to its own path.
-TAGS = ("dsl", "slt", "agency:csc")
-#: The pupils on a Child Protection Plan the feed of events is about, in turn.
-PUPILS_ON_PLAN = 50
+from benchmarks.topology_stack import (  # noqa: E402
+    PUPILS_ON_PLAN,
+    Stack,
+    prefect_cpu,
+    record,
+    run_of,
+    run_state,
+    topology,
+    wait_until,
+    waiting_steps,
+    waiting_steps_one,
+)
 
 
 def main() -> None:
@@ -76,175 +78,6 @@ def main() -> None:
                 )
             if quiet is not None:
                 with_suspended(stack, args.suspended, quiet)
-
-
-class Stack:
-    """The running topology and what the benchmark drives it with."""
-
-    def __init__(self, up: subprocess.Popen[str], api: str, env: dict[str, str], listener: Any):
-        self.up, self.api, self.env, self.listener = up, api, env, listener
-
-    def cli(self, user: str, *argv: str) -> str:
-        done = subprocess.run(
-            [str(SAFESHARE), *argv],
-            env=self.env | {"SAFESHARE_USER": user},
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"safeshare {' '.join(argv[:2])}: {done.stderr[-500:]}")
-        return done.stdout
-
-
-class topology:  # noqa: N801 - used as a context manager, read as a noun
-    """`safeshare up --topology production` with `serving` serving processes, on fresh
-    databases and a Redis of its own, people and pupils added; stopped on leaving."""
-
-    def __init__(self, serving: int) -> None:
-        self.serving = serving
-
-    def __enter__(self) -> Stack:
-        from contextlib import ExitStack
-
-        from harness.listeners import HttpListener
-        from harness.prefect_server import free_port, free_ports
-        from harness.redis_server import own_redis
-        from harness.up import clean_env, production_databases, start_up
-
-        self._exit = ExitStack()
-        work = Path(self._exit.enter_context(tempfile.TemporaryDirectory()))
-        _, databases = self._exit.enter_context(production_databases(work))
-        redis = self._exit.enter_context(own_redis())
-        listener = self._exit.enter_context(HttpListener())
-        config = work / "apprise.yml"
-        config.write_text(
-            "urls:\n" + "".join(f"  - {listener.url('/' + t)}:\n      tag: {t}\n" for t in TAGS)
-        )
-        prefect_port, web_port = free_port(), free_ports(1)
-        env = (
-            clean_env(work / "home")
-            | databases
-            | {
-                "SAFESHARE_REDIS_URL": redis.url,
-                "SAFESHARE_SERVING_PROCESSES": str(self.serving),
-                "SAFESHARE_WEB_PROCESSES": "1",
-                "SAFESHARE_APPRISE_CONFIG": str(config),
-                "SAFESHARE_PREFECT_PORT": str(prefect_port),
-                "SAFESHARE_WEB_PORT": str(web_port),
-            }
-        )
-        up = start_up(env, prefect_port, web_port, "--topology", "production")
-        self._up = up
-        said: list[str] = []
-        threading.Thread(target=lambda: said.extend(up.stdout or []), daemon=True).start()
-        deadline = time.monotonic() + 300
-        while not any(line.startswith("Data directory:") for line in said):
-            if up.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("up did not start:\n" + "".join(said))
-            time.sleep(0.5)
-        stack = Stack(up, f"http://127.0.0.1:{prefect_port}/api", env, listener)
-        stack.cli("it1", "staff", "add", "it1", "--name", "IT", "--role", "admin")
-        for staff, role in (("dsl1", "dsl"), ("head1", "slt")):
-            stack.cli("it1", "staff", "add", staff, "--name", staff, "--role", role,
-                      "--notify", listener.url(f"/staff/{staff}"))  # fmt: skip
-        stack.cli("it1", "child", "add", "B-1", "--dob", "2015-01-01")
-        with in_process(stack):  # the pupils on a plan, whose events the feed brings
-            from tasks.children import add_child
-
-            for n in range(1, PUPILS_ON_PLAN + 1):
-                add_child(f"P-{n}", date_of_birth=date(2015, 1, 1), cp_plan=True)
-        return stack
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self._up.poll() is None:
-                os.killpg(self._up.pid, signal.SIGTERM)
-            self._up.wait(timeout=120)
-        finally:
-            self._exit.close()
-
-
-def record(stack: Stack, n: int) -> list[int]:
-    """n sharing concerns recorded and their runs started, as the web app's form does it (in
-    this process: a CLI process per concern would cost the machine more than the case's own
-    first step); their case ids."""
-    from models.sharing.concern import Category, ConcernFacts
-    from tasks.concerns import record_concern
-    from tasks.starting import start_case_run
-
-    ids = []
-    with in_process(stack):
-        for i in range(n):
-            case_id = record_concern(
-                ConcernFacts(
-                    child_ref="B-1",
-                    raised_by="dsl1",
-                    category=Category.NEGLECT,
-                    occurred_at=datetime.now(UTC),
-                    what_happened=f"bench {i}",
-                )
-            )
-            _, problem = start_case_run(case_id)
-            if problem is not None:
-                raise RuntimeError(problem)
-            ids.append(case_id)
-    return ids
-
-
-@contextmanager
-def in_process(stack: Stack) -> Iterator[None]:
-    """This process acting on the topology's case database and Prefect's API."""
-    from harness.prefect_server import use_prefect_api
-
-    from foundations.settings import Settings, settings_in_force
-
-    settings = Settings(
-        home=Path(stack.env["SAFESHARE_HOME"]),
-        database_url=stack.env["DATABASE_URL"],
-        prefect_port=int(stack.env["SAFESHARE_PREFECT_PORT"]),
-    )
-    with settings_in_force(settings), use_prefect_api(stack.api):
-        yield
-
-
-def run_of(stack: Stack, case_id: int) -> str:
-    from sqlalchemy import create_engine, text
-
-    engine = _engine(stack.env["DATABASE_URL"], create_engine)
-    with engine.connect() as conn:
-        return str(
-            conn.execute(
-                text("SELECT flow_run_id FROM cases WHERE id = :id"), {"id": case_id}
-            ).scalar_one()
-        )
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 1800, every: float = 0.5) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the benchmark waited too long")
-        time.sleep(every)
-
-
-def waiting_steps(stack: Stack) -> dict[int, tuple[str | None, str | None]]:
-    """Every case's (waiting step, wait key), read from the case database in one query."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(stack.env["DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT id, waiting_step, waiting_key FROM cases")).all()
-    finally:
-        engine.dispose()
-    return {row.id: (row.waiting_step, row.waiting_key) for row in rows}
-
-
-def run_state(stack: Stack, run_id: str) -> dict[str, Any]:
-    import httpx
-
-    return dict(httpx.get(f"{stack.api}/flow_runs/{run_id}", timeout=30).json()["state"] or {})
 
 
 def whole_cases(stack: Stack, n: int) -> None:
@@ -290,26 +123,6 @@ def whole_cases(stack: Stack, n: int) -> None:
         f"p90 {percentile(latencies, 90):.2f} s over {len(latencies)} answers",
         flush=True,
     )
-
-
-def waiting_steps_one(stack: Stack, case_id: int) -> tuple[str | None, str | None]:
-    from sqlalchemy import create_engine, text
-
-    engine = _engine(stack.env["DATABASE_URL"], create_engine)
-    with engine.connect() as conn:
-        row = conn.execute(
-            text("SELECT waiting_step, waiting_key FROM cases WHERE id = :id"), {"id": case_id}
-        ).one()
-    return row.waiting_step, row.waiting_key
-
-
-_ENGINES: dict[str, Any] = {}
-
-
-def _engine(url: str, create: Callable[..., Any]) -> Any:
-    if url not in _ENGINES:
-        _ENGINES[url] = create(url, pool_size=20)
-    return _ENGINES[url]
 
 
 def answer_latencies(stack: Stack, run_id: str) -> list[float]:
@@ -406,12 +219,12 @@ def events(stack: Stack, n: int) -> None:
         for ref in sorted(refs)
         if ref in r.body.get("title", "")
     ]
-    pupil = {case_id: line % PUPILS_ON_PLAN for line, case_id in enumerate(ids)}
+    pupil_of = {case_id: line % PUPILS_ON_PLAN for line, case_id in enumerate(ids)}
     # a message that arrived after one for a later event of the same pupil
     late = sum(
         1
         for n, case_id in enumerate(order)
-        if any(pupil[c] == pupil[case_id] and c > case_id for c in order[:n])
+        if any(pupil_of[c] == pupil_of[case_id] and c > case_id for c in order[:n])
     )
     wait_until(lambda: all(waiting_steps(stack)[i][0] == "confirm-receipt" for i in ids))
     print(
@@ -421,24 +234,6 @@ def events(stack: Stack, n: int) -> None:
         "after one for a later event of the same pupil",
         flush=True,
     )
-
-
-def prefect_cpu(stack: Stack) -> float:
-    """CPU seconds Prefect's API and services spend over a minute, left alone."""
-    from harness.processes import descendants
-
-    prefect = [p.pid for p in descendants(stack.up.pid) if "prefect_server" in p.cmdline]
-
-    def cpu() -> float:
-        total = 0
-        for pid in prefect:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
-
-    before = cpu()
-    time.sleep(60)
-    return cpu() - before
 
 
 def with_suspended(stack: Stack, suspended: int, quiet: float) -> None:
