@@ -180,12 +180,9 @@ def waiting_steps(stack: Stack) -> dict[int, tuple[str | None, str | None]]:
     """Every case's (waiting step, wait key), read from the case database in one query."""
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(stack.env["DATABASE_URL"])
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT id, waiting_step, waiting_key FROM cases")).all()
-    finally:
-        engine.dispose()
+    engine = _engine(stack.env["DATABASE_URL"], create_engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, waiting_step, waiting_key FROM cases")).all()
     return {row.id: (row.waiting_step, row.waiting_key) for row in rows}
 
 
