@@ -10,8 +10,13 @@ machines, may serve one stack's deployments. If a serving process dies while a r
   once it beat or was handed to a process (Pending, Submitting, Running), says nothing for
   `SAFESHARE_RUN_SILENT_SECONDS`: no heartbeat, no change of state;
 - a second trigger fires the moment a run of a case is Crashed (the runner saw its process die);
-- each starts a `recover-run` for that run, and that deployment runs one at a time (Prefect's
-  deployment concurrency limit; the rest wait their turn), so a run is never restarted twice.
+- each starts a `recover-run` for that run (the overdue check, every few minutes, also starts
+  one for any run in a process whose state is older than the silence: one an automation missed).
+  Recoveries run side by side; each state of a run is acted on once (tasks/stranded.py: the
+  first recovery to write the state's id in the case database acts), so a run is never crashed
+  or restarted twice for one fault. (They ran one at a time under a deployment concurrency
+  limit: a recovery waiting its turn was put off 30 s at a time, and one killed mid-way held
+  the only slot for the five minutes of its lease, recovering nothing meanwhile.)
 
 The automations are kept as they are when a serving process starts and finds them already in
 place (`install`): Prefect keeps, per automation, the heartbeat it last heard of each run, and
@@ -21,9 +26,9 @@ Two serving processes starting together may both make one: the one with the lowe
 
 What stays ours (flows/recover_run.py, tasks/stranded.py), because Prefect cannot: telling a
 run that is really silent from one that suspended at its wait a moment after its last heartbeat
-(the run's state now, and whether Prefect heard from it since); restarting a run under its own
-id, so the case keeps its run and its answers; counting restarts in a row and telling the DSL,
-not restarting again, when a case's run keeps crashing.
+(the run's state now, and whether Prefect heard from it since); acting once per state of a run;
+restarting a run under its own id, so the case keeps its run and its answers; counting restarts
+in a row and telling the DSL, not restarting again, when a case's run keeps crashing.
 
 A serving process that starts does not touch runs left Running: one may be another live
 process's. Those whose process is gone fall silent, and the automation finds them.
@@ -37,7 +42,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.events.actions import RunDeployment
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
@@ -46,9 +50,6 @@ if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
 
 log = logging.getLogger("safeshare.recovery")
-
-#: `recover-run` runs one at a time per stack; a second one waits for the first to end.
-ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
 
 #: What a run in a process says: its heartbeat, and its states on the way from the runner's
 #: hands to running (Pending, then Submitting while its process starts, then Running). Each

@@ -23,7 +23,7 @@ from prefect.exceptions import TerminationSignal
 from prefect.runner import Runner
 
 from deployments.forkserver import preload_for, start_runs_from_forkserver, start_runs_spawned
-from deployments.recovery import ONE_AT_A_TIME, install, recovery_automations
+from deployments.recovery import install, recovery_automations
 from deployments.wake import wake_when_ready
 from flows.access_request import access_request
 from flows.audit_anchor import audit_anchor
@@ -95,7 +95,7 @@ def runner(settings: Settings) -> tuple[Runner, list[UUID]]:
         return id
 
     cases = [add(flow) for flow in (sharing_case, plan_event, access_request, notice, transfer)]
-    recovery = add(recover_run, concurrency_limit=ONE_AT_A_TIME)
+    recovery = add(recover_run)
     with prefect_client() as client:
         install(
             client,

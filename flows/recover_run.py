@@ -1,6 +1,7 @@
 """Recover one case's run that Prefect found dead or stopped: started by Prefect's automations
 the moment a run of a case falls silent or is Crashed (deployments/recovery.py), and by the
-overdue check for any stopped run it finds; one at a time, so no run is restarted twice."""
+overdue check for any stopped or long-unchanged run it finds; each state of a run is acted on
+once, however many recoveries look at it at once (tasks/stranded.py)."""
 
 from __future__ import annotations
 

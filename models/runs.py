@@ -56,6 +56,7 @@ class Verdict(StrEnum):
     MOVING = "moving"  # waiting for a person, or on its way to the next wait
     TOO_SOON = "too-soon"  # opened or changed a moment ago: it may be moving right now
     RESTART = "restart"  # stopped by a crash or a failure: start it again under its own id
+    LOOK = "look"  # in a process, unchanged for longer than the silence: is it alive?
     STRANDED = "stranded"  # nothing will move the case on: a person must look
 
 
@@ -83,12 +84,15 @@ def judge_run(
     now: datetime,
     grace: timedelta,
     max_restarts: int,
+    silence: timedelta | None = None,
 ) -> Judgement:
     """Whether an open case's run moves it on, should be restarted, or leaves it stranded.
     `grace`: how long a case just opened, or a run that just changed state, is left alone (it
     may be moving right now); `max_restarts`: restarts in a row without reaching a wait before
     a person must look instead. A run a crash or a failure stopped is not moving, however new
-    its case: it is restarted at once."""
+    its case: it is restarted at once. `silence`: a run in a process (pending or running) whose
+    state is older is looked at (`taken_for_dead`, once its heartbeats are read): Prefect's
+    automation finds a silent run the moment it falls silent, this finds one it missed."""
     if run.state in STOPPED:
         if run.restarts_in_a_row < max_restarts:
             return Judgement(verdict=Verdict.RESTART)
@@ -103,6 +107,9 @@ def judge_run(
         return Judgement(verdict=Verdict.STRANDED, why="its workflow never started")
     if not run.found or run.state is None:
         return Judgement(verdict=Verdict.STRANDED, why="its workflow run is not in Prefect")
+    stale = silence is not None and (run.state_at or run.opened_at) < now - silence
+    if run.state in IN_PROCESS and stale:
+        return Judgement(verdict=Verdict.LOOK)
     if run.state in MOVING:
         return Judgement(verdict=Verdict.MOVING)
     if (run.state_at or run.opened_at) > now - grace:

@@ -1,11 +1,13 @@
 """Open cases whose workflow run has stopped, and runs Prefect found silent.
 
 A run that a crash or a failure stopped is restarted under its own id by the `recover-run`
-flow, one run at a time (its deployment runs one at once: deployments/recovery.py), whoever
-asks: Prefect's automations, the moment a run is Crashed or falls silent, and the overdue
-check, for any it finds. An open case that waits for nobody and has no run that will move it
-on is stranded, and the DSL is told, once per fault, so whatever strands a case is seen within
-minutes. `safeshare overdue` lists the stranded cases beside the overdue ones."""
+flow, whoever asks: Prefect's automations, the moment a run is Crashed or falls silent, and the
+overdue check, for any stopped run it finds and any run in a process whose state has not changed
+for longer than the silence (an automation that missed it: its services were down when the run
+died, say). Each state of a run is acted on once, however many recoveries read it at once. An
+open case that waits for nobody and has no run that will move it on is stranded, and the DSL is
+told, once per fault, so whatever strands a case is seen within minutes. `safeshare overdue`
+lists the stranded cases beside the overdue ones."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from prefect.events.filters import (
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Crashed
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from foundations.audit import append
 from foundations.db import session_scope
@@ -40,6 +43,7 @@ from models.runs import (
     taken_for_dead,
 )
 from models.tables.cases import Case
+from models.tables.runs import RunRecovery
 from tasks.flow_runs import RESTARTED, flow_runs_by_id, prefect_client, restart
 from tasks.notify import deliver
 from tasks.prefect_task import task
@@ -73,6 +77,7 @@ def case_runs_judged(now: datetime, *, page: int | None = None) -> list[tuple[Ca
             .order_by(Case.id)
         ).all()
     judged = []
+    silence = timedelta(seconds=get_settings().run_silent_seconds)
     with prefect_client() as client:
         runs = flow_runs_by_id(client, [c.flow_run_id for c in cases if c.flow_run_id], page=page)
         for case in cases:
@@ -91,10 +96,7 @@ def case_runs_judged(now: datetime, *, page: int | None = None) -> list[tuple[Ca
                     update={"restarts_in_a_row": _restarts_in_a_row(client, run.id)}
                 )
             judgement = judge_run(
-                facts,
-                now=now,
-                grace=GRACE,
-                max_restarts=MAX_RESTARTS,
+                facts, now=now, grace=GRACE, max_restarts=MAX_RESTARTS, silence=silence
             )
             judged.append((facts, judgement))
     return judged
@@ -148,13 +150,16 @@ def tell_stranded(facts: CaseRun, judgement: Judgement) -> None:
 
 
 def restart_or_report(now: datetime, *, page: int | None = None) -> dict[str, list[int]]:
-    """Have every open case's run that a crash or a failure stopped restarted, and tell the DSL
-    of every stranded case; the case ids of each."""
-    done: dict[str, list[int]] = {"restarted": [], "stranded": []}
+    """Have every open case's run that a crash or a failure stopped restarted, and every run in
+    a process whose state is older than the silence looked at, by `recover-run`; tell the DSL
+    of every stranded case. The case ids of each."""
+    done: dict[str, list[int]] = {"restarted": [], "looked-at": [], "stranded": []}
     for facts, judgement in case_runs_judged(now, page=page):
-        if judgement.verdict is Verdict.RESTART and facts.run_id is not None:
+        if judgement.verdict in (Verdict.RESTART, Verdict.LOOK) and facts.run_id is not None:
             ask_recovery(facts.run_id)
-            done["restarted"].append(facts.case_id)
+            done["restarted" if judgement.verdict is Verdict.RESTART else "looked-at"].append(
+                facts.case_id
+            )
         elif judgement.verdict is Verdict.STRANDED:
             tell_stranded(facts, judgement)
             done["stranded"].append(facts.case_id)
@@ -182,13 +187,25 @@ def _enter(action: str, case_id: int | None, run_id: UUID, was: str | None) -> N
         )
 
 
+def _claim(run_id: UUID, state_id: UUID, action: str) -> bool:
+    """Take the one right to act on this state of the run (crash it, or restart it): False
+    when another recovery, reading the same state, took it first."""
+    try:
+        with session_scope() as session:
+            session.add(RunRecovery(state_id=str(state_id), flow_run_id=str(run_id), action=action))
+    except IntegrityError:
+        return False
+    return True
+
+
 def recover_run(run_id: UUID, now: datetime) -> str:
     """What `recover-run` does for one run: a running or pending run not heard from for the
     silence the settings allow is marked Crashed (its process is gone); a run a crash or a
     failure stopped is restarted under its own id, or, after too many restarts in a row, the
-    DSL is told. Each crash and restart of a case's run is entered in the audit trail. What was
-    done, in a word: `alive`, `moving`, `not-a-case`, `closed`, `restarted`, `stranded` or
-    `unknown`."""
+    DSL is told. Each state is acted on once, however many recoveries read it at once (an
+    automation and the overdue check, say): the first to claim it (`_claim`). Each crash and
+    restart of a case's run is entered in the audit trail. What was done, in a word: `alive`,
+    `moving`, `not-a-case`, `closed`, `restarted`, `stranded` or `unknown`."""
     silence = timedelta(seconds=get_settings().run_silent_seconds)
     with session_scope() as session:
         case = session.execute(
@@ -200,9 +217,15 @@ def recover_run(run_id: UUID, now: datetime) -> str:
         except ObjectNotFound:
             return "unknown"
         state = run.state.type.value if run.state is not None else None
-        if state in IN_PROCESS:
-            if not taken_for_dead(state, heard_from(client, run_id, now - silence)):
+        if state in IN_PROCESS and run.state is not None:
+            # the state itself is a sign of life while it is newer than the silence: Prefect
+            # stores events a few seconds after they happen, a state change at once
+            since = now - silence
+            lately = run.state.timestamp > since or heard_from(client, run_id, since)
+            if not taken_for_dead(state, lately):
                 return "alive"
+            if not _claim(run_id, run.state.id, "crash"):
+                return "moving"  # another recovery crashed it, and restarts it
             client.set_flow_run_state(
                 run_id,
                 Crashed(message=f"Not heard from for {silence.seconds} s: its process is gone"),
@@ -211,7 +234,7 @@ def recover_run(run_id: UUID, now: datetime) -> str:
             _enter(RUN_CRASHED, case.id if case else None, run_id, state)
             run = client.read_flow_run(run_id)
             state = run.state.type.value if run.state is not None else None
-        if state not in STOPPED:
+        if state not in STOPPED or run.state is None:
             return "moving"
         if case is None:
             return "not-a-case"
@@ -223,11 +246,13 @@ def recover_run(run_id: UUID, now: datetime) -> str:
             run_id=str(run_id),
             found=True,
             state=state,
-            state_at=run.state.timestamp if run.state is not None else None,
+            state_at=run.state.timestamp,
             restarts_in_a_row=_restarts_in_a_row(client, run_id),
         )
         judgement = judge_run(facts, now=now, grace=GRACE, max_restarts=MAX_RESTARTS)
         if judgement.verdict is Verdict.RESTART:
+            if not _claim(run_id, run.state.id, "restart"):
+                return "moving"  # another recovery restarted it
             restart(client, run_id)
             logger.warning("case %s's run %s was %s: restarted", case.id, run_id, state)
             _enter(RUN_RESTARTED, case.id, run_id, state)

@@ -17,6 +17,7 @@ from models.tables import (
     openings,
     outbox,
     retention,
+    runs,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "openings",
     "outbox",
     "retention",
+    "runs",
 ]

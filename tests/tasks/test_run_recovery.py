@@ -5,7 +5,10 @@ again keeps them (and what they have heard of each run's heartbeat), a changed s
 them, a second copy made by a serving process starting at the same moment is removed.
 `recover-run`'s own work: a running run heard from lately is left alone, a silent one is marked
 Crashed; a case's stopped run is restarted under its own id, three times in a row at most, and
-then the DSL is told instead; a run at its wait, or that is no case's, is not touched.
+then the DSL is told instead; a run at its wait, or that is no case's, is not touched. Each
+state is acted on once: two recoveries that read the same state (they run side by side) crash
+or restart it once. The overdue check has a run in a process whose state is older than the
+silence looked at (one an automation missed).
 
 The runs are real flow runs created in the state each test needs, under a deployment nothing
 serves, so what recovery does to them stays in view.
@@ -34,16 +37,17 @@ from deployments.recovery import install, recovery_automations
 from foundations.db import session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
-from models.runs import CASE_FLOWS
+from models.runs import CASE_FLOWS, Verdict
 from models.sharing.concern import Category, ConcernFacts
 from models.tables.audit import AuditLog
 from models.tables.cases import Case
 from models.tables.outbox import Notification
+from models.tables.runs import RunRecovery
 from tasks.children import add_child
 from tasks.concerns import record_concern
 from tasks.flow_runs import RESTARTED
 from tasks.staff import add_staff
-from tasks.stranded import heard_from, recover_run
+from tasks.stranded import case_runs_judged, heard_from, recover_run
 
 
 @pytest.fixture
@@ -244,3 +248,101 @@ def test_a_cases_crashed_run_is_restarted_three_times_then_the_dsl_is_told(
 
 def test_a_run_prefect_does_not_know_is_unknown(in_force: Settings, prefect_server: Any) -> None:
     assert recover_run(uuid.uuid4(), datetime.now(UTC)) == "unknown"
+
+
+def state_id(run_id: UUID) -> UUID:
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    assert state is not None
+    return state.id
+
+
+def claimed_by_another(run_id: UUID, action: str) -> None:
+    """What a recovery that read the run's state a moment earlier wrote before it acted."""
+    with session_scope() as session:
+        session.add(
+            RunRecovery(state_id=str(state_id(run_id)), flow_run_id=str(run_id), action=action)
+        )
+
+
+def test_a_state_another_recovery_claimed_is_left_to_it(
+    deployments: tuple[UUID, UUID], in_force: Settings, tmp_path: Path
+) -> None:
+    case, _ = deployments
+    crashed = run_in(case, Crashed())
+    case_with_run(tmp_path.name[-6:], crashed)
+    silent = run_in(case, Running())
+    heard(silent)
+    later = datetime.now(UTC) + timedelta(seconds=in_force.run_silent_seconds + 5)
+
+    claimed_by_another(crashed, "restart")
+    assert recover_run(crashed, datetime.now(UTC)) == "moving"
+    assert state_of(crashed)[0] == "CRASHED"  # the other restarts it
+    claimed_by_another(silent, "crash")
+    assert recover_run(silent, later) == "moving"
+    assert state_of(silent)[0] == "RUNNING"  # the other crashes it
+
+
+def test_two_recoveries_of_one_crashed_run_restart_it_once(
+    deployments: tuple[UUID, UUID], in_force: Settings, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    case, _ = deployments
+    run_id = run_in(case, Crashed())
+    case_id = case_with_run(tmp_path.name[-6:], run_id)
+    crash = state_id(run_id)
+
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda _: recover_run(run_id, datetime.now(UTC)), range(4)))
+
+    assert sorted(done) == ["moving"] * 3 + ["restarted"], done
+    with session_scope() as session:
+        claims = session.scalars(
+            select(RunRecovery.action).where(RunRecovery.state_id == str(crash))
+        ).all()
+        entered = session.scalars(
+            select(AuditLog.action).where(
+                AuditLog.case_id == case_id, AuditLog.action == "run:restarted"
+            )
+        ).all()
+    assert claims == ["restart"] and len(entered) == 1
+    with get_client(sync_client=True) as client:
+        restarts = [s for s in client.read_flow_run_states(run_id) if s.name == RESTARTED]
+    assert len(restarts) == 1
+
+
+def test_a_running_run_whose_state_just_changed_is_alive_before_its_events_are_stored(
+    deployments: tuple[UUID, UUID], in_force: Settings
+) -> None:
+    case, _ = deployments
+    running = run_in(case, Running())  # no wait for its events: the state is enough
+
+    assert recover_run(running, datetime.now(UTC)) == "alive"
+    assert state_of(running)[0] == "RUNNING"
+
+
+def test_the_overdue_check_looks_at_a_run_unchanged_in_its_process_for_longer_than_the_silence(
+    deployments: tuple[UUID, UUID], in_force: Settings, tmp_path: Path
+) -> None:
+    case, _ = deployments
+    running, waiting = (
+        run_in(case, Running()),
+        run_in(case, Suspended(pause_key="k", timeout_seconds=None)),
+    )
+    ids = {
+        case_with_run(f"{tmp_path.name[-5:]}r", running): Verdict.LOOK,
+        case_with_run(f"{tmp_path.name[-5:]}w", waiting): Verdict.MOVING,
+    }
+    # past the grace of a case just opened, and past the silence
+    later = datetime.now(UTC) + timedelta(minutes=3)
+    soon = datetime.now(UTC) + timedelta(seconds=in_force.run_silent_seconds - 10)
+
+    judged = {
+        facts.case_id: j.verdict for facts, j in case_runs_judged(later) if facts.case_id in ids
+    }
+    assert judged == ids
+    assert recover_run(running, later) == "restarted"  # what the look finds: silent, dead
+    assert {
+        facts.case_id: j.verdict for facts, j in case_runs_judged(soon) if facts.case_id in ids
+    } == dict.fromkeys(ids, Verdict.TOO_SOON)

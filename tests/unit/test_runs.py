@@ -68,6 +68,26 @@ def test_what_a_run_state_means(
 
 
 @pytest.mark.parametrize(
+    ("facts", "verdict"),
+    [
+        ({"state": "RUNNING"}, Verdict.LOOK),  # unchanged in its process an hour: alive?
+        ({"state": "PENDING"}, Verdict.LOOK),
+        ({"state": "RUNNING", "state_at": NOW - timedelta(seconds=30)}, Verdict.MOVING),
+        ({"state": "PAUSED"}, Verdict.MOVING),  # at its wait: no process to die
+        ({"state": "SCHEDULED"}, Verdict.MOVING),
+        ({"state": "CRASHED"}, Verdict.RESTART),
+    ],
+)
+def test_a_run_unchanged_in_its_process_past_the_silence_is_looked_at(
+    facts: dict[str, object], verdict: Verdict
+) -> None:
+    judged = judge_run(
+        run(**facts), now=NOW, grace=GRACE, max_restarts=3, silence=timedelta(seconds=90)
+    )
+    assert judged.verdict is verdict
+
+
+@pytest.mark.parametrize(
     ("state", "heard_lately", "dead"),
     [
         ("RUNNING", False, True),
