@@ -1,22 +1,23 @@
 """Benchmark of the production topology (`safeshare up --topology production`) on this machine:
-PostgreSQL for the cases and Prefect, a Redis of its own, Prefect's API and services apart, one
-web app, and one serving process, then two. Prints figures; asserts nothing.
+PostgreSQL for the cases and Prefect, a Redis of its own, Prefect's API and services apart, two
+web apps, and one serving process, then two. Prints figures; asserts nothing.
 
     make bench-topology     # or: .venv/bin/python -m benchmarks.bench_topology --help
 
 For each number of serving processes: whole sharing cases driven at once through the dashboard
 door (resumed with their answers as soon as they wait): cases per hour, and each answer's time
 to the next wait (from Prefect's own state history: Resuming to the next Suspended or
-Completed), median and p90. With the last: a burst of answers at once through the CLI door (time
-until all wait for their next step), a feed of plan events imported (time until the agency was
-told of the last, and until the last waits), the topology's memory per waiting case, and the
-CPU of Prefect's API and services over a minute, idle, with 0 and with many suspended runs.
-"""
+Completed), median and p90. With the last: a burst of answers at once through the CLI door,
+then of sign-offs at once through the senior leader's links (each: time until all wait for
+their next step), a feed of plan events imported (time until the agency was told of the last,
+and until the last waits), the topology's memory per waiting case, and the CPU of Prefect's
+API and services over a minute, idle, with 0 and with many suspended runs."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import statistics
 import sys
@@ -30,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from benchmarks.measures import ASSESSMENT, WHOLE_CASE, code_of, rss_mb  # noqa: E402
+from benchmarks.measures import ASSESSMENT, WHOLE_CASE, code_of, link_of, rss_mb  # noqa: E402
 from benchmarks.topology_stack import (  # noqa: E402
     PUPILS_ON_PLAN,
     Stack,
@@ -151,7 +152,9 @@ def percentile(values: list[float], p: float) -> float:
 
 def burst(stack: Stack, n: int) -> None:
     """n cases waiting for the DSL's assessment, all answered at the same moment through the CLI
-    door (as 50 sign-offs at the start of a school day): until all wait for their next step."""
+    door; then the same cases' sign-offs, all at the same moment through the senior leader's
+    personal links (the door a head teacher uses: 50 sign-offs at the start of a school day),
+    spread over the web apps: until all wait for their next step, each time."""
     if not n:
         return
     ids = record(stack, n)
@@ -177,6 +180,39 @@ def burst(stack: Stack, n: int) -> None:
     print(
         f"burst of {n} answers at once (CLI): all recorded in {answered:.1f} s, all waiting "
         f"for their next step {time.monotonic() - start:.1f} s after the first",
+        flush=True,
+    )
+    keys = {i: waiting_steps(stack)[i][1] for i in ids}
+    links = {i: link_of(stack.listener, i, str(keys[i]), "head1") for i in ids}
+    signed = threading.Barrier(n + 1)
+
+    def sign_off(case_id: int) -> None:
+        import httpx
+
+        path = "/answer/" + links[case_id].split("/answer/", 1)[1]
+        web = stack.web[case_id % len(stack.web)]
+        with httpx.Client(base_url=web, timeout=300) as client:
+            page = client.get(path)  # the page the head reads first, with its form
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            if page.status_code != 200 or csrf is None:
+                raise RuntimeError(f"case {case_id}'s link: {page.status_code}")
+            signed.wait()
+            done = client.post(path, data={"csrf": csrf.group(1), "decision": "approve"})
+            if done.status_code != 200:
+                raise RuntimeError(f"case {case_id}'s sign-off: {done.status_code}")
+
+    with ThreadPoolExecutor(n) as pool:
+        signing = [pool.submit(sign_off, i) for i in ids]
+        signed.wait()
+        start = time.monotonic()
+        for future in signing:
+            future.result()
+        answered = time.monotonic() - start
+    wait_until(lambda: all(waiting_steps(stack)[i][0] == "parents" for i in ids), every=0.2)
+    print(
+        f"burst of {n} sign-offs at once (links, {len(stack.web)} web apps): all recorded in "
+        f"{answered:.1f} s, all waiting for their next step {time.monotonic() - start:.1f} s "
+        "after the first",
         flush=True,
     )
 

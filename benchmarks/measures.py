@@ -116,8 +116,8 @@ def served(serve, timeout: float = 120) -> None:  # noqa: ANN001
                 time.sleep(0.5)
 
 
-def code_of(listener, case_id: int, key: str, staff: str) -> str:  # noqa: ANN001
-    """Read the code `staff` was sent for this wait off the listener, as they would."""
+def message_to(listener, case_id: int, key: str, staff: str) -> str:  # noqa: ANN001
+    """The last message `staff` was sent for this wait, read off the listener, as they would."""
     ref, wait_key = f"SS-{case_id:06d}", f"({key})"
 
     def mine(records: list) -> list:
@@ -130,10 +130,26 @@ def code_of(listener, case_id: int, key: str, staff: str) -> str:  # noqa: ANN00
             and wait_key in r.body.get("title", "")
         ]
 
-    message = mine(listener.wait_for(lambda rs: mine(rs), timeout=60))[-1].body["message"]
-    found = re.search(r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})", message)
+    return mine(listener.wait_for(lambda rs: mine(rs), timeout=60))[-1].body["message"]
+
+
+def code_of(listener, case_id: int, key: str, staff: str) -> str:  # noqa: ANN001
+    """The code `staff` was sent for this wait."""
+    found = re.search(
+        r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})", message_to(listener, case_id, key, staff)
+    )
     if found is None:
         raise RuntimeError(f"no code in the message to {staff} for {key}")
+    return found.group(1)
+
+
+def link_of(listener, case_id: int, key: str, staff: str) -> str:  # noqa: ANN001
+    """The personal link `staff` was sent for this wait (a sign-off's)."""
+    found = re.search(
+        r"(https?://[^\s]+/answer/[A-Za-z0-9_.\-]+)", message_to(listener, case_id, key, staff)
+    )
+    if found is None:
+        raise RuntimeError(f"no link in the message to {staff} for {key}")
     return found.group(1)
 
 

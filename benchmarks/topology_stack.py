@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 SAFESHARE = Path(sys.executable).parent / "safeshare"
 #: The tags the topology's Apprise configuration sends to, each to its own path.
 TAGS = ("dsl", "slt", "agency:csc")
+#: The web apps the topology runs (the links' answers are spread over them).
+WEB_APPS = 2
 #: The pupils on a Child Protection Plan the feed of events is about, in turn.
 PUPILS_ON_PLAN = 50
 
@@ -29,8 +31,16 @@ PUPILS_ON_PLAN = 50
 class Stack:
     """The running topology and what the benchmark drives it with."""
 
-    def __init__(self, up: subprocess.Popen[str], api: str, env: dict[str, str], listener: Any):
+    def __init__(
+        self,
+        up: subprocess.Popen[str],
+        api: str,
+        env: dict[str, str],
+        listener: Any,
+        web: list[str],
+    ) -> None:
         self.up, self.api, self.env, self.listener = up, api, env, listener
+        self.web = web  # each web app's address
 
     def cli(self, user: str, *argv: str) -> str:
         done = subprocess.run(
@@ -69,14 +79,14 @@ class topology:  # noqa: N801 - used as a context manager, read as a noun
         config.write_text(
             "urls:\n" + "".join(f"  - {listener.url('/' + t)}:\n      tag: {t}\n" for t in TAGS)
         )
-        prefect_port, web_port = free_port(), free_ports(1)
+        prefect_port, web_port = free_port(), free_ports(WEB_APPS)
         env = (
             clean_env(work / "home")
             | databases
             | {
                 "SAFESHARE_REDIS_URL": redis.url,
                 "SAFESHARE_SERVING_PROCESSES": str(self.serving),
-                "SAFESHARE_WEB_PROCESSES": "1",
+                "SAFESHARE_WEB_PROCESSES": str(WEB_APPS),
                 "SAFESHARE_APPRISE_CONFIG": str(config),
                 "SAFESHARE_PREFECT_PORT": str(prefect_port),
                 "SAFESHARE_WEB_PORT": str(web_port),
@@ -91,7 +101,8 @@ class topology:  # noqa: N801 - used as a context manager, read as a noun
             if up.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("up did not start:\n" + "".join(said))
             time.sleep(0.5)
-        stack = Stack(up, f"http://127.0.0.1:{prefect_port}/api", env, listener)
+        web = [f"http://127.0.0.1:{web_port + n}" for n in range(WEB_APPS)]
+        stack = Stack(up, f"http://127.0.0.1:{prefect_port}/api", env, listener, web)
         stack.cli("it1", "staff", "add", "it1", "--name", "IT", "--role", "admin")
         for staff, role in (("dsl1", "dsl"), ("head1", "slt")):
             stack.cli("it1", "staff", "add", staff, "--name", staff, "--role", role,
