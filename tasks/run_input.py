@@ -25,6 +25,7 @@ from models.kernel.waits import Wait
 from models.tables.cases import CaseStep
 from tasks.flow_runs import case_runs, prefect_client
 from tasks.prefect_task import task
+from tasks.run_claims import claim, release
 
 logger = logging.getLogger("safeshare.recovery")
 
@@ -65,10 +66,11 @@ def wake_run(flow_run_id: str, case_id: int, *, settle_seconds: float = 30) -> t
 
     The case says a wait has begun a moment before its run has finished suspending, so a run
     still Running is watched for a while. A run is never woken on a wait that has nothing
-    recorded (it would find no answer anywhere): one suspended further on has moved on.
-    Prefect's client retries a busy server (429, 502, 503) with backoff; what remains is
-    UNREACHABLE, and the next overdue check wakes the run: the answer is safe in the case
-    database whatever Prefect says."""
+    recorded (it would find no answer anywhere): one suspended further on has moved on. Each
+    suspension is woken once, by whoever claims it first (tasks/run_claims.py). Prefect's
+    client retries a busy server (429, 502, 503) with backoff; what remains is UNREACHABLE,
+    and the next overdue check wakes the run: the answer is safe in the case database whatever
+    Prefect says."""
     deadline = time.monotonic() + settle_seconds
     try:
         with prefect_client() as client:
@@ -80,13 +82,22 @@ def wake_run(flow_run_id: str, case_id: int, *, settle_seconds: float = 30) -> t
                     key = state.state_details.pause_key or ""
                     if not recorded_under(case_id, key):
                         return Woken.MOVED_ON, key
+                    # one waker per suspension: a door and the overdue check may both have
+                    # read it suspended, and Prefect would take the second resume too
+                    if not claim(flow_run_id, state.id, "wake"):
+                        return Woken.MOVED_ON, key
                     # what Prefect's own resume does for a suspended run, without the input
-                    result: OrchestrationResult[Any] = client.set_flow_run_state(
-                        UUID(flow_run_id),
-                        Scheduled(name="Resuming", scheduled_time=datetime.now(UTC)),
-                    )
+                    try:
+                        result: OrchestrationResult[Any] = client.set_flow_run_state(
+                            UUID(flow_run_id),
+                            Scheduled(name="Resuming", scheduled_time=datetime.now(UTC)),
+                        )
+                    except BaseException:
+                        release(state.id)
+                        raise
                     if result.status is SetStateStatus.ACCEPT:
                         return Woken.WOKEN, key
+                    release(state.id)
                 elif state.type in (StateType.SCHEDULED, StateType.PENDING):
                     return Woken.MOVED_ON, ""  # woken already: it will find the answer
                 if time.monotonic() > deadline:

@@ -25,7 +25,6 @@ from prefect.events.filters import (
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Crashed
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from foundations.audit import append
 from foundations.db import session_scope
@@ -43,10 +42,10 @@ from models.runs import (
     taken_for_dead,
 )
 from models.tables.cases import Case
-from models.tables.runs import RunRecovery
 from tasks.flow_runs import RESTARTED, flow_runs_by_id, prefect_client, restart
 from tasks.notify import deliver
 from tasks.prefect_task import task
+from tasks.run_claims import claim, release
 
 logger = logging.getLogger("safeshare.recovery")
 
@@ -187,25 +186,14 @@ def _enter(action: str, case_id: int | None, run_id: UUID, was: str | None) -> N
         )
 
 
-def _claim(run_id: UUID, state_id: UUID, action: str) -> bool:
-    """Take the one right to act on this state of the run (crash it, or restart it): False
-    when another recovery, reading the same state, took it first."""
-    try:
-        with session_scope() as session:
-            session.add(RunRecovery(state_id=str(state_id), flow_run_id=str(run_id), action=action))
-    except IntegrityError:
-        return False
-    return True
-
-
 def recover_run(run_id: UUID, now: datetime) -> str:
     """What `recover-run` does for one run: a running or pending run not heard from for the
     silence the settings allow is marked Crashed (its process is gone); a run a crash or a
     failure stopped is restarted under its own id, or, after too many restarts in a row, the
     DSL is told. Each state is acted on once, however many recoveries read it at once (an
-    automation and the overdue check, say): the first to claim it (`_claim`). Each crash and
-    restart of a case's run is entered in the audit trail. What was done, in a word: `alive`,
-    `moving`, `not-a-case`, `closed`, `restarted`, `stranded` or `unknown`."""
+    automation and the overdue check, say): by the first to claim it (tasks/run_claims.py).
+    Each crash and restart of a case's run is entered in the audit trail. What was done, in a
+    word: `alive`, `moving`, `not-a-case`, `closed`, `restarted`, `stranded` or `unknown`."""
     silence = timedelta(seconds=get_settings().run_silent_seconds)
     with session_scope() as session:
         case = session.execute(
@@ -224,12 +212,16 @@ def recover_run(run_id: UUID, now: datetime) -> str:
             lately = run.state.timestamp > since or heard_from(client, run_id, since)
             if not taken_for_dead(state, lately):
                 return "alive"
-            if not _claim(run_id, run.state.id, "crash"):
-                return "moving"  # another recovery crashed it, and restarts it
-            client.set_flow_run_state(
-                run_id,
-                Crashed(message=f"Not heard from for {silence.seconds} s: its process is gone"),
-            )
+            if not claim(run_id, run.state.id, "crash"):
+                return "moving"  # another recovery crashes it, and restarts it
+            try:
+                client.set_flow_run_state(
+                    run_id,
+                    Crashed(message=f"Not heard from for {silence.seconds} s: its process is gone"),
+                )
+            except BaseException:
+                release(run.state.id)
+                raise
             logger.warning("flow run %s was silent while %s: crashed", run_id, state)
             _enter(RUN_CRASHED, case.id if case else None, run_id, state)
             run = client.read_flow_run(run_id)
@@ -251,9 +243,13 @@ def recover_run(run_id: UUID, now: datetime) -> str:
         )
         judgement = judge_run(facts, now=now, grace=GRACE, max_restarts=MAX_RESTARTS)
         if judgement.verdict is Verdict.RESTART:
-            if not _claim(run_id, run.state.id, "restart"):
-                return "moving"  # another recovery restarted it
-            restart(client, run_id)
+            if not claim(run_id, run.state.id, "restart"):
+                return "moving"  # another recovery restarts it
+            try:
+                restart(client, run_id)
+            except BaseException:
+                release(run.state.id)
+                raise
             logger.warning("case %s's run %s was %s: restarted", case.id, run_id, state)
             _enter(RUN_RESTARTED, case.id, run_id, state)
             return "restarted"

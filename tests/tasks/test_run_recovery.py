@@ -42,7 +42,7 @@ from models.sharing.concern import Category, ConcernFacts
 from models.tables.audit import AuditLog
 from models.tables.cases import Case
 from models.tables.outbox import Notification
-from models.tables.runs import RunRecovery
+from models.tables.runs import RunClaim
 from tasks.children import add_child
 from tasks.concerns import record_concern
 from tasks.flow_runs import RESTARTED
@@ -261,7 +261,7 @@ def claimed_by_another(run_id: UUID, action: str) -> None:
     """What a recovery that read the run's state a moment earlier wrote before it acted."""
     with session_scope() as session:
         session.add(
-            RunRecovery(state_id=str(state_id(run_id)), flow_run_id=str(run_id), action=action)
+            RunClaim(state_id=str(state_id(run_id)), flow_run_id=str(run_id), action=action)
         )
 
 
@@ -299,7 +299,7 @@ def test_two_recoveries_of_one_crashed_run_restart_it_once(
     assert sorted(done) == ["moving"] * 3 + ["restarted"], done
     with session_scope() as session:
         claims = session.scalars(
-            select(RunRecovery.action).where(RunRecovery.state_id == str(crash))
+            select(RunClaim.action).where(RunClaim.state_id == str(crash))
         ).all()
         entered = session.scalars(
             select(AuditLog.action).where(
@@ -346,3 +346,37 @@ def test_the_overdue_check_looks_at_a_run_unchanged_in_its_process_for_longer_th
     assert {
         facts.case_id: j.verdict for facts, j in case_runs_judged(soon) if facts.case_id in ids
     } == dict.fromkeys(ids, Verdict.TOO_SOON)
+
+
+def test_a_suspension_answered_once_is_woken_once_however_many_wake_it(
+    deployments: tuple[UUID, UUID], in_force: Settings, tmp_path: Path
+) -> None:
+    """A door that recorded the answer and the overdue check's safety net may both read the run
+    suspended: Prefect would take both resumes (two Resuming states, CI saw it); one wakes it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models.kernel.steps import Step
+    from models.kernel.waits import Wait
+    from models.tables.cases import CaseStep
+    from tasks.run_input import Woken, wake_run
+
+    case, _ = deployments
+    wait = Wait(step=Step.MANAGEMENT_SIGNOFF)
+    key = wait.key(0)
+    run_id = run_in(case, Suspended(pause_key=key, timeout_seconds=None))
+    case_id = case_with_run(tmp_path.name[-6:], run_id)
+    with session_scope() as session:
+        session.add(
+            CaseStep(
+                case_id=case_id, step="management-signoff", slot=wait.slot,
+                key=key, accepted=True, actor="head1", channel="link",
+            )
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(4) as pool:
+        woken = list(pool.map(lambda _: wake_run(str(run_id), case_id)[0], range(4)))
+
+    assert sorted(woken) == [Woken.MOVED_ON] * 3 + [Woken.WOKEN], woken
+    with get_client(sync_client=True) as client:
+        resumes = [s for s in client.read_flow_run_states(run_id) if s.name == "Resuming"]
+    assert len(resumes) == 1
