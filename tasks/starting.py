@@ -28,6 +28,7 @@ from tasks.concerns import set_flow_run
 from tasks.directory import DirectoryError
 from tasks.flow_runs import prefect_client, restart
 from tasks.prefect_task import task
+from tasks.run_claims import claim, release
 
 logger = logging.getLogger("safeshare.starting")
 
@@ -101,9 +102,15 @@ def start_case_run(case_id: int) -> tuple[str | None, str | None]:
                 "case %s is open but its run %s is %s: a new run", case_id, run.id, state
             )
             run_key = _renew_run_key(case_id, run_key)
-        if status == "open" and state in (StateType.FAILED, StateType.CRASHED):
-            with prefect_client() as client:
-                restart(client, run.id)
+        stop = run.state if state in (StateType.FAILED, StateType.CRASHED) else None
+        # restarted once per stop, whoever else restarts it at this moment (recover-run)
+        if status == "open" and stop is not None and claim(run.id, stop.id, "restart"):
+            try:
+                with prefect_client() as client:
+                    restart(client, run.id)
+            except BaseException:
+                release(stop.id)
+                raise
             logger.warning("case %s's run %s was %s: restarted", case_id, run.id, state)
     except Exception as exc:  # the Prefect API is down or the deployment is not served
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

@@ -380,3 +380,30 @@ def test_a_suspension_answered_once_is_woken_once_however_many_wake_it(
     with get_client(sync_client=True) as client:
         resumes = [s for s in client.read_flow_run_states(run_id) if s.name == "Resuming"]
     assert len(resumes) == 1
+
+
+def test_case_start_restarts_a_crashed_run_once_whoever_else_restarts_it(
+    in_force: Settings, prefect_server: Any, tmp_path: Path
+) -> None:
+    """`safeshare case start` (start_case_run) restarts an open case's crashed run, unless a
+    recovery has claimed that crash: one restart per stop, from whichever door."""
+    from tasks.run_claims import claim, release
+    from tasks.starting import start_case_run
+
+    name = f"start-{uuid.uuid4().hex[:8]}"
+    with get_client(sync_client=True) as client:
+        client.create_deployment(client.create_flow_from_name(CASE_FLOWS[0]), name)
+    with settings_in_force(in_force.model_copy(update={"deployment": name})):
+        case_id = case_with_run(tmp_path.name[-6:], uuid.uuid4())
+        run_id, problem = start_case_run(case_id)
+        assert problem is None and run_id is not None
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(UUID(run_id), Crashed(), force=True)
+        crash = state_id(UUID(run_id))
+
+        assert claim(run_id, crash, "restart")  # recover-run, at this very moment
+        assert start_case_run(case_id) == (run_id, None)
+        assert state_of(UUID(run_id))[0] == "CRASHED"  # left to the one that claimed it
+        release(crash)  # which gave up
+        assert start_case_run(case_id) == (run_id, None)
+        assert state_of(UUID(run_id))[:2] == ("SCHEDULED", RESTARTED)
