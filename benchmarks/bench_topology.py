@@ -31,10 +31,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from benchmarks.measures import ASSESSMENT, WHOLE_CASE, code_of, link_of, rss_mb  # noqa: E402
+from benchmarks.measures import (  # noqa: E402
+    ASSESSMENT,
+    WHOLE_CASE,
+    code_of,
+    link_of,
+    percentile,
+    pss_mb,
+    tree,
+)
 from benchmarks.topology_stack import (  # noqa: E402
     PUPILS_ON_PLAN,
     Stack,
+    answer_latencies,
     prefect_cpu,
     record,
     run_of,
@@ -65,20 +74,28 @@ def main() -> None:
             quiet = prefect_cpu(stack) if last and args.suspended else None
             whole_cases(stack, args.cases)
             if last and (args.burst or args.events):
-                idle = rss_mb([stack.up.pid])
-                before = sum(1 for step, _ in waiting_steps(stack).values() if step)
-                burst(stack, args.burst)
-                events(stack, args.events)
-                waiting = sum(1 for step, _ in waiting_steps(stack).values() if step) - before
-                busy = rss_mb([stack.up.pid])
-                print(
-                    f"memory of the whole topology: {idle:.0f} MB with the whole cases done, "
-                    f"{busy:.0f} MB with {waiting} more waiting: "
-                    f"{(busy - idle) * 1024 / waiting:.0f} KB per waiting case",
-                    flush=True,
-                )
+                held_by_waits(stack, args.burst, args.events)
             if quiet is not None:
                 with_suspended(stack, args.suspended, quiet)
+
+
+def held_by_waits(stack: Stack, bursting: int, feed: int) -> None:
+    """The burst and the feed, and the memory (PSS) the cases they leave waiting hold, once the
+    processes of the runs that suspended last are gone."""
+    idle, parts = pss_mb([stack.up.pid]), len(tree([stack.up.pid]))
+    before = sum(1 for step, _ in waiting_steps(stack).values() if step)
+    burst(stack, bursting)
+    events(stack, feed)
+    waiting = sum(1 for step, _ in waiting_steps(stack).values() if step) - before
+    deadline = time.monotonic() + 120
+    while len(tree([stack.up.pid])) > parts and time.monotonic() < deadline:
+        time.sleep(0.5)
+    busy = pss_mb([stack.up.pid])
+    print(
+        f"memory of the whole topology (PSS): {idle:.0f} MB before, {busy:.0f} MB with "
+        f"{waiting} more waiting: {(busy - idle) * 1024 / waiting:.0f} KB per waiting case",
+        flush=True,
+    )
 
 
 def whole_cases(stack: Stack, n: int) -> None:
@@ -124,30 +141,6 @@ def whole_cases(stack: Stack, n: int) -> None:
         f"p90 {percentile(latencies, 90):.2f} s over {len(latencies)} answers",
         flush=True,
     )
-
-
-def answer_latencies(stack: Stack, run_id: str) -> list[float]:
-    """Each resume of the run to its next wait or its end, from Prefect's state history."""
-    import httpx
-
-    states = httpx.get(
-        f"{stack.api}/flow_run_states/", params={"flow_run_id": run_id}, timeout=30
-    ).json()
-    states.sort(key=lambda s: s["timestamp"])
-    found, resumed = [], None
-    for state in states:
-        at = datetime.fromisoformat(state["timestamp"])
-        if state["name"] == "Resuming":
-            resumed = at
-        elif resumed is not None and state["name"] in ("Suspended", "Completed"):
-            found.append((at - resumed).total_seconds())
-            resumed = None
-    return found
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def burst(stack: Stack, n: int) -> None:

@@ -42,25 +42,49 @@ WHOLE_CASE = (
 )
 
 
-def rss_mb(pids: list[int]) -> float:
-    """Resident memory of these processes and all their descendants, in MB."""
-    total = 0
-    seen: set[int] = set()
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def tree(pids: list[int]) -> list[int]:
+    """These processes and all their descendants (those still alive)."""
+    found: list[int] = []
     stack = list(pids)
     while stack:
         pid = stack.pop()
-        if pid in seen:
+        if pid in found:
             continue
-        seen.add(pid)
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
             children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         except OSError:
             continue
+        found.append(pid)
         stack.extend(int(c) for c in children)
-    return total / 1024
+    return found
+
+
+def _kb(pid: int, field: str, path: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_mb(pids: list[int]) -> float:
+    """Resident memory of these processes and all their descendants, in MB. A forked process's
+    pages shared with its parent are counted in each: see pss_mb."""
+    return sum(_kb(pid, "VmRSS:", "status") for pid in tree(pids)) / 1024
+
+
+def pss_mb(pids: list[int]) -> float:
+    """The memory these processes and their descendants hold, in MB, each shared page divided
+    among the processes that share it (Linux's proportional set size): what a run forked from a
+    forkserver adds, not the forkserver's pages counted again."""
+    return sum(_kb(pid, "Pss:", "smaps_rollup") for pid in tree(pids)) / 1024
 
 
 def burst(server, cases: list[int], give, with_code, door: str) -> None:  # noqa: ANN001
@@ -116,8 +140,16 @@ def served(serve, timeout: float = 120) -> None:  # noqa: ANN001
                 time.sleep(0.5)
 
 
-def message_to(listener, case_id: int, key: str, staff: str) -> str:  # noqa: ANN001
-    """The last message `staff` was sent for this wait, read off the listener, as they would."""
+#: What a personal message carries, each as a pattern whose first group is the thing itself.
+CARRIED = {
+    "code": r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})",
+    "link": r"(https?://[^\s]+/answer/[A-Za-z0-9_.\-]+)",
+}
+
+
+def sent_to(listener, case_id: int, key: str, staff: str, what: str) -> str:  # noqa: ANN001
+    """The code or link (`what`) `staff` was last sent for this wait, read off the listener, as
+    they would read it."""
     ref, wait_key = f"SS-{case_id:06d}", f"({key})"
 
     def mine(records: list) -> list:
@@ -130,27 +162,21 @@ def message_to(listener, case_id: int, key: str, staff: str) -> str:  # noqa: AN
             and wait_key in r.body.get("title", "")
         ]
 
-    return mine(listener.wait_for(lambda rs: mine(rs), timeout=60))[-1].body["message"]
+    message = mine(listener.wait_for(lambda rs: mine(rs), timeout=60))[-1].body["message"]
+    found = re.search(CARRIED[what], message)
+    if found is None:
+        raise RuntimeError(f"no {what} in the message to {staff} for {key}")
+    return found.group(1)
 
 
 def code_of(listener, case_id: int, key: str, staff: str) -> str:  # noqa: ANN001
     """The code `staff` was sent for this wait."""
-    found = re.search(
-        r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})", message_to(listener, case_id, key, staff)
-    )
-    if found is None:
-        raise RuntimeError(f"no code in the message to {staff} for {key}")
-    return found.group(1)
+    return sent_to(listener, case_id, key, staff, "code")
 
 
 def link_of(listener, case_id: int, key: str, staff: str) -> str:  # noqa: ANN001
     """The personal link `staff` was sent for this wait (a sign-off's)."""
-    found = re.search(
-        r"(https?://[^\s]+/answer/[A-Za-z0-9_.\-]+)", message_to(listener, case_id, key, staff)
-    )
-    if found is None:
-        raise RuntimeError(f"no link in the message to {staff} for {key}")
-    return found.group(1)
+    return sent_to(listener, case_id, key, staff, "link")
 
 
 def overhead(server, env, start, resume, suspended, wait, with_code, whole: int) -> None:  # noqa: ANN001

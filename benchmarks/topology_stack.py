@@ -239,3 +239,22 @@ def prefect_cpu(stack: Stack) -> float:
     before = cpu()
     time.sleep(60)
     return cpu() - before
+
+
+def answer_latencies(stack: Stack, run_id: str) -> list[float]:
+    """Each resume of the run to its next wait or its end, from Prefect's state history."""
+    import httpx
+
+    states = httpx.get(
+        f"{stack.api}/flow_run_states/", params={"flow_run_id": run_id}, timeout=30
+    ).json()
+    states.sort(key=lambda s: s["timestamp"])
+    found, resumed = [], None
+    for state in states:
+        at = datetime.fromisoformat(state["timestamp"])
+        if state["name"] == "Resuming":
+            resumed = at
+        elif resumed is not None and state["name"] in ("Suspended", "Completed"):
+            found.append((at - resumed).total_seconds())
+            resumed = None
+    return found
