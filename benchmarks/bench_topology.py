@@ -37,7 +37,7 @@ from benchmarks.measures import (  # noqa: E402
     code_of,
     link_of,
     percentile,
-    pss_mb,
+    settled_pss,
     tree,
 )
 from benchmarks.topology_stack import (  # noqa: E402
@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=40, help="whole cases driven at once")
     parser.add_argument("--burst", type=int, default=50, help="answers given at the same moment")
     parser.add_argument("--events", type=int, default=500, help="plan events in the feed")
+    parser.add_argument("--more", type=int, default=300, help="cases waiting, for memory")
     parser.add_argument("--suspended", type=int, default=5000, help="suspended runs, for CPU")
     parser.add_argument(
         "--serving", type=int, nargs="+", default=[1, 2], help="serving processes, in turn"
@@ -74,26 +75,29 @@ def main() -> None:
             quiet = prefect_cpu(stack) if last and args.suspended else None
             whole_cases(stack, args.cases)
             if last and (args.burst or args.events):
-                held_by_waits(stack, args.burst, args.events)
+                held_by_waits(stack, args.burst, args.events, args.more)
             if quiet is not None:
                 with_suspended(stack, args.suspended, quiet)
 
 
-def held_by_waits(stack: Stack, bursting: int, feed: int) -> None:
-    """The burst and the feed, and the memory (PSS) the cases they leave waiting hold, once the
-    processes of the runs that suspended last are gone."""
-    idle, parts = pss_mb([stack.up.pid]), len(tree([stack.up.pid]))
+def held_by_waits(stack: Stack, bursting: int, feed: int, more: int) -> None:
+    """The burst and the feed, and the memory (PSS) the cases they leave waiting hold; then what
+    `more` cases waiting add to a topology that has run that many already (the first hundreds of
+    runs also grow the heaps of Prefect's processes, which Python keeps, not the cases)."""
+    top, parts = [stack.up.pid], len(tree([stack.up.pid]))
+    idle = settled_pss(top, parts)
     before = sum(1 for step, _ in waiting_steps(stack).values() if step)
     burst(stack, bursting)
     events(stack, feed)
     waiting = sum(1 for step, _ in waiting_steps(stack).values() if step) - before
-    deadline = time.monotonic() + 120
-    while len(tree([stack.up.pid])) > parts and time.monotonic() < deadline:
-        time.sleep(0.5)
-    busy = pss_mb([stack.up.pid])
+    busy = settled_pss(top, parts)
+    ids = record(stack, more)
+    wait_until(lambda: all(waiting_steps(stack)[i][0] == "assess-criteria" for i in ids))
+    after = settled_pss(top, parts)
     print(
         f"memory of the whole topology (PSS): {idle:.0f} MB before, {busy:.0f} MB with "
-        f"{waiting} more waiting: {(busy - idle) * 1024 / waiting:.0f} KB per waiting case",
+        f"{waiting} more waiting ({(busy - idle) * 1024 / waiting:.0f} KB per waiting case), "
+        f"{after:.0f} MB with {more} more again ({(after - busy) * 1024 / more:.0f} KB each)",
         flush=True,
     )
 

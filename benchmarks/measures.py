@@ -74,6 +74,15 @@ def _kb(pid: int, field: str, path: str) -> int:
     return 0
 
 
+def settled_pss(pids: list[int], processes: int, timeout: float = 120) -> float:
+    """pss_mb once no more than `processes` processes are left in the tree (the runs that
+    suspended last have ended theirs), or after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while len(tree(pids)) > processes and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return pss_mb(pids)
+
+
 def rss_mb(pids: list[int]) -> float:
     """Resident memory of these processes and all their descendants, in MB. A forked process's
     pages shared with its parent are counted in each: see pss_mb."""
