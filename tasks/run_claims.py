@@ -3,6 +3,8 @@ id), by the first process to write it in the case database (models/tables/runs.p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from uuid import UUID
 
@@ -41,3 +43,17 @@ def release(state_id: UUID | str) -> None:
     """Give the claim up (the act failed before it changed anything): another may act."""
     with session_scope() as session:
         session.execute(delete(RunClaim).where(RunClaim.state_id == str(state_id)))
+
+
+@contextmanager
+def claimed(run_id: UUID | str, state_id: UUID | str, action: str) -> Iterator[bool]:
+    """Whether this process took the right to act on the state (`claim`); the block acts when
+    it did, and an act that raises gives the claim up again (`release`) before it goes on."""
+    if not claim(run_id, state_id, action):
+        yield False
+        return
+    try:
+        yield True
+    except BaseException:
+        release(state_id)
+        raise

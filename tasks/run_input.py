@@ -25,7 +25,7 @@ from models.kernel.waits import Wait
 from models.tables.cases import CaseStep
 from tasks.flow_runs import case_runs, prefect_client
 from tasks.prefect_task import task
-from tasks.run_claims import claim, release
+from tasks.run_claims import claimed, release
 
 logger = logging.getLogger("safeshare.recovery")
 
@@ -84,17 +84,14 @@ def wake_run(flow_run_id: str, case_id: int, *, settle_seconds: float = 30) -> t
                         return Woken.MOVED_ON, key
                     # one waker per suspension: a door and the overdue check may both have
                     # read it suspended, and Prefect would take the second resume too
-                    if not claim(flow_run_id, state.id, "wake"):
-                        return Woken.MOVED_ON, key
-                    # what Prefect's own resume does for a suspended run, without the input
-                    try:
+                    with claimed(flow_run_id, state.id, "wake") as mine:
+                        if not mine:
+                            return Woken.MOVED_ON, key
+                        # what Prefect's own resume does for a suspended run, without the input
                         result: OrchestrationResult[Any] = client.set_flow_run_state(
                             UUID(flow_run_id),
                             Scheduled(name="Resuming", scheduled_time=datetime.now(UTC)),
                         )
-                    except BaseException:
-                        release(state.id)
-                        raise
                     if result.status is SetStateStatus.ACCEPT:
                         return Woken.WOKEN, key
                     release(state.id)

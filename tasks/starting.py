@@ -28,7 +28,7 @@ from tasks.concerns import set_flow_run
 from tasks.directory import DirectoryError
 from tasks.flow_runs import prefect_client, restart
 from tasks.prefect_task import task
-from tasks.run_claims import claim, release
+from tasks.run_claims import claimed
 
 logger = logging.getLogger("safeshare.starting")
 
@@ -104,14 +104,12 @@ def start_case_run(case_id: int) -> tuple[str | None, str | None]:
             run_key = _renew_run_key(case_id, run_key)
         stop = run.state if state in (StateType.FAILED, StateType.CRASHED) else None
         # restarted once per stop, whoever else restarts it at this moment (recover-run)
-        if status == "open" and stop is not None and claim(run.id, stop.id, "restart"):
-            try:
-                with prefect_client() as client:
-                    restart(client, run.id)
-            except BaseException:
-                release(stop.id)
-                raise
-            logger.warning("case %s's run %s was %s: restarted", case_id, run.id, state)
+        if status == "open" and stop is not None:
+            with claimed(run.id, stop.id, "restart") as mine:
+                if mine:
+                    with prefect_client() as client:
+                        restart(client, run.id)
+                    logger.warning("case %s's run %s was %s: restarted", case_id, run.id, state)
     except Exception as exc:  # the Prefect API is down or the deployment is not served
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     if run.parameters.get("case_id") != case_id:  # a key names one case: never another's run

@@ -45,7 +45,7 @@ from models.tables.cases import Case
 from tasks.flow_runs import RESTARTED, flow_runs_by_id, prefect_client, restart
 from tasks.notify import deliver
 from tasks.prefect_task import task
-from tasks.run_claims import claim, release
+from tasks.run_claims import claimed
 
 logger = logging.getLogger("safeshare.recovery")
 
@@ -212,16 +212,13 @@ def recover_run(run_id: UUID, now: datetime) -> str:
             lately = run.state.timestamp > since or heard_from(client, run_id, since)
             if not taken_for_dead(state, lately):
                 return "alive"
-            if not claim(run_id, run.state.id, "crash"):
-                return "moving"  # another recovery crashes it, and restarts it
-            try:
+            with claimed(run_id, run.state.id, "crash") as mine:
+                if not mine:
+                    return "moving"  # another recovery crashes it, and restarts it
                 client.set_flow_run_state(
                     run_id,
                     Crashed(message=f"Not heard from for {silence.seconds} s: its process is gone"),
                 )
-            except BaseException:
-                release(run.state.id)
-                raise
             logger.warning("flow run %s was silent while %s: crashed", run_id, state)
             _enter(RUN_CRASHED, case.id if case else None, run_id, state)
             run = client.read_flow_run(run_id)
@@ -243,13 +240,10 @@ def recover_run(run_id: UUID, now: datetime) -> str:
         )
         judgement = judge_run(facts, now=now, grace=GRACE, max_restarts=MAX_RESTARTS)
         if judgement.verdict is Verdict.RESTART:
-            if not claim(run_id, run.state.id, "restart"):
-                return "moving"  # another recovery restarts it
-            try:
+            with claimed(run_id, run.state.id, "restart") as mine:
+                if not mine:
+                    return "moving"  # another recovery restarts it
                 restart(client, run_id)
-            except BaseException:
-                release(run.state.id)
-                raise
             logger.warning("case %s's run %s was %s: restarted", case.id, run_id, state)
             _enter(RUN_RESTARTED, case.id, run_id, state)
             return "restarted"
