@@ -3,14 +3,20 @@ the events of one feed at once, so the message of a later event could reach chil
 care before an earlier one's. Before its message goes, an event's run waits, polling the case
 database, until every earlier event of the same pupil (recorded within the policy's window) has
 had its message to the agency delivered, or its patience runs out
-(models/plan_event/policy.py). Runs are started in the order the events were recorded and
-Prefect's runners take the earliest first, so the wait is short: the earlier run is already
-running, or done."""
+(models/plan_event/policy.py). Each pupil's runs are started in the order their events were
+recorded (`start_in_order`, even when a feed's runs start several at once) and Prefect's runners
+take the earliest first, so the wait is short: the earlier run is already running, or done. A
+later event created first could take a runner's last slot and wait there for an earlier one that
+no slot is left for."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import TypeVar
 
 from sqlalchemy import and_, exists, select
 
@@ -21,6 +27,8 @@ from models.tables.cases import Case
 from models.tables.outbox import Notification
 
 log = logging.getLogger("safeshare.plan-events")
+
+T = TypeVar("T")
 
 #: How often a waiting event looks again.
 LOOK_EVERY_SECONDS = 0.2
@@ -71,3 +79,24 @@ def after_earlier_events(case_id: int) -> list[int]:
             ORDER_PATIENCE,
         )
     return waiting
+
+
+def start_in_order(starts: Sequence[tuple[Hashable, Callable[[], T]]], at_once: int) -> list[T]:
+    """Call each start, `at_once` at a time, in the given order, each one only once the one
+    before it with the same key (the pupil) has returned; the results, in the given order. Each
+    call runs in a copy of this context (the audit trail names who started it). A thread never
+    waits for a start that has not begun: the one it waits for was handed out before it."""
+    before: dict[Hashable, Future[T]] = {}
+
+    def after(previous: Future[T] | None, start: Callable[[], T]) -> T:
+        if previous is not None:
+            wait([previous])  # its own failure is its own: this one starts all the same
+        return start()
+
+    with ThreadPoolExecutor(at_once) as pool:
+        futures = []
+        for key, start in starts:
+            future = pool.submit(contextvars.copy_context().run, after, before.get(key), start)
+            before[key] = future
+            futures.append(future)
+        return [future.result() for future in futures]

@@ -118,3 +118,43 @@ def test_an_event_goes_on_its_own_when_its_patience_runs_out(
     first, second = events("C-A", "C-A")
     monkeypatch.setattr(event_order, "ORDER_PATIENCE", timedelta(seconds=0.5))
     assert after_earlier_events(second) == [first]
+
+
+def test_a_pupils_runs_start_in_order_while_other_pupils_start_beside_them() -> None:
+    """A feed's runs start several at once, but a pupil's later event never starts before their
+    earlier one has: it could take a runner's last slot and wait there for an earlier run that
+    no slot is left for. The first start of pupil A is held until pupil B's has begun (proof that
+    other pupils start beside it); A's second must not begin meanwhile."""
+    b_began = threading.Event()
+    began: list[str] = []
+    a_first_done = threading.Event()
+
+    def start(name: str) -> str:
+        began.append(name)
+        if name == "A1":
+            assert b_began.wait(10), "pupil B's start waited for pupil A's"
+            time.sleep(0.2)  # long enough for A2 to begin, were it free to
+            a_first_done.set()
+        elif name == "A2":
+            assert a_first_done.is_set(), "A2 began before A1 had returned"
+        elif name == "B1":
+            b_began.set()
+        return name.lower()
+
+    starts = [(pupil, lambda n=f"{pupil}{i}": start(n)) for i in (1, 2) for pupil in "AB"]
+    starts += [("C", lambda: start("C1"))]
+    assert event_order.start_in_order(starts, 4) == ["a1", "b1", "a2", "b2", "c1"]
+    assert began.index("A2") > began.index("A1") and set(began) == {"A1", "A2", "B1", "B2", "C1"}
+
+
+def test_a_start_that_fails_does_not_stop_the_pupils_next() -> None:
+    """A start that raises is reported as it is; the same pupil's next start still runs."""
+
+    ran: list[str] = []
+
+    def broken() -> str:
+        raise RuntimeError("Prefect is down")
+
+    with pytest.raises(RuntimeError, match="Prefect is down"):
+        event_order.start_in_order([("A", broken), ("A", lambda: ran.append("A2") or "a2")], 2)
+    assert ran == ["A2"]
