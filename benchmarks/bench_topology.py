@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import signal
 import statistics
@@ -35,7 +36,9 @@ from benchmarks.measures import (  # noqa: E402
     ASSESSMENT,
     WHOLE_CASE,
     code_of,
+    cpu_seconds,
     link_of,
+    machine_busy,
     percentile,
     settled_pss,
     tree,
@@ -108,7 +111,7 @@ def whole_cases(stack: Stack, n: int) -> None:
         return
     import httpx
 
-    start = time.monotonic()
+    start, (busy, ticked), used = time.monotonic(), machine_busy(), cpu_seconds([stack.up.pid])
     ids = record(stack, n)
     runs = {i: run_of(stack, i) for i in ids}
     steps = ("assess-criteria", "management-signoff", "parents", "confirm-receipt")
@@ -138,11 +141,15 @@ def whole_cases(stack: Stack, n: int) -> None:
     with ThreadPoolExecutor(n) as pool:
         list(pool.map(drive, ids))
     took = time.monotonic() - start
+    (busy_after, ticked_after), used = machine_busy(), cpu_seconds([stack.up.pid]) - used
     latencies = [s for run_id in runs.values() for s in answer_latencies(stack, run_id)]
     print(
         f"{n} whole cases at once: {took:.0f} s, {n * 3600 / took:.0f} cases per hour; "
         f"answer -> next wait (Prefect's states) median {statistics.median(latencies):.2f} s, "
-        f"p90 {percentile(latencies, 90):.2f} s over {len(latencies)} answers",
+        f"p90 {percentile(latencies, 90):.2f} s over {len(latencies)} answers; the machine's "
+        f"{os.cpu_count()} cores {(busy_after - busy) / (ticked_after - ticked):.0%} busy, the "
+        f"topology's processes {used:.0f} CPU-s ({used / n:.1f} per case; the rest is this "
+        "benchmark recording and driving)",
         flush=True,
     )
 

@@ -4,6 +4,7 @@ one-time code a person was sent, and a whole case against a bare flow of the sam
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import sys
@@ -94,6 +95,30 @@ def pss_mb(pids: list[int]) -> float:
     among the processes that share it (Linux's proportional set size): what a run forked from a
     forkserver adds, not the forkserver's pages counted again."""
     return sum(_kb(pid, "Pss:", "smaps_rollup") for pid in tree(pids)) / 1024
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user and system) of these processes and all their living descendants, with
+    what their ended children used (a run's process, once its serving process reaped it)."""
+    ticks = 0
+    for pid in tree(pids):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / _HZ
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine since it started, over every core: the
+    difference of two readings is how busy it was between them."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and waiting for I/O
+    return (sum(fields) - idle) / _HZ, sum(fields) / _HZ
+
+
+_HZ = os.sysconf("SC_CLK_TCK")
 
 
 def burst(server, cases: list[int], give, with_code, door: str) -> None:  # noqa: ANN001
