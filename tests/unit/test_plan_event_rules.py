@@ -189,7 +189,7 @@ def test_each_malformed_csv_row_is_named_by_its_line(row: str, words: str) -> No
         ("child_ref,kind,occurred_at\n", "csv", "holds no events"),
         ("child_ref,kind\nC-1,absence\n", "csv", "line 1: missing column(s) occurred_at"),
         ("child_ref,kind,occurred_at,colour\n", "csv", "line 1: unknown column(s) colour"),
-        ("child,pupil,kind,occurred_at\n", "csv", "a column is named twice"),
+        ("child,pupil,kind,occurred_at\n", "csv", "more than one column means child_ref"),
         ('child_ref,kind,occurred_at\n"C-1,absence\n', "csv", "not readable as CSV"),
         ("[", "json", "not closed"),
         ('[{"child_ref": "C-1"},\n {"kind": }]', "json", "line 2: not readable as JSON"),
@@ -198,7 +198,7 @@ def test_each_malformed_csv_row_is_named_by_its_line(row: str, words: str) -> No
         ('[{"a": 1}] x', "json", "text after the JSON array"),
         ('{"child_ref": "C-1"}\n{"kind": \n', "json", "line 2: not readable as JSON"),
         ('{"child_ref": "C-1"} {"kind": "x"}\n', "json", "line 1: more than one JSON value"),
-        ("a,b", "xml", "is not a feed format"),
+        ("a,b", "xml", "is not an export format"),
     ],
 )
 def test_a_feed_that_cannot_be_read_is_refused_whole(text: str, fmt: str, words: str) -> None:
