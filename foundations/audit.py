@@ -82,6 +82,13 @@ def chain_key(*, fresh: bool = False) -> ChainKey | None:
     return ChainKey(ring.audit.key, ring.audit.keyed_from)
 
 
+def hold_the_chain(connection: Connection) -> None:
+    """Queue behind every other writer of the trail until this transaction ends (a row lock on
+    PostgreSQL, the write lock on SQLite): for a write that reads, decides and writes many rows
+    and must not interleave with another such write (two imports of a roster at once)."""
+    connection.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+
+
 def append(
     connection: Connection,
     action: str,

@@ -40,8 +40,8 @@ class RowProblem:
     line: int
     message: str
 
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+    def __str__(self) -> str:  # line 0: the file as a whole
+        return f"line {self.line}: {self.message}" if self.line else self.message
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.tables.base import NEVER_REUSED, Base, Sealed, SealedDate, UTCDateTime, utcnow
+from models.tables.base import (
+    NEVER_REUSED,
+    Base,
+    Sealed,
+    SealedDate,
+    SealedJSON,
+    UTCDateTime,
+    utcnow,
+)
+
+#: Where a directory row came from when a school information system's export wrote it (a
+#: roster import); None for one added by hand.
+FROM_ROSTER = "roster"
 
 
 class Child(Base):
@@ -23,6 +36,16 @@ class Child(Base):
     social_worker_notify: Mapped[str | None] = mapped_column(
         Sealed("children.social_worker_notify"), nullable=True
     )
+    # who the child is, from the school information system (models/roster.py PupilRecord, but
+    # the date of birth, which has its own column): names, UPN, the consistent child
+    # identifier or why there is none, year group, admission and leaving dates, parents and
+    # carers; sealed whole
+    identity: Mapped[dict[str, Any] | None] = mapped_column(
+        SealedJSON("children.identity"), nullable=True
+    )
+    # the day the pupil left (a roster import found them gone, or their leaving date came)
+    left_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    source: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -40,6 +63,13 @@ class Staff(Base):
     totp_secret: Mapped[str | None] = mapped_column(Sealed("staff.totp_secret"), nullable=True)
     # the last TOTP time step used: a code is good once (no replay within its window)
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # from the school information system: the work email (how a sign-in provider's account is
+    # matched) and job title; the day a roster import found them gone (only such a one is
+    # made active again when an export holds them once more: one stopped by hand stays stopped)
+    email: Mapped[str | None] = mapped_column(Sealed("staff.email"), nullable=True)
+    job_title: Mapped[str | None] = mapped_column(Sealed("staff.job_title"), nullable=True)
+    left_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    source: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -31,6 +31,7 @@ from safeshare.cli.notice import notice_app
 from safeshare.cli.output import err
 from safeshare.cli.overdue import overdue_commands
 from safeshare.cli.retention import retention_app
+from safeshare.cli.roster import roster_app
 from safeshare.cli.staff import staff_app
 from safeshare.cli.user import USER_HELP, act_for
 
@@ -58,6 +59,7 @@ for sub, name in (
     (access_app, "access-request"),
     (notice_app, "notice"),
     (leaver_app, "leaver"),
+    (roster_app, "roster"),
 ):
     app.add_typer(sub, name=name)
 

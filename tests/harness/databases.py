@@ -15,6 +15,7 @@ import importlib.util
 import os
 import shutil
 import sqlite3
+import subprocess
 import tempfile
 import time
 import uuid
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from foundations.db import engine_for
 from foundations.sealing import Keyring
 
 from .cache import cache_dir, locked
@@ -242,3 +244,13 @@ def _admin_engine(server_url: str) -> Engine:
             f"for the 'postgres' role. Driver said: {error.orig}"
         ) from error
     return engine
+
+
+def raw_bytes(url: str) -> bytes:
+    """Everything the database holds, as an attacker with the files or a dump would see it."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        engine_for(url).dispose()  # a checkpoint: the WAL's pages move into the file
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    return subprocess.run(["pg_dump", plain], check=True, capture_output=True).stdout

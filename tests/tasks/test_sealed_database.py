@@ -4,7 +4,6 @@ or missing key is a clear error."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from harness.cases import assessment_record
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, case_database, raw_bytes
 from pydantic import SecretStr
 from sqlalchemy import select, text
 from typer.testing import CliRunner
@@ -43,6 +42,7 @@ from tasks.children import add_child
 from tasks.concerns import record_concern
 from tasks.notices import record_notice
 from tasks.plan_events import record_plan_events
+from tasks.roster import import_pupils, import_staff
 from tasks.staff import add_staff
 from tasks.transfers import record_leaver
 
@@ -90,6 +90,19 @@ def fill(marker: str) -> int:
     )
     set_second_factor("dsl1", new_totp_secret(), step=0)
     fill_other_openings(marker)
+    # who a pupil and a member of staff are, as a roster import writes them
+    import_pupils(
+        "UPN,Legal Surname,Legal Forename,DOB,Contact 1 Name\n"
+        f"A123456789012,{marker} Surname,Zo,2016-05-02,{marker} Carer\n",
+        "csv",
+        today=date(2026, 11, 30),
+    )
+    import_staff(
+        "Staff id,Name,Email,Job title\n"
+        f"dsl1,{marker} Alice,{marker}@school.example,{marker} job\n",
+        "csv",
+        today=date(2026, 11, 30),
+    )
     with session_scope() as session:
         session.add(
             CaseStep(
@@ -185,16 +198,6 @@ def filled(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Filled]:
 def with_keys(settings: Settings, keys: Keyring) -> Settings:
     """The same settings, the data keys given as SAFESHARE_DATA_KEYS."""
     return settings.model_copy(update={"data_keys": SecretStr(keys.to_json())})
-
-
-def raw_bytes(url: str) -> bytes:
-    """Everything the database holds, as an attacker with the files or a dump would see it."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        engine_for(url).dispose()  # a checkpoint: the WAL's pages move into the file
-        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    return subprocess.run(["pg_dump", plain], check=True, capture_output=True).stdout
 
 
 def test_neither_the_file_nor_a_dump_holds_any_personal_data(filled: Filled) -> None:

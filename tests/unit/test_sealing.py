@@ -140,7 +140,10 @@ def test_every_column_that_names_a_person_or_tells_what_happened_is_sealed() -> 
     assert found == {
         ("agencies", "notify_url"),
         ("children", "date_of_birth"),
+        ("children", "identity"),
         ("staff", "name"),
+        ("staff", "email"),
+        ("staff", "job_title"),
         ("staff", "notify_url"),
         ("staff", "totp_secret"),
         ("concerns", "place"),

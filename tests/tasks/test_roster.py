@@ -1,0 +1,304 @@
+"""Importing the school information system's roster on both case databases: the whole file is
+checked first and nothing is written on an error; an import is one audit entry with counts, and
+the same file again changes nothing; a dry run writes nothing; nothing is deleted (a pupil
+missing has left, and the DSL is told of a leaver with child protection records; a member of
+staff missing can no longer act, until an export holds them again); roles are never taken from
+an export; two imports at once make one copy; and no name is held in the clear."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from harness.databases import DATA_KEYS, migrated_database, raw_bytes
+from harness.listeners import HttpListener
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from foundations.db import engine_for, session_scope
+from foundations.settings import Settings, settings_in_force
+from models.kernel.roles import Role
+from models.plan_event.policy import PlanEventFacts, PlanEventKind
+from models.tables.audit import AuditLog
+from models.tables.directory import Child, Staff
+from models.tables.outbox import Notification
+from safeshare.cli.app import app
+from tasks.children import update_child
+from tasks.plan_events import record_plan_events
+from tasks.roster import RosterRefused, import_pupils, import_staff
+from tasks.staff import add_staff
+
+runner = CliRunner(env={"SAFESHARE_USER": None})
+TODAY = date.today()
+
+HEADER = (
+    "UPN;Legal Surname;Legal Forename;Preferred Forename;DOB;Year;Contact 1 Name;"
+    "Contact 1 Relationship;Contact 1 Parental Responsibility;Contact 1 Email\n"
+)
+
+
+def row(upn: str, surname: str, year: str = "7", forename: str = "Zoë") -> str:
+    return (
+        f"{upn};{surname};{forename};;01/09/2014;{year};Siobhán {surname};Mother;Y;m@example.org\n"
+    )
+
+
+PUPILS = HEADER + row("A123456789011", "RosterSecretOBrien") + row("A123456789012", "Nguyễn")
+PUPILS += row("A123456789013", "Lee")
+
+
+@dataclass
+class Setting:
+    url: str
+    listener: HttpListener
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def setting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting]:
+    with (
+        HttpListener() as listener,
+        migrated_database(request.param, tmp_path) as url,
+        settings_in_force(
+            Settings(
+                home=tmp_path, database_url=url, data_keys=DATA_KEYS, notify_retry_delay_seconds=0
+            )
+        ),
+    ):
+        add_staff("admin1", name="Admin", role=Role.ADMIN, notify_url=None)
+        add_staff("dsl1", name="Dee", role=Role.DSL, notify_url=listener.url("/dsl1"))
+        add_staff("t1", name="Tee", role=Role.STAFF, notify_url=None)
+        yield Setting(url, listener)
+        engine_for(url).dispose()
+
+
+def children() -> dict[str, tuple[str, dict | None, date | None]]:
+    """UPN -> (child reference, identity, left on) of every pupil the roster holds."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(Child.child_ref, Child.identity, Child.left_on).where(Child.source.is_not(None))
+        ).all()
+    return {r.identity["upn"]: (r.child_ref, r.identity, r.left_on) for r in rows}
+
+
+def entries(action: str) -> list[dict]:
+    with session_scope() as session:
+        return [
+            json.loads(d)
+            for d in session.scalars(select(AuditLog.detail).where(AuditLog.action == action))
+        ]
+
+
+def test_an_import_adds_pupils_once_and_the_same_file_again_changes_nothing(
+    setting: Setting,
+) -> None:
+    first = import_pupils(PUPILS, "csv", today=TODAY)
+    assert first.counts == {"added": 3, "changed": 0, "left": 0, "unchanged": 0}
+    held = children()
+    assert set(held) == {"A123456789011", "A123456789012", "A123456789013"}
+    ref, identity, left = held["A123456789011"]
+    assert ref.startswith("P-") and left is None
+    assert identity is not None and identity["legal_surname"] == "RosterSecretOBrien"
+    assert identity["carers"][0]["parental_responsibility"] is True
+    again = import_pupils(PUPILS, "csv", today=TODAY)
+    assert again.nothing and again.counts["unchanged"] == 3
+    assert children() == held  # the same references, nothing rewritten
+    assert entries("import:pupils") == [
+        {"added": 3, "changed": 0, "changed_fields": {}, "left": [], "unchanged": 0}
+    ]
+    # one entry for the whole import, none per row
+    assert entries("insert:children") == []
+    held_bytes = raw_bytes(setting.url)
+    for name in ("RosterSecretOBrien", "Siobhán", "A123456789011", "m@example.org"):
+        assert name.encode() not in held_bytes, name
+
+
+def test_a_file_with_any_bad_row_writes_nothing_and_says_every_line(setting: Setting) -> None:
+    bad = PUPILS + row("A123456789011", "Again") + "A123456789014;X;Y;;31/02/2014;7;;;;\n"
+    with pytest.raises(RosterRefused) as refused:
+        import_pupils(bad, "csv", today=TODAY)
+    assert [str(p) for p in refused.value.problems] == [
+        "line 5: the same UPN as line 2",
+        "line 6: '31/02/2014' is not a date (give YYYY-MM-DD or DD/MM/YYYY)",
+    ]
+    assert children() == {} and entries("import:pupils") == []
+
+
+def test_a_dry_run_counts_what_an_import_would_do_and_writes_nothing(setting: Setting) -> None:
+    import_pupils(PUPILS, "csv", today=TODAY)
+    changed = HEADER + row("A123456789011", "RosterSecretOBrien", year="8")
+    changed += row("A123456789012", "Nguyễn") + row("A123456789019", "New")
+    before = children()
+    dry = import_pupils(changed, "csv", today=TODAY, dry_run=True)
+    assert (dry.counts, dry.changed_fields, dry.left) == (
+        {"added": 1, "changed": 1, "left": 1, "unchanged": 1},
+        {"year_group": 1},
+        [before["A123456789013"][0]],
+    )
+    assert children() == before and len(entries("import:pupils")) == 1
+    done = import_pupils(changed, "csv", today=TODAY)
+    assert done.counts == dry.counts
+    after = children()
+    assert after["A123456789011"][1]["year_group"] == "8"  # type: ignore[index]
+    assert after["A123456789013"][2] == TODAY  # left: kept, marked
+    assert after["A123456789013"][1]["leaving_date"] == TODAY.isoformat()  # type: ignore[index]
+    assert len(after) == 4
+
+
+def test_a_leaver_with_records_is_named_and_the_dsl_told_once(setting: Setting) -> None:
+    import_pupils(PUPILS, "csv", today=TODAY)
+    ref = children()["A123456789013"][0]
+    update_child(ref, cp_plan=True)
+    record_plan_events(
+        [
+            (
+                1,
+                PlanEventFacts(
+                    child_ref=ref,
+                    kind=PlanEventKind.UNEXPLAINED_ABSENCE,
+                    occurred_at=datetime.now(UTC) - timedelta(hours=1),
+                    recorded_by="dsl1",
+                ),
+            )
+        ],
+        now=datetime.now(UTC),
+    )
+    without = HEADER + row("A123456789011", "RosterSecretOBrien") + row("A123456789012", "Nguyễn")
+    for _ in range(2):  # the same import twice, by two people: one message
+        result = runner.invoke(
+            app, ["--user", "admin1", "roster", "import", "pupils", _file(without), "--json"]
+        )
+        assert result.exit_code == 0, result.output
+    told = [r for r in setting.listener.records if r.path == "/dsl1"]
+    assert len(told) == 1 and ref in told[0].body["title"]
+    assert "Zoë" not in json.dumps(told[0].body) and "Lee" not in json.dumps(told[0].body)
+    with session_scope() as session:
+        assert (
+            session.scalar(select(func.count()).where(Notification.key.like("roster-leaver:%")))
+            == 1
+        )
+    printed = json.loads(result.stdout)
+    assert printed["leavers_with_records"] == [] and printed["left"] == 0  # already left
+    # a pupil back in the export has not left
+    back = import_pupils(PUPILS, "csv", today=TODAY)
+    assert back.changed_fields == {"leaving_date": 1}
+    assert children()["A123456789013"][2] is None
+
+
+def _file(text: str, name: str = "pupils.csv") -> str:
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp())
+    path = folder / name
+    path.write_text(text, encoding="utf-8-sig")
+    return str(path)
+
+
+def test_only_the_directory_manager_imports_and_a_bad_file_is_one_clear_error(
+    setting: Setting,
+) -> None:
+    refused = runner.invoke(app, ["--user", "t1", "roster", "import", "pupils", _file(PUPILS)])
+    assert refused.exit_code != 0 and "not allowed" in refused.output
+    bad = runner.invoke(
+        app, ["--user", "admin1", "roster", "import", "pupils", _file("UPN;DOB\nA1;2014-01-01\n")]
+    )
+    assert bad.exit_code != 0
+    assert "missing column(s) legal_forename, legal_surname" in bad.output
+    assert "nothing from it was written" in bad.output
+    dry = runner.invoke(
+        app, ["--user", "admin1", "roster", "import", "pupils", _file(PUPILS), "--dry-run"]
+    )
+    assert dry.exit_code == 0, dry.output
+    assert "3 pupils would be added" in dry.output and children() == {}
+    assert (
+        runner.invoke(
+            app, ["--user", "admin1", "roster", "import", "pupils", _file(PUPILS)]
+        ).exit_code
+        == 0
+    )
+    again = runner.invoke(app, ["--user", "admin1", "roster", "import", "pupils", _file(PUPILS)])
+    assert "nothing to change (3 pupils as they were)" in again.output
+
+
+def test_a_windows_1252_export_reads_its_accents(setting: Setting) -> None:
+    path = Path(_file("", "pupils.csv"))
+    path.write_bytes((HEADER + row("A123456789011", "O’Brien", forename="Zoë")).encode("cp1252"))
+    done = runner.invoke(app, ["--user", "admin1", "roster", "import", "pupils", str(path)])
+    assert done.exit_code == 0, done.output
+    identity = children()["A123456789011"][1]
+    assert identity is not None
+    assert (identity["legal_surname"], identity["legal_forename"]) == ("O’Brien", "Zoë")
+
+
+def test_two_imports_at_once_make_one_copy_of_each_pupil(setting: Setting) -> None:
+    failures: list[BaseException] = []
+    gate = threading.Barrier(3)
+
+    def one() -> None:
+        try:
+            gate.wait()
+            import_pupils(PUPILS, "csv", today=TODAY)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Child)) == 3
+    assert len(entries("import:pupils")) == 1
+
+
+STAFF = (
+    "Staff Code,First Name,Last Name,Work Email,Job Title\n"
+    "dsl1,Dee,Jones,dee.jones@school.example,Deputy Head\n"
+    "JSM,Jo,StaffSecretSmith,jo.smith@school.example,Teacher\n"
+    "KLM,Kay,Moss,kay.moss@school.example,Teaching Assistant\n"
+)
+
+
+def staff_rows() -> dict[str, tuple[str, str, str | None, bool, date | None]]:
+    with session_scope() as session:
+        rows = session.execute(
+            select(Staff.staff_id, Staff.name, Staff.role, Staff.email, Staff.active, Staff.left_on)
+        ).all()
+    return {r.staff_id: (r.name, r.role, r.email, r.active, r.left_on) for r in rows}
+
+
+def test_staff_are_imported_without_roles_and_stop_when_they_leave(setting: Setting) -> None:
+    first = import_staff(STAFF, "csv", today=TODAY)
+    assert first.counts == {"added": 2, "changed": 1, "left": 0, "unchanged": 0}
+    held = staff_rows()
+    assert held["dsl1"] == ("Dee Jones", "dsl", "dee.jones@school.example", True, None)  # role kept
+    assert held["JSM"] == ("Jo StaffSecretSmith", "staff", "jo.smith@school.example", True, None)
+    assert import_staff(STAFF, "csv", today=TODAY).nothing
+    # Kay leaves; Tee (added by hand, never in an export) is not the roster's to stop
+    gone = import_staff(STAFF.rsplit("KLM", 1)[0], "csv", today=TODAY)
+    assert gone.counts["left"] == 1 and gone.left == ["KLM"]
+    assert staff_rows()["KLM"][3:] == (False, TODAY)
+    assert staff_rows()["t1"][3] is True
+    # back in the export: active again; one stopped by hand stays stopped
+    with session_scope() as session:
+        jo = session.get(Staff, "JSM")
+        assert jo is not None
+        jo.active = False
+    back = import_staff(STAFF, "csv", today=TODAY)
+    assert back.counts["changed"] == 1 and back.changed_fields == {"active": 1}
+    assert staff_rows()["KLM"][3:] == (True, None)
+    assert staff_rows()["JSM"][3] is False
+    assert [e["added"] for e in entries("import:staff")] == [2, 0, 0]
+    assert b"StaffSecretSmith" not in raw_bytes(setting.url)
+
+
+def test_a_staff_export_with_an_email_twice_is_refused(setting: Setting) -> None:
+    twice = STAFF + "XYZ,Xi,Yu,jo.smith@school.example,Teacher\n"
+    with pytest.raises(RosterRefused, match="line 5: the same email as line 3"):
+        import_staff(twice, "csv", today=TODAY)
+    assert set(staff_rows()) == {"admin1", "dsl1", "t1"}
