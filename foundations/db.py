@@ -24,9 +24,10 @@ event.listen(Session, "after_flush", enter_writes)
 def new_engine(url: str) -> Engine:
     """An engine whose sealed columns seal and open with the process's data keys
     (foundations/sealing.py). SQLite gets WAL, foreign keys, a busy wait, and deleted content
-    overwritten with zeros (records destroyed leave nothing in free pages)."""
+    overwritten with zeros (records destroyed leave nothing in free pages). A statement's values
+    never appear in its error: a value that failed to seal, or any other, would reach a log."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -38,7 +39,7 @@ def new_engine(url: str) -> Engine:
             cursor.close()
 
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     setattr(engine.dialect, SEALING, sealing)
     return engine
 
@@ -99,4 +100,3 @@ def migrate(url: str | None = None) -> None:
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), "head")
-

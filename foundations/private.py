@@ -44,4 +44,3 @@ def _tighten(path: Path) -> bool:
         return False
     path.chmod(stat.S_IMODE(mode) & 0o700)
     return True
-

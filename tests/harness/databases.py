@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,23 @@ def raw_bytes(url: str) -> bytes:
         return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     return subprocess.run(["pg_dump", plain], check=True, capture_output=True).stdout
+
+
+def directory_as_of_0019(
+    staff: list[tuple[str, str]], children: list[tuple[str, date, bool]]
+) -> None:
+    """Staff (id, role) and children (reference, date of birth, on a plan) written with only the
+    columns the directory had before 0024, as the code of a database at an older revision wrote
+    them (sealed as then); the session's ORM would ask for columns such a database lacks."""
+    from sqlalchemy import insert
+
+    from foundations.db import session_scope
+    from models.tables.directory import Child, Staff
+
+    with session_scope() as session:
+        for staff_id, role in staff:
+            session.execute(
+                insert(Staff).values(staff_id=staff_id, name=staff_id, role=role, notify_url=None)
+            )
+        for ref, born, plan in children:
+            session.execute(insert(Child).values(child_ref=ref, date_of_birth=born, cp_plan=plan))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, case_database, directory_as_of_0019
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -27,10 +27,8 @@ from models.plan_event.policy import PlanEventFacts, PlanEventKind, event_key
 from models.tables.cases import Case, CaseStep, Concern
 from models.tables.openings import AccessRequest, Leaver, Notice, PlanEvent
 from models.transfer import LeaverFacts, MoveKind
-from tasks.children import add_child
 from tasks.openings import opening
 from tasks.plan_events import record_plan_events
-from tasks.staff import add_staff
 
 HAPPENED = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 RECORDED = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -92,11 +90,10 @@ def at_0019(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
         settings_in_force(Settings(home=tmp_path, database_url=url, data_keys=DATA_KEYS)),
     ):
         command.upgrade(alembic_config(url), "0019")
-        # the directory's tables are the same at 0019 as now: written as the code writes them
-        for staff_id, role in (("dsl1", Role.DSL), ("slt1", Role.SLT), ("t1", Role.STAFF)):
-            add_staff(staff_id, name=staff_id, role=role, notify_url=None)
-        add_staff("office1", name="office1", role=Role.STAFF, notify_url=None)
-        add_child("C-1", date_of_birth=date(2015, 3, 1), cp_plan=True)
+        directory_as_of_0019(
+            [("dsl1", Role.DSL), ("slt1", Role.SLT), ("t1", Role.STAFF), ("office1", Role.STAFF)],
+            [("C-1", date(2015, 3, 1), True)],
+        )
         with session_scope() as session:
             cases = {name: _old_case(session, old) for name, old in OLD.items()}
             leaver_concern = session.execute(

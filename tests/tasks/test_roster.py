@@ -302,3 +302,17 @@ def test_a_staff_export_with_an_email_twice_is_refused(setting: Setting) -> None
     with pytest.raises(RosterRefused, match="line 5: the same email as line 3"):
         import_staff(twice, "csv", today=TODAY)
     assert set(staff_rows()) == {"admin1", "dsl1", "t1"}
+
+
+def test_an_error_never_shows_the_values_of_its_statement(setting: Setting) -> None:
+    """A write that fails (here, a second agency under a code in use) raises an error that
+    reaches logs: it names the statement, never the values (a name, before or after sealing)."""
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from models.tables.directory import Agency
+
+    with pytest.raises(IntegrityError) as failed, session_scope() as session:
+        session.execute(insert(Agency), [{"code": "csc", "name": "ValueSecret", "kind": "csc"}])
+    assert "ValueSecret" not in str(failed.value)
+    assert "hidden due to hide_parameters" in str(failed.value)

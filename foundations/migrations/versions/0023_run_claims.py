@@ -29,9 +29,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("state_id", name=op.f("uq_run_claims_state_id")),
         sqlite_autoincrement=True,
     )
-    op.create_index(
-        op.f("ix_run_claims_flow_run_id"), "run_claims", ["flow_run_id"], unique=False
-    )
+    op.create_index(op.f("ix_run_claims_flow_run_id"), "run_claims", ["flow_run_id"], unique=False)
 
 
 def downgrade() -> None:
