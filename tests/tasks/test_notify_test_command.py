@@ -1,7 +1,8 @@
 """`safeshare notify test`, on both case databases, through real Apprise to a real JSON HTTP
 listener and a real SMTP server on 127.0.0.1: each address's answer said, a refusing address
 named and the exit non-zero, a target that reaches nobody refused with nothing sent, the act in
-the audit trail, no credential printed, and a member of staff without the right refused."""
+the audit trail, no credential printed, and a member of staff without the right refused. And
+the README's Microsoft 365 and Teams examples parse with the installed Apprise."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import apprise
 import pytest
 from harness.databases import DATA_KEYS, migrated_database
 from harness.listeners import HttpListener, SmtpListener
@@ -26,10 +28,12 @@ from models.messages.notify_test import message_of_test
 from models.tables.audit import AuditLog
 from safeshare.cli.app import app
 from tasks.agencies import update_agency
+from tasks.notify_test import shown
 from tasks.staff import add_staff
 
 #: Nobody at the keyboard unless a command says who (whatever the shell's SAFESHARE_USER).
 runner = CliRunner(env={"SAFESHARE_USER": None})
+README = Path(__file__).resolve().parents[2] / "README.md"
 #: In the Apprise URLs only: a test fails if it is ever printed.
 PASSWORD = "Pw" + secrets.token_hex(8)
 
@@ -198,3 +202,64 @@ def test_staff_without_the_right_are_refused_and_nothing_is_sent(
     assert setting.http.records == [] and setting.smtp.records == []
     assert entries("notify:test") == []
     assert len(entries("denied:test-notifications")) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's examples
+
+
+def readme_examples() -> list[str]:
+    """The Apprise URLs of the README's Microsoft 365 and Teams examples (not a bare scheme,
+    nor one shortened to `o365://...`)."""
+    return re.findall(r"\b(?:o365|workflows)://[A-Za-z0-9][^\s`'\"]*", README.read_text())
+
+
+def readme_config() -> str:
+    """The README's example of an Apprise config file: its `tags=URL` lines."""
+    lines = re.findall(r"^ {4}([a-z,:-]+=(?:o365|workflows)://\S+)$", README.read_text(), re.M)
+    return "\n".join(lines)
+
+
+def test_the_readme_shows_microsoft_365_mail_and_teams_workflows() -> None:
+    assert {url.split("://")[0] for url in readme_examples()} == {"o365", "workflows"}
+    config = apprise.AppriseConfig()
+    assert config.add_config(readme_config(), format="text")
+    read = [(type(s).__name__, sorted(str(t) for t in s.tags)) for s in config.services()]
+    assert read == [
+        ("NotifyOffice365", ["dsl"]),
+        ("NotifyOffice365", ["slt"]),
+        ("NotifyWorkflows", ["dsl"]),
+    ]
+
+
+@pytest.mark.parametrize("url", readme_examples())
+def test_each_readme_example_parses_with_the_installed_apprise(url: str) -> None:
+    servers = apprise.Apprise()
+    assert servers.add(url), f"Apprise {apprise.__version__} does not read {url}"
+    [server] = servers
+    expected = {"o365": "NotifyOffice365", "workflows": "NotifyWorkflows"}[url.split(":")[0]]
+    assert type(server).__name__ == expected
+    # what `notify test` shows of it: the scheme and host, no secret, signature or tenant
+    address = shown(server)
+    assert address.startswith(url.split("://")[0] + "://")
+    for secret in ("CLIENT-SECRET", "SIGNATURE", "TENANT-ID", "CLIENT-ID", "WORKFLOW-ID"):
+        assert secret.lower() not in address.lower(), address
+
+
+def test_the_readme_shortens_a_teams_url_to_the_same_endpoint() -> None:
+    """The README's rule for turning the URL Teams gives into a `workflows://` one."""
+    given = {
+        "https://prod-00.uksouth.logic.azure.com:443/workflows/WORKFLOW-ID/triggers/manual/"
+        "paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SIGNATURE": "workflows://prod-00.uksouth.logic.azure.com:443/WORKFLOW-ID/SIGNATURE",
+        "https://default0a1b.2c.environment.api.powerplatform.com:443/powerautomate/automations/"
+        "direct/workflows/WORKFLOW-ID/triggers/manual/paths/invoke?api-version=1"
+        "&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SIGNATURE": "workflows://default0a1b.2c.environment.api.powerplatform.com:443/WORKFLOW-ID/SIGNATURE"
+        "?pa=yes&ver=1",
+    }
+    for teams, shortened in given.items():
+        as_given, as_shortened = (
+            apprise.Apprise.instantiate(teams),
+            apprise.Apprise.instantiate(shortened),
+        )
+        assert as_given is not None and as_shortened is not None
+        assert as_given.url(privacy=False) == as_shortened.url(privacy=False)
