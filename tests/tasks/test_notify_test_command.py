@@ -24,7 +24,6 @@ from typer.testing import CliRunner
 from foundations.db import engine_for, session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
-from models.messages.notify_test import message_of_test
 from models.tables.audit import AuditLog
 from safeshare.cli.app import app
 from tasks.agencies import update_agency
@@ -107,7 +106,11 @@ def test_a_tag_reaches_the_config_inbox_and_the_staff_address_and_says_so(
     assert posted.path == "/dsl-inbox" and reference in posted.body["title"]
     assert reference in mailed.subject and mailed.rcpt_tos == ("d@s.test",)
     # the whole message: what it is and its reference, nothing about any case
-    expected = message_of_test(reference)
+    expected = (
+        f"safeshare test message {reference}",
+        f"This is a test message from safeshare (reference {reference}): it checks that "
+        "safeguarding notifications reach this address. Nothing needs to be done.",
+    )
     assert (posted.body["title"], posted.body["message"]) == expected
     assert (mailed.subject, mailed.text.strip()) == expected
     assert "2 of 2 address(es) took it" in out
@@ -256,7 +259,10 @@ def test_the_readme_shortens_a_teams_url_to_the_same_endpoint() -> None:
         "&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SIGNATURE": "workflows://default0a1b.2c.environment.api.powerplatform.com:443/WORKFLOW-ID/SIGNATURE"
         "?pa=yes&ver=1",
     }
+    readme = " ".join(README.read_text().split())
     for teams, shortened in given.items():
+        host = shortened.split("://")[1].split(":")[0]
+        assert shortened.replace(host, "HOST") in readme  # the README's own example of the rule
         as_given, as_shortened = (
             apprise.Apprise.instantiate(teams),
             apprise.Apprise.instantiate(shortened),
