@@ -42,6 +42,8 @@ class Action(StrEnum):
     MANAGE_PLANS = "manage-plans"  # who is on a Child Protection Plan, and their social worker
     RECORD_NOTICE = "record-notice"  # a notice some staff may need to know (police, agencies)
     MANAGE_SYSTEM = "manage-system"  # data keys, backups
+    # send a harmless test message to a tag or a person: is a new address set up right?
+    TEST_NOTIFICATIONS = "test-notifications"
 
 
 _DSL = frozenset(r.value for r in DSL_ROLES)
@@ -64,6 +66,9 @@ MATRIX: dict[Action, frozenset[str]] = {
     Action.MANAGE_PLANS: _DSL | _ADMIN,
     Action.RECORD_NOTICE: _DSL,
     Action.MANAGE_SYSTEM: _ADMIN,
+    # the DSL and deputies, whose messages they are, and the administrator (IT support), who
+    # sets the addresses up; the test carries nothing about a case
+    Action.TEST_NOTIFICATIONS: _DSL | _ADMIN,
 }
 
 #: The waits during which the management team sees a case's sign-off summary.

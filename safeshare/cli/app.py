@@ -28,6 +28,7 @@ from safeshare.cli.health import health_commands
 from safeshare.cli.keys import keys_app
 from safeshare.cli.leaver import leaver_app
 from safeshare.cli.notice import notice_app
+from safeshare.cli.notify import notify_app
 from safeshare.cli.output import err
 from safeshare.cli.overdue import overdue_commands
 from safeshare.cli.retention import retention_app
@@ -60,6 +61,7 @@ for sub, name in (
     (notice_app, "notice"),
     (leaver_app, "leaver"),
     (roster_app, "roster"),
+    (notify_app, "notify"),
 ):
     app.add_typer(sub, name=name)
 

@@ -54,6 +54,7 @@ MAY: dict[Action, set[str]] = {
     Action.MANAGE_SYSTEM: {"admin1"},
     Action.MANAGE_DIRECTORY: {"admin1"},
     Action.MANAGE_PLANS: {"dsl1", "dep1", "admin1"},
+    Action.TEST_NOTIFICATIONS: {"dsl1", "dep1", "admin1"},
 }
 
 
@@ -120,6 +121,8 @@ def commands(s: Setting, n: str) -> list[tuple[Action, list[str]]]:
         (Action.MANAGE_DIRECTORY, ["agency", "add", f"a{n}", "--name", "N", "--kind", "other"]),
         (Action.MANAGE_PLANS, ["child", "update", "C-1", "--cp-plan"]),
         (Action.ACT_ON_CASE, ["case", "note", str(s.case_id), "--text", "a note"]),
+        # nobody here has an address: those who may are told so, not refused
+        (Action.TEST_NOTIFICATIONS, ["notify", "test", "dsl"]),
     ]
 
 

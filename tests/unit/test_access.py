@@ -27,6 +27,7 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool, bool, bool]] = {
     Action.MANAGE_PLANS: (N, Y, Y, N, Y, N),
     Action.RECORD_NOTICE: (N, Y, Y, N, N, N),
     Action.MANAGE_SYSTEM: (N, N, N, N, Y, N),
+    Action.TEST_NOTIFICATIONS: (N, Y, Y, N, Y, N),
 }
 KINDS = (Role.STAFF.value, Role.DSL.value, Role.DEPUTY_DSL.value, Role.SLT.value, "admin", AGENCY)
 #: A case the action may apply to, where one is needed for it to be allowed at all.
