@@ -32,6 +32,7 @@ from flows.overdue_check import overdue_check
 from flows.plan_event import plan_event
 from flows.recover_run import recover_run
 from flows.retention_review import retention_review
+from flows.roster_pickup import roster_pickup
 from flows.sharing_case import sharing_case
 from flows.transfer import transfer
 from foundations.logs import configure_logging
@@ -62,6 +63,8 @@ DESCRIPTIONS: dict[str, str] = {
     "audit-anchor": "Writes the audit trail's head down outside the case database (the anchor "
     "file, a message to the DSL), once the trail is checked.",
     "retention-review": "Tells the DSL how many children's records await a retention decision.",
+    "roster-pickup": "Imports the school information system's exports of pupils and staff "
+    "dropped in the roster inbox.",
 }
 
 
@@ -105,6 +108,7 @@ def runner(settings: Settings) -> tuple[Runner, list[UUID]]:
         add(overdue_check, settings.overdue_cron),
         add(audit_anchor, settings.audit_anchor_cron),
         add(retention_review, settings.retention_cron),
+        add(roster_pickup, settings.roster_cron),
     ]
     return served, [*cases, recovery, *scheduled]
 

@@ -89,6 +89,17 @@ class Settings(ServingSettings):
         default="0 6 * * 1",
         description="When the retention review runs (cron, served): Monday mornings.",
     )
+    roster_cron: str = Field(
+        default="*/15 * * * *",
+        description="When the roster inbox is looked at for the school information system's "
+        "exports (cron, served).",
+    )
+    roster_inbox: Path | None = Field(
+        default=None,
+        description="The folder the school information system's exports are dropped in "
+        "(pupils*.csv|json, staff*.csv|json), imported by the scheduled roster pickup and moved "
+        "to done/ or refused/ beside them; <home>/roster-inbox when unset.",
+    )
     audit_anchor_cron: str = Field(
         default="0 18 * * *",
         description="When the audit trail's head is anchored (cron, served): written to the "
@@ -204,6 +215,10 @@ class Settings(ServingSettings):
     @property
     def audit_anchor_path(self) -> Path:
         return (self.audit_anchor_file or self.home / "audit-anchors.jsonl").expanduser()
+
+    @property
+    def roster_inbox_path(self) -> Path:
+        return (self.roster_inbox or self.home / "roster-inbox").expanduser()
 
     @property
     def secret_key_path(self) -> Path:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from foundations.db import session_scope
 from models.kernel.roles import Role
 from models.tables.directory import Staff
-from tasks.directory import DirectoryError
+from tasks.directory import UNCHANGED, DirectoryError
 
 
 def add_staff(staff_id: str, *, name: str, role: Role, notify_url: str | None) -> None:
@@ -21,6 +21,38 @@ def add_staff(staff_id: str, *, name: str, role: Role, notify_url: str | None) -
         if session.get(Staff, staff_id) is not None:
             raise DirectoryError(f"Staff id '{staff_id}' already exists.")
         session.add(Staff(staff_id=staff_id, name=name, role=role.value, notify_url=notify_url))
+
+
+def update_staff(
+    staff_id: str, *, role: Role | None = None, notify_url: object = UNCHANGED
+) -> None:
+    """Give a member of staff a role, or set (None: forget) their notification address; what
+    is not given stays. The last active administrator keeps their role (someone must be able
+    to manage the directory)."""
+    with session_scope() as session:
+        member = session.get(Staff, staff_id)
+        if member is None:
+            raise DirectoryError(f"No member of staff has the id '{staff_id}'.")
+        if role is not None and role.value != member.role:
+            if member.role == Role.ADMIN.value and member.active:
+                others = session.scalar(
+                    select(Staff.staff_id)
+                    .where(
+                        Staff.role == Role.ADMIN.value,
+                        Staff.active,
+                        Staff.staff_id != staff_id,
+                    )
+                    .limit(1)
+                )
+                if others is None:
+                    raise DirectoryError(
+                        f"{staff_id} is the only administrator: make someone else an "
+                        "administrator first."
+                    )
+            member.role = role.value
+        if notify_url is not UNCHANGED:
+            assert notify_url is None or isinstance(notify_url, str)
+            member.notify_url = notify_url
 
 
 def has_admin() -> bool:

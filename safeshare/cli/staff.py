@@ -69,6 +69,35 @@ def staff_add(
     out.print(f"Added {staff_id} ({role.value}).", markup=False)
 
 
+@staff_app.command("update")
+@friendly
+def staff_update(
+    staff_id: Annotated[str, typer.Argument(help="Their staff id.")],
+    role: Annotated[Role | None, typer.Option(help="staff, dsl, deputy-dsl, slt or admin.")] = None,
+    notify: Annotated[
+        str | None, typer.Option(help="Apprise URL for this person; 'none' forgets it.")
+    ] = None,
+) -> None:
+    """Give a member of staff their role (a roster import adds everyone as staff: the DSL,
+    deputies, senior leaders and administrators are set here), or their notification address."""
+    allowed(Action.MANAGE_DIRECTORY)
+    from tasks.directory import UNCHANGED
+    from tasks.staff import update_staff
+
+    if role is None and notify is None:
+        raise UserError("give --role or --notify (or both).")
+    address: object = UNCHANGED
+    if notify is not None:
+        address = None if notify.strip().lower() == "none" else notify
+        if address is not None:
+            check_apprise_url(notify)
+    update_staff(staff_id, role=role, notify_url=address)
+    said = [f"role {role.value}"] if role else []
+    if notify is not None:
+        said.append("no address" if address is None else "a new address")
+    out.print(f"Updated {staff_id}: {', '.join(said)}.", markup=False)
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline()

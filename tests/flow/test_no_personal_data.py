@@ -344,3 +344,37 @@ def _found(pattern: re.Pattern[str], text: str) -> str:
     found = pattern.search(text)
     assert found, text
     return found.group(1)
+
+
+def test_a_roster_picked_up_by_its_scheduled_flow_leaves_no_name_in_prefect(
+    stack: Any, prefect_server: Any
+) -> None:
+    """The roster pickup runs as a flow: its parameters, result, task results and logs hold
+    file names and counts; no pupil's or carer's name, UPN or email reaches Prefect."""
+    import os
+
+    from flows.roster_pickup import roster_pickup
+    from foundations.settings import get_settings
+
+    mark = marker()
+    inbox = get_settings().roster_inbox_path
+    inbox.mkdir(parents=True, exist_ok=True)
+    export = inbox / f"pupils-{stack.backend}.csv"
+    export.write_text(
+        "UPN,Legal Surname,Legal Forename,DOB,Contact 1 Name,Contact 1 Email\n"
+        f"A{uuid.uuid4().int % 10**11:011d}1,{mark}Surname,{mark}Forename,2014-09-01,"
+        f"{mark} Carer,{mark}@example.org\n"
+        f"B{uuid.uuid4().int % 10**11:011d}1,Lee,Sam,2014-09-01,,\n"
+    )
+    settled = time.time() - 120
+    os.utime(export, (settled, settled))
+    state = roster_pickup(return_state=True)
+    picked = state.result()
+    assert [(p["file"], p["outcome"], p["added"]) for p in picked] == [(export.name, "imported", 2)]
+    run_id = str(state.state_details.flow_run_id)
+    finished(prefect_server.api_url, run_id)
+    hits = prefect_database_hits(prefect_server.log_path.parent / "prefect.db", mark)
+    assert hits == [], f"a pupil's name in Prefect's database: {hits}"
+    for path in (prefect_server.log_path, *(p for p in (stack.home / "results").rglob("*"))):
+        if path.is_file():
+            assert mark.encode() not in path.read_bytes(), f"a pupil's name in {path}"

@@ -33,6 +33,7 @@ SERVED = {
     "overdue-check",
     "retention-review",
     "audit-anchor",
+    "roster-pickup",
 }
 
 

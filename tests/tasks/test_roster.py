@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from harness.databases import DATA_KEYS, migrated_database, raw_bytes
@@ -316,3 +317,29 @@ def test_an_error_never_shows_the_values_of_its_statement(setting: Setting) -> N
         session.execute(insert(Agency), [{"code": "csc", "name": "ValueSecret", "kind": "csc"}])
     assert "ValueSecret" not in str(failed.value)
     assert "hidden due to hide_parameters" in str(failed.value)
+
+
+def test_imported_staff_are_given_their_roles_by_the_administrator(setting: Setting) -> None:
+    import_staff(STAFF, "csv", today=TODAY)
+
+    def update(user: str, *args: str) -> Any:
+        return runner.invoke(app, ["--user", user, "staff", "update", *args])
+
+    made = update("admin1", "JSM", "--role", "deputy-dsl", "--notify", setting.listener.url("/j"))
+    assert made.exit_code == 0, made.output
+    assert "Updated JSM: role deputy-dsl, a new address." in made.output
+    assert staff_rows()["JSM"][1] == "deputy-dsl"
+    with session_scope() as session:
+        changed = session.scalars(
+            select(AuditLog.detail).where(AuditLog.action == "update:staff")
+        ).all()
+    assert any('"role"' in d and "JSM" in d for d in changed)
+    assert update("t1", "JSM", "--role", "dsl").exit_code != 0  # only the administrator
+    assert update("admin1", "KLM").exit_code != 0  # nothing to change is said
+    gone = update("admin1", "nobody", "--role", "dsl")
+    assert gone.exit_code != 0 and "No member of staff has the id 'nobody'" in gone.output
+    alone = update("admin1", "admin1", "--role", "staff")
+    assert alone.exit_code != 0 and "only administrator" in alone.output
+    assert staff_rows()["admin1"][1] == "admin" and staff_rows()["JSM"][1] == "deputy-dsl"
+    forget = update("admin1", "JSM", "--notify", "none")
+    assert forget.exit_code == 0 and "no address" in forget.output
