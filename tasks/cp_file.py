@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from foundations.db import session_scope
 from foundations.settings import get_settings
+from models.identity import Reader, identity_lines
 from models.kernel.steps import CaseKind
 from models.kernel.values import is_record_id
 from models.tables.cases import Case
@@ -74,10 +75,13 @@ def child_of_case(case_id: int) -> str:
 
 
 def child_file(child_ref: str, *, purpose: str) -> bytes:
-    """The whole child protection file of one child, as a PDF."""
-
+    """The whole child protection file of one child, as a PDF: who they are (as the school
+    information system holds them), then every case."""
     cases = [show_case(case_id) for case_id in cases_of_child(child_ref)]
-    return render(child_ref, cases, purpose=purpose, now=datetime.now(UTC))
+    with session_scope() as session:
+        child = session.scalars(select(Child).where(Child.child_ref == child_ref)).one()
+        who = identity_lines(Reader.CP_FILE, child_ref, child.identity, child.date_of_birth)
+    return render(child_ref, cases, purpose=purpose, now=datetime.now(UTC), who=who)
 
 
 def _text(value: Any) -> str:
@@ -90,8 +94,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def render(child_ref: str, cases: list[dict[str, Any]], *, purpose: str, now: datetime) -> bytes:
-    """The document itself (pure but for the font file): a title page, then each case."""
+def render(
+    child_ref: str,
+    cases: list[dict[str, Any]],
+    *,
+    purpose: str,
+    now: datetime,
+    who: list[tuple[str, str]] | None = None,
+) -> bytes:
+    """The document itself (pure but for the font file): a title page (who the child is, then
+    what the file holds), then each case."""
     font = get_settings().pdf_font
     if not font.is_file():
         raise FileError(
@@ -134,6 +146,8 @@ def render(child_ref: str, cases: list[dict[str, Any]], *, purpose: str, now: da
         pdf.ln(1)
 
     heading(f"Child protection file: {child_ref}", 16)
+    for label, text in who or []:
+        field(label, text)
     field("Made", f"{now:%Y-%m-%d %H:%M} UTC, {purpose}")
     field("Records", f"{len(cases)} case(s), oldest first")
     field(

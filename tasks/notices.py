@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
 from foundations.settings import get_settings
+from models.identity import Reader
 from models.kernel.steps import CaseKind, Step
 from models.links import LinkPurpose
 from models.messages.cases import case_reference
@@ -21,6 +22,7 @@ from models.tables.directory import Child
 from models.tables.openings import Notice
 from tasks.case_facts import find_case, latest_answer
 from tasks.concerns import open_case
+from tasks.identity import child_identity
 from tasks.notify import already_sent, deliver
 from tasks.personal_links import issue_link, links_of, mark_sent
 from tasks.prefect_task import task
@@ -144,6 +146,7 @@ def open_notice(link_id: int, *, now: datetime) -> dict[str, Any]:
         return {
             "reference": case_reference(link.case_id),
             "child_ref": child.child_ref if child else None,
+            "child": child_identity(session, link.case_id, Reader.STAFF_NOTICE),
             "what_they_need_to_know": review.what_they_need_to_know,
             "told_by": review.answered_by,
             "source_to_parents": review.disclose_source_to_parents,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.identity import reader_of_receipt
 from models.kernel.steps import Step
 from models.messages.cases import case_reference
 from models.sharing.criteria import CriteriaAnswers
@@ -15,6 +16,7 @@ from models.tables.directory import Agency
 from models.tables.disclosures import Disclosure
 from tasks.case_facts import CaseNotFound, first_signer, latest_answer, phone_referral
 from tasks.closing import disclosures_of
+from tasks.identity import child_identity
 from tasks.openings import openings
 from tasks.views import disclosure_fields, iso
 
@@ -82,16 +84,20 @@ def _agency_name(session: Any, code: str) -> str:
     return agency.name if agency is not None else code
 
 
-def disclosure_summary(session: Any, disclosure_id: int) -> dict[str, Any]:
+def disclosure_summary(session: Any, disclosure_id: int, holder: str = "agency") -> dict[str, Any]:
     """Exactly what is shared with one agency, as its disclosure records it: what, why, on what
-    basis, who decided and who co-signed. Nothing else about the case (nor which other
-    agencies were told)."""
+    basis, who decided and who co-signed, and who the child is as that reader (`holder` of the
+    receipt link: the agency, or the pupil's social worker) needs to know it. Nothing else about
+    the case (nor which other agencies were told)."""
     disclosure = session.get(Disclosure, disclosure_id)
     if disclosure is None:
         raise CaseNotFound(f"No disclosure has the id {disclosure_id}.")
     case_id = disclosure.case_id
+    agency = session.get(Agency, disclosure.agency_code)
+    reader = reader_of_receipt(holder, agency.kind if agency is not None else None)
     return {
         "reference": case_reference(case_id),
+        "child": child_identity(session, case_id, reader),
         "agency": _agency_name(session, disclosure.agency_code),
         **disclosure_fields(disclosure),
         **_phone_referral(session, case_id),

@@ -11,12 +11,14 @@ from sqlalchemy import ColumnElement, and_, select
 
 from foundations.db import session_scope
 from models.forms.registry import FORMS
+from models.identity import carer_line, carers_on_record
 from models.kernel.answerers import eligible_answerers
 from models.kernel.steps import CaseKind, Step
 from models.kernel.waits import Wait
 from models.messages.cases import case_reference
 from models.summaries import summarise
 from models.tables.cases import Case, CaseStep
+from models.tables.directory import Child
 from models.tables.disclosures import Disclosure, Receipt
 from models.tables.outbox import Notification
 from tasks.case_facts import (
@@ -120,6 +122,19 @@ def computed(row: CaseStep) -> dict[str, Any]:
     return {"outcome": summary.outcome, "reasons": list(summary.reasons)}
 
 
+def _with_parents(
+    session: Any, case: Case, waiting: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """A wait for the parents step offers the parents and carers the school information system
+    holds (those with parental responsibility first), to the DSL who reads the case; a list of
+    cases never shows them."""
+    if waiting is None or waiting["step"] != Step.PARENTS.value:
+        return waiting
+    child = session.get(Child, case.child_id)
+    on_record = carers_on_record(child.identity if child is not None else None)
+    return waiting | {"parents_on_record": [carer_line(c) for c in on_record]}
+
+
 def show_case(case_id: int) -> dict[str, Any]:
     """Everything recorded on a case, in order: the concern, each step, disclosure, receipt."""
     with session_scope() as session:
@@ -164,7 +179,7 @@ def show_case(case_id: int) -> dict[str, Any]:
             "opened_at": iso(case.opened_at),
             "closed_at": iso(case.closed_at),
             "flow_run_id": case.flow_run_id,
-            "waiting": _waiting(session, case),
+            "waiting": _with_parents(session, case, _waiting(session, case)),
             "written_confirmation_due": iso(case.written_due),
             # what opened the case, whatever its kind (named "concern" as it always was)
             "concern": {
@@ -217,11 +232,7 @@ def overdue_cases(now: datetime, limit: int | None = None) -> list[dict[str, Any
     One range scan of the (status, waiting_due) index: its cost follows the number of overdue
     waits, not the number of cases."""
     with session_scope() as session:
-        query = (
-            select(Case)
-            .where(overdue_at(now))
-            .order_by(Case.waiting_due, Case.id)
-        )
+        query = select(Case).where(overdue_at(now)).order_by(Case.waiting_due, Case.id)
         if limit is not None:
             query = query.limit(limit)
         cases = session.scalars(query).all()

@@ -196,6 +196,8 @@ def case_show(case_id: int, as_json: Annotated[bool, typer.Option("--json")] = F
             f"(who may answer: {', '.join(waiting['who_may_answer']) or 'nobody yet'})",
             markup=False,
         )
+        for parent in waiting.get("parents_on_record") or []:
+            out.print(f"  on record: {parent}", markup=False)
         if example is not None:
             out.print(
                 f"Answer it with: safeshare answer {case['case_id']} {waiting['step']} "

@@ -39,7 +39,7 @@ def receipt_page(
     link = judged.link
     assert link.disclosure_id is not None  # a receipt link is issued for a disclosure
     with RECEIPT.acting(link), session_scope() as session:
-        shared = disclosure_summary(session, link.disclosure_id)
+        shared = disclosure_summary(session, link.disclosure_id, link.holder)
         record_read(session, "disclosure", case_id=link.case_id, link=link.id)
         file = transfer_kind(session, link.case_id) == "file"
     return page(

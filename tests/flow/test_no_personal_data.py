@@ -8,13 +8,14 @@ databases."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from harness.cases import (
 
 from models.kernel.directory import AgencyKind
 from tasks.agencies import add_agency
-from tasks.children import add_child
+from tasks.children import update_child
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
@@ -83,9 +84,10 @@ def drive(scripts: list[Script], timeout: float = 600) -> None:
         time.sleep(0.3)
 
 
-def post_form(url: str, **fields: str) -> None:
+def post_form(url: str, **fields: str) -> str:
     done = web.submit(url, **fields)
     assert done.status_code == 200, done.text
+    return str(done.text)
 
 
 def dashboard(api: str, case_id: int, staff: str, form: dict[str, Any]) -> None:
@@ -104,13 +106,21 @@ def test_no_personal_data_reaches_prefect(
     backend, api = stack.backend, prefect_server.api_url
     dsl, head, head2 = people["dsl"], people["slt"], people["slt2"]
     cases: list[int] = []
+    # who the children are, from the school information system: their names carry the marker,
+    # so every scan below looks for them too; each outside page shows its reader's part
+    pupils = imported_pupils(mark, ("event", "leaver", "notice"))
+    pages: dict[str, str] = {}
 
     def opened(case_id: int) -> int:
         cases.append(case_id)
         return case_id
 
-    def agency_receipt(case_id: int, path: str = "/tag/agency-csc") -> None:
+    def agency_receipt(case_id: int, path: str = "/tag/agency-csc", page: str = "") -> None:
         url = link_in(listener, backend, case_id, path, RECEIPT_LINK)
+        if page:  # what the reader sees before confirming, and the file it may download
+            pages[page] = web.get(url).text
+            if page == "school":
+                pages["pdf"] = pdf_text(web.get(f"{url}/file").content)
         post_form(url, name=f"{mark} name", role=f"{mark} role", reference=f"{mark} ref")
 
     def by_cli() -> Script:
@@ -175,22 +185,21 @@ def test_no_personal_data_reaches_prefect(
         yield case_id, "=shared"
 
     def plan_event() -> Script:
-        ref = f"CP-{uuid.uuid4().hex[:8]}"
+        ref = pupils["event"]
         worker = f"/social-worker/{ref}"
         url = listener.url(f"/{backend}{worker}")
-        add_child(ref, date_of_birth=date(2014, 9, 1), cp_plan=True, social_worker_notify=url)
+        update_child(ref, cp_plan=True, social_worker_notify=url)
         argv = ("events", "record", "--child", ref, "--kind", "unexplained-absence")
         result = cli(*argv, "--recorded-by", dsl, "--when", NOW, "--details", f"{mark} d", "--json")
         assert result.exit_code == 0, result.output
         case_id = opened(int(json.loads(result.stdout)["case_id"]))
         yield case_id, "confirm-receipt"
-        agency_receipt(case_id, worker)
+        agency_receipt(case_id, worker, page="social-worker")
         yield case_id, "=shared"
-        agency_receipt(case_id)  # social care's own confirmation, after the close
+        agency_receipt(case_id, page="agency")  # social care's own confirmation, after the close
 
     def transfer() -> Script:
-        ref = f"LV-{uuid.uuid4().hex[:8]}"
-        add_child(ref, date_of_birth=date(2015, 2, 1), cp_plan=False)
+        ref = pupils["leaver"]
         school = f"hs{uuid.uuid4().hex[:6]}"
         inbox = f"/school/{school}"
         notify = listener.url(f"/{backend}{inbox}")
@@ -206,13 +215,13 @@ def test_no_personal_data_reaches_prefect(
         review = {"early_sharing": "shared-in-advance", "note": f"{mark} note"}
         answer_ok(case_id, "transfer-review", dsl, review)
         yield case_id, "confirm-receipt"
-        agency_receipt(case_id, inbox)
+        agency_receipt(case_id, inbox, page="school")
         yield case_id, "=shared"
 
     def notice() -> Script:
         received = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
         result = cli(
-            "notice", "record", "--child", "C-0001", "--source", "police-domestic-abuse",
+            "notice", "record", "--child", pupils["notice"], "--source", "police-domestic-abuse",
             "--recorded-by", dsl, "--received-at", received, "--details", f"{mark} n",
             "--json",
         )  # fmt: skip
@@ -227,7 +236,7 @@ def test_no_personal_data_reaches_prefect(
         answer_ok(case_id, "notice-review", dsl, review)
         yield case_id, "=told"
         url = link_in(listener, backend, case_id, f"/staff/{people['teacher']}", NOTICE_LINK)
-        post_form(url)
+        pages["staff"] = post_form(url)  # the notice, once opened
 
     def access_request() -> Script:
         received = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0).isoformat()
@@ -270,6 +279,13 @@ def test_no_personal_data_reaches_prefect(
             access_request(),
         ]
     )
+
+    # each outside reader sees who the child is, as much as they need and no more
+    for page, shown in PAGE_SHOWS.items():
+        text = pages[page]
+        for field, expected in shown.items():
+            value = identity_value(mark, pupils, field, page)
+            assert (value in text) is expected, f"{field} on the {page} page: {expected}"
 
     runs = {show_case(case_id)["flow_run_id"] for case_id in cases}
     assert None not in runs and len(runs) == len(cases)
@@ -378,3 +394,69 @@ def test_a_roster_picked_up_by_its_scheduled_flow_leaves_no_name_in_prefect(
     for path in (prefect_server.log_path, *(p for p in (stack.home / "results").rglob("*"))):
         if path.is_file():
             assert mark.encode() not in path.read_bytes(), f"a pupil's name in {path}"
+
+
+#: Which part of who the child is each outside page shows (True) or must not (False).
+PAGE_SHOWS: dict[str, dict[str, bool]] = {
+    "agency": {"name": True, "dob": True, "identifier": True, "upn": False, "carer": False},
+    "social-worker": {"name": True, "dob": True, "identifier": True, "upn": False, "carer": False},
+    "school": {"name": True, "dob": True, "upn": True, "year": True, "carer": False},
+    "staff": {"name": True, "year": True, "dob": False, "upn": False, "carer": False},
+    "pdf": {"name": True, "dob": True, "upn": True, "identifier": True, "carer": True},
+}
+#: The pupils' dates of birth and year group, as the pages write them.
+BORN, SHOWN_BORN, YEAR = "01/09/2014", "1 September 2014", "Year 7"
+
+
+def imported_pupils(mark: str, roles: tuple[str, ...]) -> dict[str, str]:
+    """Pupils imported as the school information system gives them, one per role, each named
+    with the marker; their references by role."""
+    from sqlalchemy import select
+
+    from foundations.db import session_scope
+    from models.tables.directory import Child
+    from tasks.roster import import_pupils
+
+    rows = "".join(
+        f"{_upn(mark, role)},{mark}{role}Surname,{mark}Forename,{BORN},7,"
+        f"CCI-{mark[-6:]}-{role},{mark}Carer {role},Y\n"
+        for role in roles
+    )
+    header = (
+        "UPN,Legal Surname,Legal Forename,DOB,Year,Child Identifier,Contact 1 Name,Contact 1 PR\n"
+    )
+    result = import_pupils(header + rows, "csv", today=datetime.now(UTC).date())
+    assert result.counts["added"] == len(roles), result.counts
+    with session_scope() as session:
+        found = session.execute(
+            select(Child.child_ref, Child.identity).where(Child.identity.is_not(None))
+        ).all()
+    by_upn = {identity["upn"]: ref for ref, identity in found}
+    return {role: by_upn[_upn(mark, role)] for role in roles}
+
+
+def _upn(mark: str, role: str) -> str:
+    digits = int(hashlib.sha256(f"{mark}{role}".encode()).hexdigest(), 16) % 10**11
+    return f"A{digits:011d}1"
+
+
+def identity_value(mark: str, pupils: dict[str, str], field: str, page: str) -> str:
+    """What a page would show of `field` for the pupil of that page."""
+    role = {"agency": "event", "social-worker": "event", "school": "leaver", "pdf": "leaver",
+            "staff": "notice"}[page]  # fmt: skip
+    return {
+        "name": f"{mark}Forename {mark}{role}Surname",
+        "dob": SHOWN_BORN,
+        "identifier": f"CCI-{mark[-6:]}-{role}",
+        "upn": _upn(mark, role),
+        "year": YEAR,
+        "carer": f"{mark}Carer {role}",
+    }[field]
+
+
+def pdf_text(document: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(document)).pages)

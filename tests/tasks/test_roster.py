@@ -343,3 +343,41 @@ def test_imported_staff_are_given_their_roles_by_the_administrator(setting: Sett
     assert staff_rows()["admin1"][1] == "admin" and staff_rows()["JSM"][1] == "deputy-dsl"
     forget = update("admin1", "JSM", "--notify", "none")
     assert forget.exit_code == 0 and "no address" in forget.output
+
+
+def test_the_parents_step_offers_the_parents_on_record_to_the_dsl_alone(
+    setting: Setting,
+) -> None:
+    from sqlalchemy import update
+
+    from models.sharing.concern import Category, ConcernFacts
+    from models.tables.cases import Case
+    from tasks.concerns import record_concern
+    from tasks.views import show_case
+
+    import_pupils(PUPILS, "csv", today=TODAY)
+    ref = children()["A123456789011"][0]
+    case_id = record_concern(
+        ConcernFacts(
+            child_ref=ref,
+            raised_by="t1",
+            category=Category.PHYSICAL,
+            occurred_at=datetime.now(UTC) - timedelta(hours=1),
+            what_happened="w",
+        )
+    )
+    with session_scope() as session:
+        session.execute(
+            update(Case)
+            .where(Case.id == case_id)
+            .values(waiting_step="parents", waiting_slot="parents", waiting_key="parents-a0")
+        )
+    waiting = show_case(case_id)["waiting"]
+    assert waiting["parents_on_record"] == [
+        "Siobhán RosterSecretOBrien (Mother), parental responsibility, m@example.org"
+    ]
+    listed = runner.invoke(app, ["--user", "dsl1", "case", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert "Siobhán" not in listed.stdout  # a list of cases shows no one
+    shown = runner.invoke(app, ["--user", "dsl1", "case", "show", str(case_id)])
+    assert "on record: Siobhán RosterSecretOBrien (Mother)" in shown.stdout
