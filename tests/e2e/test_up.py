@@ -32,6 +32,7 @@ from harness.up import (
     clean_env,
     first_concern,
     loose_paths,
+    monday_morning,
     served_flows,
     up,
 )
@@ -149,7 +150,9 @@ def test_safeshare_up_starts_everything_and_stops_cleanly(answered_in_the_dashbo
 
 def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> None:
     """Both databases on the local PostgreSQL: nothing of either is written under the data
-    directory, and a recorded concern's run starts and waits for the DSL's assessment."""
+    directory; a new school's first Monday, as the README has it (the roster imported, the DSL
+    given their role and told a test message), ends with a teacher's concern whose run starts
+    and waits for the DSL's assessment."""
     prefect_port, web_port = free_port(), free_port()
     home = tmp_path / "home"
     env = clean_env(home)
@@ -167,9 +170,14 @@ def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> No
             assert not (home / "cases.db").exists()
             assert not (home / "prefect" / "prefect.db").exists()
 
-            case_id, _, safeshare = first_concern(env, prefect_port, marker())
+            with HttpListener() as inbox:
+                case_id, safeshare = monday_morning(env, prefect_port, inbox.url("/dsl"), tmp_path)
+                tested = [r for r in inbox.records if "test" in str(r.body).lower()]
+                assert len(tested) == 1, inbox.records  # `notify test dsl` reached the DSL
             case = case_waiting_for(safeshare, case_id, "assess-criteria", cases_url)
             run_id = case["waiting"]["flow_run_id"]
+            # the case says it waits a moment before its run has finished suspending
+            wait_until_suspended(api, run_id)
             run = web.get(f"{api}/flow_runs/{run_id}").json()
             assert run["state"]["type"] == "PAUSED"
         # Prefect kept the run in PostgreSQL, the case database kept the case

@@ -211,3 +211,74 @@ def first_concern(
     )  # fmt: skip
     assert recorded["started"] is True, recorded
     return int(recorded["case_id"]), recorded, cli(shell | {"SAFESHARE_USER": "dsl1"})
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+#: What the school information system exports on a new school's first Monday.
+MONDAY_STAFF = (
+    "Staff Code,First Name,Last Name,Work Email,Job Title\n"
+    "JSM,Jo,Smith,jo.smith@school.example,Deputy Head\n"
+    "ABC,Al,Brown,al.brown@school.example,Teacher\n"
+)
+MONDAY_PUPILS = (
+    "\ufeffUPN;Legal Surname;Legal Forename;DOB;Year;Contact 1 Name;"
+    "Contact 1 Parental Responsibility\n"
+    "A123456789012;O'Brien;Zoë;01/09/2016;Year 5;Siobhán O'Brien;Y\n"
+)
+
+
+def monday_commands() -> list[str]:
+    """The command lines of the README's "A new school's first Monday", comments cut off."""
+    text = README.read_text()
+    block = text.split("### A new school's first Monday", 1)[1].split("\n\n", 2)[1]
+    lines = [line.strip().split("  #", 1)[0].strip() for line in block.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def monday_morning(
+    env: dict[str, str], prefect_port: int, dsl_inbox: str, folder: Path
+) -> tuple[int, Callable[..., str]]:
+    """On a fresh `up`: the README's first Monday, line by line (its `make up` is the `up`
+    running; the exports are files the school information system gave; the DSL's address is
+    `dsl_inbox`; with no terminal, the password comes on standard input), then a teacher from
+    the roster records the first concern about a pupil from the roster. The case's id, and the
+    CLI acting as the DSL."""
+    import shlex
+
+    (folder / "staff.csv").write_text(MONDAY_STAFF, encoding="utf-8")
+    (folder / "pupils.csv").write_text(MONDAY_PUPILS, encoding="utf-8")
+    shell = {**env, "SAFESHARE_PREFECT_PORT": str(prefect_port)}
+    commands = monday_commands()
+    assert commands[0] == "make up" and len(commands) == 9, commands
+    for line in commands[1:]:
+        argv = shlex.split(line.replace("'mailtos://...'", shlex.quote(dsl_inbox)))
+        if argv[0] == "export":
+            name, value = argv[1].split("=", 1)
+            shell[name] = value
+            continue
+        assert argv[0] == "safeshare", line
+        given = None
+        if argv[1:3] == ["staff", "password"]:
+            argv.append("--password-stdin")
+            given = "a long passphrase for Monday\n"
+        done = subprocess.run(
+            [str(SAFESHARE), *argv[1:]],
+            env=shell,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            input=given,
+            stdin=None if given else subprocess.DEVNULL,
+            timeout=120,
+        )
+        assert done.returncode == 0, f"{line}: {done.stdout}{done.stderr}"
+    admin = cli(shell)
+    (pupil,) = json.loads(admin("child", "list", "--json"))
+    recorded = json.loads(
+        cli(shell | {"SAFESHARE_USER": "ABC"})(
+            "concern", "record", "--child", pupil["child_ref"], "--raised-by", "ABC",
+            "--category", "physical", "--what", "a bruise", "--json",
+        )
+    )  # fmt: skip
+    assert recorded["started"] is True, recorded
+    return int(recorded["case_id"]), cli(shell | {"SAFESHARE_USER": "JSM"})
