@@ -130,3 +130,30 @@ def reader_of_receipt(holder: str, agency_kind: str | None) -> Reader:
     if agency_kind == "school":
         return Reader.RECEIVING_SCHOOL
     return Reader.AGENCY
+
+
+def _folded(text: str) -> str:
+    """Text as a search compares it: no accents, no case, apostrophes and dashes as spaces."""
+    import unicodedata
+
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    for mark in "'’‘`-":
+        plain = plain.replace(mark, " ")
+    return " ".join(plain.casefold().split())
+
+
+def matches(identity: Mapping[str, Any] | None, query: str) -> bool:
+    """Whether a pupil is the one searched for: every word of the query begins a word of their
+    legal or preferred names (Zoe finds Zoë, obrien finds O'Brien), or the query is their UPN."""
+    if identity is None or not query.strip():
+        return False
+    if query.strip().upper() == str(identity.get("upn", "")).upper():
+        return True
+    names = " ".join(
+        str(identity[k])
+        for k in ("legal_forename", "legal_surname", "preferred_forename", "preferred_surname")
+        if identity.get(k)
+    )
+    words = _folded(names).split()
+    joined = [w for w in _folded(names.replace("'", "").replace("’", "")).split()]
+    return all(any(w.startswith(q) for w in [*words, *joined]) for q in _folded(query).split())

@@ -81,3 +81,56 @@ def list_children() -> list[ChildEntry]:
             ).order_by(Child.child_ref)
         ).all()
         return [ChildEntry(ref, bool(plan), bool(worker)) for ref, plan, worker in rows]
+
+
+@dataclass(frozen=True)
+class FoundChild:
+    """A pupil found by name or UPN, as the DSL or administrator needs to pick them."""
+
+    child_ref: str
+    name: str
+    year_group: str
+    left_on: str | None
+    cp_plan: bool
+
+
+def find_children(query: str, *, with_leavers: bool = False) -> list[FoundChild]:
+    """The pupils the school information system holds whose names (or UPN) the query finds
+    (models/identity.py::matches), on roll unless `with_leavers`; by name."""
+    from models.identity import Reader, identity_lines, matches
+
+    with session_scope() as session:
+        rows = session.execute(
+            select(Child.child_ref, Child.identity, Child.left_on, Child.cp_plan).where(
+                Child.identity.is_not(None)
+            )
+        ).all()
+    found = []
+    for ref, identity, left_on, plan in rows:
+        if (left_on is not None and not with_leavers) or not matches(identity, query):
+            continue
+        shown = dict(identity_lines(Reader.STAFF_NOTICE, ref, identity, None))
+        found.append(
+            FoundChild(
+                ref,
+                shown.get("Legal name", ""),
+                shown.get("Year group", ""),
+                left_on.isoformat() if left_on else None,
+                bool(plan),
+            )
+        )
+    return sorted(found, key=lambda c: (c.name.casefold(), c.child_ref))
+
+
+def child_identity_lines(child_ref: str) -> list[tuple[str, str]]:
+    """Everything on record of who a child is (as the child protection file shows it)."""
+    from models.identity import Reader, identity_lines
+
+    with session_scope() as session:
+        child = session.scalar(select(Child).where(Child.child_ref == child_ref))
+        if child is None:
+            raise DirectoryError(f"No child has the reference '{child_ref}'.")
+        lines = identity_lines(Reader.CP_FILE, child_ref, child.identity, child.date_of_birth)
+        if child.left_on is not None:
+            lines.append(("On roll", f"no: left {child.left_on.isoformat()}"))
+        return lines

@@ -104,3 +104,58 @@ def child_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
             c.child_ref, "yes" if c.cp_plan else "no", "yes" if c.has_social_worker else "no"
         )
     out.print(table)
+
+
+@child_app.command("find")
+@friendly
+def child_find(
+    name: Annotated[str, typer.Argument(help="Part of a name (or a UPN).")],
+    with_leavers: Annotated[bool, typer.Option("--with-leavers", help="Leavers too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Find a pupil's reference by name, as the school information system holds them (Zoe
+    finds Zoë, obrien finds O'Brien); on roll unless --with-leavers. Entered in the audit trail
+    (how many were found, not who)."""
+    allowed(Action.READ_DIRECTORY)
+    from dataclasses import asdict
+
+    from tasks.children import find_children
+
+    found = find_children(name, with_leavers=with_leavers)
+    record_directory_read("child-find", len(found))
+    if as_json:
+        emit_json([asdict(c) for c in found])
+        return
+    if not found:
+        out.print("No pupil on roll has such a name or UPN.", markup=False)
+        return
+    table = Table("child", "name", "year", "on a plan", "left")
+    for c in found:
+        table.add_row(
+            c.child_ref, c.name, c.year_group, "yes" if c.cp_plan else "no", c.left_on or ""
+        )
+    out.print(table)
+
+
+@child_app.command("show")
+@friendly
+def child_show(
+    child_ref: Annotated[str, typer.Argument(help="The child's reference.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Who a child is, as the school information system holds them: names, date of birth,
+    UPN, consistent child identifier, year group, parents and carers. Entered in the audit
+    trail."""
+    allowed(Action.READ_DIRECTORY)
+    from foundations.audit import record_read
+    from foundations.db import session_scope
+    from tasks.children import child_identity_lines
+
+    lines = child_identity_lines(child_ref)
+    with session_scope() as session:
+        record_read(session, "child-show", child=child_ref)
+    if as_json:
+        emit_json(dict(lines))
+        return
+    for label, text in lines:
+        out.print(f"{label}: {text}", markup=False)

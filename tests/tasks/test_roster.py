@@ -381,3 +381,25 @@ def test_the_parents_step_offers_the_parents_on_record_to_the_dsl_alone(
     assert "Siobhán" not in listed.stdout  # a list of cases shows no one
     shown = runner.invoke(app, ["--user", "dsl1", "case", "show", str(case_id)])
     assert "on record: Siobhán RosterSecretOBrien (Mother)" in shown.stdout
+
+
+def test_the_dsl_finds_a_pupil_by_name_and_reads_who_they_are(setting: Setting) -> None:
+    import_pupils(PUPILS, "csv", today=TODAY)
+    ref = children()["A123456789011"][0]
+    found = runner.invoke(app, ["--user", "dsl1", "child", "find", "zoe rosters", "--json"])
+    assert found.exit_code == 0, found.output
+    assert [c["child_ref"] for c in json.loads(found.stdout)] == [ref]
+    shown = runner.invoke(app, ["--user", "dsl1", "child", "show", ref])
+    assert shown.exit_code == 0, shown.output
+    assert "Legal name: Zoë RosterSecretOBrien" in shown.stdout
+    assert "UPN: A123456789011" in shown.stdout
+    assert "Siobhán RosterSecretOBrien (Mother), parental responsibility" in shown.stdout
+    assert runner.invoke(app, ["--user", "t1", "child", "find", "zoe"]).exit_code != 0
+    assert runner.invoke(app, ["--user", "t1", "child", "show", ref]).exit_code != 0
+    with session_scope() as session:
+        reads = session.scalars(
+            select(AuditLog.detail).where(
+                AuditLog.action.in_(["read:child-find", "read:child-show"])
+            )
+        ).all()
+    assert len(reads) == 2 and not any("Zoë" in d or "Rosters" in d for d in reads)

@@ -15,6 +15,7 @@ from models.identity import (
     carer_line,
     carers_on_record,
     identity_lines,
+    matches,
     reader_of_receipt,
 )
 
@@ -97,3 +98,24 @@ def test_the_parents_with_responsibility_come_first() -> None:
 )
 def test_who_opens_a_receipt_link(holder: str, kind: str | None, reader: Reader) -> None:
     assert reader_of_receipt(holder, kind) is reader
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("zoe", True),
+        ("Zoë", True),
+        ("obrien", True),
+        ("o'brien", True),
+        ("O’Brien", True),
+        ("zo o'b", True),
+        ("zoe smith", False),
+        ("a123456789012", True),
+        ("A12345678901", False),  # a UPN is matched whole
+        ("", False),
+        ("rien", False),  # words are matched from their start
+    ],
+)
+def test_a_pupil_is_found_by_the_start_of_their_names_or_their_upn(query: str, found: bool) -> None:
+    assert matches(IDENTITY, query) is found
+    assert matches(None, query) is False
