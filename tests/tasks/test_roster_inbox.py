@@ -29,8 +29,6 @@ from tasks.plan_events import record_plan_events
 from tasks.roster_inbox import pick_up
 from tasks.staff import add_staff
 
-NOW = datetime.now(UTC)
-TODAY = NOW.date()
 HEADER = "UPN,Legal Surname,Legal Forename,DOB,Year\n"
 PUPILS = HEADER + "A123456789011,InboxSecretSurname,Zoë,01/09/2014,7\n"
 PUPILS += "A123456789012,Lee,Sam,2014-02-01,7\n"
@@ -72,12 +70,13 @@ def test_settled_exports_are_imported_and_moved_and_the_rest_left(
     inbox: tuple[Path, HttpListener],
 ) -> None:
     folder, _ = inbox
+    now = datetime.now(UTC)  # the files' times are the clock's: so is the pickup's
     drop(folder, "pupils-2026-11-30.csv", PUPILS)
     drop(folder, "staff.json", json.dumps([{"staff_id": "JSM", "name": "Jo Smith"}]))
     drop(folder, "pupils-now.csv", PUPILS, age=5)  # still being written
     drop(folder, "notes.txt", "not an export")
     drop(folder, "pupils-bad.csv", HEADER + "A123456789013,InboxSecretBad,X,31/02/2014,7\n")
-    picked = pick_up(folder, today=TODAY, now=NOW)
+    picked = pick_up(folder, today=now.date(), now=now)
     assert [(p.name, p.what, p.outcome, p.problems) for p in picked] == [
         ("pupils-2026-11-30.csv", "pupils", "imported", 0),
         ("pupils-bad.csv", "pupils", "refused", 1),
@@ -93,7 +92,7 @@ def test_settled_exports_are_imported_and_moved_and_the_rest_left(
         "pupils-now.csv",
         "refused",
     ]
-    stamp = NOW.strftime("%Y%m%dT%H%M%SZ")
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
     assert sorted(p.name for p in (folder / "done").iterdir()) == [
         f"{stamp}-pupils-2026-11-30.csv",
         f"{stamp}-staff.json",
@@ -108,7 +107,7 @@ def test_settled_exports_are_imported_and_moved_and_the_rest_left(
     assert "InboxSecret" not in repr(picked)
     # the file still being written is picked up once settled, and changes nothing
     os.utime(folder / "pupils-now.csv", (time.time() - 120, time.time() - 120))
-    (again,) = pick_up(folder, today=TODAY, now=NOW + timedelta(minutes=15))
+    (again,) = pick_up(folder, today=now.date(), now=now + timedelta(minutes=15))
     assert (again.name, again.outcome, again.counts["unchanged"]) == (
         "pupils-now.csv",
         "unchanged",
@@ -120,8 +119,9 @@ def test_a_leaver_with_records_found_by_a_pickup_is_told_to_the_dsl_once(
     inbox: tuple[Path, HttpListener],
 ) -> None:
     folder, listener = inbox
+    now = datetime.now(UTC)
     drop(folder, "pupils-1.csv", PUPILS)
-    pick_up(folder, today=TODAY, now=NOW)
+    pick_up(folder, today=now.date(), now=now)
     with session_scope() as session:
         refs = dict(session.execute(select(Child.child_ref, Child.identity)).all())
     (leaver,) = [ref for ref, identity in refs.items() if identity["upn"] == "A123456789012"]
@@ -133,17 +133,17 @@ def test_a_leaver_with_records_found_by_a_pickup_is_told_to_the_dsl_once(
                 PlanEventFacts(
                     child_ref=leaver,
                     kind=PlanEventKind.UNEXPLAINED_ABSENCE,
-                    occurred_at=NOW - timedelta(hours=1),
+                    occurred_at=now - timedelta(hours=1),
                     recorded_by="dsl1",
                 ),
             )
         ],
-        now=NOW,
+        now=now,
     )
     without = HEADER + "A123456789011,InboxSecretSurname,Zoë,01/09/2014,7\n"
     drop(folder, "pupils-2.csv", without)
     drop(folder, "pupils-3.csv", without)  # the same export again: nothing more to tell
-    picked = pick_up(folder, today=TODAY, now=NOW + timedelta(minutes=15))
+    picked = pick_up(folder, today=now.date(), now=now + timedelta(minutes=15))
     assert [(p.outcome, p.counts["left"]) for p in picked] == [("imported", 1), ("unchanged", 0)]
     told = [r for r in listener.records if r.path == "/dsl1"]
     assert len(told) == 1 and leaver in told[0].body["title"]
