@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from foundations.db import session_scope
+from models.identity import Reader, identity_lines, matches
 from models.kernel.directory import ChildFacts, child_problems
 from models.kernel.values import CHILD_REF_RULE
 from models.tables.base import utcnow
@@ -97,7 +98,6 @@ class FoundChild:
 def find_children(query: str, *, with_leavers: bool = False) -> list[FoundChild]:
     """The pupils the school information system holds whose names (or UPN) the query finds
     (models/identity.py::matches), on roll unless `with_leavers`; by name."""
-    from models.identity import Reader, identity_lines, matches
 
     with session_scope() as session:
         rows = session.execute(
@@ -124,7 +124,6 @@ def find_children(query: str, *, with_leavers: bool = False) -> list[FoundChild]
 
 def child_identity_lines(child_ref: str) -> list[tuple[str, str]]:
     """Everything on record of who a child is (as the child protection file shows it)."""
-    from models.identity import Reader, identity_lines
 
     with session_scope() as session:
         child = session.scalar(select(Child).where(Child.child_ref == child_ref))
