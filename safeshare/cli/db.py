@@ -13,6 +13,7 @@ from safeshare.cli.output import err, fail, friendly, out
 
 # each command imports inside itself what it alone needs, so that every command starts fast
 
+
 class TopologyName(StrEnum):
     EMBEDDED = "embedded"
     PRODUCTION = "production"

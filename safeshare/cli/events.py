@@ -13,7 +13,7 @@ import typer
 from models.access import Action
 from models.plan_event.policy import PlanEventFacts
 from safeshare.cli.groups import group
-from safeshare.cli.inputs import parse_when, validated
+from safeshare.cli.inputs import parse_when, read_export_file, validated
 from safeshare.cli.output import UserError, emit_json, err, fail, friendly, out
 from safeshare.cli.recording import start_run
 from safeshare.cli.user import recorder
@@ -105,23 +105,7 @@ def events_import(
     from tasks.plan_events import plan_event_problems
 
     recorder(recorded_by, Action.RECORD_CONCERN, "--recorded-by")
-    fmt = (file_format or file.suffix.lstrip(".")).lower()
-    if fmt in ("jsonl", "ndjson"):
-        fmt = "json"
-    if fmt not in ("csv", "json"):
-        raise UserError(
-            f"cannot tell the format of '{file.name}': give --format csv or --format json."
-        )
-    try:
-        if file.stat().st_size > 20_000_000:
-            raise UserError(f"'{file}' is over 20 MB: split the export.")
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"no file '{file}'.") from None
-    except UnicodeDecodeError:
-        raise UserError(f"'{file}' is not UTF-8 text.") from None
-    except OSError as exc:
-        raise UserError(f"cannot read '{file}' ({exc.strerror}).") from None
+    text, fmt = read_export_file(file, file_format, 20_000_000)
     try:
         rows = read_feed(text, fmt)
     except FeedError as exc:

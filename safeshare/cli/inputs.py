@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -35,3 +36,32 @@ def parse_when(when: str | None, option: str = "--when") -> datetime:
     if value.tzinfo is None:
         raise UserError(f"{option} '{when}' needs a UTC offset, for example {when}+00:00.")
     return value
+
+
+def read_export_file(file: Path, file_format: str | None, most_bytes: int) -> tuple[str, str]:
+    """The text of an export a school information system gave (UTF-8, with or without a byte
+    order mark, or the Windows-1252 older exports are written in) and its format (csv or json,
+    from --format or the file's name); one sentence when it cannot be read."""
+    fmt = (file_format or file.suffix.lstrip(".")).lower()
+    if fmt in ("jsonl", "ndjson"):
+        fmt = "json"
+    if fmt not in ("csv", "json"):
+        raise UserError(
+            f"cannot tell the format of '{file.name}': give --format csv or --format json."
+        )
+    try:
+        if file.stat().st_size > most_bytes:
+            raise UserError(f"'{file}' is over {most_bytes // 1_000_000} MB: split the export.")
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"no file '{file}'.") from None
+    except OSError as exc:
+        raise UserError(f"cannot read '{file}' ({exc.strerror}).") from None
+    if b"\x00" in raw:  # a spreadsheet saved as .xlsx, a UTF-16 export: not text we read
+        raise UserError(f"'{file}' is not a text file: save the export as CSV (UTF-8).")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding), fmt
+        except UnicodeDecodeError:
+            continue
+    raise UserError(f"'{file}' is neither UTF-8 nor Windows-1252 text.")

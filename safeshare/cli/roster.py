@@ -10,7 +10,8 @@ import typer
 
 from models.access import Action
 from safeshare.cli.groups import group
-from safeshare.cli.output import UserError, emit_json, err, fail, friendly, out
+from safeshare.cli.inputs import read_export_file
+from safeshare.cli.output import emit_json, err, fail, friendly, out
 from safeshare.cli.user import allowed
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def import_pupils(
     allowed(Action.MANAGE_DIRECTORY)
     from tasks.roster import import_pupils as import_them
 
-    text, fmt = _read(file, file_format)
+    text, fmt = read_export_file(file, file_format, MOST_BYTES)
     result = _imported(lambda: import_them(text, fmt, today=date.today(), dry_run=dry_run), file)
     if not dry_run and result.leavers_with_records:
         from tasks.roster import prompt_for_leavers
@@ -75,35 +76,9 @@ def import_staff(
     allowed(Action.MANAGE_DIRECTORY)
     from tasks.roster import import_staff as import_them
 
-    text, fmt = _read(file, file_format)
+    text, fmt = read_export_file(file, file_format, MOST_BYTES)
     result = _imported(lambda: import_them(text, fmt, today=date.today(), dry_run=dry_run), file)
     _say(result, file, as_json)
-
-
-def _read(file: Path, file_format: str | None) -> tuple[str, str]:
-    fmt = (file_format or file.suffix.lstrip(".")).lower()
-    if fmt in ("jsonl", "ndjson"):
-        fmt = "json"
-    if fmt not in ("csv", "json"):
-        raise UserError(
-            f"cannot tell the format of '{file.name}': give --format csv or --format json."
-        )
-    try:
-        if file.stat().st_size > MOST_BYTES:
-            raise UserError(f"'{file}' is over {MOST_BYTES // 1_000_000} MB: split the export.")
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"no file '{file}'.") from None
-    except OSError as exc:
-        raise UserError(f"cannot read '{file}' ({exc.strerror}).") from None
-    try:
-        return raw.decode("utf-8-sig"), fmt
-    except UnicodeDecodeError:
-        pass
-    try:  # older exports are Windows-1252: accents and curly apostrophes
-        return raw.decode("cp1252"), fmt
-    except UnicodeDecodeError:
-        raise UserError(f"'{file}' is neither UTF-8 nor Windows-1252 text.") from None
 
 
 def _imported(run: Any, file: Path) -> RosterResult:

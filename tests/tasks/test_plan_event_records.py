@@ -203,7 +203,8 @@ def test_a_feed_with_malformed_rows_is_refused_whole_with_line_numbers(setting: 
     [
         ("gone.csv", None, [], "no file"),
         ("export.xml", "<a/>", [], "cannot tell the format of 'export.xml'"),
-        ("export.csv", b"\xff\xfe\x00bad", [], "is not UTF-8 text"),
+        ("export.csv", b"\xff\xfe\x00bad", [], "is not a text file: save the export as CSV"),
+        ("export.csv", b"child_ref\x81\x8d", [], "is neither UTF-8 nor Windows-1252 text"),
         ("export.json", "[{]", [], "'export.json' was not imported: line 1: not readable"),
         ("export.txt", "child_ref,kind\n", ["--format", "csv"], "missing column(s) occurred_at"),
         ("export.csv", "[]", ["--format", "xml"], "cannot tell the format"),
