@@ -97,6 +97,12 @@ def issuer_problem(issuer: str) -> str | None:
     return None
 
 
+def same_issuer(configured: str, discovered: object) -> bool:
+    """Whether the issuer the provider's discovery document names is the one configured (OpenID
+    Connect Discovery: identical; a trailing slash aside)."""
+    return isinstance(discovered, str) and discovered.rstrip("/") == configured.rstrip("/")
+
+
 def account_from_claims(claims: Mapping[str, object]) -> SchoolAccount:
     """The facts of a verified ID token's claims that the rules below use."""
     email = claims.get("email")
