@@ -31,11 +31,13 @@ def outcome_of(page: httpx.Response) -> str:
     return found.group(1)
 
 
-def provider_answer(school: Any, login: str) -> tuple[str, str]:
+def provider_answer(school: Any, login: str, next: str = "/") -> tuple[str, str]:
     """Start a sign-in at safeshare and sign in at the provider as `login`, as a browser
     would; the callback address the provider sends back, and the cookie safeshare set when
     the sign-in started."""
-    start = httpx.get(f"{school.web_url}/sign-in/school", follow_redirects=False)
+    start = httpx.get(
+        f"{school.web_url}/sign-in/school", params={"next": next}, follow_redirects=False
+    )
     assert start.status_code == 302, start.text[:500]
     state_cookie = start.cookies["safeshare_sign_on"]
     with httpx.Client(base_url=school.provider.issuer, follow_redirects=False) as at_provider:
@@ -72,6 +74,17 @@ def test_a_callback_replayed_with_its_first_cookie_is_refused(school: Any) -> No
     stranger = httpx.get(callback)
     assert stranger.status_code == 400 and outcome_of(stranger) == "replayed"
     assert sessions() == before
+
+
+def test_the_page_asked_for_comes_next_and_only_if_it_is_ours(school: Any) -> None:
+    for asked, onward in (
+        ("/cases", "/cases"),
+        ("//elsewhere.example/x", "/"),
+        ("/\\x.example", "/"),
+    ):
+        callback, state_cookie = provider_answer(school, "tom", next=asked)
+        done = httpx.get(callback, headers={"Cookie": f"safeshare_sign_on={state_cookie}"})
+        assert done.status_code == 200 and done.headers["Refresh"] == f"0; url={onward}", asked
 
 
 def test_a_sign_in_cancelled_at_the_provider_is_refused(school: Any) -> None:
