@@ -213,8 +213,11 @@ def why_not(exc: Exception) -> str:
 
 
 def _local(url: Any) -> str:
-    """Only a path on this site to go on to after signing in (never another site)."""
-    return url if isinstance(url, str) and url.startswith("/") and not url.startswith("//") else "/"
+    """Only a path on this site to go on to after signing in (never another site: not `//`
+    nor `/\\`, which browsers read as another host; nothing a header could not carry)."""
+    if not isinstance(url, str) or not url.startswith("/") or url[1:2] in ("/", "\\"):
+        return "/"
+    return url if url.isprintable() and " " not in url and len(url) <= 1000 else "/"
 
 
 async def _record(staff_id: str | None, request: Request, outcome: str) -> None:
