@@ -1,7 +1,7 @@
 """What the tests of signing in with a school account share: a real OpenID provider on
 127.0.0.1 (tests/harness/oidc_provider.py) with the school's accounts, safeshare's web app
-configured for it on a SQLite case database whose staff came from a roster import, and a
-headless Chromium.
+configured for it on a case database (SQLite, then PostgreSQL) whose staff came from a roster
+import, and a headless Chromium.
 
 The browser reaches safeshare as `localhost` and the provider as `127.0.0.1` (both this
 machine): two sites, as a school's safeshare and Microsoft's or Google's sign-in are, so the
@@ -108,10 +108,12 @@ def _start_web(settings: Settings, home: Path) -> subprocess.Popen[bytes]:
     raise RuntimeError("the web app did not answer within 60 s")
 
 
-@pytest.fixture(scope="module")
-def school(tmp_path_factory: pytest.TempPathFactory) -> Iterator[School]:
+@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
+def school(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[School]:
     """safeshare's web app signing in with the provider's accounts, on a roster of staff (Lee
-    has left), until the module's tests end."""
+    has left), on each kind of case database, until the module's tests end."""
     from tasks.roster import import_staff
 
     home = tmp_path_factory.mktemp("school-sign-in")
@@ -123,7 +125,7 @@ def school(tmp_path_factory: pytest.TempPathFactory) -> Iterator[School]:
         "redirect_uris": [f"{web_url}/sign-in/school/callback"],
     }
     with (
-        migrated_database("sqlite", home) as url,
+        migrated_database(request.param, home) as url,
         running_oidc_provider(home, clients=[client], accounts=ACCOUNTS) as provider,
     ):
         settings = Settings(
