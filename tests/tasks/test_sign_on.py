@@ -91,6 +91,13 @@ def test_an_account_is_matched_by_email_to_one_active_member_of_staff(roster: st
     verified = match_school_account(account("ada@school.example", email_verified=True), groups=None)
     assert verified.person is not None and verified.person.role == "admin"
     assert match_school_account(account(None), groups=None).refusal is Refusal.NO_EMAIL
+    # two members of staff with one email (added apart: the roster refuses it) match nobody
+    with session_scope() as session:
+        ada = session.get(Staff, "A1")
+        assert ada is not None
+        ada.email = "TOM.JONES@school.example"
+    shared = match_school_account(account("tom.jones@school.example"), groups=None)
+    assert (shared.person, shared.refusal) == (None, Refusal.EMAIL_SHARED)
 
 
 def test_the_role_follows_the_provider_s_groups_and_each_change_is_audited(roster: str) -> None:
