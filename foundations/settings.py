@@ -16,12 +16,13 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 
 from foundations.serving_settings import ServingSettings
+from foundations.sign_on_settings import SignOnSettings
 from models.deadlines import rules_with
 from models.escalation import DEFAULT_LADDER, check_ladder
 from models.web_address import web_address_problem
 
 
-class Settings(ServingSettings):
+class Settings(ServingSettings, SignOnSettings):
     """Where the data lives, which databases and servers to use, and how to notify people."""
 
     home: Path = Field(

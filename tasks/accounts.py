@@ -32,6 +32,10 @@ _HASHER = PasswordHasher()  # argon2id, the library's current parameters
 _DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
 
 
+#: The stage of a sign-in attempt with a school account (OpenID Connect).
+SCHOOL_STAGE = "school"
+
+
 class PasswordRefused(ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(p.message for p in problems))
@@ -162,11 +166,18 @@ class SignedIn:
     has_second_factor: bool
 
 
-def start_session(staff_id: str) -> str:
-    """A new session for `staff_id`; returns the cookie's value (only its hash is kept)."""
+def start_session(staff_id: str, *, second_factor_given: bool = False) -> str:
+    """A new session for `staff_id`; returns the cookie's value (only its hash is kept).
+    `second_factor_given`: the school's sign-in provider says a second factor was used."""
     token = secrets.token_urlsafe(32)
     with session_scope() as session:
-        session.add(WebSession(token_hash=token_hash(token), staff_id=staff_id))
+        session.add(
+            WebSession(
+                token_hash=token_hash(token),
+                staff_id=staff_id,
+                second_factor_at=utcnow() if second_factor_given else None,
+            )
+        )
     return token
 
 
@@ -239,10 +250,12 @@ def record_sign_in(staff_id: str, address: str, stage: str, outcome: str) -> Non
 
 
 def slowed(staff_id: str, address: str, now: datetime | None = None) -> bool:
-    """Whether sign-in attempts for this id or from this address are refused for a while."""
+    """Whether sign-in attempts for this id or from this address are refused for a while:
+    passwords and codes guessed. A school account refused (not in the roster, say) guessed
+    nothing, and a school's staff often share one address."""
     settings, now = get_settings(), now or utcnow()
     since = now - timedelta(minutes=settings.sign_in_failure_window_minutes)
-    failed = SignInAttempt.outcome != "ok"
+    failed = (SignInAttempt.outcome != "ok") & (SignInAttempt.stage != SCHOOL_STAGE)
     with session_scope() as session:
         for_id = session.scalar(
             select(func.count()).where(

@@ -33,7 +33,7 @@ class SignInAttempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     staff_id: Mapped[str] = mapped_column(String(64))  # as typed: it may name nobody
     address: Mapped[str] = mapped_column(String(64))
-    stage: Mapped[str] = mapped_column(String(16))  # password or code
+    stage: Mapped[str] = mapped_column(String(16))  # password, code or school
     outcome: Mapped[str] = mapped_column(String(24))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -18,6 +18,7 @@ from foundations.sealing import SealError
 from foundations.settings import get_settings
 from models.health import verdict
 from safeshare.web import answers, cases, concerns, notices, receipts, sign_in
+from safeshare.web.school_sign_in import add_school_sign_in
 from safeshare.web.site import Refused, made_with, sealed_shut
 from tasks.health import check_all
 from tasks.metrics import CaseMetrics
@@ -54,4 +55,5 @@ def create_app() -> FastAPI:
 
     for part in (answers, receipts, notices, sign_in, cases, concerns):
         app.include_router(part.router)
+    add_school_sign_in(app, app.state.settings, app.state.signing_key)
     return app

@@ -23,8 +23,16 @@ def _local(url: str) -> str:
 
 
 @router.get("/sign-in")
-def sign_in_form(request: Request, next: str = "/") -> HTMLResponse:
-    return page(request, "signin.html", 200, values={}, problems=[], next=_local(next))
+def sign_in_form(request: Request, settings: SiteSettings, next: str = "/") -> HTMLResponse:
+    return page(
+        request,
+        "signin.html",
+        200,
+        values={},
+        problems=[],
+        next=_local(next),
+        school=settings.sign_on_enabled,
+    )
 
 
 @router.post("/sign-in")
@@ -53,6 +61,7 @@ def sign_in(
             values={"staff_id": staff_id},
             problems=["The staff id or the password is wrong."],
             next=_local(next),
+            school=settings.sign_on_enabled,
         )
     accounts.record_sign_in(staff_id, where, "password", "ok")
     token = accounts.start_session(person.staff_id)
