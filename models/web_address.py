@@ -40,3 +40,12 @@ def web_address_problem(base_url: str | None, host: str) -> str | None:
             "for a person (put the web app behind a TLS reverse proxy)"
         )
     return None
+
+
+def onward_path(url: object) -> str:
+    """Where to go on to after signing in: a path on this site as given, or the home page for
+    anything else (another site written `//host` or `/\\host`, which browsers read as another
+    host; a full address; text a header could not carry)."""
+    if not isinstance(url, str) or not url.startswith("/") or url[1:2] in ("/", "\\"):
+        return "/"
+    return url if url.isprintable() and " " not in url and len(url) <= 1000 else "/"

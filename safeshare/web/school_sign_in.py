@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 from authlib.common.errors import AuthlibBaseError
@@ -30,6 +29,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from foundations.settings import Settings
 from models.accounts import needs_second_factor
 from models.sign_on import Refusal, account_from_claims, same_issuer, used_multi_factor
+from models.web_address import onward_path
 from safeshare.web.sessions import COOKIE
 from safeshare.web.site import SiteSettings, address, page
 from tasks import accounts
@@ -212,14 +212,6 @@ def why_not(exc: Exception) -> str:
     return "unverified"
 
 
-def _local(url: Any) -> str:
-    """Only a path on this site to go on to after signing in (never another site: not `//`
-    nor `/\\`, which browsers read as another host; nothing a header could not carry)."""
-    if not isinstance(url, str) or not url.startswith("/") or url[1:2] in ("/", "\\"):
-        return "/"
-    return url if url.isprintable() and " " not in url and len(url) <= 1000 else "/"
-
-
 async def _record(staff_id: str | None, request: Request, outcome: str) -> None:
     await run_in_threadpool(
         accounts.record_sign_in, staff_id or "-", address(request), accounts.SCHOOL_STAGE, outcome
@@ -230,7 +222,7 @@ async def _record(staff_id: str | None, request: Request, outcome: str) -> None:
 async def to_the_provider(request: Request, settings: SiteSettings, next: str = "/") -> Response:
     """Off to the school's provider, with a fresh state, nonce and PKCE challenge."""
     request.session.clear()
-    request.session["next"] = _local(next)
+    request.session["next"] = onward_path(next)
     school = request.app.state.school
     try:
         metadata = await school.load_server_metadata()
@@ -250,7 +242,7 @@ async def to_the_provider(request: Request, settings: SiteSettings, next: str = 
 @router.get(CALLBACK)
 async def from_the_provider(request: Request, settings: SiteSettings) -> Response:
     """The provider's answer: verified by Authlib, matched to the roster, signed in (or not)."""
-    onward = _local(request.session.get("next"))
+    onward = onward_path(request.session.get("next"))
     school = request.app.state.school
     try:
         # Authlib checks the audience only when told which (else it takes any token with

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from models.accounts import needs_second_factor
+from models.web_address import onward_path
 from safeshare.web.sessions import COOKIE, SomeoneSignedIn, csrf_for, csrf_ok
 from safeshare.web.site import SigningKey, SiteSettings, address, go, message, page
 from tasks import accounts
@@ -15,11 +16,6 @@ from tasks import accounts
 ENROL_SALT = "safeshare.totp-enrol"
 
 router = APIRouter()
-
-
-def _local(url: str) -> str:
-    """Only a path on this site to go on to after signing in (never another site)."""
-    return url if url.startswith("/") and not url.startswith("//") else "/"
 
 
 @router.get("/sign-in")
@@ -30,7 +26,7 @@ def sign_in_form(request: Request, settings: SiteSettings, next: str = "/") -> H
         200,
         values={},
         problems=[],
-        next=_local(next),
+        next=onward_path(next),
         school=settings.sign_on_enabled,
     )
 
@@ -60,12 +56,12 @@ def sign_in(
             401,
             values={"staff_id": staff_id},
             problems=["The staff id or the password is wrong."],
-            next=_local(next),
+            next=onward_path(next),
             school=settings.sign_on_enabled,
         )
     accounts.record_sign_in(staff_id, where, "password", "ok")
     token = accounts.start_session(person.staff_id)
-    onward = go("/sign-in/code" if needs_second_factor(person.role) else _local(next))
+    onward = go("/sign-in/code" if needs_second_factor(person.role) else onward_path(next))
     secure = settings.web_url.startswith("https://")
     onward.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/")
     return onward

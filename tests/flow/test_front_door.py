@@ -199,3 +199,28 @@ def test_a_form_sent_twice_records_one_concern(stack: Any, people: dict[str, str
         assert session.scalar(select(func.count()).select_from(Concern).where(sent_twice)) == 1
     without = teacher.post("/concerns/new", data=fields | {"submission": ""})
     assert without.status_code == 403
+
+
+@on_sqlite_only
+def test_after_signing_in_only_a_page_of_this_site_comes_next(
+    stack: Any, people: dict[str, str]
+) -> None:
+    """The page a person asked for comes after the sign-in; another site never does, however
+    it is written (`//host` and `/\\host` are both another host to a browser)."""
+    from harness.web import password_of
+
+    teacher = people["teacher"]
+    for asked, onward in (
+        ("/concerns/new", "/concerns/new"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+    ):
+        client = web.client(base_url=stack.web_url, follow_redirects=False)
+        form = client.get("/sign-in", params={"next": asked})
+        assert 'name="next" value="' + (onward if onward != "/" else "/") in form.text
+        signed = client.post(
+            "/sign-in",
+            data={"staff_id": teacher, "password": password_of(teacher), "next": asked},
+        )
+        assert signed.status_code == 303 and signed.headers["location"] == onward, asked

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from foundations.settings import Settings
-from models.web_address import is_loopback, web_address_problem
+from models.web_address import is_loopback, onward_path, web_address_problem
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"])
@@ -60,3 +60,26 @@ def test_settings_refuse_them_by_the_same_rule(tmp_path: Path) -> None:
         Settings(home=tmp_path, web_host="0.0.0.0")
     fine = Settings(home=tmp_path, web_host="0.0.0.0", web_base_url="https://s.school.example")
     assert fine.web_url == "https://s.school.example"
+
+
+@pytest.mark.parametrize(
+    ("given", "onward"),
+    [
+        ("/cases/7", "/cases/7"),
+        ("/concern?x=1", "/concern?x=1"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("cases", "/"),
+        ("/a b", "/"),
+        ("/x\r\nSet-Cookie: a=b", "/"),
+        ("/" + "a" * 1000, "/"),
+        (None, "/"),
+    ],
+)
+def test_only_a_path_on_this_site_is_gone_on_to_after_signing_in(
+    given: object, onward: str
+) -> None:
+    """The password door and the school account's door keep the same rule: `/\\host` is
+    another site to a browser, as `//host` is."""
+    assert onward_path(given) == onward
