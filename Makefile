@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian's Chromium and its driver, for the browser tests (installed once, as root or with sudo).
 BROWSER_DRIVER := /usr/bin/chromedriver
+# Node.js and npm, for the OpenID provider the sign-in tests start (Debian's nodejs and npm).
+NODE := /usr/bin/npm
 # The font child protection file documents are set in (Debian's fonts-dejavu-core).
 PDF_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -27,6 +29,12 @@ $(BROWSER_DRIVER):
 
 browser: $(BROWSER_DRIVER)
 
+$(NODE):
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends \
+		nodejs npm \
+	|| { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install \
+		-y -q --no-install-recommends nodejs npm; }
+
 $(PDF_FONT):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends \
 		fonts-dejavu-core \
@@ -38,7 +46,7 @@ up: $(STAMP) $(PDF_FONT)
 	$(BIN)/safeshare up
 
 ## Install what the tests need and run the whole suite (SQLite and PostgreSQL).
-test: $(STAMP) $(BROWSER_DRIVER) $(PDF_FONT)
+test: $(STAMP) $(BROWSER_DRIVER) $(PDF_FONT) $(NODE)
 	$(BIN)/ruff check safeshare deployments flows tasks foundations models tests benchmarks
 	$(BIN)/mypy safeshare deployments flows tasks foundations models
 	$(BIN)/pytest -q -p no:cacheprovider --durations=15 -n 4
