@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy.exc import StatementError
 
@@ -18,7 +19,7 @@ from foundations.sealing import SealError
 from foundations.settings import get_settings
 from models.health import verdict
 from safeshare.web import answers, cases, concerns, notices, receipts, sign_in
-from safeshare.web.site import Refused, made_with, sealed_shut
+from safeshare.web.site import STATIC, Refused, made_with, sealed_shut
 from tasks.health import check_all
 from tasks.metrics import CaseMetrics
 
@@ -52,6 +53,7 @@ def create_app() -> FastAPI:
         """Prometheus's figures (tasks/metrics.py): counts and ages, never a name."""
         return Response(generate_latest(scraped), media_type=CONTENT_TYPE_LATEST)
 
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for part in (answers, receipts, notices, sign_in, cases, concerns):
         app.include_router(part.router)
     return app

@@ -48,7 +48,7 @@ def test_a_teacher_records_and_the_dsl_works_the_case(
     # ... and cannot open it, or the list.
     for path in (f"/cases/{case_id}", "/cases"):
         browser.get(f"{stack.web_url}{path}")
-        assert "Not allowed" in browser.page_source and mark not in browser.page_source
+        assert "You cannot" in browser.page_source and mark not in browser.page_source
 
     # The DSL signs in: a wrong code is refused, the right one lets them in.
     sign_in(browser, stack.web_url, people["dsl"], password_of(people["dsl"]))

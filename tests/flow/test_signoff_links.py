@@ -120,7 +120,7 @@ def test_valid_link_shows_what_the_signer_needs_and_approves_once(
     assert web.head(url).status_code == 200
     page, csrf = open_page(url)
     assert page.status_code == 200
-    assert f"SS-{case_id:06d}" in page.text and "physical" in page.text
+    assert f"SS-{case_id:06d}" in page.text and "Physical abuse" in page.text
     assert "info" in page.text  # what would be shared
     assert "what happened" not in page.text  # the concern's own text is not for the signer
     assert page.headers["cache-control"] == "no-store"

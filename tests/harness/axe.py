@@ -4,6 +4,7 @@ frontend/package.json, which `make install` installs) run in the page, its findi
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -57,3 +58,21 @@ def report(found: dict[str, list[dict[str, Any]]]) -> str:
     counts = Counter(f["rule"] for items in found.values() for f in items)
     lines.append("by rule: " + ", ".join(f"{rule} {n}" for rule, n in counts.most_common()))
     return "\n".join(lines)
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    def channel(c: float) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG's contrast ratio of a CSS rgb()/rgba() colour against white (0 if transparent).
+    axe-core does not judge focus indicators; the tests measure them with this."""
+    parts = [float(p) for p in re.findall(r"[\d.]+", colour)]
+    if len(parts) == 4 and parts[3] == 0:
+        return 0.0
+    return 1.05 / (_luminance((parts[0], parts[1], parts[2])) + 0.05)
