@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy.exc import StatementError
 
@@ -19,7 +18,7 @@ from foundations.sealing import SealError
 from foundations.settings import get_settings
 from models.health import verdict
 from safeshare.web import answers, cases, concerns, notices, receipts, sign_in
-from safeshare.web.site import STATIC, Refused, logger, made_with, sealed_shut
+from safeshare.web.site import STATIC, Refused, Static, logger, made_with, sealed_shut
 from tasks.health import check_all
 from tasks.metrics import CaseMetrics
 
@@ -55,7 +54,7 @@ def create_app() -> FastAPI:
 
     if not (STATIC / "built" / "safeshare.css").is_file():
         logger.warning("the front door's styles are not built: run `make install`")
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", Static(directory=STATIC), name="static")
     for part in (answers, receipts, notices, sign_in, cases, concerns):
         app.include_router(part.router)
     return app

@@ -1,9 +1,10 @@
 """Every page a teacher, a DSL and a senior leader open, audited with axe-core in a real headless
 browser, at a desk's width and a phone's: none may have a finding of impact "serious" or
-"critical". Each test walks the front door as those people do: sign in (a wrong password first),
-the concern form empty and with its errors, the "recorded" page, the refusal a teacher gets for
-the cases, sign out; the DSL's second step, home, cases and a case; a senior leader's sign-off
-page opened through their personal link, and their home."""
+"critical", nor scroll sideways as a whole (reflow, which axe does not check). Each test walks
+the front door as those people do: sign in (a wrong password first), the concern form empty and
+with its errors, the "recorded" page, the refusal a teacher gets for the cases, sign out; the
+DSL's second step (a wrong code first), home, cases and a case; a senior leader's sign-off page
+opened through their personal link, and their home."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def test_every_page_passes_the_accessibility_audit(
     found: dict[str, list[dict[str, Any]]] = {}
 
     def audit(where: str) -> None:
-        found[where] = axe.findings(driver)
+        found[where] = axe.findings(driver) + axe.sideways(driver)
 
     web = stack.web_url
     driver.get(f"{web}/health")
@@ -94,6 +95,10 @@ def test_every_page_passes_the_accessibility_audit(
     # The DSL: the second step, home, the open cases, the case; assesses it (through the CLI).
     sign_in(driver, web, people["dsl"], password_of(people["dsl"]))
     audit("second step (DSL)")
+    fill(driver, "code", "000000")
+    go_on(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in/code'] button"))
+    assert driver.find_element(By.ID, "code").get_attribute("aria-invalid") == "true"
+    audit("second step, wrong code")
     second_step(driver, people["dsl"])
     audit("home (DSL)")
     go_on(driver, driver.find_element(By.LINK_TEXT, "Open cases"))

@@ -199,3 +199,18 @@ def test_a_form_sent_twice_records_one_concern(stack: Any, people: dict[str, str
         assert session.scalar(select(func.count()).select_from(Concern).where(sent_twice)) == 1
     without = teacher.post("/concerns/new", data=fields | {"submission": ""})
     assert without.status_code == 403
+
+
+@on_sqlite_only
+def test_the_pages_styles_and_script_are_served_with_the_system_fonts(stack: Any) -> None:
+    page = web.get(f"{stack.web_url}/sign-in")
+    files = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+    assert "/static/built/safeshare.css" in files and "/static/safeshare.js" in files
+    for path in files + ["/static/built/govuk-frontend.min.js"]:
+        got = web.get(f"{stack.web_url}{path}")
+        assert got.status_code == 200, path
+        assert got.headers["x-content-type-options"] == "nosniff"
+    css = web.get(f"{stack.web_url}/static/built/safeshare.css").text
+    assert "GDS Transport" not in css and "@font-face" not in css
+    assert "font-family:system-ui,sans-serif" in css
+    assert web.get(f"{stack.web_url}/static/../app.py").status_code == 404

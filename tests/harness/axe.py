@@ -49,6 +49,24 @@ def findings(driver: Any) -> list[dict[str, Any]]:
     ]
 
 
+def sideways(driver: Any) -> list[dict[str, Any]]:
+    """The page scrolling sideways as a whole (WCAG 1.4.10, reflow: at a phone's 320 to 400
+    pixels nothing but a wide table, in its own box, may), as a finding like axe's."""
+    wide = driver.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    if wide <= 0:
+        return []
+    return [
+        {
+            "rule": "reflow",
+            "impact": "serious",
+            "target": "html",
+            "help": f"The page is {wide}px wider than the window: it must reflow",
+        }
+    ]
+
+
 def report(found: dict[str, list[dict[str, Any]]]) -> str:
     """The findings by page, and their count by rule."""
     lines = []
