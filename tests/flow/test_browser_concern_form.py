@@ -133,9 +133,18 @@ def test_a_refusal_says_in_plain_words_what_and_where_instead(
     assert driver.find_element(By.LINK_TEXT, "Record a concern")
 
 
+#: What shows where the keyboard is: the focused element's outline and shadows, and for an element
+#: that is hidden until focused (a skip link) the element itself, whose text is then the sign.
+HIDDEN_UNTIL_FOCUSED = """
+for (const el of document.querySelectorAll("a[href], button, input, select, textarea")) {
+  const r = el.getBoundingClientRect();
+  if (r.width <= 1 || r.height <= 1) el.dataset.shownOnFocus = "1";
+}
+"""
 FOCUSED = """
 const el = document.activeElement, s = getComputedStyle(el), colours = [];
 if (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) colours.push(s.outlineColor);
+if (el.dataset && el.dataset.shownOnFocus) colours.push(s.color);
 for (const m of (s.boxShadow || "").matchAll(/rgba?\\([^)]*\\)/g)) colours.push(m[0]);
 return {what: el.tagName + "#" + el.id + " " + (el.textContent || "").trim().slice(0, 30),
         colours: colours};
@@ -155,7 +164,8 @@ def test_every_focus_indicator_has_3_to_1_contrast(
     sign_in(driver, stack.web_url, people["teacher"], password_of(people["teacher"]))
     go_on(driver, driver.find_element(By.LINK_TEXT, "Record a concern"))
     seen: dict[str, float] = {}
-    driver.find_element(By.TAG_NAME, "body").click()
+    driver.get(driver.current_url)  # a fresh page: the keyboard starts at its top
+    driver.execute_script(HIDDEN_UNTIL_FOCUSED)
     for _ in range(60):  # every stop the keyboard makes on the page, once
         ActionChains(driver).send_keys(Keys.TAB).perform()
         focused = driver.execute_script(FOCUSED)
@@ -164,6 +174,7 @@ def test_every_focus_indicator_has_3_to_1_contrast(
                 break
             continue
         seen[focused["what"]] = max(map(contrast_with_white, focused["colours"]), default=0.0)
-    assert any(w.startswith("BUTTON") for w in seen) and any(w.startswith("TEXTAREA") for w in seen)
+    for kind in ("A#", "SELECT#", "INPUT#", "TEXTAREA#", "BUTTON#"):  # links, fields, buttons
+        assert any(w.startswith(kind) for w in seen), (kind, list(seen))
     weak = {what: round(ratio, 2) for what, ratio in seen.items() if ratio < 3}
     assert not weak, f"focus indicators under 3:1 against white: {weak}"
