@@ -3,9 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The web app's styles (GOV.UK Frontend) and the browser tests' accessibility audit (axe-core):
+# the npm packages pinned in frontend/package-lock.json, built into safeshare/web/static/built.
+FRONTEND := safeshare/web/static/built/.built
 # Debian's Chromium and its driver, for the browser tests (installed once, as root or with sudo).
 BROWSER_DRIVER := /usr/bin/chromedriver
-# Node.js and npm, for the OpenID provider the sign-in tests start (Debian's nodejs and npm).
+# Node.js and npm: the styles' build, and the OpenID provider the sign-in tests start (Debian's
+# nodejs and npm, installed when npm is missing).
 NODE := /usr/bin/npm
 # The font child protection file documents are set in (Debian's fonts-dejavu-core).
 PDF_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
@@ -19,7 +23,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(FRONTEND): frontend/package.json frontend/package-lock.json frontend/build.mjs frontend/safeshare.scss | $(NODE)
+	cd frontend && npm ci --omit=optional --no-audit --no-fund && npm run --silent build
+	touch $(FRONTEND)
+
+install: $(STAMP) $(FRONTEND)
 
 $(BROWSER_DRIVER):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends \
@@ -42,18 +50,18 @@ $(PDF_FONT):
 		-y -q --no-install-recommends fonts-dejavu-core; }
 
 ## Start the whole stack locally (Prefect server, case database, served flows).
-up: $(STAMP) $(PDF_FONT)
+up: $(STAMP) $(FRONTEND) $(PDF_FONT)
 	$(BIN)/safeshare up
 
 ## Install what the tests need and run the whole suite (SQLite and PostgreSQL).
-test: $(STAMP) $(BROWSER_DRIVER) $(PDF_FONT) $(NODE)
+test: $(STAMP) $(FRONTEND) $(BROWSER_DRIVER) $(PDF_FONT) $(NODE)
 	$(BIN)/ruff check safeshare deployments flows tasks foundations models tests benchmarks
 	$(BIN)/mypy safeshare deployments flows tasks foundations models
 	$(BIN)/pytest -q -p no:cacheprovider --durations=15 -n 4
 
 # Which statements only the flow tests kept to SQLite would send to PostgreSQL (every PostgreSQL
 # test, those included, each statement put to its test: tests/harness/statements/).
-statements: $(STAMP) $(BROWSER_DRIVER) $(PDF_FONT)
+statements: $(STAMP) $(FRONTEND) $(BROWSER_DRIVER) $(PDF_FONT)
 	rm -rf .statements && mkdir -m 700 .statements
 	SAFESHARE_TEST_EVERY_DATABASE=1 SAFESHARE_TEST_STATEMENTS=$(CURDIR)/.statements \
 	PYTHONPATH=$(CURDIR)/tests/harness/statements $(BIN)/pytest -q -p no:cacheprovider \
@@ -67,4 +75,4 @@ bench-topology: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_topology
 
 clean:
-	rm -rf $(VENV) .safeshare
+	rm -rf $(VENV) .safeshare frontend/node_modules safeshare/web/static/built

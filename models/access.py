@@ -46,6 +46,24 @@ class Action(StrEnum):
     TEST_NOTIFICATIONS = "test-notifications"
 
 
+#: What each action is, in a person's words: what a refusal says they cannot do.
+ACTION_WORDS: dict[Action, str] = {
+    Action.RECORD_CONCERN: "record a concern",
+    Action.RECORD_FOR_OTHERS: "record for someone else",
+    Action.LIST_CASES: "see the list of safeguarding cases",
+    Action.READ_CASE: "open this safeguarding case",
+    Action.ACT_ON_CASE: "act on this safeguarding case",
+    Action.READ_SIGNOFF: "see this sign-off",
+    Action.READ_DISCLOSURE: "see what was shared",
+    Action.READ_OVERDUE: "see which steps are late",
+    Action.READ_AUDIT: "read the audit trail",
+    Action.MANAGE_DIRECTORY: "change the staff and pupil lists",
+    Action.READ_DIRECTORY: "see the staff and pupil lists",
+    Action.MANAGE_PLANS: "change child protection plans",
+    Action.RECORD_NOTICE: "record a need-to-know notice",
+    Action.MANAGE_SYSTEM: "manage the system",
+}
+
 _DSL = frozenset(r.value for r in DSL_ROLES)
 _SLT = frozenset(r.value for r in MANAGEMENT_ROLES)
 _ADMIN = frozenset({Role.ADMIN.value})

@@ -29,6 +29,33 @@ class Category(StrEnum):
     OTHER = "other"
 
 
+#: What a person reads for each category (on a form, a list, a page): the code stays what records,
+#: notifications and the CLI carry. Words after Keeping Children Safe in Education.
+CATEGORY_LABELS: dict[Category, str] = {
+    Category.PHYSICAL: "Physical abuse",
+    Category.EMOTIONAL: "Emotional abuse",
+    Category.SEXUAL: "Sexual abuse",
+    Category.NEGLECT: "Neglect",
+    Category.DOMESTIC_ABUSE: "Domestic abuse",
+    Category.ONLINE: "Online harm",
+    Category.CHILD_ON_CHILD: "Child-on-child abuse (including sexual violence and harassment)",
+    Category.EXPLOITATION: "Exploitation (criminal or sexual, including county lines)",
+    Category.RADICALISATION: "Radicalisation or extremism",
+    Category.SELF_HARM: "Self-harm or suicidal thoughts",
+    Category.FGM: "Female genital mutilation (FGM)",
+    Category.MISSING: "Missing from education, home or care",
+    Category.OTHER: "Something else",
+}
+
+
+def category_label(code: str) -> str:
+    """The words for a category's code; a code this version does not know, as it is."""
+    try:
+        return CATEGORY_LABELS[Category(code)]
+    except ValueError:
+        return code
+
+
 class ConcernFacts(Frozen):
     """What a member of staff saw or heard, in their words, as the policy asks it to be kept."""
 

@@ -17,7 +17,7 @@ from foundations.audit import record_read
 from foundations.db import session_scope
 from foundations.tokens import csrf_token, csrf_valid
 from models.forms.registry import parse_answer
-from models.kernel.problems import InvalidAnswer
+from models.kernel.problems import InvalidAnswer, Problem
 from models.kernel.steps import Step
 from models.links import LinkOutcome
 from safeshare.web.links import ANSWER, TOKEN_MAX_AGE_SECONDS, Judged, judged_by
@@ -46,7 +46,7 @@ def show(request: Request, judged: JudgedAnswer, key: SigningKey) -> Response:
         signer=link.holder,
         csrf=csrf_token(key, judged.token),
         values={},
-        problems=[],
+        errors={},
     )
     return judged.finish(request, "shown", 200, response)
 
@@ -87,7 +87,7 @@ def answer(
             signer=link.holder,
             csrf=csrf,
             values=values,
-            problems=[p.message for p in exc.problems],
+            errors=_decision_errors(decision, exc.problems),
         )
         return judged.finish(request, "invalid", 422, response)
 
@@ -102,3 +102,19 @@ def answer(
         else "Thank you: your decision is recorded. The case will move on shortly."
     )
     return judged.finish(request, "answered", 200, message(request, 200, "Decision recorded", text))
+
+
+#: The sign-off form's field a problem is shown beside (others: in the summary alone).
+FIELD_OF_PROBLEM = {"decline-reason-missing": "reason"}
+
+
+def _decision_errors(decision: str, problems: list[Problem]) -> dict[str, str]:
+    """The answer's problems, each beside its field: a decision not chosen, a reason missing."""
+    errors: dict[str, str] = {}
+    if decision not in ("approve", "decline"):
+        errors["decision"] = "Choose whether you approve sharing or decline"
+    for p in problems:
+        field = FIELD_OF_PROBLEM.get(p.code, "")
+        if field not in errors and not (field == "" and "decision" in errors):
+            errors[field] = p.message
+    return errors

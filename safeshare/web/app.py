@@ -19,7 +19,7 @@ from foundations.settings import get_settings
 from models.health import verdict
 from safeshare.web import answers, cases, concerns, notices, receipts, sign_in
 from safeshare.web.school_sign_in import add_school_sign_in
-from safeshare.web.site import Refused, made_with, sealed_shut
+from safeshare.web.site import STATIC, Refused, Static, logger, made_with, sealed_shut
 from tasks.health import check_all
 from tasks.metrics import CaseMetrics
 
@@ -53,6 +53,9 @@ def create_app() -> FastAPI:
         """Prometheus's figures (tasks/metrics.py): counts and ages, never a name."""
         return Response(generate_latest(scraped), media_type=CONTENT_TYPE_LATEST)
 
+    if not (STATIC / "built" / "safeshare.css").is_file():
+        logger.warning("the front door's styles are not built: run `make install`")
+    app.mount("/static", Static(directory=STATIC), name="static")
     for part in (answers, receipts, notices, sign_in, cases, concerns):
         app.include_router(part.router)
     add_school_sign_in(app, app.state.settings, app.state.signing_key)

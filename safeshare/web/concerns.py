@@ -16,14 +16,17 @@ from sqlalchemy import select
 from foundations.audit import acting
 from foundations.db import session_scope
 from models.access import Action
+from models.kernel.problems import time_in_future
 from models.messages.cases import case_reference
-from models.sharing.concern import Category, ConcernFacts
+from models.sharing.concern import CATEGORY_LABELS, ConcernFacts
+from models.tables.base import utcnow
 from models.tables.directory import Child
 from safeshare.web.sessions import allowed_to, csrf_for, csrf_ok
 from safeshare.web.site import SigningKey, message, page
 from tasks.accounts import SignedIn
 from tasks.concerns import record_concern
 from tasks.directory import DirectoryError
+from tasks.staff import StaffEntry, list_staff
 from tasks.starting import start_case_run
 
 ENGLAND = ZoneInfo("Europe/London")
@@ -34,46 +37,78 @@ GUIDANCE = {
     "secret: tell them you have to pass it on to keep them safe.",
     "action_taken": "What you did: who you spoke to, what you said.",
     "who_told": "Who you have told so far (names and roles). Tell the DSL at once.",
+    "when": "Now, unless it happened earlier: change it to when it happened.",
+    "allegation_against": "Only if the concern is about something a member of staff did. An "
+    "allegation about the head teacher goes to the chair of governors, not here.",
 }
-LABELS = {
-    "child_ref": "Pupil",
-    "category": "Category",
-    "what_happened": "What happened",
-    "place": "Where",
+#: The form's fields, in the order shown, each with what the concern calls it.
+FIELDS = {
+    "child": "child_ref",
+    "category": "category",
+    "when": "occurred_at",
+    "where": "place",
+    "what": "what_happened",
+    "child_words": "child_words",
+    "action_taken": "action_taken",
+    "who_told": "who_told",
+    "allegation_against": "allegation_against",
+}
+#: What a field left empty, or given a value it cannot take, is told (GOV.UK's error style).
+MISSING = {
+    "child": "Choose the pupil",
+    "category": "Choose the category of concern",
+    "when": "Enter when it happened, as a date and a time",
+    "what": "Enter what happened",
+    "allegation_against": "Choose the member of staff from the list",
+}
+TOO_LONG = "{} must be 20,000 characters or fewer"
+NAMES = {
+    "where": "Where it happened",
+    "what": "What happened",
     "child_words": "The child's words",
     "action_taken": "Action taken",
     "who_told": "Who you have told",
-    "allegation_against": "Allegation against (staff id)",
-    "occurred_at": "When",
 }
+IN_FUTURE = "When it happened must be now or in the past"
 
 router = APIRouter()
 may_record = allowed_to(Action.RECORD_CONCERN)
 
 
 def _concern_page(
-    request: Request, key: bytes, status: int, values: dict[str, str], problems: list[str]
+    request: Request,
+    who: SignedIn,
+    key: bytes,
+    status: int,
+    values: dict[str, str],
+    errors: dict[str, str],
 ) -> HTMLResponse:
     with session_scope() as session:
         children = list(session.scalars(select(Child.child_ref).order_by(Child.child_ref)))
+    colleagues = _colleagues(who)
+    now = datetime.now(ENGLAND).strftime("%Y-%m-%dT%H:%M")
     return page(
         request,
         "concern.html",
         status,
         children=children,
-        categories=[c.value for c in Category],
+        categories=list(CATEGORY_LABELS.items()),
+        colleagues=colleagues,
         guidance=GUIDANCE,
-        values=values,
-        problems=problems,
+        values={"when": now} | values,
+        latest=now,
+        errors=errors,
         csrf=csrf_for(request, key),
         # one value per form shown, kept through corrections: sending it twice records once
         submission=values.get("submission") or secrets.token_urlsafe(16),
     )
 
 
-@router.get("/concerns/new", dependencies=[Depends(may_record)])
-def concern_form(request: Request, key: SigningKey) -> Response:
-    return _concern_page(request, key, 200, {}, [])
+@router.get("/concerns/new")
+def concern_form(
+    request: Request, who: Annotated[SignedIn, Depends(may_record)], key: SigningKey
+) -> Response:
+    return _concern_page(request, who, key, 200, {}, {})
 
 
 @router.post("/concerns/new")
@@ -107,10 +142,11 @@ def record(
         "who_told": who_told,
         "allegation_against": allegation_against,
     }
-    problems: list[str] = []
+    errors: dict[str, str] = {}
     occurred = _local_time(when)
     if occurred is None:
-        problems.append("When it happened: give the date and time.")
+        errors["when"] = MISSING["when"]
+    facts = None
     try:
         facts = ConcernFacts(
             child_ref=child,
@@ -125,20 +161,43 @@ def record(
             allegation_against=allegation_against.strip() or None,
         )
     except ValidationError as exc:
-        problems.extend(_form_problems(exc))
-        facts = None
-    if problems or facts is None:
-        return _concern_page(request, key, 422, values, problems)
+        errors |= _field_errors(exc)
+    chosen = allegation_against.strip()
+    if chosen and "allegation_against" not in errors and chosen not in _colleague_ids(who):
+        errors["allegation_against"] = MISSING["allegation_against"]
+    # the concern's rule (models/sharing/concern.py::concern_problems), beside its field, with
+    # the form's other errors
+    if occurred is not None and time_in_future(occurred, utcnow()) is not None:
+        errors["when"] = IN_FUTURE
+    if errors or facts is None:
+        return _concern_page(request, who, key, 422, values, _in_form_order(errors))
 
     try:
         with acting(who.staff_id, "concern form"):
             case_id = record_concern(facts, submission_key=submission)
     except DirectoryError as exc:
-        return _concern_page(request, key, 422, values, [str(exc)])
+        return _concern_page(request, who, key, 422, values, {"": str(exc)})
     _, problem = start_case_run(case_id)
     return page(
-        request, "recorded.html", 200, reference=case_reference(case_id), started=problem is None
+        request,
+        "recorded.html",
+        200,
+        reference=case_reference(case_id),
+        started=problem is None,
+        csrf=csrf_for(request, key),
     )
+
+
+def _colleagues(who: SignedIn) -> list[StaffEntry]:
+    """Whom an allegation may be about: the other members of staff, by name."""
+    return sorted(
+        (m for m in list_staff() if m.active and m.staff_id != who.staff_id),
+        key=lambda m: (m.name.casefold(), m.staff_id),
+    )
+
+
+def _colleague_ids(who: SignedIn) -> set[str]:
+    return {m.staff_id for m in _colleagues(who)}
 
 
 def _local_time(text: str) -> datetime | None:
@@ -150,15 +209,20 @@ def _local_time(text: str) -> datetime | None:
     return naive.replace(tzinfo=ENGLAND) if naive.tzinfo is None else naive
 
 
-def _form_problems(exc: ValidationError) -> list[str]:
-    return sorted(
-        {
-            f"{LABELS.get(str(e['loc'][0]), str(e['loc'][0]))}: "
-            + {
-                "enum": "choose one.",
-                "literal_error": "choose one.",
-                "string_pattern_mismatch": "give an id as the directory has it.",
-            }.get(e["type"], "fill this in.")
-            for e in exc.errors(include_input=False)
-        }
-    )
+def _field_errors(exc: ValidationError) -> dict[str, str]:
+    """Each field's error, in words (the first one a field has)."""
+    field_of = {concern: field for field, concern in FIELDS.items()}
+    errors: dict[str, str] = {}
+    for e in exc.errors(include_input=False):
+        field = field_of.get(str(e["loc"][0]))
+        if field is None or field in errors:
+            continue
+        if e["type"] == "string_too_long":
+            errors[field] = TOO_LONG.format(NAMES.get(field, "This"))
+        else:
+            errors[field] = MISSING.get(field, f"Check {NAMES.get(field, field).lower()}")
+    return errors
+
+
+def _in_form_order(errors: dict[str, str]) -> dict[str, str]:
+    return {field: errors[field] for field in FIELDS if field in errors}

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
 
 from foundations.tokens import csrf_token, csrf_valid
-from models.access import Action
+from models.access import ACTION_WORDS, MATRIX, Action
 from models.accounts import needs_second_factor
 from safeshare.web.site import Refused, go, message
 from tasks import accounts
@@ -59,12 +60,32 @@ def _entry(request: Request, action: Action, case_id: int | None) -> accounts.Si
     try:
         require(who.staff_id, action, case_id)
     except AccessDenied as exc:
-        raise Refused(message(request, 403, "Not allowed", str(exc).capitalize() + ".")) from exc
+        raise Refused(refusal(request, who, action)) from exc
     except CaseNotFound as exc:
         raise Refused(
             message(request, 404, "No such case", "There is no case with that number.")
         ) from exc
     return who
+
+
+def refusal(request: Request, who: accounts.SignedIn, action: Action) -> HTMLResponse:
+    """The page for a person need to know refuses: what they cannot do, in plain words, and
+    where to go instead (never the codes of roles, nor why a case in particular is kept from
+    them, which could say what the case is about)."""
+    instead = (
+        "If you are worried about a child, record a concern, or speak to the Designated "
+        "Safeguarding Lead."
+        if who.role in MATRIX[Action.RECORD_CONCERN]
+        else "If you need this, ask the Designated Safeguarding Lead."
+    )
+    return message(
+        request,
+        403,
+        f"You cannot {ACTION_WORDS[action]}",
+        "Safeguarding records are seen only by the people who need them for their role.",
+        instead=instead,
+        home=True,
+    )
 
 
 def allowed_to(action: Action) -> Callable[[Request], accounts.SignedIn]:

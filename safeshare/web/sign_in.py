@@ -25,7 +25,7 @@ def sign_in_form(request: Request, settings: SiteSettings, next: str = "/") -> H
         "signin.html",
         200,
         values={},
-        problems=[],
+        errors={},
         next=onward_path(next),
         school=settings.sign_on_enabled,
     )
@@ -55,7 +55,7 @@ def sign_in(
             "signin.html",
             401,
             values={"staff_id": staff_id},
-            problems=["The staff id or the password is wrong."],
+            errors={"password": "The staff id or the password is wrong."},
             next=onward_path(next),
             school=settings.sign_on_enabled,
         )
@@ -84,7 +84,7 @@ def _code_page(
     key: bytes,
     who: accounts.SignedIn,
     status: int,
-    problems: list[str],
+    errors: dict[str, str],
     sealed: str = "",
 ) -> HTMLResponse:
     enrol = None
@@ -98,14 +98,14 @@ def _code_page(
             ),
         }
     csrf = csrf_for(request, key)
-    return page(request, "code.html", status, enrol=enrol, csrf=csrf, problems=problems)
+    return page(request, "code.html", status, enrol=enrol, csrf=csrf, errors=errors)
 
 
 @router.get("/sign-in/code")
 def code_form(request: Request, who: SomeoneSignedIn, key: SigningKey) -> Response:
     if who.second_factor_done or not needs_second_factor(who.role):
         return go("/")
-    return _code_page(request, key, who, 200, [])
+    return _code_page(request, key, who, 200, {})
 
 
 @router.post("/sign-in/code")
@@ -135,7 +135,7 @@ def code(
     if not matched:
         accounts.record_sign_in(who.staff_id, where, "code", "wrong")
         problem = "That code is not right: type the 6 digits your authenticator shows now."
-        return _code_page(request, key, who, 401, [problem], sealed=enrol)
+        return _code_page(request, key, who, 401, {"code": problem}, sealed=enrol)
     accounts.record_sign_in(who.staff_id, where, "code", "ok")
     accounts.second_factor_done(who.session_id)
     return go("/")

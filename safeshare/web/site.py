@@ -9,24 +9,50 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy.exc import StatementError
 
 from foundations.sealing import SealError
 from foundations.secret_key import secret_key
 from foundations.settings import Settings
+from models.sharing.concern import category_label
 
 logger = logging.getLogger("safeshare.web")
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+HERE = Path(__file__).parent
+#: The app's own files: its script, and what `make install` builds from frontend/ (GOV.UK
+#: Frontend's styles, compiled with the system font stack, and its script) under built/.
+STATIC = HERE / "static"
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+# the GOV.UK Design System's components, as macros (govuk-frontend-jinja)
+TEMPLATES.env.loader = ChoiceLoader(
+    [
+        FileSystemLoader(HERE / "templates"),
+        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+    ]
+)
+TEMPLATES.env.filters["category"] = category_label
 #: Headers on every page: nothing cached, nothing framed, no address leaked onwards.
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; script-src 'self'; "
+    "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 }
+
+
+class Static(StaticFiles):
+    """The app's own files (styles, scripts, images), with the headers that keep a browser
+    from reading one as another kind of file."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
 
 def made_with(app: FastAPI, settings: Settings) -> None:
@@ -61,9 +87,20 @@ def page(request: Request, template: str, status: int, **context: Any) -> HTMLRe
     return response
 
 
-def message(request: Request, status: int, heading: str, text: str) -> HTMLResponse:
-    """A page that says one thing: a refusal, or what was done."""
-    return page(request, "message.html", status, heading=heading, message=text)
+def message(
+    request: Request,
+    status: int,
+    heading: str,
+    text: str,
+    *,
+    instead: str = "",
+    home: bool = False,
+) -> HTMLResponse:
+    """A page that says one thing: a refusal, or what was done; with what to do instead, and a
+    link to the home page, for a signed-in person refused."""
+    return page(
+        request, "message.html", status, heading=heading, message=text, instead=instead, home=home
+    )
 
 
 def go(url: str) -> RedirectResponse:

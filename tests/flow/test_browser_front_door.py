@@ -9,48 +9,12 @@ from typing import Any
 
 import pytest
 from harness import web
+from harness.browser import fill, go_on, sign_in
 from harness.cases import marker, wait_for_step
 from harness.databases import on_sqlite_only
 from harness.web import PHONES, fresh_code, password_of
 
 pytestmark = pytest.mark.flow
-
-
-def fill(browser: Any, field: str, value: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    element = browser.find_element(By.ID, field)
-    element.clear()
-    element.send_keys(value)
-
-
-def go_on(browser: Any, element: Any) -> None:
-    """Click what leads to another page, and wait until that page has replaced this one."""
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    page = browser.find_element(By.TAG_NAME, "html")
-    element.click()
-
-    def replaced(_: Any) -> bool:
-        try:
-            page.is_enabled()
-        except WebDriverException:  # stale, or Chromium's "node does not belong to the document"
-            return True
-        return False
-
-    WebDriverWait(browser, 30).until(replaced)
-
-
-def sign_in(browser: Any, web_url: str, staff_id: str, password: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    browser.delete_all_cookies()
-    browser.get(f"{web_url}/sign-in")
-    fill(browser, "staff_id", staff_id)
-    fill(browser, "password", password)
-    go_on(browser, browser.find_element(By.CSS_SELECTOR, "button[type=submit]"))
 
 
 @on_sqlite_only
@@ -84,7 +48,7 @@ def test_a_teacher_records_and_the_dsl_works_the_case(
     # ... and cannot open it, or the list.
     for path in (f"/cases/{case_id}", "/cases"):
         browser.get(f"{stack.web_url}{path}")
-        assert "Not allowed" in browser.page_source and mark not in browser.page_source
+        assert "You cannot" in browser.page_source and mark not in browser.page_source
 
     # The DSL signs in: a wrong code is refused, the right one lets them in.
     sign_in(browser, stack.web_url, people["dsl"], password_of(people["dsl"]))

@@ -45,7 +45,7 @@ def test_signing_off_from_the_link_in_a_browser(
     browser.get(found.group(1))
     page = browser.find_element(By.TAG_NAME, "body").text
     assert f"SS-{case_id:06d}" in page
-    assert "physical" in page  # the category of concern
+    assert "Physical abuse" in page  # the category of concern, in words
     assert f"{mark} info" in page  # what would be shared
     assert "Children's Social Care" in page  # and with whom
     assert f"{mark} what happened" not in page  # the concern itself is not the signer's to read

@@ -224,3 +224,18 @@ def test_after_signing_in_only_a_page_of_this_site_comes_next(
             data={"staff_id": teacher, "password": password_of(teacher), "next": asked},
         )
         assert signed.status_code == 303 and signed.headers["location"] == onward, asked
+
+
+@on_sqlite_only
+def test_the_pages_styles_and_script_are_served_with_the_system_fonts(stack: Any) -> None:
+    page = web.get(f"{stack.web_url}/sign-in")
+    files = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+    assert "/static/built/safeshare.css" in files and "/static/safeshare.js" in files
+    for path in files + ["/static/built/govuk-frontend.min.js"]:
+        got = web.get(f"{stack.web_url}{path}")
+        assert got.status_code == 200, path
+        assert got.headers["x-content-type-options"] == "nosniff"
+    css = web.get(f"{stack.web_url}/static/built/safeshare.css").text
+    assert "GDS Transport" not in css and "@font-face" not in css
+    assert "font-family:system-ui,sans-serif" in css
+    assert web.get(f"{stack.web_url}/static/../app.py").status_code == 404

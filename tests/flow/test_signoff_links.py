@@ -120,7 +120,7 @@ def test_valid_link_shows_what_the_signer_needs_and_approves_once(
     assert web.head(url).status_code == 200
     page, csrf = open_page(url)
     assert page.status_code == 200
-    assert f"SS-{case_id:06d}" in page.text and "physical" in page.text
+    assert f"SS-{case_id:06d}" in page.text and "Physical abuse" in page.text
     assert "info" in page.text  # what would be shared
     assert "what happened" not in page.text  # the concern's own text is not for the signer
     assert page.headers["cache-control"] == "no-store"
@@ -131,6 +131,12 @@ def test_valid_link_shows_what_the_signer_needs_and_approves_once(
     # An incomplete answer is shown again with what to fix, and keeps what was typed.
     bad = post(url, csrf, decision="decline", reason="")
     assert bad.status_code == 422 and "reason" in bad.text.lower()
+    # ... beside its field, linked from the summary at the top
+    assert 'href="#reason"' in bad.text and 'id="reason-error"' in bad.text
+    assert re.search(r'<textarea[^>]*id="reason"[^>]*aria-invalid="true"', bad.text, re.S)
+    undecided = post(url, csrf, reason="")
+    assert undecided.status_code == 422 and 'href="#decision"' in undecided.text
+    assert "Choose whether you approve sharing or decline" in undecided.text
     assert signoff_rows(case_id) == []
 
     done = post(url, csrf, decision="approve", reason="Agreed with the DSL")

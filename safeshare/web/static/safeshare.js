@@ -1,0 +1,7 @@
+// GOV.UK Frontend's components on every page (the error summary takes the focus, and its links
+// the focus to their field): the classes its own page template sets with an inline script,
+// which this site's Content-Security-Policy does not run.
+import { initAll } from "/static/built/govuk-frontend.min.js";
+
+document.body.classList.add("js-enabled", "govuk-frontend-supported");
+initAll();

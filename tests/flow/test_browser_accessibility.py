@@ -1,0 +1,124 @@
+"""Every page a teacher, a DSL and a senior leader open, audited with axe-core in a real headless
+browser, at a desk's width and a phone's: none may have a finding of impact "serious" or
+"critical", nor scroll sideways as a whole (reflow, which axe does not check). Each test walks
+the front door as those people do: sign in (a wrong password first), the concern form empty and
+with its errors, the "recorded" page, the refusal a teacher gets for the cases, sign out; the
+DSL's second step (a wrong code first), home, cases and a case; a senior leader's sign-off page
+opened through their personal link, and their home."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from harness import axe
+from harness.browser import fill, go_on, sign_in
+from harness.cases import answer_ok, assessment, marker, personal_message, wait_for_step
+from harness.databases import on_sqlite_only
+from harness.web import PHONES, fresh_code, password_of
+
+pytestmark = pytest.mark.flow
+
+LINK = re.compile(r"personal link \(works once\): (\S+)")
+
+
+def second_step(driver: Any, staff_id: str) -> None:
+    """Give the code the person's authenticator shows (setting it up the first time)."""
+    from selenium.webdriver.common.by import By
+
+    assert driver.current_url.endswith("/sign-in/code")
+    secrets = driver.find_elements(By.ID, "totp-secret")
+    secret = secrets[0].text if secrets else PHONES[staff_id]
+    fill(driver, "code", fresh_code(staff_id, secret))
+    PHONES[staff_id] = secret
+    go_on(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in/code'] button"))
+
+
+def sign_out(driver: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    go_on(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button"))
+
+
+@on_sqlite_only
+@pytest.mark.parametrize("screen", ["desktop", "phone"])
+def test_every_page_passes_the_accessibility_audit(
+    stack: Any, prefect_server: Any, people: dict[str, str], screen: str, request: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver = request.getfixturevalue("desktop" if screen == "desktop" else "browser")
+    found: dict[str, list[dict[str, Any]]] = {}
+
+    def audit(where: str) -> None:
+        found[where] = axe.findings(driver) + axe.sideways(driver)
+
+    web = stack.web_url
+    driver.get(f"{web}/health")
+    driver.delete_all_cookies()
+    driver.get(f"{web}/sign-in")
+    audit("sign-in")
+    sign_in(driver, web, people["teacher"], "not my password at all")
+    audit("sign-in, wrong password")
+
+    # A teacher: home, the form empty and with errors, the recorded page, a refusal, sign out.
+    sign_in(driver, web, people["teacher"], password_of(people["teacher"]))
+    audit("home (teacher)")
+    go_on(driver, driver.find_element(By.LINK_TEXT, "Record a concern"))
+    audit("concern form")
+    form = driver.find_element(By.CSS_SELECTOR, "form[action='/concerns/new']")
+    driver.execute_script("arguments[0].noValidate = true", form)  # the server's own checks
+    go_on(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "/concerns/new" in driver.current_url
+    audit("concern form, with errors")
+    mark = marker()
+    Select(driver.find_element(By.ID, "child")).select_by_value("C-0001")
+    Select(driver.find_element(By.ID, "category")).select_by_value("physical")
+    when = driver.find_element(By.ID, "when")
+    driver.execute_script("arguments[0].value = '2026-11-25T10:15'", when)
+    fill(driver, "what", f"{mark} what happened")
+    form = driver.find_element(By.CSS_SELECTOR, "form[action='/concerns/new']")
+    go_on(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    reference = driver.find_element(By.ID, "reference").text
+    case_id = int(reference.removeprefix("SS-"))
+    audit("recorded")
+    driver.get(f"{web}/cases")
+    assert driver.find_element(By.TAG_NAME, "h1").text  # the refusal page
+    audit("refusal (teacher opens the cases)")
+    driver.get(f"{web}/")
+    sign_out(driver)
+    assert driver.current_url.endswith("/sign-in")
+    audit("signed out")
+
+    # The DSL: the second step, home, the open cases, the case; assesses it (through the CLI).
+    sign_in(driver, web, people["dsl"], password_of(people["dsl"]))
+    audit("second step (DSL)")
+    fill(driver, "code", "000000")
+    go_on(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in/code'] button"))
+    assert driver.find_element(By.ID, "code").get_attribute("aria-invalid") == "true"
+    audit("second step, wrong code")
+    second_step(driver, people["dsl"])
+    audit("home (DSL)")
+    go_on(driver, driver.find_element(By.LINK_TEXT, "Open cases"))
+    audit("open cases")
+    go_on(driver, driver.find_element(By.LINK_TEXT, reference))
+    audit("case page")
+    answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
+    sign_out(driver)
+
+    # A senior leader: the sign-off page through their personal link, then their home.
+    key = wait_for_step(case_id, "management-signoff")["waiting"]["key"]
+    link = LINK.search(personal_message(case_id, key, people["slt"]))
+    assert link, "the senior leader's message has no link"
+    driver.delete_all_cookies()
+    driver.get(link.group(1))
+    assert reference in driver.find_element(By.TAG_NAME, "h1").text
+    audit("sign-off through a personal link")
+    sign_in(driver, web, people["slt"], password_of(people["slt"]))
+    second_step(driver, people["slt"])
+    audit("home (senior leader)")
+
+    blocking = {where: items for where, items in found.items() if items}
+    assert not blocking, "serious or critical accessibility findings:\n" + axe.report(found)
