@@ -62,6 +62,7 @@ ACTION_WORDS: dict[Action, str] = {
     Action.MANAGE_PLANS: "change child protection plans",
     Action.RECORD_NOTICE: "record a need-to-know notice",
     Action.MANAGE_SYSTEM: "manage the system",
+    Action.TEST_NOTIFICATIONS: "send a test message",
 }
 
 _DSL = frozenset(r.value for r in DSL_ROLES)
