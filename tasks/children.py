@@ -133,3 +133,26 @@ def child_identity_lines(child_ref: str) -> list[tuple[str, str]]:
         if child.left_on is not None:
             lines.append(("On roll", f"no: left {child.left_on.isoformat()}"))
         return lines
+
+
+def pupils_to_choose() -> list[tuple[str, str]]:
+    """The pupils on roll as a member of staff picks one (the concern form): (reference, what
+    the choice says: name, the name they are known by, year group), by name; a child added by
+    hand, with no identity on record, by their reference, after them."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(Child.child_ref, Child.identity).where(Child.left_on.is_(None))
+        ).all()
+    named, unnamed = [], []
+    for ref, identity in rows:
+        if identity is None:
+            unnamed.append((ref, ref))
+            continue
+        shown = dict(identity_lines(Reader.STAFF_NOTICE, ref, identity, None))
+        text = shown.get("Legal name", ref)
+        if shown.get("Known as"):
+            text += f", known as {shown['Known as']}"
+        if shown.get("Year group"):
+            text += f" ({shown['Year group']})"
+        named.append((ref, text))
+    return sorted(named, key=lambda p: p[1].casefold()) + sorted(unnamed)

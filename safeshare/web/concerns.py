@@ -11,19 +11,17 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from foundations.audit import acting
-from foundations.db import session_scope
 from models.access import Action
 from models.kernel.problems import time_in_future
 from models.messages.cases import case_reference
 from models.sharing.concern import CATEGORY_LABELS, ConcernFacts
 from models.tables.base import utcnow
-from models.tables.directory import Child
 from safeshare.web.sessions import allowed_to, csrf_for, csrf_ok
 from safeshare.web.site import SigningKey, message, page
 from tasks.accounts import SignedIn
+from tasks.children import pupils_to_choose
 from tasks.concerns import record_concern
 from tasks.directory import DirectoryError
 from tasks.staff import StaffEntry, list_staff
@@ -83,8 +81,7 @@ def _concern_page(
     values: dict[str, str],
     errors: dict[str, str],
 ) -> HTMLResponse:
-    with session_scope() as session:
-        children = list(session.scalars(select(Child.child_ref).order_by(Child.child_ref)))
+    children = pupils_to_choose()
     colleagues = _colleagues(who)
     now = datetime.now(ENGLAND).strftime("%Y-%m-%dT%H:%M")
     return page(
