@@ -108,12 +108,15 @@ def _start_web(settings: Settings, home: Path) -> subprocess.Popen[bytes]:
     raise RuntimeError("the web app did not answer within 60 s")
 
 
-@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
+@pytest.fixture(scope="module", params=("sqlite",))
 def school(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[School]:
     """safeshare's web app signing in with the provider's accounts, on a roster of staff (Lee
-    has left), on each kind of case database, until the module's tests end."""
+    has left), until the module's tests end. On SQLite alone, as every page in a browser is
+    (README, "Which tests run on which database"): what the sign-in writes and reads of the case
+    database (the roster match, the role from groups, the audit) is tested on both databases in
+    tests/tasks/test_sign_on.py."""
     from tasks.roster import import_staff
 
     home = tmp_path_factory.mktemp("school-sign-in")
