@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field
 
 from models.kernel.roles import Role
 from models.kernel.values import Frozen
-from models.web_address import is_loopback
+from models.web_address import https_problem
 
 #: The roles a provider's groups may give, highest first: someone in the DSL's group and the
 #: senior leaders' is the DSL.
@@ -84,17 +84,12 @@ class Refusal(StrEnum):
 def issuer_problem(issuer: str) -> str | None:
     """What is wrong with a provider's issuer address, or None: https, unless on this machine
     (a provider the tests start)."""
-    parts = urlsplit(issuer)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"SAFESHARE_OIDC_ISSUER {issuer!r} is not an http(s) address"
-    if parts.query or parts.fragment:
+    wrong = https_problem(
+        "SAFESHARE_OIDC_ISSUER", issuer, "the provider's answers say who is signing in"
+    )
+    if wrong is None and (urlsplit(issuer).query or urlsplit(issuer).fragment):
         return f"SAFESHARE_OIDC_ISSUER {issuer!r} must have no query or fragment"
-    if parts.scheme != "https" and not is_loopback(parts.hostname):
-        return (
-            f"SAFESHARE_OIDC_ISSUER {issuer!r} must be https: the provider's answers say who "
-            "is signing in"
-        )
-    return None
+    return wrong
 
 
 def same_issuer(configured: str, discovered: object) -> bool:

@@ -31,14 +31,21 @@ def web_address_problem(base_url: str | None, host: str) -> str | None:
             f"the web app listens on {host}: set SAFESHARE_WEB_BASE_URL to the https address "
             "people reach it at (its links are built on it)"
         )
-    parts = urlsplit(base_url)
+    return https_problem(
+        "SAFESHARE_WEB_BASE_URL",
+        base_url,
+        "links carry tokens that act for a person (put the web app behind a TLS reverse proxy)",
+    )
+
+
+def https_problem(setting: str, url: str, why: str) -> str | None:
+    """What is wrong with an address a setting gives, or None: an http(s) address with a host,
+    and https unless it is on this machine (`why` says what https protects)."""
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"SAFESHARE_WEB_BASE_URL {base_url!r} is not an http(s) address"
+        return f"{setting} {url!r} is not an http(s) address"
     if parts.scheme != "https" and not is_loopback(parts.hostname):
-        return (
-            f"SAFESHARE_WEB_BASE_URL {base_url!r} must be https: links carry tokens that act "
-            "for a person (put the web app behind a TLS reverse proxy)"
-        )
+        return f"{setting} {url!r} must be https: {why}"
     return None
 
 
