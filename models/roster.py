@@ -15,7 +15,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import StringConstraints, ValidationError
 
-from models.kernel.exports import Columns, FeedRow, RowProblem, shape_problem
+from models.kernel.exports import Columns, FeedRow, RowProblem, normal_name, shape_problem
 from models.kernel.values import Frozen, StaffId
 
 #: The most rows one export may hold (a school of 2,000 pupils, several times over).
@@ -104,15 +104,19 @@ _CONTACT_FIELDS: Mapping[str, tuple[str, ...]] = {
 _CONTACT = re.compile(r"^(?:contact|parent|carer|parent_carer|priority)_?([1-9])_(.+)$")
 
 
+def _contact_field(name: str) -> str | None:
+    """Which field of a contact a name means (`telephone`: phone), or None; `name` as
+    models.kernel.exports.normal_name gives it."""
+    return next((f for f, aliases in _CONTACT_FIELDS.items() if name in aliases), None)
+
+
 def _contact_column(name: str) -> str | None:
     """contact_2_email, parent1_telephone, Priority 1 Relationship: contact:2:email."""
     found = _CONTACT.match(name)
     if found is None:
         return None
-    for field, aliases in _CONTACT_FIELDS.items():
-        if found.group(2) in aliases:
-            return f"contact:{found.group(1)}:{field}"
-    return None
+    field = _contact_field(found.group(2))
+    return f"contact:{found.group(1)}:{field}" if field else None
 
 
 #: A pupils' export: its columns, by the names SIMS, Arbor and Bromcom give them.
@@ -309,9 +313,7 @@ def _carers(fields: Mapping[str, Any]) -> tuple[Carer, ...]:
         for contact in nested:
             mapped: dict[str, Any] = {}
             for key, value in contact.items():
-                field = next(
-                    (f for f, aliases in _CONTACT_FIELDS.items() if _plain(key) in aliases), None
-                )
+                field = _contact_field(normal_name(str(key)))
                 if field is None:
                     raise ValueError(f"a contact's field '{key}' is not known")
                 mapped[field] = value if isinstance(value, bool) else _text(value)
@@ -327,9 +329,7 @@ def _carers(fields: Mapping[str, Any]) -> tuple[Carer, ...]:
                 found.append(mapped)
     carers = []
     for number, contact in enumerate(found, start=1):
-        name = contact.get("name") or " ".join(
-            str(contact[part]) for part in ("forename", "surname") if contact.get(part)
-        )
+        name = _whole_name(contact)
         if not name:
             raise ValueError(f"contact {number} has no name")
         responsibility = contact.get("parental_responsibility")
@@ -358,9 +358,7 @@ def staff_from_row(row: FeedRow) -> StaffRecord | RowProblem:
     if problem is not None:
         return problem
     fields = row.fields
-    name = fields.get("name") or " ".join(
-        str(fields[part]) for part in ("forename", "surname") if fields.get(part)
-    )
+    name = _whole_name(fields)
     if not name:
         return RowProblem(row.line, "no name (give name, or forename and surname)")
     try:
@@ -374,8 +372,11 @@ def staff_from_row(row: FeedRow) -> StaffRecord | RowProblem:
         return RowProblem(row.line, _invalid(exc))
 
 
-def _plain(key: str) -> str:
-    return "_".join(re.sub(r"[^0-9a-z]+", " ", key.lower()).split())
+def _whole_name(fields: Mapping[str, Any]) -> str:
+    """A person's name as a row gives it: whole, or as forename and surname."""
+    return str(fields.get("name") or "") or " ".join(
+        str(fields[part]) for part in ("forename", "surname") if fields.get(part)
+    )
 
 
 def _text(value: Any) -> str | None:
@@ -397,12 +398,7 @@ def _invalid(exc: ValidationError) -> str:
     for error in exc.errors():
         where = [str(part) for part in error["loc"]]
         field = where[-1] if where else "?"
-        if where[:1] == ["carers"] and len(where) > 1:
-            said.append(
-                f"contact {int(where[1]) + 1}: " + _SAID.get(field, f"{field} is not valid")
-            )
-        else:
-            said.append(_SAID.get(field, f"{field.replace('_', ' ')} is not valid"))
+        said.append(_SAID.get(field, f"{field.replace('_', ' ')} is not valid"))
     return "; ".join(dict.fromkeys(said))
 
 
