@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from foundations.audit import append, hold_the_chain
 from foundations.db import session_scope
-from models.kernel.exports import FeedError, RowProblem, read_export
+from models.kernel.exports import Columns, FeedError, FeedRow, RowProblem, read_export
 from models.kernel.roles import Role
 from models.roster import (
     PUPIL_COLUMNS,
@@ -41,6 +42,8 @@ from models.tables.cases import Case
 from models.tables.directory import FROM_ROSTER, Child, Staff
 from tasks.directory import DirectoryError
 from tasks.notify import deliver
+
+R = TypeVar("R", PupilRecord, StaffRecord)
 
 
 class RosterRefused(DirectoryError):
@@ -93,16 +96,36 @@ def _changed_fields(plan: RosterPlan[Any, Any]) -> dict[str, int]:
     return dict(sorted(counted.items()))
 
 
-def read_pupils(text: str, fmt: str, *, today: date) -> tuple[list[PupilRecord], list[str]]:
-    """The pupils of an export, and the columns left aside; RosterRefused with every problem."""
-    rows, ignored = _rows(text, fmt, PUPIL_COLUMNS)
-    read = [(row.line, pupil_from_row(row, today=today)) for row in rows]
+def _records(
+    text: str,
+    fmt: str,
+    columns: Columns,
+    record: Callable[[FeedRow], R | RowProblem],
+    unique: Sequence[tuple[str, Callable[[R], str | None]]],
+) -> tuple[list[R], list[str]]:
+    """The records of an export (`record` reads a row), and the columns left aside;
+    RosterRefused with every problem: each row's own, and each value that must be unique
+    (`unique`: what it is called, and how a record gives it; None is not checked) given twice."""
+    rows, ignored = _rows(text, fmt, columns)
+    read = [(row.line, record(row)) for row in rows]
     problems = [r for _, r in read if isinstance(r, RowProblem)]
-    pupils = [(line, r) for line, r in read if isinstance(r, PupilRecord)]
-    problems += duplicates(pupils, lambda p: p.upn, "UPN")
+    records = [(line, r) for line, r in read if not isinstance(r, RowProblem)]
+    for what, key in unique:
+        problems += duplicates([(n, r) for n, r in records if key(r)], key, what)
     if problems:
         raise RosterRefused(problems)
-    return [p for _, p in pupils], ignored
+    return [r for _, r in records], ignored
+
+
+def read_pupils(text: str, fmt: str, *, today: date) -> tuple[list[PupilRecord], list[str]]:
+    """The pupils of an export, and the columns left aside; RosterRefused with every problem."""
+    return _records(
+        text, fmt, PUPIL_COLUMNS, lambda row: pupil_from_row(row, today=today), [("UPN", _upn)]
+    )
+
+
+def _upn(pupil: PupilRecord) -> str:
+    return pupil.upn
 
 
 def _pupil_of(child: Any) -> PupilRecord:
@@ -134,8 +157,11 @@ def _import_pupils(
             Child.source == FROM_ROSTER
         )
     ).all()
-    by_upn = {_pupil_of(c).upn: c for c in children}
-    existing = {upn: _pupil_of(c) for upn, c in by_upn.items()}
+    existing: dict[str, PupilRecord] = {}
+    by_upn: dict[str, Any] = {}
+    for child in children:  # each sealed identity opened once
+        pupil = _pupil_of(child)
+        existing[pupil.upn], by_upn[pupil.upn] = pupil, child
     present = frozenset(upn for upn, c in by_upn.items() if c.left_on is None)
     plan = plan_import(existing, present, pupils, lambda p: p.upn)
     gone = newly_left(plan, existing, today)
@@ -163,7 +189,7 @@ def _import_pupils(
                     "date_of_birth": p.date_of_birth,
                     "cp_plan": False,
                     "identity": _identity(p),
-                    "left_on": p.leaving_date if has_left(p, today) else None,
+                    "left_on": _left_on(p, today),
                     "source": FROM_ROSTER,
                 }
                 for p in plan.added
@@ -177,7 +203,7 @@ def _import_pupils(
             .values(
                 identity=_identity(p),
                 date_of_birth=p.date_of_birth,
-                left_on=p.leaving_date if has_left(p, today) else None,
+                left_on=_left_on(p, today),
             )
         )
     for upn in plan.left:
@@ -191,6 +217,11 @@ def _import_pupils(
         )
     append(session.connection(), "import:pupils", detail=_detail(result))
     return result
+
+
+def _left_on(pupil: PupilRecord, today: date) -> date | None:
+    """The day the pupil left, once it has come (a leaving date to come is not a leaver)."""
+    return pupil.leaving_date if has_left(pupil, today) else None
 
 
 def _identity(pupil: PupilRecord) -> dict[str, Any]:
@@ -216,17 +247,13 @@ def _detail(result: RosterResult) -> dict[str, Any]:
 def read_staff(text: str, fmt: str) -> tuple[list[StaffRecord], list[str]]:
     """The members of staff of an export, and the columns left aside; RosterRefused with every
     problem."""
-    rows, ignored = _rows(text, fmt, STAFF_COLUMNS)
-    read = [(row.line, staff_from_row(row)) for row in rows]
-    problems = [r for _, r in read if isinstance(r, RowProblem)]
-    staff = [(line, r) for line, r in read if isinstance(r, StaffRecord)]
-    problems += duplicates(staff, lambda s: s.staff_id.lower(), "staff id")
-    problems += duplicates(
-        [(line, s) for line, s in staff if s.email], lambda s: s.email.lower(), "email"
+    return _records(
+        text,
+        fmt,
+        STAFF_COLUMNS,
+        staff_from_row,
+        [("staff id", lambda s: s.staff_id.lower()), ("email", lambda s: (s.email or "").lower())],
     )
-    if problems:
-        raise RosterRefused(problems)
-    return [s for _, s in staff], ignored
 
 
 def import_staff(text: str, fmt: str, *, today: date, dry_run: bool = False) -> RosterResult:
