@@ -20,6 +20,8 @@ from models.kernel.values import Frozen, StaffId
 
 #: The most rows one export may hold (a school of 2,000 pupils, several times over).
 MOST_ROWS = 50_000
+#: The largest export read (a roster of tens of thousands, with its contacts), in bytes.
+MOST_BYTES = 50_000_000
 #: How many contacts a pupil's row may number (contact_1_... to contact_9_...).
 MOST_CONTACTS = 9
 

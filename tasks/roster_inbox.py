@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from foundations.settings import get_settings
+from models.kernel.exports import FeedError, RowProblem, decode_export, export_format
+from models.roster import MOST_BYTES
 from tasks.prefect_task import task
 from tasks.roster import (
     RosterRefused,
@@ -28,10 +30,6 @@ log = logging.getLogger("safeshare.roster")
 
 #: A file younger than this may still be being written: it waits for the next pickup.
 SETTLED_SECONDS = 60
-#: The formats a file's ending names.
-FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".ndjson": "json"}
-#: The largest file picked up (as `safeshare roster import`).
-MOST_BYTES = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ class PickedUp:
 def _kind(path: Path) -> tuple[str, str] | None:
     """(pupils|staff, csv|json) for a file the inbox imports; None for any other."""
     name = path.name.lower()
-    fmt = FORMATS.get(path.suffix.lower())
+    fmt = export_format(path.suffix)
     if fmt is None or name.startswith("."):
         return None
     for what in ("pupils", "staff"):
@@ -74,13 +72,13 @@ def waiting_files(inbox: Path, now: float) -> list[tuple[Path, str, str]]:
 
 
 def _read(path: Path) -> str:
+    """A file's text, as `safeshare roster import` reads it; RosterRefused when it cannot be."""
     if path.stat().st_size > MOST_BYTES:
-        raise RosterRefused([])
-    raw = path.read_bytes()
+        raise RosterRefused([RowProblem(0, f"the file is over {MOST_BYTES} bytes")])
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="strict")
+        return decode_export(path.read_bytes())
+    except FeedError as exc:
+        raise RosterRefused([RowProblem(0, f"the file {exc.message}")]) from None
 
 
 def _move(path: Path, folder: str, stamp: str) -> Path:
@@ -106,9 +104,7 @@ def pick_up(inbox: Path, *, today: date, now: datetime) -> list[PickedUp]:
             else:
                 result = import_staff(text, fmt, today=today)
         except RosterRefused as exc:
-            problems = [str(p) for p in exc.problems] or [f"the file is over {MOST_BYTES} bytes"]
-        except UnicodeDecodeError:
-            problems = ["the file is neither UTF-8 nor Windows-1252 text"]
+            problems = [str(p) for p in exc.problems]
         if result is None:
             moved = _move(path, "refused", stamp)
             report = moved.with_name(moved.name + ".problems.txt")

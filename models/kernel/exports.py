@@ -18,6 +18,10 @@ from typing import Any
 
 #: The separators a CSV export may use (a spreadsheet set to a European locale writes ';').
 SEPARATORS = ",;\t"
+#: The format each file ending (or --format) names.
+FORMATS = {"csv": "csv", "json": "json", "jsonl": "json", "ndjson": "json"}
+#: What older exports are written in when they are not UTF-8: accents and curly apostrophes.
+ENCODINGS = ("utf-8-sig", "cp1252")
 
 
 class FeedError(ValueError):
@@ -75,6 +79,25 @@ class Columns:
 
     def help(self) -> str:
         return "the columns are " + ", ".join(names[0] for names in self.names.values())
+
+
+def export_format(name: str) -> str | None:
+    """csv or json, as a file's ending (`.jsonl`) or a format's name (`json`) says; None for
+    any other."""
+    return FORMATS.get(name.lower().lstrip("."))
+
+
+def decode_export(raw: bytes) -> str:
+    """An export's text: UTF-8 (with or without a byte order mark) or Windows-1252; FeedError
+    for a file that is not text (an .xlsx, a UTF-16 export: NUL bytes) or in neither."""
+    if b"\x00" in raw:
+        raise FeedError(None, "is not a text file: save the export as CSV (UTF-8)")
+    for encoding in ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FeedError(None, "is neither UTF-8 nor Windows-1252 text")
 
 
 def normal_name(name: str) -> str:

@@ -42,10 +42,10 @@ def read_export_file(file: Path, file_format: str | None, most_bytes: int) -> tu
     """The text of an export a school information system gave (UTF-8, with or without a byte
     order mark, or the Windows-1252 older exports are written in) and its format (csv or json,
     from --format or the file's name); one sentence when it cannot be read."""
-    fmt = (file_format or file.suffix.lstrip(".")).lower()
-    if fmt in ("jsonl", "ndjson"):
-        fmt = "json"
-    if fmt not in ("csv", "json"):
+    from models.kernel.exports import FeedError, decode_export, export_format
+
+    fmt = export_format(file_format or file.suffix)
+    if fmt is None:
         raise UserError(
             f"cannot tell the format of '{file.name}': give --format csv or --format json."
         )
@@ -57,11 +57,7 @@ def read_export_file(file: Path, file_format: str | None, most_bytes: int) -> tu
         raise UserError(f"no file '{file}'.") from None
     except OSError as exc:
         raise UserError(f"cannot read '{file}' ({exc.strerror}).") from None
-    if b"\x00" in raw:  # a spreadsheet saved as .xlsx, a UTF-16 export: not text we read
-        raise UserError(f"'{file}' is not a text file: save the export as CSV (UTF-8).")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return raw.decode(encoding), fmt
-        except UnicodeDecodeError:
-            continue
-    raise UserError(f"'{file}' is neither UTF-8 nor Windows-1252 text.")
+    try:
+        return decode_export(raw), fmt
+    except FeedError as exc:
+        raise UserError(f"'{file}' {exc.message}.") from None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from models.access import Action
+from models.roster import MOST_BYTES
 from safeshare.cli.groups import group
 from safeshare.cli.inputs import read_export_file
 from safeshare.cli.output import emit_json, err, fail, friendly, out
@@ -25,9 +26,6 @@ roster_app = group(
 )
 import_app = group("Import a CSV or JSON export of pupils or of staff.")
 roster_app.add_typer(import_app, name="import")
-
-#: The largest export read (a roster of tens of thousands, with its contacts).
-MOST_BYTES = 50_000_000
 
 FORMAT = typer.Option("--format", help="csv or json; from the file's name when unset.")
 DRY_RUN = typer.Option(
