@@ -14,6 +14,7 @@ protection file carries everything the next school's DSL needs, the parents and 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import StrEnum
@@ -80,14 +81,13 @@ def _text(field: str, identity: Mapping[str, Any], date_of_birth: date | None) -
     if field == "name":
         return f"{identity.get('legal_forename', '')} {identity.get('legal_surname', '')}".strip()
     if field == "preferred_name":
-        known = " ".join(
+        return " ".join(
             identity[part]
             for part in ("preferred_forename", "preferred_surname")
             if identity.get(part)
         )
-        return known
     if field == "date_of_birth":
-        return date_of_birth.strftime("%d %B %Y").lstrip("0") if date_of_birth else ""
+        return _day(date_of_birth) if date_of_birth else ""
     if field == "child_identifier":
         if identity.get("child_identifier"):
             return str(identity["child_identifier"])
@@ -98,10 +98,15 @@ def _text(field: str, identity: Mapping[str, Any], date_of_birth: date | None) -
         return _YEAR_NAMES.get(year, f"Year {year}") if year else ""
     if field in ("admission_date", "leaving_date"):
         day = identity.get(field)
-        return date.fromisoformat(day).strftime("%d %B %Y").lstrip("0") if day else ""
+        return _day(date.fromisoformat(day)) if day else ""
     if field == "carers":
         return "; ".join(carer_line(c) for c in identity.get("carers") or ())
     return str(identity.get(field) or "")
+
+
+def _day(day: date) -> str:
+    """A day as people write it: 1 September 2014."""
+    return day.strftime("%d %B %Y").lstrip("0")
 
 
 def carer_line(carer: Mapping[str, Any]) -> str:
@@ -132,14 +137,17 @@ def reader_of_receipt(holder: str, agency_kind: str | None) -> Reader:
     return Reader.AGENCY
 
 
-def _folded(text: str) -> str:
-    """Text as a search compares it: no accents, no case, apostrophes and dashes as spaces."""
-    import unicodedata
+#: The apostrophes names are written with (O'Brien, O’Brien, O‘Brien, O`Brien).
+APOSTROPHES = "'’‘`"
 
+
+def _folded(text: str, apostrophe: str = " ") -> str:
+    """Text as a search compares it: no accents, no case, dashes as spaces, each apostrophe
+    as `apostrophe` (a space: O'Brien is "o brien"; nothing: "obrien")."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    for mark in "'’‘`-":
-        plain = plain.replace(mark, " ")
-    return " ".join(plain.casefold().split())
+    for mark in APOSTROPHES:
+        plain = plain.replace(mark, apostrophe)
+    return " ".join(plain.replace("-", " ").casefold().split())
 
 
 def matches(identity: Mapping[str, Any] | None, query: str) -> bool:
@@ -154,6 +162,5 @@ def matches(identity: Mapping[str, Any] | None, query: str) -> bool:
         for k in ("legal_forename", "legal_surname", "preferred_forename", "preferred_surname")
         if identity.get(k)
     )
-    words = _folded(names).split()
-    joined = [w for w in _folded(names.replace("'", "").replace("’", "")).split()]
-    return all(any(w.startswith(q) for w in [*words, *joined]) for q in _folded(query).split())
+    words = [*_folded(names).split(), *_folded(names, apostrophe="").split()]
+    return all(any(w.startswith(q) for w in words) for q in _folded(query).split())
