@@ -71,13 +71,14 @@ def identity_lines(
     if identity is None:
         return lines
     for field in FIELDS[reader]:
-        text = _text(field, identity, date_of_birth)
+        text = field_text(field, identity, date_of_birth)
         if text:
             lines.append((LABELS[field], text))
     return lines
 
 
-def _text(field: str, identity: Mapping[str, Any], date_of_birth: date | None) -> str:
+def field_text(field: str, identity: Mapping[str, Any], date_of_birth: date | None = None) -> str:
+    """One field of who a child is, as a page writes it ("" when there is nothing to say)."""
     if field == "name":
         return f"{identity.get('legal_forename', '')} {identity.get('legal_surname', '')}".strip()
     if field == "preferred_name":

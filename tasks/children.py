@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from foundations.db import session_scope
-from models.identity import Reader, identity_lines, matches
+from models.identity import Reader, field_text, identity_lines, matches
 from models.kernel.directory import ChildFacts, child_problems
 from models.kernel.values import CHILD_REF_RULE
 from models.tables.base import utcnow
@@ -98,7 +98,6 @@ class FoundChild:
 def find_children(query: str, *, with_leavers: bool = False) -> list[FoundChild]:
     """The pupils the school information system holds whose names (or UPN) the query finds
     (models/identity.py::matches), on roll unless `with_leavers`; by name."""
-
     with session_scope() as session:
         rows = session.execute(
             select(Child.child_ref, Child.identity, Child.left_on, Child.cp_plan).where(
@@ -109,12 +108,11 @@ def find_children(query: str, *, with_leavers: bool = False) -> list[FoundChild]
     for ref, identity, left_on, plan in rows:
         if (left_on is not None and not with_leavers) or not matches(identity, query):
             continue
-        shown = dict(identity_lines(Reader.STAFF_NOTICE, ref, identity, None))
         found.append(
             FoundChild(
                 ref,
-                shown.get("Legal name", ""),
-                shown.get("Year group", ""),
+                field_text("name", identity),
+                field_text("year_group", identity),
                 left_on.isoformat() if left_on else None,
                 bool(plan),
             )
@@ -124,7 +122,6 @@ def find_children(query: str, *, with_leavers: bool = False) -> list[FoundChild]
 
 def child_identity_lines(child_ref: str) -> list[tuple[str, str]]:
     """Everything on record of who a child is (as the child protection file shows it)."""
-
     with session_scope() as session:
         child = session.scalar(select(Child).where(Child.child_ref == child_ref))
         if child is None:
@@ -148,11 +145,10 @@ def pupils_to_choose() -> list[tuple[str, str]]:
         if identity is None:
             unnamed.append((ref, ref))
             continue
-        shown = dict(identity_lines(Reader.STAFF_NOTICE, ref, identity, None))
-        text = shown.get("Legal name", ref)
-        if shown.get("Known as"):
-            text += f", known as {shown['Known as']}"
-        if shown.get("Year group"):
-            text += f" ({shown['Year group']})"
+        text = field_text("name", identity) or ref
+        if known := field_text("preferred_name", identity):
+            text += f", known as {known}"
+        if year := field_text("year_group", identity):
+            text += f" ({year})"
         named.append((ref, text))
     return sorted(named, key=lambda p: p[1].casefold()) + sorted(unnamed)
