@@ -40,9 +40,10 @@ def sign_in_as(browser: Any, school: Any, login: str) -> None:
 
 def settled(browser: Any) -> bool:
     """Whether safeshare has answered the provider: a refusal, or a page past the callback's
-    (which goes on by itself)."""
+    (which goes on by itself), loaded (the address changes when that page's navigation begins,
+    before its document is there to read: under load a test read the page before it was)."""
     if urlsplit(browser.current_url).path != CALLBACK:
-        return True
+        return bool(browser.execute_script("return document.readyState") == "complete")
     found = browser.find_elements(By.ID, "school-sign-in-outcome")
     return bool(found) and found[0].get_attribute("data-outcome") != "ok"
 
