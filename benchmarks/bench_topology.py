@@ -46,15 +46,14 @@ from benchmarks.measures import (  # noqa: E402
 from benchmarks.topology_stack import (  # noqa: E402
     PUPILS_ON_PLAN,
     Stack,
+    Watch,
     answer_latencies,
     prefect_cpu,
     record,
     run_of,
-    run_state,
     topology,
     wait_until,
     waiting_steps,
-    waiting_steps_one,
 )
 
 
@@ -119,9 +118,7 @@ def whole_cases(stack: Stack, n: int) -> None:
     def drive(case_id: int) -> None:
         run_id = runs[case_id]
         for step, answer in zip(steps, WHOLE_CASE, strict=True):
-            wait_until(lambda s=step: waiting_steps_one(stack, case_id)[0] == s, every=1)
-            key = waiting_steps_one(stack, case_id)[1]
-            wait_until(lambda: run_state(stack, run_id).get("type") == "PAUSED", every=1)
+            key = watch.until(case_id, step, "PAUSED")
             coded = answer | {
                 "one_time_code": code_of(stack.listener, case_id, key, answer["answered_by"])
             }
@@ -136,9 +133,9 @@ def whole_cases(stack: Stack, n: int) -> None:
                 time.sleep(0.5)
             else:
                 raise RuntimeError(f"case {case_id}'s {step} was never accepted: {response.text}")
-        wait_until(lambda: run_state(stack, run_id).get("type") == "COMPLETED", every=1)
+        watch.until(case_id, None, "COMPLETED")
 
-    with ThreadPoolExecutor(n) as pool:
+    with Watch(stack, runs) as watch, ThreadPoolExecutor(n) as pool:
         list(pool.map(drive, ids))
     took = time.monotonic() - start
     (busy_after, ticked_after), used = machine_busy(), cpu_seconds([stack.up.pid]) - used

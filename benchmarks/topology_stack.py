@@ -197,21 +197,64 @@ def waiting_steps(stack: Stack) -> dict[int, tuple[str | None, str | None]]:
     return {row.id: (row.waiting_step, row.waiting_key) for row in rows}
 
 
-def run_state(stack: Stack, run_id: str) -> dict[str, Any]:
-    import httpx
+class Watch:
+    """Where every driven case is, read for all of them at once by one thread: each case's
+    waiting step and key from the case database in one query, and its run's state from Prefect
+    in one filtered read, every `every` seconds. The threads that drive the cases wait on it
+    (forty of them each asking Prefect for their run's state every second cost Prefect's API
+    more than the runs' own reports, and the machine a quarter of its time)."""
 
-    return dict(httpx.get(f"{stack.api}/flow_runs/{run_id}", timeout=30).json()["state"] or {})
+    def __init__(self, stack: Stack, runs: dict[int, str], every: float = 1.0) -> None:
+        self.stack, self.runs, self.every = stack, runs, every
+        self.steps: dict[int, tuple[str | None, str | None]] = {}
+        self.states: dict[str, str] = {}
+        self._changed = threading.Condition()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
 
+    def __enter__(self) -> Watch:
+        self._read()
+        self._thread.start()
+        return self
 
-def waiting_steps_one(stack: Stack, case_id: int) -> tuple[str | None, str | None]:
-    from sqlalchemy import create_engine, text
+    def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        self._thread.join()
 
-    engine = _engine(stack.env["DATABASE_URL"], create_engine)
-    with engine.connect() as conn:
-        row = conn.execute(
-            text("SELECT waiting_step, waiting_key FROM cases WHERE id = :id"), {"id": case_id}
-        ).one()
-    return row.waiting_step, row.waiting_key
+    def _read(self) -> None:
+        import httpx
+
+        steps = waiting_steps(self.stack)
+        body = {"flow_runs": {"id": {"any_": list(self.runs.values())}}, "limit": 200}
+        states: dict[str, str] = {}
+        for offset in range(0, len(self.runs), 200):
+            found = httpx.post(
+                f"{self.stack.api}/flow_runs/filter", json=body | {"offset": offset}, timeout=60
+            )
+            found.raise_for_status()
+            for run in found.json():
+                states[run["id"]] = (run.get("state") or {}).get("type", "")
+        with self._changed:
+            self.steps, self.states = steps, states
+            self._changed.notify_all()
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(self.every):
+            self._read()
+
+    def until(self, case_id: int, step: str | None, state: str, timeout: float = 1800) -> str:
+        """Wait until the case waits at `step` (None: at none) with its run in `state`; the
+        wait's key."""
+        run_id = self.runs[case_id]
+
+        def there() -> bool:
+            waiting = self.steps.get(case_id, (None, None))[0]
+            return waiting == step and self.states.get(run_id) == state
+
+        with self._changed:
+            if not self._changed.wait_for(there, timeout):
+                raise TimeoutError(f"case {case_id} never reached {step} ({state})")
+            return str(self.steps[case_id][1])
 
 
 _ENGINES: dict[str, Any] = {}
