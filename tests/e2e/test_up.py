@@ -1,13 +1,15 @@
 """The README's first command, as a person runs it: `safeshare up` on a data directory with no
 databases yet starts the Prefect server, migrates the case database, serves every deployment
 and the web app, says where they are, and stops everything cleanly on Ctrl-C (SIGINT to its
-process group, as a terminal sends it) and on SIGTERM (as a service manager sends it). On
-embedded defaults (SQLite for both databases, stopped by Ctrl-C) and with `DATABASE_URL` and
-Prefect's own database setting on PostgreSQL (stopped by SIGTERM), where a case is also
-recorded and waits for its first answer. After a case answered in the dashboard: every file of
-the data directory is its owner's alone, and no file of Prefect's keeps the answer Prefect
-deleted. The embedded `up` is one for the module (each start of a whole stack costs a minute
-of a loaded machine), checked as it comes up and again once it has stopped."""
+process group, as a terminal sends it) and on SIGHUP to `up` alone (the terminal or SSH
+session that started it closed; SIGTERM to the group, as a service manager sends it, stops
+test_production_topology.py's `up`). On embedded defaults (SQLite for both databases, stopped
+by Ctrl-C) and with `DATABASE_URL` and Prefect's own database setting on PostgreSQL (stopped
+by SIGHUP), where a case is also recorded and waits for its first answer. After a case
+answered in the dashboard: every file of the data directory is its owner's alone, and no file
+of Prefect's keeps the answer Prefect deleted. The embedded `up` is one for the module (each
+start of a whole stack costs a minute of a loaded machine), checked as it comes up and
+again once it has stopped."""
 
 from __future__ import annotations
 
@@ -125,7 +127,8 @@ def test_prefect_keeps_no_copy_of_a_deleted_answer(answered_in_the_dashboard: An
 
 
 def test_safeshare_up_starts_everything_and_stops_cleanly(answered_in_the_dashboard: Any) -> None:
-    """The module's `safeshare up` (stopped by Ctrl-C, cleanly, its ports closed: `_up`)."""
+    """The module's `safeshare up` (stopped by Ctrl-C, cleanly, its ports closed and no process
+    of it left: harness.up.up)."""
     _, _, output, _, started = answered_in_the_dashboard
     prefect_port, web_port = started["ports"]
     assert f"Dashboard: http://127.0.0.1:{prefect_port}" in output
@@ -164,7 +167,7 @@ def test_safeshare_up_on_postgresql_serves_and_runs_a_case(tmp_path: Path) -> No
         env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = prefect_url.replace(
             "postgresql+psycopg://", "postgresql+asyncpg://"
         )
-        with up(env, prefect_port, web_port, signal.SIGTERM):
+        with up(env, prefect_port, web_port, signal.SIGHUP):
             api = f"http://127.0.0.1:{prefect_port}/api"
             assert served_flows(api) == SERVED
             assert not (home / "cases.db").exists()

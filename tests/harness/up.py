@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from harness import web
+from harness.processes import with_environment
 
 SAFESHARE = Path(sys.executable).parent / "safeshare"
 SERVED = {
@@ -90,8 +91,11 @@ def start_up(
 def up(
     env: dict[str, str], prefect_port: int, web_port: int, stop: signal.Signals, *options: str
 ) -> Iterator[str]:
-    """Run `safeshare up` until it is up; yield what it said; send `stop` to its process group;
-    check that it stopped, cleanly, and that nothing still answers on its ports."""
+    """Run `safeshare up` until it is up; yield what it said; send `stop` to its process group
+    (SIGINT: Ctrl-C in its terminal; SIGTERM: a service manager), or SIGHUP to `up` alone (the
+    terminal or SSH session that started it closed, which leaves `up` to stop its parts); check
+    that it stopped, cleanly, that no process of the stack is left (they all carry its
+    SAFESHARE_HOME, whatever group they are in) and that nothing still answers on its ports."""
     process = start_up(env, prefect_port, web_port, *options)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(
@@ -113,9 +117,16 @@ def up(
         yield output
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, stop)
+            if stop == signal.SIGHUP:
+                os.kill(process.pid, stop)
+            else:
+                os.killpg(process.pid, stop)
         code = process.wait(timeout=90)
     assert code == 0
+    deadline = time.monotonic() + 90
+    while left := with_environment("SAFESHARE_HOME", env["SAFESHARE_HOME"]):
+        assert time.monotonic() < deadline, f"left running: {left}"
+        time.sleep(0.5)
     for port in (prefect_port, web_port):
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
