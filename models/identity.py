@@ -15,6 +15,7 @@ protection file carries everything the next school's DSL needs, the parents and 
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import StrEnum
@@ -165,3 +166,16 @@ def matches(identity: Mapping[str, Any] | None, query: str) -> bool:
     )
     words = [*_folded(names).split(), *_folded(names, apostrophe="").split()]
     return all(any(w.startswith(q) for w in words) for q in _folded(query).split())
+
+
+def told_apart(choices: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """(reference, text) of each pupil to choose from, given as (reference, text, date of
+    birth as a page writes it): the date of birth added to a text another choice has too, and
+    the reference to one that still is not alone, so that no two choices read the same."""
+    alike = Counter(text.casefold() for _, text, _ in choices)
+    dated = [
+        (ref, f"{text}, born {born}" if alike[text.casefold()] > 1 and born else text)
+        for ref, text, born in choices
+    ]
+    still = Counter(text.casefold() for _, text in dated)
+    return [(ref, f"{text}, {ref}" if still[text.casefold()] > 1 else text) for ref, text in dated]

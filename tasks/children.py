@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from foundations.db import session_scope
-from models.identity import Reader, field_text, identity_lines, matches
+from models.identity import Reader, field_text, identity_lines, matches, told_apart
 from models.kernel.directory import ChildFacts, child_problems
 from models.kernel.values import CHILD_REF_RULE
 from models.tables.base import utcnow
@@ -135,13 +135,18 @@ def child_identity_lines(child_ref: str) -> list[tuple[str, str]]:
 def pupils_to_choose() -> list[tuple[str, str]]:
     """The pupils on roll as a member of staff picks one (the concern form): (reference, what
     the choice says: name, the name they are known by, year group), by name; a child added by
-    hand, with no identity on record, by their reference, after them."""
+    hand, with no identity on record, by their reference, after them. Two pupils whose choices
+    would read alike (the same name in the same year) are told apart by their dates of birth,
+    and by their references should those agree too: a teacher never picks between two lines
+    that say the same."""
     with session_scope() as session:
         rows = session.execute(
-            select(Child.child_ref, Child.identity).where(Child.left_on.is_(None))
+            select(Child.child_ref, Child.identity, Child.date_of_birth).where(
+                Child.left_on.is_(None)
+            )
         ).all()
     named, unnamed = [], []
-    for ref, identity in rows:
+    for ref, identity, born in rows:
         if identity is None:
             unnamed.append((ref, ref))
             continue
@@ -150,5 +155,6 @@ def pupils_to_choose() -> list[tuple[str, str]]:
             text += f", known as {known}"
         if year := field_text("year_group", identity):
             text += f" ({year})"
-        named.append((ref, text))
-    return sorted(named, key=lambda p: p[1].casefold()) + sorted(unnamed)
+        named.append((ref, text, field_text("date_of_birth", identity, born)))
+    choices = told_apart(named)
+    return sorted(choices, key=lambda p: p[1].casefold()) + sorted(unnamed)

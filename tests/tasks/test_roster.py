@@ -405,18 +405,20 @@ def test_the_dsl_finds_a_pupil_by_name_and_reads_who_they_are(setting: Setting) 
     assert len(reads) == 2 and not any("Zoë" in d or "Rosters" in d for d in reads)
 
 
-def test_the_concern_form_offers_pupils_on_roll_by_name_and_year(setting: Setting) -> None:
+def test_the_concern_form_offers_pupils_on_roll_by_name_and_year_each_told_apart(setting: Setting) -> None:
     from tasks.children import add_child, pupils_to_choose
 
     add_child("C-HAND", date_of_birth=date(2015, 1, 1), cp_plan=False)
     known = HEADER + row("A123456789011", "Zed") + row("A123456789012", "Abbot", year="R")
     known += "A123456789013;Moss;Kay;Kiki;01/09/2014;10;;;;\n"
+    known += "A123456789015;Zed;Zoë;;02/10/2014;7;;;;\n"  # two Zoë Zeds in Year 7
     import_pupils(known + row("A123456789014", "Gone"), "csv", today=TODAY)
     import_pupils(known, "csv", today=TODAY)  # the last has left: not offered
     refs = {upn: ref for upn, (ref, _, _) in children().items()}
     assert pupils_to_choose() == [
         (refs["A123456789013"], "Kay Moss, known as Kiki (Year 10)"),
         (refs["A123456789012"], "Zoë Abbot (Reception)"),
-        (refs["A123456789011"], "Zoë Zed (Year 7)"),
+        (refs["A123456789011"], "Zoë Zed (Year 7), born 1 September 2014"),
+        (refs["A123456789015"], "Zoë Zed (Year 7), born 2 October 2014"),
         ("C-HAND", "C-HAND"),
     ]

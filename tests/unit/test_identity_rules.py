@@ -119,3 +119,27 @@ def test_who_opens_a_receipt_link(holder: str, kind: str | None, reader: Reader)
 def test_a_pupil_is_found_by_the_start_of_their_names_or_their_upn(query: str, found: bool) -> None:
     assert matches(IDENTITY, query) is found
     assert matches(None, query) is False
+
+
+def test_choices_that_read_alike_are_told_apart_by_birth_then_by_reference() -> None:
+    from models.identity import told_apart
+
+    assert told_apart(
+        [
+            ("C-1", "Ada Okafor (Year 9)", "3 May 2011"),
+            ("C-2", "ada okafor (Year 9)", "9 June 2011"),
+            ("C-3", "Ada Okafor (Year 7)", "1 July 2013"),
+            ("C-4", "Ben Ray (Year 8)", "2 March 2012"),
+            ("C-5", "Ben Ray (Year 8)", "2 March 2012"),
+            ("C-6", "Cy Lu (Year 8)", ""),
+            ("C-7", "Cy Lu (Year 8)", ""),
+        ]
+    ) == [
+        ("C-1", "Ada Okafor (Year 9), born 3 May 2011"),
+        ("C-2", "ada okafor (Year 9), born 9 June 2011"),
+        ("C-3", "Ada Okafor (Year 7)"),
+        ("C-4", "Ben Ray (Year 8), born 2 March 2012, C-4"),
+        ("C-5", "Ben Ray (Year 8), born 2 March 2012, C-5"),
+        ("C-6", "Cy Lu (Year 8), C-6"),
+        ("C-7", "Cy Lu (Year 8), C-7"),
+    ]
