@@ -2,9 +2,9 @@
 browser, at a desk's width and a phone's: none may have a finding of impact "serious" or
 "critical", nor scroll sideways as a whole (reflow, which axe does not check). Each test walks
 the front door as those people do: sign in (a wrong password first), the concern form empty and
-with its errors, the "recorded" page, the refusal a teacher gets for the cases, sign out; the
-DSL's second step (a wrong code first), home, cases and a case; a senior leader's sign-off page
-opened through their personal link, and their home."""
+with its errors, the pupil's suggestions open, the "recorded" page, the refusal a teacher gets
+for the cases, sign out; the DSL's second step (a wrong code first), home, cases and a case; a
+senior leader's sign-off page opened through their personal link, and their home."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from harness import axe
-from harness.browser import fill, go_on, sign_in
+from harness.browser import fill, go_on, searchable, sign_in, suggestions
 from harness.cases import answer_ok, assessment, marker, personal_message, wait_for_step
 from harness.databases import on_sqlite_only
 from harness.web import PHONES, fresh_code, password_of
@@ -47,10 +47,12 @@ def test_every_page_passes_the_accessibility_audit(
     stack: Any, prefect_server: Any, people: dict[str, str], screen: str, request: Any
 ) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
 
     driver = request.getfixturevalue("desktop" if screen == "desktop" else "browser")
     found: dict[str, list[dict[str, Any]]] = {}
+    mark = marker()
 
     def audit(where: str) -> None:
         found[where] = axe.findings(driver) + axe.sideways(driver)
@@ -63,18 +65,24 @@ def test_every_page_passes_the_accessibility_audit(
     sign_in(driver, web, people["teacher"], "not my password at all")
     audit("sign-in, wrong password")
 
-    # A teacher: home, the form empty and with errors, the recorded page, a refusal, sign out.
+    # A teacher: home, the form empty and with errors, the pupil found by typing part of what
+    # their choice says (this child has no name on record: their reference) and picked with the
+    # keyboard, the recorded page, a refusal, sign out.
     sign_in(driver, web, people["teacher"], password_of(people["teacher"]))
     audit("home (teacher)")
     go_on(driver, driver.find_element(By.LINK_TEXT, "Record a concern"))
+    searchable(driver, "child")
     audit("concern form")
     form = driver.find_element(By.CSS_SELECTOR, "form[action='/concerns/new']")
     driver.execute_script("arguments[0].noValidate = true", form)  # the server's own checks
     go_on(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     assert "/concerns/new" in driver.current_url
+    searchable(driver, "child")
     audit("concern form, with errors")
-    mark = marker()
-    Select(driver.find_element(By.ID, "child")).select_by_value("C-0001")
+    suggestions(driver, "child", "0001")
+    audit("concern form, the pupil's suggestions open")
+    searchable(driver, "child").send_keys(Keys.ENTER)  # the first suggestion, highlighted
+    assert searchable(driver, "child").get_attribute("value") == "C-0001"
     Select(driver.find_element(By.ID, "category")).select_by_value("physical")
     when = driver.find_element(By.ID, "when")
     driver.execute_script("arguments[0].value = '2026-11-25T10:15'", when)

@@ -19,9 +19,11 @@ from typer.testing import CliRunner
 from foundations.db import engine_for, session_scope
 from harness import web
 from models.tables.cases import Case, CaseStep
+from models.tables.directory import Child
 from models.tables.outbox import Notification
 from safeshare.cli.app import app
 from tasks.notify import recipients, subject_of
+from tasks.roster import import_pupils
 from tasks.views import show_case
 
 #: Who runs the CLI's reading commands, as in the stack's processes: the people's DSL.
@@ -58,6 +60,24 @@ def new_case(people: dict[str, str], marker: str) -> int:
     payload = json.loads(result.stdout)
     assert payload["started"] is True
     return int(payload["case_id"])
+
+
+def on_roll(*pupils: tuple[str, str, int]) -> dict[str, str]:
+    """Pupils (forename, surname, year group) imported as the school information system's
+    export gives them, so that pages show them by name and year group; their references by
+    "forename surname". An export is the whole school: pupils an earlier import brought and
+    this one leaves out become leavers (children added by reference are not touched)."""
+    upns = {f"{f} {s}": f"A{uuid.uuid4().int % 10**11:011d}1" for f, s, _ in pupils}
+    rows = "".join(f"{upns[f'{f} {s}']},{s},{f},01/09/2014,{year}\n" for f, s, year in pupils)
+    result = import_pupils("UPN,Legal Surname,Legal Forename,DOB,Year\n" + rows, "csv",
+                           today=datetime.now(UTC).date())  # fmt: skip
+    assert result.counts["added"] == len(pupils), result.counts
+    with session_scope() as session:
+        found = session.execute(
+            select(Child.child_ref, Child.identity).where(Child.identity.is_not(None))
+        ).all()
+    by_upn = {identity["upn"]: ref for ref, identity in found}
+    return {name: by_upn[upn] for name, upn in upns.items()}
 
 
 def waiting_for(case_id: int) -> tuple[str | None, str | None]:
