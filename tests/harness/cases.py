@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from foundations.db import engine_for, session_scope
 from harness import web
+from models.links import LinkPurpose
+from models.tables.base import utcnow
 from models.tables.cases import Case, CaseStep
+from models.tables.credentials import PersonalLink
 from models.tables.directory import Child
 from models.tables.outbox import Notification
 from safeshare.cli.app import app
@@ -417,6 +420,28 @@ def agency_link(listener: Any, backend: str, case_id: int, path: str = "/tag/age
     """The receipt link in the latest notification about this case that reached `path` (the
     agency's duty inbox, unless another is given)."""
     return link_in(listener, backend, case_id, path, RECEIPT_LINK)
+
+
+NOTICE_LINK = re.compile(r"(http://127\.0\.0\.1:\d+/notice/\S+)")
+
+
+def notice_link(listener: Any, backend: str, case_id: int, staff_id: str) -> str:
+    """The link to the need-to-know notice of this case that reached `staff_id`'s address."""
+    return link_in(listener, backend, case_id, f"/staff/{staff_id}", NOTICE_LINK)
+
+
+def expire_notice_link(case_id: int, staff_id: str) -> None:
+    """Let the time of `staff_id`'s link to this case's notice run out (a minute ago)."""
+    with session_scope() as session:
+        session.execute(
+            update(PersonalLink)
+            .where(
+                PersonalLink.purpose == LinkPurpose.NOTICE_LINK,
+                PersonalLink.case_id == case_id,
+                PersonalLink.holder == staff_id,
+            )
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
 
 
 def link_in(listener: Any, backend: str, case_id: int, path: str, pattern: re.Pattern[str]) -> str:
