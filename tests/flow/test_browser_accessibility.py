@@ -2,19 +2,32 @@
 browser, at a desk's width and a phone's: none may have a finding of impact "serious" or
 "critical", nor scroll sideways as a whole (reflow, which axe does not check). Each test walks
 the front door as those people do: sign in (a wrong password first), the concern form empty and
-with its errors, the "recorded" page, the refusal a teacher gets for the cases, sign out; the
-DSL's second step (a wrong code first), home, cases and a case; a senior leader's sign-off page
-opened through their personal link, and their home."""
+with its errors, the pupil's suggestions open, the "recorded" page, the refusal a teacher gets
+for the cases, sign out; a need-to-know notice the teacher is sent, opened through their link
+(the page before it opens, the notice, the link once expired; at a desk's width); the DSL's
+second step (a wrong code first), home, cases and a case; a senior leader's sign-off page opened
+through their personal link, and their home."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from harness import axe
-from harness.browser import fill, go_on, sign_in
-from harness.cases import answer_ok, assessment, marker, personal_message, wait_for_step
+from harness.browser import fill, go_on, searchable, sign_in, suggestions
+from harness.cases import (
+    answer_ok,
+    assessment,
+    cli,
+    expire_notice_link,
+    marker,
+    notice_link,
+    personal_message,
+    wait_for_step,
+)
 from harness.databases import on_sqlite_only
 from harness.web import PHONES, fresh_code, password_of
 
@@ -35,6 +48,48 @@ def second_step(driver: Any, staff_id: str) -> None:
     go_on(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in/code'] button"))
 
 
+def notice_for(people: dict[str, str], mark: str) -> int:
+    """A need-to-know notice recorded by the DSL for the teacher to be told of; its case (its
+    workflow goes on to the DSL's review while the browser walks the other pages)."""
+    result = cli(
+        "notice", "record", "--child", "C-0001", "--source", "other-agency",
+        "--recorded-by", people["dsl"], "--details", f"{mark} what the agency said", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return int(json.loads(result.stdout)["case_id"])
+
+
+def read_the_notice(
+    driver: Any,
+    audit: Callable[[str], None],
+    listener: Any,
+    backend: str,
+    people: dict[str, str],
+    mark: str,
+    case_id: int,
+) -> None:
+    """The DSL tells the teacher; the teacher opens the notice through their link: the page
+    before it opens, the notice, and the link once its time has run out, each audited."""
+    from selenium.webdriver.common.by import By
+
+    decision = {
+        "staff_to_tell": [people["teacher"]],
+        "what_they_need_to_know": f"{mark} be alert to tiredness today",
+        "reason": f"{mark} class teacher",
+    }
+    answer_ok(case_id, "notice-review", people["dsl"], decision)
+    link = notice_link(listener, backend, case_id, people["teacher"])
+    driver.get(link)
+    audit("notice, before it opens")
+    go_on(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    assert mark in driver.find_element(By.TAG_NAME, "main").text
+    audit("notice")
+    expire_notice_link(case_id, people["teacher"])
+    driver.get(link)
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Link expired"
+    audit("notice link expired")
+
+
 def sign_out(driver: Any) -> None:
     from selenium.webdriver.common.by import By
 
@@ -44,13 +99,23 @@ def sign_out(driver: Any) -> None:
 @on_sqlite_only
 @pytest.mark.parametrize("screen", ["desktop", "phone"])
 def test_every_page_passes_the_accessibility_audit(
-    stack: Any, prefect_server: Any, people: dict[str, str], screen: str, request: Any
+    stack: Any,
+    prefect_server: Any,
+    listener: Any,
+    people: dict[str, str],
+    screen: str,
+    request: Any,
 ) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
 
     driver = request.getfixturevalue("desktop" if screen == "desktop" else "browser")
     found: dict[str, list[dict[str, Any]]] = {}
+    mark = marker()
+    # A need-to-know notice for the teacher, at a desk's width only: its workflow would add as
+    # much again to the phone's walk, on a machine the whole suite shares.
+    notice_case = notice_for(people, mark) if screen == "desktop" else None
 
     def audit(where: str) -> None:
         found[where] = axe.findings(driver) + axe.sideways(driver)
@@ -63,18 +128,24 @@ def test_every_page_passes_the_accessibility_audit(
     sign_in(driver, web, people["teacher"], "not my password at all")
     audit("sign-in, wrong password")
 
-    # A teacher: home, the form empty and with errors, the recorded page, a refusal, sign out.
+    # A teacher: home, the form empty and with errors, the pupil found by typing part of what
+    # their choice says (this child has no name on record: their reference) and picked with the
+    # keyboard, the recorded page, a refusal, sign out.
     sign_in(driver, web, people["teacher"], password_of(people["teacher"]))
     audit("home (teacher)")
     go_on(driver, driver.find_element(By.LINK_TEXT, "Record a concern"))
+    searchable(driver, "child")
     audit("concern form")
     form = driver.find_element(By.CSS_SELECTOR, "form[action='/concerns/new']")
     driver.execute_script("arguments[0].noValidate = true", form)  # the server's own checks
     go_on(driver, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     assert "/concerns/new" in driver.current_url
+    searchable(driver, "child")
     audit("concern form, with errors")
-    mark = marker()
-    Select(driver.find_element(By.ID, "child")).select_by_value("C-0001")
+    suggestions(driver, "child", "0001")
+    audit("concern form, the pupil's suggestions open")
+    searchable(driver, "child").send_keys(Keys.ENTER)  # the first suggestion, highlighted
+    assert searchable(driver, "child").get_attribute("value") == "C-0001"
     Select(driver.find_element(By.ID, "category")).select_by_value("physical")
     when = driver.find_element(By.ID, "when")
     driver.execute_script("arguments[0].value = '2026-11-25T10:15'", when)
@@ -91,6 +162,9 @@ def test_every_page_passes_the_accessibility_audit(
     sign_out(driver)
     assert driver.current_url.endswith("/sign-in")
     audit("signed out")
+
+    if notice_case is not None:
+        read_the_notice(driver, audit, listener, stack.backend, people, mark, notice_case)
 
     # The DSL: the second step, home, the open cases, the case; assesses it (through the CLI).
     sign_in(driver, web, people["dsl"], password_of(people["dsl"]))

@@ -1,9 +1,11 @@
 """The concern form as a hurried teacher meets it in a real headless browser (GOV.UK Design
 System patterns): the 999 warning first, "when" set to now, categories and colleagues in words,
-optional fields marked; errors in a summary that takes the focus, each linked to its field and
-shown beside it (aria-invalid, aria-describedby); a time to come refused beside "when"; after
-sending, "record another" and "sign out"; a refusal in plain words with a way home; and a focus
-indicator on everything the keyboard reaches with at least 3:1 contrast against the page."""
+optional fields marked; the pupil found by typing part of their name and picking a suggestion
+(name and year group), text typed but not picked sending no child; errors in a summary that
+takes the focus, each linked to its field and shown beside it (aria-invalid, aria-describedby);
+a time to come refused beside "when"; after sending, "record another" and "sign out"; a refusal
+in plain words with a way home; and a focus indicator on everything the keyboard reaches with
+at least 3:1 contrast against the page."""
 
 from __future__ import annotations
 
@@ -14,11 +16,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from harness.axe import contrast_with_white
-from harness.browser import fill, go_on, sign_in
+from harness.browser import fill, go_on, searchable, sign_in, suggestions
+from harness.cases import marker, on_roll
 from harness.databases import on_sqlite_only
 from harness.web import password_of
 
 from models.sharing.concern import CATEGORY_LABELS, Category
+from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
 
@@ -47,8 +51,11 @@ def test_the_concern_form_shows_each_error_beside_its_field(
     from selenium.webdriver.support.ui import Select
 
     driver = desktop
+    surname = f"{marker()}Okafor"  # two pupils of one family, in different years
+    refs = on_roll(("Adaeze", surname, 7), ("Chidi", surname, 9))
     sign_in(driver, stack.web_url, people["teacher"], password_of(people["teacher"]))
     go_on(driver, driver.find_element(By.LINK_TEXT, "Record a concern"))
+    searchable(driver, "child")
 
     # What to do first, before any field.
     main = driver.find_element(By.TAG_NAME, "main")
@@ -67,8 +74,9 @@ def test_the_concern_form_shows_each_error_beside_its_field(
     categories = [o.text for o in Select(driver.find_element(By.ID, "category")).options]
     assert set(CATEGORY_LABELS.values()) <= set(categories)
     assert not {c.value for c in Category} & set(categories)
-    staff = Select(driver.find_element(By.ID, "allegation_against"))
-    assert "Person dsl1" in [o.text for o in staff.options]
+    searchable(driver, "allegation_against")
+    staff = Select(driver.find_element(By.ID, "allegation_against-select"))
+    assert "Person dsl1" in [o.get_attribute("textContent") for o in staff.options]
     assert people["teacher"] not in [o.get_attribute("value") for o in staff.options]
     assert "chair of governors" in driver.find_element(By.ID, "allegation_against-hint").text
     for field in OPTIONAL:
@@ -76,8 +84,9 @@ def test_the_concern_form_shows_each_error_beside_its_field(
     for field in REQUIRED:
         assert "(optional)" not in _label(driver, field), field
 
-    # Sent with a time to come and nothing else: the summary takes the focus, and lists each
-    # error linked to its field, which says the same beside it.
+    # Sent with a time to come and a pupil's name typed but none picked: the summary takes the
+    # focus, and lists each error linked to its field, which says the same beside it.
+    assert len(suggestions(driver, "child", "okafor")) == 2
     when = driver.find_element(By.ID, "when")
     driver.execute_script("arguments[0].value = '2031-01-01T10:00'", when)
     _submit(driver)
@@ -86,6 +95,7 @@ def test_the_concern_form_shows_each_error_beside_its_field(
     assert driver.title.startswith("Error: ")
     links = summary.find_elements(By.CSS_SELECTOR, "a")
     assert [a.get_attribute("hash") for a in links] == ["#child", "#category", "#when", "#what"]
+    searchable(driver, "child")  # the pupil's box, not the select it stands for
     for link in links:
         field = driver.find_element(By.ID, link.get_attribute("hash")[1:])
         assert field.get_attribute("aria-invalid") == "true"
@@ -97,8 +107,17 @@ def test_the_concern_form_shows_each_error_beside_its_field(
     links[3].click()
     assert driver.switch_to.active_element.get_attribute("id") == "what"
 
-    # Corrected and sent: what next.
-    Select(driver.find_element(By.ID, "child")).select_by_value("C-0001")
+    # Corrected and sent: the pupil found by part of the family name, told apart by year group,
+    # and the concern recorded for that child; then what next.
+    found = suggestions(driver, "child", "okafor")
+    described = searchable(driver, "child").get_attribute("aria-describedby").split()
+    assert "child-error" in described  # still, once typed in
+    assert [s.text for s in found] == [
+        f"Adaeze {surname} (Year 7)",
+        f"Chidi {surname} (Year 9)",
+    ]
+    found[1].click()
+    assert searchable(driver, "child").get_attribute("value") == f"Chidi {surname} (Year 9)"
     Select(driver.find_element(By.ID, "category")).select_by_visible_text(
         CATEGORY_LABELS[Category.CHILD_ON_CHILD]
     )
@@ -106,7 +125,10 @@ def test_the_concern_form_shows_each_error_beside_its_field(
     driver.execute_script("arguments[0].value = '2026-11-25T10:15'", when)
     fill(driver, "what", "what happened")
     _submit(driver)
-    assert re.fullmatch(r"SS-\d{6}", driver.find_element(By.ID, "reference").text)
+    reference = driver.find_element(By.ID, "reference").text
+    assert re.fullmatch(r"SS-\d{6}", reference)
+    concern = show_case(int(reference.removeprefix("SS-")))["concern"]
+    assert concern["child_ref"] == refs[f"Chidi {surname}"]
     assert driver.find_elements(By.CSS_SELECTOR, "form[action='/sign-out'] button")
     go_on(driver, driver.find_element(By.LINK_TEXT, "Record another concern"))
     assert driver.current_url.endswith("/concerns/new")
@@ -165,6 +187,7 @@ def test_every_focus_indicator_has_3_to_1_contrast(
     go_on(driver, driver.find_element(By.LINK_TEXT, "Record a concern"))
     seen: dict[str, float] = {}
     driver.get(driver.current_url)  # a fresh page: the keyboard starts at its top
+    searchable(driver, "child")
     driver.execute_script(HIDDEN_UNTIL_FOCUSED)
     for _ in range(60):  # every stop the keyboard makes on the page, once
         ActionChains(driver).send_keys(Keys.TAB).perform()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from harness import web
-from harness.browser import fill, go_on, sign_in
+from harness.browser import fill, go_on, sign_in, suggestions
 from harness.cases import marker, wait_for_step
 from harness.databases import on_sqlite_only
 from harness.web import PHONES, fresh_code, password_of
@@ -32,7 +32,7 @@ def test_a_teacher_records_and_the_dsl_works_the_case(
     sign_in(browser, stack.web_url, people["teacher"], password_of(people["teacher"]))
     go_on(browser, browser.find_element(By.LINK_TEXT, "Record a concern"))
     mark = marker()
-    Select(browser.find_element(By.ID, "child")).select_by_value("C-0001")
+    suggestions(browser, "child", "C-0001")[0].click()
     Select(browser.find_element(By.ID, "category")).select_by_value("emotional")
     when = browser.find_element(By.ID, "when")
     browser.execute_script("arguments[0].value = '2026-11-25T10:15'", when)

@@ -231,7 +231,13 @@ def test_the_pages_styles_and_script_are_served_with_the_system_fonts(stack: Any
     page = web.get(f"{stack.web_url}/sign-in")
     files = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
     assert "/static/built/safeshare.css" in files and "/static/safeshare.js" in files
-    for path in files + ["/static/built/govuk-frontend.min.js"]:
+    loaded_later = [  # by the pages' script, and by the concern form (its searchable choices)
+        "/static/built/govuk-frontend.min.js",
+        "/static/searchable.js",
+        "/static/built/accessible-autocomplete.min.js",
+        "/static/built/accessible-autocomplete.min.css",
+    ]
+    for path in files + loaded_later:
         got = web.get(f"{stack.web_url}{path}")
         assert got.status_code == 200, path
         assert got.headers["x-content-type-options"] == "nosniff"

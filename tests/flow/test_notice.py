@@ -12,26 +12,25 @@ from typing import Any
 
 import pytest
 from harness import web
-from harness.cases import answer, answer_ok, cli, link_in, marker, wait_for_status, wait_for_step
-from sqlalchemy import update
+from harness.cases import (
+    answer,
+    answer_ok,
+    cli,
+    expire_notice_link,
+    marker,
+    notice_link,
+    wait_for_status,
+    wait_for_step,
+)
 
-from foundations.db import session_scope
 from foundations.deadline_settings import setting_calendar
 from foundations.settings import get_settings
 from models.deadlines import DEFAULT_RULES, due_at
-from models.links import LinkPurpose
-from models.tables.base import utcnow
-from models.tables.credentials import PersonalLink
 from tasks.views import show_case
 
 pytestmark = pytest.mark.flow
 
-NOTICE_LINK = re.compile(r"(http://127\.0\.0\.1:\d+/notice/\S+)")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-def notice_link(listener: Any, backend: str, case_id: int, staff_id: str) -> str:
-    return link_in(listener, backend, case_id, f"/staff/{staff_id}", NOTICE_LINK)
 
 
 def test_staff_who_need_to_know_are_told_only_that_and_their_reading_is_recorded(
@@ -87,16 +86,7 @@ def test_staff_who_need_to_know_are_told_only_that_and_their_reading_is_recorded
     # someone else's link, altered: refused; an expired one: 410, nothing shown
     assert web.get(link[:-3] + "AAA").status_code == 403
     other = notice_link(listener, stack.backend, case_id, people["slt"])
-    with session_scope() as session:
-        session.execute(
-            update(PersonalLink)
-            .where(
-                PersonalLink.purpose == LinkPurpose.NOTICE_LINK,
-                PersonalLink.case_id == case_id,
-                PersonalLink.holder == people["slt"],
-            )
-            .values(expires_at=utcnow() - timedelta(minutes=1))
-        )
+    expire_notice_link(case_id, people["slt"])
     assert web.get(other).status_code == 410
 
     everything = json.dumps([r.body for r in listener.records if isinstance(r.body, dict)])

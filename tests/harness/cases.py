@@ -13,15 +13,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from foundations.db import engine_for, session_scope
 from harness import web
+from models.links import LinkPurpose
+from models.tables.base import utcnow
 from models.tables.cases import Case, CaseStep
+from models.tables.credentials import PersonalLink
+from models.tables.directory import Child
 from models.tables.outbox import Notification
 from safeshare.cli.app import app
 from tasks.notify import recipients, subject_of
+from tasks.roster import import_pupils
 from tasks.views import show_case
 
 #: Who runs the CLI's reading commands, as in the stack's processes: the people's DSL.
@@ -58,6 +63,24 @@ def new_case(people: dict[str, str], marker: str) -> int:
     payload = json.loads(result.stdout)
     assert payload["started"] is True
     return int(payload["case_id"])
+
+
+def on_roll(*pupils: tuple[str, str, int]) -> dict[str, str]:
+    """Pupils (forename, surname, year group) imported as the school information system's
+    export gives them, so that pages show them by name and year group; their references by
+    "forename surname". An export is the whole school: pupils an earlier import brought and
+    this one leaves out become leavers (children added by reference are not touched)."""
+    upns = {f"{f} {s}": f"A{uuid.uuid4().int % 10**11:011d}1" for f, s, _ in pupils}
+    rows = "".join(f"{upns[f'{f} {s}']},{s},{f},01/09/2014,{year}\n" for f, s, year in pupils)
+    result = import_pupils("UPN,Legal Surname,Legal Forename,DOB,Year\n" + rows, "csv",
+                           today=datetime.now(UTC).date())  # fmt: skip
+    assert result.counts["added"] == len(pupils), result.counts
+    with session_scope() as session:
+        found = session.execute(
+            select(Child.child_ref, Child.identity).where(Child.identity.is_not(None))
+        ).all()
+    by_upn = {identity["upn"]: ref for ref, identity in found}
+    return {name: by_upn[upn] for name, upn in upns.items()}
 
 
 def waiting_for(case_id: int) -> tuple[str | None, str | None]:
@@ -397,6 +420,28 @@ def agency_link(listener: Any, backend: str, case_id: int, path: str = "/tag/age
     """The receipt link in the latest notification about this case that reached `path` (the
     agency's duty inbox, unless another is given)."""
     return link_in(listener, backend, case_id, path, RECEIPT_LINK)
+
+
+NOTICE_LINK = re.compile(r"(http://127\.0\.0\.1:\d+/notice/\S+)")
+
+
+def notice_link(listener: Any, backend: str, case_id: int, staff_id: str) -> str:
+    """The link to the need-to-know notice of this case that reached `staff_id`'s address."""
+    return link_in(listener, backend, case_id, f"/staff/{staff_id}", NOTICE_LINK)
+
+
+def expire_notice_link(case_id: int, staff_id: str) -> None:
+    """Let the time of `staff_id`'s link to this case's notice run out (a minute ago)."""
+    with session_scope() as session:
+        session.execute(
+            update(PersonalLink)
+            .where(
+                PersonalLink.purpose == LinkPurpose.NOTICE_LINK,
+                PersonalLink.case_id == case_id,
+                PersonalLink.holder == staff_id,
+            )
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
 
 
 def link_in(listener: Any, backend: str, case_id: int, path: str, pattern: re.Pattern[str]) -> str:
