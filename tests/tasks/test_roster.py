@@ -405,7 +405,7 @@ def test_the_dsl_finds_a_pupil_by_name_and_reads_who_they_are(setting: Setting) 
     assert len(reads) == 2 and not any("Zoë" in d or "Rosters" in d for d in reads)
 
 
-def test_the_concern_form_offers_pupils_on_roll_by_name_and_year_each_told_apart(setting: Setting) -> None:
+def test_the_concern_form_offers_pupils_by_name_and_year_each_told_apart(setting: Setting) -> None:
     from tasks.children import add_child, pupils_to_choose
 
     add_child("C-HAND", date_of_birth=date(2015, 1, 1), cp_plan=False)
