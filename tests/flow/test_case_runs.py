@@ -219,7 +219,7 @@ def test_a_waiting_case_whose_run_crashed_is_restarted_at_once(
     with listener.hold(in_flight):
         answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
         (sending,) = held(listener.wait_for(held))
-        pid = owner_of_connection(sending.client_port)
+        pid = owner_of_connection(sending.client_port, listener.port)
         assert pid is not None and pid != os.getpid()
         os.kill(pid, signal.SIGKILL)
         was_crashed(api, run_id)  # said by the runner; restarted a moment later

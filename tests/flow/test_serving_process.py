@@ -53,7 +53,7 @@ def test_killing_the_serving_process_alone_leaves_no_run_behind(
     with listener.hold(in_flight):
         answer_ok(case_id, "assess-criteria", people["dsl"], assessment(mark))
         (sending,) = held(listener.wait_for(held))
-        run_process = owner_of_connection(sending.client_port)
+        run_process = owner_of_connection(sending.client_port, listener.port)
         children = descendants(serving.pid)
         assert run_process in [p.pid for p in children], children
         assert any("forkserver" in p.cmdline for p in children), children

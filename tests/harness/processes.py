@@ -70,9 +70,16 @@ def descendants(pid: int) -> list[Proc]:
     return below
 
 
-def owner_of_connection(local_port: int) -> int | None:
-    """The process holding the loopback TCP socket whose own port is `local_port`."""
-    owners = _owners(_sockets(lambda fields: int(fields[1].rsplit(":", 1)[1], 16) == local_port))
+def owner_of_connection(local_port: int, remote_port: int) -> int | None:
+    """The process holding the TCP socket from `local_port` to `remote_port` (a sender's
+    connection to a listener). Both ends: an ephemeral port is unique only per destination, and
+    the local port alone once named a process of another test's stack, connected elsewhere."""
+
+    def ours(fields: list[str]) -> bool:
+        local, remote = (int(fields[i].rsplit(":", 1)[1], 16) for i in (1, 2))
+        return local == local_port and remote == remote_port
+
+    owners = _owners(_sockets(ours))
     return owners[0] if owners else None
 
 
