@@ -33,6 +33,7 @@ from harness.cases import (
     link_in,
     marker,
     new_case,
+    refs_by_upn,
     resume_via_api,
     told_parents,
     wait_until_suspended,
@@ -411,10 +412,6 @@ BORN, SHOWN_BORN, YEAR = "01/09/2014", "1 September 2014", "Year 7"
 def imported_pupils(mark: str, roles: tuple[str, ...]) -> dict[str, str]:
     """Pupils imported as the school information system gives them, one per role, each named
     with the marker; their references by role."""
-    from sqlalchemy import select
-
-    from foundations.db import session_scope
-    from models.tables.directory import Child
     from tasks.roster import import_pupils
 
     rows = "".join(
@@ -427,11 +424,7 @@ def imported_pupils(mark: str, roles: tuple[str, ...]) -> dict[str, str]:
     )
     result = import_pupils(header + rows, "csv", today=datetime.now(UTC).date())
     assert result.counts["added"] == len(roles), result.counts
-    with session_scope() as session:
-        found = session.execute(
-            select(Child.child_ref, Child.identity).where(Child.identity.is_not(None))
-        ).all()
-    by_upn = {identity["upn"]: ref for ref, identity in found}
+    by_upn = refs_by_upn()
     return {role: by_upn[_upn(mark, role)] for role in roles}
 
 

@@ -18,6 +18,7 @@ from harness.cases import (
     answer,
     answer_ok,
     assessment,
+    expire_link,
     marker,
     new_case,
     notifications_for,
@@ -33,7 +34,6 @@ from sqlalchemy import select, update
 
 from foundations.db import session_scope
 from models.links import LinkPurpose
-from models.tables.base import utcnow
 from models.tables.cases import CaseStep
 from models.tables.credentials import LinkAttempt, PersonalLink
 from tasks.views import show_case
@@ -182,16 +182,7 @@ def test_forged_altered_expired_and_wrong_step_links_are_refused(
     assert web.get(f"{stack.web_url}/answer/{foreign}").status_code == 403
 
     # Expired (the link's own expiry, as issued): 410, and a page that says what to do.
-    with session_scope() as session:
-        session.execute(
-            update(PersonalLink)
-            .where(
-                PersonalLink.purpose == LinkPurpose.ANSWER_LINK,
-                PersonalLink.case_id == case_id,
-                PersonalLink.holder == people["slt"],
-            )
-            .values(expires_at=utcnow() - timedelta(minutes=1))
-        )
+    expire_link(LinkPurpose.ANSWER_LINK, case_id, people["slt"])
     expired = web.get(url)
     assert expired.status_code == 410 and "new one" in expired.text
     assert post(url, "x", decision="approve").status_code == 410

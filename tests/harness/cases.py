@@ -75,12 +75,17 @@ def on_roll(*pupils: tuple[str, str, int]) -> dict[str, str]:
     result = import_pupils("UPN,Legal Surname,Legal Forename,DOB,Year\n" + rows, "csv",
                            today=datetime.now(UTC).date())  # fmt: skip
     assert result.counts["added"] == len(pupils), result.counts
+    by_upn = refs_by_upn()
+    return {name: by_upn[upn] for name, upn in upns.items()}
+
+
+def refs_by_upn() -> dict[str, str]:
+    """Each pupil's reference by their UPN, for every pupil a roster import brought."""
     with session_scope() as session:
         found = session.execute(
             select(Child.child_ref, Child.identity).where(Child.identity.is_not(None))
         ).all()
-    by_upn = {identity["upn"]: ref for ref, identity in found}
-    return {name: by_upn[upn] for name, upn in upns.items()}
+    return {identity["upn"]: ref for ref, identity in found}
 
 
 def waiting_for(case_id: int) -> tuple[str | None, str | None]:
@@ -432,13 +437,19 @@ def notice_link(listener: Any, backend: str, case_id: int, staff_id: str) -> str
 
 def expire_notice_link(case_id: int, staff_id: str) -> None:
     """Let the time of `staff_id`'s link to this case's notice run out (a minute ago)."""
+    expire_link(LinkPurpose.NOTICE_LINK, case_id, staff_id)
+
+
+def expire_link(purpose: LinkPurpose, case_id: int, holder: str) -> None:
+    """Let the time of `holder`'s personal links of this purpose to this case run out (a minute
+    ago), as the link's own expiry would."""
     with session_scope() as session:
         session.execute(
             update(PersonalLink)
             .where(
-                PersonalLink.purpose == LinkPurpose.NOTICE_LINK,
+                PersonalLink.purpose == purpose,
                 PersonalLink.case_id == case_id,
-                PersonalLink.holder == staff_id,
+                PersonalLink.holder == holder,
             )
             .values(expires_at=utcnow() - timedelta(minutes=1))
         )
