@@ -13,7 +13,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from pathlib import Path
 from harness.listeners import HttpListener
 from harness.prefect_server import free_port, prefect_template_database
 from harness.processes import descendants, with_environment
-from harness.up import clean_env, start_up
+from harness.up import clean_env, nothing_left, start_up
 
 SAFESHARE = Path(sys.executable).parent / "safeshare"
 
@@ -83,19 +82,6 @@ def _up(env: dict[str, str], prefect_port: int, web_port: int) -> Iterator[Up]:
                 os.kill(proc.pid, signal.SIGKILL)
 
 
-def _nothing_left(home: Path, ports: tuple[int, ...], timeout: float = 90) -> None:
-    """No process of the stack (they all carry its SAFESHARE_HOME) and nothing on its ports."""
-    deadline = time.monotonic() + timeout
-    left = with_environment("SAFESHARE_HOME", str(home))
-    while left and time.monotonic() < deadline:
-        time.sleep(0.5)
-        left = with_environment("SAFESHARE_HOME", str(home))
-    assert not left, left
-    for port in ports:
-        with socket.socket() as sock:
-            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
-
-
 def test_killing_the_serving_process_alone_stops_the_whole_stack(tmp_path: Path) -> None:
     prefect_port, web_port = free_port(), free_port()
     home = _home(tmp_path)
@@ -136,7 +122,7 @@ def test_killing_the_serving_process_alone_stops_the_whole_stack(tmp_path: Path)
             os.kill(serving.pid, signal.SIGKILL)
 
             assert up.process.wait(timeout=120) == 1
-    _nothing_left(home, (prefect_port, web_port))
+    nothing_left(home, (prefect_port, web_port))
     said = up.said()
     assert any("The serving process stopped" in line for line in said), said
 
@@ -153,4 +139,4 @@ def test_killing_up_itself_takes_its_parts_down(tmp_path: Path) -> None:
         os.kill(up.process.pid, signal.SIGKILL)  # no handler of its own runs
 
         up.process.wait()
-        _nothing_left(home, (prefect_port, web_port))
+        nothing_left(home, (prefect_port, web_port))

@@ -94,8 +94,7 @@ def up(
     """Run `safeshare up` until it is up; yield what it said; send `stop` to its process group
     (SIGINT: Ctrl-C in its terminal; SIGTERM: a service manager), or SIGHUP to `up` alone (the
     terminal or SSH session that started it closed, which leaves `up` to stop its parts); check
-    that it stopped, cleanly, that no process of the stack is left (they all carry its
-    SAFESHARE_HOME, whatever group they are in) and that nothing still answers on its ports."""
+    that it stopped, cleanly, and that nothing of it is left (`nothing_left`)."""
     process = start_up(env, prefect_port, web_port, *options)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(
@@ -123,11 +122,17 @@ def up(
                 os.killpg(process.pid, stop)
         code = process.wait(timeout=90)
     assert code == 0
-    deadline = time.monotonic() + 90
-    while left := with_environment("SAFESHARE_HOME", env["SAFESHARE_HOME"]):
+    nothing_left(Path(env["SAFESHARE_HOME"]), (prefect_port, web_port))
+
+
+def nothing_left(home: Path, ports: tuple[int, ...], timeout: float = 90) -> None:
+    """No process of the stack is left (they all carry its SAFESHARE_HOME, whatever group or
+    session they are in), and nothing answers on its ports."""
+    deadline = time.monotonic() + timeout
+    while left := with_environment("SAFESHARE_HOME", str(home)):
         assert time.monotonic() < deadline, f"left running: {left}"
         time.sleep(0.5)
-    for port in (prefect_port, web_port):
+    for port in ports:
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
 
