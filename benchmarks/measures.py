@@ -113,9 +113,15 @@ def cpu_seconds(pids: list[int]) -> float:
 def machine_busy() -> tuple[float, float]:
     """(busy, all) CPU seconds of the whole machine since it started, over every core: the
     difference of two readings is how busy it was between them."""
-    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    fields = machine_ticks()
     idle = fields[3] + fields[4]  # idle and waiting for I/O
     return (sum(fields) - idle) / _HZ, sum(fields) / _HZ
+
+
+def machine_ticks() -> list[int]:
+    """The whole machine's ticks since it started, by kind (/proc/stat's first line: user,
+    nice, system, idle, iowait, irq, softirq, steal, ...)."""
+    return [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
 
 
 _HZ = os.sysconf("SC_CLK_TCK")

@@ -201,8 +201,8 @@ class Watch:
     """Where every driven case is, read for all of them at once by one thread: each case's
     waiting step and key from the case database in one query, and its run's state from Prefect
     in one filtered read, every `every` seconds. The threads that drive the cases wait on it
-    (forty of them each asking Prefect for their run's state every second cost Prefect's API
-    more than the runs' own reports, and the machine a quarter of its time)."""
+    (forty of them each asked the case database and Prefect's API every second, a load the
+    benchmark put on the topology it measures)."""
 
     def __init__(self, stack: Stack, runs: dict[int, str], every: float = 1.0) -> None:
         self.stack, self.runs, self.every = stack, runs, every
