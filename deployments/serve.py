@@ -40,8 +40,8 @@ from foundations.private import owner_only
 from foundations.settings import Settings, get_settings
 from models.runs import CASE_FLOWS
 from tasks.flow_runs import prefect_client
-from tasks.run_input import resume_answered_runs
 from tasks.starting import start_unstarted
+from tasks.stranded import resume_answered_runs
 
 log = logging.getLogger("safeshare.serve")
 

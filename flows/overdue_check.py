@@ -12,9 +12,8 @@ from flows.names import scheduled_run_name
 from foundations.settings import get_settings
 from models.runs import CASE_FLOWS
 from tasks.escalation import escalate_overdue
-from tasks.run_input import resume_answered
 from tasks.starting import start_unstarted_cases
-from tasks.stranded import restart_stopped_runs
+from tasks.stranded import restart_stopped_runs, resume_answered
 
 
 @flow(name="overdue-check", flow_run_name=scheduled_run_name("overdue-check"), log_prints=False)

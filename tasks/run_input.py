@@ -1,30 +1,21 @@
 """Runs in Prefect and the answers the case database holds: waking a waiting run once its answer
 is recorded (the run reads the answer from the case database: nothing typed passes through
-Prefect), removing a dashboard answer from Prefect once the case database has it, and waking
-runs whose answer was recorded while Prefect could not be told."""
+Prefect), and removing a dashboard answer from Prefect once the case database has it. Both over
+plain HTTP (tasks/prefect_api.py): a door that records an answer loads no Prefect. Runs whose
+answer was recorded while Prefect could not be told are woken by tasks/stranded.py."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
-from uuid import UUID
 
-from prefect.client.schemas.objects import StateType
-from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
-from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
-from prefect.runtime import flow_run
-from prefect.states import Scheduled
 from sqlalchemy import or_, select
 
 from foundations.db import session_scope
 from models.kernel.waits import Wait
 from models.tables.cases import CaseStep
-from tasks.flow_runs import case_runs, prefect_client
-from tasks.prefect_task import task
+from tasks.prefect_api import PrefectApi
 from tasks.run_claims import claimed, release
 
 logger = logging.getLogger("safeshare.recovery")
@@ -37,17 +28,14 @@ def response_key(pause_key: str) -> str:
 
 def forget_answer(pause_key: str, flow_run_id: str | None = None) -> None:
     """Delete the stored answer to one form of this (or the given) flow run; absent is fine."""
-    run_id = flow_run_id or flow_run.get_id()
-    if run_id is None:
+    if flow_run_id is None:
+        from prefect.runtime import flow_run  # in a run, where Prefect is loaded already
+
+        flow_run_id = flow_run.get_id()
+    if flow_run_id is None:
         raise RuntimeError("forget_answer needs a flow run id outside a flow run")
-    with prefect_client() as client:
-        try:
-            client.delete_flow_run_input(UUID(str(run_id)), response_key(pause_key))
-        except ObjectNotFound:
-            pass
-        except PrefectHTTPStatusError as exc:
-            if exc.response.status_code != 404:
-                raise
+    with PrefectApi() as api:
+        api.delete_input(str(flow_run_id), response_key(pause_key))
 
 
 class Woken(StrEnum):
@@ -67,19 +55,19 @@ def wake_run(flow_run_id: str, case_id: int, *, settle_seconds: float = 30) -> t
     The case says a wait has begun a moment before its run has finished suspending, so a run
     still Running is watched for a while. A run is never woken on a wait that has nothing
     recorded (it would find no answer anywhere): one suspended further on has moved on. Each
-    suspension is woken once, by whoever claims it first (tasks/run_claims.py). Prefect's
-    client retries a busy server (429, 502, 503) with backoff; what remains is UNREACHABLE,
-    and the next overdue check wakes the run: the answer is safe in the case database whatever
-    Prefect says."""
+    suspension is woken once, by whoever claims it first (tasks/run_claims.py). A busy
+    server is tried again as Prefect's client would (tasks/prefect_api.py); what remains is
+    UNREACHABLE, and the next overdue check wakes the run: the answer is safe in the case
+    database whatever Prefect says."""
     deadline = time.monotonic() + settle_seconds
     try:
-        with prefect_client() as client:
+        with PrefectApi() as api:
             while True:
-                state = client.read_flow_run(UUID(flow_run_id)).state
-                if state is None or state.is_final():
+                state = api.run_state(flow_run_id)
+                if state is None or state.is_final:
                     return Woken.ENDED, ""
-                if state.type is StateType.PAUSED:
-                    key = state.state_details.pause_key or ""
+                if state.type == "PAUSED":
+                    key = state.pause_key or ""
                     if not recorded_under(case_id, key):
                         return Woken.MOVED_ON, key
                     # one waker per suspension: a door and the overdue check may both have
@@ -87,22 +75,16 @@ def wake_run(flow_run_id: str, case_id: int, *, settle_seconds: float = 30) -> t
                     with claimed(flow_run_id, state.id, "wake") as mine:
                         if not mine:
                             return Woken.MOVED_ON, key
-                        # what Prefect's own resume does for a suspended run, without the input
-                        result: OrchestrationResult[Any] = client.set_flow_run_state(
-                            UUID(flow_run_id),
-                            Scheduled(name="Resuming", scheduled_time=datetime.now(UTC)),
-                        )
-                    if result.status is SetStateStatus.ACCEPT:
+                        accepted = api.resume(flow_run_id)
+                    if accepted:
                         return Woken.WOKEN, key
                     release(state.id)
-                elif state.type in (StateType.SCHEDULED, StateType.PENDING):
+                elif state.type in ("SCHEDULED", "PENDING"):
                     return Woken.MOVED_ON, ""  # woken already: it will find the answer
                 if time.monotonic() > deadline:
                     return Woken.SUSPENDING, ""
                 time.sleep(0.2)
-    except ObjectNotFound:
-        return Woken.ENDED, ""
-    except Exception as exc:  # the API is down, or answered 5xx after the client's retries
+    except Exception as exc:  # the API is down, or answered an error after every retry
         logger.warning("flow run %s could not be woken: %s", flow_run_id, type(exc).__name__)
         return Woken.UNREACHABLE, ""
 
@@ -147,33 +129,3 @@ def recorded_under(case_id: int, pause_key: str) -> bool:
             .limit(1)
         )
     return row is not None
-
-
-def resume_answered_runs(
-    flow_names: Sequence[str], deployment_name: str, *, page: int | None = None
-) -> list[str]:
-    """Wake suspended runs whose wait is already answered (or refused) in the case database;
-    the ids of those woken. Run when serving starts and by every overdue check. The runs are
-    read `page` at a time (Prefect's most, unless a smaller page is asked for: see case_runs)."""
-    resumed: list[str] = []
-    with prefect_client() as client:
-        runs = case_runs(client, flow_names, deployment_name, [StateType.PAUSED], page=page)
-        for run in runs:
-            pause_key = run.state.state_details.pause_key if run.state else None
-            case_id = run.parameters.get("case_id")
-            if not pause_key or not isinstance(case_id, int):
-                continue
-            if not recorded_under(case_id, pause_key):
-                continue
-            if hand_over(str(run.id), case_id, pause_key) is Woken.WOKEN:
-                logger.warning("flow run %s was answered while away: woken", run.id)
-                resumed.append(str(run.id))
-    return resumed
-
-
-@task(name="resume-answered-runs", retries=1, retry_delay_seconds=5)
-def resume_answered(flow_names: Sequence[str], deployment_name: str) -> list[str]:
-    """The overdue check's safety net: a wait answered in the case database whose run was not
-    resumed (Prefect was away, or the answer came at the very moment the wait began) moves on
-    at the next check, not only when serving restarts."""
-    return resume_answered_runs(flow_names, deployment_name)

@@ -7,15 +7,21 @@ for longer than the silence (an automation that missed it: its services were dow
 died, say). Each state of a run is acted on once, however many recoveries read it at once. An
 open case that waits for nobody and has no run that will move it on is stranded, and the DSL is
 told, once per fault, so whatever strands a case is seen within minutes. `safeshare overdue`
-lists the stranded cases beside the overdue ones."""
+lists the stranded cases beside the overdue ones.
+
+A run suspended on a wait whose answer the case database already holds (recorded while Prefect
+could not be told, or at the very moment the wait began) is woken when serving starts and by
+every overdue check (`resume_answered_runs`)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from prefect.client.schemas.objects import StateType
 from prefect.events.filters import (
     EventFilter,
     EventNameFilter,
@@ -42,10 +48,11 @@ from models.runs import (
     taken_for_dead,
 )
 from models.tables.cases import Case
-from tasks.flow_runs import RESTARTED, flow_runs_by_id, prefect_client, restart
+from tasks.flow_runs import RESTARTED, case_runs, flow_runs_by_id, prefect_client, restart
 from tasks.notify import deliver
 from tasks.prefect_task import task
 from tasks.run_claims import claimed
+from tasks.run_input import Woken, hand_over, recorded_under
 
 logger = logging.getLogger("safeshare.recovery")
 
@@ -256,3 +263,37 @@ def restart_stopped_runs(at: str) -> dict[str, list[int]]:
     """The overdue check's third safety net: an open case's run that a crash or a failure
     stopped is restarted, and the DSL hears of any open case that nothing moves on."""
     return restart_or_report(datetime.fromisoformat(at))
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs whose wait was answered while Prefect could not be told.
+
+
+def resume_answered_runs(
+    flow_names: Sequence[str], deployment_name: str, *, page: int | None = None
+) -> list[str]:
+    """Wake suspended runs whose wait is already answered (or refused) in the case database;
+    the ids of those woken. Run when serving starts and by every overdue check. The runs are
+    read `page` at a time (Prefect's most, unless a smaller page is asked for: see case_runs)."""
+    resumed: list[str] = []
+    with prefect_client() as client:
+        runs = case_runs(client, flow_names, deployment_name, [StateType.PAUSED], page=page)
+        for run in runs:
+            pause_key = run.state.state_details.pause_key if run.state else None
+            case_id = run.parameters.get("case_id")
+            if not pause_key or not isinstance(case_id, int):
+                continue
+            if not recorded_under(case_id, pause_key):
+                continue
+            if hand_over(str(run.id), case_id, pause_key) is Woken.WOKEN:
+                logger.warning("flow run %s was answered while away: woken", run.id)
+                resumed.append(str(run.id))
+    return resumed
+
+
+@task(name="resume-answered-runs", retries=1, retry_delay_seconds=5)
+def resume_answered(flow_names: Sequence[str], deployment_name: str) -> list[str]:
+    """The overdue check's safety net: a wait answered in the case database whose run was not
+    resumed (Prefect was away, or the answer came at the very moment the wait began) moves on
+    at the next check, not only when serving restarts."""
+    return resume_answered_runs(flow_names, deployment_name)

@@ -32,7 +32,7 @@ from models.runs import CASE_FLOWS
 from models.tables.cases import Case, CaseStep, Concern
 from models.tables.directory import Child
 from tasks.flow_runs import case_runs
-from tasks.run_input import resume_answered_runs
+from tasks.stranded import resume_answered_runs
 
 pytestmark = pytest.mark.flow
 

@@ -321,7 +321,8 @@ def use_prefect_api(api_url: str) -> Iterator[None]:
     """Point this process's flows and clients at `api_url`, threads included; drain on exit.
 
     Also turns ephemeral mode off, so anything that loses the API URL fails loudly instead of
-    quietly starting a private server.
+    quietly starting a private server. The environment says the same, for what reads it there
+    (a door's own requests, tasks/prefect_api.py, as in every process of a stack).
     """
     import prefect.context
     from prefect.settings import (
@@ -331,6 +332,9 @@ def use_prefect_api(api_url: str) -> Iterator[None]:
         temporary_settings,
     )
 
+    env = {"PREFECT_API_URL": api_url, "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false"}
+    before = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
     with temporary_settings(
         updates={
             PREFECT_API_URL: api_url,
@@ -347,3 +351,8 @@ def use_prefect_api(api_url: str) -> Iterator[None]:
                 yield
             finally:
                 drain_prefect_workers()
+                for name, value in before.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value

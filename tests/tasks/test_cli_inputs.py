@@ -378,11 +378,12 @@ def test_an_address_apprise_cannot_read_is_one_sentence_and_no_log_line(setting:
 
 
 def test_commands_that_start_no_run_load_no_prefect(setting: Setting) -> None:
-    """Prefect is most of what a command would import (about 1.5 s of a 2.5 s start): reading
-    a case, the list of cases, the directory, a backup that cannot be written and the health
-    check never load it. One fresh interpreter runs them in turn, saying after each whether
-    Prefect is loaded, then imports the flows' waiting, which does load it (the probe is not
-    blind)."""
+    """Prefect is most of what a command would import (about 1.5 s of a 2.5 s start): reading a
+    case, the list of cases, the directory, a backup that cannot be written, the health check and an
+    answer (its run is woken over plain HTTP: here the case waits for nobody, which the answer is
+    checked against after all it imports) never load it. One fresh interpreter runs them in turn,
+    saying after each whether Prefect is loaded, then imports the flows' waiting, which does load it
+    (the probe is not blind)."""
     commands = [
         ["--user", "dsl1", "staff", "list", "--json"],
         ["--user", "dsl1", "child", "list", "--json"],
@@ -390,6 +391,8 @@ def test_commands_that_start_no_run_load_no_prefect(setting: Setting) -> None:
         ["--user", "dsl1", "case", "show", str(setting.case_id), "--json"],
         ["--user", "admin1", "backup", "/proc/nope/x.ssbk"],
         ["health"],
+        ["answer", str(setting.case_id), "assess-criteria", "--as", "dsl1"]
+        + ["--input", '{"decision": "x"}', "--code", "123456"],
     ]
     code = (
         "import json, sys\n"

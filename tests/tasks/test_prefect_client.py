@@ -1,7 +1,9 @@
 """The clients safeshare makes of Prefect's API (tasks/flow_runs.py `prefect_client`), on a real
 Prefect server: outside a run, each new client reuses the process's one TLS context instead of
 reading the CA bundle again (Prefect's own client does, about 30 ms of CPU each time, even for
-an http:// API); inside a run, the run's own client is used, as Prefect's get_client would."""
+an http:// API); inside a run, the run's own client is used, as Prefect's get_client would.
+And the door's own requests (tasks/prefect_api.py), made without Prefect's client: what they
+read, write and delete is what Prefect's client reads back."""
 
 from __future__ import annotations
 
@@ -9,14 +11,18 @@ import os
 import ssl
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import pytest
 from harness.prefect_server import free_port
-from prefect import flow
+from prefect import flow, get_client
 from prefect.context import SyncClientContext
+from prefect.exceptions import PrefectHTTPStatusError
+from prefect.states import Completed, Suspended
 
 from tasks.flow_runs import prefect_client
+from tasks.prefect_api import PrefectApi
 
 
 def test_new_clients_build_no_tls_context_of_their_own(
@@ -94,3 +100,35 @@ def test_a_server_not_there_when_warming_is_left_for_each_run_to_check() -> None
     """Nothing remembered, nothing raised: a run checks for itself, as without the warm-up."""
     closed = f"http://127.0.0.1:{free_port()}/api"
     assert _warm_and_ask(closed) == ["False", "False", "1"]
+
+
+def test_the_doors_requests_read_resume_and_forget_what_prefects_client_sees(
+    prefect_server: Any,
+) -> None:
+    with get_client(sync_client=True) as client:  # Prefect resumes only a deployment's runs
+        name = f"door-requests-{uuid.uuid4().hex[:8]}"
+        deployment = client.create_deployment(client.create_flow_from_name(name), name)
+        run = client.create_flow_run_from_deployment(
+            deployment, state=Suspended(pause_key="w-signoff-0")
+        )
+        client.create_flow_run_input(run.id, "suspended-w-signoff-0-response", "{}")
+        ended = client.create_flow_run_from_deployment(deployment, state=Completed())
+        loose = client.create_flow_run(client_inside_a_run, state=Suspended(pause_key="w-0"))
+    with PrefectApi() as api:
+        assert api.run_state(str(uuid.uuid4())) is None
+        paused = api.run_state(str(run.id))
+        assert paused is not None and (paused.type, paused.pause_key) == ("PAUSED", "w-signoff-0")
+        api.delete_input(str(run.id), "suspended-w-signoff-0-response")
+        api.delete_input(str(run.id), "suspended-w-signoff-0-response")  # gone already: fine
+        assert api.resume(str(run.id)) is True
+        done = api.run_state(str(ended.id))
+        assert done is not None and done.is_final
+        assert api.resume(str(loose.id)) is False  # Prefect refuses: not a deployment's run
+    with get_client(sync_client=True) as client:
+        with pytest.raises(PrefectHTTPStatusError) as gone:
+            client.read_flow_run_input(run.id, "suspended-w-signoff-0-response")
+        assert gone.value.response.status_code == 404
+        state = client.read_flow_run(run.id).state
+        assert state is not None and (state.type.value, state.name) == ("SCHEDULED", "Resuming")
+        assert str(state.state_details.flow_run_id) == str(run.id)
+        assert client.read_flow_run(loose.id).state.type.value == "PAUSED"  # type: ignore[union-attr]

@@ -1,0 +1,221 @@
+"""The three requests a door makes of Prefect's API when an answer is recorded (read a run's
+state, move a suspended run on, delete a stored run input), over plain HTTP.
+
+Prefect's own client is most of what a process imports to answer a case (about 1.2 s of CPU of the
+2.8 s `safeshare answer` took): fifty people answering at the start of a school day ran fifty of
+those imports on two cores before a single run was woken. These requests need none of it. They are
+made as Prefect's client makes them, from the same settings in the environment (every process of the
+stack has them there): PREFECT_API_URL (the stack's own server when it is not set, as
+`foundations.settings.prefect_settings` has it for every command); PREFECT_API_AUTH_STRING (Basic)
+or PREFECT_API_KEY (Bearer); PREFECT_API_TLS_INSECURE_SKIP_VERIFY and PREFECT_API_SSL_CERT_FILE; a
+CSRF token when the server asks for one (PREFECT_CLIENT_CSRF_SUPPORT_ENABLED). A busy or restarting
+server is tried again as Prefect's client tries it: after 408, 429, 502 and 503 (and
+PREFECT_CLIENT_RETRY_EXTRA_CODES), a timeout or a dropped connection, up to
+PREFECT_CLIENT_MAX_RETRIES times, after the server's Retry-After or 2, 4, 8... seconds, give or take
+a fifth; a server that refuses the connection from the first request is down, at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from foundations.settings import get_settings
+
+#: Statuses a request is tried again after (Prefect's client: the same, with its extra codes).
+RETRY_STATUSES = frozenset({408, 429, 502, 503})
+#: Failures of the connection a request is tried again after, once the server has answered.
+RETRY_ERRORS: tuple[type[Exception], ...] = (
+    httpx.ReadTimeout,
+    httpx.PoolTimeout,
+    httpx.ConnectTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+    httpx.LocalProtocolError,
+)
+#: The states a run does not leave (Prefect's final states).
+FINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
+
+
+class PrefectApiError(RuntimeError):
+    """Prefect's API could not be asked, or answered with an error after every retry."""
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What a door needs of a flow run's state: its type, its id, the wait it is paused on."""
+
+    type: str
+    id: str
+    pause_key: str | None
+
+    @property
+    def is_final(self) -> bool:
+        return self.type in FINAL
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (a number, or an HTTP date), when it says."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    """How long to wait before trying again, as Prefect's client waits: what the server asked,
+    up to a fifth more; or 2, 4, 8... seconds, a fifth either way."""
+    if retry_after is not None:
+        return retry_after * random.uniform(1.0, 1.2)
+    return float(2 ** (attempt + 1)) * random.uniform(0.8, 1.2)
+
+
+class PrefectApi:
+    """A client of the Prefect API in the environment; use it as a context manager."""
+
+    def __init__(self, *, timeout: float = 30) -> None:
+        # as every command points Prefect at the stack's own server when nothing else says
+        url = (os.environ.get("PREFECT_API_URL") or get_settings().prefect_api_url).rstrip("/")
+        headers = {"Accept": "application/json"}
+        if auth := os.environ.get("PREFECT_API_AUTH_STRING"):
+            headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+        elif key := os.environ.get("PREFECT_API_KEY"):
+            headers["Authorization"] = f"Bearer {key}"
+        verify: bool | str = True
+        if _flag("PREFECT_API_TLS_INSECURE_SKIP_VERIFY", False):
+            verify = False
+        elif cert := os.environ.get("PREFECT_API_SSL_CERT_FILE"):
+            verify = cert
+        self._http = httpx.Client(base_url=url, headers=headers, verify=verify, timeout=timeout)
+        self._max_retries = int(os.environ.get("PREFECT_CLIENT_MAX_RETRIES") or 5)
+        extra = os.environ.get("PREFECT_CLIENT_RETRY_EXTRA_CODES", "")
+        self._retry_statuses = RETRY_STATUSES | {int(c) for c in extra.split(",") if c.strip()}
+        self._csrf = _flag("PREFECT_CLIENT_CSRF_SUPPORT_ENABLED", True)
+        self._csrf_client = str(uuid.uuid4())
+        self._csrf_token: str | None = None
+        self._connected = False
+
+    def __enter__(self) -> PrefectApi:
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        self._http.close()
+
+    # the requests ----------------------------------------------------------------------------
+
+    def run_state(self, run_id: str) -> RunState | None:
+        """The run's state now; None when Prefect has no such run (or it has no state)."""
+        response = self._request("GET", f"/flow_runs/{run_id}", missing_ok=True)
+        if response is None:
+            return None
+        state = response.json().get("state")
+        if not state:
+            return None
+        details = state.get("state_details") or {}
+        return RunState(type=state["type"], id=str(state["id"]), pause_key=details.get("pause_key"))
+
+    def resume(self, run_id: str) -> bool:
+        """Move a suspended run on without any run input, as Prefect's own resume does: put it
+        back to Scheduled now, named "Resuming"; whether Prefect accepted it."""
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        state = {
+            "type": "SCHEDULED",
+            "name": "Resuming",
+            "message": None,
+            "data": None,
+            "state_details": {
+                "flow_run_id": run_id,
+                "scheduled_time": now,
+                "transition_id": str(uuid.uuid4()),
+            },
+        }
+        body = {"state": state, "force": False}
+        response = self._request("POST", f"/flow_runs/{run_id}/set_state", json=body)
+        assert response is not None
+        return bool(response.json().get("status") == "ACCEPT")
+
+    def delete_input(self, run_id: str, key: str) -> None:
+        """Delete one stored input of a run; one that is not there is fine."""
+        self._request("DELETE", f"/flow_runs/{run_id}/input/{key}", missing_ok=True)
+
+    # how a request is made ---------------------------------------------------------------------
+
+    def _request(
+        self, method: str, path: str, *, json: Any = None, missing_ok: bool = False
+    ) -> httpx.Response | None:
+        for attempt in range(self._max_retries + 1):
+            last = attempt == self._max_retries
+            wait: float | None = None
+            try:
+                headers = self._csrf_headers() if method != "GET" else {}
+                response = self._http.request(method, path, json=json, headers=headers)
+            except httpx.ConnectError as exc:  # refused from the start: the server is down
+                if not self._connected or last:
+                    raise PrefectApiError(f"{method} {path}: {type(exc).__name__}") from exc
+            except RETRY_ERRORS as exc:
+                if last:
+                    raise PrefectApiError(f"{method} {path}: {type(exc).__name__}") from exc
+            else:
+                self._connected = True
+                status = response.status_code
+                if missing_ok and status == 404:
+                    return None
+                if status == 403 and "Invalid CSRF token" in response.text and not last:
+                    self._csrf_token = None  # expired: a new one, and at once
+                    continue
+                if status not in self._retry_statuses or last:
+                    if response.is_error:
+                        raise PrefectApiError(f"{method} {path}: HTTP {status}")
+                    return response
+                wait = _retry_after(response.headers.get("Retry-After"))
+            time.sleep(_backoff(attempt, wait))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _csrf_headers(self) -> dict[str, str]:
+        """The CSRF token a protected server wants with every change (none when it has none)."""
+        if not self._csrf:
+            return {}
+        if self._csrf_token is None:
+            response = self._http.get("/csrf-token", params={"client": self._csrf_client})
+            if response.status_code == 404 or (
+                response.status_code == 422 and "CSRF protection is disabled" in response.text
+            ):
+                self._csrf = False
+                return {}
+            if response.is_error:
+                raise PrefectApiError(f"GET /csrf-token: HTTP {response.status_code}")
+            self._connected = True
+            self._csrf_token = str(response.json()["token"])
+        return {"Prefect-Csrf-Token": self._csrf_token, "Prefect-Csrf-Client": self._csrf_client}
