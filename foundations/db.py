@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +14,9 @@ from foundations import sealing
 from foundations.audit import enter_writes
 from foundations.settings import get_settings
 from models.tables.base import SEALING
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 #: Every session enters the writes it flushes in the audit trail, in the same transaction.
 event.listen(Session, "after_flush", enter_writes)
@@ -86,6 +87,10 @@ def session_scope() -> Iterator[Session]:
 
 
 def alembic_config(url: str) -> Config:
+    """Alembic's configuration for the case database at `url`. (Alembic is imported here, not
+    with the module: every command opens a session, and only migrating and checking need it.)"""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "foundations:migrations")
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -99,4 +104,6 @@ def migrate(url: str | None = None) -> None:
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    from alembic import command
+
     command.upgrade(alembic_config(url), "head")
