@@ -24,6 +24,9 @@ FLOW_OF_KIND: dict[CaseKind, str] = {
     CaseKind.TRANSFER: "transfer",
 }
 
+#: The name of the state a restarted run is put in (under its own id), in the run's history.
+RESTARTED = "Restarted after a crash"
+
 #: Every flow whose runs carry one case (their only parameter is its id).
 CASE_FLOWS: tuple[str, ...] = tuple(FLOW_OF_KIND.values())
 

@@ -37,11 +37,10 @@ from prefect.settings import (
 )
 from prefect.states import Scheduled
 
+from models.runs import RESTARTED
+
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
-
-#: The name of the state a restarted run is put in (under its own id), in the run's history.
-RESTARTED = "Restarted after a crash"
 
 
 @functools.cache

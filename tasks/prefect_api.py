@@ -1,5 +1,6 @@
-"""The three requests a door makes of Prefect's API when an answer is recorded (read a run's
-state, move a suspended run on, delete a stored run input), over plain HTTP.
+"""The few requests a door makes of Prefect's API, over plain HTTP: when an answer is recorded,
+read the run's state, move it on, delete a stored run input; when a case is recorded, start its
+run from the case's deployment (or restart the run a crash stopped).
 
 Prefect's own client is most of what a process imports to answer a case (about 1.2 s of CPU of the
 2.8 s `safeshare answer` took): fifty people answering at the start of a school day ran fifty of
@@ -65,6 +66,39 @@ class RunState:
     @property
     def is_final(self) -> bool:
         return self.type in FINAL
+
+
+@dataclass(frozen=True)
+class Run:
+    """A flow run as a door needs it: its id, what it was started with, its state."""
+
+    id: str
+    parameters: dict[str, Any]
+    state: RunState | None
+
+
+def _state_of(found: dict[str, Any] | None) -> RunState | None:
+    if not found:
+        return None
+    details = found.get("state_details") or {}
+    return RunState(type=found["type"], id=str(found["id"]), pause_key=details.get("pause_key"))
+
+
+def _scheduled(name: str | None, run_id: str | None = None) -> dict[str, Any]:
+    """A Scheduled state, due now, as Prefect's client sends one (`to_state_create`)."""
+    details: dict[str, Any] = {
+        "scheduled_time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "transition_id": str(uuid.uuid4()),
+    }
+    if run_id is not None:
+        details["flow_run_id"] = run_id
+    return {
+        "type": "SCHEDULED",
+        "name": name,
+        "message": None,
+        "data": None,
+        "state_details": details,
+    }
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -156,33 +190,45 @@ class PrefectApi:
     def run_state(self, run_id: str) -> RunState | None:
         """The run's state now; None when Prefect has no such run (or it has no state)."""
         response = self._request("GET", f"/flow_runs/{run_id}", missing_ok=True)
-        if response is None:
-            return None
-        state = response.json().get("state")
-        if not state:
-            return None
-        details = state.get("state_details") or {}
-        return RunState(type=state["type"], id=str(state["id"]), pause_key=details.get("pause_key"))
+        return None if response is None else _state_of(response.json().get("state"))
 
     def resume(self, run_id: str) -> bool:
         """Move a suspended run on without any run input, as Prefect's own resume does: put it
         back to Scheduled now, named "Resuming"; whether Prefect accepted it."""
-        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        state = {
-            "type": "SCHEDULED",
-            "name": "Resuming",
-            "message": None,
-            "data": None,
-            "state_details": {
-                "flow_run_id": run_id,
-                "scheduled_time": now,
-                "transition_id": str(uuid.uuid4()),
-            },
-        }
-        body = {"state": state, "force": False}
+        return self.schedule(run_id, "Resuming")
+
+    def schedule(self, run_id: str, name: str, *, force: bool = False) -> bool:
+        """Put a run in a Scheduled state named `name`, due now (`force`: whatever Prefect's
+        rules say); whether Prefect accepted it."""
+        body = {"state": _scheduled(name, run_id), "force": force}
         response = self._request("POST", f"/flow_runs/{run_id}/set_state", json=body)
         assert response is not None
         return bool(response.json().get("status") == "ACCEPT")
+
+    def start_run(
+        self, deployment: str, parameters: dict[str, Any], *, idempotency_key: str, tags: list[str]
+    ) -> Run:
+        """A run of the deployment named `deployment` ("flow/deployment") with these parameters,
+        Scheduled now; or the run this key already started (Prefect's idempotency: the key is
+        per flow), as it is now. What Prefect's `run_deployment(timeout=0)` does."""
+        found = self._request("GET", f"/deployments/name/{deployment}", missing_ok=True)
+        if found is None:
+            raise PrefectApiError(f"no deployment {deployment} in Prefect: is it served?")
+        body = {
+            "parameters": parameters,
+            "context": {},
+            "state": _scheduled(None),
+            "tags": tags,
+            "idempotency_key": idempotency_key,
+            "labels": {},
+        }
+        response = self._request(
+            "POST", f"/deployments/{found.json()['id']}/create_flow_run", json=body
+        )
+        assert response is not None
+        run = response.json()
+        state = _state_of(run.get("state"))
+        return Run(id=str(run["id"]), parameters=run.get("parameters") or {}, state=state)
 
     def delete_input(self, run_id: str, key: str) -> None:
         """Delete one stored input of a run; one that is not there is fine."""

@@ -14,19 +14,17 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from prefect.client.schemas.objects import StateType
-from prefect.states import Scheduled
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
 from foundations.settings import get_settings, prefect_settings
 from models.kernel.steps import FIRST_STEP, CaseKind
-from models.runs import deployment_name, start_key
+from models.runs import RESTARTED, deployment_name, start_key
 from models.tables.cases import Case, CaseStep, new_run_key
 from tasks.concerns import set_flow_run
 from tasks.directory import DirectoryError
-from tasks.flow_runs import prefect_client, restart
+from tasks.prefect_api import PrefectApi
 from tasks.prefect_task import task
 from tasks.run_claims import claimed
 
@@ -81,41 +79,36 @@ def start_case_run(case_id: int) -> tuple[str | None, str | None]:
     prefect_settings(settings)
     kind, run_key, status = _case_key(case_id)
     try:
-        for _attempt in range(2):
-            # what Prefect's run_deployment(timeout=0, as_subflow=False) does, on our client:
-            # started from the overdue check too, the case's run is its own, not a child
-            with prefect_client() as client:
-                deployment = client.read_deployment_by_name(
-                    deployment_name(settings.deployment, kind)
-                )
-                run = client.create_flow_run_from_deployment(
-                    deployment.id,
-                    parameters={"case_id": case_id},
-                    state=Scheduled(),
+        with PrefectApi() as api:
+            for _attempt in range(2):
+                # what Prefect's run_deployment(timeout=0, as_subflow=False) does: started from
+                # the overdue check too, the case's run is its own, not a child
+                run = api.start_run(
+                    deployment_name(settings.deployment, kind),
+                    {"case_id": case_id},
                     idempotency_key=start_key(settings.deployment, kind, case_id, run_key),
                     tags=["safeshare"],
                 )
-            state = run.state.type if run.state is not None else None
-            if status != "open" or state not in (StateType.COMPLETED, StateType.CANCELLED):
-                break
-            logger.warning(
-                "case %s is open but its run %s is %s: a new run", case_id, run.id, state
-            )
-            run_key = _renew_run_key(case_id, run_key)
-        stop = run.state if state in (StateType.FAILED, StateType.CRASHED) else None
-        # restarted once per stop, whoever else restarts it at this moment (recover-run)
-        if status == "open" and stop is not None:
-            with claimed(run.id, stop.id, "restart") as mine:
-                if mine:
-                    with prefect_client() as client:
-                        restart(client, run.id)
-                    logger.warning("case %s's run %s was %s: restarted", case_id, run.id, state)
+                state = run.state.type if run.state is not None else None
+                if status != "open" or state not in ("COMPLETED", "CANCELLED"):
+                    break
+                logger.warning(
+                    "case %s is open but its run %s is %s: a new run", case_id, run.id, state
+                )
+                run_key = _renew_run_key(case_id, run_key)
+            stop = run.state if state in ("FAILED", "CRASHED") else None
+            # restarted once per stop, whoever else restarts it at this moment (recover-run)
+            if status == "open" and stop is not None:
+                with claimed(run.id, stop.id, "restart") as mine:
+                    if mine:
+                        api.schedule(run.id, RESTARTED, force=True)
+                        logger.warning("case %s's run %s was %s: restarted", case_id, run.id, state)
     except Exception as exc:  # the Prefect API is down or the deployment is not served
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     if run.parameters.get("case_id") != case_id:  # a key names one case: never another's run
         return None, f"flow run {run.id} is not case {case_id}'s"
-    set_flow_run(case_id, str(run.id))
-    return str(run.id), None
+    set_flow_run(case_id, run.id)
+    return run.id, None
 
 
 def begun(case_id: int, flow_run_id: str, carried_key: str | None) -> bool:

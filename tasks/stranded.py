@@ -38,6 +38,7 @@ from foundations.settings import get_settings
 from models.messages.cases import case_reference, stranded_message
 from models.runs import (
     IN_PROCESS,
+    RESTARTED,
     RUN_CRASHED,
     RUN_RESTARTED,
     STOPPED,
@@ -48,7 +49,7 @@ from models.runs import (
     taken_for_dead,
 )
 from models.tables.cases import Case
-from tasks.flow_runs import RESTARTED, case_runs, flow_runs_by_id, prefect_client, restart
+from tasks.flow_runs import case_runs, flow_runs_by_id, prefect_client, restart
 from tasks.notify import deliver
 from tasks.prefect_task import task
 from tasks.run_claims import claimed

@@ -9,7 +9,8 @@ from typing import Any
 
 from safeshare.cli.output import emit_json, fail, out
 
-# starting a run is imported by the function that starts one: it loads Prefect
+# starting a run is imported by the function that starts one (its requests of Prefect are plain
+# HTTP: tasks/prefect_api.py)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from harness.cases import (
 from harness.databases import on_sqlite_only
 from harness.processes import descendants, owner_of_connection, wait_until_gone
 
-from tasks.flow_runs import RESTARTED
+from models.runs import RESTARTED
 
 pytestmark = pytest.mark.flow
 

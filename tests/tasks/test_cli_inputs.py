@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from harness.databases import DATA_KEYS, migrated_database
+from harness.prefect_server import free_port
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
@@ -377,13 +378,13 @@ def test_an_address_apprise_cannot_read_is_one_sentence_and_no_log_line(setting:
     assert rows() == before
 
 
-def test_commands_that_start_no_run_load_no_prefect(setting: Setting) -> None:
+def test_commands_load_no_prefect(setting: Setting) -> None:
     """Prefect is most of what a command would import (about 1.5 s of a 2.5 s start): reading a
-    case, the list of cases, the directory, a backup that cannot be written, the health check and an
-    answer (its run is woken over plain HTTP: here the case waits for nobody, which the answer is
-    checked against after all it imports) never load it. One fresh interpreter runs them in turn,
-    saying after each whether Prefect is loaded, then imports the flows' waiting, which does load it
-    (the probe is not blind)."""
+    case, the list of cases, the directory, a backup that cannot be written, the health check, an
+    answer and a concern recorded never load it (a run is woken or started with plain HTTP
+    requests of Prefect's API; here the case waits for nobody and no server listens, found after
+    all they import). One fresh interpreter runs them in turn, saying after each whether Prefect
+    is loaded, then imports the flows' waiting, which does load it (the probe is not blind)."""
     commands = [
         ["--user", "dsl1", "staff", "list", "--json"],
         ["--user", "dsl1", "child", "list", "--json"],
@@ -393,6 +394,9 @@ def test_commands_that_start_no_run_load_no_prefect(setting: Setting) -> None:
         ["health"],
         ["answer", str(setting.case_id), "assess-criteria", "--as", "dsl1"]
         + ["--input", '{"decision": "x"}', "--code", "123456"],
+        # recorded, and its run not started: no Prefect server is there to be asked
+        ["concern", "record", "--child", "C-1", "--raised-by", "teacher1", "--category"]
+        + ["physical", "--what", "what happened", "--when", "2026-01-05T10:00:00+00:00"],
     ]
     code = (
         "import json, sys\n"
@@ -408,7 +412,9 @@ def test_commands_that_start_no_run_load_no_prefect(setting: Setting) -> None:
     )
     done = subprocess.run(
         [sys.executable, "-c", code, json.dumps(commands)],
-        env=os.environ | settings_env(setting.settings),
+        env=os.environ
+        | settings_env(setting.settings)
+        | {"PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"},
         capture_output=True,
         text=True,
         timeout=120,

@@ -20,8 +20,8 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterNam
 from prefect.client.schemas.objects import StateType
 from prefect.states import Crashed, State, Suspended
 
-from models.runs import CASE_FLOWS
-from tasks.flow_runs import RESTARTED, case_runs, every_flow_run, flow_runs_by_id, restart
+from models.runs import CASE_FLOWS, RESTARTED
+from tasks.flow_runs import case_runs, every_flow_run, flow_runs_by_id, restart
 
 #: More than one page of Prefect's API as the real server answers it (200).
 MORE_THAN_A_PAGE = 205

@@ -294,3 +294,32 @@ def test_clients_share_one_tls_context(
         with PrefectApi() as api:
             api.delete_input(RUN, "k")
     assert built == []
+
+
+def test_a_run_is_started_from_the_deployment_named_as_prefects_run_deployment_does(
+    server: tuple[Script, str],
+) -> None:
+    script, _ = server
+    script.answers = [
+        (200, {}, {"id": "d-1", "name": "test"}),
+        (201, {}, {"id": RUN, "parameters": {"case_id": 7}, "state": PAUSED}),
+    ]
+    with PrefectApi() as api:
+        run = api.start_run(
+            "sharing-case/test", {"case_id": 7}, idempotency_key="test:sharing-case-7:k", tags=["s"]
+        )
+    assert (run.id, run.parameters, run.state and run.state.type) == (RUN, {"case_id": 7}, "PAUSED")
+    find, create = [r for r in script.requests if "csrf" not in r.path]
+    assert (find.method, find.path) == ("GET", "/api/deployments/name/sharing-case/test")
+    assert (create.method, create.path) == ("POST", "/api/deployments/d-1/create_flow_run")
+    assert create.body["parameters"] == {"case_id": 7}
+    assert create.body["idempotency_key"] == "test:sharing-case-7:k"
+    assert create.body["tags"] == ["s"] and create.body["state"]["type"] == "SCHEDULED"
+
+
+def test_a_deployment_prefect_does_not_have_is_said_so(server: tuple[Script, str]) -> None:
+    script, _ = server
+    script.answers = [(404, {}, {"detail": "Deployment not found"})]
+    with PrefectApi() as api, pytest.raises(PrefectApiError, match="no deployment sharing-case/x"):
+        api.start_run("sharing-case/x", {"case_id": 1}, idempotency_key="k", tags=[])
+    assert [r.method for r in script.requests] == ["GET"]  # nothing was created

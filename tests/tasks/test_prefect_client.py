@@ -132,3 +132,19 @@ def test_the_doors_requests_read_resume_and_forget_what_prefects_client_sees(
         assert state is not None and (state.type.value, state.name) == ("SCHEDULED", "Resuming")
         assert str(state.state_details.flow_run_id) == str(run.id)
         assert client.read_flow_run(loose.id).state.type.value == "PAUSED"  # type: ignore[union-attr]
+
+
+def test_a_run_started_twice_with_one_key_is_one_run(prefect_server: Any) -> None:
+    """As a case is started by whichever door recorded it and again by the overdue check."""
+    with get_client(sync_client=True) as client:
+        name = f"door-starts-{uuid.uuid4().hex[:8]}"
+        client.create_deployment(client.create_flow_from_name(name), name)
+    key = f"{name}:case-1:{uuid.uuid4().hex}"
+    with PrefectApi() as api:
+        first = api.start_run(f"{name}/{name}", {"case_id": 1}, idempotency_key=key, tags=["s"])
+        again = api.start_run(f"{name}/{name}", {"case_id": 1}, idempotency_key=key, tags=["s"])
+    assert first.id == again.id and first.parameters == {"case_id": 1}
+    assert first.state is not None and first.state.type == "SCHEDULED"
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(uuid.UUID(first.id))
+    assert run.idempotency_key == key and run.tags == ["s"]

@@ -37,7 +37,7 @@ from deployments.recovery import install, recovery_automations
 from foundations.db import session_scope
 from foundations.settings import Settings, settings_in_force
 from models.kernel.roles import Role
-from models.runs import CASE_FLOWS, Verdict
+from models.runs import CASE_FLOWS, RESTARTED, Verdict
 from models.sharing.concern import Category, ConcernFacts
 from models.tables.audit import AuditLog
 from models.tables.cases import Case
@@ -45,7 +45,6 @@ from models.tables.outbox import Notification
 from models.tables.runs import RunClaim
 from tasks.children import add_child
 from tasks.concerns import record_concern
-from tasks.flow_runs import RESTARTED
 from tasks.staff import add_staff
 from tasks.stranded import case_runs_judged, heard_from, recover_run
 
