@@ -12,8 +12,14 @@ starts with what it would otherwise load itself, on every resume:
   the CPU of a served run's processes (py-spy over the serving processes of the suite);
 - the server's answer to Prefect's version handshake, which each client otherwise asks for once
   per process (a request, and another TLS context, in every run);
+- Prefect's settings, which a forked run takes as they are (`deployments.forkserver`) rather
+  than build them again;
 - the Prefect task of every function of tasks/ the flows call, which is made at its first call
-  (`tasks.prefect_task`).
+  (`tasks.prefect_task`);
+- the validators of Prefect's own pydantic models, which Prefect builds at a model's first use
+  (its models defer their build): a run built about twenty of them (its run's update, the run
+  read back, the deployment, the suspension's observer and filter, logs, task runs), about 6%
+  of the CPU of a served run's process (py-spy over served runs).
 
 Importing this module does the loading; it has no other effect.
 """
@@ -28,6 +34,7 @@ from typing import Any
 
 import prefect
 import prefect.client.orchestration
+import pydantic
 from apprise.manager_attachment import AttachmentManager
 from apprise.manager_config import ConfigurationManager
 from apprise.manager_plugins import NotificationManager
@@ -35,6 +42,7 @@ from prefect._internal import version_checking
 from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL
 
+from deployments.forkserver import remember_forkserver_settings
 from models.deadlines import england_and_wales_bank_holidays
 from tasks.prefect_task import make_all
 
@@ -101,6 +109,30 @@ def load_run_imports() -> None:
     england_and_wales_bank_holidays(range(year - 1, year + 3))  # as working_calendar asks
 
 
+def build_prefect_models() -> None:
+    """Build every Prefect model whose build was deferred to its first use, the run contexts
+    with the names Prefect gives them when it builds them (`prefect.context.hydrated_context`).
+    A model whose references cannot be resolved is left to be built when first used."""
+    from prefect._internal.result_records import ResultRecordMetadata
+    from prefect.flows import Flow
+    from prefect.tasks import Task
+
+    names = {"Flow": Flow, "Task": Task, "ResultRecordMetadata": ResultRecordMetadata}
+    seen: set[type[pydantic.BaseModel]] = set()
+    pending = [pydantic.BaseModel]
+    while pending:
+        for model in pending.pop().__subclasses__():
+            if model in seen:
+                continue
+            seen.add(model)
+            pending.append(model)
+            if model.__module__.startswith("prefect") and not model.__pydantic_complete__:
+                try:
+                    model.model_rebuild(_types_namespace=names)
+                except (pydantic.PydanticUserError, NameError):
+                    pass
+
+
 def check_server_version_once() -> None:
     """Check the API's version here, once, as each run's first client would, and remember it as
     Prefect does for the rest of a process's life: every run forked from here has it remembered.
@@ -123,6 +155,8 @@ def check_server_version_once() -> None:
 
 load_apprise_plugins()
 load_run_imports()
+build_prefect_models()
 share_prefect_tls()
 check_server_version_once()
+remember_forkserver_settings()
 make_all()  # the forkserver imported the flows, and with them every task, before this module

@@ -16,7 +16,7 @@ from models.sharing.criteria import Outcome, Reason
 from models.sharing.mash import MashContext
 from models.sharing.parents import ParentsChoice
 from models.sharing.signoff import SignoffDecision
-from tasks.agency_messages import notify_agency
+from tasks.agency_messages import agencies_told, notify_agency
 from tasks.closing import close_case, record_emergency_share, write_disclosure
 from tasks.notify import notify
 
@@ -84,7 +84,10 @@ def sharing_case(case_id: int) -> str:
 
 def share_with_agency(case_id: int, run_id: str) -> None:
     """The disclosures are recorded first (one per agency the decision names), then each
-    agency is told, with its own link to read what is shared and confirm receipt."""
+    agency is told, with its own link to read what is shared and confirm receipt. A resumed run
+    that finds it all done goes on."""
+    if agencies_told(case_id):
+        return
     write_disclosure(case_id)
     notify_agency(case_id, run_id)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from foundations.db import session_scope
@@ -20,6 +21,7 @@ from models.messages.disclosure import agency_message
 from models.tables.base import utcnow
 from models.tables.cases import Case
 from models.tables.disclosures import AGENCY_RECIPIENT
+from models.tables.outbox import Notification
 from models.transfer import receipt_clock
 from tasks.case_facts import allegation_against, phone_referral, plan_event_facts, staff_directory
 from tasks.closing import disclosures_of
@@ -80,6 +82,30 @@ def notify_agency(case_id: int, flow_run_id: str) -> list[str]:
     return [agency for _, agency in disclosures]
 
 
+def outbox_key(case_id: int, tag: str) -> str:
+    """The outbox key of the message that tells `tag` what the case shares with it."""
+    return f"case:{case_id}:notify-agency:{tag}"
+
+
+def agencies_told(case_id: int) -> bool:
+    """Whether the case's disclosures are written and each agency has been sent its message (a
+    plain read, not a task: a resumed run past the sharing replays it in one query, where
+    `write_disclosure` and `notify_agency` would each report a task run that changes nothing).
+    A message not sent yet leaves it False, so the next run sends it."""
+    with session_scope() as session:
+        keys = [
+            outbox_key(case_id, f"agency:{d.agency_code}") for d in disclosures_of(session, case_id)
+        ]
+        if not keys:
+            return False
+        sent = session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.key.in_(keys), Notification.status == "sent")
+        )
+        return sent == len(keys)
+
+
 def _send_receipt_link(
     case_id: int,
     disclosure_id: int,
@@ -93,8 +119,8 @@ def _send_receipt_link(
     event: str | None,
     transfer: str | None = None,
 ) -> None:
-    outbox_key = f"case:{case_id}:notify-agency:{tag}"
-    if already_sent(outbox_key):
+    key = outbox_key(case_id, tag)
+    if already_sent(key):
         return
     now = utcnow()
     with session_scope() as session:
@@ -120,7 +146,7 @@ def _send_receipt_link(
         to_social_worker=recipient == SOCIAL_WORKER,
         transfer=transfer,
     )
-    deliver(outbox_key, case_id=case_id, tag=tag, kind="disclosure", title=title, body=body)
+    deliver(key, case_id=case_id, tag=tag, kind="disclosure", title=title, body=body)
 
 
 def _receipt_link_expiry(session: Session, case_id: int, now: datetime) -> datetime:

@@ -105,3 +105,41 @@ def test_importing_warm_makes_prefects_clients_share_one_verified_tls_context() 
         "print(before, after, len(shared), loose is not w.verified_context(certifi.where()))\n"
     )
     assert in_fresh_interpreter(probe) == ["2", "1", "1", "True"]
+
+
+def test_importing_warm_builds_prefects_deferred_models_and_keeps_its_settings() -> None:
+    """In a fresh interpreter: after the import no Prefect model waits for its first use to be
+    built, and the settings a forked run takes are this process's, kept with the PREFECT_
+    settings of a run's environment (its own PREFECT__ variables left out)."""
+    probe = (
+        "import os\n"
+        "os.environ['PREFECT__FLOW_RUN_ID'] = 'x'\n"
+        "import pydantic\n"
+        "import deployments.warm\n"
+        "from deployments import forkserver as f\n"
+        "from prefect.settings import get_current_settings\n"
+        "seen, todo = set(), [pydantic.BaseModel]\n"
+        "while todo:\n"
+        "    for m in todo.pop().__subclasses__():\n"
+        "        if m not in seen: seen.add(m); todo.append(m)\n"
+        "deferred = [m for m in seen if m.__module__.startswith('prefect')"
+        " and not m.__pydantic_complete__]\n"
+        "env, settings = f._forkserver_settings\n"
+        "names = {name for name, _ in env}\n"
+        "print(len(deferred), settings is get_current_settings(),"
+        " all(n.startswith('PREFECT_') for n in names), 'PREFECT__FLOW_RUN_ID' in names)\n"
+    )
+    assert in_fresh_interpreter(probe) == ["0", "True", "True", "False"]
+
+
+def test_a_forked_runs_context_is_prefects_without_the_settings() -> None:
+    """What the serving process hands a forked run is Prefect's own serialized context, but for
+    the settings, which the run's process takes from the forkserver."""
+    probe = (
+        "from prefect.context import serialize_context\n"
+        "from deployments.forkserver import _run_context\n"
+        "theirs = serialize_context()\n"
+        "ours = _run_context() == theirs | {'settings_context': {}}\n"
+        "print(bool(theirs['settings_context']), ours)\n"
+    )
+    assert in_fresh_interpreter(probe) == ["True", "True"]
