@@ -27,6 +27,7 @@ and restarts the runs a crash left Running.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -264,6 +265,36 @@ def run_flow_forked(
     return process
 
 
+#: Prefect's own (private) names that `run_flow_forked` starts a run with, by module.
+PREFECT_NAMES = {
+    "prefect.flow_engine": (
+        "run_flow_in_subprocess",
+        "_CONTROL_CHANNEL_ENV_KEYS",
+        "_run_serialized_call_with_control_bootstrap",
+        "_runtime_subprocess_env",
+        "run_flow",
+    ),
+    "prefect.runner._starter_direct": ("run_flow_in_subprocess",),
+    "prefect.context": ("_deployment_id", "_deployment_parameters", "serialize_context"),
+    "prefect.utilities.processutils": ("sanitize_subprocess_env",),
+}
+
+
+def prefect_has_what_forked_runs_use() -> bool:
+    """Whether this Prefect has every name `run_flow_forked` and `_run_forked` use (they follow
+    Prefect's private `run_flow_in_subprocess`; a Prefect without them keeps its own)."""
+    import importlib
+
+    try:
+        return all(
+            hasattr(importlib.import_module(module), name)
+            for module, names in PREFECT_NAMES.items()
+            for name in names
+        )
+    except ImportError:
+        return False
+
+
 def start_runs_from_forkserver(preload: Sequence[str] = PRELOAD) -> None:
     """From now on, the runner forks each run from a preloaded forkserver."""
     import prefect.flow_engine
@@ -273,7 +304,13 @@ def start_runs_from_forkserver(preload: Sequence[str] = PRELOAD) -> None:
     # Start it now, not at the first run: that run is then fast too, and the stack's memory
     # figures include the forkserver from the start.
     multiprocessing.forkserver.ensure_running()
-    prefect.runner._starter_direct.run_flow_in_subprocess = run_flow_forked  # type: ignore[attr-defined,assignment]
+    if prefect_has_what_forked_runs_use():
+        prefect.runner._starter_direct.run_flow_in_subprocess = run_flow_forked  # type: ignore[attr-defined,assignment]
+    else:  # another Prefect: its own function starts each run, from the forkserver all the same
+        logging.getLogger("safeshare.serving").warning(
+            "Prefect %s lacks what a forked run takes its settings with: runs build their own",
+            prefect.__version__,
+        )
     # anything else that starts a run in a process of its own forks it too
     prefect.flow_engine.multiprocessing = _RunMultiprocessing(_TetheredForkServerContext())  # type: ignore[attr-defined,assignment]
 

@@ -91,7 +91,9 @@ def agencies_told(case_id: int) -> bool:
     """Whether the case's disclosures are written and each agency has been sent its message (a
     plain read, not a task: a resumed run past the sharing replays it in one query, where
     `write_disclosure` and `notify_agency` would each report a task run that changes nothing).
-    A message not sent yet leaves it False, so the next run sends it."""
+    A message not sent yet leaves it False, so the next run sends it. The agencies' messages
+    only: a sharing case's (a plan event's also go to the pupil's social worker, and its flow
+    calls `notify_agency` every time)."""
     with session_scope() as session:
         keys = [
             outbox_key(case_id, f"agency:{d.agency_code}") for d in disclosures_of(session, case_id)

@@ -143,3 +143,17 @@ def test_a_forked_runs_context_is_prefects_without_the_settings() -> None:
         "print(bool(theirs['settings_context']), ours)\n"
     )
     assert in_fresh_interpreter(probe) == ["True", "True"]
+
+
+def test_this_prefect_has_what_a_forked_run_is_started_with(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A forked run follows Prefect's private `run_flow_in_subprocess`: an upgrade that renames
+    what it uses fails here, not by every run quietly building its own settings again."""
+    import prefect.flow_engine
+
+    from deployments.forkserver import prefect_has_what_forked_runs_use
+
+    assert prefect_has_what_forked_runs_use()
+    monkeypatch.delattr(prefect.flow_engine, "_runtime_subprocess_env")
+    assert not prefect_has_what_forked_runs_use()
