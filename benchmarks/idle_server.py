@@ -4,10 +4,13 @@ settle, then the CPU time of its processes over a stretch of idleness, as CPU-se
 Prints figures; asserts nothing.
 
     .venv/bin/python -m benchmarks.idle_server [--seconds 120] [--settle 30] [--rounds 1]
-                                               [--env NAME=VALUE ...] [--stack]
+                                               [--env NAME=VALUE ...] [--prefect-defaults]
+                                               [--stack]
 
 With `--env`, a second server is measured right after the first, its environment changed by
-each NAME=VALUE (NAME= gives it Prefect's own default), and both figures are printed. With
+each NAME=VALUE (NAME= gives it Prefect's own default), and both figures are printed;
+`--prefect-defaults` is `--env NAME=` for each of the stack's own loop settings
+(deployments/stack.py::PREFECT_SERVICE_LOOPS): the server as it was before them. With
 `--rounds`, the two take turns that many times. With `--stack`, the server is the one of a whole
 idle `safeshare up` (its deployments served, its automations in place, the serving process
 asking for runs), and the whole stack's figure is printed beside it.
@@ -190,13 +193,24 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="the second variant's setting (NAME= gives it Prefect's own default)",
     )
+    parser.add_argument(
+        "--prefect-defaults",
+        action="store_true",
+        help="the second variant with Prefect's own loops (--env NAME= for each of the stack's)",
+    )
     parser.add_argument("--stack", action="store_true", help="the server of a whole `up`")
     args = parser.parse_args()
+    own: dict[str, str] = {}
+    if args.prefect_defaults:
+        from deployments.stack import PREFECT_SERVICE_LOOPS
+
+        own = changes([f"{name}=" for name in PREFECT_SERVICE_LOOPS])
     changed = changes(args.env)
     variants: list[tuple[str, dict[str, str]]] = [("as `safeshare up` starts it", {})]
-    if changed:
-        shown = " ".join(f"{name}={value}" for name, value in changed.items())
-        variants.append((f"with {shown}", changed))
+    if own or changed:
+        shown = ["Prefect's own service loops"] if own else []
+        shown += [f"{name}={value}" for name, value in changed.items()]
+        variants.append((f"with {', '.join(shown)}", own | changed))
     idle = idle_stack if args.stack else idle_server
     figures: dict[str, list[float]] = {name: [] for name, _ in variants}
     for _ in range(args.rounds):
