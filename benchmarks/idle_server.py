@@ -5,15 +5,18 @@ Prints figures; asserts nothing.
 
     .venv/bin/python -m benchmarks.idle_server [--seconds 120] [--settle 30] [--rounds 1]
                                                [--env NAME=VALUE ...] [--prefect-defaults]
-                                               [--stack]
+                                               [--together] [--stack]
 
 With `--env`, a second server is measured right after the first, its environment changed by
 each NAME=VALUE (NAME= gives it Prefect's own default), and both figures are printed;
 `--prefect-defaults` is `--env NAME=` for each of the stack's own loop settings
 (deployments/stack.py::PREFECT_SERVICE_LOOPS): the server as it was before them. With
-`--rounds`, the two take turns that many times. With `--stack`, the server is the one of a whole
-idle `safeshare up` (its deployments served, its automations in place, the serving process
-asking for runs), and the whole stack's figure is printed beside it.
+`--rounds`, the two take turns that many times; with `--together`, both run at the same time
+instead, each its own server, so that both meet the same machine (an idle server's figure
+measured alone moved by up to a third from one run to the next on a machine shared with other
+work; two measured together stayed within 0.03 of each other). With `--stack`, the server is
+the one of a whole idle `safeshare up` (its deployments served, its automations in place, the
+serving process asking for runs), and the whole stack's figure is printed beside it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -198,6 +202,7 @@ def main() -> None:
         action="store_true",
         help="the second variant with Prefect's own loops (--env NAME= for each of the stack's)",
     )
+    parser.add_argument("--together", action="store_true", help="the variants at one time")
     parser.add_argument("--stack", action="store_true", help="the server of a whole `up`")
     args = parser.parse_args()
     own: dict[str, str] = {}
@@ -214,8 +219,14 @@ def main() -> None:
     idle = idle_stack if args.stack else idle_server
     figures: dict[str, list[float]] = {name: [] for name, _ in variants}
     for _ in range(args.rounds):
-        for name, variant in variants:
-            found = idle(variant, args.seconds, args.settle)
+        if args.together:
+            with ThreadPoolExecutor(len(variants)) as pool:
+                found_all = list(
+                    pool.map(lambda v: idle(v[1], args.seconds, args.settle), variants)
+                )
+        else:
+            found_all = [idle(variant, args.seconds, args.settle) for _, variant in variants]
+        for (name, _), found in zip(variants, found_all, strict=True):
             figures[name].append(found.server)
             stack = "" if found.stack is None else f", the whole stack {found.stack:.2f}"
             print(
