@@ -48,6 +48,34 @@ PREFECT_RETENTION = {
     "PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD": str(30 * 24 * 3600),
 }
 
+#: Prefect's background services that nothing of the stack waits for look once a minute, not
+#: every 5 to 20 s (Prefect's defaults): each look is a task on the server's own queue and a
+#: query or two, and looking less often saves about 0.2 CPU-s a minute, a sixth of what a
+#: server alone spends idle and a tenth of what an idle `up`'s spends
+#: (benchmarks/idle_server.py). An answer reaches its next step through Prefect's events and
+#: the serving process, and a silent or crashed run is found by the automations
+#: (deployments/recovery.py: Prefect's triggers, left as they are); none goes through these.
+#: Each comment says what a minute delays. An operator's own settings stand.
+PREFECT_SERVICE_LOOPS = {
+    # a run past its slot is marked Late 15 to 75 s after it, not 15 to 20 s (the dashboard's
+    # word: the serving process starts a Scheduled run and a Late one alike)
+    "PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS": "60",
+    # a pause past its timeout fails up to a minute later: the stack's waits have no timeout
+    # (flows/waiting.py; a wait's deadline is the overdue check's)
+    "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS": "60",
+    # a cancelled run's unfinished task runs and child runs are marked Cancelled up to a
+    # minute after it, not 20 s
+    "PREFECT_SERVER_SERVICES_CANCELLATION_CLEANUP_LOOP_SECONDS": "60",
+    # a deployment whose serving process stopped asking for runs shows Not Ready in the
+    # dashboard up to a minute later (workers and work pools: the stack has none)
+    "PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS": "60",
+    # a concurrency slot whose holder died is freed up to a minute after its lease ends: the
+    # stack sets no concurrency limit
+    "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "60",
+    # a work pool's worker that took a clean-up message and died: the stack has no work pool
+    "PREFECT_SERVER_SERVICES_CLEANUP_RECONCILER_LOOP_SECONDS": "60",
+}
+
 
 def prefect_env(settings: Settings) -> dict[str, str]:
     """The environment every process of the stack shares: where Prefect lives, no telemetry,
@@ -68,7 +96,7 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_SERVER_DATABASE_CONNECTION_URL",
         f"sqlite+aiosqlite:///{settings.prefect_home / 'prefect.db'}",
     )
-    for name, value in (client_env(env) | PREFECT_RETENTION).items():
+    for name, value in (client_env(env) | PREFECT_RETENTION | PREFECT_SERVICE_LOOPS).items():
         env.setdefault(name, value)  # an operator's own setting stands
     if settings.log_format == "json":  # Prefect's console handler, in its own JSON
         env.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_FORMATTER", "json")

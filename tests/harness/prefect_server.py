@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from deployments.stack import client_env
+from deployments.stack import PREFECT_SERVICE_LOOPS, client_env
 
 from .cache import cache_dir, locked
 
@@ -239,6 +239,8 @@ def _start_server(
     port: int, api_url: str, home: Path, database: Path, log_path: Path, workdir: Path
 ) -> subprocess.Popen[bytes]:
     env = _base_env() | {
+        # the background services look as often as `safeshare up`'s do
+        **PREFECT_SERVICE_LOOPS,
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_DATABASE_CONNECTION_URL": _sqlite_url(database),
         # the dashboard too, as `safeshare up` serves it: tests drive its forms in a browser

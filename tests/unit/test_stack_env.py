@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deployments.stack import PREFECT_RETENTION, client_env, prefect_env
+from deployments.stack import PREFECT_RETENTION, PREFECT_SERVICE_LOOPS, client_env, prefect_env
 from foundations.settings import Settings
 
 
@@ -40,6 +40,40 @@ def test_prefects_database_forgets_ended_runs_after_30_days(
         prefect_env(Settings(home=tmp_path))["PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD"]
         == "86400"
     )  # the operator's own stands
+
+
+def test_prefects_background_services_look_once_a_minute_unless_the_operator_says_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in PREFECT_SERVICE_LOOPS:
+        monkeypatch.delenv(name, raising=False)
+    env = prefect_env(Settings(home=tmp_path))
+    assert {name: env[name] for name in PREFECT_SERVICE_LOOPS} == dict.fromkeys(
+        PREFECT_SERVICE_LOOPS, "60"
+    )
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS", "5")
+    env = prefect_env(Settings(home=tmp_path))
+    assert env["PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS"] == "5"  # the operator's own
+    assert env["PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS"] == "60"
+
+
+def test_prefect_reads_each_loop_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each name is one of Prefect's own settings, as its server reads it: a misspelt one would
+    be ignored without a word."""
+    from prefect.settings import Settings as PrefectSettings
+
+    for name, value in PREFECT_SERVICE_LOOPS.items():
+        monkeypatch.setenv(name, value)
+    services = PrefectSettings().server.services
+    for service in (
+        services.late_runs,
+        services.pause_expirations,
+        services.cancellation_cleanup,
+        services.foreman,
+        services.repossessor,
+        services.cleanup_reconciler,
+    ):
+        assert service.loop_seconds == 60, service
 
 
 def test_the_runner_runs_as_many_at_once_as_the_settings_say(tmp_path: Path) -> None:
