@@ -32,7 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from benchmarks.measures import WHOLE_CASE, code_of, cpu_seconds, served  # noqa: E402
+from benchmarks.measures import (  # noqa: E402
+    WHOLE_CASE,
+    code_of,
+    cpu_seconds,
+    served,
+    stop_cleanly_on_sigterm,
+    tree,
+)
 
 #: The steps of a whole case, in the order of measures.WHOLE_CASE's answers.
 STEPS = ("assess-criteria", "management-signoff", "parents", "confirm-receipt")
@@ -43,6 +50,7 @@ POLL_SECONDS = 0.5
 
 
 def main() -> None:
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=12, help="whole cases measured")
     parser.add_argument("--at-once", type=int, default=3, help="cases driven at the same time")
@@ -52,6 +60,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="copy Prefect's database here at the end")
     parser.add_argument("--serve-log", type=Path, help="the serving process's output, here")
     args = parser.parse_args()
+    stop_cleanly_on_sigterm()
 
     from harness.databases import case_database
     from harness.listeners import HttpListener
@@ -218,8 +227,6 @@ def measure(server, env, listener, prefect_db: Path, args: argparse.Namespace) -
 
 
 def process_tree(pid: int) -> list[int]:
-    from benchmarks.measures import tree
-
     return tree([pid])
 
 

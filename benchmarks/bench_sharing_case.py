@@ -27,10 +27,12 @@ from benchmarks.measures import (  # noqa: E402  (after the environment it needs
     overhead,
     rss_mb,
     served,
+    stop_cleanly_on_sigterm,
 )
 
 
 def main() -> None:
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--waiting", type=int, default=200, help="cases left waiting")
     parser.add_argument("--answers", type=int, default=10, help="answers timed through each door")
@@ -52,6 +54,7 @@ def main() -> None:
         "stream wakes it when a run is resumed",
     )
     args = parser.parse_args()
+    stop_cleanly_on_sigterm()
 
     from harness.databases import case_database
     from harness.listeners import HttpListener

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import statistics
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from benchmarks.measures import (  # noqa: E402
     machine_busy,
     percentile,
     settled_pss,
+    stop_cleanly_on_sigterm,
     tree,
 )
 from benchmarks.topology_stack import (  # noqa: E402
@@ -68,8 +68,7 @@ def main() -> None:
         "--serving", type=int, nargs="+", default=[1, 2], help="serving processes, in turn"
     )
     args = parser.parse_args()
-    # stopped (SIGTERM), stop what it started too: the topology's `up` and its Redis
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    stop_cleanly_on_sigterm()  # the topology's `up` and its Redis too
     for count in args.serving:
         with topology(count) as stack:
             print(f"\n== {count} serving process(es) ==", flush=True)

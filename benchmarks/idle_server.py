@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from benchmarks.measures import cpu_seconds, machine_busy  # noqa: E402
+from benchmarks.measures import cpu_seconds, machine_busy, stop_cleanly_on_sigterm  # noqa: E402
 
 SAFESHARE = Path(sys.executable).parent / "safeshare"
 
@@ -186,6 +186,7 @@ def idle_stack(changed: dict[str, str], seconds: float, settle: float) -> Idle:
 
 
 def main() -> None:
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=120, help="idle time measured")
     parser.add_argument("--settle", type=float, default=30, help="idle time before measuring")
@@ -205,6 +206,7 @@ def main() -> None:
     parser.add_argument("--together", action="store_true", help="the variants at one time")
     parser.add_argument("--stack", action="store_true", help="the server of a whole `up`")
     args = parser.parse_args()
+    stop_cleanly_on_sigterm()
     own: dict[str, str] = {}
     if args.prefect_defaults:
         from deployments.stack import PREFECT_SERVICE_LOOPS

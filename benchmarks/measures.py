@@ -127,6 +127,16 @@ def machine_ticks() -> list[int]:
 _HZ = os.sysconf("SC_CLK_TCK")
 
 
+def stop_cleanly_on_sigterm() -> None:
+    """Stopped by SIGTERM (a `timeout`, say), a benchmark unwinds as on Ctrl-C: what it started
+    is stopped by its own `finally`s and context managers, not left running (Python's default
+    for SIGTERM ends the process at once)."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
 def burst(server, cases: list[int], give, with_code, door: str) -> None:  # noqa: ANN001
     """Answer many waiting cases at the same moment through one door (a school day's first
     sign-offs): what became of each at its first try, and how often Prefect's server found its
