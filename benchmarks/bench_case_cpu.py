@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -34,6 +32,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from benchmarks.measures import (  # noqa: E402
     WHOLE_CASE,
+    bench_stack,
     code_of,
     cpu_seconds,
     served,
@@ -62,69 +61,22 @@ def main() -> None:
     args = parser.parse_args()
     stop_cleanly_on_sigterm()
 
-    from harness.databases import case_database
-    from harness.listeners import HttpListener
-    from harness.prefect_server import running_prefect_server, use_prefect_api
-
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "prefect").mkdir()
-        with running_prefect_server(work / "prefect") as server, use_prefect_api(server.api_url):
-            with case_database("sqlite", work) as url, HttpListener() as listener:
-                run(server, url, work, listener, args)
-
-
-def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> None:  # noqa: ANN001
-    from foundations.db import migrate
-    from foundations.settings import Settings, settings_env, settings_in_force
-
-    apprise_config = work / "apprise.yml"
-    apprise_config.write_text(
-        "urls:\n"
-        + "".join(
-            f"  - {listener.url('/' + tag)}:\n      tag: {tag}\n"
-            for tag in ("dsl", "slt", "agency:csc")
+    with bench_stack() as stack:
+        measure(
+            stack.server, stack.env, stack.listener, stack.work / "prefect" / "prefect.db", args
         )
-    )
-    settings = Settings(
-        home=work,
-        database_url=url,
-        data_keys=None,
-        deployment="bench",
-        apprise_config=apprise_config,
-        secret_key=secrets.token_urlsafe(48),
-    )
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
-    }
-    env |= (
-        dict(server.env)
-        | settings_env(settings)
-        | {"PREFECT_LOCAL_STORAGE_PATH": str(work / "results")}
-    )
-    with settings_in_force(settings):
-        migrate(url)
-        measure(server, env, listener, work / "prefect" / "prefect.db", args)
 
 
 def measure(server, env, listener, prefect_db: Path, args: argparse.Namespace) -> None:  # noqa: ANN001
     import httpx
 
-    from models.kernel.roles import Role
     from models.kernel.steps import Step
     from models.sharing.concern import Category, ConcernFacts
     from tasks.answers import give_answer
-    from tasks.children import add_child
     from tasks.concerns import record_concern
-    from tasks.staff import add_staff
     from tasks.starting import start_case_run
     from tasks.views import show_case
 
-    add_staff("dsl1", name="D", role=Role.DSL, notify_url=listener.url("/staff/dsl1"))
-    add_staff("head1", name="H", role=Role.SLT, notify_url=listener.url("/staff/head1"))
-    add_child("B-1", date_of_birth=date(2015, 1, 1), cp_plan=False)
     api = server.api_url
     reads = [0]
     reads_lock = threading.Lock()

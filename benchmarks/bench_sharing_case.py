@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -22,6 +20,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from benchmarks.measures import (  # noqa: E402  (after the environment it needs)
     ASSESSMENT,
+    bench_stack,
     burst,
     code_of,
     overhead,
@@ -56,53 +55,8 @@ def main() -> None:
     args = parser.parse_args()
     stop_cleanly_on_sigterm()
 
-    from harness.databases import case_database
-    from harness.listeners import HttpListener
-    from harness.prefect_server import running_prefect_server, use_prefect_api
-
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "prefect").mkdir()
-        with running_prefect_server(work / "prefect") as server, use_prefect_api(server.api_url):
-            with case_database("sqlite", work) as url, HttpListener() as listener:
-                run(server, url, work, listener, args)
-
-
-def run(server, url: str, work: Path, listener, args: argparse.Namespace) -> None:  # noqa: ANN001
-    from foundations.db import migrate
-    from foundations.settings import Settings, settings_env, settings_in_force
-
-    apprise_config = work / "apprise.yml"
-    apprise_config.write_text(
-        "urls:\n"
-        + "".join(
-            f"  - {listener.url('/' + tag)}:\n      tag: {tag}\n"
-            for tag in ("dsl", "slt", "agency:csc")
-        )
-    )
-    settings = Settings(
-        home=work,
-        database_url=url,
-        data_keys=None,  # made in the data directory, with the database
-        deployment="bench",
-        runner_poll_seconds=args.poll,
-        apprise_config=apprise_config,
-        run_start=args.run_start,
-        secret_key=secrets.token_urlsafe(48),
-    )
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
-    }
-    env |= (
-        dict(server.env)
-        | settings_env(settings)
-        | {"PREFECT_LOCAL_STORAGE_PATH": str(work / "results")}
-    )
-    with settings_in_force(settings):
-        migrate(url)
-        measure(server, env, listener, args)
+    with bench_stack(runner_poll_seconds=args.poll, run_start=args.run_start) as stack:
+        measure(stack.server, stack.env, stack.listener, args)
 
 
 def measure(server, env: dict[str, str], listener, args: argparse.Namespace) -> None:  # noqa: ANN001
@@ -111,17 +65,11 @@ def measure(server, env: dict[str, str], listener, args: argparse.Namespace) -> 
 
     import httpx
 
-    from models.kernel.roles import Role
     from models.sharing.concern import Category, ConcernFacts
-    from tasks.children import add_child
     from tasks.concerns import record_concern
-    from tasks.staff import add_staff
     from tasks.starting import start_case_run
     from tasks.views import show_case
 
-    add_staff("dsl1", name="D", role=Role.DSL, notify_url=listener.url("/staff/dsl1"))
-    add_staff("head1", name="H", role=Role.SLT, notify_url=listener.url("/staff/head1"))
-    add_child("B-1", date_of_birth=date(2015, 1, 1), cp_plan=False)
     serve = subprocess.Popen(
         [sys.executable, "-m", "deployments.serve"],
         env=env,

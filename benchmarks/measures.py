@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import statistics
 import sys
+import tempfile
 import time
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 NOW = "2026-11-25T09:30:00+00:00"
 #: A valid criteria assessment that leads to sharing without consent, then sign-off.
@@ -169,6 +175,75 @@ def burst(server, cases: list[int], give, with_code, door: str) -> None:  # noqa
         f"{time.monotonic() - t:.1f} s; 'database is locked' {locked - locked_before} times "
         "in Prefect's server log"
     )
+
+
+@dataclass(frozen=True)
+class BenchStack:
+    """A Prefect server of the tests' harness, a migrated SQLite case database with a DSL (dsl1),
+    a head teacher (head1) and a child (B-1), a listener for every message, and the environment
+    a serving process (`python -m deployments.serve`) needs to serve deployment `bench`."""
+
+    server: Any
+    env: dict[str, str]
+    listener: Any
+    work: Path
+
+
+@contextmanager
+def bench_stack(**settings: Any) -> Iterator[BenchStack]:
+    """A BenchStack, with its settings in force (`settings` add to the stack's own)."""
+    from harness.databases import case_database
+    from harness.listeners import HttpListener
+    from harness.prefect_server import running_prefect_server, use_prefect_api
+
+    from foundations.db import migrate
+    from foundations.settings import Settings, settings_env, settings_in_force
+    from models.kernel.roles import Role
+    from tasks.children import add_child
+    from tasks.staff import add_staff
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "prefect").mkdir()
+        with (
+            running_prefect_server(work / "prefect") as server,
+            use_prefect_api(server.api_url),
+            case_database("sqlite", work) as url,
+            HttpListener() as listener,
+        ):
+            apprise_config = work / "apprise.yml"
+            apprise_config.write_text(
+                "urls:\n"
+                + "".join(
+                    f"  - {listener.url('/' + tag)}:\n      tag: {tag}\n"
+                    for tag in ("dsl", "slt", "agency:csc")
+                )
+            )
+            in_force = Settings(
+                home=work,
+                database_url=url,
+                data_keys=None,  # made in the data directory, with the database
+                deployment="bench",
+                apprise_config=apprise_config,
+                secret_key=secrets.token_urlsafe(48),
+                **settings,
+            )
+            env = {
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
+            }
+            env |= (
+                dict(server.env)
+                | settings_env(in_force)
+                | {"PREFECT_LOCAL_STORAGE_PATH": str(work / "results")}
+            )
+            with settings_in_force(in_force):
+                migrate(url)
+                add_staff("dsl1", name="D", role=Role.DSL, notify_url=listener.url("/staff/dsl1"))
+                add_staff("head1", name="H", role=Role.SLT, notify_url=listener.url("/staff/head1"))
+                add_child("B-1", date_of_birth=date(2015, 1, 1), cp_plan=False)
+                yield BenchStack(server=server, env=env, listener=listener, work=work)
 
 
 def served(serve, timeout: float = 120) -> None:  # noqa: ANN001

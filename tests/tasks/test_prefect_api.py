@@ -273,29 +273,6 @@ def test_an_unprotected_server_is_asked_for_a_token_once(server: tuple[Script, s
     assert [r.path.split("?")[0] for r in script.requests].count("/api/csrf-token") == 1
 
 
-def test_clients_share_one_tls_context(
-    server: tuple[Script, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """httpx would build one per client, reading the whole CA bundle (about 45 ms of CPU), and a
-    door makes three clients per answer."""
-    import ssl
-
-    with PrefectApi():  # the process's context is built at most once, here
-        pass
-    built: list[object] = []
-    real = ssl.create_default_context
-
-    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
-        built.append(args or kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ssl, "create_default_context", counting)
-    for _ in range(3):
-        with PrefectApi() as api:
-            api.delete_input(RUN, "k")
-    assert built == []
-
-
 def test_a_run_is_started_from_the_deployment_named_as_prefects_run_deployment_does(
     server: tuple[Script, str],
 ) -> None:

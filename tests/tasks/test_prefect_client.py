@@ -1,9 +1,9 @@
 """The clients safeshare makes of Prefect's API (tasks/flow_runs.py `prefect_client`), on a real
-Prefect server: outside a run, each new client reuses the process's one TLS context instead of
-reading the CA bundle again (Prefect's own client does, about 30 ms of CPU each time, even for
-an http:// API); inside a run, the run's own client is used, as Prefect's get_client would.
-And the door's own requests (tasks/prefect_api.py), made without Prefect's client: what they
-read, write and delete is what Prefect's client reads back."""
+Prefect server: outside a run, each new client (and each of the door's, tasks/prefect_api.py)
+reuses the process's one TLS context instead of reading the CA bundle again (Prefect's own
+client does, about 30 ms of CPU each time, even for an http:// API); inside a run, the run's own
+client is used, as Prefect's get_client would. And the door's own requests, made without
+Prefect's client: what they read, write and delete is what Prefect's client reads back."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,11 +26,23 @@ from tasks.flow_runs import prefect_client
 from tasks.prefect_api import PrefectApi
 
 
-def test_new_clients_build_no_tls_context_of_their_own(
-    prefect_server: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with prefect_client() as client:  # the process's context is built at most once, here
+def _prefect_clients() -> None:
+    with prefect_client() as client:
         assert client.api_healthcheck() is None
+
+
+def _door_requests() -> None:
+    with PrefectApi() as api:
+        assert api.run_state(str(uuid.uuid4())) is None
+
+
+@pytest.mark.parametrize("ask", [_prefect_clients, _door_requests], ids=["client", "door"])
+def test_new_clients_build_no_tls_context_of_their_own(
+    prefect_server: Any, monkeypatch: pytest.MonkeyPatch, ask: Callable[[], None]
+) -> None:
+    """Prefect's client and httpx would each build one per client, reading the whole CA bundle
+    (30-45 ms of CPU), and a door that records an answer makes three."""
+    ask()  # the process's context is built at most once, here
     built: list[object] = []
     real = ssl.create_default_context
 
@@ -39,8 +52,7 @@ def test_new_clients_build_no_tls_context_of_their_own(
 
     monkeypatch.setattr(ssl, "create_default_context", counting)
     for _ in range(3):
-        with prefect_client() as client:
-            assert client.api_healthcheck() is None
+        ask()
     assert built == []
 
 
