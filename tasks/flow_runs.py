@@ -1,5 +1,5 @@
-"""Reading Prefect's flow runs for the safety nets (every page, never only the first), and
-restarting a run that a crash or a failure stopped.
+"""Reading Prefect's flow runs for the safety nets (every page, never only the first). (A run a
+crash or a failure stopped is restarted with tasks/prefect_api.py::PrefectApi.restart.)
 
 Prefect answers a filter of flow runs with at most `PREFECT_SERVER_API_DEFAULT_LIMIT` runs (200
 unless the server says otherwise), silently: a safety net that reads one page stops looking after
@@ -35,9 +35,6 @@ from prefect.settings import (
     PREFECT_API_TLS_INSECURE_SKIP_VERIFY,
     PREFECT_SERVER_API_DEFAULT_LIMIT,
 )
-from prefect.states import Scheduled
-
-from models.runs import RESTARTED
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
@@ -140,12 +137,3 @@ def case_runs(
         ),
         page=page,
     )
-
-
-def restart(client: SyncPrefectClient, run_id: UUID) -> None:
-    """Put a run back to Scheduled under its own id, so its deployment re-runs it from the top:
-    the case database says which steps are done, and every step is keyed.
-
-    Forced, so that Prefect keeps the waits the run has already passed: one resumed with a
-    dashboard answer that was not recorded yet hands the run that answer again."""
-    client.set_flow_run_state(run_id, Scheduled(name=RESTARTED), force=True)

@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 
 from foundations.settings import get_settings
+from models.runs import RESTARTED
 
 #: Statuses a request is tried again after (Prefect's client: the same, with its extra codes).
 RETRY_STATUSES = frozenset({408, 429, 502, 503})
@@ -196,6 +197,14 @@ class PrefectApi:
         """Move a suspended run on without any run input, as Prefect's own resume does: put it
         back to Scheduled now, named "Resuming"; whether Prefect accepted it."""
         return self.schedule(run_id, "Resuming")
+
+    def restart(self, run_id: str) -> bool:
+        """Put a run back to Scheduled under its own id, so its deployment re-runs it from the
+        top: the case database says which steps are done, and every step is keyed.
+
+        Forced, so that Prefect keeps the waits the run has already passed: one resumed with a
+        dashboard answer that was not recorded yet hands the run that answer again."""
+        return self.schedule(run_id, RESTARTED, force=True)
 
     def schedule(self, run_id: str, name: str, *, force: bool = False) -> bool:
         """Put a run in a Scheduled state named `name`, due now (`force`: whatever Prefect's

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from foundations.db import session_scope
 from foundations.settings import get_settings, prefect_settings
 from models.kernel.steps import FIRST_STEP, CaseKind
-from models.runs import RESTARTED, deployment_name, start_key
+from models.runs import deployment_name, start_key
 from models.tables.cases import Case, CaseStep, new_run_key
 from tasks.concerns import set_flow_run
 from tasks.directory import DirectoryError
@@ -101,7 +101,7 @@ def start_case_run(case_id: int) -> tuple[str | None, str | None]:
             if status == "open" and stop is not None:
                 with claimed(run.id, stop.id, "restart") as mine:
                     if mine:
-                        api.schedule(run.id, RESTARTED, force=True)
+                        api.restart(run.id)
                         logger.warning("case %s's run %s was %s: restarted", case_id, run.id, state)
     except Exception as exc:  # the Prefect API is down or the deployment is not served
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

@@ -49,8 +49,9 @@ from models.runs import (
     taken_for_dead,
 )
 from models.tables.cases import Case
-from tasks.flow_runs import case_runs, flow_runs_by_id, prefect_client, restart
+from tasks.flow_runs import case_runs, flow_runs_by_id, prefect_client
 from tasks.notify import deliver
+from tasks.prefect_api import PrefectApi
 from tasks.prefect_task import task
 from tasks.run_claims import claimed
 from tasks.run_input import Woken, hand_over, recorded_under
@@ -251,7 +252,8 @@ def recover_run(run_id: UUID, now: datetime) -> str:
             with claimed(run_id, run.state.id, "restart") as mine:
                 if not mine:
                     return "moving"  # another recovery restarts it
-                restart(client, run_id)
+                with PrefectApi() as api:
+                    api.restart(str(run_id))
             logger.warning("case %s's run %s was %s: restarted", case.id, run_id, state)
             _enter(RUN_RESTARTED, case.id, run_id, state)
             return "restarted"

@@ -21,7 +21,8 @@ from prefect.client.schemas.objects import StateType
 from prefect.states import Crashed, State, Suspended
 
 from models.runs import CASE_FLOWS, RESTARTED
-from tasks.flow_runs import case_runs, every_flow_run, flow_runs_by_id, restart
+from tasks.flow_runs import case_runs, every_flow_run, flow_runs_by_id
+from tasks.prefect_api import PrefectApi
 
 #: More than one page of Prefect's API as the real server answers it (200).
 MORE_THAN_A_PAGE = 205
@@ -56,10 +57,10 @@ def test_every_run_a_crash_left_behind_is_found_and_restarted_past_the_servers_p
     count = MORE_THAN_A_PAGE
     crashed = runs_in(deployment_id, [Crashed() for _ in range(count)], list(range(count)))
 
-    with get_client(sync_client=True) as client:
+    with get_client(sync_client=True) as client, PrefectApi() as api:
         found = case_runs(client, CASE_FLOWS, name, [StateType.CRASHED])
         for run in found:
-            restart(client, run.id)
+            api.restart(str(run.id))
         now = case_runs(client, CASE_FLOWS, name, [StateType.SCHEDULED])
 
     assert sorted(str(r.id) for r in found) == sorted(crashed)
