@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -67,12 +68,14 @@ def changes(pairs: list[str]) -> dict[str, str]:
     return found
 
 
+@dataclass(frozen=True)
 class Idle:
     """What one server used, left alone: CPU-seconds a minute, the whole stack's (with
     `--stack`), and how busy the machine was meanwhile."""
 
-    def __init__(self, server: float, stack: float | None, busy: float) -> None:
-        self.server, self.stack, self.busy = server, stack, busy
+    server: float
+    stack: float | None
+    busy: float
 
 
 def measured(pids: list[int], server: int, seconds: float) -> Idle:
