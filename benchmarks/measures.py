@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import signal
 import statistics
 import sys
 import tempfile
@@ -137,9 +138,6 @@ def stop_cleanly_on_sigterm() -> None:
     """Stopped by SIGTERM (a `timeout`, say), a benchmark unwinds as on Ctrl-C: what it started
     is stopped by its own `finally`s and context managers, not left running (Python's default
     for SIGTERM ends the process at once)."""
-    import signal
-    import sys
-
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 
