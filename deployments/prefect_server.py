@@ -11,6 +11,10 @@ server stops, the log is checkpointed into the database file and truncated to no
 (`PRAGMA wal_checkpoint(TRUNCATE)`). On PostgreSQL none of this applies (see the README).
 
 Everything the server writes is owner-only (umask 077), as in every process of the stack.
+
+Its background worker (docket's, which runs Prefect's background services and the tasks its
+API hands over) looks for due work once a second, not four times (`background_work_looks_less_
+often`): idle, that looking is most of what the server costs.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import signal
 import sqlite3
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
@@ -148,6 +153,40 @@ def write_transactions_wait_their_turn() -> None:
     AioSqliteConfiguration.begin_transaction = begin_immediate  # type: ignore[method-assign]
 
 
+#: How often the server's background worker looks for due and new work (docket's default: every
+#: 0.25 s). Nothing the stack waits for goes through it: the services it runs look once a
+#: minute (deployments/stack.py::PREFECT_SERVICE_LOOPS), and the API's own background tasks
+#: (a deployment marked ready when polled, a deleted run's logs deleted) are bookkeeping.
+BACKGROUND_LOOK_SECONDS = 1.0
+
+
+def background_work_looks_less_often() -> bool:
+    """Prefect's server builds its background worker with docket's defaults: it moves due work
+    every 0.25 s and waits at most 0.25 s for new work before looking again. Those two looks are
+    most of what an idle server spends (with `safeshare up`'s own in-memory docket, each look
+    runs a Redis script emulated in Python). Here the worker is built to look once a
+    `BACKGROUND_LOOK_SECONDS` (both are parameters of docket's `Worker`, which Prefect leaves at
+    their defaults and exposes no setting for). Prefect builds it through the name `Worker` in
+    `prefect.server.api.background_workers`; a Prefect without that name keeps its own worker,
+    and False says so (the server's log too)."""
+    import prefect.server.api.background_workers as background
+    from docket import Worker
+
+    if getattr(background, "Worker", None) is not Worker:
+        log.warning("Prefect's background worker is not docket's Worker: left as it is")
+        return False
+
+    class LessOftenWorker(Worker):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            every = timedelta(seconds=BACKGROUND_LOOK_SECONDS)
+            kwargs.setdefault("scheduling_resolution", every)
+            kwargs.setdefault("minimum_check_interval", every)
+            super().__init__(*args, **kwargs)
+
+    background.Worker = LessOftenWorker  # type: ignore[attr-defined]
+    return True
+
+
 def _stopped(signum: int, _frame: Any) -> None:
     raise SystemExit(0)
 
@@ -156,6 +195,7 @@ def main() -> None:
     owner_only()
     keep_no_deleted_copies()
     write_transactions_wait_their_turn()
+    background_work_looks_less_often()
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again to the handler it
     # found: Python's default would end the process there, before the last checkpoint
     signal.signal(signal.SIGTERM, _stopped)

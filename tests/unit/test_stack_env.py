@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,29 @@ def test_the_runner_runs_as_many_at_once_as_the_settings_say(tmp_path: Path) -> 
     assert new_runner(Settings(home=tmp_path)).limit == 5  # Prefect's own default
     served = new_runner(Settings(home=tmp_path, runner_limit=12, runner_poll_seconds=2))
     assert (served.limit, served.query_seconds) == (12, 2)
+
+
+def test_the_servers_background_worker_looks_once_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker Prefect's server builds (by the name `Worker`, with docket's defaults) looks
+    for due and new work once a second; a worker given its own intervals keeps them; a Prefect
+    that builds some other worker is left as it is."""
+    import prefect.server.api.background_workers as background
+    from docket import Docket, Worker
+
+    from deployments.prefect_server import background_work_looks_less_often
+
+    monkeypatch.setattr(background, "Worker", Worker)  # restored after the test
+    assert background_work_looks_less_often()
+    docket = Docket(name="looks", url="memory://looks")
+    built = background.Worker(docket)
+    assert isinstance(built, Worker)
+    assert built.scheduling_resolution == built.minimum_check_interval == timedelta(seconds=1)
+    own = background.Worker(docket, scheduling_resolution=timedelta(seconds=3))
+    assert own.scheduling_resolution == timedelta(seconds=3)
+
+    other = type("OtherWorker", (), {})
+    monkeypatch.setattr(background, "Worker", other)
+    assert not background_work_looks_less_often()
+    assert background.Worker is other
