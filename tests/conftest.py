@@ -178,7 +178,10 @@ def stack(
             data_keys=DATA_KEYS,
             apprise_config=apprise_config,
             deployment=f"test-{backend}",
-            runner_poll_seconds=5,  # a safety net: the events stream wakes the runner
+            # the runner's own poll is only a safety net: the events stream wakes it when a run is
+            # ready (tests/flow/test_serving_process.py proves that with the poll an hour apart),
+            # so no test here waits on its pace, and each stack asks a sixth as often
+            runner_poll_seconds=30,
             run_silent_seconds=40,  # a dead run is found within 40 s of its last heartbeat
             notify_retry_delay_seconds=0.2,
             web_port=free_port(),
