@@ -10,7 +10,9 @@ Prints figures; asserts nothing.
 With `--env`, a second server is measured right after the first, its environment changed by
 each NAME=VALUE (NAME= gives it Prefect's own default), and both figures are printed;
 `--prefect-defaults` is `--env NAME=` for each of the stack's own loop settings
-(deployments/stack.py::PREFECT_SERVICE_LOOPS): the server as it was before them. With
+(deployments/stack.py::PREFECT_SERVICE_LOOPS) and docket's own look interval for the server's
+background worker (`--env SAFESHARE_PREFECT_BACKGROUND_LOOK_SECONDS=0.25`): the server as it
+was before them. With
 `--rounds`, the two take turns that many times; with `--together`, both run at the same time
 instead, each its own server, so that both meet the same machine (an idle server's figure
 measured alone moved by up to a third from one run to the next on a machine shared with other
@@ -204,7 +206,7 @@ def main() -> None:
     parser.add_argument(
         "--prefect-defaults",
         action="store_true",
-        help="the second variant with Prefect's own loops (--env NAME= for each of the stack's)",
+        help="the second variant with Prefect's and docket's own loops",
     )
     parser.add_argument("--together", action="store_true", help="the variants at one time")
     parser.add_argument("--stack", action="store_true", help="the server of a whole `up`")
@@ -212,13 +214,15 @@ def main() -> None:
     stop_cleanly_on_sigterm()
     own: dict[str, str] = {}
     if args.prefect_defaults:
+        from deployments.prefect_server import LOOK_SETTING
         from deployments.stack import PREFECT_SERVICE_LOOPS
 
         own = changes([f"{name}=" for name in PREFECT_SERVICE_LOOPS])
+        own[LOOK_SETTING] = "0.25"  # docket's own: its worker looks four times a second
     changed = changes(args.env)
     variants: list[tuple[str, dict[str, str]]] = [("as `safeshare up` starts it", {})]
     if own or changed:
-        shown = ["Prefect's own service loops"] if own else []
+        shown = ["Prefect's and docket's own loops"] if own else []
         shown += [f"{name}={value}" for name, value in changed.items()]
         variants.append((f"with {', '.join(shown)}", own | changed))
     idle = idle_stack if args.stack else idle_server

@@ -13,14 +13,15 @@ server stops, the log is checkpointed into the database file and truncated to no
 Everything the server writes is owner-only (umask 077), as in every process of the stack.
 
 Its background worker (docket's, which runs Prefect's background services and the tasks its
-API hands over) looks for due work once a second, not four times (`background_work_looks_less_
-often`): idle, that looking is most of what the server costs.
+API hands over) looks for work once a second, not four times (`background_work_looks_less_
+often`): idle, that looking is a good part of what the server costs.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import os
 import re
 import signal
 import sqlite3
@@ -153,32 +154,51 @@ def write_transactions_wait_their_turn() -> None:
     AioSqliteConfiguration.begin_transaction = begin_immediate  # type: ignore[method-assign]
 
 
-#: How often the server's background worker looks for due and new work (docket's default: every
-#: 0.25 s). Nothing the stack waits for goes through it: the services it runs look once a
-#: minute (deployments/stack.py::PREFECT_SERVICE_LOOPS), and the API's own background tasks
-#: (a deployment marked ready when polled, a deleted run's logs deleted) are bookkeeping.
+#: How often (seconds) the server's background worker looks for due and new work, unless the
+#: environment's LOOK_SETTING says otherwise (docket's default: every 0.25 s). Nothing the stack
+#: waits for goes through it: the services it runs look once a minute
+#: (deployments/stack.py::PREFECT_SERVICE_LOOPS), and the API's own background tasks (a
+#: deployment marked ready when polled, a deleted run's logs deleted) are bookkeeping.
 BACKGROUND_LOOK_SECONDS = 1.0
+LOOK_SETTING = "SAFESHARE_PREFECT_BACKGROUND_LOOK_SECONDS"
+
+
+def background_look_seconds() -> float:
+    """BACKGROUND_LOOK_SECONDS, or the operator's own LOOK_SETTING (a number of seconds, more
+    than 0 and at most 60)."""
+    given = os.environ.get(LOOK_SETTING, "").strip()
+    if not given:
+        return BACKGROUND_LOOK_SECONDS
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 60:
+        raise SystemExit(
+            f"{LOOK_SETTING} must be a number of seconds above 0, at most 60: {given!r}"
+        )
+    return seconds
 
 
 def background_work_looks_less_often() -> bool:
     """Prefect's server builds its background worker with docket's defaults: it moves due work
-    every 0.25 s and waits at most 0.25 s for new work before looking again. Those two looks are
-    most of what an idle server spends (with `safeshare up`'s own in-memory docket, each look
-    runs a Redis script emulated in Python). Here the worker is built to look once a
-    `BACKGROUND_LOOK_SECONDS` (both are parameters of docket's `Worker`, which Prefect leaves at
-    their defaults and exposes no setting for). Prefect builds it through the name `Worker` in
+    every 0.25 s and waits at most 0.25 s for new work before looking again: about a fifth of
+    what an idle server spends (with `safeshare up`'s own in-memory docket, each look runs a
+    Redis script emulated in Python). Here it looks every `background_look_seconds()` (both are
+    parameters of docket's `Worker`, which Prefect leaves at their defaults and exposes no
+    setting for). Prefect builds it through the name `Worker` in
     `prefect.server.api.background_workers`; a Prefect without that name keeps its own worker,
     and False says so (the server's log too)."""
     import prefect.server.api.background_workers as background
     from docket import Worker
 
+    every = timedelta(seconds=background_look_seconds())
     if getattr(background, "Worker", None) is not Worker:
         log.warning("Prefect's background worker is not docket's Worker: left as it is")
         return False
 
     class LessOftenWorker(Worker):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            every = timedelta(seconds=BACKGROUND_LOOK_SECONDS)
             kwargs.setdefault("scheduling_resolution", every)
             kwargs.setdefault("minimum_check_interval", every)
             super().__init__(*args, **kwargs)

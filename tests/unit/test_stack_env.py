@@ -94,8 +94,9 @@ def test_the_servers_background_worker_looks_once_a_second(
     import prefect.server.api.background_workers as background
     from docket import Docket, Worker
 
-    from deployments.prefect_server import background_work_looks_less_often
+    from deployments.prefect_server import LOOK_SETTING, background_work_looks_less_often
 
+    monkeypatch.delenv(LOOK_SETTING, raising=False)
     monkeypatch.setattr(background, "Worker", Worker)  # restored after the test
     assert background_work_looks_less_often()
     docket = Docket(name="looks", url="memory://looks")
@@ -109,3 +110,34 @@ def test_the_servers_background_worker_looks_once_a_second(
     monkeypatch.setattr(background, "Worker", other)
     assert not background_work_looks_less_often()
     assert background.Worker is other
+
+
+@pytest.mark.parametrize("given", ["0", "-1", "61", "soon", "nan"])
+def test_a_look_interval_that_is_no_number_of_seconds_stops_the_server_at_once(
+    given: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import prefect.server.api.background_workers as background
+    from docket import Worker
+
+    from deployments.prefect_server import LOOK_SETTING, background_work_looks_less_often
+
+    monkeypatch.setattr(background, "Worker", Worker)
+    monkeypatch.setenv(LOOK_SETTING, given)
+    with pytest.raises(SystemExit, match=LOOK_SETTING):
+        background_work_looks_less_often()
+    assert background.Worker is Worker  # nothing changed
+
+
+def test_the_operator_sets_how_often_the_background_worker_looks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import prefect.server.api.background_workers as background
+    from docket import Docket, Worker
+
+    from deployments.prefect_server import LOOK_SETTING, background_work_looks_less_often
+
+    monkeypatch.setattr(background, "Worker", Worker)
+    monkeypatch.setenv(LOOK_SETTING, "0.25")  # docket's own
+    assert background_work_looks_less_often()
+    built = background.Worker(Docket(name="looks", url="memory://looks-own"))
+    assert built.scheduling_resolution == built.minimum_check_interval == timedelta(seconds=0.25)
