@@ -143,15 +143,12 @@ def idle_stack(changed: dict[str, str], seconds: float, settle: float) -> Idle:
     safeshare settings, with `changed` set as an operator would set it."""
     from harness.prefect_server import free_port
     from harness.processes import descendants
+    from harness.up import clean_env
 
     with tempfile.TemporaryDirectory(prefix="idle-stack-") as scratch:
         home = Path(scratch)
         migrated(home)
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(("PREFECT_", "SAFESHARE_")) and name != "DATABASE_URL"
-        } | {"SAFESHARE_HOME": str(home)}
+        env = clean_env(home)
         up = subprocess.Popen(
             [str(SAFESHARE), "up", "--prefect-port", str(free_port())]
             + ["--web-port", str(free_port())],

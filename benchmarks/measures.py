@@ -193,6 +193,7 @@ def bench_stack(**settings: Any) -> Iterator[BenchStack]:
     from harness.databases import case_database
     from harness.listeners import HttpListener
     from harness.prefect_server import running_prefect_server, use_prefect_api
+    from harness.processes import without_suite_settings
 
     from foundations.db import migrate
     from foundations.settings import Settings, settings_env, settings_in_force
@@ -226,12 +227,7 @@ def bench_stack(**settings: Any) -> Iterator[BenchStack]:
                 secret_key=secrets.token_urlsafe(48),
                 **settings,
             )
-            env = {
-                k: v
-                for k, v in os.environ.items()
-                if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
-            }
-            env |= (
+            env = without_suite_settings() | (
                 dict(server.env)
                 | settings_env(in_force)
                 | {"PREFECT_LOCAL_STORAGE_PATH": str(work / "results")}

@@ -29,6 +29,7 @@ from harness.prefect_server import (  # noqa: E402
     running_prefect_server,
     use_prefect_api,
 )
+from harness.processes import without_suite_settings  # noqa: E402
 
 from foundations.settings import Settings, settings_env, settings_in_force  # noqa: E402
 
@@ -189,12 +190,7 @@ def stack(
             link_failure_limit=1000,
             sign_in_failure_limit=1000,  # the slowing down is tested on its own
         )
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
-        }
-        env |= (
+        env = without_suite_settings() | (
             dict(prefect_server.env)
             | settings_env(settings)
             | {

@@ -12,6 +12,16 @@ from pathlib import Path
 PROC = Path("/proc")
 
 
+def without_suite_settings() -> dict[str, str]:
+    """This process's environment without any Prefect or safeshare setting (the suite's own, or a
+    developer's shell's): what a process the suite starts is given before its own settings."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
+    }
+
+
 @dataclass(frozen=True)
 class Proc:
     pid: int

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from harness import web
-from harness.processes import with_environment
+from harness.processes import with_environment, without_suite_settings
 
 SAFESHARE = Path(sys.executable).parent / "safeshare"
 SERVED = {
@@ -40,13 +40,7 @@ SERVED = {
 
 def clean_env(home: Path) -> dict[str, str]:
     """A person's shell: none of the suite's own Prefect or safeshare settings."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
-    }
-    env["SAFESHARE_HOME"] = str(home)
-    return env
+    return without_suite_settings() | {"SAFESHARE_HOME": str(home)}
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ import pytest
 from harness.databases import DATA_KEYS, migrated_database
 from harness.oidc_provider import OidcProvider, running_oidc_provider
 from harness.prefect_server import free_port
+from harness.processes import without_suite_settings
 
 from foundations.db import engine_for
 from foundations.settings import Settings, settings_env, settings_in_force
@@ -80,12 +81,7 @@ class School:
 
 
 def _start_web(settings: Settings, home: Path) -> subprocess.Popen[bytes]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PREFECT_", "SAFESHARE_")) and k != "DATABASE_URL"
-    }
-    env |= settings_env(settings)
+    env = without_suite_settings() | settings_env(settings)
     log = (home / "web.log").open("ab")
     web = subprocess.Popen(
         [sys.executable, "-m", "safeshare.web"],
