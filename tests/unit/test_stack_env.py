@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from deployments.prefect_server import LOOK_SETTING, background_work_looks_less_often
 from deployments.stack import PREFECT_RETENTION, PREFECT_SERVICE_LOOPS, client_env, prefect_env
 from foundations.settings import Settings
 
@@ -85,59 +87,58 @@ def test_the_runner_runs_as_many_at_once_as_the_settings_say(tmp_path: Path) -> 
     assert (served.limit, served.query_seconds) == (12, 2)
 
 
+@pytest.fixture
+def prefects_worker(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Prefect's module that names its server's background worker, naming docket's own `Worker`
+    again after the test (background_work_looks_less_often replaces it)."""
+    import prefect.server.api.background_workers as background
+    from docket import Worker
+
+    monkeypatch.setattr(background, "Worker", Worker)
+    return background
+
+
 def test_the_servers_background_worker_looks_once_a_second(
-    monkeypatch: pytest.MonkeyPatch,
+    prefects_worker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The worker Prefect's server builds (by the name `Worker`, with docket's defaults) looks
     for due and new work once a second; a worker given its own intervals keeps them; a Prefect
     that builds some other worker is left as it is."""
-    import prefect.server.api.background_workers as background
     from docket import Docket, Worker
 
-    from deployments.prefect_server import LOOK_SETTING, background_work_looks_less_often
-
     monkeypatch.delenv(LOOK_SETTING, raising=False)
-    monkeypatch.setattr(background, "Worker", Worker)  # restored after the test
     assert background_work_looks_less_often()
     docket = Docket(name="looks", url="memory://looks")
-    built = background.Worker(docket)
+    built = prefects_worker.Worker(docket)
     assert isinstance(built, Worker)
     assert built.scheduling_resolution == built.minimum_check_interval == timedelta(seconds=1)
-    own = background.Worker(docket, scheduling_resolution=timedelta(seconds=3))
+    own = prefects_worker.Worker(docket, scheduling_resolution=timedelta(seconds=3))
     assert own.scheduling_resolution == timedelta(seconds=3)
 
     other = type("OtherWorker", (), {})
-    monkeypatch.setattr(background, "Worker", other)
+    monkeypatch.setattr(prefects_worker, "Worker", other)
     assert not background_work_looks_less_often()
-    assert background.Worker is other
+    assert prefects_worker.Worker is other
 
 
 @pytest.mark.parametrize("given", ["0", "-1", "61", "soon", "nan"])
 def test_a_look_interval_that_is_no_number_of_seconds_stops_the_server_at_once(
-    given: str, monkeypatch: pytest.MonkeyPatch
+    given: str, prefects_worker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import prefect.server.api.background_workers as background
     from docket import Worker
 
-    from deployments.prefect_server import LOOK_SETTING, background_work_looks_less_often
-
-    monkeypatch.setattr(background, "Worker", Worker)
     monkeypatch.setenv(LOOK_SETTING, given)
     with pytest.raises(SystemExit, match=LOOK_SETTING):
         background_work_looks_less_often()
-    assert background.Worker is Worker  # nothing changed
+    assert prefects_worker.Worker is Worker  # nothing changed
 
 
 def test_the_operator_sets_how_often_the_background_worker_looks(
-    monkeypatch: pytest.MonkeyPatch,
+    prefects_worker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import prefect.server.api.background_workers as background
-    from docket import Docket, Worker
+    from docket import Docket
 
-    from deployments.prefect_server import LOOK_SETTING, background_work_looks_less_often
-
-    monkeypatch.setattr(background, "Worker", Worker)
     monkeypatch.setenv(LOOK_SETTING, "0.25")  # docket's own
     assert background_work_looks_less_often()
-    built = background.Worker(Docket(name="looks", url="memory://looks-own"))
+    built = prefects_worker.Worker(Docket(name="looks", url="memory://looks-own"))
     assert built.scheduling_resolution == built.minimum_check_interval == timedelta(seconds=0.25)
