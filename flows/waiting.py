@@ -16,7 +16,6 @@ from typing import Any, cast
 
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
-from prefect.settings import PREFECT_UI_URL
 from pydantic import ValidationError
 
 from foundations.settings import get_settings
@@ -30,6 +29,7 @@ from tasks.answers import record_answer, record_rejection
 from tasks.asking import open_wait
 from tasks.case_facts import answered_step, decision_basis
 from tasks.closing import disclosed
+from tasks.prefect_api import run_dashboard_link
 
 #: The Apprise tag told when each kind of step waits.
 WAITING_TAGS: dict[Step, str] = {
@@ -61,11 +61,6 @@ def run_input(form: type[AnswerForm]) -> type[RunInput]:
     return waited
 
 
-def run_link(flow_run_id: str) -> str | None:
-    ui = PREFECT_UI_URL.value()
-    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui else None
-
-
 def wait_for_answer(
     case_id: int,
     flow_run_id: str,
@@ -91,7 +86,7 @@ def wait_for_answer(
             wait,
             tag=WAITING_TAGS[step],
             flow_run_id=flow_run_id,
-            dashboard=run_link(flow_run_id),
+            dashboard=run_dashboard_link(flow_run_id),
             deadline=deadline,
             clock_from=clock_from,
             due=due,

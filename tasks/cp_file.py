@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 from sqlalchemy import select
 
 from foundations.db import session_scope
@@ -111,6 +109,10 @@ def render(
             "or set SAFESHARE_PDF_FONT to a TrueType font."
         )
     bold = font.with_name(font.stem + "-Bold" + font.suffix)
+    # here: fpdf and its fonts' libraries are a fifth of a second of CPU to import, which every
+    # web app and command that never writes a document would pay at its start
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
 
     class Document(FPDF):
         def footer(self) -> None:

@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, func, select, text
 
 from foundations.db import alembic_config, engine_for
@@ -26,6 +24,10 @@ TIMEOUT_SECONDS = 5.0
 
 def check_case_database(settings: Settings) -> Check:
     """Reachable, and its schema at the version this code needs (`safeshare db migrate`)."""
+    # here: Alembic is imported only to read or change the schema (a web app's start need not)
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     url = settings.case_database_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return Check("case database", False, "no database yet: run `safeshare db migrate`")

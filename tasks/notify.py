@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import apprise
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +25,9 @@ from models.tables.directory import Agency, Child, Staff
 from models.tables.outbox import Notification
 from tasks.prefect_task import run_logger, task
 
+if TYPE_CHECKING:  # imported where a message is sent: the pages and commands that only read
+    import apprise  # a case's outbox need none of Apprise's plugins (a twentieth of a second)
+
 
 def recipients(excluding: str | None = None) -> apprise.Apprise:
     """Every configured address, tagged: the config file's entries and the directories'.
@@ -32,6 +35,8 @@ def recipients(excluding: str | None = None) -> apprise.Apprise:
     `excluding`: the member of staff a case's allegation is about. Their own address carries
     their role's tag, so a message to the role would reach them: it is left out, and so is any
     entry of the config file at the same address, whatever its tag."""
+    import apprise
+
     settings = get_settings()
     apobj = apprise.Apprise()
     if settings.apprise_config is not None:
@@ -67,6 +72,8 @@ def recipients(excluding: str | None = None) -> apprise.Apprise:
 
 def _without(apobj: apprise.Apprise, url: str) -> apprise.Apprise:
     """The same recipients but any at `url` (compared as Apprise reads them)."""
+    import apprise
+
     server = apprise.Apprise.instantiate(url)
     if server is None:
         return apobj
@@ -213,9 +220,7 @@ def deliver(
             if exclusive:
                 _release(key)
             return False
-        result = apobj.notify(
-            title=title, body=body, tag=tag, body_format=apprise.NotifyFormat.TEXT
-        )
+        result = apobj.notify(title=title, body=body, tag=tag, body_format="text")
         error = None if bool(result) else "Apprise reported a failed delivery"
         _record(key, sent=error is None, error=error)
         if error is None:

@@ -151,12 +151,25 @@ def _tls(skip_verify: bool, cafile: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile)
 
 
+def api_url() -> str:
+    """PREFECT_API_URL, or the stack's own server when it is not set (as every command points
+    Prefect there when nothing else says)."""
+    return (os.environ.get("PREFECT_API_URL") or get_settings().prefect_api_url).rstrip("/")
+
+
+def run_dashboard_link(flow_run_id: str) -> str:
+    """The run's page in Prefect's dashboard: under PREFECT_UI_URL, or where Prefect's own
+    server serves its dashboard, the API's address without its `/api` (Prefect's own rule for a
+    self-hosted server, `prefect.settings.PREFECT_UI_URL`, without importing Prefect)."""
+    ui = os.environ.get("PREFECT_UI_URL") or api_url().removesuffix("/api")
+    return f"{ui.rstrip('/')}/runs/flow-run/{flow_run_id}"
+
+
 class PrefectApi:
     """A client of the Prefect API in the environment; use it as a context manager."""
 
     def __init__(self, *, timeout: float = 30) -> None:
-        # as every command points Prefect at the stack's own server when nothing else says
-        url = (os.environ.get("PREFECT_API_URL") or get_settings().prefect_api_url).rstrip("/")
+        url = api_url()
         headers = {"Accept": "application/json"}
         if auth := os.environ.get("PREFECT_API_AUTH_STRING"):
             headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()

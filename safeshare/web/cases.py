@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from flows.waiting import run_link
 from foundations.audit import acting, record_read
 from foundations.db import session_scope
 from models.access import MATRIX, Action
@@ -23,6 +22,7 @@ from safeshare.web.sessions import (
 from safeshare.web.site import SigningKey, page
 from tasks.access import hidden_from
 from tasks.accounts import SignedIn
+from tasks.prefect_api import run_dashboard_link
 from tasks.views import list_open_cases, show_case
 
 router = APIRouter()
@@ -66,7 +66,7 @@ def case(
     shown = show_case(reader.case_id)
     with acting(reader.who.staff_id, "case page"), session_scope() as session:
         record_read(session, "case", case_id=reader.case_id, form="page")
-    dashboard = run_link(shown["flow_run_id"]) if shown["flow_run_id"] else None
+    dashboard = run_dashboard_link(shown["flow_run_id"]) if shown["flow_run_id"] else None
     return page(
         request, "case.html", 200, case=shown, dashboard=dashboard, csrf=csrf_for(request, key)
     )

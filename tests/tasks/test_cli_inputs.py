@@ -384,7 +384,8 @@ def test_commands_load_no_prefect(setting: Setting) -> None:
     answer and a concern recorded never load it (a run is woken or started with plain HTTP
     requests of Prefect's API; here the case waits for nobody and no server listens, found after
     all they import). One fresh interpreter runs them in turn, saying after each whether Prefect
-    is loaded, then imports the flows' waiting, which does load it (the probe is not blind)."""
+    is loaded, then imports the flows' waiting, which does load it (the probe is not blind).
+    The web app is held to the same: `test_the_web_app_starts_without_prefect`."""
     commands = [
         ["--user", "dsl1", "staff", "list", "--json"],
         ["--user", "dsl1", "child", "list", "--json"],
@@ -400,6 +401,7 @@ def test_commands_load_no_prefect(setting: Setting) -> None:
     ]
     code = (
         "import json, sys\n"
+        "HEAVY = {'apprise', 'fpdf', 'alembic'}\n"
         "from safeshare.cli import main\n"
         "for argv in json.loads(sys.argv[1]):\n"
         "    try:\n"
@@ -407,6 +409,7 @@ def test_commands_load_no_prefect(setting: Setting) -> None:
         "    except SystemExit:\n"
         "        pass\n"
         "    print('prefect loaded:', 'prefect' in sys.modules, file=sys.stderr)\n"
+        "    print('also loaded:', *sorted(set(sys.modules) & HEAVY), file=sys.stderr)\n"
         "import flows.waiting\n"
         "print('prefect loaded:', 'prefect' in sys.modules, file=sys.stderr)\n"
     )
@@ -422,6 +425,10 @@ def test_commands_load_no_prefect(setting: Setting) -> None:
     )
     said = [line for line in done.stderr.splitlines() if line.startswith("prefect loaded:")]
     assert said == ["prefect loaded: False"] * len(commands) + ["prefect loaded: True"], done.stderr
+    # nor do the reading commands load Apprise (only sending needs it), fpdf (only a document)
+    # or Alembic (only reading or changing the schema: the backup and the health check do)
+    also = [line for line in done.stderr.splitlines() if line.startswith("also loaded:")]
+    assert also[:4] == ["also loaded:"] * 4, also
 
 
 def test_a_backup_nowhere_is_one_sentence(setting: Setting) -> None:
@@ -463,3 +470,37 @@ def test_a_waiting_case_shows_an_example_answer(setting: Setting) -> None:
     parse_answer(Step.ASSESS_CRITERIA, example | {"answered_by": "dsl1"})  # a valid answer
     code, out, _ = run("case", "show", str(setting.case_id), "--json", "--user", "dsl1")
     assert json.loads(out)["waiting"]["example_input"] == example
+
+
+def test_the_web_app_starts_without_prefect(setting: Setting) -> None:
+    """The web app starts (the stack waits for it, and two of them in the production topology)
+    and shows its sign-in page without loading Prefect, which its start once took half of its 3
+    CPU-seconds to import for a dashboard link (tasks/prefect_api.py::run_dashboard_link), nor
+    fpdf (a child protection file's document), Alembic (the health check's schema read) or
+    Apprise (sending). A fresh interpreter says what it has loaded, then renders a document,
+    which loads fpdf (the probe is not blind)."""
+    code = (
+        "import sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from safeshare.web.app import create_app\n"
+        "client = TestClient(create_app())\n"
+        "for path in ('/health/live', '/sign-in'):\n"
+        "    assert client.get(path).status_code == 200, path\n"
+        "HEAVY = {'prefect', 'apprise', 'fpdf', 'alembic'}\n"
+        "print('loaded:', *sorted(set(sys.modules) & HEAVY), file=sys.stderr)\n"
+        "from tasks.cp_file import child_file\n"
+        "assert child_file('C-1', purpose='the probe').startswith(b'%PDF')\n"
+        "print('loaded:', *sorted(set(sys.modules) & HEAVY), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        env=os.environ
+        | settings_env(setting.settings)
+        | {"PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    said = [line for line in done.stderr.splitlines() if line.startswith("loaded:")]
+    assert said == ["loaded:", "loaded: fpdf"], done.stderr

@@ -300,3 +300,35 @@ def test_a_deployment_prefect_does_not_have_is_said_so(server: tuple[Script, str
     with PrefectApi() as api, pytest.raises(PrefectApiError, match="no deployment sharing-case/x"):
         api.start_run("sharing-case/x", {"case_id": 1}, idempotency_key="k", tags=[])
     assert [r.method for r in script.requests] == ["GET"]  # nothing was created
+
+
+@pytest.mark.parametrize(
+    ("env", "link"),
+    [
+        ({"PREFECT_API_URL": "http://127.0.0.1:4200/api"}, "http://127.0.0.1:4200"),
+        (
+            {"PREFECT_API_URL": "https://prefect.trust.example/api/"},
+            "https://prefect.trust.example",
+        ),
+        (
+            {
+                "PREFECT_API_URL": "http://10.0.0.5:4200/api",
+                "PREFECT_UI_URL": "https://dashboard.trust.example/",
+            },
+            "https://dashboard.trust.example",
+        ),
+    ],
+)
+def test_a_runs_dashboard_link_is_where_prefect_itself_says_its_dashboard_is(
+    env: dict[str, str], link: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web app's case page and a wait's messages link to the run in Prefect's dashboard
+    without importing Prefect: the same address Prefect's own settings give."""
+    from prefect.settings import Settings as PrefectSettings
+
+    monkeypatch.delenv("PREFECT_UI_URL", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    expected = f"{link}/runs/flow-run/{RUN}"
+    assert prefect_api.run_dashboard_link(RUN) == expected
+    assert f"{str(PrefectSettings().ui_url).rstrip('/')}/runs/flow-run/{RUN}" == expected
