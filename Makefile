@@ -56,6 +56,7 @@ up: $(STAMP) $(FRONTEND) $(PDF_FONT)
 ## Install what the tests need and run the whole suite (SQLite and PostgreSQL).
 test: $(STAMP) $(FRONTEND) $(BROWSER_DRIVER) $(PDF_FONT) $(NODE)
 	$(BIN)/ruff check safeshare deployments flows tasks foundations models tests benchmarks
+	$(BIN)/ruff format --check safeshare deployments flows tasks foundations models tests benchmarks
 	$(BIN)/mypy safeshare deployments flows tasks foundations models
 	$(BIN)/pytest -q -p no:cacheprovider --durations=15 -n 4
 

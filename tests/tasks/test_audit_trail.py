@@ -191,9 +191,12 @@ def rehash_from(url: str, target: int, key: bytes | None) -> None:
         connection.execute(
             text("UPDATE audit_log SET reason = 'nothing to see' WHERE seq = :n"), {"n": target}
         )
-        prev = connection.execute(
-            text("SELECT hash FROM audit_log WHERE seq = :n"), {"n": target - 1}
-        ).scalar() or GENESIS
+        prev = (
+            connection.execute(
+                text("SELECT hash FROM audit_log WHERE seq = :n"), {"n": target - 1}
+            ).scalar()
+            or GENESIS
+        )
         rows = connection.execute(
             text(
                 "SELECT seq, at, actor, action, case_id, reason, detail FROM audit_log "

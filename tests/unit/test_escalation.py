@@ -118,8 +118,11 @@ STAFF = {
         case(
             ["who-must-act", "deputy-dsl", "slt"],
             None,
-            [("who-must-act", ("dsl1", "dep1")), ("deputy-dsl", ("dep1", "dep2")),
-             ("slt", ("head1", "head2"))],
+            [
+                ("who-must-act", ("dsl1", "dep1")),
+                ("deputy-dsl", ("dep1", "dep2")),
+                ("slt", ("head1", "head2")),
+            ],
             id="each-member-of-each-role",
         ),  # fmt: skip
         case(

@@ -64,15 +64,25 @@ CALENDAR = WorkingCalendar()
     ("leaver", "clock"),
     [
         case(
-            LeaverFacts(child_ref="C-1", leaving_on=date(2026, 12, 18), destination="hs",
-                        move=MoveKind.IN_YEAR, recorded_by="dsl1"),
+            LeaverFacts(
+                child_ref="C-1",
+                leaving_on=date(2026, 12, 18),
+                destination="hs",
+                move=MoveKind.IN_YEAR,
+                recorded_by="dsl1",
+            ),
             datetime(2026, 12, 18, tzinfo=ENGLAND),
             id="in-year: from the day they leave",
         ),  # fmt: skip
         case(
-            LeaverFacts(child_ref="C-1", leaving_on=date(2026, 7, 20), destination="hs",
-                        move=MoveKind.NEW_TERM, new_term_starts=date(2026, 9, 3),
-                        recorded_by="dsl1"),
+            LeaverFacts(
+                child_ref="C-1",
+                leaving_on=date(2026, 7, 20),
+                destination="hs",
+                move=MoveKind.NEW_TERM,
+                new_term_starts=date(2026, 9, 3),
+                recorded_by="dsl1",
+            ),
             datetime(2026, 9, 3, tzinfo=ENGLAND),
             id="new-term: from its first day",
         ),  # fmt: skip
