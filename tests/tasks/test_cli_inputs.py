@@ -413,21 +413,12 @@ def test_commands_load_no_prefect(setting: Setting) -> None:
         "import flows.waiting\n"
         "print('prefect loaded:', 'prefect' in sys.modules, file=sys.stderr)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(commands)],
-        env=os.environ
-        | settings_env(setting.settings)
-        | {"PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    said = [line for line in done.stderr.splitlines() if line.startswith("prefect loaded:")]
-    assert said == ["prefect loaded: False"] * len(commands) + ["prefect loaded: True"], done.stderr
+    stderr = _fresh_interpreter(setting, code, json.dumps(commands))
+    said = [line for line in stderr.splitlines() if line.startswith("prefect loaded:")]
+    assert said == ["prefect loaded: False"] * len(commands) + ["prefect loaded: True"], stderr
     # nor do the reading commands load Apprise (only sending needs it), fpdf (only a document)
     # or Alembic (only reading or changing the schema: the backup and the health check do)
-    also = [line for line in done.stderr.splitlines() if line.startswith("also loaded:")]
+    also = [line for line in stderr.splitlines() if line.startswith("also loaded:")]
     assert also[:4] == ["also loaded:"] * 4, also
 
 
@@ -492,8 +483,16 @@ def test_the_web_app_starts_without_prefect(setting: Setting) -> None:
         "assert child_file('C-1', purpose='the probe').startswith(b'%PDF')\n"
         "print('loaded:', *sorted(set(sys.modules) & HEAVY), file=sys.stderr)\n"
     )
+    stderr = _fresh_interpreter(setting, code)
+    said = [line for line in stderr.splitlines() if line.startswith("loaded:")]
+    assert said == ["loaded:", "loaded: fpdf"], stderr
+
+
+def _fresh_interpreter(setting: Setting, code: str, *argv: str) -> str:
+    """What a fresh interpreter running `code` on the setting's database says on stderr (no
+    Prefect server listens where its API is said to be)."""
     done = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", code],
+        [sys.executable, "-W", "ignore", "-c", code, *argv],
         env=os.environ
         | settings_env(setting.settings)
         | {"PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"},
@@ -502,5 +501,4 @@ def test_the_web_app_starts_without_prefect(setting: Setting) -> None:
         timeout=120,
         check=False,
     )
-    said = [line for line in done.stderr.splitlines() if line.startswith("loaded:")]
-    assert said == ["loaded:", "loaded: fpdf"], done.stderr
+    return done.stderr
