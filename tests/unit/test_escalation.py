@@ -124,7 +124,7 @@ STAFF = {
                 ("slt", ("head1", "head2")),
             ],
             id="each-member-of-each-role",
-        ),  # fmt: skip
+        ),
         case(
             ["dsl", "slt"],
             None,

@@ -73,7 +73,7 @@ CALENDAR = WorkingCalendar()
             ),
             datetime(2026, 12, 18, tzinfo=ENGLAND),
             id="in-year: from the day they leave",
-        ),  # fmt: skip
+        ),
         case(
             LeaverFacts(
                 child_ref="C-1",
@@ -85,7 +85,7 @@ CALENDAR = WorkingCalendar()
             ),
             datetime(2026, 9, 3, tzinfo=ENGLAND),
             id="new-term: from its first day",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_a_leavers_receipt_link_still_works_when_the_file_is_due(
