@@ -17,7 +17,7 @@ import hmac
 import logging
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.starlette_client import OAuth
 from fastapi import APIRouter, FastAPI, Request
@@ -192,8 +192,10 @@ def refused(request: Request, outcome: str) -> HTMLResponse:
 
 def why_not(exc: Exception) -> str:
     """Which refusal a failed exchange with the provider is (Authlib raises its own errors and
-    joserfc's: both carry an `error` code)."""
-    if isinstance(exc, httpx.HTTPError):
+    joserfc's: both carry an `error` code). Authlib's client talks to the provider with httpx2
+    (a dependency for that: plain httpx is only Authlib's deprecated fallback), so a provider
+    out of reach is httpx2's error."""
+    if isinstance(exc, httpx2.HTTPError):
         return "unreachable"
     error = getattr(exc, "error", "")
     if error in ("mismatching_state", "invalid_grant"):
@@ -231,7 +233,7 @@ async def to_the_provider(request: Request, settings: SiteSettings, next: str = 
             await _record(None, request, "misconfigured")
             return refused(request, "misconfigured")
         response: Response = await school.authorize_redirect(request, settings.web_url + CALLBACK)
-    except (httpx.HTTPError, ValueError, KeyError, RuntimeError) as exc:
+    except (httpx2.HTTPError, ValueError, KeyError, RuntimeError) as exc:
         logger.warning("school sign-in: the provider cannot be reached (%s)", type(exc).__name__)
         await _record(None, request, "unreachable")
         return refused(request, "unreachable")
@@ -253,7 +255,7 @@ async def from_the_provider(request: Request, settings: SiteSettings) -> Respons
             "aud": {"essential": True, "value": settings.oidc_client_id},
         }
         token = await school.authorize_access_token(request, leeway=LEEWAY, claims_options=expected)
-    except (httpx.HTTPError, AuthlibBaseError, JoseRfcError, ValueError, KeyError) as exc:
+    except (httpx2.HTTPError, AuthlibBaseError, JoseRfcError, ValueError, KeyError) as exc:
         outcome = why_not(exc)
         logger.warning("school sign-in refused: %s (%s)", outcome, type(exc).__name__)
         await _record(None, request, outcome)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,31 @@ def test_a_sign_in_cancelled_at_the_provider_is_refused(school: Any) -> None:
     )
     assert cancelled.status_code == 400 and outcome_of(cancelled) == "provider-refused"
     assert "staff id and password" in cancelled.text
+
+
+def test_authlib_talks_to_the_provider_with_the_client_whose_errors_are_told() -> None:
+    """A provider out of reach is told by httpx2's errors (`why_not`, and the test below): that
+    is the client Authlib's OAuth client uses when httpx2 is installed. Without it Authlib falls
+    back to plain httpx (deprecated, and to be removed), warns at every start, and its errors
+    would not be recognised. A fresh interpreter imports Authlib's client with its warning as an
+    error: it imports; and with httpx2 hidden from it, it fails (the probe is not blind)."""
+
+    def import_client(hide_httpx2: bool) -> subprocess.CompletedProcess[str]:
+        code = (
+            "import sys, warnings\n"
+            f"if {hide_httpx2}:\n"
+            "    sys.modules['httpx2'] = None\n"
+            "from authlib.deprecate import AuthlibDeprecationWarning\n"
+            "warnings.simplefilter('error', AuthlibDeprecationWarning)\n"
+            "import authlib.integrations.starlette_client\n"
+        )
+        return subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        )
+
+    assert import_client(hide_httpx2=False).returncode == 0
+    hidden = import_client(hide_httpx2=True)
+    assert hidden.returncode != 0 and "please use httpx2" in hidden.stderr, hidden.stderr
 
 
 def test_a_provider_that_cannot_be_reached_is_said_so(tmp_path: Path) -> None:
