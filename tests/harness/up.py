@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
 
 from harness import web
 from harness.processes import with_environment, without_suite_settings
@@ -173,31 +173,62 @@ def cli(env: dict[str, str]) -> Callable[..., str]:
 
 
 def case_waiting_for(
-    safeshare: Callable[..., str], case_id: int, step: str, cases_url: str, timeout: float = 120
+    safeshare: Callable[..., str] | None,
+    case_id: int,
+    step: str,
+    cases_url: str,
+    timeout: float = 120,
 ) -> dict[str, Any]:
     """The case, as `safeshare case show` tells it, once it waits for `step`. Until then the
     test reads the one column that says so from the case database (a CLI process each second
     cost about a second of CPU each, on a machine the rest of the suite keeps busy); the CLI
-    is asked once, after."""
+    is asked once, after. Without `safeshare`, the wait's own columns (step, key, run) are
+    what is returned, read from the case database: for a test that has seen the CLI tell it."""
     engine = create_engine(cases_url)
     try:
         deadline = time.monotonic() + timeout
-        waiting: str | None = None
+        waiting: dict[str, Any] = {}
         while time.monotonic() < deadline:
             with engine.connect() as conn:
-                waiting = conn.execute(
-                    text("SELECT waiting_step FROM cases WHERE id = :id"), {"id": case_id}
-                ).scalar()
-            if waiting == step:
+                row = conn.execute(
+                    text(
+                        "SELECT waiting_step AS step, waiting_key AS key, flow_run_id "
+                        "FROM cases WHERE id = :id"
+                    ),
+                    {"id": case_id},
+                ).one()
+            waiting = dict(row._mapping)
+            if waiting["step"] == step:
                 break
             time.sleep(0.5)
         else:
             raise AssertionError(f"case {case_id} never waited for {step}: {waiting}")
     finally:
         engine.dispose()
+    if safeshare is None:
+        return {"case_id": case_id, "waiting": waiting}
     case: dict[str, Any] = json.loads(safeshare("case", "show", str(case_id), "--json"))
     assert case["waiting"] and case["waiting"]["step"] == step, case
     return case
+
+
+def outbox_of(cases_url: str, case_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Each case's rows of the outbox (key, status), read from the case database."""
+    engine = create_engine(cases_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT case_id, key, status FROM notifications WHERE case_id IN :ids"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": case_ids},
+            ).all()
+    finally:
+        engine.dispose()
+    found: dict[int, list[tuple[str, str]]] = {i: [] for i in case_ids}
+    for case_id, key, status in rows:
+        found[case_id].append((key, status))
+    return found
 
 
 def first_concern(
