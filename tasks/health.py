@@ -5,7 +5,6 @@ request to its /health), so that `safeshare health` starts fast and /health stay
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from foundations.settings import Settings
 from models.health import Check, error_kind, outbox_check
 from models.tables.base import utcnow
 from models.tables.outbox import Notification
+from tasks.prefect_api import api_url
 
 #: How long a dependency may take to answer before it counts as down.
 TIMEOUT_SECONDS = 5.0
@@ -43,16 +43,10 @@ def check_case_database(settings: Settings) -> Check:
     return Check("case database", True, "reachable, schema current")
 
 
-def prefect_api_url(settings: Settings) -> str:
-    """The API this process's Prefect clients use (PREFECT_API_URL, as `prefect_settings`
-    leaves it), else the stack's own."""
-    return os.environ.get("PREFECT_API_URL") or settings.prefect_api_url
-
-
 def check_prefect_api(settings: Settings) -> Check:
     """Prefect's API answers its /health."""
     try:
-        response = httpx.get(f"{prefect_api_url(settings)}/health", timeout=TIMEOUT_SECONDS)
+        response = httpx.get(f"{api_url(settings)}/health", timeout=TIMEOUT_SECONDS)
     except httpx.HTTPError as exc:
         return Check("prefect api", False, f"unreachable ({error_kind(exc)})")
     if response.status_code != 200:

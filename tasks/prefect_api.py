@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from foundations.settings import get_settings
+from foundations.settings import Settings, get_settings
 from models.runs import RESTARTED
 
 #: Statuses a request is tried again after (Prefect's client: the same, with its extra codes).
@@ -151,10 +151,11 @@ def _tls(skip_verify: bool, cafile: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile)
 
 
-def api_url() -> str:
-    """PREFECT_API_URL, or the stack's own server when it is not set (as every command points
-    Prefect there when nothing else says)."""
-    return (os.environ.get("PREFECT_API_URL") or get_settings().prefect_api_url).rstrip("/")
+def api_url(settings: Settings | None = None) -> str:
+    """PREFECT_API_URL, or the stack's own server (of `settings`, else this process's) when it is
+    not set (as every command points Prefect there when nothing else says)."""
+    given = os.environ.get("PREFECT_API_URL") or (settings or get_settings()).prefect_api_url
+    return given.rstrip("/")
 
 
 def run_dashboard_link(flow_run_id: str) -> str:
