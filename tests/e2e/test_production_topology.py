@@ -52,6 +52,7 @@ from harness.up import (
     production_databases,
     served_flows,
     start_up,
+    wait_of,
 )
 
 CODE = re.compile(r"one-time code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
@@ -141,7 +142,7 @@ def test_the_production_topology_serves_cases_and_outlives_its_parts(tmp_path: P
             waits = {
                 case_id: case_waiting_for(dsl, case_id, "assess-criteria", cases_url)["waiting"]
             }
-            waits |= {i: _wait_of(cases_url, i, "assess-criteria") for i in ids[1:]}
+            waits |= {i: wait_of(cases_url, i, "assess-criteria") for i in ids[1:]}
             runs = {i: waits[i]["flow_run_id"] for i in ids}
             codes = codes_for(listener, "/dsl1", {i: waits[i]["key"] for i in ids})
 
@@ -174,7 +175,7 @@ def test_the_production_topology_serves_cases_and_outlives_its_parts(tmp_path: P
             said_so(lines, "serving process")  # up saw it die ...
             said_so(lines, "again ...")  # ... and started it again
             try:
-                signoff = {i: _wait_of(cases_url, i, "management-signoff", 180) for i in ids}
+                signoff = {i: wait_of(cases_url, i, "management-signoff", 180) for i in ids}
             except AssertionError as exc:
                 raise AssertionError(_diagnosis(api, runs, home, lines)) from exc
             assert {i: signoff[i]["flow_run_id"] for i in ids} == runs  # each case's own run
@@ -184,7 +185,7 @@ def test_the_production_topology_serves_cases_and_outlives_its_parts(tmp_path: P
                 _suspended(api, runs[i])
             # a restarted run opens its wait again under a new key, and sends new codes for it:
             # the keys are read once every run is at its wait
-            signoff = {i: _wait_of(cases_url, i, "management-signoff") for i in ids}
+            signoff = {i: wait_of(cases_url, i, "management-signoff") for i in ids}
             # the run caught sending was found silent and crashed, and restarted
             assert [i for i in ids if "CRASHED" in _history(api, runs[i])], lines[-20:]
             _each_message_once(cases_url, listener, ids, in_flight=held)
@@ -215,7 +216,7 @@ def test_the_production_topology_serves_cases_and_outlives_its_parts(tmp_path: P
                 head("answer", str(i), "management-signoff", "--as", "head1",
                      "--input", '{"decision": "approve"}', "--code", slt_code(i))  # fmt: skip
             for i in ids[1:]:
-                _wait_of(cases_url, i, "parents", 180)
+                wait_of(cases_url, i, "parents", 180)
             _each_message_once(cases_url, listener, ids, in_flight=held)
             assert redis.Redis.from_url(redis_server.url).dbsize() > 0  # Prefect's, again
             assert up.poll() is None, lines[-20:]
@@ -226,12 +227,6 @@ def test_the_production_topology_serves_cases_and_outlives_its_parts(tmp_path: P
         assert code == 0, lines[-30:]
     logs = {p.name for p in (home / "logs").iterdir()}
     assert {"prefect-api.log", "prefect-services.log", "serve-1.log", "serve-2.log"} <= logs
-
-
-def _wait_of(cases_url: str, case_id: int, step: str, timeout: float = 120) -> dict[str, Any]:
-    """The case's wait (its step, key and run) once it waits for `step`, from the case database."""
-    waiting: dict[str, Any] = case_waiting_for(None, case_id, step, cases_url, timeout)["waiting"]
-    return waiting
 
 
 def _every_part_up(lines: list[str], api: str, web_port: int) -> None:

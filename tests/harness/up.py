@@ -172,18 +172,10 @@ def cli(env: dict[str, str]) -> Callable[..., str]:
     return safeshare
 
 
-def case_waiting_for(
-    safeshare: Callable[..., str] | None,
-    case_id: int,
-    step: str,
-    cases_url: str,
-    timeout: float = 120,
-) -> dict[str, Any]:
-    """The case, as `safeshare case show` tells it, once it waits for `step`. Until then the
-    test reads the one column that says so from the case database (a CLI process each second
-    cost about a second of CPU each, on a machine the rest of the suite keeps busy); the CLI
-    is asked once, after. Without `safeshare`, the wait's own columns (step, key, run) are
-    what is returned, read from the case database: for a test that has seen the CLI tell it."""
+def wait_of(cases_url: str, case_id: int, step: str, timeout: float = 120) -> dict[str, Any]:
+    """The case's wait (its step, key and run), read from the case database once the case waits
+    for `step`: the one column that says so is polled (a CLI process each second cost about a
+    second of CPU each, on a machine the rest of the suite keeps busy)."""
     engine = create_engine(cases_url)
     try:
         deadline = time.monotonic() + timeout
@@ -199,14 +191,19 @@ def case_waiting_for(
                 ).one()
             waiting = dict(row._mapping)
             if waiting["step"] == step:
-                break
+                return waiting
             time.sleep(0.5)
-        else:
-            raise AssertionError(f"case {case_id} never waited for {step}: {waiting}")
+        raise AssertionError(f"case {case_id} never waited for {step}: {waiting}")
     finally:
         engine.dispose()
-    if safeshare is None:
-        return {"case_id": case_id, "waiting": waiting}
+
+
+def case_waiting_for(
+    safeshare: Callable[..., str], case_id: int, step: str, cases_url: str, timeout: float = 120
+) -> dict[str, Any]:
+    """The case, as `safeshare case show` tells it, once it waits for `step` (`wait_of` until
+    then; the CLI is asked once, after)."""
+    wait_of(cases_url, case_id, step, timeout)
     case: dict[str, Any] = json.loads(safeshare("case", "show", str(case_id), "--json"))
     assert case["waiting"] and case["waiting"]["step"] == step, case
     return case
