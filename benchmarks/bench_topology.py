@@ -11,7 +11,12 @@ Completed), median and p90. With the last: a burst of answers at once through th
 then of sign-offs at once through the senior leader's links (each: time until all wait for
 their next step), a feed of plan events imported (time until the agency was told of the last,
 and until the last waits), the topology's memory per waiting case, and the CPU of Prefect's
-API and services over a minute, idle, with 0 and with many suspended runs."""
+API and services over a minute, idle, with 0 and with many suspended runs.
+
+On one machine whose cores the first serving process keeps busy, a second one can only share
+them. `--serving-cpus 0.4` holds each serving process (its forkserver and runs with it) to 0.4
+cores, as if each had a small machine of its own (benchmarks/machines.py), and so shows what a
+second one adds when it brings its own cores."""
 
 from __future__ import annotations
 
@@ -67,11 +72,19 @@ def main() -> None:
     parser.add_argument(
         "--serving", type=int, nargs="+", default=[1, 2], help="serving processes, in turn"
     )
+    parser.add_argument(
+        "--serving-cpus",
+        type=float,
+        metavar="CORES",
+        help="hold each serving process, with its forkserver and runs, to this many cores, as "
+        "on a machine of its own (a CPU cgroup: root, cgroup v1); the rest share the machine",
+    )
     args = parser.parse_args()
     stop_cleanly_on_sigterm()  # the topology's `up` and its Redis too
     for count in args.serving:
-        with topology(count) as stack:
-            print(f"\n== {count} serving process(es) ==", flush=True)
+        with topology(count, args.serving_cpus) as stack:
+            held = f", each held to {args.serving_cpus:g} cores" if args.serving_cpus else ""
+            print(f"\n== {count} serving process(es){held} ==", flush=True)
             last = count == args.serving[-1]
             quiet = prefect_cpu(stack) if last and args.suspended else None
             whole_cases(stack, args.cases)
@@ -148,6 +161,12 @@ def whole_cases(stack: Stack, n: int) -> None:
         "benchmark recording and driving)",
         flush=True,
     )
+    for number, box in enumerate(stack.boxes, 1):
+        print(
+            f"serving process {number}, held to {box.cpus:g} cores: at its limit in "
+            f"{box.throttled():.0%} of the periods since it was held",
+            flush=True,
+        )
 
 
 def burst(stack: Stack, n: int) -> None:

@@ -4,6 +4,7 @@ pupils it needs, and the ways the benchmark records cases and reads where they a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from benchmarks.machines import CpuBox  # noqa: E402
+from benchmarks.measures import tree  # noqa: E402
 
 SAFESHARE = Path(sys.executable).parent / "safeshare"
 #: The tags the topology's Apprise configuration sends to, each to its own path.
@@ -41,6 +45,8 @@ class Stack:
     ) -> None:
         self.up, self.api, self.env, self.listener = up, api, env, listener
         self.web = web  # each web app's address
+        #: Each serving process's CPU box, when held to a share of the cores (`--serving-cpus`).
+        self.boxes: list[CpuBox] = []
 
     def cli(self, user: str, *argv: str) -> str:
         done = subprocess.run(
@@ -57,10 +63,13 @@ class Stack:
 
 class topology:  # noqa: N801 - used as a context manager, read as a noun
     """`safeshare up --topology production` with `serving` serving processes, on fresh
-    databases and a Redis of its own, people and pupils added; stopped on leaving."""
+    databases and a Redis of its own, people and pupils added; stopped on leaving. With
+    `serving_cpus`, each serving process (its forkserver and runs with it) is held to that many
+    cores, as on a machine of its own (benchmarks/machines.py)."""
 
-    def __init__(self, serving: int) -> None:
+    def __init__(self, serving: int, serving_cpus: float | None = None) -> None:
         self.serving = serving
+        self.serving_cpus = serving_cpus
 
     def __enter__(self) -> Stack:
         from contextlib import ExitStack
@@ -103,6 +112,8 @@ class topology:  # noqa: N801 - used as a context manager, read as a noun
             time.sleep(0.5)
         web = [f"http://127.0.0.1:{web_port + n}" for n in range(WEB_APPS)]
         stack = Stack(up, f"http://127.0.0.1:{prefect_port}/api", env, listener, web)
+        if self.serving_cpus:
+            stack.boxes = self._hold_serving(up.pid, self.serving_cpus)
         stack.cli("it1", "staff", "add", "it1", "--name", "IT", "--role", "admin")
         for staff, role in (("dsl1", "dsl"), ("head1", "slt")):
             stack.cli("it1", "staff", "add", staff, "--name", staff, "--role", role,
@@ -115,6 +126,20 @@ class topology:  # noqa: N801 - used as a context manager, read as a noun
                 add_child(f"P-{n}", date_of_birth=date(2015, 1, 1), cp_plan=True)
         return stack
 
+    def _hold_serving(self, up: int, cpus: float) -> list[CpuBox]:
+        """Each serving process and what it has started, in a CPU box of its own."""
+        deadline = time.monotonic() + 120
+        while len(serving := _serving_processes(up)) < self.serving:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{len(serving)} of {self.serving} serving processes started")
+            time.sleep(0.5)
+        boxes = []
+        for n, pid in enumerate(serving, 1):
+            box = self._exit.enter_context(CpuBox(f"safeshare-bench-{os.getpid()}-{n}", cpus))
+            box.hold(tree([pid]))
+            boxes.append(box)
+        return boxes
+
     def __exit__(self, *exc: object) -> None:
         try:
             if self._up.poll() is None:
@@ -122,6 +147,16 @@ class topology:  # noqa: N801 - used as a context manager, read as a noun
             self._up.wait(timeout=120)
         finally:
             self._exit.close()
+
+
+def _serving_processes(up: int) -> list[int]:
+    """The serving processes among `up`'s (`python -m deployments.serve`)."""
+    found = []
+    for pid in tree([up]):
+        with contextlib.suppress(OSError):
+            if b"deployments.serve\0" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+    return sorted(found)
 
 
 def record(stack: Stack, n: int) -> list[int]:
