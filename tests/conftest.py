@@ -36,6 +36,22 @@ from foundations.settings import Settings, settings_env, settings_in_force  # no
 BACKENDS = ("sqlite", "postgresql")
 
 
+def _commands_built_once() -> None:
+    """Typer's CliRunner builds the whole command tree again at every invoke (each command's
+    signature and type hints read: 30 ms quiet, a fifth of a flow-test worker's CPU by py-spy,
+    the tests answering through the CLI); the tree is the same each time, so it is built once
+    per app. A Typer that no longer builds it there fails here, not silently slower."""
+    import functools
+
+    import typer.testing
+
+    assert callable(typer.testing._get_command), "typer.testing builds its commands elsewhere"
+    typer.testing._get_command = functools.cache(typer.testing._get_command)
+
+
+_commands_built_once()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """The settings in force for whatever a test runs in this process without settings of its
