@@ -14,9 +14,10 @@ and until the last waits), the topology's memory per waiting case, and the CPU o
 API and services over a minute, idle, with 0 and with many suspended runs.
 
 On one machine whose cores the first serving process keeps busy, a second one can only share
-them. `--serving-cpus 0.4` holds each serving process (its forkserver and runs with it) to 0.4
-cores, as if each had a small machine of its own (benchmarks/machines.py), and so shows what a
-second one adds when it brings its own cores."""
+them. So the whole cases are then driven again with each serving process (its forkserver and
+runs with it) held to 0.4 cores, as if each had a small machine of its own
+(benchmarks/machines.py, `--serving-cpus`): what a second one adds when it brings its own
+cores."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from benchmarks.machines import CpuBox  # noqa: E402
 from benchmarks.measures import (  # noqa: E402
     ASSESSMENT,
     WHOLE_CASE,
@@ -75,23 +77,30 @@ def main() -> None:
     parser.add_argument(
         "--serving-cpus",
         type=float,
+        nargs="+",
+        default=[0, 0.4],
         metavar="CORES",
-        help="hold each serving process, with its forkserver and runs, to this many cores, as "
-        "on a machine of its own (a CPU cgroup: root, cgroup v1); the rest share the machine",
+        help="in turn: each serving process, with its forkserver and runs, held to this many "
+        "cores, as on a machine of its own (a CPU cgroup: root, cgroup v1), the rest sharing "
+        "the machine; 0 for all sharing the machine (default: 0, then 0.4)",
     )
     args = parser.parse_args()
+    if any(args.serving_cpus) and not CpuBox.possible():
+        parser.error(f"--serving-cpus above 0 needs {CpuBox.NEEDS}: give --serving-cpus 0")
     stop_cleanly_on_sigterm()  # the topology's `up` and its Redis too
-    for count in args.serving:
-        with topology(count, args.serving_cpus) as stack:
-            held = f", each held to {args.serving_cpus:g} cores" if args.serving_cpus else ""
-            print(f"\n== {count} serving process(es){held} ==", flush=True)
-            last = count == args.serving[-1]
-            quiet = prefect_cpu(stack) if last and args.suspended else None
-            whole_cases(stack, args.cases)
-            if last and (args.burst or args.events):
-                held_by_waits(stack, args.burst, args.events, args.more)
-            if quiet is not None:
-                with_suspended(stack, args.suspended, quiet)
+    for cpus in args.serving_cpus:
+        for count in args.serving:
+            with topology(count, cpus or None) as stack:
+                held = f", each held to {cpus:g} cores" if cpus else ""
+                print(f"\n== {count} serving process(es){held} ==", flush=True)
+                # the rest once, on the first setting's last topology
+                last = count == args.serving[-1] and cpus == args.serving_cpus[0]
+                quiet = prefect_cpu(stack) if last and args.suspended else None
+                whole_cases(stack, args.cases)
+                if last and (args.burst or args.events):
+                    held_by_waits(stack, args.burst, args.events, args.more)
+                if quiet is not None:
+                    with_suspended(stack, args.suspended, quiet)
 
 
 def held_by_waits(stack: Stack, bursting: int, feed: int, more: int) -> None:

@@ -21,14 +21,19 @@ PERIOD_US = 100_000
 class CpuBox:
     """A CPU cgroup of `cpus` cores (0.4: 40 ms of CPU in every 100 ms), removed on leaving."""
 
+    #: What holding a process to a share of the cores needs of the machine.
+    NEEDS = f"Linux's cgroup v1 cpu controller at {ROOT}, writable (as root)"
+
+    @staticmethod
+    def possible() -> bool:
+        """Whether this machine lets the benchmark make CPU boxes."""
+        return os.access(ROOT / "cgroup.procs", os.W_OK)
+
     def __init__(self, name: str, cpus: float) -> None:
         if not 0 < cpus <= (os.cpu_count() or 1):
             raise ValueError(f"{cpus} cores: give a share between 0 and this machine's cores")
-        if not os.access(ROOT / "cgroup.procs", os.W_OK):
-            raise SystemExit(
-                f"holding a process to {cpus} cores needs the cgroup v1 cpu controller at {ROOT}, "
-                "writable (as root); this machine has none"
-            )
+        if not self.possible():
+            raise SystemExit(f"holding a process to {cpus} cores needs {self.NEEDS}")
         self.cpus = cpus
         self.path = ROOT / name
 

@@ -14,9 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # benchmarks/ is not installed
 from benchmarks.machines import ROOT, CpuBox  # noqa: E402
 
-pytestmark = pytest.mark.skipif(
-    not os.access(ROOT / "cgroup.procs", os.W_OK), reason="no writable cgroup v1 cpu controller"
-)
+pytestmark = pytest.mark.skipif(not CpuBox.possible(), reason=f"needs {CpuBox.NEEDS}")
 
 #: A parent that, once told to go on, starts a child, prints its pid, and both spin.
 SPINNING = """
