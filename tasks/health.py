@@ -16,7 +16,7 @@ from foundations.settings import Settings
 from models.health import Check, error_kind, outbox_check
 from models.tables.base import utcnow
 from models.tables.outbox import Notification
-from tasks.prefect_api import api_url
+from tasks.prefect_api import PrefectApi
 
 #: How long a dependency may take to answer before it counts as down.
 TIMEOUT_SECONDS = 5.0
@@ -45,12 +45,13 @@ def check_case_database(settings: Settings) -> Check:
 
 def check_prefect_api(settings: Settings) -> Check:
     """Prefect's API answers its /health."""
-    try:
-        response = httpx.get(f"{api_url(settings)}/health", timeout=TIMEOUT_SECONDS)
+    try:  # as the doors ask it: Prefect's client settings for TLS, its shared TLS context
+        with PrefectApi(timeout=TIMEOUT_SECONDS, settings=settings) as api:
+            status = api.health()
     except httpx.HTTPError as exc:
         return Check("prefect api", False, f"unreachable ({error_kind(exc)})")
-    if response.status_code != 200:
-        return Check("prefect api", False, f"answered {response.status_code}")
+    if status != 200:
+        return Check("prefect api", False, f"answered {status}")
     return Check("prefect api", True, "answering")
 
 

@@ -169,8 +169,8 @@ def run_dashboard_link(flow_run_id: str) -> str:
 class PrefectApi:
     """A client of the Prefect API in the environment; use it as a context manager."""
 
-    def __init__(self, *, timeout: float = 30) -> None:
-        url = api_url()
+    def __init__(self, *, timeout: float = 30, settings: Settings | None = None) -> None:
+        url = api_url(settings)
         headers = {"Accept": "application/json"}
         if auth := os.environ.get("PREFECT_API_AUTH_STRING"):
             headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
@@ -201,6 +201,11 @@ class PrefectApi:
         self._http.close()
 
     # the requests ----------------------------------------------------------------------------
+
+    def health(self) -> int:
+        """The status of Prefect's /health, asked once: a health check says what it finds now,
+        without the retries of a change (httpx's errors as they come)."""
+        return self._http.get("/health").status_code
 
     def run_state(self, run_id: str) -> RunState | None:
         """The run's state now; None when Prefect has no such run (or it has no state)."""

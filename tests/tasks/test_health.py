@@ -253,3 +253,96 @@ def test_redis_is_checked_where_it_is_used(migrated: Settings, tmp_path: Path) -
         found = json.loads(health("--json")[1])
     assert found["checks"]["redis"] == {"ok": True, "detail": "answering"}
     assert list(found["checks"]) == ["case database", "prefect api", "redis", "outbox"]
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (a school's own CA, as far as a client can tell)
+    and its key, as PEM files."""
+    from datetime import UTC, datetime
+    from ipaddress import IPv4Address
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "prefect.trust.test")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "prefect.pem", folder / "prefect.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.fixture
+def prefect_api_over_tls(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on 127.0.0.1 that answers Prefect's /api/health as Prefect does, with a
+    certificate no public CA signed: its address and the certificate."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            healthy = self.path == "/api/health"
+            self.send_response(200 if healthy else 404)
+            self.end_headers()
+            self.wfile.write(b"true" if healthy else b"")
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    cert_file, key_file = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_port}/api", cert_file
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_prefect_behind_tls_is_checked_with_prefects_own_certificate_settings(
+    migrated: Settings, prefect_api_over_tls: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's address and certificate are Prefect's client settings, as every door asks it
+    (tasks/prefect_api.py): without the school's CA the API is unreachable, with it answering."""
+    api, cert_file = prefect_api_over_tls
+    monkeypatch.setenv("PREFECT_API_URL", api)  # for the web app, in this process
+
+    def check() -> tuple[int, str]:
+        result = runner.invoke(app, ["health"], env={"PREFECT_API_URL": api})
+        return result.exit_code, result.stdout
+
+    code, said = check()  # a certificate of an issuer it does not know: no answer
+    assert "DOWN  prefect api: unreachable (ConnectError)" in said.splitlines(), said
+    monkeypatch.setenv("PREFECT_API_SSL_CERT_FILE", str(cert_file))
+    code, said = check()
+    assert "ok    prefect api: answering" in said.splitlines(), said
+    assert code == 0, said
+    client = TestClient(create_app())
+    assert client.get("/health").json()["checks"]["prefect api"]["ok"] is True
