@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from .cache import cache_dir, locked
+from .web import TLS
 
 SOURCE = Path(__file__).resolve().parents[1] / "oidc"
 FILES = ("package.json", "package-lock.json", "provider.mjs")
@@ -95,7 +96,7 @@ def running_oidc_provider(
             raise RuntimeError(f"the OpenID provider did not start: {log.read_text()[-2000:]}")
         provider = OidcProvider(issuer=first.removeprefix("listening "), log=log)
         deadline = time.monotonic() + 30
-        while httpx.get(provider.discovery, timeout=5).status_code != 200:
+        while httpx.get(provider.discovery, timeout=5, verify=TLS).status_code != 200:
             assert time.monotonic() < deadline, "the OpenID provider did not answer"
             time.sleep(0.2)
         yield provider

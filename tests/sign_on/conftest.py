@@ -27,6 +27,7 @@ from harness.databases import DATA_KEYS, migrated_database
 from harness.oidc_provider import OidcProvider, running_oidc_provider
 from harness.prefect_server import free_port
 from harness.processes import without_suite_settings
+from harness.web import TLS
 
 from foundations.db import engine_for
 from foundations.settings import Settings, settings_env, settings_in_force
@@ -96,7 +97,8 @@ def _start_web(settings: Settings, home: Path) -> subprocess.Popen[bytes]:
         if web.poll() is not None:
             raise RuntimeError(f"the web app exited with {web.returncode}")
         try:
-            if httpx.get(f"{settings.web_url}/health/live", timeout=2).status_code == 200:
+            live = httpx.get(f"{settings.web_url}/health/live", timeout=2, verify=TLS)
+            if live.status_code == 200:
                 return web
         except httpx.HTTPError:
             pass

@@ -56,6 +56,7 @@ def test_the_web_app_listens_where_it_is_told(tmp_path: Path) -> None:
 
     import httpx
     from harness.prefect_server import free_port
+    from harness.web import TLS
 
     from foundations.settings import settings_env
 
@@ -77,13 +78,13 @@ def test_the_web_app_listens_where_it_is_told(tmp_path: Path) -> None:
             assert web.poll() is None, web.stderr.read() if web.stderr else web.returncode
             assert time.monotonic() < deadline, "the web app did not answer within 60 s"
             try:
-                answer = httpx.get(f"http://127.0.0.2:{port}/health/live", timeout=2)
+                answer = httpx.get(f"http://127.0.0.2:{port}/health/live", timeout=2, verify=TLS)
                 break
             except httpx.HTTPError:
                 time.sleep(0.3)
         assert answer.json() == {"status": "ok"}
         with pytest.raises(httpx.ConnectError):
-            httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=2)
+            httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=2, verify=TLS)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(web.pid, signal.SIGTERM)
