@@ -20,11 +20,11 @@ import pytest
 from alembic import command
 from fastapi.testclient import TestClient
 from harness.cases import assessment_record
-from harness.databases import DATA_KEYS, case_database
+from harness.databases import DATA_KEYS, migrated_database
 from pydantic import SecretStr
 from sqlalchemy import MetaData, Table, func, select, text, update
 
-from foundations.db import alembic_config, engine_for, migrate, session_scope
+from foundations.db import alembic_config, engine_for, session_scope
 from foundations.secret_key import secret_key
 from foundations.settings import Settings, get_settings, settings_in_force
 from foundations.tokens import LINK_SALT, NOTICE_SALT, RECEIPT_SALT, code_hash, make_token
@@ -159,7 +159,7 @@ def issue_before(
 @pytest.fixture(params=("sqlite", "postgresql"))
 def old(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Old]:
     with (
-        case_database(request.param, tmp_path) as url,
+        migrated_database(request.param, tmp_path) as url,
         settings_in_force(
             Settings(
                 home=tmp_path,
@@ -169,7 +169,6 @@ def old(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Old]:
             )
         ),
     ):
-        migrate(url)
         for staff_id, role in (("dsl1", Role.DSL), ("head1", Role.SLT), ("t1", Role.STAFF)):
             add_staff(staff_id, name=staff_id, role=role, notify_url=None)
         add_child("C-1", date_of_birth=date(2015, 3, 1), cp_plan=False)
