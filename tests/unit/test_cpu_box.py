@@ -4,6 +4,7 @@ cgroup holds a process and what it starts afterwards to its share, and leaves no
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +37,7 @@ def test_a_held_process_and_the_children_it_starts_later_are_kept_to_their_share
         text=True,
     )
     assert parent.stdin is not None and parent.stdout is not None
+    child: int | None = None
     try:
         with CpuBox(name, 0.1) as box:
             assert box.hold([parent.pid, 2**22 + 1]) == 1  # a pid long gone is passed over
@@ -53,7 +55,8 @@ def test_a_held_process_and_the_children_it_starts_later_are_kept_to_their_share
     finally:
         parent.kill()
         parent.wait()
-        subprocess.run(["kill", "-9", str(child)], check=False)
+        if child is not None:
+            os.kill(child, signal.SIGKILL)
 
 
 def test_a_share_beyond_the_machine_is_refused() -> None:
