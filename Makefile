@@ -15,7 +15,7 @@ NODE := /usr/bin/npm
 PDF_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: up test install browser lint bench bench-topology statements clean
+.PHONY: up test install bytecode browser lint bench bench-topology statements clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ $(FRONTEND): frontend/package.json frontend/package-lock.json frontend/build.mjs
 	touch $(FRONTEND)
 
 install: $(STAMP) $(FRONTEND)
+
+# safeshare's own modules compiled ahead (only those changed since, each time): a process that
+# may not write bytecode (PYTHONDONTWRITEBYTECODE, or an install its user cannot write to)
+# would otherwise compile every module it imports at every start, each CLI command included.
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q safeshare deployments flows tasks foundations models
 
 $(BROWSER_DRIVER):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends \
@@ -50,11 +56,11 @@ $(PDF_FONT):
 		-y -q --no-install-recommends fonts-dejavu-core; }
 
 ## Start the whole stack locally (Prefect server, case database, served flows).
-up: $(STAMP) $(FRONTEND) $(PDF_FONT)
+up: $(STAMP) bytecode $(FRONTEND) $(PDF_FONT)
 	$(BIN)/safeshare up
 
 ## Install what the tests need and run the whole suite (SQLite and PostgreSQL).
-test: $(STAMP) $(FRONTEND) $(BROWSER_DRIVER) $(PDF_FONT) $(NODE)
+test: $(STAMP) bytecode $(FRONTEND) $(BROWSER_DRIVER) $(PDF_FONT) $(NODE)
 	$(BIN)/ruff check safeshare deployments flows tasks foundations models tests benchmarks
 	$(BIN)/ruff format --check safeshare deployments flows tasks foundations models tests benchmarks
 	$(BIN)/mypy safeshare deployments flows tasks foundations models
