@@ -310,9 +310,15 @@ def _each_message_once(
 ) -> None:
     """Every outbox row of these cases (one per key: the key is unique) was sent; every message
     arrived once, but those in flight at the kill, which may have arrived twice (nobody can know
-    they got through)."""
-    for i, rows in outbox_of(cases_url, ids).items():
-        assert rows and {status for _, status in rows} == {"sent"}, (i, rows)
+    they got through). A case is marked waiting before its wait's messages go: those still on
+    their way (pending) are waited for, so the count is taken once every row is sent."""
+    deadline = time.monotonic() + 120
+    while True:
+        outbox = outbox_of(cases_url, ids)
+        if all(rows and {status for _, status in rows} == {"sent"} for rows in outbox.values()):
+            break
+        assert time.monotonic() < deadline, outbox
+        time.sleep(0.5)
     counts = Counter(
         (r.path, r.body["title"]) for r in listener.records if isinstance(r.body, dict)
     )

@@ -55,11 +55,22 @@ class PrefectServer:
     pid: int
 
 
+#: Every port `free_port` has handed out in this process: the kernel may give the same free
+#: port to two binds in a row (`prefect_port, web_port = free_port(), free_port()` once got
+#: 60823 twice, and the web app could not listen).
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, then release)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, then release), and
+    not one this process was given before."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((HOST, 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def free_ports(count: int) -> int:
@@ -72,7 +83,8 @@ def free_ports(count: int) -> int:
     for _ in range(1000):
         first = random.randrange(20000, 32000 - count)
         ports = range(first, first + count)
-        if all(_bindable(port) for port in ports):
+        if _HANDED_OUT.isdisjoint(ports) and all(_bindable(port) for port in ports):
+            _HANDED_OUT.update(ports)
             return first
     raise RuntimeError(f"no {count} consecutive free ports below 32000")
 
