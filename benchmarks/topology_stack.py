@@ -4,7 +4,6 @@ pupils it needs, and the ways the benchmark records cases and reads where they a
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -150,13 +149,13 @@ class topology:  # noqa: N801 - used as a context manager, read as a noun
 
 
 def _serving_processes(up: int) -> list[int]:
-    """The serving processes among `up`'s (`python -m deployments.serve`)."""
-    found = []
-    for pid in tree([up]):
-        with contextlib.suppress(OSError):
-            if b"deployments.serve\0" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(pid)
-    return sorted(found)
+    """The serving processes `up` started (`python -m deployments.serve`), as the topology's
+    test finds them (tests/e2e/test_production_topology.py::parts_of)."""
+    from harness.processes import descendants
+
+    return sorted(
+        p.pid for p in descendants(up) if p.ppid == up and "deployments.serve" in p.cmdline
+    )
 
 
 def record(stack: Stack, n: int) -> list[int]:
